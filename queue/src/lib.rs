@@ -1,0 +1,100 @@
+//! The task queue. A message is a claim check (task id plus correlation id); the task itself, its
+//! state and its reservations live in the database, so delivering a message twice is harmless.
+//!
+//! Backends implement [`Queue`]. The default is [`InProcessQueue`]; an SQS backend implements the
+//! same trait for multi-process deployments.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use tokio::sync::{Mutex, mpsc};
+
+/// What travels on the queue: only enough to find the task row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskMessage {
+    pub task_id: String,
+    pub correlation_id: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum QueueError {
+    #[error("the queue is closed")]
+    Closed,
+    #[error("queue backend error: {0}")]
+    Backend(String),
+}
+
+/// A received message. `ack` removes it from the queue; dropping it without `ack` lets a backend
+/// with visibility timeouts deliver it again.
+pub struct Delivery {
+    pub message: TaskMessage,
+    pub receipt: String,
+}
+
+#[async_trait]
+pub trait Queue: Send + Sync {
+    async fn send(&self, message: TaskMessage) -> Result<(), QueueError>;
+    /// Waits for the next message; `None` once the queue is closed and drained.
+    async fn receive(&self) -> Result<Option<Delivery>, QueueError>;
+    async fn ack(&self, receipt: &str) -> Result<(), QueueError>;
+}
+
+/// The embedded default: an unbounded channel inside one process. Nothing is lost across restarts
+/// because the runner re-sends every runnable task it finds in the database at start-up.
+pub struct InProcessQueue {
+    tx: mpsc::UnboundedSender<TaskMessage>,
+    rx: Mutex<mpsc::UnboundedReceiver<TaskMessage>>,
+}
+
+impl InProcessQueue {
+    pub fn new() -> Arc<Self> {
+        let (tx, rx) = mpsc::unbounded_channel();
+        Arc::new(Self {
+            tx,
+            rx: Mutex::new(rx),
+        })
+    }
+}
+
+#[async_trait]
+impl Queue for InProcessQueue {
+    async fn send(&self, message: TaskMessage) -> Result<(), QueueError> {
+        self.tx.send(message).map_err(|_| QueueError::Closed)
+    }
+
+    async fn receive(&self) -> Result<Option<Delivery>, QueueError> {
+        let message = self.rx.lock().await.recv().await;
+        Ok(message.map(|message| Delivery {
+            receipt: message.task_id.clone(),
+            message,
+        }))
+    }
+
+    async fn ack(&self, _receipt: &str) -> Result<(), QueueError> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn messages_arrive_in_order() {
+        let q = InProcessQueue::new();
+        for i in 0..3 {
+            q.send(TaskMessage {
+                task_id: format!("t{i}"),
+                correlation_id: "c".into(),
+            })
+            .await
+            .unwrap();
+        }
+        for i in 0..3 {
+            let d = q.receive().await.unwrap().unwrap();
+            assert_eq!(d.message.task_id, format!("t{i}"));
+            q.ack(&d.receipt).await.unwrap();
+        }
+    }
+}

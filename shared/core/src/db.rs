@@ -1,0 +1,154 @@
+//! The database: one code path over sqlx's `Any` driver, SQLite by default and PostgreSQL for
+//! production. SQL is written to run unchanged on both (`$N` placeholders, text ids, text
+//! timestamps, text JSON); the migrations are kept per engine in `migrations/`.
+
+use std::str::FromStr;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
+use sqlx::{Any, AnyPool, Row, Transaction};
+
+use crate::CoreResult;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Clone)]
+pub struct Db {
+    pool: AnyPool,
+    engine: Engine,
+}
+
+pub type Tx = Transaction<'static, Any>;
+
+const MIGRATIONS: &[(i64, &str, &str, &str)] = &[(
+    1,
+    "init",
+    include_str!("../../../migrations/sqlite/0001_init.sql"),
+    include_str!("../../../migrations/postgres/0001_init.sql"),
+)];
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbOpenError {
+    #[error("DEPOT_DATABASE_URL must start with sqlite:// or postgres://, got '{0}'")]
+    Scheme(String),
+    #[error("cannot open the database named by DEPOT_DATABASE_URL: {0}")]
+    Connect(#[from] sqlx::Error),
+}
+
+impl Db {
+    pub async fn connect(url: &str) -> Result<Self, DbOpenError> {
+        sqlx::any::install_default_drivers();
+        let engine = if url.starts_with("sqlite:") {
+            Engine::Sqlite
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Engine::Postgres
+        } else {
+            return Err(DbOpenError::Scheme(url.to_string()));
+        };
+        let options = AnyConnectOptions::from_str(url)?;
+        let pool = match engine {
+            Engine::Sqlite => {
+                AnyPoolOptions::new()
+                    .max_connections(8)
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            sqlx::raw_sql(
+                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                                 PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 30000;",
+                            )
+                            .execute(conn)
+                            .await?;
+                            Ok(())
+                        })
+                    })
+                    .connect_with(options)
+                    .await?
+            }
+            Engine::Postgres => AnyPoolOptions::new().max_connections(16).connect_with(options).await?,
+        };
+        Ok(Self { pool, engine })
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    pub fn engine(&self) -> Engine {
+        self.engine
+    }
+
+    /// Applies the migrations not yet applied. The local runner calls this at start-up; a
+    /// serverless deployment runs it as its own step.
+    pub async fn migrate(&self) -> CoreResult<()> {
+        sqlx::raw_sql(
+            "CREATE TABLE IF NOT EXISTS depot_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied TEXT NOT NULL)",
+        )
+        .execute(&self.pool)
+        .await?;
+        for (version, name, sqlite, postgres) in MIGRATIONS {
+            let mut tx = self.begin_write().await?;
+            let done: Option<i64> =
+                sqlx::query_scalar("SELECT version FROM depot_migrations WHERE version = $1")
+                    .bind(*version)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+            if done.is_some() {
+                continue;
+            }
+            let sql = match self.engine {
+                Engine::Sqlite => *sqlite,
+                Engine::Postgres => *postgres,
+            };
+            sqlx::raw_sql(sql).execute(&mut *tx).await?;
+            sqlx::query("INSERT INTO depot_migrations (version, name, applied) VALUES ($1, $2, $3)")
+                .bind(*version)
+                .bind(*name)
+                .bind(crate::time::now())
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+        }
+        Ok(())
+    }
+
+    /// Begins a transaction that will write. On SQLite it takes the write lock first, so that a
+    /// transaction never has to upgrade a read lock (which SQLite refuses under contention).
+    pub async fn begin_write(&self) -> CoreResult<Tx> {
+        let mut tx = self.pool.begin().await?;
+        if self.engine == Engine::Sqlite {
+            sqlx::query("UPDATE task_lock SET counter = counter WHERE id = 0")
+                .execute(&mut *tx)
+                .await
+                .ok();
+        }
+        Ok(tx)
+    }
+}
+
+/// Reads a boolean column; SQLite may hand back an integer for computed values.
+pub fn get_bool(row: &AnyRow, col: &str) -> CoreResult<bool> {
+    match row.try_get::<bool, _>(col) {
+        Ok(b) => Ok(b),
+        Err(_) => Ok(row.try_get::<i64, _>(col)? != 0),
+    }
+}
+
+/// Reads a JSON text column.
+pub fn get_json(row: &AnyRow, col: &str) -> CoreResult<serde_json::Value> {
+    let text: Option<String> = row.try_get(col)?;
+    Ok(match text {
+        Some(t) => serde_json::from_str(&t).map_err(|e| crate::CoreError::Internal(e.to_string()))?,
+        None => serde_json::Value::Null,
+    })
+}
+
+/// Builds `$start, $start+1, ...` placeholders for an `IN (...)` list.
+pub fn placeholders(start: usize, count: usize) -> String {
+    (start..start + count)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}

@@ -1,0 +1,75 @@
+//! The domain error type. `depot-http` maps it to HTTP responses in one place; task runners map
+//! it to a failed task's `error.description`.
+
+use serde_json::{Value, json};
+
+pub type CoreResult<T> = Result<T, CoreError>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum CoreError {
+    /// An unknown href, id or name: 404 `{"detail": ...}`.
+    #[error("{0}")]
+    NotFound(String),
+    /// Bad input: 400 with a DRF-shaped body such as `{"name": ["..."]}`.
+    #[error("{}", summarize(.0))]
+    Invalid(Value),
+    /// A state conflict, e.g. cancelling a finished task: 409.
+    #[error("{0}")]
+    Conflict(String),
+    /// Missing or wrong credentials: 401.
+    #[error("{0}")]
+    Unauthenticated(String),
+    /// A failure talking to a remote server during a task.
+    #[error("{0}")]
+    Remote(String),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("storage error: {0}")]
+    Storage(#[from] std::io::Error),
+    #[error("queue error: {0}")]
+    Queue(#[from] depot_queue::QueueError),
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl CoreError {
+    /// A validation error on one field.
+    pub fn field(name: &str, message: impl Into<String>) -> Self {
+        CoreError::Invalid(json!({ name: [message.into()] }))
+    }
+
+    /// A validation error that belongs to no single field.
+    pub fn invalid(message: impl Into<String>) -> Self {
+        CoreError::Invalid(json!({ "non_field_errors": [message.into()] }))
+    }
+
+    pub fn not_found(model: &str) -> Self {
+        CoreError::NotFound(format!("No {model} matches the given query."))
+    }
+
+    pub fn is_unique_violation(&self) -> bool {
+        matches!(self, CoreError::Database(sqlx::Error::Database(e)) if e.is_unique_violation())
+    }
+}
+
+/// A one-line text for a DRF-shaped error body, used in task errors and logs.
+fn summarize(v: &Value) -> String {
+    match v {
+        Value::Object(map) => map
+            .iter()
+            .map(|(k, v)| match v {
+                Value::Array(msgs) => {
+                    let msgs: Vec<String> = msgs
+                        .iter()
+                        .map(|m| m.as_str().map(str::to_string).unwrap_or_else(|| m.to_string()))
+                        .collect();
+                    format!("{k}: {}", msgs.join(" "))
+                }
+                Value::String(s) => format!("{k}: {s}"),
+                other => format!("{k}: {other}"),
+            })
+            .collect::<Vec<_>>()
+            .join("; "),
+        other => other.to_string(),
+    }
+}

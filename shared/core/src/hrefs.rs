@@ -1,0 +1,153 @@
+//! Hrefs and PRNs. Hrefs are relative paths under the API root, exactly as Pulp prints them;
+//! PRNs are `prn:<app>.<model>:<id>`.
+
+pub const API_ROOT: &str = "/pulp/api/v3/";
+
+/// The resource families that have hrefs, with their path under the API root and PRN model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    FileRepository,
+    FileRemote,
+    FileContent,
+    FilePublication,
+    FileDistribution,
+    Artifact,
+    Upload,
+    Task,
+    TaskGroup,
+    User,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 10] = [
+        Kind::FileRepository,
+        Kind::FileRemote,
+        Kind::FileContent,
+        Kind::FilePublication,
+        Kind::FileDistribution,
+        Kind::Artifact,
+        Kind::Upload,
+        Kind::Task,
+        Kind::TaskGroup,
+        Kind::User,
+    ];
+
+    /// The list path relative to the API root, e.g. `repositories/file/file/`.
+    pub fn collection(self) -> &'static str {
+        match self {
+            Kind::FileRepository => "repositories/file/file/",
+            Kind::FileRemote => "remotes/file/file/",
+            Kind::FileContent => "content/file/files/",
+            Kind::FilePublication => "publications/file/file/",
+            Kind::FileDistribution => "distributions/file/file/",
+            Kind::Artifact => "artifacts/",
+            Kind::Upload => "uploads/",
+            Kind::Task => "tasks/",
+            Kind::TaskGroup => "task-groups/",
+            Kind::User => "users/",
+        }
+    }
+
+    pub fn prn_model(self) -> &'static str {
+        match self {
+            Kind::FileRepository => "file.filerepository",
+            Kind::FileRemote => "file.fileremote",
+            Kind::FileContent => "file.filecontent",
+            Kind::FilePublication => "file.filepublication",
+            Kind::FileDistribution => "file.filedistribution",
+            Kind::Artifact => "core.artifact",
+            Kind::Upload => "core.upload",
+            Kind::Task => "core.task",
+            Kind::TaskGroup => "core.taskgroup",
+            Kind::User => "core.user",
+        }
+    }
+
+    /// The model name used in "No <Model> matches the given query." errors.
+    pub fn model_name(self) -> &'static str {
+        match self {
+            Kind::FileRepository => "FileRepository",
+            Kind::FileRemote => "FileRemote",
+            Kind::FileContent => "FileContent",
+            Kind::FilePublication => "FilePublication",
+            Kind::FileDistribution => "FileDistribution",
+            Kind::Artifact => "Artifact",
+            Kind::Upload => "Upload",
+            Kind::Task => "Task",
+            Kind::TaskGroup => "TaskGroup",
+            Kind::User => "User",
+        }
+    }
+
+    pub fn href(self, id: &str) -> String {
+        format!("{API_ROOT}{}{id}/", self.collection())
+    }
+
+    pub fn list_href(self) -> String {
+        format!("{API_ROOT}{}", self.collection())
+    }
+
+    pub fn prn(self, id: &str) -> String {
+        format!("prn:{}:{id}", self.prn_model())
+    }
+
+    /// Parses an href of this kind and returns the id, or `None` when it is not one.
+    pub fn parse(self, href: &str) -> Option<String> {
+        let rest = href.strip_prefix(API_ROOT)?.strip_prefix(self.collection())?;
+        let id = rest.strip_suffix('/')?;
+        uuid::Uuid::parse_str(id).ok().map(|_| id.to_string())
+    }
+
+    /// Accepts an href or a PRN of this kind (Pulp accepts both wherever it takes a reference).
+    pub fn parse_ref(self, reference: &str) -> Option<String> {
+        if let Some(rest) = reference.strip_prefix("prn:") {
+            let (model, id) = rest.split_once(':')?;
+            return (model == self.prn_model() && uuid::Uuid::parse_str(id).is_ok())
+                .then(|| id.to_string());
+        }
+        self.parse(reference)
+    }
+}
+
+pub const VERSION_PRN_MODEL: &str = "core.repositoryversion";
+
+/// `<repository href>versions/<n>/`.
+pub fn version_href(repository_id: &str, number: i64) -> String {
+    format!("{}versions/{number}/", Kind::FileRepository.href(repository_id))
+}
+
+/// Parses a repository version href into (repository id, number).
+pub fn parse_version_href(href: &str) -> Option<(String, i64)> {
+    let rest = href
+        .strip_prefix(API_ROOT)?
+        .strip_prefix(Kind::FileRepository.collection())?;
+    let (id, rest) = rest.split_once('/')?;
+    uuid::Uuid::parse_str(id).ok()?;
+    let number = rest.strip_prefix("versions/")?.strip_suffix('/')?;
+    let number: i64 = number.parse().ok()?;
+    (number >= 0).then(|| (id.to_string(), number))
+}
+
+/// The domain every resource belongs to until domains are enabled; tasks always hold it shared.
+pub const DEFAULT_DOMAIN_PRN: &str = "prn:core.domain:00000000-0000-0000-0000-000000000000";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hrefs_round_trip() {
+        let id = "0190a3c2-7d6e-7c1a-9b1e-2f3a4b5c6d7e";
+        let href = Kind::FileRepository.href(id);
+        assert_eq!(href, format!("/pulp/api/v3/repositories/file/file/{id}/"));
+        assert_eq!(Kind::FileRepository.parse(&href).as_deref(), Some(id));
+        assert_eq!(Kind::FileRemote.parse(&href), None);
+        assert_eq!(Kind::FileRepository.parse("/pulp/api/v3/repositories/file/file/x/"), None);
+        let v = version_href(id, 3);
+        assert_eq!(parse_version_href(&v), Some((id.to_string(), 3)));
+        assert_eq!(
+            Kind::FileRepository.parse_ref(&Kind::FileRepository.prn(id)).as_deref(),
+            Some(id)
+        );
+    }
+}

@@ -1,0 +1,38 @@
+//! Depot's domain library: everything the handlers share. Models and their rules live here; the
+//! handler crates in `functions/` only translate between HTTP (or queue messages) and these calls.
+
+pub mod artifacts;
+pub mod checksums;
+pub mod config;
+pub mod db;
+pub mod download;
+pub mod error;
+pub mod hrefs;
+pub mod labels;
+pub mod models;
+pub mod storage;
+pub mod tasks;
+pub mod time;
+pub mod users;
+
+use std::sync::Arc;
+
+pub use error::{CoreError, CoreResult};
+
+/// Everything a handler needs, cheap to clone. Built once per process by the host (the local
+/// runner, or a function's `main`).
+#[derive(Clone)]
+pub struct Core {
+    pub db: db::Db,
+    pub storage: Arc<dyn storage::Storage>,
+    pub queue: Arc<dyn depot_queue::Queue>,
+    pub settings: Arc<config::Settings>,
+    pub tasks: Arc<tasks::TaskRegistry>,
+    pub http: reqwest::Client,
+    pub auth_cache: Arc<users::AuthCache>,
+}
+
+/// A fresh random id, as used for every row.
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}

@@ -1,0 +1,142 @@
+//! Artifacts: files stored once per sha256.
+
+use schemars::JsonSchema;
+use serde::Serialize;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use crate::checksums::Digests;
+use crate::db::Db;
+use crate::hrefs::Kind;
+use crate::{CoreError, CoreResult};
+
+#[derive(Debug, Clone)]
+pub struct Artifact {
+    pub id: String,
+    pub file: String,
+    pub digests: Digests,
+    pub created: String,
+    pub updated: String,
+}
+
+pub const COLUMNS: &str =
+    "id, file, size, md5, sha1, sha224, sha256, sha384, sha512, created, updated";
+
+impl Artifact {
+    pub fn from_row(row: &AnyRow) -> CoreResult<Self> {
+        Ok(Self {
+            id: row.try_get("id")?,
+            file: row.try_get("file")?,
+            digests: Digests {
+                size: row.try_get::<i64, _>("size")? as u64,
+                md5: row.try_get("md5")?,
+                sha1: row.try_get("sha1")?,
+                sha224: row.try_get("sha224")?,
+                sha256: row.try_get("sha256")?,
+                sha384: row.try_get("sha384")?,
+                sha512: row.try_get("sha512")?,
+            },
+            created: row.try_get("created")?,
+            updated: row.try_get("updated")?,
+        })
+    }
+
+    pub fn href(&self) -> String {
+        Kind::Artifact.href(&self.id)
+    }
+
+    pub fn response(&self) -> ArtifactResponse {
+        let d = &self.digests;
+        ArtifactResponse {
+            pulp_href: self.href(),
+            prn: Kind::Artifact.prn(&self.id),
+            pulp_created: self.created.clone(),
+            pulp_last_updated: self.updated.clone(),
+            file: self.file.clone(),
+            size: d.size as i64,
+            md5: d.md5.clone(),
+            sha1: d.sha1.clone(),
+            sha224: d.sha224.clone(),
+            sha256: Some(d.sha256.clone()),
+            sha384: d.sha384.clone(),
+            sha512: d.sha512.clone(),
+        }
+    }
+}
+
+/// A file stored once per sha256.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ArtifactResponse {
+    pub pulp_href: String,
+    pub prn: String,
+    pub pulp_created: String,
+    pub pulp_last_updated: String,
+    /// The stored file's name in the storage backend.
+    pub file: String,
+    pub size: i64,
+    pub md5: Option<String>,
+    pub sha1: Option<String>,
+    pub sha224: Option<String>,
+    pub sha256: Option<String>,
+    pub sha384: Option<String>,
+    pub sha512: Option<String>,
+}
+
+pub async fn get(db: &Db, id: &str) -> CoreResult<Artifact> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM artifacts WHERE id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(db.pool())
+    .await?
+    .ok_or_else(|| CoreError::not_found("Artifact"))?;
+    Artifact::from_row(&row)
+}
+
+pub async fn find_by_sha256(db: &Db, sha256: &str) -> CoreResult<Option<Artifact>> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM artifacts WHERE sha256 = $1"
+    )))
+    .bind(sha256)
+    .fetch_optional(db.pool())
+    .await?;
+    row.as_ref().map(Artifact::from_row).transpose()
+}
+
+/// Records an artifact whose bytes are already in storage under `file`. Returns the existing row
+/// when another writer recorded the same sha256 first.
+pub async fn insert(db: &Db, file: &str, d: &Digests) -> CoreResult<Artifact> {
+    let now = crate::time::now();
+    sqlx::query(
+        "INSERT INTO artifacts (id, file, size, md5, sha1, sha224, sha256, sha384, sha512, created, updated) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) ON CONFLICT (sha256) DO NOTHING",
+    )
+    .bind(crate::new_id())
+    .bind(file)
+    .bind(d.size as i64)
+    .bind(d.md5.clone())
+    .bind(d.sha1.clone())
+    .bind(d.sha224.clone())
+    .bind(d.sha256.clone())
+    .bind(d.sha384.clone())
+    .bind(d.sha512.clone())
+    .bind(now)
+    .execute(db.pool())
+    .await?;
+    find_by_sha256(db, &d.sha256)
+        .await?
+        .ok_or_else(|| CoreError::Internal("artifact vanished after insert".into()))
+}
+
+/// Deletes an artifact row that nothing references. Returns false when it is still in use.
+pub async fn delete_if_unused(db: &Db, id: &str) -> CoreResult<bool> {
+    let res = sqlx::query(
+        "DELETE FROM artifacts WHERE id = $1 \
+         AND NOT EXISTS (SELECT 1 FROM content_artifacts WHERE artifact_id = $1) \
+         AND NOT EXISTS (SELECT 1 FROM published_files WHERE artifact_id = $1)",
+    )
+    .bind(id)
+    .execute(db.pool())
+    .await?;
+    Ok(res.rows_affected() == 1)
+}

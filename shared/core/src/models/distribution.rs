@@ -1,0 +1,297 @@
+//! Distributions: where content is served, under a base path.
+
+use schemars::JsonSchema;
+use serde::Serialize;
+use serde_json::{Map, Value};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::remote::unique_name;
+use super::{Labels, labels_from_text};
+use crate::db::{Db, get_bool};
+use crate::hrefs::{Kind, version_href};
+use crate::{CoreError, CoreResult};
+
+#[derive(Debug, Clone)]
+pub struct Distribution {
+    pub id: String,
+    pub name: String,
+    pub base_path: String,
+    pub pulp_labels: Labels,
+    pub hidden: bool,
+    pub content_guard: Option<String>,
+    pub repository_id: Option<String>,
+    pub repository_version_id: Option<String>,
+    pub publication_id: Option<String>,
+    pub checkpoint: bool,
+    pub created: String,
+    pub updated: String,
+}
+
+pub const COLUMNS: &str = "id, name, base_path, pulp_labels, hidden, content_guard, repository_id, \
+    repository_version_id, publication_id, checkpoint, created, updated";
+
+impl Distribution {
+    pub fn from_row(row: &AnyRow) -> CoreResult<Self> {
+        Ok(Self {
+            id: row.try_get("id")?,
+            name: row.try_get("name")?,
+            base_path: row.try_get("base_path")?,
+            pulp_labels: labels_from_text(&row.try_get::<String, _>("pulp_labels")?),
+            hidden: get_bool(row, "hidden")?,
+            content_guard: row.try_get("content_guard")?,
+            repository_id: row.try_get("repository_id")?,
+            repository_version_id: row.try_get("repository_version_id")?,
+            publication_id: row.try_get("publication_id")?,
+            checkpoint: get_bool(row, "checkpoint")?,
+            created: row.try_get("created")?,
+            updated: row.try_get("updated")?,
+        })
+    }
+
+    pub fn href(&self) -> String {
+        Kind::FileDistribution.href(&self.id)
+    }
+}
+
+/// A file distribution: serves a repository, a repository version or a publication.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct FileDistributionResponse {
+    pub pulp_href: String,
+    pub prn: String,
+    pub pulp_created: String,
+    pub pulp_last_updated: String,
+    pub base_path: String,
+    pub base_url: String,
+    pub content_guard: Option<String>,
+    pub content_guard_prn: Option<String>,
+    pub no_content_change_since: Option<String>,
+    pub hidden: bool,
+    pub pulp_labels: Labels,
+    pub name: String,
+    pub repository: Option<String>,
+    pub repository_version: Option<String>,
+    pub publication: Option<String>,
+    pub checkpoint: bool,
+}
+
+pub async fn response(
+    db: &Db,
+    d: &Distribution,
+    settings: &crate::config::Settings,
+) -> CoreResult<FileDistributionResponse> {
+    let version = match &d.repository_version_id {
+        Some(id) => super::version::get_by_id(db, id).await.ok().map(|v| v.href()),
+        None => None,
+    };
+    Ok(FileDistributionResponse {
+        pulp_href: d.href(),
+        prn: Kind::FileDistribution.prn(&d.id),
+        pulp_created: d.created.clone(),
+        pulp_last_updated: d.updated.clone(),
+        base_url: format!(
+            "{}{}{}/",
+            settings.content_origin, settings.content_path_prefix, d.base_path
+        ),
+        base_path: d.base_path.clone(),
+        content_guard: d.content_guard.clone(),
+        content_guard_prn: None,
+        no_content_change_since: Some(d.updated.clone()),
+        hidden: d.hidden,
+        pulp_labels: d.pulp_labels.clone(),
+        name: d.name.clone(),
+        repository: d.repository_id.as_deref().map(|id| Kind::FileRepository.href(id)),
+        repository_version: version,
+        publication: d.publication_id.as_deref().map(|id| Kind::FilePublication.href(id)),
+        checkpoint: d.checkpoint,
+    })
+}
+
+pub async fn get(db: &Db, id: &str) -> CoreResult<Distribution> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM distributions WHERE id = $1")))
+        .bind(id)
+        .fetch_optional(db.pool())
+        .await?
+        .ok_or_else(|| CoreError::not_found("FileDistribution"))?;
+    Distribution::from_row(&row)
+}
+
+/// Checks a base path: relative, no empty, `.` or `..` segments, no trailing slash.
+pub fn validate_base_path(base_path: &str) -> CoreResult<()> {
+    let bad = base_path.is_empty()
+        || base_path.starts_with('/')
+        || base_path.ends_with('/')
+        || base_path
+            .split('/')
+            .any(|s| s.is_empty() || s == "." || s == ".." || s.contains(|c: char| c.is_control() || c == '\\'));
+    if bad {
+        return Err(CoreError::field(
+            "base_path",
+            "Relative path can't start with '/', end with '/' or contain empty, '.' or '..' segments.",
+        ));
+    }
+    Ok(())
+}
+
+/// Base paths may not nest inside each other.
+async fn check_overlap(db: &Db, base_path: &str, exclude_id: Option<&str>) -> CoreResult<()> {
+    let rows = sqlx::query("SELECT id, name, base_path FROM distributions")
+        .fetch_all(db.pool())
+        .await?;
+    for r in rows {
+        let id: String = r.try_get(0)?;
+        if Some(id.as_str()) == exclude_id {
+            continue;
+        }
+        let other: String = r.try_get(2)?;
+        let nested = other == base_path
+            || other.starts_with(&format!("{base_path}/"))
+            || base_path.starts_with(&format!("{other}/"));
+        if nested {
+            let name: String = r.try_get(1)?;
+            return Err(CoreError::field(
+                "base_path",
+                format!("Overlaps with existing distribution '{name}'"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// What a distribution serves; at most one is set.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Source {
+    pub repository_id: Option<String>,
+    pub repository_version_id: Option<String>,
+    pub publication_id: Option<String>,
+}
+
+pub struct NewDistribution {
+    pub name: String,
+    pub base_path: String,
+    pub pulp_labels: Labels,
+    pub hidden: bool,
+    pub source: Source,
+    pub checkpoint: bool,
+}
+
+pub async fn create(db: &Db, d: NewDistribution) -> CoreResult<Distribution> {
+    validate_base_path(&d.base_path)?;
+    check_overlap(db, &d.base_path, None).await?;
+    let id = crate::new_id();
+    let now = crate::time::now();
+    let res = sqlx::query(
+        "INSERT INTO distributions (id, pulp_type, name, base_path, pulp_labels, hidden, content_guard, repository_id, \
+         repository_version_id, publication_id, checkpoint, created, updated) \
+         VALUES ($1, 'file.file', $2, $3, $4, $5, NULL, $6, $7, $8, $9, $10, $10)",
+    )
+    .bind(&id)
+    .bind(&d.name)
+    .bind(&d.base_path)
+    .bind(Value::Object(d.pulp_labels).to_string())
+    .bind(d.hidden)
+    .bind(d.source.repository_id)
+    .bind(d.source.repository_version_id)
+    .bind(d.source.publication_id)
+    .bind(d.checkpoint)
+    .bind(now)
+    .execute(db.pool())
+    .await;
+    unique_name(res.map_err(CoreError::from))?;
+    get(db, &id).await
+}
+
+/// Applies already-validated changes. Returns false when nothing changed.
+pub async fn update(
+    db: &Db,
+    id: &str,
+    changes: Map<String, Value>,
+    source: Option<Source>,
+) -> CoreResult<bool> {
+    let mut d = get(db, id).await?;
+    let before = format!("{d:?}");
+    for (k, v) in changes {
+        match k.as_str() {
+            "name" => d.name = v.as_str().unwrap_or_default().to_string(),
+            "base_path" => d.base_path = v.as_str().unwrap_or_default().to_string(),
+            "pulp_labels" => d.pulp_labels = crate::labels::validate(&v)?,
+            "hidden" => d.hidden = v.as_bool().unwrap_or(false),
+            "checkpoint" => d.checkpoint = v.as_bool().unwrap_or(false),
+            _ => {}
+        }
+    }
+    if let Some(s) = source {
+        d.repository_id = s.repository_id;
+        d.repository_version_id = s.repository_version_id;
+        d.publication_id = s.publication_id;
+    }
+    if format!("{d:?}") == before {
+        return Ok(false);
+    }
+    validate_base_path(&d.base_path)?;
+    check_overlap(db, &d.base_path, Some(id)).await?;
+    let res = sqlx::query(
+        "UPDATE distributions SET name = $2, base_path = $3, pulp_labels = $4, hidden = $5, repository_id = $6, \
+         repository_version_id = $7, publication_id = $8, checkpoint = $9, updated = $10 WHERE id = $1",
+    )
+    .bind(id)
+    .bind(&d.name)
+    .bind(&d.base_path)
+    .bind(Value::Object(d.pulp_labels.clone()).to_string())
+    .bind(d.hidden)
+    .bind(d.repository_id.clone())
+    .bind(d.repository_version_id.clone())
+    .bind(d.publication_id.clone())
+    .bind(d.checkpoint)
+    .bind(crate::time::now())
+    .execute(db.pool())
+    .await;
+    unique_name(res.map_err(CoreError::from))?;
+    Ok(true)
+}
+
+pub async fn delete(db: &Db, id: &str) -> CoreResult<()> {
+    sqlx::query("DELETE FROM distributions WHERE id = $1")
+        .bind(id)
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}
+
+/// The distribution whose base path is the longest prefix of `path`, and the rest of the path.
+pub async fn match_path(db: &Db, path: &str) -> CoreResult<Option<(Distribution, String)>> {
+    let segments: Vec<&str> = path.trim_end_matches('/').split('/').collect();
+    let candidates: Vec<String> = (1..=segments.len()).map(|n| segments[..n].join("/")).collect();
+    if candidates.is_empty() {
+        return Ok(None);
+    }
+    let sql = format!(
+        "SELECT {COLUMNS} FROM distributions WHERE base_path IN ({})",
+        crate::db::placeholders(1, candidates.len())
+    );
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for c in &candidates {
+        q = q.bind(c.clone());
+    }
+    let rows = q.fetch_all(db.pool()).await?;
+    let mut best: Option<Distribution> = None;
+    for r in rows {
+        let d = Distribution::from_row(&r)?;
+        if best.as_ref().is_none_or(|b| d.base_path.len() > b.base_path.len()) {
+            best = Some(d);
+        }
+    }
+    Ok(best.map(|d| {
+        let rest = path
+            .strip_prefix(&d.base_path)
+            .unwrap_or("")
+            .trim_start_matches('/')
+            .to_string();
+        (d, rest)
+    }))
+}
+
+/// The version href helper used by responses.
+pub fn version_of(repo: &str, number: i64) -> String {
+    version_href(repo, number)
+}

@@ -1,0 +1,48 @@
+//! Pulp's resources as domain types, their SQL, and their Pulp-shaped JSON representations.
+//! The `*Response` structs are the wire shapes; their JSON schemas feed the OpenAPI document.
+
+pub mod artifact;
+pub mod content;
+pub mod distribution;
+pub mod list;
+pub mod publication;
+pub mod remote;
+pub mod repository;
+pub mod task;
+pub mod upload;
+pub mod version;
+
+use schemars::JsonSchema;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+/// Labels as stored: a JSON object of string (or null) values.
+pub type Labels = Map<String, Value>;
+
+pub fn labels_from_text(text: &str) -> Labels {
+    serde_json::from_str(text).unwrap_or_default()
+}
+
+pub fn labels_to_text(labels: &Labels) -> String {
+    Value::Object(labels.clone()).to_string()
+}
+
+/// `{"task": href}`: Pulp's answer to any call that dispatched a task.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct AsyncOperationResponse {
+    /// The href of the task.
+    pub task: String,
+}
+
+/// The body `set_label/` takes and returns.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct SetLabelResponse {
+    pub key: String,
+    pub value: Option<String>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct UnsetLabelResponse {
+    pub key: String,
+    pub value: Option<String>,
+}

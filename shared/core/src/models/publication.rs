@@ -1,0 +1,162 @@
+//! Publications: what a repository version serves, fixed at publish time.
+
+use schemars::JsonSchema;
+use serde::Serialize;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use crate::db::{Db, get_bool};
+use crate::hrefs::{Kind, version_href};
+use crate::{CoreError, CoreResult};
+
+#[derive(Debug, Clone)]
+pub struct Publication {
+    pub id: String,
+    pub repository_version_id: String,
+    pub repository_id: String,
+    pub number: i64,
+    pub manifest: Option<String>,
+    pub checkpoint: bool,
+    pub pass_through: bool,
+    pub created: String,
+    pub updated: String,
+}
+
+pub const SELECT: &str = "p.id, p.repository_version_id, v.repository_id, v.number, p.manifest, p.checkpoint, \
+    p.pass_through, p.created, p.updated";
+pub const FROM: &str = "publications p JOIN repository_versions v ON v.id = p.repository_version_id";
+
+impl Publication {
+    pub fn from_row(row: &AnyRow) -> CoreResult<Self> {
+        Ok(Self {
+            id: row.try_get(0)?,
+            repository_version_id: row.try_get(1)?,
+            repository_id: row.try_get(2)?,
+            number: row.try_get(3)?,
+            manifest: row.try_get(4)?,
+            checkpoint: get_bool(row, "checkpoint")?,
+            pass_through: get_bool(row, "pass_through")?,
+            created: row.try_get(7)?,
+            updated: row.try_get(8)?,
+        })
+    }
+
+    pub fn href(&self) -> String {
+        Kind::FilePublication.href(&self.id)
+    }
+}
+
+/// A file publication: a repository version's files plus a generated PULP_MANIFEST.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct FilePublicationResponse {
+    pub pulp_href: String,
+    pub prn: String,
+    pub pulp_created: String,
+    pub pulp_last_updated: String,
+    pub repository_version: String,
+    pub repository: String,
+    pub distributions: Vec<String>,
+    pub manifest: Option<String>,
+    pub checkpoint: bool,
+}
+
+pub async fn get(db: &Db, id: &str) -> CoreResult<Publication> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {SELECT} FROM {FROM} WHERE p.id = $1")))
+        .bind(id)
+        .fetch_optional(db.pool())
+        .await?
+        .ok_or_else(|| CoreError::not_found("FilePublication"))?;
+    Publication::from_row(&row)
+}
+
+pub async fn response(db: &Db, p: &Publication) -> CoreResult<FilePublicationResponse> {
+    let dists: Vec<String> = sqlx::query_scalar("SELECT id FROM distributions WHERE publication_id = $1 ORDER BY name")
+        .bind(&p.id)
+        .fetch_all(db.pool())
+        .await?;
+    Ok(FilePublicationResponse {
+        pulp_href: p.href(),
+        prn: Kind::FilePublication.prn(&p.id),
+        pulp_created: p.created.clone(),
+        pulp_last_updated: p.updated.clone(),
+        repository_version: version_href(&p.repository_id, p.number),
+        repository: Kind::FileRepository.href(&p.repository_id),
+        distributions: dists.iter().map(|d| Kind::FileDistribution.href(d)).collect(),
+        manifest: p.manifest.clone(),
+        checkpoint: p.checkpoint,
+    })
+}
+
+/// One file of a publication: a content artifact served under `relative_path`, or a generated
+/// metadata artifact.
+pub struct PublishedFile {
+    pub relative_path: String,
+    pub content_artifact_id: Option<String>,
+    pub artifact_id: Option<String>,
+}
+
+/// Records a complete publication in one transaction, so a half-made one is never visible.
+pub async fn create(
+    db: &Db,
+    repository_version_id: &str,
+    manifest: Option<String>,
+    checkpoint: bool,
+    files: Vec<PublishedFile>,
+) -> CoreResult<Publication> {
+    let id = crate::new_id();
+    let now = crate::time::now();
+    let mut tx = db.begin_write().await?;
+    sqlx::query(
+        "INSERT INTO publications (id, pulp_type, repository_version_id, manifest, checkpoint, pass_through, created, updated) \
+         VALUES ($1, 'file.file', $2, $3, $4, $5, $6, $6)",
+    )
+    .bind(&id)
+    .bind(repository_version_id)
+    .bind(manifest)
+    .bind(checkpoint)
+    .bind(false)
+    .bind(&now)
+    .execute(&mut *tx)
+    .await?;
+    for chunk in files.chunks(200) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|i| format!("($1, ${}, ${}, ${})", 2 + 3 * i, 3 + 3 * i, 4 + 3 * i))
+            .collect();
+        let sql = format!(
+            "INSERT INTO published_files (publication_id, relative_path, content_artifact_id, artifact_id) VALUES {}",
+            values.join(", ")
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id.clone());
+        for f in chunk {
+            q = q
+                .bind(f.relative_path.clone())
+                .bind(f.content_artifact_id.clone())
+                .bind(f.artifact_id.clone());
+        }
+        q.execute(&mut *tx).await?;
+    }
+    tx.commit().await?;
+    get(db, &id).await
+}
+
+pub async fn delete(db: &Db, id: &str) -> CoreResult<()> {
+    let res = sqlx::query("DELETE FROM publications WHERE id = $1")
+        .bind(id)
+        .execute(db.pool())
+        .await?;
+    if res.rows_affected() == 0 {
+        return Err(CoreError::not_found("FilePublication"));
+    }
+    Ok(())
+}
+
+/// The newest publication of a repository version, if any.
+pub async fn latest_for_version(db: &Db, repository_version_id: &str) -> CoreResult<Option<Publication>> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {SELECT} FROM {FROM} WHERE p.repository_version_id = $1 ORDER BY p.created DESC LIMIT 1"
+    )))
+    .bind(repository_version_id)
+    .fetch_optional(db.pool())
+    .await?;
+    row.as_ref().map(Publication::from_row).transpose()
+}

@@ -1,0 +1,340 @@
+//! Remotes: where a sync (or an on-demand fetch) gets content from.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::{Labels, labels_from_text};
+use crate::db::Db;
+use crate::hrefs::Kind;
+use crate::{CoreError, CoreResult};
+
+/// Download policies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Policy {
+    Immediate,
+    OnDemand,
+    Streamed,
+}
+
+impl Policy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Policy::Immediate => "immediate",
+            Policy::OnDemand => "on_demand",
+            Policy::Streamed => "streamed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "immediate" => Some(Policy::Immediate),
+            "on_demand" => Some(Policy::OnDemand),
+            "streamed" => Some(Policy::Streamed),
+            _ => None,
+        }
+    }
+}
+
+/// Settings kept as one JSON document; none of them is ever filtered on.
+pub const SETTING_FIELDS: &[&str] = &[
+    "ca_cert",
+    "client_cert",
+    "client_key",
+    "tls_validation",
+    "proxy_url",
+    "proxy_username",
+    "proxy_password",
+    "username",
+    "password",
+    "max_retries",
+    "total_timeout",
+    "connect_timeout",
+    "sock_connect_timeout",
+    "sock_read_timeout",
+    "headers",
+    "download_concurrency",
+    "rate_limit",
+];
+
+/// Write-only settings: never shown, only reported as set or not in `hidden_fields`.
+pub const HIDDEN_FIELDS: &[&str] = &[
+    "client_key",
+    "proxy_username",
+    "proxy_password",
+    "username",
+    "password",
+];
+
+#[derive(Debug, Clone)]
+pub struct Remote {
+    pub id: String,
+    pub pulp_type: String,
+    pub name: String,
+    pub url: String,
+    pub policy: Policy,
+    pub pulp_labels: Labels,
+    pub settings: Map<String, Value>,
+    pub created: String,
+    pub updated: String,
+}
+
+pub const COLUMNS: &str = "id, pulp_type, name, url, policy, pulp_labels, settings, created, updated";
+
+impl Remote {
+    pub fn from_row(row: &AnyRow) -> CoreResult<Self> {
+        let policy: String = row.try_get("policy")?;
+        let settings: String = row.try_get("settings")?;
+        Ok(Self {
+            id: row.try_get("id")?,
+            pulp_type: row.try_get("pulp_type")?,
+            name: row.try_get("name")?,
+            url: row.try_get("url")?,
+            policy: Policy::parse(&policy).unwrap_or(Policy::Immediate),
+            pulp_labels: labels_from_text(&row.try_get::<String, _>("pulp_labels")?),
+            settings: serde_json::from_str(&settings).unwrap_or_default(),
+            created: row.try_get("created")?,
+            updated: row.try_get("updated")?,
+        })
+    }
+
+    pub fn href(&self) -> String {
+        Kind::FileRemote.href(&self.id)
+    }
+
+    pub fn setting(&self, name: &str) -> Option<&Value> {
+        self.settings.get(name).filter(|v| !v.is_null())
+    }
+
+    pub fn download_concurrency(&self) -> usize {
+        self.setting("download_concurrency")
+            .and_then(Value::as_u64)
+            .map(|n| n.clamp(1, 64) as usize)
+            .unwrap_or(10)
+    }
+
+    pub fn max_retries(&self) -> u32 {
+        self.setting("max_retries")
+            .and_then(Value::as_u64)
+            .map(|n| n.min(20) as u32)
+            .unwrap_or(3)
+    }
+
+    pub fn response(&self) -> FileRemoteResponse {
+        let s = |name: &str| self.settings.get(name).cloned().unwrap_or(Value::Null);
+        let f = |name: &str| self.settings.get(name).and_then(Value::as_f64);
+        FileRemoteResponse {
+            pulp_href: self.href(),
+            prn: Kind::FileRemote.prn(&self.id),
+            pulp_created: self.created.clone(),
+            pulp_last_updated: self.updated.clone(),
+            name: self.name.clone(),
+            url: self.url.clone(),
+            pulp_labels: self.pulp_labels.clone(),
+            policy: self.policy,
+            ca_cert: s("ca_cert").as_str().map(str::to_string),
+            client_cert: s("client_cert").as_str().map(str::to_string),
+            tls_validation: s("tls_validation").as_bool().unwrap_or(true),
+            proxy_url: s("proxy_url").as_str().map(str::to_string),
+            max_retries: s("max_retries").as_i64(),
+            total_timeout: f("total_timeout"),
+            connect_timeout: f("connect_timeout"),
+            sock_connect_timeout: f("sock_connect_timeout"),
+            sock_read_timeout: f("sock_read_timeout"),
+            headers: s("headers").as_array().cloned().unwrap_or_default(),
+            download_concurrency: s("download_concurrency").as_i64(),
+            rate_limit: s("rate_limit").as_i64(),
+            hidden_fields: HIDDEN_FIELDS
+                .iter()
+                .map(|name| HiddenField {
+                    name: name.to_string(),
+                    is_set: self.setting(name).is_some(),
+                })
+                .collect(),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct HiddenField {
+    pub name: String,
+    pub is_set: bool,
+}
+
+/// A file remote: where a file repository syncs from.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct FileRemoteResponse {
+    pub pulp_href: String,
+    pub prn: String,
+    pub pulp_created: String,
+    pub pulp_last_updated: String,
+    pub name: String,
+    pub url: String,
+    pub pulp_labels: Labels,
+    pub policy: Policy,
+    pub ca_cert: Option<String>,
+    pub client_cert: Option<String>,
+    pub tls_validation: bool,
+    pub proxy_url: Option<String>,
+    pub max_retries: Option<i64>,
+    pub total_timeout: Option<f64>,
+    pub connect_timeout: Option<f64>,
+    pub sock_connect_timeout: Option<f64>,
+    pub sock_read_timeout: Option<f64>,
+    pub headers: Vec<Value>,
+    pub download_concurrency: Option<i64>,
+    pub rate_limit: Option<i64>,
+    pub hidden_fields: Vec<HiddenField>,
+}
+
+pub async fn get(db: &Db, id: &str) -> CoreResult<Remote> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM remotes WHERE id = $1")))
+        .bind(id)
+        .fetch_optional(db.pool())
+        .await?
+        .ok_or_else(|| CoreError::not_found("FileRemote"))?;
+    Remote::from_row(&row)
+}
+
+/// Validates remote settings (shared by create and update).
+pub fn validate_settings(settings: &Map<String, Value>) -> CoreResult<()> {
+    for (k, v) in settings {
+        if v.is_null() {
+            continue;
+        }
+        let ok = match k.as_str() {
+            "tls_validation" => v.is_boolean(),
+            "max_retries" | "rate_limit" => v.as_i64().is_some_and(|n| n >= 0),
+            "download_concurrency" => v.as_i64().is_some_and(|n| n >= 1),
+            "total_timeout" | "connect_timeout" | "sock_connect_timeout" | "sock_read_timeout" => {
+                v.as_f64().is_some_and(|n| n >= 0.0)
+            }
+            "headers" => v.as_array().is_some_and(|a| a.iter().all(Value::is_object)),
+            _ => v.is_string(),
+        };
+        if !ok {
+            let msg = match k.as_str() {
+                "download_concurrency" => "Ensure this value is greater than or equal to 1.",
+                "headers" => "Expected a list of objects.",
+                _ => "Invalid value.",
+            };
+            return Err(CoreError::field(k, msg));
+        }
+    }
+    Ok(())
+}
+
+pub fn validate_url(url: &str) -> CoreResult<()> {
+    let ok = (url.starts_with("http://") || url.starts_with("https://") || url.starts_with("file://"))
+        && url.len() > 8;
+    if !ok {
+        return Err(CoreError::field("url", "Enter a valid URL."));
+    }
+    Ok(())
+}
+
+pub struct NewRemote {
+    pub name: String,
+    pub url: String,
+    pub policy: Policy,
+    pub pulp_labels: Labels,
+    pub settings: Map<String, Value>,
+}
+
+pub async fn create(db: &Db, r: NewRemote) -> CoreResult<Remote> {
+    validate_url(&r.url)?;
+    validate_settings(&r.settings)?;
+    let id = crate::new_id();
+    let now = crate::time::now();
+    let res = sqlx::query(
+        "INSERT INTO remotes (id, pulp_type, name, url, policy, pulp_labels, settings, created, updated) \
+         VALUES ($1, 'file.file', $2, $3, $4, $5, $6, $7, $7)",
+    )
+    .bind(&id)
+    .bind(&r.name)
+    .bind(&r.url)
+    .bind(r.policy.as_str())
+    .bind(Value::Object(r.pulp_labels).to_string())
+    .bind(Value::Object(r.settings).to_string())
+    .bind(now)
+    .execute(db.pool())
+    .await;
+    unique_name(res.map_err(CoreError::from))?;
+    get(db, &id).await
+}
+
+/// Applies changes; returns false when nothing changed.
+pub async fn update(db: &Db, id: &str, changes: Map<String, Value>) -> CoreResult<bool> {
+    let mut remote = get(db, id).await?;
+    let before = (
+        remote.name.clone(),
+        remote.url.clone(),
+        remote.policy,
+        remote.pulp_labels.clone(),
+        remote.settings.clone(),
+    );
+    for (k, v) in changes {
+        match k.as_str() {
+            "name" => remote.name = v.as_str().unwrap_or_default().to_string(),
+            "url" => remote.url = v.as_str().unwrap_or_default().to_string(),
+            "policy" => {
+                remote.policy = v
+                    .as_str()
+                    .and_then(Policy::parse)
+                    .ok_or_else(|| CoreError::field("policy", "Invalid policy."))?
+            }
+            "pulp_labels" => remote.pulp_labels = crate::labels::validate(&v)?,
+            _ => {
+                remote.settings.insert(k, v);
+            }
+        }
+    }
+    validate_url(&remote.url)?;
+    validate_settings(&remote.settings)?;
+    if before
+        == (
+            remote.name.clone(),
+            remote.url.clone(),
+            remote.policy,
+            remote.pulp_labels.clone(),
+            remote.settings.clone(),
+        )
+    {
+        return Ok(false);
+    }
+    let res = sqlx::query(
+        "UPDATE remotes SET name = $2, url = $3, policy = $4, pulp_labels = $5, settings = $6, updated = $7 WHERE id = $1",
+    )
+    .bind(id)
+    .bind(&remote.name)
+    .bind(&remote.url)
+    .bind(remote.policy.as_str())
+    .bind(Value::Object(remote.pulp_labels).to_string())
+    .bind(Value::Object(remote.settings).to_string())
+    .bind(crate::time::now())
+    .execute(db.pool())
+    .await;
+    unique_name(res.map_err(CoreError::from))?;
+    Ok(true)
+}
+
+pub async fn delete(db: &Db, id: &str) -> CoreResult<()> {
+    sqlx::query("DELETE FROM remotes WHERE id = $1")
+        .bind(id)
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}
+
+/// Turns a unique violation on `name` into Pulp's validation error.
+pub fn unique_name<T>(res: CoreResult<T>) -> CoreResult<T> {
+    match res {
+        Err(e) if e.is_unique_violation() => Err(CoreError::Invalid(
+            json!({"name": ["This field must be unique."]}),
+        )),
+        other => other,
+    }
+}

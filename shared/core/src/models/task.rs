@@ -1,0 +1,289 @@
+//! Tasks and task groups as stored and as Pulp shows them.
+
+use schemars::JsonSchema;
+use serde::Serialize;
+use serde_json::Value;
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use crate::db::{Db, get_bool, get_json};
+use crate::hrefs::Kind;
+use crate::{CoreError, CoreResult};
+
+pub const WAITING: &str = "waiting";
+pub const RUNNING: &str = "running";
+pub const CANCELING: &str = "canceling";
+pub const COMPLETED: &str = "completed";
+pub const FAILED: &str = "failed";
+pub const CANCELED: &str = "canceled";
+pub const STATES: [&str; 7] = [WAITING, "skipped", RUNNING, COMPLETED, FAILED, CANCELED, CANCELING];
+pub const INCOMPLETE: [&str; 3] = [WAITING, RUNNING, CANCELING];
+
+#[derive(Debug, Clone)]
+pub struct Task {
+    pub id: String,
+    pub seq: i64,
+    pub name: String,
+    pub state: String,
+    pub args: Value,
+    pub logging_cid: String,
+    pub created_by: Option<String>,
+    pub task_group_id: Option<String>,
+    pub parent_task_id: Option<String>,
+    pub exclusive_resources: Vec<String>,
+    pub shared_resources: Vec<String>,
+    pub created: String,
+    pub updated: String,
+    pub unblocked_at: Option<String>,
+    pub started_at: Option<String>,
+    pub finished_at: Option<String>,
+    pub worker: Option<String>,
+    pub error: Value,
+    pub progress_reports: Value,
+    pub created_resources: Vec<String>,
+    pub result: Value,
+}
+
+pub const COLUMNS: &str = "id, seq, name, state, args, logging_cid, created_by, task_group_id, parent_task_id, \
+    exclusive_resources, shared_resources, created, updated, unblocked_at, started_at, finished_at, worker, error, \
+    progress_reports, created_resources, result";
+
+fn string_list(v: Value) -> Vec<String> {
+    match v {
+        Value::Array(a) => a.into_iter().filter_map(|s| s.as_str().map(str::to_string)).collect(),
+        _ => Vec::new(),
+    }
+}
+
+impl Task {
+    pub fn from_row(row: &AnyRow) -> CoreResult<Self> {
+        Ok(Self {
+            id: row.try_get("id")?,
+            seq: row.try_get("seq")?,
+            name: row.try_get("name")?,
+            state: row.try_get("state")?,
+            args: get_json(row, "args")?,
+            logging_cid: row.try_get("logging_cid")?,
+            created_by: row.try_get("created_by")?,
+            task_group_id: row.try_get("task_group_id")?,
+            parent_task_id: row.try_get("parent_task_id")?,
+            exclusive_resources: string_list(get_json(row, "exclusive_resources")?),
+            shared_resources: string_list(get_json(row, "shared_resources")?),
+            created: row.try_get("created")?,
+            updated: row.try_get("updated")?,
+            unblocked_at: row.try_get("unblocked_at")?,
+            started_at: row.try_get("started_at")?,
+            finished_at: row.try_get("finished_at")?,
+            worker: row.try_get("worker")?,
+            error: get_json(row, "error")?,
+            progress_reports: get_json(row, "progress_reports")?,
+            created_resources: string_list(get_json(row, "created_resources")?),
+            result: get_json(row, "result")?,
+        })
+    }
+
+    pub fn href(&self) -> String {
+        Kind::Task.href(&self.id)
+    }
+
+    pub fn is_finished(&self) -> bool {
+        !INCOMPLETE.contains(&self.state.as_str())
+    }
+
+    /// Pulp's flat record: exclusive names as-is, shared ones prefixed `shared:`.
+    pub fn reserved_resources_record(&self) -> Vec<String> {
+        self.exclusive_resources
+            .iter()
+            .cloned()
+            .chain(self.shared_resources.iter().map(|s| format!("shared:{s}")))
+            .collect()
+    }
+
+    pub fn response(&self) -> TaskResponse {
+        TaskResponse {
+            pulp_href: self.href(),
+            prn: Kind::Task.prn(&self.id),
+            pulp_created: self.created.clone(),
+            pulp_last_updated: self.updated.clone(),
+            state: self.state.clone(),
+            name: self.name.clone(),
+            logging_cid: self.logging_cid.clone(),
+            created_by: self.created_by.as_deref().map(|u| Kind::User.href(u)),
+            unblocked_at: self.unblocked_at.clone(),
+            started_at: self.started_at.clone(),
+            finished_at: self.finished_at.clone(),
+            error: if self.error.is_null() { None } else { Some(self.error.clone()) },
+            worker: None,
+            parent_task: self.parent_task_id.as_deref().map(|t| Kind::Task.href(t)),
+            child_tasks: Vec::new(),
+            task_group: self.task_group_id.as_deref().map(|g| Kind::TaskGroup.href(g)),
+            progress_reports: self.progress_reports.as_array().cloned().unwrap_or_default(),
+            created_resource_prns: self.created_resources.iter().filter_map(|h| href_to_prn(h)).collect(),
+            created_resources: self.created_resources.clone(),
+            reserved_resources_record: self.reserved_resources_record(),
+            result: if self.result.is_null() { None } else { Some(self.result.clone()) },
+            pulp_api_version: "v3".into(),
+        }
+    }
+}
+
+/// The PRN of a created resource's href, when it is one Depot knows.
+fn href_to_prn(href: &str) -> Option<String> {
+    if let Some((repo, _)) = crate::hrefs::parse_version_href(href) {
+        // Version PRNs use the version's own id, which the href does not carry; use the
+        // repository-scoped form instead.
+        return Some(format!("prn:{}:{repo}", crate::hrefs::VERSION_PRN_MODEL));
+    }
+    Kind::ALL
+        .iter()
+        .find_map(|k| k.parse(href).map(|id| k.prn(&id)))
+}
+
+/// A unit of background work and its outcome.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct TaskResponse {
+    pub pulp_href: String,
+    pub prn: String,
+    pub pulp_created: String,
+    pub pulp_last_updated: String,
+    /// One of waiting, skipped, running, completed, failed, canceled, canceling.
+    pub state: String,
+    pub name: String,
+    pub logging_cid: String,
+    pub created_by: Option<String>,
+    pub unblocked_at: Option<String>,
+    pub started_at: Option<String>,
+    pub finished_at: Option<String>,
+    pub error: Option<Value>,
+    pub worker: Option<String>,
+    pub parent_task: Option<String>,
+    pub child_tasks: Vec<String>,
+    pub task_group: Option<String>,
+    pub progress_reports: Vec<Value>,
+    pub created_resources: Vec<String>,
+    pub created_resource_prns: Vec<String>,
+    pub reserved_resources_record: Vec<String>,
+    pub result: Option<Value>,
+    pub pulp_api_version: String,
+}
+
+pub async fn get(db: &Db, id: &str) -> CoreResult<Task> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM tasks WHERE id = $1")))
+        .bind(id)
+        .fetch_optional(db.pool())
+        .await?
+        .ok_or_else(|| CoreError::not_found("Task"))?;
+    Task::from_row(&row)
+}
+
+pub async fn delete(db: &Db, id: &str) -> CoreResult<()> {
+    let task = get(db, id).await?;
+    if !task.is_finished() {
+        return Err(CoreError::Conflict(format!(
+            "Cannot delete task {}: it is {}.",
+            task.href(),
+            task.state
+        )));
+    }
+    sqlx::query("DELETE FROM tasks WHERE id = $1").bind(id).execute(db.pool()).await?;
+    Ok(())
+}
+
+/// A group of tasks dispatched together.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct TaskGroupResponse {
+    pub pulp_href: String,
+    pub prn: String,
+    pub description: String,
+    pub all_tasks_dispatched: bool,
+    pub waiting: i64,
+    pub skipped: i64,
+    pub running: i64,
+    pub completed: i64,
+    pub canceled: i64,
+    pub failed: i64,
+    pub canceling: i64,
+    pub group_progress_reports: Vec<Value>,
+    pub tasks: Vec<MinimalTaskResponse>,
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct MinimalTaskResponse {
+    pub pulp_href: String,
+    pub prn: String,
+    pub pulp_created: String,
+    pub pulp_last_updated: String,
+    pub name: String,
+    pub state: String,
+    pub unblocked_at: Option<String>,
+    pub started_at: Option<String>,
+    pub finished_at: Option<String>,
+    pub worker: Option<String>,
+}
+
+pub async fn create_group(db: &Db, description: &str) -> CoreResult<String> {
+    let id = crate::new_id();
+    let now = crate::time::now();
+    sqlx::query("INSERT INTO task_groups (id, description, all_tasks_dispatched, created, updated) VALUES ($1, $2, $3, $4, $4)")
+        .bind(&id)
+        .bind(description)
+        .bind(false)
+        .bind(now)
+        .execute(db.pool())
+        .await?;
+    Ok(id)
+}
+
+pub async fn finish_group_dispatch(db: &Db, id: &str) -> CoreResult<()> {
+    sqlx::query("UPDATE task_groups SET all_tasks_dispatched = $2 WHERE id = $1")
+        .bind(id)
+        .bind(true)
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}
+
+pub async fn group_response(db: &Db, id: &str) -> CoreResult<TaskGroupResponse> {
+    let row = sqlx::query("SELECT id, description, all_tasks_dispatched FROM task_groups WHERE id = $1")
+        .bind(id)
+        .fetch_optional(db.pool())
+        .await?
+        .ok_or_else(|| CoreError::not_found("TaskGroup"))?;
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM tasks WHERE task_group_id = $1 ORDER BY seq"
+    )))
+    .bind(id)
+    .fetch_all(db.pool())
+    .await?;
+    let tasks: Vec<Task> = rows.iter().map(Task::from_row).collect::<CoreResult<_>>()?;
+    let count = |s: &str| tasks.iter().filter(|t| t.state == s).count() as i64;
+    Ok(TaskGroupResponse {
+        pulp_href: Kind::TaskGroup.href(id),
+        prn: Kind::TaskGroup.prn(id),
+        description: row.try_get(1)?,
+        all_tasks_dispatched: get_bool(&row, "all_tasks_dispatched")?,
+        waiting: count(WAITING),
+        skipped: count("skipped"),
+        running: count(RUNNING),
+        completed: count(COMPLETED),
+        canceled: count(CANCELED),
+        failed: count(FAILED),
+        canceling: count(CANCELING),
+        group_progress_reports: Vec::new(),
+        tasks: tasks
+            .iter()
+            .map(|t| MinimalTaskResponse {
+                pulp_href: t.href(),
+                prn: Kind::Task.prn(&t.id),
+                pulp_created: t.created.clone(),
+                pulp_last_updated: t.updated.clone(),
+                name: t.name.clone(),
+                state: t.state.clone(),
+                unblocked_at: t.unblocked_at.clone(),
+                started_at: t.started_at.clone(),
+                finished_at: t.finished_at.clone(),
+                worker: None,
+            })
+            .collect(),
+    })
+}

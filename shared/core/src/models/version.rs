@@ -1,0 +1,483 @@
+//! Repository versions: immutable, numbered, each a set of content. Membership is stored as
+//! ranges (`version_added`, `version_removed`), so a new version writes only its differences.
+
+use std::collections::{HashMap, HashSet};
+
+use schemars::JsonSchema;
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+use sqlx::any::AnyRow;
+use sqlx::{AssertSqlSafe, Row};
+
+use crate::db::{Db, Tx, placeholders};
+use crate::hrefs::{Kind, VERSION_PRN_MODEL, version_href};
+use crate::{CoreError, CoreResult};
+
+#[derive(Debug, Clone)]
+pub struct Version {
+    pub id: String,
+    pub repository_id: String,
+    pub number: i64,
+    pub base_version_id: Option<String>,
+    /// `{"added": {"file.file": 3}, "removed": {...}, "present": {...}}`
+    pub summary: Value,
+    pub created: String,
+    pub updated: String,
+}
+
+pub const COLUMNS: &str =
+    "id, repository_id, number, base_version_id, content_summary, created, updated";
+
+/// The content list path for each content type, used in `content_summary` hrefs.
+pub fn content_list_path(pulp_type: &str) -> Option<&'static str> {
+    match pulp_type {
+        "file.file" => Some("/pulp/api/v3/content/file/files/"),
+        _ => None,
+    }
+}
+
+impl Version {
+    pub fn from_row(row: &AnyRow) -> CoreResult<Self> {
+        Ok(Self {
+            id: row.try_get("id")?,
+            repository_id: row.try_get("repository_id")?,
+            number: row.try_get("number")?,
+            base_version_id: row.try_get("base_version_id")?,
+            summary: crate::db::get_json(row, "content_summary")?,
+            created: row.try_get("created")?,
+            updated: row.try_get("updated")?,
+        })
+    }
+
+    pub fn href(&self) -> String {
+        version_href(&self.repository_id, self.number)
+    }
+
+    pub fn prn(&self) -> String {
+        format!("prn:{VERSION_PRN_MODEL}:{}", self.id)
+    }
+
+    pub fn response(&self, base_version_href: Option<String>) -> RepositoryVersionResponse {
+        let href = self.href();
+        let bucket = |name: &str, filter: &str| {
+            let mut out = Map::new();
+            if let Some(Value::Object(counts)) = self.summary.get(name) {
+                for (t, count) in counts {
+                    let list = content_list_path(t).unwrap_or("/pulp/api/v3/content/");
+                    out.insert(
+                        t.clone(),
+                        json!({"count": count, "href": format!("{list}?{filter}={href}")}),
+                    );
+                }
+            }
+            Value::Object(out)
+        };
+        RepositoryVersionResponse {
+            prn: self.prn(),
+            pulp_created: self.created.clone(),
+            pulp_last_updated: self.updated.clone(),
+            number: self.number,
+            repository: Kind::FileRepository.href(&self.repository_id),
+            base_version: base_version_href,
+            content_summary: ContentSummaryResponse {
+                added: bucket("added", "repository_version_added"),
+                removed: bucket("removed", "repository_version_removed"),
+                present: bucket("present", "repository_version"),
+            },
+            vuln_report: None,
+            pulp_href: href,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ContentSummaryResponse {
+    pub added: Value,
+    pub removed: Value,
+    pub present: Value,
+}
+
+/// An immutable, numbered state of a repository.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct RepositoryVersionResponse {
+    pub pulp_href: String,
+    pub prn: String,
+    pub pulp_created: String,
+    pub pulp_last_updated: String,
+    pub number: i64,
+    pub repository: String,
+    pub base_version: Option<String>,
+    pub content_summary: ContentSummaryResponse,
+    pub vuln_report: Option<String>,
+}
+
+pub async fn insert_version(
+    tx: &mut Tx,
+    repository_id: &str,
+    number: i64,
+    base_version_id: Option<String>,
+    summary: &Value,
+) -> CoreResult<String> {
+    let id = crate::new_id();
+    let now = crate::time::now();
+    sqlx::query(
+        "INSERT INTO repository_versions (id, repository_id, number, base_version_id, content_summary, created, updated) \
+         VALUES ($1, $2, $3, $4, $5, $6, $6)",
+    )
+    .bind(&id)
+    .bind(repository_id)
+    .bind(number)
+    .bind(base_version_id)
+    .bind(summary.to_string())
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(id)
+}
+
+pub async fn get(db: &Db, repository_id: &str, number: i64) -> CoreResult<Version> {
+    let row = sqlx::query(AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM repository_versions WHERE repository_id = $1 AND number = $2"
+    )))
+    .bind(repository_id)
+    .bind(number)
+    .fetch_optional(db.pool())
+    .await?
+    .ok_or_else(|| CoreError::not_found("RepositoryVersion"))?;
+    Version::from_row(&row)
+}
+
+pub async fn get_by_id(db: &Db, id: &str) -> CoreResult<Version> {
+    let row = sqlx::query(AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM repository_versions WHERE id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(db.pool())
+    .await?
+    .ok_or_else(|| CoreError::not_found("RepositoryVersion"))?;
+    Version::from_row(&row)
+}
+
+/// Resolves a version href to the version.
+pub async fn from_href(db: &Db, href: &str) -> CoreResult<Version> {
+    let (repo, number) = crate::hrefs::parse_version_href(href)
+        .ok_or_else(|| CoreError::invalid(format!("Invalid repository version href: {href}")))?;
+    get(db, &repo, number).await
+}
+
+/// The response with the base version resolved to an href.
+pub async fn response(db: &Db, v: &Version) -> CoreResult<RepositoryVersionResponse> {
+    let base = match &v.base_version_id {
+        Some(id) => get_by_id(db, id).await.ok().map(|b| b.href()),
+        None => None,
+    };
+    Ok(v.response(base))
+}
+
+/// SQL condition: repository_contents row `rc` is present in version `$n` of repository `$r`.
+pub fn present_condition(repo_param: usize, number_param: usize) -> String {
+    format!(
+        "rc.repository_id = ${repo_param} AND rc.version_added <= ${number_param} \
+         AND (rc.version_removed IS NULL OR rc.version_removed > ${number_param})"
+    )
+}
+
+/// (content id, relative path) of everything in a version.
+async fn present_with_keys(tx: &mut Tx, repository_id: &str, number: i64) -> CoreResult<Vec<(String, String)>> {
+    let sql = format!(
+        "SELECT rc.content_id, fc.relative_path FROM repository_contents rc \
+         JOIN file_contents fc ON fc.content_id = rc.content_id WHERE {}",
+        present_condition(1, 2)
+    );
+    let rows = sqlx::query(AssertSqlSafe(sql))
+        .bind(repository_id)
+        .bind(number)
+        .fetch_all(&mut **tx)
+        .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .collect()
+}
+
+/// Relative paths of the given content ids (ids that are not file content are reported missing).
+async fn keys_of(tx: &mut Tx, ids: &[String]) -> CoreResult<HashMap<String, String>> {
+    let mut out = HashMap::new();
+    for chunk in ids.chunks(500) {
+        let sql = format!(
+            "SELECT content_id, relative_path FROM file_contents WHERE content_id IN ({})",
+            placeholders(1, chunk.len())
+        );
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        for id in chunk {
+            q = q.bind(id.clone());
+        }
+        for r in q.fetch_all(&mut **tx).await? {
+            out.insert(r.try_get(0)?, r.try_get(1)?);
+        }
+    }
+    Ok(out)
+}
+
+/// What a new version removes: everything, or these content ids.
+#[derive(Debug, Clone)]
+pub enum Removal {
+    All,
+    Some(Vec<String>),
+}
+
+pub struct Change {
+    pub base_number: Option<i64>,
+    pub remove: Removal,
+    pub add: Vec<String>,
+    /// When false, an added unit may not replace one with the same relative path.
+    pub overwrite: bool,
+}
+
+/// Creates the next version of a repository from its latest (or `base_number`) with removals
+/// applied before additions. Returns `None` when the change adds and removes nothing, in which
+/// case no version is created. The caller holds the repository's exclusive reservation.
+pub async fn create_next(db: &Db, repository_id: &str, change: Change) -> CoreResult<Option<Version>> {
+    let mut tx = db.begin_write().await?;
+    let repo = super::repository::get_in(&mut tx, repository_id).await?;
+    let latest = repo.latest_number;
+    let current = present_with_keys(&mut tx, repository_id, latest).await?;
+    let (base, base_version_id) = match change.base_number {
+        Some(n) if n != latest => {
+            let base_id: Option<String> = sqlx::query_scalar(
+                "SELECT id FROM repository_versions WHERE repository_id = $1 AND number = $2",
+            )
+            .bind(repository_id)
+            .bind(n)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let base_id = base_id.ok_or_else(|| {
+                CoreError::field("base_version", "The base version does not exist.")
+            })?;
+            (present_with_keys(&mut tx, repository_id, n).await?, Some(base_id))
+        }
+        Some(_) => (current.clone(), sqlx::query_scalar(
+            "SELECT id FROM repository_versions WHERE repository_id = $1 AND number = $2",
+        )
+        .bind(repository_id)
+        .bind(latest)
+        .fetch_optional(&mut *tx)
+        .await?),
+        None => (current.clone(), None),
+    };
+
+    // desired: path -> content id
+    let mut desired: HashMap<String, String> = match &change.remove {
+        Removal::All => HashMap::new(),
+        Removal::Some(ids) => {
+            let gone: HashSet<&String> = ids.iter().collect();
+            base.into_iter()
+                .filter(|(id, _)| !gone.contains(id))
+                .map(|(id, path)| (path, id))
+                .collect()
+        }
+    };
+    let mut add: Vec<String> = change.add.clone();
+    add.sort();
+    add.dedup();
+    let add_keys = keys_of(&mut tx, &add).await?;
+    let mut added_paths = HashSet::new();
+    for id in &add {
+        let path = add_keys.get(id).ok_or_else(|| {
+            CoreError::field("add_content_units", format!("Content {id} cannot be added to a file repository."))
+        })?;
+        if !added_paths.insert(path.clone()) {
+            return Err(CoreError::invalid(format!(
+                "More than one content unit with the relative path '{path}' was added."
+            )));
+        }
+        if let Some(existing) = desired.get(path)
+            && existing != id
+            && !change.overwrite
+        {
+            return Err(CoreError::invalid(format!(
+                "Content with the relative path '{path}' is already in the repository and overwrite is false."
+            )));
+        }
+        desired.insert(path.clone(), id.clone());
+    }
+
+    let current_ids: HashSet<String> = current.into_iter().map(|(id, _)| id).collect();
+    let desired_ids: HashSet<String> = desired.into_values().collect();
+    let to_remove: Vec<String> = current_ids.difference(&desired_ids).cloned().collect();
+    let to_add: Vec<String> = desired_ids.difference(&current_ids).cloned().collect();
+    if to_remove.is_empty() && to_add.is_empty() {
+        return Ok(None);
+    }
+
+    let number = repo.next_number_value(&mut tx).await?;
+    for chunk in to_remove.chunks(500) {
+        let sql = format!(
+            "UPDATE repository_contents SET version_removed = $1 WHERE repository_id = $2 \
+             AND version_removed IS NULL AND content_id IN ({})",
+            placeholders(3, chunk.len())
+        );
+        let mut q = sqlx::query(AssertSqlSafe(sql)).bind(number).bind(repository_id.to_string());
+        for id in chunk {
+            q = q.bind(id.clone());
+        }
+        q.execute(&mut *tx).await?;
+    }
+    for chunk in to_add.chunks(200) {
+        let values: Vec<String> = (0..chunk.len())
+            .map(|i| format!("(${}, $1, ${}, $2)", 3 + 2 * i, 4 + 2 * i))
+            .collect();
+        let sql = format!(
+            "INSERT INTO repository_contents (id, repository_id, content_id, version_added) VALUES {}",
+            values.join(", ")
+        );
+        let mut q = sqlx::query(AssertSqlSafe(sql)).bind(repository_id.to_string()).bind(number);
+        for id in chunk {
+            q = q.bind(crate::new_id()).bind(id.clone());
+        }
+        q.execute(&mut *tx).await?;
+    }
+    let summary = summarize(&mut tx, repository_id, number).await?;
+    let id = insert_version(&mut tx, repository_id, number, base_version_id, &summary).await?;
+    sqlx::query("UPDATE repositories SET latest_number = $2, next_number = $3 WHERE id = $1")
+        .bind(repository_id)
+        .bind(number)
+        .bind(number + 1)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    if let Some(keep) = repo.retain_repo_versions {
+        apply_retention(db, repository_id, keep).await?;
+    }
+    get_by_id(db, &id).await.map(Some)
+}
+
+impl super::repository::Repository {
+    async fn next_number_value(&self, tx: &mut Tx) -> CoreResult<i64> {
+        let n: i64 = sqlx::query_scalar("SELECT next_number FROM repositories WHERE id = $1")
+            .bind(self.id.clone())
+            .fetch_one(&mut **tx)
+            .await?;
+        Ok(n)
+    }
+}
+
+/// Counts per content type of what a version added, removed and holds.
+async fn summarize(tx: &mut Tx, repository_id: &str, number: i64) -> CoreResult<Value> {
+    let mut out = Map::new();
+    for (bucket, cond) in [
+        ("added", "rc.repository_id = $1 AND rc.version_added = $2".to_string()),
+        ("removed", "rc.repository_id = $1 AND rc.version_removed = $2".to_string()),
+        ("present", present_condition(1, 2)),
+    ] {
+        let sql = format!(
+            "SELECT c.pulp_type, COUNT(*) FROM repository_contents rc JOIN contents c ON c.id = rc.content_id \
+             WHERE {cond} GROUP BY c.pulp_type"
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(repository_id)
+            .bind(number)
+            .fetch_all(&mut **tx)
+            .await?;
+        let mut counts = Map::new();
+        for r in rows {
+            counts.insert(r.try_get::<String, _>(0)?, json!(r.try_get::<i64, _>(1)?));
+        }
+        out.insert(bucket.into(), Value::Object(counts));
+    }
+    Ok(Value::Object(out))
+}
+
+/// Deletes a version, folding its changes into the next one so later versions keep their
+/// content. The last remaining version cannot be deleted.
+pub async fn delete(db: &Db, repository_id: &str, number: i64) -> CoreResult<()> {
+    let mut tx = db.begin_write().await?;
+    let numbers: Vec<i64> = sqlx::query_scalar(
+        "SELECT number FROM repository_versions WHERE repository_id = $1 ORDER BY number",
+    )
+    .bind(repository_id)
+    .fetch_all(&mut *tx)
+    .await?;
+    if !numbers.contains(&number) {
+        return Err(CoreError::not_found("RepositoryVersion"));
+    }
+    if numbers.len() == 1 {
+        return Err(CoreError::invalid(
+            "Cannot delete repository version. Repositories must have at least one repository version.",
+        ));
+    }
+    let next = numbers.iter().copied().find(|n| *n > number);
+    match next {
+        Some(next) => {
+            // Added here and removed in the next: never visible again.
+            sqlx::query(
+                "DELETE FROM repository_contents WHERE repository_id = $1 AND version_added = $2 AND version_removed = $3",
+            )
+            .bind(repository_id)
+            .bind(number)
+            .bind(next)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query("UPDATE repository_contents SET version_added = $3 WHERE repository_id = $1 AND version_added = $2")
+                .bind(repository_id)
+                .bind(number)
+                .bind(next)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("UPDATE repository_contents SET version_removed = $3 WHERE repository_id = $1 AND version_removed = $2")
+                .bind(repository_id)
+                .bind(number)
+                .bind(next)
+                .execute(&mut *tx)
+                .await?;
+            let summary = summarize(&mut tx, repository_id, next).await?;
+            sqlx::query("UPDATE repository_versions SET content_summary = $3 WHERE repository_id = $1 AND number = $2")
+                .bind(repository_id)
+                .bind(next)
+                .bind(summary.to_string())
+                .execute(&mut *tx)
+                .await?;
+        }
+        None => {
+            // Deleting the latest: undo its changes; the previous version becomes the latest.
+            sqlx::query("DELETE FROM repository_contents WHERE repository_id = $1 AND version_added = $2")
+                .bind(repository_id)
+                .bind(number)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("UPDATE repository_contents SET version_removed = NULL WHERE repository_id = $1 AND version_removed = $2")
+                .bind(repository_id)
+                .bind(number)
+                .execute(&mut *tx)
+                .await?;
+            let previous = numbers.iter().copied().filter(|n| *n < number).max().unwrap_or(0);
+            sqlx::query("UPDATE repositories SET latest_number = $2 WHERE id = $1")
+                .bind(repository_id)
+                .bind(previous)
+                .execute(&mut *tx)
+                .await?;
+        }
+    }
+    sqlx::query("DELETE FROM repository_versions WHERE repository_id = $1 AND number = $2")
+        .bind(repository_id)
+        .bind(number)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Keeps only the newest `keep` versions.
+pub async fn apply_retention(db: &Db, repository_id: &str, keep: i64) -> CoreResult<()> {
+    let numbers: Vec<i64> = sqlx::query_scalar(
+        "SELECT number FROM repository_versions WHERE repository_id = $1 ORDER BY number DESC",
+    )
+    .bind(repository_id)
+    .fetch_all(db.pool())
+    .await?;
+    let mut old: Vec<i64> = numbers.into_iter().skip(keep.max(1) as usize).collect();
+    old.sort();
+    for n in old {
+        delete(db, repository_id, n).await?;
+    }
+    Ok(())
+}

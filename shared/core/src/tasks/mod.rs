@@ -1,0 +1,290 @@
+//! Tasks: dispatch with resource reservations, the unblock pass that decides what may run, the
+//! worker loop, cancellation and the sweeper for tasks whose worker died.
+//!
+//! Reservations follow Pulp: a task names exclusive and shared resources (PRNs). Walking all
+//! incomplete tasks in dispatch order, a waiting task is unblocked when none of its exclusive
+//! resources is held by an earlier task (exclusively or shared) and none of its shared resources
+//! is held exclusively by one. Every task's resources count as taken for the tasks after it, so a
+//! later task never overtakes an earlier one it conflicts with. These decisions are made in the
+//! database under one lock row, so they hold across processes; the queue only ever carries tasks
+//! that may run now.
+
+mod progress;
+mod worker;
+
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
+use sqlx::{AssertSqlSafe, Row};
+
+pub use progress::Progress;
+pub use worker::{resend_unblocked, run_worker, sweep};
+
+use crate::db::Tx;
+use crate::hrefs::DEFAULT_DOMAIN_PRN;
+use crate::models::task::{self, CANCELED, CANCELING, COMPLETED, FAILED, RUNNING, Task, WAITING};
+use crate::{Core, CoreError, CoreResult};
+
+pub type TaskFuture = Pin<Box<dyn Future<Output = CoreResult<Option<Value>>> + Send>>;
+/// A task handler: gets the context, returns the task's `result`.
+pub type TaskFn = fn(TaskContext) -> TaskFuture;
+
+/// Task names to handlers. A process registers the handlers it hosts; a task whose handler is
+/// not here is left on the queue for a process that has it.
+#[derive(Default)]
+pub struct TaskRegistry {
+    handlers: HashMap<&'static str, TaskFn>,
+}
+
+impl TaskRegistry {
+    pub fn register(&mut self, name: &'static str, handler: TaskFn) {
+        self.handlers.insert(name, handler);
+    }
+
+    pub fn get(&self, name: &str) -> Option<TaskFn> {
+        self.handlers.get(name).copied()
+    }
+}
+
+/// What a running task sees.
+#[derive(Clone)]
+pub struct TaskContext {
+    pub core: Core,
+    pub task: Task,
+    created: Arc<Mutex<Vec<String>>>,
+    pub progress: Progress,
+}
+
+impl TaskContext {
+    pub fn args<T: DeserializeOwned>(&self) -> CoreResult<T> {
+        serde_json::from_value(self.task.args.clone())
+            .map_err(|e| CoreError::Internal(format!("bad task arguments: {e}")))
+    }
+
+    /// Records an href for the task's `created_resources`.
+    pub fn created(&self, href: String) {
+        self.created.lock().expect("created list").push(href);
+    }
+}
+
+/// A task to dispatch.
+pub struct Dispatch {
+    pub name: &'static str,
+    pub args: Value,
+    pub exclusive: Vec<String>,
+    pub shared: Vec<String>,
+    /// Run inline in the caller when its resources are free (Pulp's immediate tasks).
+    pub immediate: bool,
+    pub task_group: Option<String>,
+    pub logging_cid: String,
+    pub created_by: Option<String>,
+}
+
+impl Dispatch {
+    pub fn new(name: &'static str, args: Value) -> Self {
+        Self {
+            name,
+            args,
+            exclusive: Vec::new(),
+            shared: Vec::new(),
+            immediate: false,
+            task_group: None,
+            logging_cid: String::new(),
+            created_by: None,
+        }
+    }
+}
+
+/// Takes the tasking lock: every reservation decision happens under it. Returns the next
+/// dispatch sequence number.
+async fn lock(tx: &mut Tx) -> CoreResult<i64> {
+    let n: i64 = sqlx::query_scalar("UPDATE task_lock SET counter = counter + 1 WHERE id = 1 RETURNING counter")
+        .fetch_one(&mut **tx)
+        .await?;
+    Ok(n)
+}
+
+/// Creates the task and decides at once whether it may run. Immediate tasks whose resources are
+/// free run before this returns; others go to the queue when they become runnable.
+pub async fn dispatch(core: &Core, d: Dispatch) -> CoreResult<Task> {
+    let id = crate::new_id();
+    let mut exclusive = d.exclusive;
+    let mut shared = d.shared;
+    if !exclusive.iter().any(|r| r == DEFAULT_DOMAIN_PRN) && !shared.iter().any(|r| r == DEFAULT_DOMAIN_PRN) {
+        shared.push(DEFAULT_DOMAIN_PRN.into());
+    }
+    exclusive.sort();
+    exclusive.dedup();
+    shared.sort();
+    shared.dedup();
+    shared.retain(|s| !exclusive.contains(s));
+    let now = crate::time::now();
+    let mut tx = core.db.pool().begin().await?;
+    let seq = lock(&mut tx).await?;
+    sqlx::query(
+        "INSERT INTO tasks (id, seq, name, state, args, logging_cid, created_by, task_group_id, exclusive_resources, \
+         shared_resources, created, updated, progress_reports, created_resources) \
+         VALUES ($1, $2, $3, 'waiting', $4, $5, $6, $7, $8, $9, $10, $10, '[]', '[]')",
+    )
+    .bind(&id)
+    .bind(seq)
+    .bind(d.name)
+    .bind(d.args.to_string())
+    .bind(&d.logging_cid)
+    .bind(d.created_by)
+    .bind(d.task_group)
+    .bind(json!(exclusive).to_string())
+    .bind(json!(shared).to_string())
+    .bind(&now)
+    .execute(&mut *tx)
+    .await?;
+    let unblocked = unblock(&mut tx).await?;
+    tx.commit().await?;
+
+    let run_here = d.immediate && unblocked.contains(&id) && core.tasks.get(d.name).is_some();
+    for t in &unblocked {
+        if run_here && *t == id {
+            continue;
+        }
+        send(core, t, &d.logging_cid).await;
+    }
+    if run_here {
+        worker::run_task(core, &id, "api").await?;
+    }
+    task::get(&core.db, &id).await
+}
+
+async fn send(core: &Core, task_id: &str, cid: &str) {
+    let msg = depot_queue::TaskMessage {
+        task_id: task_id.to_string(),
+        correlation_id: cid.to_string(),
+    };
+    if let Err(e) = core.queue.send(msg).await {
+        // The sweeper re-sends runnable tasks, so a lost message only delays the task.
+        tracing::error!(task = task_id, "could not queue task: {e}");
+    }
+}
+
+/// The unblock pass; call with the lock held. Returns the ids it unblocked.
+async fn unblock(tx: &mut Tx) -> CoreResult<Vec<String>> {
+    let rows = sqlx::query(
+        "SELECT id, state, unblocked_at, exclusive_resources, shared_resources FROM tasks \
+         WHERE state IN ('waiting', 'running', 'canceling') ORDER BY seq",
+    )
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut taken_exclusive: HashSet<String> = HashSet::new();
+    let mut taken_shared: HashSet<String> = HashSet::new();
+    let mut newly = Vec::new();
+    for r in rows {
+        let id: String = r.try_get(0)?;
+        let state: String = r.try_get(1)?;
+        let unblocked_at: Option<String> = r.try_get(2)?;
+        let exclusive: Vec<String> = serde_json::from_str(&r.try_get::<String, _>(3)?).unwrap_or_default();
+        let shared: Vec<String> = serde_json::from_str(&r.try_get::<String, _>(4)?).unwrap_or_default();
+        if state == WAITING && unblocked_at.is_none() {
+            let free = exclusive
+                .iter()
+                .all(|e| !taken_exclusive.contains(e) && !taken_shared.contains(e))
+                && shared.iter().all(|s| !taken_exclusive.contains(s));
+            if free {
+                newly.push(id);
+            }
+        }
+        taken_exclusive.extend(exclusive);
+        taken_shared.extend(shared);
+    }
+    if !newly.is_empty() {
+        let now = crate::time::now();
+        for chunk in newly.chunks(500) {
+            let sql = format!(
+                "UPDATE tasks SET unblocked_at = $1 WHERE id IN ({})",
+                crate::db::placeholders(2, chunk.len())
+            );
+            let mut q = sqlx::query(AssertSqlSafe(sql)).bind(now.clone());
+            for id in chunk {
+                q = q.bind(id.clone());
+            }
+            q.execute(&mut **tx).await?;
+        }
+    }
+    Ok(newly)
+}
+
+/// Records a task's end, releases its reservations and queues whatever that unblocks.
+async fn finish(
+    core: &Core,
+    task_id: &str,
+    state: &str,
+    result: Option<Value>,
+    error: Option<Value>,
+    created: Vec<String>,
+    progress: Value,
+) -> CoreResult<()> {
+    let now = crate::time::now();
+    let mut tx = core.db.pool().begin().await?;
+    lock(&mut tx).await?;
+    sqlx::query(
+        "UPDATE tasks SET state = $2, finished_at = $3, updated = $3, result = $4, error = $5, created_resources = $6, \
+         progress_reports = $7 WHERE id = $1 AND state IN ('waiting', 'running', 'canceling')",
+    )
+    .bind(task_id)
+    .bind(state)
+    .bind(&now)
+    .bind(result.map(|r| r.to_string()))
+    .bind(error.map(|e| e.to_string()))
+    .bind(json!(created).to_string())
+    .bind(progress.to_string())
+    .execute(&mut *tx)
+    .await?;
+    let unblocked = unblock(&mut tx).await?;
+    tx.commit().await?;
+    for t in unblocked {
+        send(core, &t, "").await;
+    }
+    Ok(())
+}
+
+/// Cancels a task: a waiting one at once, a running one by asking its worker to stop.
+pub async fn cancel(core: &Core, task_id: &str) -> CoreResult<Task> {
+    let t = task::get(&core.db, task_id).await?;
+    if t.is_finished() {
+        return Err(CoreError::Conflict(format!(
+            "The task {} is already in a final state: {}.",
+            t.href(),
+            t.state
+        )));
+    }
+    let now = crate::time::now();
+    let mut tx = core.db.pool().begin().await?;
+    lock(&mut tx).await?;
+    sqlx::query(
+        "UPDATE tasks SET state = CASE WHEN state = 'waiting' THEN 'canceled' ELSE 'canceling' END, \
+         finished_at = CASE WHEN state = 'waiting' THEN $2 ELSE finished_at END, updated = $2 \
+         WHERE id = $1 AND state IN ('waiting', 'running')",
+    )
+    .bind(task_id)
+    .bind(&now)
+    .execute(&mut *tx)
+    .await?;
+    let unblocked = unblock(&mut tx).await?;
+    tx.commit().await?;
+    for t in unblocked {
+        send(core, &t, "").await;
+    }
+    worker::signal_cancel(task_id);
+    task::get(&core.db, task_id).await
+}
+
+/// The error object a failed task shows.
+pub fn error_value(e: &CoreError) -> Value {
+    json!({ "description": e.to_string() })
+}
+
+/// States used by the worker; re-exported for handlers that need to compare.
+pub const FINAL_STATES: [&str; 3] = [COMPLETED, FAILED, CANCELED];
+pub const ACTIVE_STATES: [&str; 2] = [RUNNING, CANCELING];

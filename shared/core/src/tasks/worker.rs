@@ -1,0 +1,202 @@
+//! Running tasks: claiming, heartbeats, cancellation, and the sweeper that fails tasks whose
+//! worker stopped reporting.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use serde_json::Value;
+use tokio::sync::Notify;
+
+use super::{TaskContext, finish, lock, send, unblock};
+use crate::models::task::{self, CANCELED, COMPLETED, FAILED};
+use crate::{Core, CoreError, CoreResult};
+
+/// In-process cancel signals for running tasks; other processes learn of a cancel through the
+/// heartbeat, which reads the task's state.
+fn cancel_signals() -> &'static Mutex<HashMap<String, Arc<Notify>>> {
+    static SIGNALS: OnceLock<Mutex<HashMap<String, Arc<Notify>>>> = OnceLock::new();
+    SIGNALS.get_or_init(Default::default)
+}
+
+pub(super) fn signal_cancel(task_id: &str) {
+    if let Some(n) = cancel_signals().lock().expect("signals").get(task_id) {
+        n.notify_one();
+    }
+}
+
+/// Consumes the queue until it closes.
+pub async fn run_worker(core: Core, name: String) {
+    loop {
+        let delivery = match core.queue.receive().await {
+            Ok(Some(d)) => d,
+            Ok(None) => return,
+            Err(e) => {
+                tracing::error!(worker = %name, "queue receive failed: {e}");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        let task_id = delivery.message.task_id.clone();
+        if let Err(e) = run_task(&core, &task_id, &name).await {
+            tracing::error!(worker = %name, task = %task_id, "task bookkeeping failed: {e}");
+        }
+        if let Err(e) = core.queue.ack(&delivery.receipt).await {
+            tracing::warn!(worker = %name, "queue ack failed: {e}");
+        }
+    }
+}
+
+/// Claims and runs one task. A task that is not waiting-and-unblocked (already claimed, a
+/// duplicate delivery, canceled, deleted) is left alone.
+pub(super) async fn run_task(core: &Core, task_id: &str, worker: &str) -> CoreResult<()> {
+    let now = crate::time::now();
+    let claimed = sqlx::query(
+        "UPDATE tasks SET state = 'running', started_at = $2, heartbeat = $2, worker = $3, updated = $2 \
+         WHERE id = $1 AND state = 'waiting' AND unblocked_at IS NOT NULL",
+    )
+    .bind(task_id)
+    .bind(&now)
+    .bind(worker)
+    .execute(core.db.pool())
+    .await?
+    .rows_affected();
+    if claimed == 0 {
+        match task::get(&core.db, task_id).await {
+            Err(CoreError::NotFound(_)) => tracing::info!(task = task_id, "dropping message for a task that no longer exists"),
+            Ok(t) => tracing::debug!(task = task_id, state = %t.state, "task not claimable, skipping"),
+            Err(e) => return Err(e),
+        }
+        return Ok(());
+    }
+    let t = task::get(&core.db, task_id).await?;
+    let Some(handler) = core.tasks.get(&t.name) else {
+        let e = CoreError::Internal(format!("No handler is registered for task '{}'.", t.name));
+        return finish(core, task_id, FAILED, None, Some(super::error_value(&e)), vec![], Value::Array(vec![])).await;
+    };
+    let ctx = TaskContext {
+        progress: super::Progress::new(core.db.clone(), t.id.clone()),
+        core: core.clone(),
+        task: t,
+        created: Default::default(),
+    };
+    let cancel = Arc::new(Notify::new());
+    cancel_signals().lock().expect("signals").insert(task_id.to_string(), cancel.clone());
+
+    // Run on its own tokio task so that a panic becomes a failed task, not a stuck one.
+    let job = tokio::spawn(handler(ctx.clone()));
+    let abort = job.abort_handle();
+    let heartbeat = tokio::spawn(heartbeat_loop(core.clone(), task_id.to_string(), cancel.clone()));
+    let outcome = tokio::select! {
+        joined = job => Some(joined),
+        _ = cancel.notified() => { abort.abort(); None }
+    };
+    heartbeat.abort();
+    cancel_signals().lock().expect("signals").remove(task_id);
+
+    let created = ctx.created.lock().expect("created").clone();
+    let (state, result, error) = match outcome {
+        None => (CANCELED, None, None),
+        Some(Ok(Ok(result))) => (COMPLETED, result, None),
+        Some(Ok(Err(e))) => {
+            tracing::warn!(task = task_id, "task failed: {e}");
+            (FAILED, None, Some(super::error_value(&e)))
+        }
+        Some(Err(join)) => {
+            tracing::error!(task = task_id, "task panicked: {join}");
+            let e = CoreError::Internal("The task stopped with an internal error.".into());
+            (FAILED, None, Some(super::error_value(&e)))
+        }
+    };
+    let progress = ctx.progress.finalize(if state == COMPLETED { "completed" } else { state });
+    finish(core, task_id, state, result, error, created, progress).await
+}
+
+/// Reports liveness and watches for a cancel requested from another process.
+async fn heartbeat_loop(core: Core, task_id: String, cancel: Arc<Notify>) {
+    let every = Duration::from_secs((core.settings.heartbeat_timeout / 3).max(1));
+    loop {
+        tokio::time::sleep(every).await;
+        let res = sqlx::query("UPDATE tasks SET heartbeat = $2 WHERE id = $1 RETURNING state")
+            .bind(&task_id)
+            .bind(crate::time::now())
+            .fetch_optional(core.db.pool())
+            .await;
+        match res {
+            Ok(Some(row)) => {
+                let state: String = sqlx::Row::try_get(&row, 0).unwrap_or_default();
+                if state == task::CANCELING {
+                    cancel.notify_one();
+                }
+            }
+            Ok(None) => cancel.notify_one(),
+            Err(e) => tracing::warn!(task = %task_id, "heartbeat failed: {e}"),
+        }
+    }
+}
+
+/// Fails tasks whose worker stopped reporting, releases their reservations and queues what that
+/// unblocks. Any process (or a scheduled function) may run it.
+pub async fn sweep(core: &Core) -> CoreResult<usize> {
+    let cutoff = crate::time::ago(core.settings.heartbeat_timeout);
+    let stale: Vec<(String, Option<String>)> = {
+        let rows = sqlx::query(
+            "SELECT id, worker FROM tasks WHERE state IN ('running', 'canceling') AND (heartbeat IS NULL OR heartbeat < $1)",
+        )
+        .bind(&cutoff)
+        .fetch_all(core.db.pool())
+        .await?;
+        rows.iter()
+            .map(|r| Ok((sqlx::Row::try_get(r, 0)?, sqlx::Row::try_get(r, 1)?)))
+            .collect::<CoreResult<_>>()?
+    };
+    if stale.is_empty() {
+        return Ok(0);
+    }
+    let now = crate::time::now();
+    let mut tx = core.db.pool().begin().await?;
+    lock(&mut tx).await?;
+    for (id, worker) in &stale {
+        let error = serde_json::json!({
+            "description": format!(
+                "Worker {} stopped responding (no heartbeat for {} s); the task was marked failed.",
+                worker.as_deref().unwrap_or("unknown"),
+                core.settings.heartbeat_timeout
+            )
+        });
+        sqlx::query(
+            "UPDATE tasks SET state = 'failed', finished_at = $2, updated = $2, error = $3 \
+             WHERE id = $1 AND state IN ('running', 'canceling') AND (heartbeat IS NULL OR heartbeat < $4)",
+        )
+        .bind(id)
+        .bind(&now)
+        .bind(error.to_string())
+        .bind(&cutoff)
+        .execute(&mut *tx)
+        .await?;
+    }
+    let unblocked = unblock(&mut tx).await?;
+    tx.commit().await?;
+    for t in unblocked {
+        send(core, &t, "").await;
+    }
+    Ok(stale.len())
+}
+
+/// Re-queues every runnable task that is still waiting (after a restart, the in-process queue is
+/// empty), and runs the unblock pass in case a release was lost.
+pub async fn resend_unblocked(core: &Core) -> CoreResult<usize> {
+    let mut tx = core.db.pool().begin().await?;
+    lock(&mut tx).await?;
+    unblock(&mut tx).await?;
+    tx.commit().await?;
+    let ids: Vec<String> = sqlx::query_scalar(
+        "SELECT id FROM tasks WHERE state = 'waiting' AND unblocked_at IS NOT NULL ORDER BY seq",
+    )
+    .fetch_all(core.db.pool())
+    .await?;
+    for id in &ids {
+        send(core, id, "").await;
+    }
+    Ok(ids.len())
+}

@@ -1,0 +1,98 @@
+//! Timestamps as Pulp prints them: ISO-8601 UTC with microseconds and a `Z`, e.g.
+//! `2024-01-01T00:00:00.123456Z`. Stored in the database as the same text, which sorts correctly.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+pub fn now() -> String {
+    format_system_time(SystemTime::now())
+}
+
+/// The timestamp `secs` seconds ago (for protection windows and heartbeat timeouts).
+pub fn ago(secs: u64) -> String {
+    format_system_time(SystemTime::now() - Duration::from_secs(secs))
+}
+
+pub fn format_system_time(t: SystemTime) -> String {
+    let d = t.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let secs = d.as_secs() as i64;
+    let micros = d.subsec_micros();
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    let (y, m, day) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{day:02}T{:02}:{:02}:{:02}.{micros:06}Z",
+        rem / 3600,
+        (rem % 3600) / 60,
+        rem % 60
+    )
+}
+
+/// Days since 1970-01-01 to (year, month, day), after Howard Hinnant's civil calendar algorithm.
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+/// Normalises a user-given timestamp filter (`2024-01-01`, `2024-01-01T10:00:00Z`,
+/// `2024-01-01T10:00:00.5+00:00`) to the stored text form so that text comparison works.
+/// Returns `None` when the value is not a timestamp.
+pub fn normalize(input: &str) -> Option<String> {
+    let s = input.trim();
+    let bytes = s.as_bytes();
+    if bytes.len() < 10 || bytes[4] != b'-' || bytes[7] != b'-' {
+        return None;
+    }
+    let date = &s[..10];
+    if !date
+        .chars()
+        .enumerate()
+        .all(|(i, c)| if i == 4 || i == 7 { c == '-' } else { c.is_ascii_digit() })
+    {
+        return None;
+    }
+    if s.len() == 10 {
+        return Some(format!("{date}T00:00:00.000000Z"));
+    }
+    let rest = &s[11..];
+    let time = rest.trim_end_matches('Z').trim_end_matches("+00:00");
+    let (hms, frac) = time.split_once('.').unwrap_or((time, ""));
+    if hms.len() != 8 || !frac.chars().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    let mut frac = frac.to_string();
+    frac.truncate(6);
+    while frac.len() < 6 {
+        frac.push('0');
+    }
+    Some(format!("{date}T{hms}.{frac}Z"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_epoch_and_leap_days() {
+        assert_eq!(format_system_time(UNIX_EPOCH), "1970-01-01T00:00:00.000000Z");
+        let t = UNIX_EPOCH + Duration::from_micros(951_782_400_000_001); // 2000-02-29
+        assert_eq!(format_system_time(t), "2000-02-29T00:00:00.000001Z");
+    }
+
+    #[test]
+    fn normalizes_filters() {
+        assert_eq!(normalize("2024-01-02").unwrap(), "2024-01-02T00:00:00.000000Z");
+        assert_eq!(
+            normalize("2024-01-02T03:04:05.5+00:00").unwrap(),
+            "2024-01-02T03:04:05.500000Z"
+        );
+        assert!(normalize("yesterday").is_none());
+    }
+}

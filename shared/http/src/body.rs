@@ -1,0 +1,307 @@
+//! Request bodies in the encodings Pulp's clients use: JSON, form-urlencoded and multipart. File
+//! parts stream straight into staged storage while their digests are computed, so an upload is
+//! never held in memory; the handler then commits it as an artifact or an upload chunk.
+//!
+//! Values are checked against the target type's JSON schema: unknown fields are refused (as
+//! Pulp does) and form strings are coerced to the schema's types before deserializing.
+
+use std::collections::HashMap;
+
+use axum::extract::{FromRequest, Multipart, Request};
+use axum::http::header;
+use depot_core::CoreError;
+use depot_core::checksums::{Digests, Hasher};
+use depot_core::storage::StagedFile;
+use schemars::JsonSchema;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value, json};
+
+use crate::{ApiError, AppState};
+
+const MAX_JSON: usize = 16 * 1024 * 1024;
+const MAX_TEXT_FIELD: usize = 1024 * 1024;
+
+/// An uploaded file part, staged but not yet visible.
+pub struct FilePart {
+    pub staged: Box<dyn StagedFile>,
+    pub digests: Digests,
+    pub filename: Option<String>,
+}
+
+/// A parsed request body.
+#[derive(Default)]
+pub struct Fields {
+    values: Map<String, Value>,
+    /// Form and multipart values arrive as strings and are coerced by schema.
+    textual: bool,
+    files: HashMap<String, FilePart>,
+}
+
+impl FromRequest<AppState> for Fields {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let ctype = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        if ctype.starts_with("multipart/form-data") {
+            let mp = Multipart::from_request(req, state)
+                .await
+                .map_err(|e| CoreError::invalid(format!("Multipart form parse error - {e}")))?;
+            return read_multipart(mp, state).await;
+        }
+        let bytes = axum::body::to_bytes(req.into_body(), MAX_JSON)
+            .await
+            .map_err(|e| CoreError::invalid(format!("Could not read the request body: {e}")))?;
+        if ctype.starts_with("application/x-www-form-urlencoded") {
+            let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&bytes)
+                .map_err(|e| CoreError::invalid(format!("Form parse error - {e}")))?;
+            let mut values = Map::new();
+            for (k, v) in pairs {
+                values.insert(k, Value::String(v));
+            }
+            return Ok(Fields { values, textual: true, files: HashMap::new() });
+        }
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Fields::default());
+        }
+        if !(ctype.is_empty() || ctype.starts_with("application/json") || ctype.ends_with("+json")) {
+            return Err(ApiError(CoreError::invalid(format!(
+                "Unsupported media type \"{ctype}\" in request."
+            ))));
+        }
+        match serde_json::from_slice::<Value>(&bytes) {
+            Ok(Value::Object(values)) => Ok(Fields { values, textual: false, files: HashMap::new() }),
+            Ok(other) => Err(ApiError(CoreError::invalid(format!(
+                "Invalid data. Expected a dictionary, but got {}.",
+                type_name(&other)
+            )))),
+            Err(e) => Err(ApiError(CoreError::invalid(format!("JSON parse error - {e}")))),
+        }
+    }
+}
+
+fn type_name(v: &Value) -> &'static str {
+    match v {
+        Value::Array(_) => "list",
+        Value::String(_) => "str",
+        Value::Number(_) => "int",
+        Value::Bool(_) => "bool",
+        Value::Null => "NoneType",
+        Value::Object(_) => "dict",
+    }
+}
+
+async fn read_multipart(mut mp: Multipart, state: &AppState) -> Result<Fields, ApiError> {
+    let mut fields = Fields { textual: true, ..Default::default() };
+    loop {
+        let field = mp
+            .next_field()
+            .await
+            .map_err(|e| CoreError::invalid(format!("Multipart form parse error - {e}")))?;
+        let Some(mut field) = field else { break };
+        let name = field.name().unwrap_or_default().to_string();
+        if let Some(filename) = field.file_name().map(str::to_string) {
+            let mut staged = state.storage.stage().await?;
+            let mut hasher = Hasher::new(&state.settings.allowed_checksums);
+            while let Some(chunk) = field
+                .chunk()
+                .await
+                .map_err(|e| CoreError::invalid(format!("The upload was interrupted: {e}")))?
+            {
+                hasher.update(&chunk);
+                staged.write(&chunk).await?;
+            }
+            fields.files.insert(
+                name,
+                FilePart { staged, digests: hasher.finish(), filename: Some(filename) },
+            );
+        } else {
+            let mut text = Vec::new();
+            while let Some(chunk) = field
+                .chunk()
+                .await
+                .map_err(|e| CoreError::invalid(format!("Multipart form parse error - {e}")))?
+            {
+                text.extend_from_slice(&chunk);
+                if text.len() > MAX_TEXT_FIELD {
+                    return Err(ApiError(CoreError::field(&name, "This value is too long.")));
+                }
+            }
+            let text = String::from_utf8(text)
+                .map_err(|_| CoreError::field(&name, "This value is not valid UTF-8."))?;
+            fields.values.insert(name, Value::String(text));
+        }
+    }
+    Ok(fields)
+}
+
+/// The properties of `T`'s schema: name -> primary JSON type ("string", "boolean", ...).
+pub fn schema_properties<T: JsonSchema>() -> (Vec<(String, String)>, Vec<String>) {
+    let schema = crate::openapi::generator().into_root_schema_for::<T>();
+    let v = schema.as_value();
+    let mut props = Vec::new();
+    if let Some(Value::Object(p)) = v.get("properties") {
+        for (name, s) in p {
+            props.push((name.clone(), primary_type(s)));
+        }
+    }
+    let required = v
+        .get("required")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect())
+        .unwrap_or_default();
+    (props, required)
+}
+
+fn primary_type(s: &Value) -> String {
+    match s.get("type") {
+        Some(Value::String(t)) => t.clone(),
+        Some(Value::Array(ts)) => ts
+            .iter()
+            .filter_map(Value::as_str)
+            .find(|t| *t != "null")
+            .unwrap_or("string")
+            .to_string(),
+        _ => match s.get("anyOf").or_else(|| s.get("oneOf")).and_then(Value::as_array) {
+            Some(alts) => alts
+                .iter()
+                .map(primary_type)
+                .find(|t| t != "null")
+                .unwrap_or_else(|| "string".into()),
+            None => "string".into(),
+        },
+    }
+}
+
+fn coerce(kind: &str, v: Value) -> Result<Value, String> {
+    let Value::String(s) = v else { return Ok(v) };
+    match kind {
+        "boolean" => match s.to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" | "on" => Ok(Value::Bool(true)),
+            "false" | "0" | "no" | "off" => Ok(Value::Bool(false)),
+            "" => Ok(Value::Null),
+            _ => Err("Must be a valid boolean.".into()),
+        },
+        "integer" => {
+            if s.is_empty() || s == "null" {
+                return Ok(Value::Null);
+            }
+            s.trim().parse::<i64>().map(|n| json!(n)).map_err(|_| "A valid integer is required.".into())
+        }
+        "number" => {
+            if s.is_empty() || s == "null" {
+                return Ok(Value::Null);
+            }
+            s.trim().parse::<f64>().map(|n| json!(n)).map_err(|_| "A valid number is required.".into())
+        }
+        "object" | "array" => {
+            if s.is_empty() || s == "null" {
+                return Ok(Value::Null);
+            }
+            serde_json::from_str(&s).map_err(|_| "Value must be valid JSON.".into())
+        }
+        _ => Ok(Value::String(s)),
+    }
+}
+
+impl Fields {
+    pub fn take_file(&mut self, name: &str) -> Option<FilePart> {
+        self.files.remove(name)
+    }
+
+    pub fn has(&self, name: &str) -> bool {
+        self.values.contains_key(name)
+    }
+
+    /// Validates and deserializes into `T`. Unknown fields and file parts nobody took are
+    /// refused with Pulp's "Unexpected field".
+    pub fn parse<T: DeserializeOwned + JsonSchema>(self) -> Result<T, ApiError> {
+        self.parse_checked(true).map(|(t, _)| t)
+    }
+
+    /// Like [`Fields::parse`] for PATCH: nothing is required, and the coerced values are
+    /// returned too so the caller can tell an absent field from an explicit null.
+    pub fn parse_patch<T: DeserializeOwned + JsonSchema>(self) -> Result<(T, Map<String, Value>), ApiError> {
+        self.parse_checked(false)
+    }
+
+    fn parse_checked<T: DeserializeOwned + JsonSchema>(
+        self,
+        enforce_required: bool,
+    ) -> Result<(T, Map<String, Value>), ApiError> {
+        let (props, required) = schema_properties::<T>();
+        let required = if enforce_required { required } else { Vec::new() };
+        let mut errors = Map::new();
+        let mut values = Map::new();
+        for (k, v) in self.values {
+            match props.iter().find(|(name, _)| *name == k) {
+                None => {
+                    errors.insert(k, json!(["Unexpected field"]));
+                }
+                Some((_, kind)) => {
+                    let v = if self.textual { coerce(kind, v) } else { Ok(v) };
+                    match v {
+                        Ok(v) => {
+                            values.insert(k, v);
+                        }
+                        Err(msg) => {
+                            errors.insert(k, json!([msg]));
+                        }
+                    }
+                }
+            }
+        }
+        for k in self.files.keys() {
+            errors.insert(k.clone(), json!(["Unexpected field"]));
+        }
+        for r in required {
+            if !values.contains_key(&r) && !errors.contains_key(&r) && r != "file" {
+                errors.insert(r, json!(["This field is required."]));
+            }
+        }
+        if !errors.is_empty() {
+            return Err(ApiError(CoreError::Invalid(Value::Object(errors))));
+        }
+        let de = Value::Object(values.clone());
+        let parsed = serde_path_to_error::deserialize(de).map_err(|e| {
+            let path = e.path().to_string();
+            let inner = e.into_inner().to_string();
+            let msg = if inner.starts_with("invalid type: null") {
+                "This field may not be null.".to_string()
+            } else {
+                inner
+            };
+            let field = if path == "." || path.is_empty() { "non_field_errors".to_string() } else { path };
+            ApiError(CoreError::Invalid(json!({ field: [msg] })))
+        })?;
+        Ok((parsed, values))
+    }
+}
+
+/// A file form field; only its schema matters (the bytes arrive as a [`FilePart`]).
+#[derive(Debug, Default, Clone)]
+pub struct FileField;
+
+impl<'de> serde::Deserialize<'de> for FileField {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        serde::de::IgnoredAny::deserialize(d)?;
+        Ok(FileField)
+    }
+}
+
+impl JsonSchema for FileField {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "FileField".into()
+    }
+    fn inline_schema() -> bool {
+        true
+    }
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({"type": "string", "format": "binary"})
+    }
+}
+

@@ -1,0 +1,207 @@
+//! The OpenAPI 3 document Pulp's clients read. Schemas come from the Rust request and response
+//! types (schemars); each API crate adds its operations with Pulp's paths, operationIds,
+//! parameters, content types and status codes.
+
+use schemars::generate::{SchemaGenerator, SchemaSettings};
+use schemars::JsonSchema;
+use serde_json::{Map, Value, json};
+
+pub fn generator() -> SchemaGenerator {
+    SchemaSettings::openapi3().into_generator()
+}
+
+/// Request body encodings an operation accepts.
+pub const JSON_FORM_MULTIPART: &[&str] = &["application/json", "application/x-www-form-urlencoded", "multipart/form-data"];
+pub const MULTIPART_FORM: &[&str] = &["multipart/form-data", "application/x-www-form-urlencoded"];
+
+pub struct Op {
+    pub path: String,
+    pub method: &'static str,
+    pub operation_id: String,
+    pub summary: &'static str,
+    pub tag: &'static str,
+    pub params: Vec<Value>,
+    pub body: Option<(Value, &'static [&'static str])>,
+    pub responses: Vec<(u16, Option<Value>)>,
+    pub auth: bool,
+}
+
+impl Op {
+    pub fn new(method: &'static str, path: impl Into<String>, operation_id: impl Into<String>, tag: &'static str) -> Self {
+        Self {
+            path: path.into(),
+            method,
+            operation_id: operation_id.into(),
+            summary: "",
+            tag,
+            params: Vec::new(),
+            body: None,
+            responses: Vec::new(),
+            auth: true,
+        }
+    }
+
+    pub fn summary(mut self, s: &'static str) -> Self {
+        self.summary = s;
+        self
+    }
+
+    pub fn param(mut self, p: Value) -> Self {
+        self.params.push(p);
+        self
+    }
+
+    pub fn params(mut self, ps: Vec<Value>) -> Self {
+        self.params.extend(ps);
+        self
+    }
+
+    pub fn body(mut self, schema: Value, types: &'static [&'static str]) -> Self {
+        self.body = Some((schema, types));
+        self
+    }
+
+    pub fn response(mut self, status: u16, schema: Option<Value>) -> Self {
+        self.responses.push((status, schema));
+        self
+    }
+
+    pub fn anonymous(mut self) -> Self {
+        self.auth = false;
+        self
+    }
+}
+
+/// A path parameter holding a whole href, as pulpcore models detail operations.
+pub fn href_param(name: &str) -> Value {
+    json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}})
+}
+
+pub fn query_param(name: &str, kind: &str, description: &str) -> Value {
+    json!({"name": name, "in": "query", "required": false, "description": description, "schema": {"type": kind}})
+}
+
+/// An array query parameter sent comma-joined (pulpcore's `*__in` and `ordering`).
+pub fn csv_param(name: &str, description: &str) -> Value {
+    json!({"name": name, "in": "query", "required": false, "description": description,
+           "schema": {"type": "array", "items": {"type": "string"}}, "explode": false, "style": "form"})
+}
+
+/// `fields` and `exclude_fields`, which every GET takes.
+pub fn field_params() -> Vec<Value> {
+    vec![
+        json!({"name": "fields", "in": "query", "required": false, "description": "A list of fields to include in the response.",
+               "schema": {"type": "array", "items": {"type": "string"}}}),
+        json!({"name": "exclude_fields", "in": "query", "required": false, "description": "A list of fields to exclude from the response.",
+               "schema": {"type": "array", "items": {"type": "string"}}}),
+    ]
+}
+
+/// The parameters every list takes.
+pub fn list_params() -> Vec<Value> {
+    let mut v = vec![
+        query_param("limit", "integer", "Number of results to return per page."),
+        query_param("offset", "integer", "The initial index from which to return the results."),
+        csv_param("ordering", "Which field to use when ordering the results."),
+    ];
+    v.extend(field_params());
+    v
+}
+
+pub struct ApiDoc {
+    generator: SchemaGenerator,
+    paths: Map<String, Value>,
+}
+
+impl Default for ApiDoc {
+    fn default() -> Self {
+        Self { generator: generator(), paths: Map::new() }
+    }
+}
+
+impl ApiDoc {
+    /// A reference to `T`'s schema, registering it.
+    pub fn schema<T: JsonSchema>(&mut self) -> Value {
+        self.generator.subschema_for::<T>().to_value()
+    }
+
+    /// A paginated list of `T`.
+    pub fn paginated<T: JsonSchema>(&mut self) -> Value {
+        let item = self.schema::<T>();
+        json!({"type": "object", "required": ["count", "results"], "properties": {
+            "count": {"type": "integer"},
+            "next": {"type": "string", "nullable": true, "format": "uri"},
+            "previous": {"type": "string", "nullable": true, "format": "uri"},
+            "results": {"type": "array", "items": item}
+        }})
+    }
+
+    pub fn add(&mut self, op: Op) {
+        let mut o = Map::new();
+        o.insert("operationId".into(), json!(op.operation_id));
+        if !op.summary.is_empty() {
+            o.insert("summary".into(), json!(op.summary));
+        }
+        o.insert("tags".into(), json!([op.tag]));
+        if !op.params.is_empty() {
+            o.insert("parameters".into(), Value::Array(op.params));
+        }
+        if let Some((schema, types)) = op.body {
+            let content: Map<String, Value> = types
+                .iter()
+                .map(|t| (t.to_string(), json!({"schema": schema.clone()})))
+                .collect();
+            o.insert("requestBody".into(), json!({"content": content, "required": true}));
+        }
+        let mut responses = Map::new();
+        for (status, schema) in op.responses {
+            let mut r = Map::new();
+            r.insert("description".into(), json!(describe_status(status)));
+            if let Some(s) = schema {
+                r.insert("content".into(), json!({"application/json": {"schema": s}}));
+            }
+            responses.insert(status.to_string(), Value::Object(r));
+        }
+        o.insert("responses".into(), Value::Object(responses));
+        if op.auth {
+            o.insert("security".into(), json!([{"basicAuth": []}, {"cookieAuth": []}]));
+        }
+        let entry = self.paths.entry(op.path).or_insert_with(|| json!({}));
+        entry[op.method] = Value::Object(o);
+    }
+
+    /// The finished document.
+    pub fn build(mut self, versions: &[(&str, &str)]) -> Value {
+        let schemas = self.generator.take_definitions(true);
+        let app_versions: Map<String, Value> = versions.iter().map(|(k, v)| (k.to_string(), json!(v))).collect();
+        json!({
+            "openapi": "3.0.3",
+            "info": {
+                "title": "Pulp 3 API (Depot)",
+                "version": "v3",
+                "description": "Depot speaks the Pulp 3 REST API.",
+                "x-pulp-app-versions": app_versions,
+                "x-pulp-domain-enabled": false
+            },
+            "paths": self.paths,
+            "components": {
+                "schemas": schemas,
+                "securitySchemes": {
+                    "basicAuth": {"type": "http", "scheme": "basic"},
+                    "cookieAuth": {"type": "apiKey", "in": "cookie", "name": "sessionid"}
+                }
+            }
+        })
+    }
+}
+
+fn describe_status(status: u16) -> &'static str {
+    match status {
+        200 => "OK",
+        201 => "Created",
+        202 => "Accepted: a task was dispatched",
+        204 => "No content",
+        409 => "Conflict",
+        _ => "Response",
+    }
+}

@@ -1,0 +1,174 @@
+//! Query strings: the raw pairs (repeated and comma-separated forms both accepted), the list
+//! parameters every list takes, and Pulp's pagination envelope.
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{Uri, header};
+use depot_core::CoreError;
+use serde_json::{Map, Value, json};
+
+use crate::ApiError;
+
+/// All query pairs, in order.
+#[derive(Debug, Clone, Default)]
+pub struct QueryMap {
+    pairs: Vec<(String, String)>,
+    uri: String,
+    host: String,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for QueryMap {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let pairs = match parts.uri.query() {
+            Some(q) => serde_urlencoded::from_str(q)
+                .map_err(|e| CoreError::invalid(format!("Malformed query string: {e}")))?,
+            None => Vec::new(),
+        };
+        let host = parts
+            .headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .unwrap_or("localhost")
+            .to_string();
+        Ok(QueryMap {
+            pairs,
+            uri: path_of(&parts.uri),
+            host,
+        })
+    }
+}
+
+fn path_of(uri: &Uri) -> String {
+    uri.path().to_string()
+}
+
+impl QueryMap {
+    pub fn from_pairs(pairs: Vec<(String, String)>) -> Self {
+        Self { pairs, ..Default::default() }
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.pairs.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    }
+
+    /// Every value of a parameter, splitting comma-separated values.
+    pub fn list(&self, name: &str) -> Vec<String> {
+        self.pairs
+            .iter()
+            .filter(|(k, _)| k == name)
+            .flat_map(|(_, v)| v.split(',').map(|s| s.trim().to_string()))
+            .filter(|s| !s.is_empty())
+            .collect()
+    }
+
+    pub fn int(&self, name: &str) -> Result<Option<i64>, ApiError> {
+        match self.get(name) {
+            None | Some("") => Ok(None),
+            Some(v) => v
+                .parse::<i64>()
+                .map(Some)
+                .map_err(|_| ApiError(CoreError::field(name, "A valid integer is required."))),
+        }
+    }
+
+    pub fn bool(&self, name: &str) -> Result<Option<bool>, ApiError> {
+        match self.get(name).map(str::to_ascii_lowercase).as_deref() {
+            None | Some("") => Ok(None),
+            Some("true") | Some("1") => Ok(Some(true)),
+            Some("false") | Some("0") => Ok(Some(false)),
+            Some(_) => Err(ApiError(CoreError::field(name, "Must be a valid boolean."))),
+        }
+    }
+
+    /// The full URL of this request with `offset` replaced (for `next` and `previous`).
+    fn page_url(&self, limit: i64, offset: i64) -> String {
+        let mut pairs: Vec<(String, String)> = self
+            .pairs
+            .iter()
+            .filter(|(k, _)| k != "offset" && k != "limit")
+            .cloned()
+            .collect();
+        pairs.push(("limit".into(), limit.to_string()));
+        if offset > 0 {
+            pairs.push(("offset".into(), offset.to_string()));
+        }
+        let q = serde_urlencoded::to_string(&pairs).unwrap_or_default();
+        format!("http://{}{}?{q}", self.host, self.uri)
+    }
+}
+
+/// `limit`, `offset`, `ordering`, `fields` and `exclude_fields`.
+#[derive(Debug, Clone)]
+pub struct ListParams {
+    pub limit: i64,
+    pub offset: i64,
+    pub ordering: Vec<String>,
+    pub fields: Vec<String>,
+    pub exclude_fields: Vec<String>,
+}
+
+pub const DEFAULT_PAGE_SIZE: i64 = 100;
+
+impl ListParams {
+    pub fn from_query(q: &QueryMap) -> Result<Self, ApiError> {
+        let limit = q.int("limit")?.unwrap_or(DEFAULT_PAGE_SIZE);
+        let offset = q.int("offset")?.unwrap_or(0);
+        if limit < 0 {
+            return Err(ApiError(CoreError::field("limit", "Ensure this value is greater than or equal to 0.")));
+        }
+        if offset < 0 {
+            return Err(ApiError(CoreError::field("offset", "Ensure this value is greater than or equal to 0.")));
+        }
+        Ok(Self {
+            limit: if limit == 0 { DEFAULT_PAGE_SIZE } else { limit },
+            offset,
+            ordering: q.list("ordering"),
+            fields: q.list("fields"),
+            exclude_fields: q.list("exclude_fields"),
+        })
+    }
+
+    /// Translates `ordering` into SQL using the allowed `(name, column)` pairs; unknown names are
+    /// a 400 as in Pulp.
+    pub fn order_sql(&self, allowed: &[(&str, &str)], default: &str) -> Result<Vec<String>, ApiError> {
+        if self.ordering.is_empty() {
+            return Ok(vec![default.to_string()]);
+        }
+        let mut out = Vec::new();
+        for o in &self.ordering {
+            let (desc, name) = match o.strip_prefix('-') {
+                Some(n) => (true, n),
+                None => (false, o.as_str()),
+            };
+            let col = allowed.iter().find(|(n, _)| *n == name).map(|(_, c)| *c).ok_or_else(|| {
+                ApiError(CoreError::field(
+                    "ordering",
+                    format!("Select a valid choice. {name} is not one of the available choices."),
+                ))
+            })?;
+            out.push(format!("{col} {}", if desc { "DESC" } else { "ASC" }));
+        }
+        Ok(out)
+    }
+
+    /// Applies `fields` / `exclude_fields` to one serialized object.
+    pub fn shape(&self, v: Value) -> Value {
+        let Value::Object(map) = v else { return v };
+        let map: Map<String, Value> = map
+            .into_iter()
+            .filter(|(k, _)| self.fields.is_empty() || self.fields.iter().any(|f| f == k))
+            .filter(|(k, _)| !self.exclude_fields.iter().any(|f| f == k))
+            .collect();
+        Value::Object(map)
+    }
+
+    /// Pulp's pagination envelope.
+    pub fn page(&self, q: &QueryMap, count: i64, results: Vec<Value>) -> Value {
+        let next = (self.offset + self.limit < count).then(|| q.page_url(self.limit, self.offset + self.limit));
+        let previous = (self.offset > 0).then(|| q.page_url(self.limit, (self.offset - self.limit).max(0)));
+        let results: Vec<Value> = results.into_iter().map(|r| self.shape(r)).collect();
+        json!({"count": count, "next": next, "previous": previous, "results": results})
+    }
+}
