@@ -30,6 +30,7 @@ CREATE TABLE tasks (
     id TEXT PRIMARY KEY,
     seq BIGINT NOT NULL UNIQUE,
     name TEXT NOT NULL,
+    handler TEXT NOT NULL,
     state TEXT NOT NULL,
     args TEXT NOT NULL,
     logging_cid TEXT NOT NULL,

@@ -70,7 +70,17 @@ where
         hasher.update(&chunk);
         staged.write(&chunk).await?;
     }
-    let digests = hasher.finish();
+    ingest_staged(core, staged, hasher.finish(), expected).await
+}
+
+/// Turns already-staged bytes with known digests into an artifact (or finds the existing one).
+/// Dropping the staged file on a failed check removes it.
+pub async fn ingest_staged(
+    core: &Core,
+    staged: Box<dyn crate::storage::StagedFile>,
+    digests: Digests,
+    expected: &Expected,
+) -> CoreResult<Artifact> {
     check(expected, &digests)?;
     if let Some(existing) = artifact::find_by_sha256(&core.db, &digests.sha256).await? {
         // Make sure the bytes are really there (a crashed earlier write may have left a row).

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod body;
 pub mod cid;
 pub mod error;
+pub mod list;
 pub mod openapi;
 pub mod query;
 pub mod response;

@@ -24,6 +24,7 @@ pub struct Task {
     pub id: String,
     pub seq: i64,
     pub name: String,
+    pub handler: String,
     pub state: String,
     pub args: Value,
     pub logging_cid: String,
@@ -44,7 +45,7 @@ pub struct Task {
     pub result: Value,
 }
 
-pub const COLUMNS: &str = "id, seq, name, state, args, logging_cid, created_by, task_group_id, parent_task_id, \
+pub const COLUMNS: &str = "id, seq, name, handler, state, args, logging_cid, created_by, task_group_id, parent_task_id, \
     exclusive_resources, shared_resources, created, updated, unblocked_at, started_at, finished_at, worker, error, \
     progress_reports, created_resources, result";
 
@@ -61,6 +62,7 @@ impl Task {
             id: row.try_get("id")?,
             seq: row.try_get("seq")?,
             name: row.try_get("name")?,
+            handler: row.try_get("handler")?,
             state: row.try_get("state")?,
             args: get_json(row, "args")?,
             logging_cid: row.try_get("logging_cid")?,

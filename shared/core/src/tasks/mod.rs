@@ -73,7 +73,10 @@ impl TaskContext {
 
 /// A task to dispatch.
 pub struct Dispatch {
+    /// The name clients see (Pulp's dotted task name).
     pub name: &'static str,
+    /// The registry key of the handler that runs it.
+    pub handler: &'static str,
     pub args: Value,
     pub exclusive: Vec<String>,
     pub shared: Vec<String>,
@@ -85,9 +88,10 @@ pub struct Dispatch {
 }
 
 impl Dispatch {
-    pub fn new(name: &'static str, args: Value) -> Self {
+    pub fn new(name: &'static str, handler: &'static str, args: Value) -> Self {
         Self {
             name,
+            handler,
             args,
             exclusive: Vec::new(),
             shared: Vec::new(),
@@ -126,9 +130,9 @@ pub async fn dispatch(core: &Core, d: Dispatch) -> CoreResult<Task> {
     let mut tx = core.db.pool().begin().await?;
     let seq = lock(&mut tx).await?;
     sqlx::query(
-        "INSERT INTO tasks (id, seq, name, state, args, logging_cid, created_by, task_group_id, exclusive_resources, \
+        "INSERT INTO tasks (id, seq, name, handler, state, args, logging_cid, created_by, task_group_id, exclusive_resources, \
          shared_resources, created, updated, progress_reports, created_resources) \
-         VALUES ($1, $2, $3, 'waiting', $4, $5, $6, $7, $8, $9, $10, $10, '[]', '[]')",
+         VALUES ($1, $2, $3, $11, 'waiting', $4, $5, $6, $7, $8, $9, $10, $10, '[]', '[]')",
     )
     .bind(&id)
     .bind(seq)
@@ -140,12 +144,13 @@ pub async fn dispatch(core: &Core, d: Dispatch) -> CoreResult<Task> {
     .bind(json!(exclusive).to_string())
     .bind(json!(shared).to_string())
     .bind(&now)
+    .bind(d.handler)
     .execute(&mut *tx)
     .await?;
     let unblocked = unblock(&mut tx).await?;
     tx.commit().await?;
 
-    let run_here = d.immediate && unblocked.contains(&id) && core.tasks.get(d.name).is_some();
+    let run_here = d.immediate && unblocked.contains(&id) && core.tasks.get(d.handler).is_some();
     for t in &unblocked {
         if run_here && *t == id {
             continue;

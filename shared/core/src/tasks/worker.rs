@@ -70,8 +70,8 @@ pub(super) async fn run_task(core: &Core, task_id: &str, worker: &str) -> CoreRe
         return Ok(());
     }
     let t = task::get(&core.db, task_id).await?;
-    let Some(handler) = core.tasks.get(&t.name) else {
-        let e = CoreError::Internal(format!("No handler is registered for task '{}'.", t.name));
+    let Some(handler) = core.tasks.get(&t.handler) else {
+        let e = CoreError::Internal(format!("No handler is registered for task '{}'.", t.handler));
         return finish(core, task_id, FAILED, None, Some(super::error_value(&e)), vec![], Value::Array(vec![])).await;
     };
     let ctx = TaskContext {

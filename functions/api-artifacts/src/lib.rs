@@ -1,0 +1,147 @@
+//! `artifacts/` and `uploads/`: direct artifact uploads, and chunked uploads that are committed
+//! into an artifact by a task.
+
+pub mod uploads;
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::response::Response;
+use axum::routing::get;
+use depot_core::artifacts::{Expected, ingest_staged};
+use depot_core::checksums::{Algorithm, is_hex_digest};
+use depot_core::hrefs::Kind;
+use depot_core::models::artifact::{self, Artifact, ArtifactResponse};
+use depot_core::models::list::{Bind, ListQuery};
+use depot_core::{CoreError, CoreResult};
+use depot_http::body::FileField;
+use depot_http::list::{fetch_page, href_filters};
+use depot_http::openapi::{self, ApiDoc, MULTIPART_FORM, Op};
+use depot_http::{ApiResult, AppState, Authenticated, Fields, ListParams, QueryMap, created, no_content, ok};
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+pub use uploads::{COMMIT_HANDLER, register_tasks};
+
+const BASE: &str = "/pulp/api/v3/artifacts/";
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(BASE, get(list).post(create))
+        .route(&format!("{BASE}{{id}}/"), get(read).delete(delete))
+        .merge(uploads::router())
+}
+
+/// A file to store as an artifact, with optional expected size and digests.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ArtifactUpload {
+    #[serde(default)]
+    pub file: FileField,
+    pub size: Option<i64>,
+    pub md5: Option<String>,
+    pub sha1: Option<String>,
+    pub sha224: Option<String>,
+    pub sha256: Option<String>,
+    pub sha384: Option<String>,
+    pub sha512: Option<String>,
+}
+
+/// Validated expected digests from a request (format checked, lowercased).
+pub fn expected_digests(pairs: &[(Algorithm, Option<&String>)]) -> CoreResult<Vec<(Algorithm, String)>> {
+    let mut out = Vec::new();
+    for (alg, v) in pairs {
+        if let Some(v) = v {
+            let v = v.to_ascii_lowercase();
+            if !is_hex_digest(*alg, &v) {
+                return Err(CoreError::field(alg.name(), format!("Invalid {} digest.", alg.name())));
+            }
+            out.push((*alg, v));
+        }
+    }
+    Ok(out)
+}
+
+async fn create(State(state): State<AppState>, _: Authenticated, mut fields: Fields) -> ApiResult<Response> {
+    let file = fields.take_file("file");
+    let body: ArtifactUpload = fields.parse()?;
+    let file = file.ok_or_else(|| CoreError::field("file", "No file was submitted."))?;
+    let expected = Expected {
+        size: match body.size {
+            Some(n) if n < 0 => return Err(CoreError::field("size", "Invalid size.").into()),
+            Some(n) => Some(n as u64),
+            None => None,
+        },
+        digests: expected_digests(&[
+            (Algorithm::Md5, body.md5.as_ref()),
+            (Algorithm::Sha1, body.sha1.as_ref()),
+            (Algorithm::Sha224, body.sha224.as_ref()),
+            (Algorithm::Sha256, body.sha256.as_ref()),
+            (Algorithm::Sha384, body.sha384.as_ref()),
+            (Algorithm::Sha512, body.sha512.as_ref()),
+        ])?,
+    };
+    if artifact::find_by_sha256(&state.db, &file.digests.sha256).await?.is_some() {
+        return Err(CoreError::field(
+            "non_field_errors",
+            format!("Artifact with sha256 checksum of '{}' already exists.", file.digests.sha256),
+        )
+        .into());
+    }
+    let a = ingest_staged(&state, file.staged, file.digests, &expected).await?;
+    Ok(created(&a.response()))
+}
+
+async fn list(State(state): State<AppState>, _: Authenticated, query: QueryMap) -> ApiResult<Response> {
+    let params = ListParams::from_query(&query)?;
+    let mut q = ListQuery::new(artifact::COLUMNS, "artifacts");
+    for alg in Algorithm::ALL {
+        if let Some(v) = query.get(alg.name()) {
+            q.filter(&format!("{} = ?", alg.name()), vec![Bind::Text(v.to_ascii_lowercase())]);
+        }
+    }
+    href_filters(&mut q, &query, Kind::Artifact, "id");
+    for o in params.order_sql(&[("pulp_created", "created"), ("size", "size"), ("pk", "id")], "created DESC")? {
+        q.order_by(&o);
+    }
+    let (count, rows) = fetch_page(&state, &q, &params, &query, None).await?;
+    let results = rows
+        .iter()
+        .map(|r| Artifact::from_row(r).map(|a| serde_json::to_value(a.response()).unwrap_or_default()))
+        .collect::<CoreResult<Vec<_>>>()?;
+    Ok(ok(&params.page(&query, count, results)))
+}
+
+async fn read(State(state): State<AppState>, _: Authenticated, Path(id): Path<String>, query: QueryMap) -> ApiResult<Response> {
+    let params = ListParams::from_query(&query)?;
+    let a = artifact::get(&state.db, &id).await?;
+    Ok(ok(&params.shape(serde_json::to_value(a.response()).unwrap_or_default())))
+}
+
+async fn delete(State(state): State<AppState>, _: Authenticated, Path(id): Path<String>) -> ApiResult<Response> {
+    let a = artifact::get(&state.db, &id).await?;
+    if !artifact::delete_if_unused(&state.db, &id).await? {
+        return Err(CoreError::Conflict("The artifact is in use by content and cannot be deleted.".into()).into());
+    }
+    state.storage.delete(&a.file).await?;
+    Ok(no_content())
+}
+
+pub fn openapi(doc: &mut ApiDoc) {
+    let resp = doc.schema::<ArtifactResponse>();
+    let page = doc.paginated::<ArtifactResponse>();
+    let req = doc.schema::<ArtifactUpload>();
+    let mut filters = openapi::list_params();
+    for alg in Algorithm::ALL {
+        filters.push(openapi::query_param(alg.name(), "string", alg.name()));
+    }
+    for f in ["pulp_href__in", "prn__in", "pulp_id__in"] {
+        filters.push(openapi::csv_param(f, f));
+    }
+    filters.push(openapi::query_param("q", "string", "q"));
+    let p = || openapi::href_param("artifact_href");
+    doc.add(Op::new("get", BASE, "artifacts_list", "Artifacts").params(filters).response(200, Some(page)));
+    doc.add(Op::new("post", BASE, "artifacts_create", "Artifacts").body(req, MULTIPART_FORM).response(201, Some(resp.clone())));
+    doc.add(Op::new("get", "{artifact_href}", "artifacts_read", "Artifacts").param(p()).params(openapi::field_params()).response(200, Some(resp)));
+    doc.add(Op::new("delete", "{artifact_href}", "artifacts_delete", "Artifacts").param(p()).response(204, None));
+    uploads::openapi(doc);
+}

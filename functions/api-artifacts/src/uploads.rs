@@ -1,0 +1,228 @@
+//! `uploads/`: chunked uploads (`PUT` with `Content-Range`) and their commit into an artifact.
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::HeaderMap;
+use axum::response::Response;
+use axum::routing::{get, post};
+use depot_core::artifacts::{Expected, ingest};
+use depot_core::checksums::{Algorithm, is_hex_digest};
+use depot_core::hrefs::Kind;
+use depot_core::models::list::ListQuery;
+use depot_core::models::upload::{self, UploadChunkResponse, UploadDetailResponse, UploadResponse};
+use depot_core::tasks::{self, Dispatch, TaskContext, TaskFuture, TaskRegistry};
+use depot_core::{CoreError, CoreResult};
+use depot_http::body::FileField;
+use depot_http::list::fetch_page;
+use depot_http::openapi::{self, ApiDoc, JSON_FORM_MULTIPART, MULTIPART_FORM, Op};
+use depot_http::{ApiResult, AppState, Authenticated, CorrelationId, Fields, ListParams, QueryMap, accepted, created, no_content, ok};
+use futures_util::StreamExt;
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::json;
+use sqlx::Row;
+
+const BASE: &str = "/pulp/api/v3/uploads/";
+pub const COMMIT_HANDLER: &str = "upload.commit";
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(BASE, get(list).post(create))
+        .route(&format!("{BASE}{{id}}/"), get(read).put(put_chunk).delete(delete))
+        .route(&format!("{BASE}{{id}}/commit/"), post(commit))
+}
+
+pub fn register_tasks(reg: &mut TaskRegistry) {
+    reg.register(COMMIT_HANDLER, run_commit);
+}
+
+/// A new chunked upload of `size` bytes.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Upload {
+    pub size: i64,
+}
+
+/// One chunk; its place comes from the `Content-Range` header.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UploadChunk {
+    #[serde(default)]
+    pub file: FileField,
+    pub sha256: Option<String>,
+}
+
+/// The sha256 of the whole upload.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UploadCommit {
+    pub sha256: String,
+}
+
+async fn create(State(state): State<AppState>, _: Authenticated, fields: Fields) -> ApiResult<Response> {
+    let body: Upload = fields.parse()?;
+    let u = upload::create(&state.db, body.size).await?;
+    Ok(created(&u.response()))
+}
+
+async fn list(State(state): State<AppState>, _: Authenticated, query: QueryMap) -> ApiResult<Response> {
+    let params = ListParams::from_query(&query)?;
+    let mut q = ListQuery::new("id", "uploads");
+    q.order_by("created DESC");
+    let (count, rows) = fetch_page(&state, &q, &params, &query, None).await?;
+    let mut results = Vec::new();
+    for r in rows {
+        let id: String = r.try_get(0).map_err(CoreError::from)?;
+        results.push(serde_json::to_value(upload::get(&state.db, &id).await?.response()).unwrap_or_default());
+    }
+    Ok(ok(&params.page(&query, count, results)))
+}
+
+async fn read(State(state): State<AppState>, _: Authenticated, Path(id): Path<String>) -> ApiResult<Response> {
+    let u = upload::get(&state.db, &id).await?;
+    let chunks = upload::chunks(&state.db, &id)
+        .await?
+        .into_iter()
+        .map(|(offset, size, _)| UploadChunkResponse { offset, size })
+        .collect();
+    Ok(ok(&u.detail(chunks)))
+}
+
+/// Parses `bytes <start>-<end>/<total or *>`.
+fn parse_content_range(v: &str) -> Option<(i64, i64, Option<i64>)> {
+    let rest = v.strip_prefix("bytes ")?;
+    let (range, total) = rest.split_once('/')?;
+    let (start, end) = range.split_once('-')?;
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(start) || !digits(end) || !(total == "*" || digits(total)) {
+        return None;
+    }
+    Some((start.parse().ok()?, end.parse().ok()?, if total == "*" { None } else { Some(total.parse().ok()?) }))
+}
+
+async fn put_chunk(
+    State(state): State<AppState>,
+    _: Authenticated,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    mut fields: Fields,
+) -> ApiResult<Response> {
+    let u = upload::get(&state.db, &id).await?;
+    let file = fields.take_file("file");
+    let body: UploadChunk = fields.parse()?;
+    let file = file.ok_or_else(|| CoreError::field("file", "No file was submitted."))?;
+    let range = headers
+        .get("content-range")
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| CoreError::invalid("Missing 'Content-Range' header."))?;
+    let (start, end, total) =
+        parse_content_range(range).ok_or_else(|| CoreError::invalid("Invalid 'Content-Range' header."))?;
+    if end < start {
+        return Err(CoreError::invalid("The end of the 'Content-Range' is before its start.").into());
+    }
+    if end >= u.size || total.is_some_and(|t| t != u.size) {
+        return Err(CoreError::invalid("The chunk does not fit: 'Content-Range' goes past the size of the upload.").into());
+    }
+    if file.digests.size as i64 != end - start + 1 {
+        return Err(CoreError::invalid("The chunk size does not match the 'Content-Range' header.").into());
+    }
+    if let Some(sha) = body.sha256 {
+        let sha = sha.to_ascii_lowercase();
+        if !is_hex_digest(Algorithm::Sha256, &sha) || sha != file.digests.sha256 {
+            return Err(CoreError::invalid("Checksum does not match chunk upload.").into());
+        }
+    }
+    let key = format!("upload/{id}/{start}-{}", uuid_suffix());
+    file.staged.commit(&key).await.map_err(CoreError::from)?;
+    upload::put_chunk(&state, &u, start, end - start + 1, &key).await?;
+    Ok(ok(&upload::get(&state.db, &id).await?.response()))
+}
+
+fn uuid_suffix() -> String {
+    depot_core::new_id()
+}
+
+async fn delete(State(state): State<AppState>, _: Authenticated, Path(id): Path<String>) -> ApiResult<Response> {
+    upload::get(&state.db, &id).await?;
+    upload::delete(&state, &id).await?;
+    Ok(no_content())
+}
+
+async fn commit(
+    State(state): State<AppState>,
+    Authenticated(user): Authenticated,
+    cid: CorrelationId,
+    Path(id): Path<String>,
+    fields: Fields,
+) -> ApiResult<Response> {
+    let body: UploadCommit = fields.parse()?;
+    let sha = body.sha256.to_ascii_lowercase();
+    if !is_hex_digest(Algorithm::Sha256, &sha) {
+        return Err(CoreError::field("sha256", "Invalid sha256 digest.").into());
+    }
+    upload::get(&state.db, &id).await?;
+    let mut d = Dispatch::new("pulpcore.app.tasks.upload.commit", COMMIT_HANDLER, json!({"upload_id": id, "sha256": sha}));
+    d.exclusive = vec![Kind::Upload.prn(&id)];
+    d.logging_cid = cid.0;
+    d.created_by = Some(user.id);
+    let task = tasks::dispatch(&state, d).await?;
+    Ok(accepted(task.href()))
+}
+
+/// Assembles an upload's chunks into an artifact, checking the expected sha256, and deletes the
+/// upload. Shared by `commit/` and by content created from an upload.
+pub async fn upload_to_artifact(
+    core: &depot_core::Core,
+    upload_id: &str,
+    sha256: Option<&str>,
+) -> CoreResult<depot_core::models::artifact::Artifact> {
+    let u = upload::get(&core.db, upload_id).await?;
+    let streams = upload::assembled(core, &u).await?;
+    let body = futures_util::stream::iter(streams).flatten();
+    let expected = sha256.map(Expected::sha256).unwrap_or_default();
+    let artifact = ingest(core, body, &expected).await?;
+    upload::delete(core, upload_id).await?;
+    Ok(artifact)
+}
+
+fn run_commit(ctx: TaskContext) -> TaskFuture {
+    Box::pin(async move {
+        let upload_id = ctx.task.args["upload_id"].as_str().unwrap_or_default().to_string();
+        let sha = ctx.task.args["sha256"].as_str().map(str::to_string);
+        let a = upload_to_artifact(&ctx.core, &upload_id, sha.as_deref()).await?;
+        ctx.created(a.href());
+        Ok(Some(serde_json::to_value(a.response()).unwrap_or_default()))
+    })
+}
+
+pub fn openapi(doc: &mut ApiDoc) {
+    let resp = doc.schema::<UploadResponse>();
+    let detail = doc.schema::<UploadDetailResponse>();
+    let page = doc.paginated::<UploadResponse>();
+    let req = doc.schema::<Upload>();
+    let chunk = doc.schema::<UploadChunk>();
+    let commit = doc.schema::<UploadCommit>();
+    let async_op = doc.schema::<depot_core::models::AsyncOperationResponse>();
+    let p = || openapi::href_param("upload_href");
+    let range = json!({"name": "Content-Range", "in": "header", "required": true, "schema": {"type": "string"},
+                       "description": "The Content-Range header specifies the location of the file chunk within the file."});
+    doc.add(Op::new("get", BASE, "uploads_list", "Uploads").params(openapi::list_params()).response(200, Some(page)));
+    doc.add(Op::new("post", BASE, "uploads_create", "Uploads").body(req, JSON_FORM_MULTIPART).response(201, Some(resp.clone())));
+    doc.add(Op::new("get", "{upload_href}", "uploads_read", "Uploads").param(p()).params(openapi::field_params()).response(200, Some(detail)));
+    doc.add(Op::new("put", "{upload_href}", "uploads_update", "Uploads").param(p()).param(range).body(chunk, MULTIPART_FORM).response(200, Some(resp)));
+    doc.add(Op::new("delete", "{upload_href}", "uploads_delete", "Uploads").param(p()).response(204, None));
+    doc.add(Op::new("post", "{upload_href}commit/", "uploads_commit", "Uploads").param(p()).body(commit, JSON_FORM_MULTIPART).response(202, Some(async_op)));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_content_range;
+
+    #[test]
+    fn content_ranges() {
+        assert_eq!(parse_content_range("bytes 0-99/200"), Some((0, 99, Some(200))));
+        assert_eq!(parse_content_range("bytes 100-199/*"), Some((100, 199, None)));
+        assert_eq!(parse_content_range("bytes -1-5/10"), None);
+        assert_eq!(parse_content_range("items 0-1/2"), None);
+    }
+}

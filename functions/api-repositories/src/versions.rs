@@ -1,0 +1,118 @@
+//! `<repository>/versions/`: list, read and delete repository versions.
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::response::Response;
+use axum::routing::get;
+use depot_core::CoreError;
+use depot_core::models::list::{Bind, ListQuery};
+use depot_core::models::version::{self, RepositoryVersionResponse, Version};
+use depot_core::models::repository;
+use depot_core::tasks::{self, Dispatch, TaskContext, TaskFuture, TaskRegistry};
+use depot_http::list::fetch_page;
+use depot_http::openapi::{self, ApiDoc, Op};
+use depot_http::{ApiResult, AppState, Authenticated, CorrelationId, ListParams, QueryMap, accepted, ok};
+use serde_json::{Value, json};
+
+use super::BASE;
+
+const DELETE_HANDLER: &str = "repository.version_delete";
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(&format!("{BASE}{{id}}/versions/"), get(list))
+        .route(&format!("{BASE}{{id}}/versions/{{number}}/"), get(read).delete(delete))
+}
+
+pub fn register_tasks(reg: &mut TaskRegistry) {
+    reg.register(DELETE_HANDLER, run_delete);
+}
+
+fn number(raw: &str) -> ApiResult<i64> {
+    raw.parse::<i64>()
+        .ok()
+        .filter(|n| *n >= 0)
+        .ok_or_else(|| CoreError::not_found("RepositoryVersion").into())
+}
+
+async fn list(State(state): State<AppState>, _: Authenticated, Path(id): Path<String>, query: QueryMap) -> ApiResult<Response> {
+    repository::get(&state.db, &id).await?;
+    let params = ListParams::from_query(&query)?;
+    let mut q = ListQuery::new(version::COLUMNS, "repository_versions");
+    q.filter("repository_id = ?", vec![Bind::Text(id.clone())]);
+    for (param, op) in [("number", "="), ("number__gte", ">="), ("number__lte", "<="), ("number__gt", ">"), ("number__lt", "<")] {
+        if let Some(n) = query.int(param)? {
+            q.filter(&format!("number {op} ?"), vec![Bind::Int(n)]);
+        }
+    }
+    for o in params.order_sql(&[("number", "number"), ("pulp_created", "created"), ("pk", "id")], "number DESC")? {
+        q.order_by(&o);
+    }
+    let (count, rows) = fetch_page(&state, &q, &params, &query, None).await?;
+    let mut results = Vec::new();
+    for r in &rows {
+        let v = Version::from_row(r)?;
+        results.push(serde_json::to_value(version::response(&state.db, &v).await?).unwrap_or_default());
+    }
+    Ok(ok(&params.page(&query, count, results)))
+}
+
+async fn read(
+    State(state): State<AppState>,
+    _: Authenticated,
+    Path((id, n)): Path<(String, String)>,
+    query: QueryMap,
+) -> ApiResult<Response> {
+    let params = ListParams::from_query(&query)?;
+    let v = version::get(&state.db, &id, number(&n)?).await?;
+    let resp = version::response(&state.db, &v).await?;
+    Ok(ok(&params.shape(serde_json::to_value(resp).unwrap_or_default())))
+}
+
+async fn delete(
+    State(state): State<AppState>,
+    Authenticated(user): Authenticated,
+    cid: CorrelationId,
+    Path((id, n)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    let n = number(&n)?;
+    let repo = repository::get(&state.db, &id).await?;
+    version::get(&state.db, &id, n).await?;
+    let mut d = Dispatch::new(
+        "pulpcore.app.tasks.repository.delete_version",
+        DELETE_HANDLER,
+        json!({"repository_id": id, "number": n}),
+    );
+    d.exclusive = vec![repo.prn()];
+    d.logging_cid = cid.0;
+    d.created_by = Some(user.id);
+    let task = tasks::dispatch(&state, d).await?;
+    Ok(accepted(task.href()))
+}
+
+fn run_delete(ctx: TaskContext) -> TaskFuture {
+    Box::pin(async move {
+        let repo = ctx.task.args["repository_id"].as_str().unwrap_or_default().to_string();
+        let n = ctx.task.args["number"].as_i64().unwrap_or(-1);
+        version::delete(&ctx.core.db, &repo, n).await?;
+        Ok(None)
+    })
+}
+
+pub fn openapi(doc: &mut ApiDoc, async_op: Value) {
+    let resp = doc.schema::<RepositoryVersionResponse>();
+    let page = doc.paginated::<RepositoryVersionResponse>();
+    let tag = "Repositories: File Versions";
+    let mut filters = openapi::list_params();
+    for f in ["number", "number__gte", "number__lte", "number__gt", "number__lt"] {
+        filters.push(openapi::query_param(f, "integer", f));
+    }
+    for f in ["content", "content__in", "pulp_created__gte", "pulp_created__lte"] {
+        filters.push(openapi::query_param(f, "string", f));
+    }
+    let list_p = openapi::href_param("file_file_repository_href");
+    let p = || openapi::href_param("file_file_repository_version_href");
+    doc.add(Op::new("get", "{file_file_repository_href}versions/", "repositories_file_file_versions_list", tag).param(list_p).params(filters).response(200, Some(page)));
+    doc.add(Op::new("get", "{file_file_repository_version_href}", "repositories_file_file_versions_read", tag).param(p()).params(openapi::field_params()).response(200, Some(resp)));
+    doc.add(Op::new("delete", "{file_file_repository_version_href}", "repositories_file_file_versions_delete", tag).param(p()).response(202, Some(async_op)));
+}
