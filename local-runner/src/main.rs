@@ -1,1 +1,40 @@
-fn main() {}
+//! `cargo run --release -p local-runner`: Depot in one process on `DEPOT_LISTEN`.
+
+use depot_core::config::Settings;
+use tracing_subscriber::EnvFilter;
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .init();
+    match run().await {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("depot: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> Result<(), local_runner::StartupError> {
+    let settings = Settings::from_env().map_err(|e| local_runner::StartupError(e.to_string()))?;
+    let listen = settings.listen.clone();
+    let (core, generated) = local_runner::build_core(settings).await?;
+    if let Some(pw) = generated {
+        println!("Created user 'admin' with password: {pw}");
+        println!("(set PULP_ADMIN_PASSWORD to choose it; this is printed only once)");
+    }
+    local_runner::start_workers(&core).await?;
+    let listener = tokio::net::TcpListener::bind(&listen)
+        .await
+        .map_err(|e| local_runner::StartupError(format!("cannot listen on DEPOT_LISTEN={listen}: {e}")))?;
+    tracing::info!("Depot listening on http://{listen}");
+    axum::serve(listener, local_runner::router(core))
+        .with_graceful_shutdown(async {
+            let _ = tokio::signal::ctrl_c().await;
+            tracing::info!("shutting down");
+        })
+        .await
+        .map_err(|e| local_runner::StartupError(format!("server error: {e}")))
+}

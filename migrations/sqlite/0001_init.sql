@@ -1,11 +1,12 @@
 -- Depot schema, version 1. Ids are UUID text, timestamps are ISO-8601 UTC text with microseconds
--- (they sort as text), JSON values are text. The PostgreSQL set mirrors this file.
+-- (they sort as text), JSON values are text, booleans are INTEGER 0/1 (sqlx's Any driver cannot
+-- read SQLite's BOOLEAN type). The PostgreSQL set mirrors this file.
 
 CREATE TABLE users (
     id TEXT PRIMARY KEY,
     username TEXT NOT NULL UNIQUE,
     password_hash TEXT NOT NULL,
-    is_superuser BOOLEAN NOT NULL,
+    is_superuser INTEGER NOT NULL,
     created TEXT NOT NULL
 );
 
@@ -21,7 +22,7 @@ INSERT INTO task_lock (id, counter) VALUES (1, 0);
 CREATE TABLE task_groups (
     id TEXT PRIMARY KEY,
     description TEXT NOT NULL,
-    all_tasks_dispatched BOOLEAN NOT NULL,
+    all_tasks_dispatched INTEGER NOT NULL,
     created TEXT NOT NULL,
     updated TEXT NOT NULL
 );
@@ -104,7 +105,7 @@ CREATE TABLE repositories (
     retain_repo_versions BIGINT,
     retain_checkpoints BIGINT,
     remote_id TEXT REFERENCES remotes (id) ON DELETE SET NULL,
-    autopublish BOOLEAN NOT NULL,
+    autopublish INTEGER NOT NULL,
     manifest TEXT,
     latest_number BIGINT NOT NULL,
     next_number BIGINT NOT NULL,
@@ -181,8 +182,8 @@ CREATE TABLE publications (
     pulp_type TEXT NOT NULL,
     repository_version_id TEXT NOT NULL REFERENCES repository_versions (id) ON DELETE CASCADE,
     manifest TEXT,
-    checkpoint BOOLEAN NOT NULL,
-    pass_through BOOLEAN NOT NULL,
+    checkpoint INTEGER NOT NULL,
+    pass_through INTEGER NOT NULL,
     created TEXT NOT NULL,
     updated TEXT NOT NULL
 );
@@ -203,12 +204,12 @@ CREATE TABLE distributions (
     name TEXT NOT NULL UNIQUE,
     base_path TEXT NOT NULL UNIQUE,
     pulp_labels TEXT NOT NULL,
-    hidden BOOLEAN NOT NULL,
+    hidden INTEGER NOT NULL,
     content_guard TEXT,
     repository_id TEXT REFERENCES repositories (id) ON DELETE SET NULL,
     repository_version_id TEXT REFERENCES repository_versions (id) ON DELETE SET NULL,
     publication_id TEXT REFERENCES publications (id) ON DELETE SET NULL,
-    checkpoint BOOLEAN NOT NULL,
+    checkpoint INTEGER NOT NULL,
     created TEXT NOT NULL,
     updated TEXT NOT NULL
 );

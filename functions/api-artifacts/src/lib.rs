@@ -20,8 +20,6 @@ use depot_http::{ApiResult, AppState, Authenticated, Fields, ListParams, QueryMa
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-pub use uploads::{COMMIT_HANDLER, register_tasks};
-
 const BASE: &str = "/pulp/api/v3/artifacts/";
 
 pub fn router() -> Router<AppState> {

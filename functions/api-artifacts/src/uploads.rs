@@ -5,35 +5,28 @@ use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::{get, post};
-use depot_core::artifacts::{Expected, ingest};
 use depot_core::checksums::{Algorithm, is_hex_digest};
 use depot_core::hrefs::Kind;
 use depot_core::models::list::ListQuery;
 use depot_core::models::upload::{self, UploadChunkResponse, UploadDetailResponse, UploadResponse};
-use depot_core::tasks::{self, Dispatch, TaskContext, TaskFuture, TaskRegistry};
-use depot_core::{CoreError, CoreResult};
+use depot_core::tasks::{self, Dispatch, COMMIT_HANDLER};
+use depot_core::CoreError;
 use depot_http::body::FileField;
 use depot_http::list::fetch_page;
 use depot_http::openapi::{self, ApiDoc, JSON_FORM_MULTIPART, MULTIPART_FORM, Op};
 use depot_http::{ApiResult, AppState, Authenticated, CorrelationId, Fields, ListParams, QueryMap, accepted, created, no_content, ok};
-use futures_util::StreamExt;
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::json;
 use sqlx::Row;
 
 const BASE: &str = "/pulp/api/v3/uploads/";
-pub const COMMIT_HANDLER: &str = "upload.commit";
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route(BASE, get(list).post(create))
         .route(&format!("{BASE}{{id}}/"), get(read).put(put_chunk).delete(delete))
         .route(&format!("{BASE}{{id}}/commit/"), post(commit))
-}
-
-pub fn register_tasks(reg: &mut TaskRegistry) {
-    reg.register(COMMIT_HANDLER, run_commit);
 }
 
 /// A new chunked upload of `size` bytes.
@@ -167,32 +160,6 @@ async fn commit(
     d.created_by = Some(user.id);
     let task = tasks::dispatch(&state, d).await?;
     Ok(accepted(task.href()))
-}
-
-/// Assembles an upload's chunks into an artifact, checking the expected sha256, and deletes the
-/// upload. Shared by `commit/` and by content created from an upload.
-pub async fn upload_to_artifact(
-    core: &depot_core::Core,
-    upload_id: &str,
-    sha256: Option<&str>,
-) -> CoreResult<depot_core::models::artifact::Artifact> {
-    let u = upload::get(&core.db, upload_id).await?;
-    let streams = upload::assembled(core, &u).await?;
-    let body = futures_util::stream::iter(streams).flatten();
-    let expected = sha256.map(Expected::sha256).unwrap_or_default();
-    let artifact = ingest(core, body, &expected).await?;
-    upload::delete(core, upload_id).await?;
-    Ok(artifact)
-}
-
-fn run_commit(ctx: TaskContext) -> TaskFuture {
-    Box::pin(async move {
-        let upload_id = ctx.task.args["upload_id"].as_str().unwrap_or_default().to_string();
-        let sha = ctx.task.args["sha256"].as_str().map(str::to_string);
-        let a = upload_to_artifact(&ctx.core, &upload_id, sha.as_deref()).await?;
-        ctx.created(a.href());
-        Ok(Some(serde_json::to_value(a.response()).unwrap_or_default()))
-    })
 }
 
 pub fn openapi(doc: &mut ApiDoc) {

@@ -1,1 +1,217 @@
-//! Work in progress.
+//! `content/file/files/`: file content. Creating content stores the bytes as an artifact (or
+//! uses a given artifact or upload) and runs a task that makes the content unit and, when a
+//! repository is named, a new repository version.
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::response::Response;
+use axum::routing::{get, post};
+use depot_core::artifacts::{Expected, ingest_staged};
+use depot_core::hrefs::{Kind, parse_version_href};
+use depot_core::models::content::{self, FROM, FileContent, FileContentResponse, SELECT, validate_relative_path};
+use depot_core::models::list::{Bind, ListQuery};
+use depot_core::models::{Labels, artifact, repository, upload, version};
+use depot_core::tasks::{self, CONTENT_CREATE_HANDLER, Dispatch};
+use depot_core::{CoreError, CoreResult};
+use depot_http::body::FileField;
+use depot_http::list::{fetch_page, href_filters, name_filters};
+use depot_http::openapi::{self, ApiDoc, MULTIPART_FORM, Op};
+use depot_http::{ApiResult, AppState, Authenticated, CorrelationId, Fields, ListParams, QueryMap, accepted, created, ok};
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+const BASE: &str = "/pulp/api/v3/content/file/files/";
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(BASE, get(list).post(create))
+        .route(&format!("{BASE}upload/"), post(upload_sync))
+        .route(&format!("{BASE}{{id}}/"), get(read))
+}
+
+/// File content to create from exactly one of `file`, `upload` or `artifact`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FileContentCreate {
+    /// Path where the file is located relative to the distribution's base path.
+    pub relative_path: String,
+    #[serde(default)]
+    pub file: FileField,
+    pub upload: Option<String>,
+    pub artifact: Option<String>,
+    /// A repository to add the new content to.
+    pub repository: Option<String>,
+    pub overwrite: Option<bool>,
+    pub pulp_labels: Option<Labels>,
+}
+
+/// A file to store as content at once, without a task.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FileContentUpload {
+    pub relative_path: String,
+    #[serde(default)]
+    pub file: FileField,
+    pub overwrite: Option<bool>,
+    pub pulp_labels: Option<Labels>,
+}
+
+fn labels(l: Option<Labels>) -> CoreResult<Labels> {
+    match l {
+        Some(l) => depot_core::labels::validate(&Value::Object(l)),
+        None => Ok(Labels::new()),
+    }
+}
+
+async fn create(
+    State(state): State<AppState>,
+    Authenticated(user): Authenticated,
+    cid: CorrelationId,
+    mut fields: Fields,
+) -> ApiResult<Response> {
+    let file = fields.take_file("file");
+    let body: FileContentCreate = fields.parse()?;
+    validate_relative_path(&body.relative_path)?;
+    let pulp_labels = labels(body.pulp_labels)?;
+    let sources = file.is_some() as u8 + body.upload.is_some() as u8 + body.artifact.is_some() as u8;
+    if sources != 1 {
+        return Err(CoreError::invalid("Exactly one of 'file', 'upload' or 'artifact' must be given.").into());
+    }
+    let repo = match body.repository.as_deref() {
+        Some(h) => {
+            let id = Kind::FileRepository
+                .parse_ref(h)
+                .ok_or_else(|| CoreError::field("repository", format!("Invalid hyperlink - No URL match. ({h})")))?;
+            Some(repository::get(&state.db, &id).await.map_err(|_| {
+                CoreError::field("repository", format!("Invalid hyperlink - Object does not exist. ({h})"))
+            })?)
+        }
+        None => None,
+    };
+    let (artifact_id, upload_id) = if let Some(f) = file {
+        let a = ingest_staged(&state, f.staged, f.digests, &Expected::default()).await?;
+        (Some(a.id), None)
+    } else if let Some(h) = &body.upload {
+        let id = Kind::Upload
+            .parse_ref(h)
+            .ok_or_else(|| CoreError::field("upload", format!("Invalid hyperlink - No URL match. ({h})")))?;
+        upload::get(&state.db, &id)
+            .await
+            .map_err(|_| CoreError::field("upload", format!("Invalid hyperlink - Object does not exist. ({h})")))?;
+        (None, Some(id))
+    } else {
+        let h = body.artifact.as_deref().unwrap_or_default();
+        let id = Kind::Artifact
+            .parse_ref(h)
+            .ok_or_else(|| CoreError::field("artifact", format!("Invalid hyperlink - No URL match. ({h})")))?;
+        artifact::get(&state.db, &id)
+            .await
+            .map_err(|_| CoreError::field("artifact", format!("Invalid hyperlink - Object does not exist. ({h})")))?;
+        (Some(id), None)
+    };
+    let mut d = Dispatch::new(
+        "pulpcore.app.tasks.base.general_create",
+        CONTENT_CREATE_HANDLER,
+        json!({"relative_path": body.relative_path, "artifact_id": artifact_id, "upload_id": upload_id,
+               "repository_id": repo.as_ref().map(|r| r.id.clone()), "pulp_labels": pulp_labels,
+               "overwrite": body.overwrite.unwrap_or(true)}),
+    );
+    if let Some(r) = &repo {
+        d.exclusive.push(r.prn());
+    }
+    if let Some(u) = &upload_id {
+        d.exclusive.push(Kind::Upload.prn(u));
+    }
+    d.immediate = true;
+    d.logging_cid = cid.0;
+    d.created_by = Some(user.id);
+    let task = tasks::dispatch(&state, d).await?;
+    Ok(accepted(task.href()))
+}
+
+async fn upload_sync(State(state): State<AppState>, _: Authenticated, mut fields: Fields) -> ApiResult<Response> {
+    let file = fields.take_file("file");
+    let body: FileContentUpload = fields.parse()?;
+    validate_relative_path(&body.relative_path)?;
+    let pulp_labels = labels(body.pulp_labels)?;
+    let f = file.ok_or_else(|| CoreError::field("file", "No file was submitted."))?;
+    let a = ingest_staged(&state, f.staged, f.digests, &Expected::default()).await?;
+    let c = content::get_or_create_with_artifact(&state.db, &body.relative_path, &a, &pulp_labels).await?;
+    Ok(created(&c.response()))
+}
+
+/// Resolves a version href filter into (repository id, number), or a 400.
+fn version_filter(param: &str, href: &str) -> ApiResult<(String, i64)> {
+    parse_version_href(href)
+        .ok_or_else(|| CoreError::field(param, format!("Invalid repository version href: {href}")).into())
+}
+
+async fn list(State(state): State<AppState>, _: Authenticated, query: QueryMap) -> ApiResult<Response> {
+    let params = ListParams::from_query(&query)?;
+    let mut q = ListQuery::new(SELECT, FROM);
+    name_filters(&mut q, &query, "relative_path", "fc.relative_path");
+    href_filters(&mut q, &query, Kind::FileContent, "c.id");
+    if let Some(v) = query.get("sha256").or(query.get("digest")) {
+        q.filter("fc.sha256 = ?", vec![Bind::Text(v.to_ascii_lowercase())]);
+    }
+    if let Some(h) = query.get("repository_version") {
+        let (repo, n) = version_filter("repository_version", h)?;
+        version::get(&state.db, &repo, n).await?;
+        q.filter(
+            "EXISTS (SELECT 1 FROM repository_contents rc WHERE rc.content_id = c.id AND rc.repository_id = ? \
+             AND rc.version_added <= ? AND (rc.version_removed IS NULL OR rc.version_removed > ?))",
+            vec![Bind::Text(repo), Bind::Int(n), Bind::Int(n)],
+        );
+    }
+    for (param, col) in [("repository_version_added", "version_added"), ("repository_version_removed", "version_removed")] {
+        if let Some(h) = query.get(param) {
+            let (repo, n) = version_filter(param, h)?;
+            q.filter(
+                &format!("EXISTS (SELECT 1 FROM repository_contents rc WHERE rc.content_id = c.id AND rc.repository_id = ? AND rc.{col} = ?)"),
+                vec![Bind::Text(repo), Bind::Int(n)],
+            );
+        }
+    }
+    for o in params.order_sql(
+        &[("relative_path", "fc.relative_path"), ("pulp_created", "c.created"), ("pulp_last_updated", "c.updated"), ("pk", "c.id")],
+        "c.created DESC, c.id DESC",
+    )? {
+        q.order_by(&o);
+    }
+    let (count, rows) = fetch_page(&state, &q, &params, &query, Some("pulp_labels")).await?;
+    let results = rows
+        .iter()
+        .map(|r| FileContent::from_row(r).map(|c| serde_json::to_value(c.response()).unwrap_or_default()))
+        .collect::<CoreResult<Vec<_>>>()?;
+    Ok(ok(&params.page(&query, count, results)))
+}
+
+async fn read(State(state): State<AppState>, _: Authenticated, Path(id): Path<String>, query: QueryMap) -> ApiResult<Response> {
+    let params = ListParams::from_query(&query)?;
+    let c = content::get(&state.db, &id).await?;
+    Ok(ok(&params.shape(serde_json::to_value(c.response()).unwrap_or_default())))
+}
+
+pub fn openapi(doc: &mut ApiDoc) {
+    let resp = doc.schema::<FileContentResponse>();
+    let page = doc.paginated::<FileContentResponse>();
+    let req = doc.schema::<FileContentCreate>();
+    let upload = doc.schema::<FileContentUpload>();
+    let async_op = doc.schema::<depot_core::models::AsyncOperationResponse>();
+    let tag = "Content: Files";
+    let mut filters = openapi::list_params();
+    for f in [
+        "relative_path", "relative_path__contains", "relative_path__icontains", "relative_path__startswith", "sha256", "digest",
+        "repository_version", "repository_version_added", "repository_version_removed", "pulp_label_select", "orphaned_for", "q",
+    ] {
+        filters.push(openapi::query_param(f, "string", f));
+    }
+    for f in ["relative_path__in", "pulp_href__in", "prn__in", "pulp_id__in"] {
+        filters.push(openapi::csv_param(f, f));
+    }
+    doc.add(Op::new("get", BASE, "content_file_files_list", tag).params(filters).response(200, Some(page)));
+    doc.add(Op::new("post", BASE, "content_file_files_create", tag).summary("Create file content").body(req, MULTIPART_FORM).response(202, Some(async_op)));
+    doc.add(Op::new("post", format!("{BASE}upload/"), "content_file_files_upload", tag).body(upload, MULTIPART_FORM).response(201, Some(resp.clone())));
+    doc.add(Op::new("get", "{file_file_content_href}", "content_file_files_read", tag).param(openapi::href_param("file_file_content_href")).params(openapi::field_params()).response(200, Some(resp)));
+}

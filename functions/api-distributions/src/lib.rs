@@ -1,1 +1,4 @@
 //! Work in progress.
+pub fn router() -> axum::Router<depot_http::AppState> { axum::Router::new() }
+pub fn openapi(_: &mut depot_http::openapi::ApiDoc) {}
+pub fn register_tasks(_: &mut depot_core::tasks::TaskRegistry) {}

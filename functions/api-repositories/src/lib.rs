@@ -11,7 +11,7 @@ use depot_core::hrefs::{Kind, parse_version_href};
 use depot_core::models::list::{Bind, ListQuery};
 use depot_core::models::repository::{self, FileRepositoryResponse, NewRepository, Repository};
 use depot_core::models::{Labels, SetLabelResponse, content, remote};
-use depot_core::tasks::{self, Dispatch, TaskContext, TaskFuture, TaskRegistry};
+use depot_core::tasks::{self, Dispatch, MODIFY_HANDLER, SYNC_HANDLER, TaskContext, TaskFuture, TaskRegistry};
 use depot_core::{CoreError, CoreResult};
 use depot_http::list::{fetch_page, href_filters, name_filters};
 use depot_http::openapi::{self, ApiDoc, JSON_FORM_MULTIPART, Op};
@@ -23,9 +23,7 @@ use serde_json::{Map, Value, json};
 const BASE: &str = "/pulp/api/v3/repositories/file/file/";
 
 pub const SYNC_TASK: &str = "pulp_file.app.tasks.synchronizing.synchronize";
-pub const SYNC_HANDLER: &str = "file.sync";
 pub const MODIFY_TASK: &str = "pulpcore.app.tasks.repository.add_and_remove";
-pub const MODIFY_HANDLER: &str = "repository.modify";
 const UPDATE_HANDLER: &str = "repository.update";
 const DELETE_HANDLER: &str = "repository.delete";
 

@@ -1,1 +1,2 @@
 //! Work in progress.
+pub fn router() -> axum::Router<depot_http::AppState> { axum::Router::new() }

@@ -100,3 +100,15 @@ pub async fn ingest_bytes(core: &Core, data: Bytes) -> CoreResult<Artifact> {
     let stream = futures_util::stream::iter([Ok::<_, std::io::Error>(data)]);
     ingest(core, stream, &Expected::default()).await
 }
+
+/// Assembles a chunked upload into an artifact, checking the expected sha256, and deletes the
+/// upload. Used by the upload commit and by content created from an upload.
+pub async fn from_upload(core: &Core, upload_id: &str, sha256: Option<&str>) -> CoreResult<Artifact> {
+    let u = crate::models::upload::get(&core.db, upload_id).await?;
+    let streams = crate::models::upload::assembled(core, &u).await?;
+    let body = futures_util::stream::iter(streams).flatten();
+    let expected = sha256.map(Expected::sha256).unwrap_or_default();
+    let artifact = ingest(core, body, &expected).await?;
+    crate::models::upload::delete(core, upload_id).await?;
+    Ok(artifact)
+}

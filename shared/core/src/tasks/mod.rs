@@ -29,6 +29,14 @@ use crate::hrefs::DEFAULT_DOMAIN_PRN;
 use crate::models::task::{self, CANCELED, CANCELING, COMPLETED, FAILED, RUNNING, Task, WAITING};
 use crate::{Core, CoreError, CoreResult};
 
+/// Handler keys of tasks that more than one crate dispatches or runs.
+pub const COMMIT_HANDLER: &str = "upload.commit";
+pub const CONTENT_CREATE_HANDLER: &str = "file.content_create";
+pub const MODIFY_HANDLER: &str = "repository.modify";
+pub const SYNC_HANDLER: &str = "file.sync";
+pub const PUBLISH_HANDLER: &str = "file.publish";
+pub const ORPHAN_CLEANUP_HANDLER: &str = "orphan.cleanup";
+
 pub type TaskFuture = Pin<Box<dyn Future<Output = CoreResult<Option<Value>>> + Send>>;
 /// A task handler: gets the context, returns the task's `result`.
 pub type TaskFn = fn(TaskContext) -> TaskFuture;

@@ -1,0 +1,506 @@
+"""Fixtures for the Depot end-to-end tests.
+
+The tests drive a real `local-runner` process with the real `pulp` CLI and the
+real pulpcore/pulp_file Python bindings.
+
+Environment:
+  DEPOT_BIN            path of the local-runner binary
+                       (default: <repo>/target/debug/local-runner)
+  DEPOT_TEST_DB        "sqlite" (default) or "postgres"
+  DEPOT_TEST_PG_HOST   PostgreSQL host for DEPOT_TEST_DB=postgres (default 127.0.0.1)
+  DEPOT_TEST_PG_PORT   PostgreSQL port (default 5432)
+  DEPOT_TEST_PG_USER   PostgreSQL superuser, trust auth (default postgres)
+  DEPOT_TEST_KEEP      set to 1 to keep the data dir (and database) after the run
+
+Nothing is built here: run `cargo build -p local-runner` first (tests/run.sh does).
+"""
+
+import base64
+import functools
+import hashlib
+import http.server
+import json
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+import uuid
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+START_TIMEOUT = 60  # seconds to wait for /status/ after starting the runner
+STOP_TIMEOUT = 15  # seconds to wait after SIGINT before SIGKILL
+CLI_TIMEOUT = 300  # seconds for one `pulp` invocation
+LOG_EXCERPT_CHARS = 12000  # how much of the server log to attach to a failed test
+
+
+# --------------------------------------------------------------------------------------
+# Plain HTTP helper (urllib only; never follows redirects)
+# --------------------------------------------------------------------------------------
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        return None  # make urllib hand the 3xx response back to us
+
+
+_OPENER = urllib.request.build_opener(_NoRedirect)
+
+
+class Response:
+    def __init__(self, method, url, status, headers, body):
+        self.method = method
+        self.url = url
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+    @property
+    def content_type(self):
+        return self.headers.get("Content-Type")
+
+    def json(self):
+        return json.loads(self.body)
+
+    def __repr__(self):
+        text = self.body[:2000].decode("utf-8", "replace")
+        return f"<{self.method} {self.url} -> {self.status} {self.content_type!r} {text!r}>"
+
+
+def http_request(method, url, body=None, headers=None, timeout=60):
+    """Send one request and return a Response whatever the status code."""
+    req = urllib.request.Request(url, data=body, method=method, headers=headers or {})
+    try:
+        with _OPENER.open(req, timeout=timeout) as resp:
+            return Response(method, url, resp.status, resp.headers, resp.read())
+    except urllib.error.HTTPError as err:
+        return Response(method, url, err.code, err.headers, err.read())
+
+
+def http_get_bytes(url, timeout=60):
+    """GET a URL and return the body; fail the test on any non-200 answer."""
+    resp = http_request("GET", url, timeout=timeout)
+    assert resp.status == 200, f"expected 200: {resp!r}"
+    return resp.body
+
+
+def encode_multipart(fields, files):
+    """fields: {name: str}; files: {name: (filename, bytes)} -> (body, content_type)."""
+    boundary = "depot-e2e-" + secrets.token_hex(8)
+    parts = []
+    for name, value in fields.items():
+        parts.append(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n'.encode()
+            + str(value).encode()
+            + b"\r\n"
+        )
+    for name, (filename, data) in files.items():
+        parts.append(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; '
+            f'filename="{filename}"\r\nContent-Type: application/octet-stream\r\n\r\n'.encode()
+            + data
+            + b"\r\n"
+        )
+    parts.append(f"--{boundary}--\r\n".encode())
+    return b"".join(parts), f"multipart/form-data; boundary={boundary}"
+
+
+def sha256_bytes(data):
+    return hashlib.sha256(data).hexdigest()
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+# --------------------------------------------------------------------------------------
+# The Depot server
+# --------------------------------------------------------------------------------------
+
+
+class DepotServer:
+    """A running local-runner. Tests use base_url, username, password and request()."""
+
+    def __init__(self, base_url, username, password, data_dir, log_path, database_url):
+        self.base_url = base_url  # e.g. http://127.0.0.1:41234 (no trailing slash)
+        self.api_url = base_url + "/pulp/api/v3/"
+        self.content_url = base_url + "/pulp/content/"
+        self.username = username
+        self.password = password
+        self.data_dir = data_dir
+        self.log_path = log_path
+        self.database_url = database_url  # None means the runner's sqlite default
+        self.process = None
+
+    def url(self, path_or_href):
+        """Absolute URL for an href ("/pulp/...") or a path relative to the API root."""
+        if path_or_href.startswith("http://") or path_or_href.startswith("https://"):
+            return path_or_href
+        if path_or_href.startswith("/"):
+            return self.base_url + path_or_href
+        return self.api_url + path_or_href
+
+    def auth_header(self, username=None, password=None):
+        user = self.username if username is None else username
+        pw = self.password if password is None else password
+        token = base64.b64encode(f"{user}:{pw}".encode()).decode()
+        return {"Authorization": f"Basic {token}"}
+
+    def request(self, method, path, json_body=None, body=None, headers=None, auth=True):
+        """HTTP request against the API. auth: True (admin), None (anonymous) or (user, pw)."""
+        all_headers = {"Accept": "application/json"}
+        if auth is True:
+            all_headers.update(self.auth_header())
+        elif auth:
+            all_headers.update(self.auth_header(*auth))
+        if json_body is not None:
+            body = json.dumps(json_body).encode()
+            all_headers["Content-Type"] = "application/json"
+        all_headers.update(headers or {})
+        return http_request(method, self.url(path), body=body, headers=all_headers)
+
+    def log_size(self):
+        try:
+            return self.log_path.stat().st_size
+        except OSError:
+            return 0
+
+    def log_text(self, start=0):
+        try:
+            with open(self.log_path, "rb") as f:
+                f.seek(start)
+                return f.read().decode("utf-8", "replace")
+        except OSError as err:
+            return f"(cannot read {self.log_path}: {err})"
+
+
+_server = None  # the session's DepotServer, for the reporting hooks below
+
+
+def _pg_command(sql):
+    host = os.environ.get("DEPOT_TEST_PG_HOST", "127.0.0.1")
+    port = os.environ.get("DEPOT_TEST_PG_PORT", "5432")
+    user = os.environ.get("DEPOT_TEST_PG_USER", "postgres")
+    cmd = ["psql", "-h", host, "-p", port, "-U", user, "-d", "postgres",
+           "-v", "ON_ERROR_STOP=1", "-X", "-q", "-c", sql]
+    result = subprocess.run(cmd, capture_output=True, text=True, stdin=subprocess.DEVNULL)
+    if result.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed ({result.returncode}): {result.stderr.strip()}")
+    return f"postgres://{user}@{host}:{port}"
+
+
+def _start_runner(binary, env, log_path):
+    log = open(log_path, "ab")
+    try:
+        return subprocess.Popen(
+            [str(binary)], env=env, stdin=subprocess.DEVNULL, stdout=log,
+            stderr=subprocess.STDOUT, cwd=env["DEPOT_DATA_DIR"],
+        )
+    finally:
+        log.close()  # the child keeps its own copy of the descriptor
+
+
+def _wait_until_ready(server, timeout):
+    status_url = server.api_url + "status/"
+    deadline = time.monotonic() + timeout
+    last = "no answer yet"
+    while time.monotonic() < deadline:
+        code = server.process.poll()
+        if code is not None:
+            raise RuntimeError(
+                f"local-runner exited with code {code} before it was ready; "
+                f"log {server.log_path}:\n{server.log_text()[-LOG_EXCERPT_CHARS:]}"
+            )
+        try:
+            resp = http_request("GET", status_url, timeout=2)
+            if resp.status == 200:
+                return
+            last = repr(resp)
+        except OSError as err:
+            last = str(err)
+        time.sleep(0.1)
+    raise RuntimeError(
+        f"{status_url} not ready after {timeout}s (last: {last}); "
+        f"log {server.log_path}:\n{server.log_text()[-LOG_EXCERPT_CHARS:]}"
+    )
+
+
+def _stop_runner(process):
+    if process.poll() is not None:
+        return process.returncode
+    process.send_signal(signal.SIGINT)
+    try:
+        return process.wait(timeout=STOP_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        return process.wait(timeout=STOP_TIMEOUT)
+
+
+@pytest.fixture(scope="session")
+def depot_server(request):
+    """Start local-runner on a free port with a fresh data dir and database."""
+    global _server
+    binary = Path(os.environ.get("DEPOT_BIN") or REPO_ROOT / "target" / "debug" / "local-runner")
+    if not binary.is_file():
+        pytest.fail(f"{binary} does not exist; build it with `cargo build -p local-runner` "
+                    "or point DEPOT_BIN at it", pytrace=False)
+
+    db_kind = os.environ.get("DEPOT_TEST_DB", "sqlite")
+    if db_kind not in ("sqlite", "postgres"):
+        pytest.fail(f"DEPOT_TEST_DB must be sqlite or postgres, not {db_kind!r}", pytrace=False)
+
+    port = free_port()
+    data_dir = Path(tempfile.mkdtemp(prefix="depot-e2e-"))
+    log_path = data_dir / "server.log"
+    password = "pw-" + secrets.token_hex(8)
+
+    env = dict(os.environ)
+    env.pop("DEPOT_DATABASE_URL", None)  # never inherit a developer's database
+    env.update(
+        DEPOT_LISTEN=f"127.0.0.1:{port}",
+        DEPOT_DATA_DIR=str(data_dir),
+        PULP_ADMIN_PASSWORD=password,
+        PULP_CONTENT_ORIGIN=f"http://127.0.0.1:{port}",
+    )
+    env.setdefault("RUST_LOG", "info")
+    env.setdefault("RUST_BACKTRACE", "1")
+
+    db_name = None
+    server = DepotServer(f"http://127.0.0.1:{port}", "admin", password, data_dir, log_path, None)
+    try:
+        if db_kind == "postgres":
+            db_name = f"depot_e2e_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+            base = _pg_command(f'CREATE DATABASE "{db_name}"')
+            server.database_url = env["DEPOT_DATABASE_URL"] = f"{base}/{db_name}"
+        _server = server
+        print(f"\n[depot] {binary} on 127.0.0.1:{port}, "
+              f"db={server.database_url or 'sqlite (default)'}, log={log_path}")
+        server.process = _start_runner(binary, env, log_path)
+        _wait_until_ready(server, START_TIMEOUT)
+        yield server
+    finally:
+        if server.process is not None:
+            code = _stop_runner(server.process)
+            if code not in (0, -signal.SIGINT, 130):
+                print(f"\n[depot] local-runner exited with code {code}; log: {log_path}")
+        keep = os.environ.get("DEPOT_TEST_KEEP") == "1" or request.session.testsfailed
+        if db_name and not keep:
+            try:
+                _pg_command(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
+            except RuntimeError as err:
+                print(f"\n[depot] could not drop database {db_name}: {err}")
+        if keep:
+            print(f"\n[depot] kept data dir {data_dir} (server log: {log_path})"
+                  + (f", database {db_name}" if db_name else ""))
+        else:
+            shutil.rmtree(data_dir, ignore_errors=True)
+        _server = None
+
+
+# Attach the part of the server log written during a failed test to its report.
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    item.depot_log_offset = _server.log_size() if _server else 0
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    if report.failed and _server is not None:
+        text = _server.log_text(getattr(item, "depot_log_offset", 0))
+        if len(text) > LOG_EXCERPT_CHARS:
+            text = "[...]\n" + text[-LOG_EXCERPT_CHARS:]
+        report.sections.append(
+            (f"depot server log ({_server.log_path})", text or "(nothing logged during this test)")
+        )
+
+
+# --------------------------------------------------------------------------------------
+# The pulp CLI
+# --------------------------------------------------------------------------------------
+
+
+class PulpCliError(AssertionError):
+    pass
+
+
+class PulpCli:
+    """Runs the real `pulp` command against the test server with --format json."""
+
+    def __init__(self, executable, server, home):
+        self.executable = executable
+        self.server = server
+        self.last = None  # CompletedProcess of the last run
+        self.env = dict(os.environ)
+        self.env.update(
+            XDG_CACHE_HOME=str(home / "cache"),
+            XDG_CONFIG_HOME=str(home / "config"),
+            HOME=str(home),
+        )
+
+    def command(self, *args):
+        return [
+            str(self.executable),
+            "--base-url", self.server.base_url,
+            "--username", self.server.username,
+            "--password", self.server.password,
+            "--format", "json",
+            *[str(a) for a in args],
+        ]
+
+    def run(self, *args):
+        """Run and return the CompletedProcess, whatever the exit code."""
+        self.last = subprocess.run(self.command(*args), env=self.env, capture_output=True,
+                                   text=True, stdin=subprocess.DEVNULL, timeout=CLI_TIMEOUT)
+        return self.last
+
+    def started_tasks(self):
+        """Task hrefs the last command reported as "Started background task <href>"."""
+        prefix = "Started background task "
+        return [line[len(prefix):].strip() for line in self.last.stderr.splitlines()
+                if line.startswith(prefix)]
+
+    def __call__(self, *args):
+        """Run, fail on a non-zero exit, return the parsed JSON output (or the raw text)."""
+        result = self.run(*args)
+        if result.returncode != 0:
+            raise PulpCliError(
+                f"`pulp {' '.join(map(str, args))}` exited with {result.returncode}\n"
+                f"--- stdout ---\n{result.stdout}\n--- stderr ---\n{result.stderr}"
+            )
+        text = result.stdout.strip()
+        if not text:
+            return None
+        try:
+            return json.loads(text)
+        except ValueError:
+            return result.stdout
+
+
+@pytest.fixture(scope="session")
+def pulp(depot_server, tmp_path_factory):
+    executable = Path(sys.executable).parent / "pulp"
+    if not executable.exists():
+        found = shutil.which("pulp")
+        if not found:
+            pytest.fail(f"no `pulp` next to {sys.executable} nor on PATH; "
+                        "pip install -r tests/e2e/requirements.txt", pytrace=False)
+        executable = Path(found)
+    return PulpCli(executable, depot_server, tmp_path_factory.mktemp("pulp-cli-home"))
+
+
+# --------------------------------------------------------------------------------------
+# A static HTTP server for sync tests, and a file-tree generator
+# --------------------------------------------------------------------------------------
+
+
+class FileServer:
+    """Serves `root` on 127.0.0.1; records every requested path in `requests`."""
+
+    def __init__(self, root):
+        self.root = root
+        self.requests = []
+        self._lock = threading.Lock()
+        recorder = self
+
+        class Handler(http.server.SimpleHTTPRequestHandler):
+            def do_GET(self):
+                with recorder._lock:
+                    recorder.requests.append(self.path)
+                super().do_GET()
+
+            def do_HEAD(self):
+                with recorder._lock:
+                    recorder.requests.append(self.path)
+                super().do_HEAD()
+
+            def log_message(self, format, *args):
+                pass
+
+        handler = functools.partial(Handler, directory=str(root))
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.httpd.daemon_threads = True
+        self.base_url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def url(self, relative):
+        return f"{self.base_url}/{relative}"
+
+    def requested(self, prefix=""):
+        """Paths requested so far that start with "/" + prefix."""
+        with self._lock:
+            return [p for p in self.requests if p.startswith("/" + prefix)]
+
+    def stop(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture(scope="session")
+def file_server(tmp_path_factory):
+    server = FileServer(tmp_path_factory.mktemp("served"))
+    yield server
+    server.stop()
+
+
+def write_file_tree(directory, count, min_size=100, max_size=4000):
+    """Write `count` random files (some in a subdirectory) plus PULP_MANIFEST.
+
+    Returns {relative_path: {"sha256": ..., "size": ..., "data": bytes}}.
+    """
+    directory = Path(directory)
+    files = {}
+    for i in range(count):
+        relative_path = f"file-{i}.bin" if i % 2 == 0 else f"sub/dir/file-{i}.bin"
+        data = os.urandom(min_size + secrets.randbelow(max_size - min_size + 1))
+        path = directory / relative_path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        files[relative_path] = {"sha256": sha256_bytes(data), "size": len(data), "data": data}
+    lines = [f"{rp},{f['sha256']},{f['size']}\n" for rp, f in sorted(files.items())]
+    (directory / "PULP_MANIFEST").write_text("".join(lines))
+    return files
+
+
+@pytest.fixture(scope="session")
+def make_file_tree():
+    return write_file_tree
+
+
+def parse_manifest(text):
+    """PULP_MANIFEST text -> {relative_path: (sha256, size)}."""
+    entries = {}
+    for line in text.splitlines():
+        if line.strip():
+            relative_path, digest, size = line.strip().split(",")
+            entries[relative_path] = (digest, int(size))
+    return entries
+
+
+@pytest.fixture(scope="session")
+def helpers():
+    """Small functions the test modules share (test modules should not import conftest)."""
+
+    class Helpers:
+        request = staticmethod(http_request)
+        get_bytes = staticmethod(http_get_bytes)
+        multipart = staticmethod(encode_multipart)
+        sha256 = staticmethod(sha256_bytes)
+        parse_manifest = staticmethod(parse_manifest)
+
+    return Helpers
