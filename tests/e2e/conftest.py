@@ -276,6 +276,7 @@ def depot_server(request):
     )
     env.setdefault("RUST_LOG", "info")
     env.setdefault("RUST_BACKTRACE", "1")
+    env.setdefault("NO_COLOR", "1")  # plain text in server.log
 
     db_name = None
     server = DepotServer(f"http://127.0.0.1:{port}", "admin", password, data_dir, log_path, None)
@@ -316,10 +317,9 @@ def pytest_runtest_setup(item):
     item.depot_log_offset = _server.log_size() if _server else 0
 
 
-@pytest.hookimpl(hookwrapper=True)
+@pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item, call):
-    outcome = yield
-    report = outcome.get_result()
+    report = yield
     if report.failed and _server is not None:
         text = _server.log_text(getattr(item, "depot_log_offset", 0))
         if len(text) > LOG_EXCERPT_CHARS:
@@ -327,6 +327,7 @@ def pytest_runtest_makereport(item, call):
         report.sections.append(
             (f"depot server log ({_server.log_path})", text or "(nothing logged during this test)")
         )
+    return report
 
 
 # --------------------------------------------------------------------------------------

@@ -223,6 +223,11 @@ impl Fields {
         self.parse_checked(true).map(|(t, _)| t)
     }
 
+    /// Like [`Fields::parse`], also returning the coerced values that were sent.
+    pub fn parse_full<T: DeserializeOwned + JsonSchema>(self) -> Result<(T, Map<String, Value>), ApiError> {
+        self.parse_checked(true)
+    }
+
     /// Like [`Fields::parse`] for PATCH: nothing is required, and the coerced values are
     /// returned too so the caller can tell an absent field from an explicit null.
     pub fn parse_patch<T: DeserializeOwned + JsonSchema>(self) -> Result<(T, Map<String, Value>), ApiError> {

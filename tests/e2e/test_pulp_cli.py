@@ -1,0 +1,341 @@
+"""The pulp_file workflow driven by the real pulp CLI (pulp-cli 0.41.1).
+
+The tests run in file order and share what they create through `state`; a step
+whose prerequisite failed is skipped, so the first failure is the one to read.
+The bad-input checks at the end use plain HTTP and do not depend on the flow.
+"""
+
+import os
+import uuid
+
+import pytest
+
+state = {}
+
+
+def need(*keys):
+    missing = [key for key in keys if key not in state]
+    if missing:
+        pytest.skip(f"an earlier step did not provide: {', '.join(missing)}")
+    return state[keys[0]] if len(keys) == 1 else [state[key] for key in keys]
+
+
+def content_set(units):
+    return {(unit["relative_path"], unit["sha256"]) for unit in units}
+
+
+def manifest_set(files):
+    return {(relative_path, f["sha256"]) for relative_path, f in files.items()}
+
+
+# --------------------------------------------------------------------------------------
+# status
+# --------------------------------------------------------------------------------------
+
+
+def test_status(pulp, depot_server):
+    status = pulp("status")
+    versions = {v["component"]: v["version"] for v in status["versions"]}
+    assert "core" in versions and "file" in versions, status["versions"]
+    assert status["database_connection"]["connected"] is True
+
+    resp = depot_server.request("GET", "status/", auth=None)
+    assert resp.status == 200, resp
+    assert resp.content_type == "application/json", resp
+
+    # pulp-glue compares these two maps; they must agree or every `pulp status` refreshes the spec
+    docs = depot_server.request("GET", "docs/api.json", auth=None)
+    assert docs.status == 200, docs
+    assert docs.content_type == "application/json", docs
+    assert docs.json()["info"]["x-pulp-app-versions"] == versions
+
+
+# --------------------------------------------------------------------------------------
+# repository + uploads
+# --------------------------------------------------------------------------------------
+
+
+def test_repository_create_list_show(pulp):
+    repo = pulp("file", "repository", "create", "--name", "r1")
+    assert repo["name"] == "r1"
+    assert repo["pulp_href"].startswith("/pulp/api/v3/repositories/file/file/")
+    assert repo["latest_version_href"] == repo["pulp_href"] + "versions/0/"
+
+    listed = pulp("file", "repository", "list")
+    assert [r["pulp_href"] for r in listed if r["name"] == "r1"] == [repo["pulp_href"]]
+
+    shown = pulp("file", "repository", "show", "--name", "r1")
+    assert shown["pulp_href"] == repo["pulp_href"]
+    assert shown["name"] == "r1"
+    state["r1"] = repo
+
+
+def test_upload_whole_file(pulp, tmp_path, helpers):
+    need("r1")
+    data = os.urandom(2048)
+    path = tmp_path / "f1.bin"
+    path.write_bytes(data)
+
+    unit = pulp("file", "content", "upload", "--repository", "r1", "--file", path,
+                "--relative-path", "a/f1.bin")
+    assert unit["relative_path"] == "a/f1.bin"
+    assert unit["sha256"] == helpers.sha256(data)
+    assert unit["pulp_href"].startswith("/pulp/api/v3/content/file/files/")
+
+    artifacts = pulp("artifact", "list", "--sha256", helpers.sha256(data))
+    assert len(artifacts) == 1 and artifacts[0]["size"] == len(data), artifacts
+    state["f1"] = {"relative_path": "a/f1.bin", "sha256": unit["sha256"], "data": data}
+
+
+def test_upload_chunked(pulp, tmp_path, helpers):
+    need("r1")
+    data = os.urandom(5123)  # 5 full 1000-byte chunks and a partial one
+    path = tmp_path / "f2.bin"
+    path.write_bytes(data)
+
+    unit = pulp("file", "content", "upload", "--repository", "r1", "--file", path,
+                "--relative-path", "b/f2.bin", "--chunk-size", "1000")
+    assert unit["relative_path"] == "b/f2.bin"
+    assert unit["sha256"] == helpers.sha256(data)
+
+    artifacts = pulp("artifact", "list", "--sha256", helpers.sha256(data))
+    assert len(artifacts) == 1 and artifacts[0]["size"] == len(data), artifacts
+    state["f2"] = {"relative_path": "b/f2.bin", "sha256": unit["sha256"], "data": data}
+
+
+def test_repository_versions(pulp):
+    repo, f1, f2 = need("r1", "f1", "f2")
+    versions = pulp("file", "repository", "version", "list", "--repository", "r1")
+    assert [v["number"] for v in versions] == [2, 1, 0]
+    v2, v1, v0 = versions
+    assert v0["content_summary"] == {"added": {}, "removed": {}, "present": {}}
+    assert v1["content_summary"]["present"]["file.file"]["count"] == 1
+    assert v2["content_summary"]["added"]["file.file"]["count"] == 1
+    assert v2["content_summary"]["present"]["file.file"]["count"] == 2
+    assert v2["pulp_href"] == repo["pulp_href"] + "versions/2/"
+
+    shown = pulp("file", "repository", "show", "--name", "r1")
+    assert shown["latest_version_href"] == v2["pulp_href"]
+
+    units = pulp("file", "content", "list", "--repository-version", v2["pulp_href"])
+    assert content_set(units) == {(f1["relative_path"], f1["sha256"]),
+                                  (f2["relative_path"], f2["sha256"])}
+    units = pulp("file", "content", "list", "--repository-version", v1["pulp_href"])
+    assert content_set(units) == {(f1["relative_path"], f1["sha256"])}
+
+
+# --------------------------------------------------------------------------------------
+# sync (immediate), publish, distribute, download
+# --------------------------------------------------------------------------------------
+
+
+def test_sync_immediate(pulp, file_server, make_file_tree):
+    files = make_file_tree(file_server.root / "immediate", 6)
+    remote = pulp("file", "remote", "create", "--name", "rem",
+                  "--url", file_server.url("immediate/PULP_MANIFEST"), "--policy", "immediate")
+    assert remote["policy"] == "immediate"
+    assert remote["url"] == file_server.url("immediate/PULP_MANIFEST")
+
+    repo = pulp("file", "repository", "create", "--name", "r2")
+    pulp("file", "repository", "sync", "--name", "r2", "--remote", "rem")
+    tasks = pulp.started_tasks()
+    assert len(tasks) == 1, pulp.last.stderr
+
+    repo = pulp("file", "repository", "show", "--name", "r2")
+    assert repo["latest_version_href"] == repo["pulp_href"] + "versions/1/"
+    version = pulp("file", "repository", "version", "show", "--repository", "r2", "--version", "1")
+    assert version["content_summary"]["present"]["file.file"]["count"] == len(files)
+    assert version["content_summary"]["added"]["file.file"]["count"] == len(files)
+
+    units = pulp("file", "content", "list", "--repository-version", version["pulp_href"],
+                 "--limit", "100")
+    assert content_set(units) == manifest_set(files)
+
+    # immediate: every file was fetched from the remote during the sync
+    fetched = set(file_server.requested("immediate/"))
+    assert {f"/immediate/{rp}" for rp in files} <= fetched, fetched
+
+    task = pulp("task", "show", "--href", tasks[0])
+    assert task["state"] == "completed", task
+    assert version["pulp_href"] in (task["created_resources"] or []), task
+    state.update(r2=repo, r2_version=version, r2_files=files, sync_task=tasks[0])
+
+
+def test_publish_and_distribute(pulp, depot_server, helpers):
+    repo, version, files = need("r2", "r2_version", "r2_files")
+    publication = pulp("file", "publication", "create", "--repository", "r2")
+    assert publication["pulp_href"].startswith("/pulp/api/v3/publications/file/file/")
+    assert publication["repository_version"] == version["pulp_href"]
+
+    dist = pulp("file", "distribution", "create", "--name", "d2", "--base-path", "d2",
+                "--publication", publication["pulp_href"])
+    assert dist["base_path"] == "d2"
+    assert dist["publication"] == publication["pulp_href"]
+    assert dist["base_url"] == f"{depot_server.base_url}/pulp/content/d2/"
+
+    for relative_path, f in files.items():
+        data = helpers.get_bytes(dist["base_url"] + relative_path)
+        assert helpers.sha256(data) == f["sha256"], relative_path
+
+    manifest = helpers.get_bytes(dist["base_url"] + "PULP_MANIFEST").decode()
+    assert helpers.parse_manifest(manifest) == {
+        rp: (f["sha256"], f["size"]) for rp, f in files.items()
+    }
+
+    missing = helpers.request("GET", dist["base_url"] + "no/such/file.bin")
+    assert missing.status == 404, missing
+    state.update(d2=dist)
+
+
+# --------------------------------------------------------------------------------------
+# sync (on_demand), then download through the content app
+# --------------------------------------------------------------------------------------
+
+
+def test_sync_on_demand(pulp, file_server, make_file_tree, helpers):
+    files = make_file_tree(file_server.root / "ondemand", 5)
+    pulp("file", "remote", "create", "--name", "rem-od",
+         "--url", file_server.url("ondemand/PULP_MANIFEST"), "--policy", "on_demand")
+    pulp("file", "repository", "create", "--name", "r3")
+    pulp("file", "repository", "sync", "--name", "r3", "--remote", "rem-od")
+
+    repo = pulp("file", "repository", "show", "--name", "r3")
+    assert repo["latest_version_href"] == repo["pulp_href"] + "versions/1/"
+    version = pulp("file", "repository", "version", "show", "--repository", "r3", "--version", "1")
+    assert version["content_summary"]["present"]["file.file"]["count"] == len(files)
+    units = pulp("file", "content", "list", "--repository-version", version["pulp_href"],
+                 "--limit", "100")
+    assert content_set(units) == manifest_set(files)
+
+    # on_demand: only the manifest was fetched, and no artifact exists yet
+    fetched = file_server.requested("ondemand/")
+    assert [p for p in fetched if not p.endswith("/PULP_MANIFEST")] == [], fetched
+    for f in files.values():
+        assert pulp("artifact", "list", "--sha256", f["sha256"]) == []
+    state.update(r3=repo, r3_files=files)
+
+
+def test_distribute_on_demand(pulp, file_server, helpers):
+    files = need("r3_files")
+    # A file distribution that follows a repository serves its latest publication.
+    pulp("file", "publication", "create", "--repository", "r3")
+    dist = pulp("file", "distribution", "create", "--name", "d3", "--base-path", "d3",
+                "--repository", "r3")
+    assert dist["base_path"] == "d3"
+
+    for relative_path, f in files.items():
+        data = helpers.get_bytes(dist["base_url"] + relative_path)
+        assert data == f["data"], relative_path
+
+    fetched = set(file_server.requested("ondemand/"))
+    assert {f"/ondemand/{rp}" for rp in files} <= fetched, fetched
+
+    # the content app saved what it streamed
+    for relative_path, f in files.items():
+        artifacts = pulp("artifact", "list", "--sha256", f["sha256"])
+        assert len(artifacts) == 1, (relative_path, artifacts)
+        assert artifacts[0]["size"] == f["size"]
+
+    # a second download is served locally, without asking the remote again
+    before = len(file_server.requested("ondemand/"))
+    first = sorted(files)[0]
+    assert helpers.get_bytes(dist["base_url"] + first) == files[first]["data"]
+    assert len(file_server.requested("ondemand/")) == before
+    state.update(d3=dist)
+
+
+# --------------------------------------------------------------------------------------
+# tasks, orphans
+# --------------------------------------------------------------------------------------
+
+
+def test_tasks(pulp):
+    sync_task = need("sync_task")
+    tasks = pulp("task", "list", "--limit", "100")
+    assert tasks, "task list is empty"
+    by_href = {t["pulp_href"]: t for t in tasks}
+    assert sync_task in by_href, sorted(by_href)
+    # pulp-glue raises NotImplementedError on any other state
+    known = {"waiting", "running", "canceling", "completed", "failed", "canceled"}
+    assert {t["state"] for t in tasks} <= known, tasks
+
+    shown = pulp("task", "show", "--href", sync_task)
+    assert shown["pulp_href"] == sync_task
+    assert shown["state"] == "completed"
+    assert shown["finished_at"] is not None
+    assert shown["error"] is None
+
+
+def test_orphan_cleanup(pulp, tmp_path, helpers):
+    data = os.urandom(1500)
+    path = tmp_path / "orphan.bin"
+    path.write_bytes(data)
+    digest = helpers.sha256(data)
+    unit = pulp("file", "content", "upload", "--file", path, "--relative-path", "orphan.bin")
+    assert unit["sha256"] == digest
+    assert len(pulp("artifact", "list", "--sha256", digest)) == 1
+
+    pulp("orphan", "cleanup", "--protection-time", "0")
+
+    assert pulp("file", "content", "list", "--sha256", digest) == []
+    assert pulp("artifact", "list", "--sha256", digest) == []
+
+    # content that is in a repository survives, and is still served
+    if "f1" in state:
+        f1 = state["f1"]
+        assert len(pulp("file", "content", "list", "--sha256", f1["sha256"])) == 1
+        assert len(pulp("artifact", "list", "--sha256", f1["sha256"])) == 1
+    if "d2" in state:
+        relative_path, f = sorted(state["r2_files"].items())[0]
+        assert helpers.sha256(helpers.get_bytes(state["d2"]["base_url"] + relative_path)) \
+            == f["sha256"]
+
+
+# --------------------------------------------------------------------------------------
+# bad input over plain HTTP
+# --------------------------------------------------------------------------------------
+
+
+def test_duplicate_repository_name_is_400(depot_server):
+    first = depot_server.request("POST", "repositories/file/file/", json_body={"name": "dup"})
+    assert first.status == 201, first
+    second = depot_server.request("POST", "repositories/file/file/", json_body={"name": "dup"})
+    assert second.status == 400, second
+    assert second.content_type == "application/json", second
+    assert "name" in second.json(), second
+
+
+def test_unknown_field_is_400(depot_server):
+    resp = depot_server.request("POST", "repositories/file/file/",
+                                json_body={"name": "unknown-field", "bogus": 1})
+    assert resp.status == 400, resp
+    assert resp.content_type == "application/json", resp
+    assert "bogus" in resp.json(), resp
+    listed = depot_server.request("GET", "repositories/file/file/?name=unknown-field")
+    assert listed.status == 200, listed
+    assert listed.json()["count"] == 0, listed
+
+
+def test_unknown_href_is_404(depot_server):
+    resp = depot_server.request("GET", f"/pulp/api/v3/repositories/file/file/{uuid.uuid4()}/")
+    assert resp.status == 404, resp
+    assert resp.content_type == "application/json", resp
+    assert "detail" in resp.json(), resp
+
+
+def test_bad_credentials_are_401(depot_server):
+    wrong = depot_server.request("GET", "repositories/file/file/", auth=("admin", "wrong"))
+    assert wrong.status == 401, wrong
+    anonymous = depot_server.request("GET", "repositories/file/file/", auth=None)
+    assert anonymous.status == 401, anonymous
+
+
+@pytest.mark.parametrize("relative_path", ["../x", "a/../../x", "/etc/x"])
+def test_content_with_unsafe_relative_path_is_400(depot_server, helpers, relative_path):
+    body, content_type = helpers.multipart({"relative_path": relative_path},
+                                           {"file": ("x.bin", os.urandom(64))})
+    resp = depot_server.request("POST", "content/file/files/", body=body,
+                                headers={"Content-Type": content_type})
+    assert resp.status == 400, resp
+    assert resp.content_type == "application/json", resp
+    assert "relative_path" in resp.json(), resp

@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Full test run: Rust tests, then the end-to-end tests (pulp-cli + Python bindings)
+# against target/debug/local-runner, once on SQLite and once on PostgreSQL.
+#
+#   bash tests/run.sh [extra pytest args]
+#
+# The PostgreSQL round needs a server on 127.0.0.1:5432 (user postgres, trust auth).
+# Outside CI (env CI unset) it is skipped when `pg_isready -h 127.0.0.1` fails;
+# in CI it always runs.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+VENV=.venv
+REQUIREMENTS=tests/e2e/requirements.txt
+STAMP=$VENV/.requirements.sha256
+
+banner() {
+    printf '\n========================================================================\n'
+    printf '== %s\n' "$*"
+    printf '========================================================================\n'
+}
+
+banner "Python environment ($VENV)"
+if [ ! -x "$VENV/bin/python" ]; then
+    python3 -m venv "$VENV"
+fi
+wanted=$( (sha256sum "$REQUIREMENTS"; "$VENV/bin/python" --version) | sha256sum | cut -d' ' -f1)
+if [ "$(cat "$STAMP" 2>/dev/null || true)" != "$wanted" ]; then
+    echo "installing $REQUIREMENTS"
+    "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$REQUIREMENTS"
+    echo "$wanted" > "$STAMP"
+else
+    echo "requirements unchanged, reusing $VENV"
+fi
+
+banner "cargo test --workspace"
+cargo test --workspace
+
+banner "cargo build -p local-runner"
+cargo build -p local-runner
+export DEPOT_BIN="${DEPOT_BIN:-${CARGO_TARGET_DIR:-$PWD/target}/debug/local-runner}"
+
+failed=()
+
+run_e2e() {
+    local db=$1
+    shift
+    banner "end-to-end tests on $db (DEPOT_TEST_DB=$db)"
+    if DEPOT_TEST_DB=$db "$VENV/bin/python" -m pytest tests/e2e -q -p no:cacheprovider -rfEs "$@"; then
+        echo "end-to-end tests on $db: passed"
+    else
+        echo "end-to-end tests on $db: FAILED"
+        failed+=("e2e-$db")
+    fi
+}
+
+run_e2e sqlite "$@"
+
+if command -v pg_isready >/dev/null && pg_isready -q -h 127.0.0.1; then
+    run_e2e postgres "$@"
+elif [ -n "${CI:-}" ]; then
+    echo "PostgreSQL on 127.0.0.1 is not ready, but CI is set: running the postgres round anyway"
+    run_e2e postgres "$@"
+else
+    banner "end-to-end tests on postgres: SKIPPED (pg_isready -h 127.0.0.1 failed and CI is unset)"
+fi
+
+if [ ${#failed[@]} -gt 0 ]; then
+    banner "FAILED: ${failed[*]}"
+    exit 1
+fi
+banner "all tests passed"
