@@ -1,2 +1,72 @@
-//! Work in progress.
-pub fn register_tasks(_: &mut depot_core::tasks::TaskRegistry) {}
+//! Task: delete content that no repository version holds and artifacts that nothing uses, once
+//! they are older than the protection time.
+
+use depot_core::tasks::{ORPHAN_CLEANUP_HANDLER, TaskContext, TaskFuture, TaskRegistry};
+use sqlx::Row;
+
+pub fn register_tasks(reg: &mut TaskRegistry) {
+    reg.register(ORPHAN_CLEANUP_HANDLER, cleanup);
+}
+
+fn cleanup(ctx: TaskContext) -> TaskFuture {
+    Box::pin(async move {
+        let db = &ctx.core.db;
+        let minutes = ctx.task.args["orphan_protection_time"]
+            .as_u64()
+            .unwrap_or(ctx.core.settings.orphan_protection_time);
+        let cutoff = depot_core::time::ago(minutes * 60);
+        let only: Option<Vec<String>> = ctx.task.args["content_ids"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect());
+
+        ctx.progress.start("clean-up.content", "Clean up orphan Content", None).await;
+        let orphans: Vec<String> = sqlx::query_scalar(
+            "SELECT c.id FROM contents c WHERE c.created <= $1 \
+             AND NOT EXISTS (SELECT 1 FROM repository_contents rc WHERE rc.content_id = c.id)",
+        )
+        .bind(&cutoff)
+        .fetch_all(db.pool())
+        .await?;
+        let orphans: Vec<String> = match &only {
+            Some(ids) => orphans.into_iter().filter(|id| ids.contains(id)).collect(),
+            None => orphans,
+        };
+        ctx.progress.set_total("clean-up.content", orphans.len() as i64).await;
+        for chunk in orphans.chunks(200) {
+            let mut tx = db.begin_write().await?;
+            for id in chunk {
+                // Re-check inside the transaction: a concurrent task may have just added it.
+                sqlx::query(
+                    "DELETE FROM contents WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM repository_contents rc WHERE rc.content_id = $1)",
+                )
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+            ctx.progress.advance("clean-up.content", chunk.len() as i64).await;
+        }
+        ctx.progress.complete("clean-up.content").await;
+
+        ctx.progress.start("clean-up.artifacts", "Clean up orphan Artifacts", None).await;
+        let rows = sqlx::query(
+            "SELECT id, file FROM artifacts a WHERE a.created <= $1 \
+             AND NOT EXISTS (SELECT 1 FROM content_artifacts ca WHERE ca.artifact_id = a.id) \
+             AND NOT EXISTS (SELECT 1 FROM published_files pf WHERE pf.artifact_id = a.id)",
+        )
+        .bind(&cutoff)
+        .fetch_all(db.pool())
+        .await?;
+        ctx.progress.set_total("clean-up.artifacts", rows.len() as i64).await;
+        for r in rows {
+            let id: String = r.try_get(0)?;
+            let file: String = r.try_get(1)?;
+            if depot_core::models::artifact::delete_if_unused(db, &id).await? {
+                ctx.core.storage.delete(&file).await?;
+            }
+            ctx.progress.advance("clean-up.artifacts", 1).await;
+        }
+        ctx.progress.complete("clean-up.artifacts").await;
+        Ok(None)
+    })
+}
