@@ -10,7 +10,8 @@ Environment:
   DEPOT_TEST_PG_HOST   PostgreSQL host for DEPOT_TEST_DB=postgres (default 127.0.0.1)
   DEPOT_TEST_PG_PORT   PostgreSQL port (default 5432)
   DEPOT_TEST_PG_USER   PostgreSQL superuser, trust auth (default postgres)
-  DEPOT_TEST_KEEP      set to 1 to keep the data dir (and database) after the run
+  DEPOT_TEST_KEEP      set to 1 to keep the data dir and database after the run
+                       (the data dir, with server.log, is always kept after a failure)
 
 Nothing is built here: run `cargo build -p local-runner` first (tests/run.sh does).
 """
@@ -296,15 +297,15 @@ def depot_server(request):
             code = _stop_runner(server.process)
             if code not in (0, -signal.SIGINT, 130):
                 print(f"\n[depot] local-runner exited with code {code}; log: {log_path}")
-        keep = os.environ.get("DEPOT_TEST_KEEP") == "1" or request.session.testsfailed
-        if db_name and not keep:
+        keep_all = os.environ.get("DEPOT_TEST_KEEP") == "1"
+        if db_name and not keep_all:
             try:
                 _pg_command(f'DROP DATABASE IF EXISTS "{db_name}" WITH (FORCE)')
             except RuntimeError as err:
                 print(f"\n[depot] could not drop database {db_name}: {err}")
-        if keep:
+        if keep_all or request.session.testsfailed:
             print(f"\n[depot] kept data dir {data_dir} (server log: {log_path})"
-                  + (f", database {db_name}" if db_name else ""))
+                  + (f", database {db_name}" if db_name and keep_all else ""))
         else:
             shutil.rmtree(data_dir, ignore_errors=True)
         _server = None
@@ -379,9 +380,12 @@ class PulpCli:
         """Run, fail on a non-zero exit, return the parsed JSON output (or the raw text)."""
         result = self.run(*args)
         if result.returncode != 0:
+            stderr = result.stderr.splitlines()
+            if len(stderr) > 30:  # a traceback: its end says what went wrong
+                stderr = ["[...]"] + stderr[-30:]
             raise PulpCliError(
                 f"`pulp {' '.join(map(str, args))}` exited with {result.returncode}\n"
-                f"--- stdout ---\n{result.stdout}\n--- stderr ---\n{result.stderr}"
+                f"--- stdout ---\n{result.stdout}\n--- stderr ---\n" + "\n".join(stderr)
             )
         text = result.stdout.strip()
         if not text:
