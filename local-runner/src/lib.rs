@@ -57,9 +57,14 @@ impl std::fmt::Display for StartupError {
 /// Returns the core and, when the admin password was generated, that password.
 pub async fn build_core(settings: Settings) -> Result<(Core, Option<String>), StartupError> {
     std::fs::create_dir_all(&settings.data_dir).map_err(|e| {
-        StartupError(format!("cannot create DEPOT_DATA_DIR {}: {e}", settings.data_dir.display()))
+        StartupError(format!(
+            "cannot create DEPOT_DATA_DIR {}: {e}",
+            settings.data_dir.display()
+        ))
     })?;
-    let db = Db::connect(&settings.database_url).await.map_err(|e| StartupError(e.to_string()))?;
+    let db = Db::connect(&settings.database_url)
+        .await
+        .map_err(|e| StartupError(e.to_string()))?;
     db.migrate()
         .await
         .map_err(|e| StartupError(format!("database migration failed: {e}")))?;
@@ -87,7 +92,9 @@ pub async fn build_core(settings: Settings) -> Result<(Core, Option<String>), St
 /// Starts the task workers and the sweeper on the current runtime.
 pub async fn start_workers(core: &Core) -> Result<(), StartupError> {
     // Tasks left behind by an earlier run: fail the ones whose worker is gone, re-queue the rest.
-    tasks::sweep(core).await.map_err(|e| StartupError(format!("task sweep failed: {e}")))?;
+    tasks::sweep(core)
+        .await
+        .map_err(|e| StartupError(format!("task sweep failed: {e}")))?;
     tasks::resend_unblocked(core)
         .await
         .map_err(|e| StartupError(format!("re-queueing tasks failed: {e}")))?;

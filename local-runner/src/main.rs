@@ -6,7 +6,9 @@ use tracing_subscriber::EnvFilter;
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
         .init();
     match run().await {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -26,9 +28,9 @@ async fn run() -> Result<(), local_runner::StartupError> {
         println!("(set PULP_ADMIN_PASSWORD to choose it; this is printed only once)");
     }
     local_runner::start_workers(&core).await?;
-    let listener = tokio::net::TcpListener::bind(&listen)
-        .await
-        .map_err(|e| local_runner::StartupError(format!("cannot listen on DEPOT_LISTEN={listen}: {e}")))?;
+    let listener = tokio::net::TcpListener::bind(&listen).await.map_err(|e| {
+        local_runner::StartupError(format!("cannot listen on DEPOT_LISTEN={listen}: {e}"))
+    })?;
     tracing::info!("Depot listening on http://{listen}");
     axum::serve(listener, local_runner::router(core))
         .with_graceful_shutdown(async {

@@ -16,7 +16,9 @@ use depot_core::{CoreError, CoreResult};
 use depot_http::body::FileField;
 use depot_http::list::{fetch_page, href_filters};
 use depot_http::openapi::{self, ApiDoc, MULTIPART_FORM, Op};
-use depot_http::{ApiResult, AppState, Authenticated, Fields, ListParams, QueryMap, created, no_content, ok};
+use depot_http::{
+    ApiResult, AppState, Authenticated, Fields, ListParams, QueryMap, created, no_content, ok,
+};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
@@ -45,13 +47,18 @@ pub struct ArtifactUpload {
 }
 
 /// Validated expected digests from a request (format checked, lowercased).
-pub fn expected_digests(pairs: &[(Algorithm, Option<&String>)]) -> CoreResult<Vec<(Algorithm, String)>> {
+pub fn expected_digests(
+    pairs: &[(Algorithm, Option<&String>)],
+) -> CoreResult<Vec<(Algorithm, String)>> {
     let mut out = Vec::new();
     for (alg, v) in pairs {
         if let Some(v) = v {
             let v = v.to_ascii_lowercase();
             if !is_hex_digest(*alg, &v) {
-                return Err(CoreError::field(alg.name(), format!("Invalid {} digest.", alg.name())));
+                return Err(CoreError::field(
+                    alg.name(),
+                    format!("Invalid {} digest.", alg.name()),
+                ));
             }
             out.push((*alg, v));
         }
@@ -59,7 +66,11 @@ pub fn expected_digests(pairs: &[(Algorithm, Option<&String>)]) -> CoreResult<Ve
     Ok(out)
 }
 
-async fn create(State(state): State<AppState>, _: Authenticated, mut fields: Fields) -> ApiResult<Response> {
+async fn create(
+    State(state): State<AppState>,
+    _: Authenticated,
+    mut fields: Fields,
+) -> ApiResult<Response> {
     let file = fields.take_file("file");
     let body: ArtifactUpload = fields.parse()?;
     let file = file.ok_or_else(|| CoreError::field("file", "No file was submitted."))?;
@@ -78,10 +89,16 @@ async fn create(State(state): State<AppState>, _: Authenticated, mut fields: Fie
             (Algorithm::Sha512, body.sha512.as_ref()),
         ])?,
     };
-    if artifact::find_by_sha256(&state.db, &file.digests.sha256).await?.is_some() {
+    if artifact::find_by_sha256(&state.db, &file.digests.sha256)
+        .await?
+        .is_some()
+    {
         return Err(CoreError::field(
             "non_field_errors",
-            format!("Artifact with sha256 checksum of '{}' already exists.", file.digests.sha256),
+            format!(
+                "Artifact with sha256 checksum of '{}' already exists.",
+                file.digests.sha256
+            ),
         )
         .into());
     }
@@ -89,36 +106,62 @@ async fn create(State(state): State<AppState>, _: Authenticated, mut fields: Fie
     Ok(created(&a.response()))
 }
 
-async fn list(State(state): State<AppState>, _: Authenticated, query: QueryMap) -> ApiResult<Response> {
+async fn list(
+    State(state): State<AppState>,
+    _: Authenticated,
+    query: QueryMap,
+) -> ApiResult<Response> {
     let params = ListParams::from_query(&query)?;
     let mut q = ListQuery::new(artifact::COLUMNS, "artifacts");
     for alg in Algorithm::ALL {
         if let Some(v) = query.get(alg.name()) {
-            q.filter(&format!("{} = ?", alg.name()), vec![Bind::Text(v.to_ascii_lowercase())]);
+            q.filter(
+                &format!("{} = ?", alg.name()),
+                vec![Bind::Text(v.to_ascii_lowercase())],
+            );
         }
     }
     href_filters(&mut q, &query, Kind::Artifact, "id");
-    for o in params.order_sql(&[("pulp_created", "created"), ("size", "size"), ("pk", "id")], "created DESC")? {
+    for o in params.order_sql(
+        &[("pulp_created", "created"), ("size", "size"), ("pk", "id")],
+        "created DESC",
+    )? {
         q.order_by(&o);
     }
     let (count, rows) = fetch_page(&state, &q, &params, &query, None).await?;
     let results = rows
         .iter()
-        .map(|r| Artifact::from_row(r).map(|a| serde_json::to_value(a.response()).unwrap_or_default()))
+        .map(|r| {
+            Artifact::from_row(r).map(|a| serde_json::to_value(a.response()).unwrap_or_default())
+        })
         .collect::<CoreResult<Vec<_>>>()?;
     Ok(ok(&params.page(&query, count, results)))
 }
 
-async fn read(State(state): State<AppState>, _: Authenticated, Path(id): Path<String>, query: QueryMap) -> ApiResult<Response> {
+async fn read(
+    State(state): State<AppState>,
+    _: Authenticated,
+    Path(id): Path<String>,
+    query: QueryMap,
+) -> ApiResult<Response> {
     let params = ListParams::from_query(&query)?;
     let a = artifact::get(&state.db, &id).await?;
-    Ok(ok(&params.shape(serde_json::to_value(a.response()).unwrap_or_default())))
+    Ok(ok(&params.shape(
+        serde_json::to_value(a.response()).unwrap_or_default(),
+    )))
 }
 
-async fn delete(State(state): State<AppState>, _: Authenticated, Path(id): Path<String>) -> ApiResult<Response> {
+async fn delete(
+    State(state): State<AppState>,
+    _: Authenticated,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
     let a = artifact::get(&state.db, &id).await?;
     if !artifact::delete_if_unused(&state.db, &id).await? {
-        return Err(CoreError::Conflict("The artifact is in use by content and cannot be deleted.".into()).into());
+        return Err(CoreError::Conflict(
+            "The artifact is in use by content and cannot be deleted.".into(),
+        )
+        .into());
     }
     state.storage.delete(&a.file).await?;
     Ok(no_content())
@@ -137,9 +180,26 @@ pub fn openapi(doc: &mut ApiDoc) {
     }
     filters.push(openapi::query_param("q", "string", "q"));
     let p = || openapi::href_param("artifact_href");
-    doc.add(Op::new("get", BASE, "artifacts_list", "Artifacts").params(filters).response(200, Some(page)));
-    doc.add(Op::new("post", BASE, "artifacts_create", "Artifacts").body(req, MULTIPART_FORM).response(201, Some(resp.clone())));
-    doc.add(Op::new("get", "{artifact_href}", "artifacts_read", "Artifacts").param(p()).params(openapi::field_params()).response(200, Some(resp)));
-    doc.add(Op::new("delete", "{artifact_href}", "artifacts_delete", "Artifacts").param(p()).response(204, None));
+    doc.add(
+        Op::new("get", BASE, "artifacts_list", "Artifacts")
+            .params(filters)
+            .response(200, Some(page)),
+    );
+    doc.add(
+        Op::new("post", BASE, "artifacts_create", "Artifacts")
+            .body(req, MULTIPART_FORM)
+            .response(201, Some(resp.clone())),
+    );
+    doc.add(
+        Op::new("get", "{artifact_href}", "artifacts_read", "Artifacts")
+            .param(p())
+            .params(openapi::field_params())
+            .response(200, Some(resp)),
+    );
+    doc.add(
+        Op::new("delete", "{artifact_href}", "artifacts_delete", "Artifacts")
+            .param(p())
+            .response(204, None),
+    );
     uploads::openapi(doc);
 }

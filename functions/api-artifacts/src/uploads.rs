@@ -5,16 +5,19 @@ use axum::extract::{Path, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::{get, post};
+use depot_core::CoreError;
 use depot_core::checksums::{Algorithm, is_hex_digest};
 use depot_core::hrefs::Kind;
 use depot_core::models::list::ListQuery;
 use depot_core::models::upload::{self, UploadChunkResponse, UploadDetailResponse, UploadResponse};
-use depot_core::tasks::{self, Dispatch, COMMIT_HANDLER};
-use depot_core::CoreError;
+use depot_core::tasks::{self, COMMIT_HANDLER, Dispatch};
 use depot_http::body::FileField;
 use depot_http::list::fetch_page;
 use depot_http::openapi::{self, ApiDoc, JSON_FORM_MULTIPART, MULTIPART_FORM, Op};
-use depot_http::{ApiResult, AppState, Authenticated, CorrelationId, Fields, ListParams, QueryMap, accepted, created, no_content, ok};
+use depot_http::{
+    ApiResult, AppState, Authenticated, CorrelationId, Fields, ListParams, QueryMap, accepted,
+    created, no_content, ok,
+};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::json;
@@ -25,7 +28,10 @@ const BASE: &str = "/pulp/api/v3/uploads/";
 pub fn router() -> Router<AppState> {
     Router::new()
         .route(BASE, get(list).post(create))
-        .route(&format!("{BASE}{{id}}/"), get(read).put(put_chunk).delete(delete))
+        .route(
+            &format!("{BASE}{{id}}/"),
+            get(read).put(put_chunk).delete(delete),
+        )
         .route(&format!("{BASE}{{id}}/commit/"), post(commit))
 }
 
@@ -52,13 +58,21 @@ pub struct UploadCommit {
     pub sha256: String,
 }
 
-async fn create(State(state): State<AppState>, _: Authenticated, fields: Fields) -> ApiResult<Response> {
+async fn create(
+    State(state): State<AppState>,
+    _: Authenticated,
+    fields: Fields,
+) -> ApiResult<Response> {
     let body: Upload = fields.parse()?;
     let u = upload::create(&state.db, body.size).await?;
     Ok(created(&u.response()))
 }
 
-async fn list(State(state): State<AppState>, _: Authenticated, query: QueryMap) -> ApiResult<Response> {
+async fn list(
+    State(state): State<AppState>,
+    _: Authenticated,
+    query: QueryMap,
+) -> ApiResult<Response> {
     let params = ListParams::from_query(&query)?;
     let mut q = ListQuery::new("id", "uploads");
     q.order_by("created DESC");
@@ -66,12 +80,18 @@ async fn list(State(state): State<AppState>, _: Authenticated, query: QueryMap) 
     let mut results = Vec::new();
     for r in rows {
         let id: String = r.try_get(0).map_err(CoreError::from)?;
-        results.push(serde_json::to_value(upload::get(&state.db, &id).await?.response()).unwrap_or_default());
+        results.push(
+            serde_json::to_value(upload::get(&state.db, &id).await?.response()).unwrap_or_default(),
+        );
     }
     Ok(ok(&params.page(&query, count, results)))
 }
 
-async fn read(State(state): State<AppState>, _: Authenticated, Path(id): Path<String>) -> ApiResult<Response> {
+async fn read(
+    State(state): State<AppState>,
+    _: Authenticated,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
     let u = upload::get(&state.db, &id).await?;
     let chunks = upload::chunks(&state.db, &id)
         .await?
@@ -90,7 +110,15 @@ fn parse_content_range(v: &str) -> Option<(i64, i64, Option<i64>)> {
     if !digits(start) || !digits(end) || !(total == "*" || digits(total)) {
         return None;
     }
-    Some((start.parse().ok()?, end.parse().ok()?, if total == "*" { None } else { Some(total.parse().ok()?) }))
+    Some((
+        start.parse().ok()?,
+        end.parse().ok()?,
+        if total == "*" {
+            None
+        } else {
+            Some(total.parse().ok()?)
+        },
+    ))
 }
 
 async fn put_chunk(
@@ -108,16 +136,24 @@ async fn put_chunk(
         .get("content-range")
         .and_then(|v| v.to_str().ok())
         .ok_or_else(|| CoreError::invalid("Missing 'Content-Range' header."))?;
-    let (start, end, total) =
-        parse_content_range(range).ok_or_else(|| CoreError::invalid("Invalid 'Content-Range' header."))?;
+    let (start, end, total) = parse_content_range(range)
+        .ok_or_else(|| CoreError::invalid("Invalid 'Content-Range' header."))?;
     if end < start {
-        return Err(CoreError::invalid("The end of the 'Content-Range' is before its start.").into());
+        return Err(
+            CoreError::invalid("The end of the 'Content-Range' is before its start.").into(),
+        );
     }
     if end >= u.size || total.is_some_and(|t| t != u.size) {
-        return Err(CoreError::invalid("The chunk does not fit: 'Content-Range' goes past the size of the upload.").into());
+        return Err(CoreError::invalid(
+            "The chunk does not fit: 'Content-Range' goes past the size of the upload.",
+        )
+        .into());
     }
     if file.digests.size as i64 != end - start + 1 {
-        return Err(CoreError::invalid("The chunk size does not match the 'Content-Range' header.").into());
+        return Err(CoreError::invalid(
+            "The chunk size does not match the 'Content-Range' header.",
+        )
+        .into());
     }
     if let Some(sha) = body.sha256 {
         let sha = sha.to_ascii_lowercase();
@@ -135,7 +171,11 @@ fn uuid_suffix() -> String {
     depot_core::new_id()
 }
 
-async fn delete(State(state): State<AppState>, _: Authenticated, Path(id): Path<String>) -> ApiResult<Response> {
+async fn delete(
+    State(state): State<AppState>,
+    _: Authenticated,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
     upload::get(&state.db, &id).await?;
     upload::delete(&state, &id).await?;
     Ok(no_content())
@@ -154,7 +194,11 @@ async fn commit(
         return Err(CoreError::field("sha256", "Invalid sha256 digest.").into());
     }
     upload::get(&state.db, &id).await?;
-    let mut d = Dispatch::new("pulpcore.app.tasks.upload.commit", COMMIT_HANDLER, json!({"upload_id": id, "sha256": sha}));
+    let mut d = Dispatch::new(
+        "pulpcore.app.tasks.upload.commit",
+        COMMIT_HANDLER,
+        json!({"upload_id": id, "sha256": sha}),
+    );
     d.exclusive = vec![Kind::Upload.prn(&id)];
     d.logging_cid = cid.0;
     d.created_by = Some(user.id);
@@ -173,12 +217,40 @@ pub fn openapi(doc: &mut ApiDoc) {
     let p = || openapi::href_param("upload_href");
     let range = json!({"name": "Content-Range", "in": "header", "required": true, "schema": {"type": "string"},
                        "description": "The Content-Range header specifies the location of the file chunk within the file."});
-    doc.add(Op::new("get", BASE, "uploads_list", "Uploads").params(openapi::list_params()).response(200, Some(page)));
-    doc.add(Op::new("post", BASE, "uploads_create", "Uploads").body(req, JSON_FORM_MULTIPART).response(201, Some(resp.clone())));
-    doc.add(Op::new("get", "{upload_href}", "uploads_read", "Uploads").param(p()).params(openapi::field_params()).response(200, Some(detail)));
-    doc.add(Op::new("put", "{upload_href}", "uploads_update", "Uploads").param(p()).param(range).body(chunk, MULTIPART_FORM).response(200, Some(resp)));
-    doc.add(Op::new("delete", "{upload_href}", "uploads_delete", "Uploads").param(p()).response(204, None));
-    doc.add(Op::new("post", "{upload_href}commit/", "uploads_commit", "Uploads").param(p()).body(commit, JSON_FORM_MULTIPART).response(202, Some(async_op)));
+    doc.add(
+        Op::new("get", BASE, "uploads_list", "Uploads")
+            .params(openapi::list_params())
+            .response(200, Some(page)),
+    );
+    doc.add(
+        Op::new("post", BASE, "uploads_create", "Uploads")
+            .body(req, JSON_FORM_MULTIPART)
+            .response(201, Some(resp.clone())),
+    );
+    doc.add(
+        Op::new("get", "{upload_href}", "uploads_read", "Uploads")
+            .param(p())
+            .params(openapi::field_params())
+            .response(200, Some(detail)),
+    );
+    doc.add(
+        Op::new("put", "{upload_href}", "uploads_update", "Uploads")
+            .param(p())
+            .param(range)
+            .body(chunk, MULTIPART_FORM)
+            .response(200, Some(resp)),
+    );
+    doc.add(
+        Op::new("delete", "{upload_href}", "uploads_delete", "Uploads")
+            .param(p())
+            .response(204, None),
+    );
+    doc.add(
+        Op::new("post", "{upload_href}commit/", "uploads_commit", "Uploads")
+            .param(p())
+            .body(commit, JSON_FORM_MULTIPART)
+            .response(202, Some(async_op)),
+    );
 }
 
 #[cfg(test)]
@@ -187,8 +259,14 @@ mod tests {
 
     #[test]
     fn content_ranges() {
-        assert_eq!(parse_content_range("bytes 0-99/200"), Some((0, 99, Some(200))));
-        assert_eq!(parse_content_range("bytes 100-199/*"), Some((100, 199, None)));
+        assert_eq!(
+            parse_content_range("bytes 0-99/200"),
+            Some((0, 99, Some(200)))
+        );
+        assert_eq!(
+            parse_content_range("bytes 100-199/*"),
+            Some((100, 199, None))
+        );
         assert_eq!(parse_content_range("bytes -1-5/10"), None);
         assert_eq!(parse_content_range("items 0-1/2"), None);
     }

@@ -8,7 +8,9 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use depot_core::artifacts::{Expected, ingest_staged};
 use depot_core::hrefs::{Kind, parse_version_href};
-use depot_core::models::content::{self, FROM, FileContent, FileContentResponse, SELECT, validate_relative_path};
+use depot_core::models::content::{
+    self, FROM, FileContent, FileContentResponse, SELECT, validate_relative_path,
+};
 use depot_core::models::list::{Bind, ListQuery};
 use depot_core::models::{Labels, artifact, repository, upload, version};
 use depot_core::tasks::{self, CONTENT_CREATE_HANDLER, Dispatch};
@@ -16,7 +18,10 @@ use depot_core::{CoreError, CoreResult};
 use depot_http::body::FileField;
 use depot_http::list::{fetch_page, href_filters, name_filters};
 use depot_http::openapi::{self, ApiDoc, MULTIPART_FORM, Op};
-use depot_http::{ApiResult, AppState, Authenticated, CorrelationId, Fields, ListParams, QueryMap, accepted, created, ok};
+use depot_http::{
+    ApiResult, AppState, Authenticated, CorrelationId, Fields, ListParams, QueryMap, accepted,
+    created, ok,
+};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -74,17 +79,27 @@ async fn create(
     let body: FileContentCreate = fields.parse()?;
     validate_relative_path(&body.relative_path)?;
     let pulp_labels = labels(body.pulp_labels)?;
-    let sources = file.is_some() as u8 + body.upload.is_some() as u8 + body.artifact.is_some() as u8;
+    let sources =
+        file.is_some() as u8 + body.upload.is_some() as u8 + body.artifact.is_some() as u8;
     if sources != 1 {
-        return Err(CoreError::invalid("Exactly one of 'file', 'upload' or 'artifact' must be given.").into());
+        return Err(CoreError::invalid(
+            "Exactly one of 'file', 'upload' or 'artifact' must be given.",
+        )
+        .into());
     }
     let repo = match body.repository.as_deref() {
         Some(h) => {
-            let id = Kind::FileRepository
-                .parse_ref(h)
-                .ok_or_else(|| CoreError::field("repository", format!("Invalid hyperlink - No URL match. ({h})")))?;
+            let id = Kind::FileRepository.parse_ref(h).ok_or_else(|| {
+                CoreError::field(
+                    "repository",
+                    format!("Invalid hyperlink - No URL match. ({h})"),
+                )
+            })?;
             Some(repository::get(&state.db, &id).await.map_err(|_| {
-                CoreError::field("repository", format!("Invalid hyperlink - Object does not exist. ({h})"))
+                CoreError::field(
+                    "repository",
+                    format!("Invalid hyperlink - Object does not exist. ({h})"),
+                )
             })?)
         }
         None => None,
@@ -93,21 +108,30 @@ async fn create(
         let a = ingest_staged(&state, f.staged, f.digests, &Expected::default()).await?;
         (Some(a.id), None)
     } else if let Some(h) = &body.upload {
-        let id = Kind::Upload
-            .parse_ref(h)
-            .ok_or_else(|| CoreError::field("upload", format!("Invalid hyperlink - No URL match. ({h})")))?;
-        upload::get(&state.db, &id)
-            .await
-            .map_err(|_| CoreError::field("upload", format!("Invalid hyperlink - Object does not exist. ({h})")))?;
+        let id = Kind::Upload.parse_ref(h).ok_or_else(|| {
+            CoreError::field("upload", format!("Invalid hyperlink - No URL match. ({h})"))
+        })?;
+        upload::get(&state.db, &id).await.map_err(|_| {
+            CoreError::field(
+                "upload",
+                format!("Invalid hyperlink - Object does not exist. ({h})"),
+            )
+        })?;
         (None, Some(id))
     } else {
         let h = body.artifact.as_deref().unwrap_or_default();
-        let id = Kind::Artifact
-            .parse_ref(h)
-            .ok_or_else(|| CoreError::field("artifact", format!("Invalid hyperlink - No URL match. ({h})")))?;
-        artifact::get(&state.db, &id)
-            .await
-            .map_err(|_| CoreError::field("artifact", format!("Invalid hyperlink - Object does not exist. ({h})")))?;
+        let id = Kind::Artifact.parse_ref(h).ok_or_else(|| {
+            CoreError::field(
+                "artifact",
+                format!("Invalid hyperlink - No URL match. ({h})"),
+            )
+        })?;
+        artifact::get(&state.db, &id).await.map_err(|_| {
+            CoreError::field(
+                "artifact",
+                format!("Invalid hyperlink - Object does not exist. ({h})"),
+            )
+        })?;
         (Some(id), None)
     };
     let mut d = Dispatch::new(
@@ -130,24 +154,34 @@ async fn create(
     Ok(accepted(task.href()))
 }
 
-async fn upload_sync(State(state): State<AppState>, _: Authenticated, mut fields: Fields) -> ApiResult<Response> {
+async fn upload_sync(
+    State(state): State<AppState>,
+    _: Authenticated,
+    mut fields: Fields,
+) -> ApiResult<Response> {
     let file = fields.take_file("file");
     let body: FileContentUpload = fields.parse()?;
     validate_relative_path(&body.relative_path)?;
     let pulp_labels = labels(body.pulp_labels)?;
     let f = file.ok_or_else(|| CoreError::field("file", "No file was submitted."))?;
     let a = ingest_staged(&state, f.staged, f.digests, &Expected::default()).await?;
-    let c = content::get_or_create_with_artifact(&state.db, &body.relative_path, &a, &pulp_labels).await?;
+    let c = content::get_or_create_with_artifact(&state.db, &body.relative_path, &a, &pulp_labels)
+        .await?;
     Ok(created(&c.response()))
 }
 
 /// Resolves a version href filter into (repository id, number), or a 400.
 fn version_filter(param: &str, href: &str) -> ApiResult<(String, i64)> {
-    parse_version_href(href)
-        .ok_or_else(|| CoreError::field(param, format!("Invalid repository version href: {href}")).into())
+    parse_version_href(href).ok_or_else(|| {
+        CoreError::field(param, format!("Invalid repository version href: {href}")).into()
+    })
 }
 
-async fn list(State(state): State<AppState>, _: Authenticated, query: QueryMap) -> ApiResult<Response> {
+async fn list(
+    State(state): State<AppState>,
+    _: Authenticated,
+    query: QueryMap,
+) -> ApiResult<Response> {
     let params = ListParams::from_query(&query)?;
     let mut q = ListQuery::new(SELECT, FROM);
     name_filters(&mut q, &query, "relative_path", "fc.relative_path");
@@ -164,7 +198,10 @@ async fn list(State(state): State<AppState>, _: Authenticated, query: QueryMap) 
             vec![Bind::Text(repo), Bind::Int(n), Bind::Int(n)],
         );
     }
-    for (param, col) in [("repository_version_added", "version_added"), ("repository_version_removed", "version_removed")] {
+    for (param, col) in [
+        ("repository_version_added", "version_added"),
+        ("repository_version_removed", "version_removed"),
+    ] {
         if let Some(h) = query.get(param) {
             let (repo, n) = version_filter(param, h)?;
             q.filter(
@@ -174,7 +211,12 @@ async fn list(State(state): State<AppState>, _: Authenticated, query: QueryMap) 
         }
     }
     for o in params.order_sql(
-        &[("relative_path", "fc.relative_path"), ("pulp_created", "c.created"), ("pulp_last_updated", "c.updated"), ("pk", "c.id")],
+        &[
+            ("relative_path", "fc.relative_path"),
+            ("pulp_created", "c.created"),
+            ("pulp_last_updated", "c.updated"),
+            ("pk", "c.id"),
+        ],
         "c.created DESC, c.id DESC",
     )? {
         q.order_by(&o);
@@ -182,15 +224,24 @@ async fn list(State(state): State<AppState>, _: Authenticated, query: QueryMap) 
     let (count, rows) = fetch_page(&state, &q, &params, &query, Some("pulp_labels")).await?;
     let results = rows
         .iter()
-        .map(|r| FileContent::from_row(r).map(|c| serde_json::to_value(c.response()).unwrap_or_default()))
+        .map(|r| {
+            FileContent::from_row(r).map(|c| serde_json::to_value(c.response()).unwrap_or_default())
+        })
         .collect::<CoreResult<Vec<_>>>()?;
     Ok(ok(&params.page(&query, count, results)))
 }
 
-async fn read(State(state): State<AppState>, _: Authenticated, Path(id): Path<String>, query: QueryMap) -> ApiResult<Response> {
+async fn read(
+    State(state): State<AppState>,
+    _: Authenticated,
+    Path(id): Path<String>,
+    query: QueryMap,
+) -> ApiResult<Response> {
     let params = ListParams::from_query(&query)?;
     let c = content::get(&state.db, &id).await?;
-    Ok(ok(&params.shape(serde_json::to_value(c.response()).unwrap_or_default())))
+    Ok(ok(&params.shape(
+        serde_json::to_value(c.response()).unwrap_or_default(),
+    )))
 }
 
 pub fn openapi(doc: &mut ApiDoc) {
@@ -202,16 +253,59 @@ pub fn openapi(doc: &mut ApiDoc) {
     let tag = "Content: Files";
     let mut filters = openapi::list_params();
     for f in [
-        "relative_path", "relative_path__contains", "relative_path__icontains", "relative_path__startswith", "sha256", "digest",
-        "repository_version", "repository_version_added", "repository_version_removed", "pulp_label_select", "orphaned_for", "q",
+        "relative_path",
+        "relative_path__contains",
+        "relative_path__icontains",
+        "relative_path__startswith",
+        "sha256",
+        "digest",
+        "repository_version",
+        "repository_version_added",
+        "repository_version_removed",
+        "pulp_label_select",
+        "orphaned_for",
+        "q",
     ] {
         filters.push(openapi::query_param(f, "string", f));
     }
-    for f in ["relative_path__in", "pulp_href__in", "prn__in", "pulp_id__in"] {
+    for f in [
+        "relative_path__in",
+        "pulp_href__in",
+        "prn__in",
+        "pulp_id__in",
+    ] {
         filters.push(openapi::csv_param(f, f));
     }
-    doc.add(Op::new("get", BASE, "content_file_files_list", tag).params(filters).response(200, Some(page)));
-    doc.add(Op::new("post", BASE, "content_file_files_create", tag).summary("Create file content").body(req, MULTIPART_FORM).response(202, Some(async_op)));
-    doc.add(Op::new("post", format!("{BASE}upload/"), "content_file_files_upload", tag).body(upload, MULTIPART_FORM).response(201, Some(resp.clone())));
-    doc.add(Op::new("get", "{file_file_content_href}", "content_file_files_read", tag).param(openapi::href_param("file_file_content_href")).params(openapi::field_params()).response(200, Some(resp)));
+    doc.add(
+        Op::new("get", BASE, "content_file_files_list", tag)
+            .params(filters)
+            .response(200, Some(page)),
+    );
+    doc.add(
+        Op::new("post", BASE, "content_file_files_create", tag)
+            .summary("Create file content")
+            .body(req, MULTIPART_FORM)
+            .response(202, Some(async_op)),
+    );
+    doc.add(
+        Op::new(
+            "post",
+            format!("{BASE}upload/"),
+            "content_file_files_upload",
+            tag,
+        )
+        .body(upload, MULTIPART_FORM)
+        .response(201, Some(resp.clone())),
+    );
+    doc.add(
+        Op::new(
+            "get",
+            "{file_file_content_href}",
+            "content_file_files_read",
+            tag,
+        )
+        .param(openapi::href_param("file_file_content_href"))
+        .params(openapi::field_params())
+        .response(200, Some(resp)),
+    );
 }

@@ -6,14 +6,18 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::routing::get;
 use depot_core::hrefs::{Kind, parse_version_href};
-use depot_core::models::distribution::{self, Distribution, FileDistributionResponse, NewDistribution, Source};
+use depot_core::models::distribution::{
+    self, Distribution, FileDistributionResponse, NewDistribution, Source,
+};
 use depot_core::models::list::{Bind, ListQuery};
 use depot_core::models::{Labels, publication, repository, version};
 use depot_core::tasks::{self, Dispatch, TaskContext, TaskFuture, TaskRegistry};
 use depot_core::{CoreError, CoreResult};
 use depot_http::list::{fetch_page, href_filters, name_filters};
 use depot_http::openapi::{self, ApiDoc, JSON_FORM_MULTIPART, Op};
-use depot_http::{ApiResult, AppState, Authenticated, CorrelationId, Fields, ListParams, QueryMap, accepted, ok};
+use depot_http::{
+    ApiResult, AppState, Authenticated, CorrelationId, Fields, ListParams, QueryMap, accepted, ok,
+};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -26,9 +30,10 @@ const DELETE_HANDLER: &str = "distribution.delete";
 const BASE_PATHS: &str = "pdrn:distribution-base-paths";
 
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route(BASE, get(list).post(create))
-        .route(&format!("{BASE}{{id}}/"), get(read).patch(partial_update).put(update).delete(delete))
+    Router::new().route(BASE, get(list).post(create)).route(
+        &format!("{BASE}{{id}}/"),
+        get(read).patch(partial_update).put(update).delete(delete),
+    )
 }
 
 pub fn register_tasks(reg: &mut TaskRegistry) {
@@ -69,10 +74,17 @@ pub struct PatchedFileDistribution {
 /// Resolves the source fields present in `raw`; `None` when none of them was sent.
 async fn resolve_source(state: &AppState, raw: &Map<String, Value>) -> CoreResult<Option<Source>> {
     let get = |k: &str| raw.get(k).and_then(Value::as_str).map(str::to_string);
-    if !["repository", "repository_version", "publication"].iter().any(|k| raw.contains_key(*k)) {
+    if !["repository", "repository_version", "publication"]
+        .iter()
+        .any(|k| raw.contains_key(*k))
+    {
         return Ok(None);
     }
-    let (repo, ver, publ) = (get("repository"), get("repository_version"), get("publication"));
+    let (repo, ver, publ) = (
+        get("repository"),
+        get("repository_version"),
+        get("publication"),
+    );
     if [&repo, &ver, &publ].iter().filter(|v| v.is_some()).count() > 1 {
         return Err(CoreError::invalid(
             "Only one of the attributes 'repository', 'repository_version' and 'publication' may be used simultaneously.",
@@ -80,24 +92,61 @@ async fn resolve_source(state: &AppState, raw: &Map<String, Value>) -> CoreResul
     }
     let mut s = Source::default();
     if let Some(h) = repo {
-        let id = Kind::FileRepository.parse_ref(&h).ok_or_else(|| CoreError::field("repository", format!("Invalid hyperlink - No URL match. ({h})")))?;
-        repository::get(&state.db, &id).await.map_err(|_| CoreError::field("repository", format!("Invalid hyperlink - Object does not exist. ({h})")))?;
+        let id = Kind::FileRepository.parse_ref(&h).ok_or_else(|| {
+            CoreError::field(
+                "repository",
+                format!("Invalid hyperlink - No URL match. ({h})"),
+            )
+        })?;
+        repository::get(&state.db, &id).await.map_err(|_| {
+            CoreError::field(
+                "repository",
+                format!("Invalid hyperlink - Object does not exist. ({h})"),
+            )
+        })?;
         s.repository_id = Some(id);
     }
     if let Some(h) = ver {
-        let (repo, n) = parse_version_href(&h).ok_or_else(|| CoreError::field("repository_version", format!("Invalid hyperlink - No URL match. ({h})")))?;
-        let v = version::get(&state.db, &repo, n).await.map_err(|_| CoreError::field("repository_version", format!("Invalid hyperlink - Object does not exist. ({h})")))?;
+        let (repo, n) = parse_version_href(&h).ok_or_else(|| {
+            CoreError::field(
+                "repository_version",
+                format!("Invalid hyperlink - No URL match. ({h})"),
+            )
+        })?;
+        let v = version::get(&state.db, &repo, n).await.map_err(|_| {
+            CoreError::field(
+                "repository_version",
+                format!("Invalid hyperlink - Object does not exist. ({h})"),
+            )
+        })?;
         s.repository_version_id = Some(v.id);
     }
     if let Some(h) = publ {
-        let id = Kind::FilePublication.parse_ref(&h).ok_or_else(|| CoreError::field("publication", format!("Invalid hyperlink - No URL match. ({h})")))?;
-        publication::get(&state.db, &id).await.map_err(|_| CoreError::field("publication", format!("Invalid hyperlink - Object does not exist. ({h})")))?;
+        let id = Kind::FilePublication.parse_ref(&h).ok_or_else(|| {
+            CoreError::field(
+                "publication",
+                format!("Invalid hyperlink - No URL match. ({h})"),
+            )
+        })?;
+        publication::get(&state.db, &id).await.map_err(|_| {
+            CoreError::field(
+                "publication",
+                format!("Invalid hyperlink - Object does not exist. ({h})"),
+            )
+        })?;
         s.publication_id = Some(id);
     }
     Ok(Some(s))
 }
 
-fn dispatch_for(name: &'static str, handler: &'static str, args: Value, exclusive: Vec<String>, user: String, cid: String) -> Dispatch {
+fn dispatch_for(
+    name: &'static str,
+    handler: &'static str,
+    args: Value,
+    exclusive: Vec<String>,
+    user: String,
+    cid: String,
+) -> Dispatch {
     let mut d = Dispatch::new(name, handler, args);
     d.exclusive = exclusive;
     d.immediate = true;
@@ -106,10 +155,17 @@ fn dispatch_for(name: &'static str, handler: &'static str, args: Value, exclusiv
     d
 }
 
-async fn create(State(state): State<AppState>, Authenticated(user): Authenticated, cid: CorrelationId, fields: Fields) -> ApiResult<Response> {
+async fn create(
+    State(state): State<AppState>,
+    Authenticated(user): Authenticated,
+    cid: CorrelationId,
+    fields: Fields,
+) -> ApiResult<Response> {
     let (body, raw) = fields.parse_full::<FileDistribution>()?;
     if body.content_guard.is_some() {
-        return Err(CoreError::field("content_guard", "Content guards are not supported yet.").into());
+        return Err(
+            CoreError::field("content_guard", "Content guards are not supported yet.").into(),
+        );
     }
     distribution::validate_base_path(&body.base_path)?;
     if let Some(l) = &body.pulp_labels {
@@ -120,7 +176,14 @@ async fn create(State(state): State<AppState>, Authenticated(user): Authenticate
                       "pulp_labels": body.pulp_labels.unwrap_or_default(), "checkpoint": body.checkpoint.unwrap_or(false),
                       "repository_id": source.repository_id, "repository_version_id": source.repository_version_id,
                       "publication_id": source.publication_id});
-    let d = dispatch_for("pulpcore.app.tasks.base.general_create", CREATE_HANDLER, args, vec![BASE_PATHS.into()], user.id, cid.0);
+    let d = dispatch_for(
+        "pulpcore.app.tasks.base.general_create",
+        CREATE_HANDLER,
+        args,
+        vec![BASE_PATHS.into()],
+        user.id,
+        cid.0,
+    );
     let task = tasks::dispatch(&state, d).await?;
     Ok(accepted(task.href()))
 }
@@ -151,7 +214,11 @@ fn run_create(ctx: TaskContext) -> TaskFuture {
     })
 }
 
-async fn list(State(state): State<AppState>, _: Authenticated, query: QueryMap) -> ApiResult<Response> {
+async fn list(
+    State(state): State<AppState>,
+    _: Authenticated,
+    query: QueryMap,
+) -> ApiResult<Response> {
     let params = ListParams::from_query(&query)?;
     let mut q = ListQuery::new(distribution::COLUMNS, "distributions");
     q.filter("pulp_type = ?", vec![Bind::Text("file.file".into())]);
@@ -159,38 +226,79 @@ async fn list(State(state): State<AppState>, _: Authenticated, query: QueryMap) 
     name_filters(&mut q, &query, "base_path", "base_path");
     href_filters(&mut q, &query, Kind::FileDistribution, "id");
     if let Some(h) = query.get("repository") {
-        q.filter("repository_id = ?", vec![Bind::Text(Kind::FileRepository.parse_ref(h).unwrap_or_default())]);
+        q.filter(
+            "repository_id = ?",
+            vec![Bind::Text(
+                Kind::FileRepository.parse_ref(h).unwrap_or_default(),
+            )],
+        );
     }
-    for o in params.order_sql(&[("name", "name"), ("base_path", "base_path"), ("pulp_created", "created"), ("pk", "id")], "name ASC")? {
+    for o in params.order_sql(
+        &[
+            ("name", "name"),
+            ("base_path", "base_path"),
+            ("pulp_created", "created"),
+            ("pk", "id"),
+        ],
+        "name ASC",
+    )? {
         q.order_by(&o);
     }
     let (count, rows) = fetch_page(&state, &q, &params, &query, Some("pulp_labels")).await?;
     let mut results = Vec::new();
     for r in &rows {
         let d = Distribution::from_row(r)?;
-        results.push(serde_json::to_value(distribution::response(&state.db, &d, &state.settings).await?).unwrap_or_default());
+        results.push(
+            serde_json::to_value(distribution::response(&state.db, &d, &state.settings).await?)
+                .unwrap_or_default(),
+        );
     }
     Ok(ok(&params.page(&query, count, results)))
 }
 
-async fn read(State(state): State<AppState>, _: Authenticated, Path(id): Path<String>, query: QueryMap) -> ApiResult<Response> {
+async fn read(
+    State(state): State<AppState>,
+    _: Authenticated,
+    Path(id): Path<String>,
+    query: QueryMap,
+) -> ApiResult<Response> {
     let params = ListParams::from_query(&query)?;
     let d = distribution::get(&state.db, &id).await?;
     let resp = distribution::response(&state.db, &d, &state.settings).await?;
-    Ok(ok(&params.shape(serde_json::to_value(resp).unwrap_or_default())))
+    Ok(ok(
+        &params.shape(serde_json::to_value(resp).unwrap_or_default())
+    ))
 }
 
-async fn partial_update(State(state): State<AppState>, Authenticated(user): Authenticated, cid: CorrelationId, Path(id): Path<String>, fields: Fields) -> ApiResult<Response> {
+async fn partial_update(
+    State(state): State<AppState>,
+    Authenticated(user): Authenticated,
+    cid: CorrelationId,
+    Path(id): Path<String>,
+    fields: Fields,
+) -> ApiResult<Response> {
     let (_, raw) = fields.parse_patch::<PatchedFileDistribution>()?;
     apply_update(state, user.id, cid.0, id, raw).await
 }
 
-async fn update(State(state): State<AppState>, Authenticated(user): Authenticated, cid: CorrelationId, Path(id): Path<String>, fields: Fields) -> ApiResult<Response> {
+async fn update(
+    State(state): State<AppState>,
+    Authenticated(user): Authenticated,
+    cid: CorrelationId,
+    Path(id): Path<String>,
+    fields: Fields,
+) -> ApiResult<Response> {
     let (_, raw) = fields.parse_full::<FileDistribution>()?;
     apply_update(state, user.id, cid.0, id, raw).await
 }
 
-async fn apply_update(state: AppState, user: String, cid: String, id: String, raw: Map<String, Value>) -> ApiResult<Response> {
+async fn apply_update(
+    state: AppState,
+    user: String,
+    cid: String,
+    id: String,
+    raw: Map<String, Value>,
+) -> ApiResult<Response> {
     let d = distribution::get(&state.db, &id).await?;
     if let Some(Value::String(b)) = raw.get("base_path") {
         distribution::validate_base_path(b)?;
@@ -199,13 +307,22 @@ async fn apply_update(state: AppState, user: String, cid: String, id: String, ra
         depot_core::labels::validate(l)?;
     }
     let source = resolve_source(&state, &raw).await?;
-    let current = serde_json::to_value(distribution::response(&state.db, &d, &state.settings).await?).unwrap_or_default();
+    let current =
+        serde_json::to_value(distribution::response(&state.db, &d, &state.settings).await?)
+            .unwrap_or_default();
     if raw.iter().all(|(k, v)| current.get(k) == Some(v)) {
         return Ok(ok(&current));
     }
     let args = json!({"id": id, "changes": raw, "source": source.map(|s| json!({
         "repository_id": s.repository_id, "repository_version_id": s.repository_version_id, "publication_id": s.publication_id}))});
-    let dispatch = dispatch_for("pulpcore.app.tasks.base.general_update", UPDATE_HANDLER, args, vec![BASE_PATHS.into(), Kind::FileDistribution.prn(&id)], user, cid);
+    let dispatch = dispatch_for(
+        "pulpcore.app.tasks.base.general_update",
+        UPDATE_HANDLER,
+        args,
+        vec![BASE_PATHS.into(), Kind::FileDistribution.prn(&id)],
+        user,
+        cid,
+    );
     let task = tasks::dispatch(&state, dispatch).await?;
     Ok(accepted(task.href()))
 }
@@ -216,19 +333,45 @@ fn run_update(ctx: TaskContext) -> TaskFuture {
         let id = a["id"].as_str().unwrap_or_default().to_string();
         let changes = a["changes"].as_object().cloned().unwrap_or_default();
         let source = a["source"].as_object().map(|s| Source {
-            repository_id: s.get("repository_id").and_then(Value::as_str).map(str::to_string),
-            repository_version_id: s.get("repository_version_id").and_then(Value::as_str).map(str::to_string),
-            publication_id: s.get("publication_id").and_then(Value::as_str).map(str::to_string),
+            repository_id: s
+                .get("repository_id")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+            repository_version_id: s
+                .get("repository_version_id")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+            publication_id: s
+                .get("publication_id")
+                .and_then(Value::as_str)
+                .map(str::to_string),
         });
         distribution::update(&ctx.core.db, &id, changes, source).await?;
         let d = distribution::get(&ctx.core.db, &id).await?;
-        Ok(Some(serde_json::to_value(distribution::response(&ctx.core.db, &d, &ctx.core.settings).await?).unwrap_or_default()))
+        Ok(Some(
+            serde_json::to_value(
+                distribution::response(&ctx.core.db, &d, &ctx.core.settings).await?,
+            )
+            .unwrap_or_default(),
+        ))
     })
 }
 
-async fn delete(State(state): State<AppState>, Authenticated(user): Authenticated, cid: CorrelationId, Path(id): Path<String>) -> ApiResult<Response> {
+async fn delete(
+    State(state): State<AppState>,
+    Authenticated(user): Authenticated,
+    cid: CorrelationId,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
     distribution::get(&state.db, &id).await?;
-    let d = dispatch_for("pulpcore.app.tasks.base.general_delete", DELETE_HANDLER, json!({"id": id}), vec![Kind::FileDistribution.prn(&id)], user.id, cid.0);
+    let d = dispatch_for(
+        "pulpcore.app.tasks.base.general_delete",
+        DELETE_HANDLER,
+        json!({"id": id}),
+        vec![Kind::FileDistribution.prn(&id)],
+        user.id,
+        cid.0,
+    );
     let task = tasks::dispatch(&state, d).await?;
     Ok(accepted(task.href()))
 }
@@ -249,17 +392,83 @@ pub fn openapi(doc: &mut ApiDoc) {
     let async_op = doc.schema::<depot_core::models::AsyncOperationResponse>();
     let tag = "Distributions: File";
     let mut filters = openapi::list_params();
-    for f in ["name", "name__contains", "name__icontains", "name__startswith", "base_path", "base_path__contains", "base_path__icontains", "pulp_label_select", "repository", "q"] {
+    for f in [
+        "name",
+        "name__contains",
+        "name__icontains",
+        "name__startswith",
+        "base_path",
+        "base_path__contains",
+        "base_path__icontains",
+        "pulp_label_select",
+        "repository",
+        "q",
+    ] {
         filters.push(openapi::query_param(f, "string", f));
     }
-    for f in ["name__in", "base_path__in", "pulp_href__in", "prn__in", "pulp_id__in"] {
+    for f in [
+        "name__in",
+        "base_path__in",
+        "pulp_href__in",
+        "prn__in",
+        "pulp_id__in",
+    ] {
         filters.push(openapi::csv_param(f, f));
     }
     let p = || openapi::href_param("file_file_distribution_href");
-    doc.add(Op::new("get", BASE, "distributions_file_file_list", tag).params(filters).response(200, Some(page)));
-    doc.add(Op::new("post", BASE, "distributions_file_file_create", tag).body(req.clone(), JSON_FORM_MULTIPART).response(202, Some(async_op.clone())));
-    doc.add(Op::new("get", "{file_file_distribution_href}", "distributions_file_file_read", tag).param(p()).params(openapi::field_params()).response(200, Some(resp.clone())));
-    doc.add(Op::new("patch", "{file_file_distribution_href}", "distributions_file_file_partial_update", tag).param(p()).body(patched, JSON_FORM_MULTIPART).response(200, Some(resp.clone())).response(202, Some(async_op.clone())));
-    doc.add(Op::new("put", "{file_file_distribution_href}", "distributions_file_file_update", tag).param(p()).body(req, JSON_FORM_MULTIPART).response(200, Some(resp)).response(202, Some(async_op.clone())));
-    doc.add(Op::new("delete", "{file_file_distribution_href}", "distributions_file_file_delete", tag).param(p()).response(202, Some(async_op)));
+    doc.add(
+        Op::new("get", BASE, "distributions_file_file_list", tag)
+            .params(filters)
+            .response(200, Some(page)),
+    );
+    doc.add(
+        Op::new("post", BASE, "distributions_file_file_create", tag)
+            .body(req.clone(), JSON_FORM_MULTIPART)
+            .response(202, Some(async_op.clone())),
+    );
+    doc.add(
+        Op::new(
+            "get",
+            "{file_file_distribution_href}",
+            "distributions_file_file_read",
+            tag,
+        )
+        .param(p())
+        .params(openapi::field_params())
+        .response(200, Some(resp.clone())),
+    );
+    doc.add(
+        Op::new(
+            "patch",
+            "{file_file_distribution_href}",
+            "distributions_file_file_partial_update",
+            tag,
+        )
+        .param(p())
+        .body(patched, JSON_FORM_MULTIPART)
+        .response(200, Some(resp.clone()))
+        .response(202, Some(async_op.clone())),
+    );
+    doc.add(
+        Op::new(
+            "put",
+            "{file_file_distribution_href}",
+            "distributions_file_file_update",
+            tag,
+        )
+        .param(p())
+        .body(req, JSON_FORM_MULTIPART)
+        .response(200, Some(resp))
+        .response(202, Some(async_op.clone())),
+    );
+    doc.add(
+        Op::new(
+            "delete",
+            "{file_file_distribution_href}",
+            "distributions_file_file_delete",
+            tag,
+        )
+        .param(p())
+        .response(202, Some(async_op)),
+    );
 }

@@ -24,16 +24,22 @@ pub fn document() -> serde_json::Value {
     api_tasks::openapi(&mut doc);
     api_orphans::openapi(&mut doc);
     doc.add(
-        Op::new("get", "/pulp/api/v3/docs/api.json", "docs_api.json_get", "Docs")
-            .anonymous()
-            .response(200, Some(serde_json::json!({"type": "object"}))),
+        Op::new(
+            "get",
+            "/pulp/api/v3/docs/api.json",
+            "docs_api.json_get",
+            "Docs",
+        )
+        .anonymous()
+        .response(200, Some(serde_json::json!({"type": "object"}))),
     );
     doc.build(api_status::VERSIONS)
 }
 
 fn cached() -> Arc<Vec<u8>> {
     static DOC: OnceLock<Arc<Vec<u8>>> = OnceLock::new();
-    DOC.get_or_init(|| Arc::new(serde_json::to_vec(&document()).unwrap_or_default())).clone()
+    DOC.get_or_init(|| Arc::new(serde_json::to_vec(&document()).unwrap_or_default()))
+        .clone()
 }
 
 pub fn router() -> Router<AppState> {
@@ -41,8 +47,10 @@ pub fn router() -> Router<AppState> {
         "/pulp/api/v3/docs/api.json",
         get(|| async {
             let mut resp = Response::new(Body::from(cached().as_ref().clone()));
-            resp.headers_mut()
-                .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            resp.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/json"),
+            );
             resp
         }),
     )

@@ -29,29 +29,67 @@ pub struct OrphansCleanup {
     pub orphan_protection_time: Option<i64>,
 }
 
-async fn cleanup(State(state): State<AppState>, Authenticated(user): Authenticated, cid: CorrelationId, fields: Fields) -> ApiResult<Response> {
+async fn cleanup(
+    State(state): State<AppState>,
+    Authenticated(user): Authenticated,
+    cid: CorrelationId,
+    fields: Fields,
+) -> ApiResult<Response> {
     let body: OrphansCleanup = fields.parse()?;
     if body.orphan_protection_time.is_some_and(|t| t < 0) {
-        return Err(CoreError::field("orphan_protection_time", "Ensure this value is greater than or equal to 0.").into());
+        return Err(CoreError::field(
+            "orphan_protection_time",
+            "Ensure this value is greater than or equal to 0.",
+        )
+        .into());
     }
     let ids = match body.content_hrefs {
         Some(hrefs) => Some(
             hrefs
                 .iter()
-                .map(|h| Kind::FileContent.parse_ref(h).ok_or_else(|| CoreError::field("content_hrefs", format!("Invalid href: {h}"))))
+                .map(|h| {
+                    Kind::FileContent.parse_ref(h).ok_or_else(|| {
+                        CoreError::field("content_hrefs", format!("Invalid href: {h}"))
+                    })
+                })
                 .collect::<Result<Vec<_>, _>>()?,
         ),
         None => None,
     };
-    dispatch(&state, user.id, cid.0, json!({"orphan_protection_time": body.orphan_protection_time, "content_ids": ids})).await
+    dispatch(
+        &state,
+        user.id,
+        cid.0,
+        json!({"orphan_protection_time": body.orphan_protection_time, "content_ids": ids}),
+    )
+    .await
 }
 
-async fn legacy_delete(State(state): State<AppState>, Authenticated(user): Authenticated, cid: CorrelationId) -> ApiResult<Response> {
-    dispatch(&state, user.id, cid.0, json!({"orphan_protection_time": null, "content_ids": null})).await
+async fn legacy_delete(
+    State(state): State<AppState>,
+    Authenticated(user): Authenticated,
+    cid: CorrelationId,
+) -> ApiResult<Response> {
+    dispatch(
+        &state,
+        user.id,
+        cid.0,
+        json!({"orphan_protection_time": null, "content_ids": null}),
+    )
+    .await
 }
 
-async fn dispatch(state: &AppState, user: String, cid: String, args: serde_json::Value) -> ApiResult<Response> {
-    let mut d = Dispatch::new("pulpcore.app.tasks.orphan.orphan_cleanup", ORPHAN_CLEANUP_HANDLER, args);
+async fn dispatch(
+    state: &AppState,
+    user: String,
+    cid: String,
+    args: serde_json::Value,
+) -> ApiResult<Response> {
+    let mut d = Dispatch::new(
+        "pulpcore.app.tasks.orphan.orphan_cleanup",
+        ORPHAN_CLEANUP_HANDLER,
+        args,
+    );
     // Nothing may add content while orphans are judged: hold the whole domain.
     d.exclusive = vec![depot_core::hrefs::DEFAULT_DOMAIN_PRN.into()];
     d.logging_cid = cid;
@@ -63,6 +101,23 @@ async fn dispatch(state: &AppState, user: String, cid: String, args: serde_json:
 pub fn openapi(doc: &mut ApiDoc) {
     let req = doc.schema::<OrphansCleanup>();
     let async_op = doc.schema::<depot_core::models::AsyncOperationResponse>();
-    doc.add(Op::new("post", "/pulp/api/v3/orphans/cleanup/", "orphans_cleanup_cleanup", "Orphans: Cleanup").body(req, JSON_FORM_MULTIPART).response(202, Some(async_op.clone())));
-    doc.add(Op::new("delete", "/pulp/api/v3/orphans/", "orphans_delete", "Orphans").response(202, Some(async_op)));
+    doc.add(
+        Op::new(
+            "post",
+            "/pulp/api/v3/orphans/cleanup/",
+            "orphans_cleanup_cleanup",
+            "Orphans: Cleanup",
+        )
+        .body(req, JSON_FORM_MULTIPART)
+        .response(202, Some(async_op.clone())),
+    );
+    doc.add(
+        Op::new(
+            "delete",
+            "/pulp/api/v3/orphans/",
+            "orphans_delete",
+            "Orphans",
+        )
+        .response(202, Some(async_op)),
+    );
 }

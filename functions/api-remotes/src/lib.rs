@@ -7,12 +7,17 @@ use axum::routing::get;
 use depot_core::hrefs::Kind;
 use depot_core::models::Labels;
 use depot_core::models::list::{Bind, ListQuery};
-use depot_core::models::remote::{self, FileRemoteResponse, NewRemote, Policy, Remote, SETTING_FIELDS};
+use depot_core::models::remote::{
+    self, FileRemoteResponse, NewRemote, Policy, Remote, SETTING_FIELDS,
+};
 use depot_core::tasks::{self, Dispatch, TaskContext, TaskFuture, TaskRegistry};
 use depot_core::{CoreError, CoreResult};
 use depot_http::list::{fetch_page, href_filters, name_filters};
 use depot_http::openapi::{self, ApiDoc, JSON_FORM_MULTIPART, Op};
-use depot_http::{ApiResult, AppState, Authenticated, CorrelationId, Fields, ListParams, QueryMap, accepted, created, ok};
+use depot_http::{
+    ApiResult, AppState, Authenticated, CorrelationId, Fields, ListParams, QueryMap, accepted,
+    created, ok,
+};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -22,9 +27,10 @@ const UPDATE_HANDLER: &str = "remote.update";
 const DELETE_HANDLER: &str = "remote.delete";
 
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route(BASE, get(list).post(create))
-        .route(&format!("{BASE}{{id}}/"), get(read).patch(partial_update).put(update).delete(delete))
+    Router::new().route(BASE, get(list).post(create)).route(
+        &format!("{BASE}{{id}}/"),
+        get(read).patch(partial_update).put(update).delete(delete),
+    )
 }
 
 pub fn register_tasks(reg: &mut TaskRegistry) {
@@ -86,12 +92,19 @@ pub struct PatchedFileRemote {
     pub rate_limit: Option<i64>,
 }
 
-async fn create(State(state): State<AppState>, _: Authenticated, fields: Fields) -> ApiResult<Response> {
+async fn create(
+    State(state): State<AppState>,
+    _: Authenticated,
+    fields: Fields,
+) -> ApiResult<Response> {
     let (body, raw) = fields.parse_full::<FileRemote>()?;
     if body.name.is_empty() {
         return Err(CoreError::field("name", "This field may not be blank.").into());
     }
-    let settings: Map<String, Value> = raw.into_iter().filter(|(k, _)| SETTING_FIELDS.contains(&k.as_str())).collect();
+    let settings: Map<String, Value> = raw
+        .into_iter()
+        .filter(|(k, _)| SETTING_FIELDS.contains(&k.as_str()))
+        .collect();
     let labels = match body.pulp_labels {
         Some(l) => depot_core::labels::validate(&Value::Object(l))?,
         None => Labels::new(),
@@ -110,27 +123,48 @@ async fn create(State(state): State<AppState>, _: Authenticated, fields: Fields)
     Ok(created(&r.response()))
 }
 
-async fn list(State(state): State<AppState>, _: Authenticated, query: QueryMap) -> ApiResult<Response> {
+async fn list(
+    State(state): State<AppState>,
+    _: Authenticated,
+    query: QueryMap,
+) -> ApiResult<Response> {
     let params = ListParams::from_query(&query)?;
     let mut q = ListQuery::new(remote::COLUMNS, "remotes");
     q.filter("pulp_type = ?", vec![Bind::Text("file.file".into())]);
     name_filters(&mut q, &query, "name", "name");
     href_filters(&mut q, &query, Kind::FileRemote, "id");
-    for o in params.order_sql(&[("name", "name"), ("pulp_created", "created"), ("pulp_last_updated", "updated"), ("pk", "id")], "name ASC")? {
+    for o in params.order_sql(
+        &[
+            ("name", "name"),
+            ("pulp_created", "created"),
+            ("pulp_last_updated", "updated"),
+            ("pk", "id"),
+        ],
+        "name ASC",
+    )? {
         q.order_by(&o);
     }
     let (count, rows) = fetch_page(&state, &q, &params, &query, Some("pulp_labels")).await?;
     let results = rows
         .iter()
-        .map(|r| Remote::from_row(r).map(|x| serde_json::to_value(x.response()).unwrap_or_default()))
+        .map(|r| {
+            Remote::from_row(r).map(|x| serde_json::to_value(x.response()).unwrap_or_default())
+        })
         .collect::<CoreResult<Vec<_>>>()?;
     Ok(ok(&params.page(&query, count, results)))
 }
 
-async fn read(State(state): State<AppState>, _: Authenticated, Path(id): Path<String>, query: QueryMap) -> ApiResult<Response> {
+async fn read(
+    State(state): State<AppState>,
+    _: Authenticated,
+    Path(id): Path<String>,
+    query: QueryMap,
+) -> ApiResult<Response> {
     let params = ListParams::from_query(&query)?;
     let r = remote::get(&state.db, &id).await?;
-    Ok(ok(&params.shape(serde_json::to_value(r.response()).unwrap_or_default())))
+    Ok(ok(&params.shape(
+        serde_json::to_value(r.response()).unwrap_or_default(),
+    )))
 }
 
 async fn partial_update(
@@ -170,7 +204,11 @@ async fn apply_update(
     let r = remote::get(&state.db, &id).await?;
     // Validate now so that the client gets a 400 rather than a failed task.
     let mut check = r.settings.clone();
-    check.extend(raw.iter().filter(|(k, _)| SETTING_FIELDS.contains(&k.as_str())).map(|(k, v)| (k.clone(), v.clone())));
+    check.extend(
+        raw.iter()
+            .filter(|(k, _)| SETTING_FIELDS.contains(&k.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone())),
+    );
     remote::validate_settings(&check)?;
     if let Some(Value::String(u)) = raw.get("url") {
         remote::validate_url(u)?;
@@ -186,7 +224,11 @@ async fn apply_update(
     if unchanged {
         return Ok(ok(&r.response()));
     }
-    let mut d = Dispatch::new("pulpcore.app.tasks.base.general_update", UPDATE_HANDLER, json!({"id": id, "changes": raw}));
+    let mut d = Dispatch::new(
+        "pulpcore.app.tasks.base.general_update",
+        UPDATE_HANDLER,
+        json!({"id": id, "changes": raw}),
+    );
     d.exclusive = vec![Kind::FileRemote.prn(&id)];
     d.immediate = true;
     d.logging_cid = cid.0;
@@ -198,7 +240,10 @@ async fn apply_update(
 fn run_update(ctx: TaskContext) -> TaskFuture {
     Box::pin(async move {
         let id = ctx.task.args["id"].as_str().unwrap_or_default().to_string();
-        let changes = ctx.task.args["changes"].as_object().cloned().unwrap_or_default();
+        let changes = ctx.task.args["changes"]
+            .as_object()
+            .cloned()
+            .unwrap_or_default();
         remote::update(&ctx.core.db, &id, changes).await?;
         let r = remote::get(&ctx.core.db, &id).await?;
         Ok(Some(serde_json::to_value(r.response()).unwrap_or_default()))
@@ -212,7 +257,11 @@ async fn delete(
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     remote::get(&state.db, &id).await?;
-    let mut d = Dispatch::new("pulpcore.app.tasks.base.general_delete", DELETE_HANDLER, json!({"id": id}));
+    let mut d = Dispatch::new(
+        "pulpcore.app.tasks.base.general_delete",
+        DELETE_HANDLER,
+        json!({"id": id}),
+    );
     d.exclusive = vec![Kind::FileRemote.prn(&id)];
     d.immediate = true;
     d.logging_cid = cid.0;
@@ -237,17 +286,74 @@ pub fn openapi(doc: &mut ApiDoc) {
     let async_op = doc.schema::<depot_core::models::AsyncOperationResponse>();
     let tag = "Remotes: File";
     let mut filters = openapi::list_params();
-    for f in ["name", "name__contains", "name__icontains", "name__startswith", "name__iexact", "pulp_label_select", "q"] {
+    for f in [
+        "name",
+        "name__contains",
+        "name__icontains",
+        "name__startswith",
+        "name__iexact",
+        "pulp_label_select",
+        "q",
+    ] {
         filters.push(openapi::query_param(f, "string", f));
     }
     for f in ["name__in", "pulp_href__in", "prn__in", "pulp_id__in"] {
         filters.push(openapi::csv_param(f, f));
     }
     let p = || openapi::href_param("file_file_remote_href");
-    doc.add(Op::new("get", BASE, "remotes_file_file_list", tag).params(filters).response(200, Some(page)));
-    doc.add(Op::new("post", BASE, "remotes_file_file_create", tag).body(req.clone(), JSON_FORM_MULTIPART).response(201, Some(resp.clone())));
-    doc.add(Op::new("get", "{file_file_remote_href}", "remotes_file_file_read", tag).param(p()).params(openapi::field_params()).response(200, Some(resp.clone())));
-    doc.add(Op::new("patch", "{file_file_remote_href}", "remotes_file_file_partial_update", tag).param(p()).body(patched, JSON_FORM_MULTIPART).response(200, Some(resp.clone())).response(202, Some(async_op.clone())));
-    doc.add(Op::new("put", "{file_file_remote_href}", "remotes_file_file_update", tag).param(p()).body(req, JSON_FORM_MULTIPART).response(200, Some(resp)).response(202, Some(async_op.clone())));
-    doc.add(Op::new("delete", "{file_file_remote_href}", "remotes_file_file_delete", tag).param(p()).response(202, Some(async_op)));
+    doc.add(
+        Op::new("get", BASE, "remotes_file_file_list", tag)
+            .params(filters)
+            .response(200, Some(page)),
+    );
+    doc.add(
+        Op::new("post", BASE, "remotes_file_file_create", tag)
+            .body(req.clone(), JSON_FORM_MULTIPART)
+            .response(201, Some(resp.clone())),
+    );
+    doc.add(
+        Op::new(
+            "get",
+            "{file_file_remote_href}",
+            "remotes_file_file_read",
+            tag,
+        )
+        .param(p())
+        .params(openapi::field_params())
+        .response(200, Some(resp.clone())),
+    );
+    doc.add(
+        Op::new(
+            "patch",
+            "{file_file_remote_href}",
+            "remotes_file_file_partial_update",
+            tag,
+        )
+        .param(p())
+        .body(patched, JSON_FORM_MULTIPART)
+        .response(200, Some(resp.clone()))
+        .response(202, Some(async_op.clone())),
+    );
+    doc.add(
+        Op::new(
+            "put",
+            "{file_file_remote_href}",
+            "remotes_file_file_update",
+            tag,
+        )
+        .param(p())
+        .body(req, JSON_FORM_MULTIPART)
+        .response(200, Some(resp))
+        .response(202, Some(async_op.clone())),
+    );
+    doc.add(
+        Op::new(
+            "delete",
+            "{file_file_remote_href}",
+            "remotes_file_file_delete",
+            tag,
+        )
+        .param(p())
+        .response(202, Some(async_op)),
+    );
 }

@@ -11,11 +11,16 @@ use depot_core::hrefs::{Kind, parse_version_href};
 use depot_core::models::list::{Bind, ListQuery};
 use depot_core::models::repository::{self, FileRepositoryResponse, NewRepository, Repository};
 use depot_core::models::{Labels, SetLabelResponse, content, remote};
-use depot_core::tasks::{self, Dispatch, MODIFY_HANDLER, SYNC_HANDLER, TaskContext, TaskFuture, TaskRegistry};
+use depot_core::tasks::{
+    self, Dispatch, MODIFY_HANDLER, SYNC_HANDLER, TaskContext, TaskFuture, TaskRegistry,
+};
 use depot_core::{CoreError, CoreResult};
 use depot_http::list::{fetch_page, href_filters, name_filters};
 use depot_http::openapi::{self, ApiDoc, JSON_FORM_MULTIPART, Op};
-use depot_http::{ApiResult, AppState, Authenticated, CorrelationId, Fields, ListParams, QueryMap, accepted, created, ok};
+use depot_http::{
+    ApiResult, AppState, Authenticated, CorrelationId, Fields, ListParams, QueryMap, accepted,
+    created, ok,
+};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -30,7 +35,10 @@ const DELETE_HANDLER: &str = "repository.delete";
 pub fn router() -> Router<AppState> {
     Router::new()
         .route(BASE, get(list).post(create))
-        .route(&format!("{BASE}{{id}}/"), get(read).patch(partial_update).put(update).delete(delete))
+        .route(
+            &format!("{BASE}{{id}}/"),
+            get(read).patch(partial_update).put(update).delete(delete),
+        )
         .route(&format!("{BASE}{{id}}/sync/"), post(sync))
         .route(&format!("{BASE}{{id}}/modify/"), post(modify))
         .route(&format!("{BASE}{{id}}/set_label/"), post(set_label))
@@ -130,12 +138,18 @@ fn labels_or_empty(l: Option<Labels>) -> CoreResult<Labels> {
 
 /// Resolves a remote href to its id, checking it exists.
 async fn remote_id(state: &AppState, href: &str) -> CoreResult<String> {
-    let id = Kind::FileRemote
-        .parse_ref(href)
-        .ok_or_else(|| CoreError::field("remote", format!("Invalid hyperlink - No URL match. ({href})")))?;
-    remote::get(&state.db, &id)
-        .await
-        .map_err(|_| CoreError::field("remote", format!("Invalid hyperlink - Object does not exist. ({href})")))?;
+    let id = Kind::FileRemote.parse_ref(href).ok_or_else(|| {
+        CoreError::field(
+            "remote",
+            format!("Invalid hyperlink - No URL match. ({href})"),
+        )
+    })?;
+    remote::get(&state.db, &id).await.map_err(|_| {
+        CoreError::field(
+            "remote",
+            format!("Invalid hyperlink - Object does not exist. ({href})"),
+        )
+    })?;
     Ok(id)
 }
 
@@ -143,7 +157,11 @@ async fn find(state: &AppState, id: &str) -> ApiResult<Repository> {
     Ok(repository::get(&state.db, id).await?)
 }
 
-async fn create(State(state): State<AppState>, _: Authenticated, fields: Fields) -> ApiResult<Response> {
+async fn create(
+    State(state): State<AppState>,
+    _: Authenticated,
+    fields: Fields,
+) -> ApiResult<Response> {
     let body: FileRepository = fields.parse()?;
     if body.name.is_empty() {
         return Err(CoreError::field("name", "This field may not be blank.").into());
@@ -169,7 +187,11 @@ async fn create(State(state): State<AppState>, _: Authenticated, fields: Fields)
     Ok(created(&repo.response()))
 }
 
-async fn list(State(state): State<AppState>, _: Authenticated, query: QueryMap) -> ApiResult<Response> {
+async fn list(
+    State(state): State<AppState>,
+    _: Authenticated,
+    query: QueryMap,
+) -> ApiResult<Response> {
     let params = ListParams::from_query(&query)?;
     let mut q = ListQuery::new(repository::COLUMNS, "repositories");
     q.filter("pulp_type = ?", vec![Bind::Text("file.file".into())]);
@@ -182,7 +204,13 @@ async fn list(State(state): State<AppState>, _: Authenticated, query: QueryMap) 
         };
     }
     for o in params.order_sql(
-        &[("name", "name"), ("pulp_created", "created"), ("pulp_last_updated", "updated"), ("pk", "id"), ("pulp_id", "id")],
+        &[
+            ("name", "name"),
+            ("pulp_created", "created"),
+            ("pulp_last_updated", "updated"),
+            ("pk", "id"),
+            ("pulp_id", "id"),
+        ],
         "name ASC",
     )? {
         q.order_by(&o);
@@ -190,15 +218,25 @@ async fn list(State(state): State<AppState>, _: Authenticated, query: QueryMap) 
     let (count, rows) = fetch_page(&state, &q, &params, &query, Some("pulp_labels")).await?;
     let results = rows
         .iter()
-        .map(|r| Repository::from_row(r).map(|repo| serde_json::to_value(repo.response()).unwrap_or_default()))
+        .map(|r| {
+            Repository::from_row(r)
+                .map(|repo| serde_json::to_value(repo.response()).unwrap_or_default())
+        })
         .collect::<CoreResult<Vec<_>>>()?;
     Ok(ok(&params.page(&query, count, results)))
 }
 
-async fn read(State(state): State<AppState>, _: Authenticated, Path(id): Path<String>, query: QueryMap) -> ApiResult<Response> {
+async fn read(
+    State(state): State<AppState>,
+    _: Authenticated,
+    Path(id): Path<String>,
+    query: QueryMap,
+) -> ApiResult<Response> {
     let params = ListParams::from_query(&query)?;
     let repo = find(&state, &id).await?;
-    Ok(ok(&params.shape(serde_json::to_value(repo.response()).unwrap_or_default())))
+    Ok(ok(&params.shape(
+        serde_json::to_value(repo.response()).unwrap_or_default(),
+    )))
 }
 
 async fn partial_update(
@@ -273,7 +311,9 @@ fn run_update(ctx: TaskContext) -> TaskFuture {
         let args: Args = ctx.args()?;
         repository::update(&ctx.core.db, &args.id, args.changes).await?;
         let repo = repository::get(&ctx.core.db, &args.id).await?;
-        Ok(Some(serde_json::to_value(repo.response()).unwrap_or_default()))
+        Ok(Some(
+            serde_json::to_value(repo.response()).unwrap_or_default(),
+        ))
     })
 }
 
@@ -284,7 +324,11 @@ async fn delete(
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     let repo = find(&state, &id).await?;
-    let mut d = Dispatch::new("pulpcore.app.tasks.base.general_delete", DELETE_HANDLER, json!({"id": id}));
+    let mut d = Dispatch::new(
+        "pulpcore.app.tasks.base.general_delete",
+        DELETE_HANDLER,
+        json!({"id": id}),
+    );
     d.exclusive = vec![repo.prn()];
     d.immediate = true;
     d.logging_cid = cid.0;
@@ -313,7 +357,10 @@ async fn sync(
     let remote_id = match body.remote.as_deref().or(None) {
         Some(h) => remote_id(&state, h).await?,
         None => repo.remote_id.clone().ok_or_else(|| {
-            CoreError::field("remote", "A remote must be specified, or the repository must have one.")
+            CoreError::field(
+                "remote",
+                "A remote must be specified, or the repository must have one.",
+            )
         })?,
     };
     let mirror = body.mirror.unwrap_or(false);
@@ -342,23 +389,49 @@ async fn modify(
 ) -> ApiResult<Response> {
     let body: RepositoryAddRemoveContent = fields.parse()?;
     let repo = find(&state, &id).await?;
-    let add = content_ids(&state, "add_content_units", body.add_content_units.unwrap_or_default()).await?;
-    let remove_all = body.remove_content_units.as_ref().is_some_and(|r| r.iter().any(|h| h == "*"));
+    let add = content_ids(
+        &state,
+        "add_content_units",
+        body.add_content_units.unwrap_or_default(),
+    )
+    .await?;
+    let remove_all = body
+        .remove_content_units
+        .as_ref()
+        .is_some_and(|r| r.iter().any(|h| h == "*"));
     let remove = if remove_all {
         Vec::new()
     } else {
-        content_ids(&state, "remove_content_units", body.remove_content_units.unwrap_or_default()).await?
+        content_ids(
+            &state,
+            "remove_content_units",
+            body.remove_content_units.unwrap_or_default(),
+        )
+        .await?
     };
     let base_number = match body.base_version.as_deref() {
         Some(h) => {
-            let (repo_id, n) = parse_version_href(h)
-                .ok_or_else(|| CoreError::field("base_version", format!("Invalid hyperlink - No URL match. ({h})")))?;
+            let (repo_id, n) = parse_version_href(h).ok_or_else(|| {
+                CoreError::field(
+                    "base_version",
+                    format!("Invalid hyperlink - No URL match. ({h})"),
+                )
+            })?;
             if repo_id != id {
-                return Err(CoreError::field("base_version", "The base version must belong to this repository.").into());
+                return Err(CoreError::field(
+                    "base_version",
+                    "The base version must belong to this repository.",
+                )
+                .into());
             }
             depot_core::models::version::get(&state.db, &repo_id, n)
                 .await
-                .map_err(|_| CoreError::field("base_version", format!("Invalid hyperlink - Object does not exist. ({h})")))?;
+                .map_err(|_| {
+                    CoreError::field(
+                        "base_version",
+                        format!("Invalid hyperlink - Object does not exist. ({h})"),
+                    )
+                })?;
             Some(n)
         }
         None => None,
@@ -380,40 +453,65 @@ async fn modify(
 async fn content_ids(state: &AppState, field: &str, hrefs: Vec<String>) -> CoreResult<Vec<String>> {
     let mut ids = Vec::with_capacity(hrefs.len());
     for h in hrefs {
-        let id = Kind::FileContent
-            .parse_ref(&h)
-            .ok_or_else(|| CoreError::field(field, format!("Invalid hyperlink - No URL match. ({h})")))?;
-        content::get(&state.db, &id)
-            .await
-            .map_err(|_| CoreError::field(field, format!("Invalid hyperlink - Object does not exist. ({h})")))?;
+        let id = Kind::FileContent.parse_ref(&h).ok_or_else(|| {
+            CoreError::field(field, format!("Invalid hyperlink - No URL match. ({h})"))
+        })?;
+        content::get(&state.db, &id).await.map_err(|_| {
+            CoreError::field(
+                field,
+                format!("Invalid hyperlink - Object does not exist. ({h})"),
+            )
+        })?;
         ids.push(id);
     }
     Ok(ids)
 }
 
-async fn set_label(State(state): State<AppState>, _: Authenticated, Path(id): Path<String>, fields: Fields) -> ApiResult<Response> {
+async fn set_label(
+    State(state): State<AppState>,
+    _: Authenticated,
+    Path(id): Path<String>,
+    fields: Fields,
+) -> ApiResult<Response> {
     let body: SetLabel = fields.parse()?;
     let repo = find(&state, &id).await?;
     let mut labels = repo.pulp_labels.clone();
-    labels.insert(body.key.clone(), body.value.clone().map(Value::String).unwrap_or(Value::Null));
+    labels.insert(
+        body.key.clone(),
+        body.value.clone().map(Value::String).unwrap_or(Value::Null),
+    );
     depot_core::labels::validate(&Value::Object(labels.clone()))?;
     let mut changes = Map::new();
     changes.insert("pulp_labels".into(), Value::Object(labels));
     repository::update(&state.db, &id, changes).await?;
-    Ok(created(&SetLabelResponse { key: body.key, value: body.value }))
+    Ok(created(&SetLabelResponse {
+        key: body.key,
+        value: body.value,
+    }))
 }
 
-async fn unset_label(State(state): State<AppState>, _: Authenticated, Path(id): Path<String>, fields: Fields) -> ApiResult<Response> {
+async fn unset_label(
+    State(state): State<AppState>,
+    _: Authenticated,
+    Path(id): Path<String>,
+    fields: Fields,
+) -> ApiResult<Response> {
     let body: UnsetLabel = fields.parse()?;
     let repo = find(&state, &id).await?;
     let mut labels = repo.pulp_labels.clone();
     let old = labels.remove(&body.key).ok_or_else(|| {
-        CoreError::field("key", format!("Label '{}' is not set on this object.", body.key))
+        CoreError::field(
+            "key",
+            format!("Label '{}' is not set on this object.", body.key),
+        )
     })?;
     let mut changes = Map::new();
     changes.insert("pulp_labels".into(), Value::Object(labels));
     repository::update(&state.db, &id, changes).await?;
-    Ok(created(&SetLabelResponse { key: body.key, value: old.as_str().map(str::to_string) }))
+    Ok(created(&SetLabelResponse {
+        key: body.key,
+        value: old.as_str().map(str::to_string),
+    }))
 }
 
 /// Adds this family's operations to the OpenAPI document.
@@ -432,21 +530,103 @@ pub fn openapi(doc: &mut ApiDoc) {
     let p = || openapi::href_param("file_file_repository_href");
     let tag = "Repositories: File";
     let mut filters = openapi::list_params();
-    for f in ["name", "name__contains", "name__icontains", "name__startswith", "name__iexact", "pulp_label_select", "remote", "q"] {
+    for f in [
+        "name",
+        "name__contains",
+        "name__icontains",
+        "name__startswith",
+        "name__iexact",
+        "pulp_label_select",
+        "remote",
+        "q",
+    ] {
         filters.push(openapi::query_param(f, "string", f));
     }
     for f in ["name__in", "pulp_href__in", "prn__in", "pulp_id__in"] {
         filters.push(openapi::csv_param(f, f));
     }
-    doc.add(Op::new("get", BASE, "repositories_file_file_list", tag).summary("List file repositories").params(filters).response(200, Some(page)));
-    doc.add(Op::new("post", BASE, "repositories_file_file_create", tag).summary("Create a file repository").body(req.clone(), JSON_FORM_MULTIPART).response(201, Some(resp.clone())));
-    doc.add(Op::new("get", href, "repositories_file_file_read", tag).param(p()).params(openapi::field_params()).response(200, Some(resp.clone())));
-    doc.add(Op::new("patch", href, "repositories_file_file_partial_update", tag).param(p()).body(patched, JSON_FORM_MULTIPART).response(200, Some(resp.clone())).response(202, Some(async_op.clone())));
-    doc.add(Op::new("put", href, "repositories_file_file_update", tag).param(p()).body(req, JSON_FORM_MULTIPART).response(200, Some(resp.clone())).response(202, Some(async_op.clone())));
-    doc.add(Op::new("delete", href, "repositories_file_file_delete", tag).param(p()).response(202, Some(async_op.clone())));
-    doc.add(Op::new("post", format!("{href}sync/"), "repositories_file_file_sync", tag).summary("Sync from a remote").param(p()).body(sync_req, JSON_FORM_MULTIPART).response(202, Some(async_op.clone())));
-    doc.add(Op::new("post", format!("{href}modify/"), "repositories_file_file_modify", tag).summary("Modify repository content").param(p()).body(modify_req, JSON_FORM_MULTIPART).response(202, Some(async_op.clone())));
-    doc.add(Op::new("post", format!("{href}set_label/"), "repositories_file_file_set_label", tag).param(p()).body(set_label, JSON_FORM_MULTIPART).response(201, Some(label_resp.clone())));
-    doc.add(Op::new("post", format!("{href}unset_label/"), "repositories_file_file_unset_label", tag).param(p()).body(unset_label, JSON_FORM_MULTIPART).response(201, Some(label_resp)));
+    doc.add(
+        Op::new("get", BASE, "repositories_file_file_list", tag)
+            .summary("List file repositories")
+            .params(filters)
+            .response(200, Some(page)),
+    );
+    doc.add(
+        Op::new("post", BASE, "repositories_file_file_create", tag)
+            .summary("Create a file repository")
+            .body(req.clone(), JSON_FORM_MULTIPART)
+            .response(201, Some(resp.clone())),
+    );
+    doc.add(
+        Op::new("get", href, "repositories_file_file_read", tag)
+            .param(p())
+            .params(openapi::field_params())
+            .response(200, Some(resp.clone())),
+    );
+    doc.add(
+        Op::new("patch", href, "repositories_file_file_partial_update", tag)
+            .param(p())
+            .body(patched, JSON_FORM_MULTIPART)
+            .response(200, Some(resp.clone()))
+            .response(202, Some(async_op.clone())),
+    );
+    doc.add(
+        Op::new("put", href, "repositories_file_file_update", tag)
+            .param(p())
+            .body(req, JSON_FORM_MULTIPART)
+            .response(200, Some(resp.clone()))
+            .response(202, Some(async_op.clone())),
+    );
+    doc.add(
+        Op::new("delete", href, "repositories_file_file_delete", tag)
+            .param(p())
+            .response(202, Some(async_op.clone())),
+    );
+    doc.add(
+        Op::new(
+            "post",
+            format!("{href}sync/"),
+            "repositories_file_file_sync",
+            tag,
+        )
+        .summary("Sync from a remote")
+        .param(p())
+        .body(sync_req, JSON_FORM_MULTIPART)
+        .response(202, Some(async_op.clone())),
+    );
+    doc.add(
+        Op::new(
+            "post",
+            format!("{href}modify/"),
+            "repositories_file_file_modify",
+            tag,
+        )
+        .summary("Modify repository content")
+        .param(p())
+        .body(modify_req, JSON_FORM_MULTIPART)
+        .response(202, Some(async_op.clone())),
+    );
+    doc.add(
+        Op::new(
+            "post",
+            format!("{href}set_label/"),
+            "repositories_file_file_set_label",
+            tag,
+        )
+        .param(p())
+        .body(set_label, JSON_FORM_MULTIPART)
+        .response(201, Some(label_resp.clone())),
+    );
+    doc.add(
+        Op::new(
+            "post",
+            format!("{href}unset_label/"),
+            "repositories_file_file_unset_label",
+            tag,
+        )
+        .param(p())
+        .body(unset_label, JSON_FORM_MULTIPART)
+        .response(201, Some(label_resp)),
+    );
     versions::openapi(doc, async_op);
 }

@@ -6,12 +6,14 @@ use axum::response::Response;
 use axum::routing::get;
 use depot_core::CoreError;
 use depot_core::models::list::{Bind, ListQuery};
-use depot_core::models::version::{self, RepositoryVersionResponse, Version};
 use depot_core::models::repository;
+use depot_core::models::version::{self, RepositoryVersionResponse, Version};
 use depot_core::tasks::{self, Dispatch, TaskContext, TaskFuture, TaskRegistry};
 use depot_http::list::fetch_page;
 use depot_http::openapi::{self, ApiDoc, Op};
-use depot_http::{ApiResult, AppState, Authenticated, CorrelationId, ListParams, QueryMap, accepted, ok};
+use depot_http::{
+    ApiResult, AppState, Authenticated, CorrelationId, ListParams, QueryMap, accepted, ok,
+};
 use serde_json::{Value, json};
 
 use super::BASE;
@@ -21,7 +23,10 @@ const DELETE_HANDLER: &str = "repository.version_delete";
 pub fn router() -> Router<AppState> {
     Router::new()
         .route(&format!("{BASE}{{id}}/versions/"), get(list))
-        .route(&format!("{BASE}{{id}}/versions/{{number}}/"), get(read).delete(delete))
+        .route(
+            &format!("{BASE}{{id}}/versions/{{number}}/"),
+            get(read).delete(delete),
+        )
 }
 
 pub fn register_tasks(reg: &mut TaskRegistry) {
@@ -35,24 +40,44 @@ fn number(raw: &str) -> ApiResult<i64> {
         .ok_or_else(|| CoreError::not_found("RepositoryVersion").into())
 }
 
-async fn list(State(state): State<AppState>, _: Authenticated, Path(id): Path<String>, query: QueryMap) -> ApiResult<Response> {
+async fn list(
+    State(state): State<AppState>,
+    _: Authenticated,
+    Path(id): Path<String>,
+    query: QueryMap,
+) -> ApiResult<Response> {
     repository::get(&state.db, &id).await?;
     let params = ListParams::from_query(&query)?;
     let mut q = ListQuery::new(version::COLUMNS, "repository_versions");
     q.filter("repository_id = ?", vec![Bind::Text(id.clone())]);
-    for (param, op) in [("number", "="), ("number__gte", ">="), ("number__lte", "<="), ("number__gt", ">"), ("number__lt", "<")] {
+    for (param, op) in [
+        ("number", "="),
+        ("number__gte", ">="),
+        ("number__lte", "<="),
+        ("number__gt", ">"),
+        ("number__lt", "<"),
+    ] {
         if let Some(n) = query.int(param)? {
             q.filter(&format!("number {op} ?"), vec![Bind::Int(n)]);
         }
     }
-    for o in params.order_sql(&[("number", "number"), ("pulp_created", "created"), ("pk", "id")], "number DESC")? {
+    for o in params.order_sql(
+        &[
+            ("number", "number"),
+            ("pulp_created", "created"),
+            ("pk", "id"),
+        ],
+        "number DESC",
+    )? {
         q.order_by(&o);
     }
     let (count, rows) = fetch_page(&state, &q, &params, &query, None).await?;
     let mut results = Vec::new();
     for r in &rows {
         let v = Version::from_row(r)?;
-        results.push(serde_json::to_value(version::response(&state.db, &v).await?).unwrap_or_default());
+        results.push(
+            serde_json::to_value(version::response(&state.db, &v).await?).unwrap_or_default(),
+        );
     }
     Ok(ok(&params.page(&query, count, results)))
 }
@@ -66,7 +91,9 @@ async fn read(
     let params = ListParams::from_query(&query)?;
     let v = version::get(&state.db, &id, number(&n)?).await?;
     let resp = version::response(&state.db, &v).await?;
-    Ok(ok(&params.shape(serde_json::to_value(resp).unwrap_or_default())))
+    Ok(ok(
+        &params.shape(serde_json::to_value(resp).unwrap_or_default())
+    ))
 }
 
 async fn delete(
@@ -92,7 +119,10 @@ async fn delete(
 
 fn run_delete(ctx: TaskContext) -> TaskFuture {
     Box::pin(async move {
-        let repo = ctx.task.args["repository_id"].as_str().unwrap_or_default().to_string();
+        let repo = ctx.task.args["repository_id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
         let n = ctx.task.args["number"].as_i64().unwrap_or(-1);
         version::delete(&ctx.core.db, &repo, n).await?;
         Ok(None)
@@ -104,15 +134,55 @@ pub fn openapi(doc: &mut ApiDoc, async_op: Value) {
     let page = doc.paginated::<RepositoryVersionResponse>();
     let tag = "Repositories: File Versions";
     let mut filters = openapi::list_params();
-    for f in ["number", "number__gte", "number__lte", "number__gt", "number__lt"] {
+    for f in [
+        "number",
+        "number__gte",
+        "number__lte",
+        "number__gt",
+        "number__lt",
+    ] {
         filters.push(openapi::query_param(f, "integer", f));
     }
-    for f in ["content", "content__in", "pulp_created__gte", "pulp_created__lte"] {
+    for f in [
+        "content",
+        "content__in",
+        "pulp_created__gte",
+        "pulp_created__lte",
+    ] {
         filters.push(openapi::query_param(f, "string", f));
     }
     let list_p = openapi::href_param("file_file_repository_href");
     let p = || openapi::href_param("file_file_repository_version_href");
-    doc.add(Op::new("get", "{file_file_repository_href}versions/", "repositories_file_file_versions_list", tag).param(list_p).params(filters).response(200, Some(page)));
-    doc.add(Op::new("get", "{file_file_repository_version_href}", "repositories_file_file_versions_read", tag).param(p()).params(openapi::field_params()).response(200, Some(resp)));
-    doc.add(Op::new("delete", "{file_file_repository_version_href}", "repositories_file_file_versions_delete", tag).param(p()).response(202, Some(async_op)));
+    doc.add(
+        Op::new(
+            "get",
+            "{file_file_repository_href}versions/",
+            "repositories_file_file_versions_list",
+            tag,
+        )
+        .param(list_p)
+        .params(filters)
+        .response(200, Some(page)),
+    );
+    doc.add(
+        Op::new(
+            "get",
+            "{file_file_repository_version_href}",
+            "repositories_file_file_versions_read",
+            tag,
+        )
+        .param(p())
+        .params(openapi::field_params())
+        .response(200, Some(resp)),
+    );
+    doc.add(
+        Op::new(
+            "delete",
+            "{file_file_repository_version_href}",
+            "repositories_file_file_versions_delete",
+            tag,
+        )
+        .param(p())
+        .response(202, Some(async_op)),
+    );
 }

@@ -57,13 +57,24 @@ pub struct StatusResponse {
 }
 
 async fn status(State(state): State<AppState>) -> ApiResult<Response> {
-    let connected = sqlx::query("SELECT 1").execute(state.db.pool()).await.is_ok();
+    let connected = sqlx::query("SELECT 1")
+        .execute(state.db.pool())
+        .await
+        .is_ok();
     let now = depot_core::time::now();
-    let versions: serde_json::Map<String, serde_json::Value> =
-        VERSIONS.iter().map(|(c, v)| (c.to_string(), serde_json::json!(v))).collect();
-    let app = |name: String| AppStatusResponse { name, last_heartbeat: now.clone(), versions: versions.clone() };
+    let versions: serde_json::Map<String, serde_json::Value> = VERSIONS
+        .iter()
+        .map(|(c, v)| (c.to_string(), serde_json::json!(v)))
+        .collect();
+    let app = |name: String| AppStatusResponse {
+        name,
+        last_heartbeat: now.clone(),
+        versions: versions.clone(),
+    };
     let host = state.settings.listen.clone();
-    let workers = (0..state.settings.workers).map(|i| app(format!("worker-{i}@{host}"))).collect();
+    let workers = (0..state.settings.workers)
+        .map(|i| app(format!("worker-{i}@{host}")))
+        .collect();
     Ok(ok(&StatusResponse {
         versions: VERSIONS
             .iter()
@@ -89,5 +100,10 @@ async fn status(State(state): State<AppState>) -> ApiResult<Response> {
 
 pub fn openapi(doc: &mut ApiDoc) {
     let resp = doc.schema::<StatusResponse>();
-    doc.add(Op::new("get", "/pulp/api/v3/status/", "status_read", "Status").summary("Inspect status of Pulp").anonymous().response(200, Some(resp)));
+    doc.add(
+        Op::new("get", "/pulp/api/v3/status/", "status_read", "Status")
+            .summary("Inspect status of Pulp")
+            .anonymous()
+            .response(200, Some(resp)),
+    );
 }

@@ -10,7 +10,9 @@ use depot_core::models::task::{self, STATES, Task, TaskGroupResponse, TaskRespon
 use depot_core::{CoreError, CoreResult, tasks};
 use depot_http::list::{fetch_page, href_filters};
 use depot_http::openapi::{self, ApiDoc, JSON_FORM_MULTIPART, Op};
-use depot_http::{ApiResult, AppState, Authenticated, Fields, ListParams, QueryMap, no_content, ok};
+use depot_http::{
+    ApiResult, AppState, Authenticated, Fields, ListParams, QueryMap, no_content, ok,
+};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use sqlx::Row;
@@ -21,7 +23,10 @@ const GROUPS: &str = "/pulp/api/v3/task-groups/";
 pub fn router() -> Router<AppState> {
     Router::new()
         .route(BASE, get(list))
-        .route(&format!("{BASE}{{id}}/"), get(read).patch(cancel).delete(delete))
+        .route(
+            &format!("{BASE}{{id}}/"),
+            get(read).patch(cancel).delete(delete),
+        )
         .route(GROUPS, get(list_groups))
         .route(&format!("{GROUPS}{{id}}/"), get(read_group))
 }
@@ -44,7 +49,11 @@ fn add_filters(q: &mut ListQuery, query: &QueryMap) -> ApiResult<()> {
     if query.get("state__in").is_some() {
         let states = query.list("state__in");
         if let Some(bad) = states.iter().find(|s| !STATES.contains(&s.as_str())) {
-            return Err(CoreError::field("state__in", format!("Select a valid choice. {bad} is not one of the available choices.")).into());
+            return Err(CoreError::field(
+                "state__in",
+                format!("Select a valid choice. {bad} is not one of the available choices."),
+            )
+            .into());
         }
         q.filter_in("state", states);
     }
@@ -71,25 +80,44 @@ fn add_filters(q: &mut ListQuery, query: &QueryMap) -> ApiResult<()> {
     }
     // Resource filters match PRNs or hrefs inside the stored JSON lists.
     for (param, cols) in [
-        ("reserved_resources", &["exclusive_resources", "shared_resources"][..]),
+        (
+            "reserved_resources",
+            &["exclusive_resources", "shared_resources"][..],
+        ),
         ("exclusive_resources", &["exclusive_resources"][..]),
         ("shared_resources", &["shared_resources"][..]),
     ] {
-        for value in query.list(param).into_iter().chain(query.list(&format!("{param}__in"))) {
+        for value in query
+            .list(param)
+            .into_iter()
+            .chain(query.list(&format!("{param}__in")))
+        {
             let prn = href_to_prn(&value).unwrap_or(value);
             let conds: Vec<String> = cols.iter().map(|c| format!("{c} LIKE ?")).collect();
-            let binds = cols.iter().map(|_| Bind::Text(format!("%\"{}\"%", prn.replace('%', "")))).collect();
+            let binds = cols
+                .iter()
+                .map(|_| Bind::Text(format!("%\"{}\"%", prn.replace('%', ""))))
+                .collect();
             q.filter(&format!("({})", conds.join(" OR ")), binds);
         }
     }
     if let Some(h) = query.get("created_resources") {
-        q.filter("created_resources LIKE ?", vec![Bind::Text(format!("%\"{}\"%", h.replace('%', "")))]);
+        q.filter(
+            "created_resources LIKE ?",
+            vec![Bind::Text(format!("%\"{}\"%", h.replace('%', "")))],
+        );
     }
     if let Some(g) = query.get("task_group") {
-        q.filter("task_group_id = ?", vec![Bind::Text(Kind::TaskGroup.parse_ref(g).unwrap_or_default())]);
+        q.filter(
+            "task_group_id = ?",
+            vec![Bind::Text(Kind::TaskGroup.parse_ref(g).unwrap_or_default())],
+        );
     }
     if let Some(p) = query.get("parent_task") {
-        q.filter("parent_task_id = ?", vec![Bind::Text(Kind::Task.parse_ref(p).unwrap_or_default())]);
+        q.filter(
+            "parent_task_id = ?",
+            vec![Bind::Text(Kind::Task.parse_ref(p).unwrap_or_default())],
+        );
     }
     if let Some(w) = query.get("worker") {
         q.filter("worker = ?", vec![Bind::Text(w.into())]);
@@ -99,15 +127,28 @@ fn add_filters(q: &mut ListQuery, query: &QueryMap) -> ApiResult<()> {
 
 /// Resource hrefs in filters become the PRNs reservations are recorded with.
 fn href_to_prn(v: &str) -> Option<String> {
-    Kind::ALL.iter().find_map(|k| k.parse(v).map(|id| k.prn(&id)))
+    Kind::ALL
+        .iter()
+        .find_map(|k| k.parse(v).map(|id| k.prn(&id)))
 }
 
-async fn list(State(state): State<AppState>, _: Authenticated, query: QueryMap) -> ApiResult<Response> {
+async fn list(
+    State(state): State<AppState>,
+    _: Authenticated,
+    query: QueryMap,
+) -> ApiResult<Response> {
     let params = ListParams::from_query(&query)?;
     let mut q = ListQuery::new(task::COLUMNS, "tasks");
     add_filters(&mut q, &query)?;
     for o in params.order_sql(
-        &[("pulp_created", "seq"), ("started_at", "started_at"), ("finished_at", "finished_at"), ("name", "name"), ("state", "state"), ("pk", "id")],
+        &[
+            ("pulp_created", "seq"),
+            ("started_at", "started_at"),
+            ("finished_at", "finished_at"),
+            ("name", "name"),
+            ("state", "state"),
+            ("pk", "id"),
+        ],
         "seq DESC",
     )? {
         q.order_by(&o);
@@ -120,13 +161,25 @@ async fn list(State(state): State<AppState>, _: Authenticated, query: QueryMap) 
     Ok(ok(&params.page(&query, count, results)))
 }
 
-async fn read(State(state): State<AppState>, _: Authenticated, Path(id): Path<String>, query: QueryMap) -> ApiResult<Response> {
+async fn read(
+    State(state): State<AppState>,
+    _: Authenticated,
+    Path(id): Path<String>,
+    query: QueryMap,
+) -> ApiResult<Response> {
     let params = ListParams::from_query(&query)?;
     let t = task::get(&state.db, &id).await?;
-    Ok(ok(&params.shape(serde_json::to_value(t.response()).unwrap_or_default())))
+    Ok(ok(&params.shape(
+        serde_json::to_value(t.response()).unwrap_or_default(),
+    )))
 }
 
-async fn cancel(State(state): State<AppState>, _: Authenticated, Path(id): Path<String>, fields: Fields) -> ApiResult<Response> {
+async fn cancel(
+    State(state): State<AppState>,
+    _: Authenticated,
+    Path(id): Path<String>,
+    fields: Fields,
+) -> ApiResult<Response> {
     let body: PatchedTaskCancel = fields.parse()?;
     if body.state != "canceled" {
         return Err(CoreError::field("state", "The only acceptable value is 'canceled'.").into());
@@ -135,24 +188,42 @@ async fn cancel(State(state): State<AppState>, _: Authenticated, Path(id): Path<
         Ok(t) => Ok(ok(&t.response())),
         Err(CoreError::Conflict(_)) => {
             let t = task::get(&state.db, &id).await?;
-            Ok(depot_http::json(axum::http::StatusCode::CONFLICT, &t.response()))
+            Ok(depot_http::json(
+                axum::http::StatusCode::CONFLICT,
+                &t.response(),
+            ))
         }
         Err(e) => Err(e.into()),
     }
 }
 
-async fn delete(State(state): State<AppState>, _: Authenticated, Path(id): Path<String>) -> ApiResult<Response> {
+async fn delete(
+    State(state): State<AppState>,
+    _: Authenticated,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
     task::delete(&state.db, &id).await?;
     Ok(no_content())
 }
 
-async fn read_group(State(state): State<AppState>, _: Authenticated, Path(id): Path<String>, query: QueryMap) -> ApiResult<Response> {
+async fn read_group(
+    State(state): State<AppState>,
+    _: Authenticated,
+    Path(id): Path<String>,
+    query: QueryMap,
+) -> ApiResult<Response> {
     let params = ListParams::from_query(&query)?;
     let g = task::group_response(&state.db, &id).await?;
-    Ok(ok(&params.shape(serde_json::to_value(g).unwrap_or_default())))
+    Ok(ok(
+        &params.shape(serde_json::to_value(g).unwrap_or_default())
+    ))
 }
 
-async fn list_groups(State(state): State<AppState>, _: Authenticated, query: QueryMap) -> ApiResult<Response> {
+async fn list_groups(
+    State(state): State<AppState>,
+    _: Authenticated,
+    query: QueryMap,
+) -> ApiResult<Response> {
     let params = ListParams::from_query(&query)?;
     let q = {
         let mut q = ListQuery::new("id", "task_groups");
@@ -163,7 +234,9 @@ async fn list_groups(State(state): State<AppState>, _: Authenticated, query: Que
     let mut results = Vec::new();
     for r in rows {
         let id: String = r.try_get(0).map_err(CoreError::from)?;
-        results.push(serde_json::to_value(task::group_response(&state.db, &id).await?).unwrap_or_default());
+        results.push(
+            serde_json::to_value(task::group_response(&state.db, &id).await?).unwrap_or_default(),
+        );
     }
     Ok(ok(&params.page(&query, count, results)))
 }
@@ -176,21 +249,85 @@ pub fn openapi(doc: &mut ApiDoc) {
     let cancel = doc.schema::<PatchedTaskCancel>();
     let mut filters = openapi::list_params();
     for f in [
-        "state", "state__ne", "name", "name__contains", "name__icontains", "name__startswith", "logging_cid", "logging_cid__contains",
-        "reserved_resources", "exclusive_resources", "shared_resources", "created_resources", "started_at__gte", "started_at__lte",
-        "started_at__gt", "started_at__lt", "finished_at__gte", "finished_at__lte", "finished_at__gt", "finished_at__lt",
-        "pulp_created__gte", "pulp_created__lte", "task_group", "parent_task", "worker", "q",
+        "state",
+        "state__ne",
+        "name",
+        "name__contains",
+        "name__icontains",
+        "name__startswith",
+        "logging_cid",
+        "logging_cid__contains",
+        "reserved_resources",
+        "exclusive_resources",
+        "shared_resources",
+        "created_resources",
+        "started_at__gte",
+        "started_at__lte",
+        "started_at__gt",
+        "started_at__lt",
+        "finished_at__gte",
+        "finished_at__lte",
+        "finished_at__gt",
+        "finished_at__lt",
+        "pulp_created__gte",
+        "pulp_created__lte",
+        "task_group",
+        "parent_task",
+        "worker",
+        "q",
     ] {
         filters.push(openapi::query_param(f, "string", f));
     }
-    for f in ["state__in", "name__in", "reserved_resources__in", "exclusive_resources__in", "shared_resources__in", "pulp_href__in", "prn__in", "pulp_id__in"] {
+    for f in [
+        "state__in",
+        "name__in",
+        "reserved_resources__in",
+        "exclusive_resources__in",
+        "shared_resources__in",
+        "pulp_href__in",
+        "prn__in",
+        "pulp_id__in",
+    ] {
         filters.push(openapi::csv_param(f, f));
     }
     let p = || openapi::href_param("task_href");
-    doc.add(Op::new("get", BASE, "tasks_list", "Tasks").params(filters).response(200, Some(page)));
-    doc.add(Op::new("get", "{task_href}", "tasks_read", "Tasks").param(p()).params(openapi::field_params()).response(200, Some(resp.clone())));
-    doc.add(Op::new("patch", "{task_href}", "tasks_cancel", "Tasks").param(p()).body(cancel.clone(), JSON_FORM_MULTIPART).response(200, Some(resp.clone())).response(409, Some(resp)));
-    doc.add(Op::new("delete", "{task_href}", "tasks_delete", "Tasks").param(p()).response(204, None));
-    doc.add(Op::new("get", GROUPS, "task_groups_list", "Task-Groups").params(openapi::list_params()).response(200, Some(group_page)));
-    doc.add(Op::new("get", "{task_group_href}", "task_groups_read", "Task-Groups").param(openapi::href_param("task_group_href")).params(openapi::field_params()).response(200, Some(group)));
+    doc.add(
+        Op::new("get", BASE, "tasks_list", "Tasks")
+            .params(filters)
+            .response(200, Some(page)),
+    );
+    doc.add(
+        Op::new("get", "{task_href}", "tasks_read", "Tasks")
+            .param(p())
+            .params(openapi::field_params())
+            .response(200, Some(resp.clone())),
+    );
+    doc.add(
+        Op::new("patch", "{task_href}", "tasks_cancel", "Tasks")
+            .param(p())
+            .body(cancel.clone(), JSON_FORM_MULTIPART)
+            .response(200, Some(resp.clone()))
+            .response(409, Some(resp)),
+    );
+    doc.add(
+        Op::new("delete", "{task_href}", "tasks_delete", "Tasks")
+            .param(p())
+            .response(204, None),
+    );
+    doc.add(
+        Op::new("get", GROUPS, "task_groups_list", "Task-Groups")
+            .params(openapi::list_params())
+            .response(200, Some(group_page)),
+    );
+    doc.add(
+        Op::new(
+            "get",
+            "{task_group_href}",
+            "task_groups_read",
+            "Task-Groups",
+        )
+        .param(openapi::href_param("task_group_href"))
+        .params(openapi::field_params())
+        .response(200, Some(group)),
+    );
 }

@@ -26,21 +26,31 @@ pub(crate) enum Entry {
     /// A stored artifact: (storage key, size).
     Artifact(String, i64),
     /// A content artifact with no stored bytes yet: fetch on demand.
-    Remote { content_artifact_id: String, content_id: String },
+    Remote {
+        content_artifact_id: String,
+        content_id: String,
+    },
 }
 
 fn html(status: StatusCode, body: String) -> Response {
     let mut r = (status, body).into_response();
-    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html"));
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html"));
     r
 }
 
 fn not_found() -> Response {
-    html(StatusCode::NOT_FOUND, "<html><body><h1>404: Not Found</h1></body></html>".into())
+    html(
+        StatusCode::NOT_FOUND,
+        "<html><body><h1>404: Not Found</h1></body></html>".into(),
+    )
 }
 
 fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 fn listing(path: &str, names: &[String]) -> Response {
@@ -66,10 +76,11 @@ async fn root(State(state): State<AppState>) -> Response {
 
 /// Base paths (as directory entries) below `prefix` of visible distributions.
 async fn distribution_names(state: &AppState, prefix: &str) -> CoreResult<Vec<String>> {
-    let rows = sqlx::query("SELECT base_path FROM distributions WHERE hidden = $1 ORDER BY base_path")
-        .bind(false)
-        .fetch_all(state.db.pool())
-        .await?;
+    let rows =
+        sqlx::query("SELECT base_path FROM distributions WHERE hidden = $1 ORDER BY base_path")
+            .bind(false)
+            .fetch_all(state.db.pool())
+            .await?;
     let mut names: Vec<String> = Vec::new();
     for r in rows {
         let bp: String = r.try_get(0)?;
@@ -93,7 +104,11 @@ pub(crate) struct ReqInfo {
 async fn handle(State(state): State<AppState>, req: Request) -> Response {
     let info = ReqInfo {
         method: req.method().clone(),
-        range: req.headers().get(header::RANGE).and_then(|v| v.to_str().ok()).map(str::to_string),
+        range: req
+            .headers()
+            .get(header::RANGE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string),
     };
     let path = req.uri().path().to_string();
     match resolve(&state, &info, path).await {
@@ -103,7 +118,10 @@ async fn handle(State(state): State<AppState>, req: Request) -> Response {
 }
 
 /// The repository version and publication a distribution serves right now.
-async fn serving(state: &AppState, d: &Distribution) -> CoreResult<(Option<version::Version>, Option<publication::Publication>)> {
+async fn serving(
+    state: &AppState,
+    d: &Distribution,
+) -> CoreResult<(Option<version::Version>, Option<publication::Publication>)> {
     if let Some(p) = &d.publication_id {
         let p = publication::get(&state.db, p).await?;
         let v = version::get_by_id(&state.db, &p.repository_version_id).await?;
@@ -132,8 +150,14 @@ async fn resolve(state: &AppState, req: &ReqInfo, raw_path: String) -> CoreResul
     if path.split('/').any(|s| s == "..") {
         return Ok(not_found());
     }
-    let Some((dist, rest)) = distribution::match_path(&state.db, path.trim_end_matches('/')).await? else {
-        let prefix = if path.ends_with('/') || path.is_empty() { path.clone() } else { format!("{path}/") };
+    let Some((dist, rest)) =
+        distribution::match_path(&state.db, path.trim_end_matches('/')).await?
+    else {
+        let prefix = if path.ends_with('/') || path.is_empty() {
+            path.clone()
+        } else {
+            format!("{path}/")
+        };
         let names = distribution_names(state, &prefix).await?;
         if names.is_empty() {
             return Ok(not_found());
@@ -149,15 +173,21 @@ async fn resolve(state: &AppState, req: &ReqInfo, raw_path: String) -> CoreResul
     }
     let (v, p) = serving(state, &dist).await?;
     let Some(v) = v else { return Ok(not_found()) };
-    let dir = if is_dir_request { rest.trim_end_matches('/').to_string() } else { String::new() };
-    if !is_dir_request {
-        if let Some(entry) = lookup(state, &v, p.as_ref(), &rest).await? {
-            return serve::entry(state, req, entry, &rest).await;
-        }
+    let dir = if is_dir_request {
+        rest.trim_end_matches('/').to_string()
+    } else {
+        String::new()
+    };
+    if !is_dir_request && let Some(entry) = lookup(state, &v, p.as_ref(), &rest).await? {
+        return serve::entry(state, req, entry, &rest).await;
     }
     // A directory: serve its index.html if there is one, else list it.
     let prefix = if is_dir_request {
-        if dir.is_empty() { String::new() } else { format!("{dir}/") }
+        if dir.is_empty() {
+            String::new()
+        } else {
+            format!("{dir}/")
+        }
     } else {
         format!("{rest}/")
     };
@@ -202,7 +232,12 @@ fn percent_decode(s: &str) -> String {
 }
 
 /// Finds one file: in the publication when there is one, else in the version's content.
-async fn lookup(state: &AppState, v: &version::Version, p: Option<&publication::Publication>, rel: &str) -> CoreResult<Option<Entry>> {
+async fn lookup(
+    state: &AppState,
+    v: &version::Version,
+    p: Option<&publication::Publication>,
+    rel: &str,
+) -> CoreResult<Option<Entry>> {
     if let Some(p) = p {
         let row = sqlx::query(
             "SELECT pf.artifact_id, pf.content_artifact_id FROM published_files pf WHERE pf.publication_id = $1 AND pf.relative_path = $2",
@@ -250,12 +285,20 @@ async fn content_artifact_entry(state: &AppState, ca_id: &str) -> CoreResult<Opt
     let content_id: String = row.try_get(0)?;
     Ok(Some(match row.try_get::<Option<String>, _>(1)? {
         Some(file) => Entry::Artifact(file, row.try_get::<Option<i64>, _>(2)?.unwrap_or(0)),
-        None => Entry::Remote { content_artifact_id: ca_id.to_string(), content_id },
+        None => Entry::Remote {
+            content_artifact_id: ca_id.to_string(),
+            content_id,
+        },
     }))
 }
 
 /// Entries directly below `prefix`: files, and sub-directories with a trailing slash.
-async fn list_dir(state: &AppState, v: &version::Version, p: Option<&publication::Publication>, prefix: &str) -> CoreResult<Vec<String>> {
+async fn list_dir(
+    state: &AppState,
+    v: &version::Version,
+    p: Option<&publication::Publication>,
+    prefix: &str,
+) -> CoreResult<Vec<String>> {
     let paths: Vec<String> = match p {
         Some(p) => sqlx::query_scalar("SELECT relative_path FROM published_files WHERE publication_id = $1 ORDER BY relative_path")
             .bind(&p.id)

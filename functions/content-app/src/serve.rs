@@ -6,8 +6,8 @@ use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
 use depot_core::artifacts::{Expected, ingest_staged};
 use depot_core::checksums::{Algorithm, Hasher};
-use depot_core::models::remote::{self, Policy};
 use depot_core::models::content;
+use depot_core::models::remote::{self, Policy};
 use depot_core::{CoreError, CoreResult, download};
 use depot_http::AppState;
 use futures_util::StreamExt;
@@ -16,14 +16,17 @@ use crate::{Entry, ReqInfo};
 
 fn content_type(name: &str) -> HeaderValue {
     let mime = mime_guess::from_path(name).first_or_octet_stream();
-    HeaderValue::from_str(mime.as_ref()).unwrap_or(HeaderValue::from_static("application/octet-stream"))
+    HeaderValue::from_str(mime.as_ref())
+        .unwrap_or(HeaderValue::from_static("application/octet-stream"))
 }
 
 /// Parses a single `bytes=` range against `size`: `Ok(None)` for no range, `Err` when it cannot
 /// be satisfied.
 fn parse_range(header: Option<&str>, size: i64) -> Result<Option<(i64, i64)>, ()> {
     let Some(h) = header else { return Ok(None) };
-    let Some(spec) = h.strip_prefix("bytes=") else { return Ok(None) };
+    let Some(spec) = h.strip_prefix("bytes=") else {
+        return Ok(None);
+    };
     if spec.contains(',') {
         return Ok(None); // Multiple ranges: answer with the whole file, which the spec allows.
     }
@@ -37,7 +40,10 @@ fn parse_range(header: Option<&str>, size: i64) -> Result<Option<(i64, i64)>, ()
             ((size - n).max(0), size - 1)
         }
         (s, "") => (s.parse().map_err(|_| ())?, size - 1),
-        (s, e) => (s.parse().map_err(|_| ())?, e.parse::<i64>().map_err(|_| ())?.min(size - 1)),
+        (s, e) => (
+            s.parse().map_err(|_| ())?,
+            e.parse::<i64>().map_err(|_| ())?.min(size - 1),
+        ),
     };
     if start >= size || start > end || start < 0 {
         return Err(());
@@ -45,14 +51,28 @@ fn parse_range(header: Option<&str>, size: i64) -> Result<Option<(i64, i64)>, ()
     Ok(Some((start, end)))
 }
 
-pub(crate) async fn entry(state: &AppState, req: &ReqInfo, entry: Entry, name: &str) -> CoreResult<Response> {
+pub(crate) async fn entry(
+    state: &AppState,
+    req: &ReqInfo,
+    entry: Entry,
+    name: &str,
+) -> CoreResult<Response> {
     match entry {
         Entry::Artifact(key, size) => artifact(state, req, &key, size, name).await,
-        Entry::Remote { content_artifact_id, content_id } => on_demand(state, req, &content_artifact_id, &content_id, name).await,
+        Entry::Remote {
+            content_artifact_id,
+            content_id,
+        } => on_demand(state, req, &content_artifact_id, &content_id, name).await,
     }
 }
 
-async fn artifact(state: &AppState, req: &ReqInfo, key: &str, size: i64, name: &str) -> CoreResult<Response> {
+async fn artifact(
+    state: &AppState,
+    req: &ReqInfo,
+    key: &str,
+    size: i64,
+    name: &str,
+) -> CoreResult<Response> {
     let range = req.range.as_deref();
     let (status, start, len) = match parse_range(range, size) {
         Ok(None) => (StatusCode::OK, 0, size),
@@ -68,7 +88,12 @@ async fn artifact(state: &AppState, req: &ReqInfo, key: &str, size: i64, name: &
     let body = if req.method == Method::HEAD {
         Body::empty()
     } else {
-        Body::from_stream(state.storage.open(key, start as u64, Some(len as u64)).await?)
+        Body::from_stream(
+            state
+                .storage
+                .open(key, start as u64, Some(len as u64))
+                .await?,
+        )
     };
     let mut r = Response::new(body);
     *r.status_mut() = status;
@@ -88,11 +113,19 @@ async fn artifact(state: &AppState, req: &ReqInfo, key: &str, size: i64, name: &
 /// Streams a file from the first remote that answers, checking size and sha256 as it goes. For
 /// `on_demand` remotes the bytes are saved as an artifact once verified; `streamed` never saves.
 /// A digest mismatch aborts the response, so the client never gets a silently wrong file.
-async fn on_demand(state: &AppState, req: &ReqInfo, ca_id: &str, content_id: &str, name: &str) -> CoreResult<Response> {
+async fn on_demand(
+    state: &AppState,
+    req: &ReqInfo,
+    ca_id: &str,
+    content_id: &str,
+    name: &str,
+) -> CoreResult<Response> {
     let sources = content::remote_sources(&state.db, ca_id).await?;
     let mut last_error = CoreError::NotFound("Not found.".into());
     for (url, size, sha, remote_id) in sources {
-        let Ok(remote) = remote::get(&state.db, &remote_id).await else { continue };
+        let Ok(remote) = remote::get(&state.db, &remote_id).await else {
+            continue;
+        };
         let resp = match download::get(&state.http, &remote, &url).await {
             Ok(r) => r,
             Err(e) => {
@@ -109,7 +142,9 @@ async fn on_demand(state: &AppState, req: &ReqInfo, ca_id: &str, content_id: &st
             let content_id = content_id.to_string();
             let save = remote.policy != Policy::Streamed;
             tokio::spawn(async move {
-                if let Err(e) = relay(&task_state, resp, tx.clone(), size, sha, save, &content_id).await {
+                if let Err(e) =
+                    relay(&task_state, resp, tx.clone(), size, sha, save, &content_id).await
+                {
                     tracing::warn!("on-demand download failed: {e}");
                     let _ = tx.send(Err(std::io::Error::other(e.to_string()))).await;
                 }
@@ -143,7 +178,11 @@ async fn relay(
     save: bool,
     content_id: &str,
 ) -> CoreResult<()> {
-    let mut staged = if save { Some(state.storage.stage().await?) } else { None };
+    let mut staged = if save {
+        Some(state.storage.stage().await?)
+    } else {
+        None
+    };
     let mut hasher = Hasher::new(&state.settings.allowed_checksums);
     let mut body = download::body_stream(resp);
     let mut client_gone = false;
@@ -164,10 +203,13 @@ async fn relay(
     let digests = hasher.finish();
     let expected = Expected {
         size: size.map(|s| s as u64),
-        digests: sha.map(|s| vec![(Algorithm::Sha256, s)]).unwrap_or_default(),
+        digests: sha
+            .map(|s| vec![(Algorithm::Sha256, s)])
+            .unwrap_or_default(),
     };
-    depot_core::artifacts::check(&expected, &digests)
-        .map_err(|_| CoreError::Remote("The downloaded file does not match its expected digest.".into()))?;
+    depot_core::artifacts::check(&expected, &digests).map_err(|_| {
+        CoreError::Remote("The downloaded file does not match its expected digest.".into())
+    })?;
     if let Some(staged) = staged {
         let a = ingest_staged(state, staged, digests, &expected).await?;
         content::attach_artifact(&state.db, content_id, &a.id).await?;

@@ -24,14 +24,21 @@ fn modify(ctx: TaskContext) -> TaskFuture {
         let args: Args = ctx.args()?;
         let change = Change {
             base_number: args.base_number,
-            remove: if args.remove_all { Removal::All } else { Removal::Some(args.remove) },
+            remove: if args.remove_all {
+                Removal::All
+            } else {
+                Removal::Some(args.remove)
+            },
             add: args.add,
             overwrite: args.overwrite,
         };
         match version::create_next(&ctx.core.db, &args.repository_id, change).await? {
             Some(v) => {
                 ctx.created(v.href());
-                Ok(Some(serde_json::to_value(version::response(&ctx.core.db, &v).await?).unwrap_or_default()))
+                Ok(Some(
+                    serde_json::to_value(version::response(&ctx.core.db, &v).await?)
+                        .unwrap_or_default(),
+                ))
             }
             None => Ok(None),
         }

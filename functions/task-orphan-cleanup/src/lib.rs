@@ -15,11 +15,15 @@ fn cleanup(ctx: TaskContext) -> TaskFuture {
             .as_u64()
             .unwrap_or(ctx.core.settings.orphan_protection_time);
         let cutoff = depot_core::time::ago(minutes * 60);
-        let only: Option<Vec<String>> = ctx.task.args["content_ids"]
-            .as_array()
-            .map(|a| a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect());
+        let only: Option<Vec<String>> = ctx.task.args["content_ids"].as_array().map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_string))
+                .collect()
+        });
 
-        ctx.progress.start("clean-up.content", "Clean up orphan Content", None).await;
+        ctx.progress
+            .start("clean-up.content", "Clean up orphan Content", None)
+            .await;
         let orphans: Vec<String> = sqlx::query_scalar(
             "SELECT c.id FROM contents c WHERE c.created <= $1 \
              AND NOT EXISTS (SELECT 1 FROM repository_contents rc WHERE rc.content_id = c.id)",
@@ -31,7 +35,9 @@ fn cleanup(ctx: TaskContext) -> TaskFuture {
             Some(ids) => orphans.into_iter().filter(|id| ids.contains(id)).collect(),
             None => orphans,
         };
-        ctx.progress.set_total("clean-up.content", orphans.len() as i64).await;
+        ctx.progress
+            .set_total("clean-up.content", orphans.len() as i64)
+            .await;
         for chunk in orphans.chunks(200) {
             let mut tx = db.begin_write().await?;
             for id in chunk {
@@ -44,11 +50,15 @@ fn cleanup(ctx: TaskContext) -> TaskFuture {
                 .await?;
             }
             tx.commit().await?;
-            ctx.progress.advance("clean-up.content", chunk.len() as i64).await;
+            ctx.progress
+                .advance("clean-up.content", chunk.len() as i64)
+                .await;
         }
         ctx.progress.complete("clean-up.content").await;
 
-        ctx.progress.start("clean-up.artifacts", "Clean up orphan Artifacts", None).await;
+        ctx.progress
+            .start("clean-up.artifacts", "Clean up orphan Artifacts", None)
+            .await;
         let rows = sqlx::query(
             "SELECT id, file FROM artifacts a WHERE a.created <= $1 \
              AND NOT EXISTS (SELECT 1 FROM content_artifacts ca WHERE ca.artifact_id = a.id) \
@@ -57,7 +67,9 @@ fn cleanup(ctx: TaskContext) -> TaskFuture {
         .bind(&cutoff)
         .fetch_all(db.pool())
         .await?;
-        ctx.progress.set_total("clean-up.artifacts", rows.len() as i64).await;
+        ctx.progress
+            .set_total("clean-up.artifacts", rows.len() as i64)
+            .await;
         for r in rows {
             let id: String = r.try_get(0)?;
             let file: String = r.try_get(1)?;

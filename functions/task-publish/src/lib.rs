@@ -25,7 +25,9 @@ fn publish(ctx: TaskContext) -> TaskFuture {
         let args: Args = ctx.args()?;
         let db = &ctx.core.db;
         let v = version::get_by_id(db, &args.repository_version_id).await?;
-        ctx.progress.start("publishing.content", "Publishing files", None).await;
+        ctx.progress
+            .start("publishing.content", "Publishing files", None)
+            .await;
         let sql = format!(
             "SELECT ca.id, fc.relative_path, fc.sha256, COALESCE(fc.size, a.size) FROM repository_contents rc \
              JOIN file_contents fc ON fc.content_id = rc.content_id \
@@ -45,16 +47,30 @@ fn publish(ctx: TaskContext) -> TaskFuture {
             let sha: String = r.try_get(2)?;
             let size: Option<i64> = r.try_get(3)?;
             manifest.push_str(&format!("{path},{sha},{}\n", size.unwrap_or(0)));
-            files.push(PublishedFile { relative_path: path, content_artifact_id: Some(r.try_get(0)?), artifact_id: None });
+            files.push(PublishedFile {
+                relative_path: path,
+                content_artifact_id: Some(r.try_get(0)?),
+                artifact_id: None,
+            });
         }
-        ctx.progress.set_total("publishing.content", rows.len() as i64).await;
-        ctx.progress.advance("publishing.content", rows.len() as i64).await;
+        ctx.progress
+            .set_total("publishing.content", rows.len() as i64)
+            .await;
+        ctx.progress
+            .advance("publishing.content", rows.len() as i64)
+            .await;
         let manifest_artifact = ingest_bytes(&ctx.core, Bytes::from(manifest)).await?;
         files.retain(|f| f.relative_path != args.manifest);
-        files.push(PublishedFile { relative_path: args.manifest.clone(), content_artifact_id: None, artifact_id: Some(manifest_artifact.id) });
+        files.push(PublishedFile {
+            relative_path: args.manifest.clone(),
+            content_artifact_id: None,
+            artifact_id: Some(manifest_artifact.id),
+        });
         let p = publication::create(db, &v.id, Some(args.manifest), args.checkpoint, files).await?;
         ctx.progress.complete("publishing.content").await;
         ctx.created(p.href());
-        Ok(Some(serde_json::to_value(publication::response(db, &p).await?).unwrap_or_default()))
+        Ok(Some(
+            serde_json::to_value(publication::response(db, &p).await?).unwrap_or_default(),
+        ))
     })
 }

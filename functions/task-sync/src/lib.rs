@@ -39,7 +39,12 @@ pub fn parse_manifest(text: &str, manifest_url: &str) -> CoreResult<Vec<RemoteFi
         if line.trim().is_empty() {
             continue;
         }
-        let bad = |why: &str| CoreError::Remote(format!("Malformed PULP_MANIFEST line {}: {why}: '{line}'", i + 1));
+        let bad = |why: &str| {
+            CoreError::Remote(format!(
+                "Malformed PULP_MANIFEST line {}: {why}: '{line}'",
+                i + 1
+            ))
+        };
         let mut parts = line.rsplitn(3, ',');
         let (Some(size), Some(sha), Some(path)) = (parts.next(), parts.next(), parts.next()) else {
             return Err(bad("expected relative_path,sha256,size"));
@@ -67,26 +72,45 @@ fn sync(ctx: TaskContext) -> TaskFuture {
         let remote = remote::get(&core.db, &args.remote_id).await?;
         let repo = repository::get(&core.db, &args.repository_id).await?;
 
-        ctx.progress.start("sync.downloading.metadata", "Downloading Metadata Files", Some(1)).await;
+        ctx.progress
+            .start(
+                "sync.downloading.metadata",
+                "Downloading Metadata Files",
+                Some(1),
+            )
+            .await;
         let resp = download::get(&core.http, &remote, &remote.url).await?;
         let bytes = read_limited(resp).await?;
         ctx.progress.advance("sync.downloading.metadata", 1).await;
         ctx.progress.complete("sync.downloading.metadata").await;
         let manifest_sha = sha256_hex(&bytes);
-        let text = String::from_utf8(bytes).map_err(|_| CoreError::Remote("The PULP_MANIFEST is not UTF-8 text.".into()))?;
+        let text = String::from_utf8(bytes)
+            .map_err(|_| CoreError::Remote("The PULP_MANIFEST is not UTF-8 text.".into()))?;
 
         let details = json!({"remote_id": remote.id, "url": remote.url, "policy": remote.policy.as_str(),
                              "manifest_sha256": manifest_sha, "mirror": args.mirror, "latest_version": repo.latest_number});
         if args.optimize && repo.last_sync_details == details {
-            ctx.progress.start("sync.was_skipped", "Sync is skipped: nothing changed since the last sync", Some(0)).await;
+            ctx.progress
+                .start(
+                    "sync.was_skipped",
+                    "Sync is skipped: nothing changed since the last sync",
+                    Some(0),
+                )
+                .await;
             ctx.progress.complete("sync.was_skipped").await;
             return Ok(None);
         }
 
-        ctx.progress.start("sync.parsing.metadata", "Parsing Metadata Lines", None).await;
+        ctx.progress
+            .start("sync.parsing.metadata", "Parsing Metadata Lines", None)
+            .await;
         let files = parse_manifest(&text, &remote.url)?;
-        ctx.progress.set_total("sync.parsing.metadata", files.len() as i64).await;
-        ctx.progress.advance("sync.parsing.metadata", files.len() as i64).await;
+        ctx.progress
+            .set_total("sync.parsing.metadata", files.len() as i64)
+            .await;
+        ctx.progress
+            .advance("sync.parsing.metadata", files.len() as i64)
+            .await;
         ctx.progress.complete("sync.parsing.metadata").await;
 
         let ids = content::get_or_create_remote(&core.db, &remote.id, &files).await?;
@@ -94,15 +118,27 @@ fn sync(ctx: TaskContext) -> TaskFuture {
             download_missing(&ctx, &remote, &ids).await?;
         }
 
-        ctx.progress.start("associating.content", "Associating Content", Some(ids.len() as i64)).await;
+        ctx.progress
+            .start(
+                "associating.content",
+                "Associating Content",
+                Some(ids.len() as i64),
+            )
+            .await;
         let change = Change {
             base_number: None,
-            remove: if args.mirror { Removal::All } else { Removal::Some(Vec::new()) },
+            remove: if args.mirror {
+                Removal::All
+            } else {
+                Removal::Some(Vec::new())
+            },
             add: ids.clone(),
             overwrite: true,
         };
         let created = version::create_next(&core.db, &repo.id, change).await?;
-        ctx.progress.advance("associating.content", ids.len() as i64).await;
+        ctx.progress
+            .advance("associating.content", ids.len() as i64)
+            .await;
         ctx.progress.complete("associating.content").await;
 
         let latest = repository::get(&core.db, &repo.id).await?.latest_number;
@@ -112,7 +148,10 @@ fn sync(ctx: TaskContext) -> TaskFuture {
         match created {
             Some(v) => {
                 ctx.created(v.href());
-                Ok(Some(serde_json::to_value(version::response(&core.db, &v).await?).unwrap_or_default()))
+                Ok(Some(
+                    serde_json::to_value(version::response(&core.db, &v).await?)
+                        .unwrap_or_default(),
+                ))
             }
             None => Ok(None),
         }
@@ -123,7 +162,8 @@ async fn read_limited(resp: reqwest::Response) -> CoreResult<Vec<u8>> {
     let mut out = Vec::new();
     let mut body = download::body_stream(resp);
     while let Some(chunk) = body.next().await {
-        let chunk = chunk.map_err(|e| CoreError::Remote(format!("Downloading the manifest failed: {e}")))?;
+        let chunk = chunk
+            .map_err(|e| CoreError::Remote(format!("Downloading the manifest failed: {e}")))?;
         out.extend_from_slice(&chunk);
         if out.len() > MAX_MANIFEST {
             return Err(CoreError::Remote("The PULP_MANIFEST is too large.".into()));
@@ -149,16 +189,28 @@ async fn download_missing(ctx: &TaskContext, remote: &Remote, ids: &[String]) ->
     for r in rows {
         let content_id: String = r.try_get(0)?;
         if wanted.contains(&content_id) {
-            todo.push((content_id, r.try_get::<String, _>(1)?, r.try_get::<Option<i64>, _>(2)?, r.try_get::<Option<String>, _>(3)?));
+            todo.push((
+                content_id,
+                r.try_get::<String, _>(1)?,
+                r.try_get::<Option<i64>, _>(2)?,
+                r.try_get::<Option<String>, _>(3)?,
+            ));
         }
     }
-    ctx.progress.start("sync.downloading.artifacts", "Downloading Artifacts", Some(todo.len() as i64)).await;
-    let mut results = futures_util::stream::iter(todo.into_iter().map(|(content_id, url, size, sha)| {
-        let core = core.clone();
-        let remote = remote.clone();
-        async move { fetch_one(&core, &remote, &content_id, &url, size, sha).await }
-    }))
-    .buffer_unordered(remote.download_concurrency());
+    ctx.progress
+        .start(
+            "sync.downloading.artifacts",
+            "Downloading Artifacts",
+            Some(todo.len() as i64),
+        )
+        .await;
+    let mut results =
+        futures_util::stream::iter(todo.into_iter().map(|(content_id, url, size, sha)| {
+            let core = core.clone();
+            let remote = remote.clone();
+            async move { fetch_one(&core, &remote, &content_id, &url, size, sha).await }
+        }))
+        .buffer_unordered(remote.download_concurrency());
     while let Some(res) = results.next().await {
         res?;
         ctx.progress.advance("sync.downloading.artifacts", 1).await;
@@ -167,16 +219,29 @@ async fn download_missing(ctx: &TaskContext, remote: &Remote, ids: &[String]) ->
     Ok(())
 }
 
-async fn fetch_one(core: &Core, remote: &Remote, content_id: &str, url: &str, size: Option<i64>, sha: Option<String>) -> CoreResult<()> {
+async fn fetch_one(
+    core: &Core,
+    remote: &Remote,
+    content_id: &str,
+    url: &str,
+    size: Option<i64>,
+    sha: Option<String>,
+) -> CoreResult<()> {
     let resp = download::get(&core.http, remote, url).await?;
     let expected = Expected {
         size: size.map(|s| s as u64),
-        digests: sha.map(|s| vec![(Algorithm::Sha256, s)]).unwrap_or_default(),
+        digests: sha
+            .map(|s| vec![(Algorithm::Sha256, s)])
+            .unwrap_or_default(),
     };
-    let artifact = ingest(core, download::body_stream(resp), &expected).await.map_err(|e| match e {
-        CoreError::Invalid(_) => CoreError::Remote(format!("The file downloaded from {url} does not match the manifest: {e}")),
-        other => other,
-    })?;
+    let artifact = ingest(core, download::body_stream(resp), &expected)
+        .await
+        .map_err(|e| match e {
+            CoreError::Invalid(_) => CoreError::Remote(format!(
+                "The file downloaded from {url} does not match the manifest: {e}"
+            )),
+            other => other,
+        })?;
     content::attach_artifact(&core.db, content_id, &artifact.id).await
 }
 
@@ -187,7 +252,11 @@ mod tests {
     #[test]
     fn manifests_parse_and_refuse_bad_lines() {
         let sha = "a".repeat(64);
-        let files = parse_manifest(&format!("a/b,c.txt,{sha},12\n\n"), "http://h/x/PULP_MANIFEST").unwrap();
+        let files = parse_manifest(
+            &format!("a/b,c.txt,{sha},12\n\n"),
+            "http://h/x/PULP_MANIFEST",
+        )
+        .unwrap();
         assert_eq!(files[0].relative_path, "a/b,c.txt");
         assert_eq!(files[0].size, 12);
         assert_eq!(files[0].url, "http://h/x/a/b%2Cc.txt");

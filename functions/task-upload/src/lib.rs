@@ -4,7 +4,9 @@
 use depot_core::artifacts::from_upload;
 use depot_core::models::version::{self, Change, Removal};
 use depot_core::models::{Labels, artifact, content};
-use depot_core::tasks::{COMMIT_HANDLER, CONTENT_CREATE_HANDLER, TaskContext, TaskFuture, TaskRegistry};
+use depot_core::tasks::{
+    COMMIT_HANDLER, CONTENT_CREATE_HANDLER, TaskContext, TaskFuture, TaskRegistry,
+};
 use serde::Deserialize;
 
 pub fn register_tasks(reg: &mut TaskRegistry) {
@@ -49,9 +51,19 @@ fn create_content(ctx: TaskContext) -> TaskFuture {
         let a = match (&args.artifact_id, &args.upload_id) {
             (Some(id), _) => artifact::get(&ctx.core.db, id).await?,
             (None, Some(upload)) => from_upload(&ctx.core, upload, None).await?,
-            (None, None) => return Err(depot_core::CoreError::invalid("No file, upload or artifact was given.")),
+            (None, None) => {
+                return Err(depot_core::CoreError::invalid(
+                    "No file, upload or artifact was given.",
+                ));
+            }
         };
-        let c = content::get_or_create_with_artifact(&ctx.core.db, &args.relative_path, &a, &args.pulp_labels).await?;
+        let c = content::get_or_create_with_artifact(
+            &ctx.core.db,
+            &args.relative_path,
+            &a,
+            &args.pulp_labels,
+        )
+        .await?;
         ctx.created(c.href());
         if let Some(repo) = &args.repository_id {
             let change = Change {

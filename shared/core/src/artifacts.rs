@@ -31,7 +31,10 @@ pub fn check(expected: &Expected, got: &Digests) -> CoreResult<()> {
     if let Some(size) = expected.size
         && size != got.size
     {
-        return Err(CoreError::field("size", "The size did not match actual size of file."));
+        return Err(CoreError::field(
+            "size",
+            "The size did not match actual size of file.",
+        ));
     }
     for (alg, want) in &expected.digests {
         let actual = match alg {
@@ -66,7 +69,8 @@ where
     let mut hasher = Hasher::new(&core.settings.allowed_checksums);
     let mut body = std::pin::pin!(body);
     while let Some(chunk) = body.next().await {
-        let chunk = chunk.map_err(|e| CoreError::invalid(format!("Reading the upload failed: {e}")))?;
+        let chunk =
+            chunk.map_err(|e| CoreError::invalid(format!("Reading the upload failed: {e}")))?;
         hasher.update(&chunk);
         staged.write(&chunk).await?;
     }
@@ -103,7 +107,11 @@ pub async fn ingest_bytes(core: &Core, data: Bytes) -> CoreResult<Artifact> {
 
 /// Assembles a chunked upload into an artifact, checking the expected sha256, and deletes the
 /// upload. Used by the upload commit and by content created from an upload.
-pub async fn from_upload(core: &Core, upload_id: &str, sha256: Option<&str>) -> CoreResult<Artifact> {
+pub async fn from_upload(
+    core: &Core,
+    upload_id: &str,
+    sha256: Option<&str>,
+) -> CoreResult<Artifact> {
     let u = crate::models::upload::get(&core.db, upload_id).await?;
     let streams = crate::models::upload::assembled(core, &u).await?;
     let body = futures_util::stream::iter(streams).flatten();

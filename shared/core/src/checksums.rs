@@ -60,7 +60,9 @@ impl Algorithm {
 
 /// True when `s` is a lowercase hex digest of the right length for `alg`.
 pub fn is_hex_digest(alg: Algorithm, s: &str) -> bool {
-    s.len() == alg.hex_len() && s.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    s.len() == alg.hex_len()
+        && s.bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 /// The digests of one file; algorithms that are not allowed stay `None`.

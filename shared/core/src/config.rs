@@ -54,10 +54,12 @@ fn parsed<T: std::str::FromStr>(name: &'static str, default: T) -> Result<T, Set
 impl Settings {
     pub fn from_env() -> Result<Self, SettingsError> {
         let listen = var("DEPOT_LISTEN").unwrap_or_else(|| "127.0.0.1:24817".into());
-        let data_dir = PathBuf::from(var("DEPOT_DATA_DIR").unwrap_or_else(|| "./depot-data".into()));
+        let data_dir =
+            PathBuf::from(var("DEPOT_DATA_DIR").unwrap_or_else(|| "./depot-data".into()));
         let database_url = var("DEPOT_DATABASE_URL")
             .unwrap_or_else(|| format!("sqlite://{}/depot.db?mode=rwc", data_dir.display()));
-        let content_origin = var("PULP_CONTENT_ORIGIN").unwrap_or_else(|| format!("http://{listen}"));
+        let content_origin =
+            var("PULP_CONTENT_ORIGIN").unwrap_or_else(|| format!("http://{listen}"));
         let allowed_checksums = match var("PULP_ALLOWED_CONTENT_CHECKSUMS") {
             None => Algorithm::DEFAULT_ALLOWED.to_vec(),
             Some(v) => parse_checksum_list(&v)?,

@@ -67,7 +67,12 @@ impl Db {
                     .connect_with(options)
                     .await?
             }
-            Engine::Postgres => AnyPoolOptions::new().max_connections(16).connect_with(options).await?,
+            Engine::Postgres => {
+                AnyPoolOptions::new()
+                    .max_connections(16)
+                    .connect_with(options)
+                    .await?
+            }
         };
         Ok(Self { pool, engine })
     }
@@ -103,12 +108,14 @@ impl Db {
                 Engine::Postgres => *postgres,
             };
             sqlx::raw_sql(sql).execute(&mut *tx).await?;
-            sqlx::query("INSERT INTO depot_migrations (version, name, applied) VALUES ($1, $2, $3)")
-                .bind(*version)
-                .bind(*name)
-                .bind(crate::time::now())
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "INSERT INTO depot_migrations (version, name, applied) VALUES ($1, $2, $3)",
+            )
+            .bind(*version)
+            .bind(*name)
+            .bind(crate::time::now())
+            .execute(&mut *tx)
+            .await?;
             tx.commit().await?;
         }
         Ok(())
@@ -140,7 +147,9 @@ pub fn get_bool(row: &AnyRow, col: &str) -> CoreResult<bool> {
 pub fn get_json(row: &AnyRow, col: &str) -> CoreResult<serde_json::Value> {
     let text: Option<String> = row.try_get(col)?;
     Ok(match text {
-        Some(t) => serde_json::from_str(&t).map_err(|e| crate::CoreError::Internal(e.to_string()))?,
+        Some(t) => {
+            serde_json::from_str(&t).map_err(|e| crate::CoreError::Internal(e.to_string()))?
+        }
         None => serde_json::Value::Null,
     })
 }

@@ -33,7 +33,11 @@ fn request(client: &reqwest::Client, remote: &Remote, url: &str) -> reqwest::Req
 }
 
 /// GETs a URL, retrying connection errors and 5xx/429 answers with backoff.
-pub async fn get(client: &reqwest::Client, remote: &Remote, url: &str) -> CoreResult<reqwest::Response> {
+pub async fn get(
+    client: &reqwest::Client,
+    remote: &Remote,
+    url: &str,
+) -> CoreResult<reqwest::Response> {
     let retries = remote.max_retries();
     let mut attempt = 0;
     loop {
@@ -43,7 +47,9 @@ pub async fn get(client: &reqwest::Client, remote: &Remote, url: &str) -> CoreRe
             Err(e) => e.is_connect() || e.is_timeout() || e.is_request(),
         };
         if !retryable || attempt >= retries {
-            let r = res.map_err(|e| CoreError::Remote(format!("Could not fetch {url}: {}", describe(&e))))?;
+            let r = res.map_err(|e| {
+                CoreError::Remote(format!("Could not fetch {url}: {}", describe(&e)))
+            })?;
             if !r.status().is_success() {
                 return Err(CoreError::Remote(format!(
                     "Could not fetch {url}: the server answered {}",

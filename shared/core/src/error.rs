@@ -61,7 +61,11 @@ fn summarize(v: &Value) -> String {
                 Value::Array(msgs) => {
                     let msgs: Vec<String> = msgs
                         .iter()
-                        .map(|m| m.as_str().map(str::to_string).unwrap_or_else(|| m.to_string()))
+                        .map(|m| {
+                            m.as_str()
+                                .map(str::to_string)
+                                .unwrap_or_else(|| m.to_string())
+                        })
                         .collect();
                     format!("{k}: {}", msgs.join(" "))
                 }

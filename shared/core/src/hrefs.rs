@@ -93,7 +93,9 @@ impl Kind {
 
     /// Parses an href of this kind and returns the id, or `None` when it is not one.
     pub fn parse(self, href: &str) -> Option<String> {
-        let rest = href.strip_prefix(API_ROOT)?.strip_prefix(self.collection())?;
+        let rest = href
+            .strip_prefix(API_ROOT)?
+            .strip_prefix(self.collection())?;
         let id = rest.strip_suffix('/')?;
         uuid::Uuid::parse_str(id).ok().map(|_| id.to_string())
     }
@@ -113,7 +115,10 @@ pub const VERSION_PRN_MODEL: &str = "core.repositoryversion";
 
 /// `<repository href>versions/<n>/`.
 pub fn version_href(repository_id: &str, number: i64) -> String {
-    format!("{}versions/{number}/", Kind::FileRepository.href(repository_id))
+    format!(
+        "{}versions/{number}/",
+        Kind::FileRepository.href(repository_id)
+    )
 }
 
 /// Parses a repository version href into (repository id, number).
@@ -142,11 +147,16 @@ mod tests {
         assert_eq!(href, format!("/pulp/api/v3/repositories/file/file/{id}/"));
         assert_eq!(Kind::FileRepository.parse(&href).as_deref(), Some(id));
         assert_eq!(Kind::FileRemote.parse(&href), None);
-        assert_eq!(Kind::FileRepository.parse("/pulp/api/v3/repositories/file/file/x/"), None);
+        assert_eq!(
+            Kind::FileRepository.parse("/pulp/api/v3/repositories/file/file/x/"),
+            None
+        );
         let v = version_href(id, 3);
         assert_eq!(parse_version_href(&v), Some((id.to_string(), 3)));
         assert_eq!(
-            Kind::FileRepository.parse_ref(&Kind::FileRepository.prn(id)).as_deref(),
+            Kind::FileRepository
+                .parse_ref(&Kind::FileRepository.prn(id))
+                .as_deref(),
             Some(id)
         );
     }

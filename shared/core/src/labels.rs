@@ -7,17 +7,27 @@ use crate::{CoreError, CoreResult};
 /// Checks a labels object: keys are non-empty words, values strings or null.
 pub fn validate(labels: &Value) -> CoreResult<Map<String, Value>> {
     let Value::Object(map) = labels else {
-        return Err(CoreError::field("pulp_labels", "Expected a dictionary of items."));
+        return Err(CoreError::field(
+            "pulp_labels",
+            "Expected a dictionary of items.",
+        ));
     };
     for (k, v) in map {
-        if k.is_empty() || !k.chars().all(|c| c.is_alphanumeric() || "_-./ ".contains(c)) {
+        if k.is_empty()
+            || !k
+                .chars()
+                .all(|c| c.is_alphanumeric() || "_-./ ".contains(c))
+        {
             return Err(CoreError::field(
                 "pulp_labels",
                 format!("Key '{k}' contains non-alphanumerics."),
             ));
         }
         if !(v.is_string() || v.is_null()) {
-            return Err(CoreError::field("pulp_labels", "Label values must be strings or null."));
+            return Err(CoreError::field(
+                "pulp_labels",
+                "Label values must be strings or null.",
+            ));
         }
     }
     Ok(map.clone())
@@ -59,7 +69,10 @@ impl LabelSelect {
             terms.push(term);
         }
         if terms.is_empty() {
-            return Err(CoreError::field("pulp_label_select", "Invalid label select expression."));
+            return Err(CoreError::field(
+                "pulp_label_select",
+                "Invalid label select expression.",
+            ));
         }
         Ok(Self(terms))
     }
@@ -107,9 +120,17 @@ mod tests {
         let labels = json!({"env": "prod", "team": "Core, Infra"});
         let labels = labels.as_object().unwrap();
         assert!(LabelSelect::parse("env").unwrap().matches(labels));
-        assert!(LabelSelect::parse("env=prod,!missing").unwrap().matches(labels));
+        assert!(
+            LabelSelect::parse("env=prod,!missing")
+                .unwrap()
+                .matches(labels)
+        );
         assert!(!LabelSelect::parse("env!=prod").unwrap().matches(labels));
-        assert!(LabelSelect::parse("team~core\\, infra").unwrap().matches(labels));
+        assert!(
+            LabelSelect::parse("team~core\\, infra")
+                .unwrap()
+                .matches(labels)
+        );
         assert!(!LabelSelect::parse("missing").unwrap().matches(labels));
     }
 

@@ -52,8 +52,14 @@ impl FsStorage {
 
     fn path(&self, key: &str) -> io::Result<PathBuf> {
         // Keys are made by Depot, never by users, but refuse anything that could escape anyway.
-        if key.split('/').any(|p| p.is_empty() || p == "." || p == "..") {
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, "bad storage key"));
+        if key
+            .split('/')
+            .any(|p| p.is_empty() || p == "." || p == "..")
+        {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "bad storage key",
+            ));
         }
         Ok(self.root.join(key))
     }
@@ -85,7 +91,10 @@ impl Storage for FsStorage {
             Some(n) => Box::new(file.take(n)),
             None => Box::new(file),
         };
-        Ok(Box::pin(tokio_util::io::ReaderStream::with_capacity(reader, 64 * 1024)))
+        Ok(Box::pin(tokio_util::io::ReaderStream::with_capacity(
+            reader,
+            64 * 1024,
+        )))
     }
 
     async fn delete(&self, key: &str) -> io::Result<()> {
@@ -121,7 +130,10 @@ impl StagedFile for FsStaged {
         file.get_mut().sync_data().await?;
         drop(file);
         let src = self.path.take().expect("commit once");
-        let dest = FsStorage { root: self.root.clone() }.path(key)?;
+        let dest = FsStorage {
+            root: self.root.clone(),
+        }
+        .path(key)?;
         if tokio::fs::try_exists(&dest).await? {
             tokio::fs::remove_file(&src).await?;
             return Ok(());
@@ -170,7 +182,10 @@ mod tests {
         let mut dropped = storage.stage().await.unwrap();
         dropped.write(b"partial").await.unwrap();
         drop(dropped);
-        assert_eq!(std::fs::read_dir(dir.path().join("tmp")).unwrap().count(), 0);
+        assert_eq!(
+            std::fs::read_dir(dir.path().join("tmp")).unwrap().count(),
+            0
+        );
         assert!(storage.open("../etc/passwd", 0, None).await.is_err());
     }
 }

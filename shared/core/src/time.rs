@@ -51,11 +51,13 @@ pub fn normalize(input: &str) -> Option<String> {
         return None;
     }
     let date = &s[..10];
-    if !date
-        .chars()
-        .enumerate()
-        .all(|(i, c)| if i == 4 || i == 7 { c == '-' } else { c.is_ascii_digit() })
-    {
+    if !date.chars().enumerate().all(|(i, c)| {
+        if i == 4 || i == 7 {
+            c == '-'
+        } else {
+            c.is_ascii_digit()
+        }
+    }) {
         return None;
     }
     if s.len() == 10 {
@@ -81,14 +83,20 @@ mod tests {
 
     #[test]
     fn formats_epoch_and_leap_days() {
-        assert_eq!(format_system_time(UNIX_EPOCH), "1970-01-01T00:00:00.000000Z");
+        assert_eq!(
+            format_system_time(UNIX_EPOCH),
+            "1970-01-01T00:00:00.000000Z"
+        );
         let t = UNIX_EPOCH + Duration::from_micros(951_782_400_000_001); // 2000-02-29
         assert_eq!(format_system_time(t), "2000-02-29T00:00:00.000001Z");
     }
 
     #[test]
     fn normalizes_filters() {
-        assert_eq!(normalize("2024-01-02").unwrap(), "2024-01-02T00:00:00.000000Z");
+        assert_eq!(
+            normalize("2024-01-02").unwrap(),
+            "2024-01-02T00:00:00.000000Z"
+        );
         assert_eq!(
             normalize("2024-01-02T03:04:05.5+00:00").unwrap(),
             "2024-01-02T03:04:05.500000Z"

@@ -30,7 +30,11 @@ pub fn hash_password(password: &str) -> String {
     rand::rng().fill_bytes(&mut salt);
     let mut out = [0u8; 32];
     pbkdf2::pbkdf2_hmac::<Sha256>(password.as_bytes(), &salt, ITERATIONS, &mut out);
-    format!("pbkdf2_sha256${ITERATIONS}${}${}", STANDARD.encode(salt), STANDARD.encode(out))
+    format!(
+        "pbkdf2_sha256${ITERATIONS}${}${}",
+        STANDARD.encode(salt),
+        STANDARD.encode(out)
+    )
 }
 
 pub fn verify_password(password: &str, stored: &str) -> bool {
@@ -38,9 +42,11 @@ pub fn verify_password(password: &str, stored: &str) -> bool {
     let [alg, iterations, salt, hash] = parts[..] else {
         return false;
     };
-    let (Ok(iterations), Ok(salt), Ok(hash)) =
-        (iterations.parse::<u32>(), STANDARD.decode(salt), STANDARD.decode(hash))
-    else {
+    let (Ok(iterations), Ok(salt), Ok(hash)) = (
+        iterations.parse::<u32>(),
+        STANDARD.decode(salt),
+        STANDARD.decode(hash),
+    ) else {
         return false;
     };
     if alg != "pbkdf2_sha256" || hash.len() != 32 {
@@ -49,15 +55,19 @@ pub fn verify_password(password: &str, stored: &str) -> bool {
     let mut out = [0u8; 32];
     pbkdf2::pbkdf2_hmac::<Sha256>(password.as_bytes(), &salt, iterations, &mut out);
     // Constant-time comparison.
-    out.iter().zip(hash.iter()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+    out.iter()
+        .zip(hash.iter())
+        .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+        == 0
 }
 
 /// Creates the `admin` superuser at first start. Returns the generated password when none was
 /// configured, so that the caller can print it once.
 pub async fn ensure_admin(db: &Db, configured: Option<&str>) -> CoreResult<Option<String>> {
-    let exists: Option<String> = sqlx::query_scalar("SELECT id FROM users WHERE username = 'admin'")
-        .fetch_optional(db.pool())
-        .await?;
+    let exists: Option<String> =
+        sqlx::query_scalar("SELECT id FROM users WHERE username = 'admin'")
+            .fetch_optional(db.pool())
+            .await?;
     if exists.is_some() {
         if let Some(pw) = configured {
             // The setting wins: keep the stored hash in step with it.
@@ -79,7 +89,10 @@ pub async fn ensure_admin(db: &Db, configured: Option<&str>) -> CoreResult<Optio
         None => {
             let mut bytes = [0u8; 18];
             rand::rng().fill_bytes(&mut bytes);
-            (base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes), true)
+            (
+                base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes),
+                true,
+            )
         }
     };
     sqlx::query("INSERT INTO users (id, username, password_hash, is_superuser, created) VALUES ($1, 'admin', $2, $3, $4) ON CONFLICT (username) DO NOTHING")
@@ -105,17 +118,19 @@ pub async fn authenticate_basic(db: &Db, cache: &AuthCache, header: &str) -> Cor
     {
         return Ok(user.clone());
     }
-    let encoded = header
-        .strip_prefix("Basic ")
-        .ok_or_else(|| CoreError::Unauthenticated("Authentication credentials were not provided.".into()))?;
+    let encoded = header.strip_prefix("Basic ").ok_or_else(|| {
+        CoreError::Unauthenticated("Authentication credentials were not provided.".into())
+    })?;
     let decoded = STANDARD.decode(encoded.trim()).map_err(|_| bad())?;
     let decoded = String::from_utf8(decoded).map_err(|_| bad())?;
     let (username, password) = decoded.split_once(':').ok_or_else(bad)?;
-    let row = sqlx::query("SELECT id, username, password_hash, is_superuser FROM users WHERE username = $1")
-        .bind(username)
-        .fetch_optional(db.pool())
-        .await?
-        .ok_or_else(bad)?;
+    let row = sqlx::query(
+        "SELECT id, username, password_hash, is_superuser FROM users WHERE username = $1",
+    )
+    .bind(username)
+    .fetch_optional(db.pool())
+    .await?
+    .ok_or_else(bad)?;
     let stored: String = row.try_get(2)?;
     let password = password.to_string();
     let ok = tokio::task::spawn_blocking(move || verify_password(&password, &stored))

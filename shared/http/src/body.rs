@@ -63,23 +63,34 @@ impl FromRequest<AppState> for Fields {
             for (k, v) in pairs {
                 values.insert(k, Value::String(v));
             }
-            return Ok(Fields { values, textual: true, files: HashMap::new() });
+            return Ok(Fields {
+                values,
+                textual: true,
+                files: HashMap::new(),
+            });
         }
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(Fields::default());
         }
-        if !(ctype.is_empty() || ctype.starts_with("application/json") || ctype.ends_with("+json")) {
+        if !(ctype.is_empty() || ctype.starts_with("application/json") || ctype.ends_with("+json"))
+        {
             return Err(ApiError(CoreError::invalid(format!(
                 "Unsupported media type \"{ctype}\" in request."
             ))));
         }
         match serde_json::from_slice::<Value>(&bytes) {
-            Ok(Value::Object(values)) => Ok(Fields { values, textual: false, files: HashMap::new() }),
+            Ok(Value::Object(values)) => Ok(Fields {
+                values,
+                textual: false,
+                files: HashMap::new(),
+            }),
             Ok(other) => Err(ApiError(CoreError::invalid(format!(
                 "Invalid data. Expected a dictionary, but got {}.",
                 type_name(&other)
             )))),
-            Err(e) => Err(ApiError(CoreError::invalid(format!("JSON parse error - {e}")))),
+            Err(e) => Err(ApiError(CoreError::invalid(format!(
+                "JSON parse error - {e}"
+            )))),
         }
     }
 }
@@ -96,7 +107,10 @@ fn type_name(v: &Value) -> &'static str {
 }
 
 async fn read_multipart(mut mp: Multipart, state: &AppState) -> Result<Fields, ApiError> {
-    let mut fields = Fields { textual: true, ..Default::default() };
+    let mut fields = Fields {
+        textual: true,
+        ..Default::default()
+    };
     loop {
         let field = mp
             .next_field()
@@ -117,7 +131,11 @@ async fn read_multipart(mut mp: Multipart, state: &AppState) -> Result<Fields, A
             }
             fields.files.insert(
                 name,
-                FilePart { staged, digests: hasher.finish(), filename: Some(filename) },
+                FilePart {
+                    staged,
+                    digests: hasher.finish(),
+                    filename: Some(filename),
+                },
             );
         } else {
             let mut text = Vec::new();
@@ -152,7 +170,11 @@ pub fn schema_properties<T: JsonSchema>() -> (Vec<(String, String)>, Vec<String>
     let required = v
         .get("required")
         .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_string)).collect())
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(str::to_string))
+                .collect()
+        })
         .unwrap_or_default();
     (props, required)
 }
@@ -166,7 +188,11 @@ fn primary_type(s: &Value) -> String {
             .find(|t| *t != "null")
             .unwrap_or("string")
             .to_string(),
-        _ => match s.get("anyOf").or_else(|| s.get("oneOf")).and_then(Value::as_array) {
+        _ => match s
+            .get("anyOf")
+            .or_else(|| s.get("oneOf"))
+            .and_then(Value::as_array)
+        {
             Some(alts) => alts
                 .iter()
                 .map(primary_type)
@@ -190,13 +216,19 @@ fn coerce(kind: &str, v: Value) -> Result<Value, String> {
             if s.is_empty() || s == "null" {
                 return Ok(Value::Null);
             }
-            s.trim().parse::<i64>().map(|n| json!(n)).map_err(|_| "A valid integer is required.".into())
+            s.trim()
+                .parse::<i64>()
+                .map(|n| json!(n))
+                .map_err(|_| "A valid integer is required.".into())
         }
         "number" => {
             if s.is_empty() || s == "null" {
                 return Ok(Value::Null);
             }
-            s.trim().parse::<f64>().map(|n| json!(n)).map_err(|_| "A valid number is required.".into())
+            s.trim()
+                .parse::<f64>()
+                .map(|n| json!(n))
+                .map_err(|_| "A valid number is required.".into())
         }
         "object" | "array" => {
             if s.is_empty() || s == "null" {
@@ -224,13 +256,17 @@ impl Fields {
     }
 
     /// Like [`Fields::parse`], also returning the coerced values that were sent.
-    pub fn parse_full<T: DeserializeOwned + JsonSchema>(self) -> Result<(T, Map<String, Value>), ApiError> {
+    pub fn parse_full<T: DeserializeOwned + JsonSchema>(
+        self,
+    ) -> Result<(T, Map<String, Value>), ApiError> {
         self.parse_checked(true)
     }
 
     /// Like [`Fields::parse`] for PATCH: nothing is required, and the coerced values are
     /// returned too so the caller can tell an absent field from an explicit null.
-    pub fn parse_patch<T: DeserializeOwned + JsonSchema>(self) -> Result<(T, Map<String, Value>), ApiError> {
+    pub fn parse_patch<T: DeserializeOwned + JsonSchema>(
+        self,
+    ) -> Result<(T, Map<String, Value>), ApiError> {
         self.parse_checked(false)
     }
 
@@ -239,7 +275,11 @@ impl Fields {
         enforce_required: bool,
     ) -> Result<(T, Map<String, Value>), ApiError> {
         let (props, required) = schema_properties::<T>();
-        let required = if enforce_required { required } else { Vec::new() };
+        let required = if enforce_required {
+            required
+        } else {
+            Vec::new()
+        };
         let mut errors = Map::new();
         let mut values = Map::new();
         for (k, v) in self.values {
@@ -280,7 +320,11 @@ impl Fields {
             } else {
                 inner
             };
-            let field = if path == "." || path.is_empty() { "non_field_errors".to_string() } else { path };
+            let field = if path == "." || path.is_empty() {
+                "non_field_errors".to_string()
+            } else {
+                path
+            };
             ApiError(CoreError::Invalid(json!({ field: [msg] })))
         })?;
         Ok((parsed, values))
@@ -309,4 +353,3 @@ impl JsonSchema for FileField {
         schemars::json_schema!({"type": "string", "format": "binary"})
     }
 }
-

@@ -25,9 +25,10 @@ impl ApiError {
             CoreError::Conflict(_) => StatusCode::CONFLICT,
             CoreError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             CoreError::Remote(_) => StatusCode::BAD_GATEWAY,
-            CoreError::Database(_) | CoreError::Storage(_) | CoreError::Queue(_) | CoreError::Internal(_) => {
-                StatusCode::INTERNAL_SERVER_ERROR
-            }
+            CoreError::Database(_)
+            | CoreError::Storage(_)
+            | CoreError::Queue(_)
+            | CoreError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 }
@@ -45,8 +46,10 @@ impl IntoResponse for ApiError {
         };
         let mut resp = crate::response::json(status, &body);
         if status == StatusCode::UNAUTHORIZED {
-            resp.headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"api\""));
+            resp.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"api\""),
+            );
         }
         resp
     }

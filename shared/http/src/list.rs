@@ -15,10 +15,16 @@ pub fn name_filters(q: &mut ListQuery, query: &QueryMap, field: &str, column: &s
         q.filter(&format!("{column} = ?"), vec![Bind::Text(v.into())]);
     }
     if let Some(v) = query.get(&format!("{field}__iexact")) {
-        q.filter(&format!("LOWER({column}) = ?"), vec![Bind::Text(v.to_lowercase())]);
+        q.filter(
+            &format!("LOWER({column}) = ?"),
+            vec![Bind::Text(v.to_lowercase())],
+        );
     }
     if let Some(v) = query.get(&format!("{field}__contains")) {
-        q.filter(&format!("{column} LIKE ? ESCAPE '\\'"), vec![Bind::Text(format!("%{}%", like_escape(v)))]);
+        q.filter(
+            &format!("{column} LIKE ? ESCAPE '\\'"),
+            vec![Bind::Text(format!("%{}%", like_escape(v)))],
+        );
     }
     if let Some(v) = query.get(&format!("{field}__icontains")) {
         q.filter(
@@ -27,7 +33,10 @@ pub fn name_filters(q: &mut ListQuery, query: &QueryMap, field: &str, column: &s
         );
     }
     if let Some(v) = query.get(&format!("{field}__startswith")) {
-        q.filter(&format!("{column} LIKE ? ESCAPE '\\'"), vec![Bind::Text(format!("{}%", like_escape(v)))]);
+        q.filter(
+            &format!("{column} LIKE ? ESCAPE '\\'"),
+            vec![Bind::Text(format!("{}%", like_escape(v)))],
+        );
     }
     let list = query.list(&format!("{field}__in"));
     if query.get(&format!("{field}__in")).is_some() {
@@ -36,17 +45,32 @@ pub fn name_filters(q: &mut ListQuery, query: &QueryMap, field: &str, column: &s
 }
 
 fn like_escape(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+    s.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
 }
 
 /// Adds `pulp_href__in` and `prn__in` filters for hrefs of `kind`.
-pub fn href_filters(q: &mut ListQuery, query: &QueryMap, kind: depot_core::hrefs::Kind, column: &str) {
+pub fn href_filters(
+    q: &mut ListQuery,
+    query: &QueryMap,
+    kind: depot_core::hrefs::Kind,
+    column: &str,
+) {
     if query.get("pulp_href__in").is_some() {
-        let ids = query.list("pulp_href__in").iter().filter_map(|h| kind.parse(h)).collect();
+        let ids = query
+            .list("pulp_href__in")
+            .iter()
+            .filter_map(|h| kind.parse(h))
+            .collect();
         q.filter_in(column, ids);
     }
     if query.get("prn__in").is_some() {
-        let ids = query.list("prn__in").iter().filter_map(|h| kind.parse_ref(h)).collect();
+        let ids = query
+            .list("prn__in")
+            .iter()
+            .filter_map(|h| kind.parse_ref(h))
+            .collect();
         q.filter_in(column, ids);
     }
     if query.get("pulp_id__in").is_some() {
@@ -84,7 +108,8 @@ pub async fn fetch_page(
     let rows = if params.offset >= count {
         Vec::new()
     } else {
-        q.fetch(&state.db, Some(params.limit), params.offset).await?
+        q.fetch(&state.db, Some(params.limit), params.offset)
+            .await?
     };
     Ok((count, rows))
 }

@@ -2,8 +2,8 @@
 //! types (schemars); each API crate adds its operations with Pulp's paths, operationIds,
 //! parameters, content types and status codes.
 
-use schemars::generate::{SchemaGenerator, SchemaSettings};
 use schemars::JsonSchema;
+use schemars::generate::{SchemaGenerator, SchemaSettings};
 use serde_json::{Map, Value, json};
 
 pub fn generator() -> SchemaGenerator {
@@ -11,7 +11,11 @@ pub fn generator() -> SchemaGenerator {
 }
 
 /// Request body encodings an operation accepts.
-pub const JSON_FORM_MULTIPART: &[&str] = &["application/json", "application/x-www-form-urlencoded", "multipart/form-data"];
+pub const JSON_FORM_MULTIPART: &[&str] = &[
+    "application/json",
+    "application/x-www-form-urlencoded",
+    "multipart/form-data",
+];
 pub const MULTIPART_FORM: &[&str] = &["multipart/form-data", "application/x-www-form-urlencoded"];
 
 pub struct Op {
@@ -27,7 +31,12 @@ pub struct Op {
 }
 
 impl Op {
-    pub fn new(method: &'static str, path: impl Into<String>, operation_id: impl Into<String>, tag: &'static str) -> Self {
+    pub fn new(
+        method: &'static str,
+        path: impl Into<String>,
+        operation_id: impl Into<String>,
+        tag: &'static str,
+    ) -> Self {
         Self {
             path: path.into(),
             method,
@@ -101,7 +110,11 @@ pub fn field_params() -> Vec<Value> {
 pub fn list_params() -> Vec<Value> {
     let mut v = vec![
         query_param("limit", "integer", "Number of results to return per page."),
-        query_param("offset", "integer", "The initial index from which to return the results."),
+        query_param(
+            "offset",
+            "integer",
+            "The initial index from which to return the results.",
+        ),
         csv_param("ordering", "Which field to use when ordering the results."),
     ];
     v.extend(field_params());
@@ -115,7 +128,10 @@ pub struct ApiDoc {
 
 impl Default for ApiDoc {
     fn default() -> Self {
-        Self { generator: generator(), paths: Map::new() }
+        Self {
+            generator: generator(),
+            paths: Map::new(),
+        }
     }
 }
 
@@ -151,7 +167,10 @@ impl ApiDoc {
                 .iter()
                 .map(|t| (t.to_string(), json!({"schema": schema.clone()})))
                 .collect();
-            o.insert("requestBody".into(), json!({"content": content, "required": true}));
+            o.insert(
+                "requestBody".into(),
+                json!({"content": content, "required": true}),
+            );
         }
         let mut responses = Map::new();
         for (status, schema) in op.responses {
@@ -164,7 +183,10 @@ impl ApiDoc {
         }
         o.insert("responses".into(), Value::Object(responses));
         if op.auth {
-            o.insert("security".into(), json!([{"basicAuth": []}, {"cookieAuth": []}]));
+            o.insert(
+                "security".into(),
+                json!([{"basicAuth": []}, {"cookieAuth": []}]),
+            );
         }
         let entry = self.paths.entry(op.path).or_insert_with(|| json!({}));
         entry[op.method] = Value::Object(o);
@@ -173,7 +195,10 @@ impl ApiDoc {
     /// The finished document.
     pub fn build(mut self, versions: &[(&str, &str)]) -> Value {
         let schemas = self.generator.take_definitions(true);
-        let app_versions: Map<String, Value> = versions.iter().map(|(k, v)| (k.to_string(), json!(v))).collect();
+        let app_versions: Map<String, Value> = versions
+            .iter()
+            .map(|(k, v)| (k.to_string(), json!(v)))
+            .collect();
         json!({
             "openapi": "3.0.3",
             "info": {

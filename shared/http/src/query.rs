@@ -46,11 +46,18 @@ fn path_of(uri: &Uri) -> String {
 
 impl QueryMap {
     pub fn from_pairs(pairs: Vec<(String, String)>) -> Self {
-        Self { pairs, ..Default::default() }
+        Self {
+            pairs,
+            ..Default::default()
+        }
     }
 
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.pairs.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.pairs
+            .iter()
+            .rev()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 
     /// Every value of a parameter, splitting comma-separated values.
@@ -116,10 +123,16 @@ impl ListParams {
         let limit = q.int("limit")?.unwrap_or(DEFAULT_PAGE_SIZE);
         let offset = q.int("offset")?.unwrap_or(0);
         if limit < 0 {
-            return Err(ApiError(CoreError::field("limit", "Ensure this value is greater than or equal to 0.")));
+            return Err(ApiError(CoreError::field(
+                "limit",
+                "Ensure this value is greater than or equal to 0.",
+            )));
         }
         if offset < 0 {
-            return Err(ApiError(CoreError::field("offset", "Ensure this value is greater than or equal to 0.")));
+            return Err(ApiError(CoreError::field(
+                "offset",
+                "Ensure this value is greater than or equal to 0.",
+            )));
         }
         Ok(Self {
             limit: if limit == 0 { DEFAULT_PAGE_SIZE } else { limit },
@@ -132,7 +145,11 @@ impl ListParams {
 
     /// Translates `ordering` into SQL using the allowed `(name, column)` pairs; unknown names are
     /// a 400 as in Pulp.
-    pub fn order_sql(&self, allowed: &[(&str, &str)], default: &str) -> Result<Vec<String>, ApiError> {
+    pub fn order_sql(
+        &self,
+        allowed: &[(&str, &str)],
+        default: &str,
+    ) -> Result<Vec<String>, ApiError> {
         if self.ordering.is_empty() {
             return Ok(vec![default.to_string()]);
         }
@@ -142,12 +159,18 @@ impl ListParams {
                 Some(n) => (true, n),
                 None => (false, o.as_str()),
             };
-            let col = allowed.iter().find(|(n, _)| *n == name).map(|(_, c)| *c).ok_or_else(|| {
-                ApiError(CoreError::field(
-                    "ordering",
-                    format!("Select a valid choice. {name} is not one of the available choices."),
-                ))
-            })?;
+            let col = allowed
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, c)| *c)
+                .ok_or_else(|| {
+                    ApiError(CoreError::field(
+                        "ordering",
+                        format!(
+                            "Select a valid choice. {name} is not one of the available choices."
+                        ),
+                    ))
+                })?;
             out.push(format!("{col} {}", if desc { "DESC" } else { "ASC" }));
         }
         Ok(out)
@@ -166,8 +189,10 @@ impl ListParams {
 
     /// Pulp's pagination envelope.
     pub fn page(&self, q: &QueryMap, count: i64, results: Vec<Value>) -> Value {
-        let next = (self.offset + self.limit < count).then(|| q.page_url(self.limit, self.offset + self.limit));
-        let previous = (self.offset > 0).then(|| q.page_url(self.limit, (self.offset - self.limit).max(0)));
+        let next = (self.offset + self.limit < count)
+            .then(|| q.page_url(self.limit, self.offset + self.limit));
+        let previous =
+            (self.offset > 0).then(|| q.page_url(self.limit, (self.offset - self.limit).max(0)));
         let results: Vec<Value> = results.into_iter().map(|r| self.shape(r)).collect();
         json!({"count": count, "next": next, "previous": previous, "results": results})
     }

@@ -69,7 +69,10 @@ impl FileContent {
             pulp_last_updated: self.updated.clone(),
             pulp_labels: self.pulp_labels.clone(),
             vuln_report: None,
-            artifact: self.artifact_id.as_deref().map(|id| Kind::Artifact.href(id)),
+            artifact: self
+                .artifact_id
+                .as_deref()
+                .map(|id| Kind::Artifact.href(id)),
             relative_path: self.relative_path.clone(),
             md5: self.md5.clone(),
             sha1: self.sha1.clone(),
@@ -101,11 +104,13 @@ pub struct FileContentResponse {
 }
 
 pub async fn get(db: &Db, id: &str) -> CoreResult<FileContent> {
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {SELECT} FROM {FROM} WHERE c.id = $1")))
-        .bind(id)
-        .fetch_optional(db.pool())
-        .await?
-        .ok_or_else(|| CoreError::not_found("FileContent"))?;
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {SELECT} FROM {FROM} WHERE c.id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(db.pool())
+    .await?
+    .ok_or_else(|| CoreError::not_found("FileContent"))?;
     FileContent::from_row(&row)
 }
 
@@ -116,7 +121,9 @@ pub fn validate_relative_path(path: &str) -> CoreResult<()> {
         || path.contains('\\')
         || path.contains('\0')
         || path.len() > 255 * 4
-        || path.split('/').any(|seg| seg.is_empty() || seg == "." || seg == "..");
+        || path
+            .split('/')
+            .any(|seg| seg.is_empty() || seg == "." || seg == "..");
     if bad {
         return Err(CoreError::field(
             "relative_path",
@@ -127,11 +134,13 @@ pub fn validate_relative_path(path: &str) -> CoreResult<()> {
 }
 
 async fn find_id(db: &Db, relative_path: &str, sha256: &str) -> CoreResult<Option<String>> {
-    Ok(sqlx::query_scalar("SELECT content_id FROM file_contents WHERE relative_path = $1 AND sha256 = $2")
-        .bind(relative_path)
-        .bind(sha256)
-        .fetch_optional(db.pool())
-        .await?)
+    Ok(sqlx::query_scalar(
+        "SELECT content_id FROM file_contents WHERE relative_path = $1 AND sha256 = $2",
+    )
+    .bind(relative_path)
+    .bind(sha256)
+    .fetch_optional(db.pool())
+    .await?)
 }
 
 /// Finds or creates the file content for (relative_path, artifact). An existing unit whose file
@@ -152,7 +161,15 @@ pub async fn get_or_create_with_artifact(
             .await?;
         return get(db, &id).await;
     }
-    let id = insert(db, relative_path, sha256, Some(artifact.digests.size as i64), Some(&artifact.id), labels).await?;
+    let id = insert(
+        db,
+        relative_path,
+        sha256,
+        Some(artifact.digests.size as i64),
+        Some(&artifact.id),
+        labels,
+    )
+    .await?;
     get(db, &id).await
 }
 
@@ -214,18 +231,23 @@ pub struct RemoteFile {
 
 /// Finds or creates file content for many remote files at once, recording where each can be
 /// fetched from. Returns the content ids, in input order. Used by sync.
-pub async fn get_or_create_remote(db: &Db, remote_id: &str, files: &[RemoteFile]) -> CoreResult<Vec<String>> {
+pub async fn get_or_create_remote(
+    db: &Db,
+    remote_id: &str,
+    files: &[RemoteFile],
+) -> CoreResult<Vec<String>> {
     let mut ids = Vec::with_capacity(files.len());
     let empty = Labels::new();
     for chunk in files.chunks(200) {
         let mut tx = db.begin_write().await?;
         for f in chunk {
-            let existing: Option<String> =
-                sqlx::query_scalar("SELECT content_id FROM file_contents WHERE relative_path = $1 AND sha256 = $2")
-                    .bind(&f.relative_path)
-                    .bind(&f.sha256)
-                    .fetch_optional(&mut *tx)
-                    .await?;
+            let existing: Option<String> = sqlx::query_scalar(
+                "SELECT content_id FROM file_contents WHERE relative_path = $1 AND sha256 = $2",
+            )
+            .bind(&f.relative_path)
+            .bind(&f.sha256)
+            .fetch_optional(&mut *tx)
+            .await?;
             let content_id = match existing {
                 Some(id) => id,
                 None => {
@@ -246,10 +268,11 @@ pub async fn get_or_create_remote(db: &Db, remote_id: &str, files: &[RemoteFile]
                         .execute(&mut *tx)
                         .await?;
                     // Attach the artifact at once when the bytes are already stored.
-                    let artifact_id: Option<String> = sqlx::query_scalar("SELECT id FROM artifacts WHERE sha256 = $1")
-                        .bind(&f.sha256)
-                        .fetch_optional(&mut *tx)
-                        .await?;
+                    let artifact_id: Option<String> =
+                        sqlx::query_scalar("SELECT id FROM artifacts WHERE sha256 = $1")
+                            .bind(&f.sha256)
+                            .fetch_optional(&mut *tx)
+                            .await?;
                     sqlx::query("INSERT INTO content_artifacts (id, content_id, artifact_id, relative_path) VALUES ($1, $2, $3, $4)")
                         .bind(crate::new_id())
                         .bind(&id)
@@ -260,10 +283,11 @@ pub async fn get_or_create_remote(db: &Db, remote_id: &str, files: &[RemoteFile]
                     id
                 }
             };
-            let ca_id: String = sqlx::query_scalar("SELECT id FROM content_artifacts WHERE content_id = $1")
-                .bind(&content_id)
-                .fetch_one(&mut *tx)
-                .await?;
+            let ca_id: String =
+                sqlx::query_scalar("SELECT id FROM content_artifacts WHERE content_id = $1")
+                    .bind(&content_id)
+                    .fetch_one(&mut *tx)
+                    .await?;
             sqlx::query(
                 "INSERT INTO remote_artifacts (id, content_artifact_id, remote_id, url, size, sha256) VALUES ($1, $2, $3, $4, $5, $6) \
                  ON CONFLICT (content_artifact_id, remote_id) DO UPDATE SET url = excluded.url",
@@ -294,11 +318,16 @@ pub async fn attach_artifact(db: &Db, content_id: &str, artifact_id: &str) -> Co
 }
 
 /// Where an on-demand file can be fetched: (url, expected size, expected sha256, remote id).
-pub async fn remote_sources(db: &Db, content_artifact_id: &str) -> CoreResult<Vec<(String, Option<i64>, Option<String>, String)>> {
-    let rows = sqlx::query("SELECT url, size, sha256, remote_id FROM remote_artifacts WHERE content_artifact_id = $1")
-        .bind(content_artifact_id)
-        .fetch_all(db.pool())
-        .await?;
+pub async fn remote_sources(
+    db: &Db,
+    content_artifact_id: &str,
+) -> CoreResult<Vec<(String, Option<i64>, Option<String>, String)>> {
+    let rows = sqlx::query(
+        "SELECT url, size, sha256, remote_id FROM remote_artifacts WHERE content_artifact_id = $1",
+    )
+    .bind(content_artifact_id)
+    .fetch_all(db.pool())
+    .await?;
     rows.iter()
         .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?)))
         .collect()

@@ -81,7 +81,10 @@ pub async fn response(
     settings: &crate::config::Settings,
 ) -> CoreResult<FileDistributionResponse> {
     let version = match &d.repository_version_id {
-        Some(id) => super::version::get_by_id(db, id).await.ok().map(|v| v.href()),
+        Some(id) => super::version::get_by_id(db, id)
+            .await
+            .ok()
+            .map(|v| v.href()),
         None => None,
     };
     Ok(FileDistributionResponse {
@@ -100,19 +103,27 @@ pub async fn response(
         hidden: d.hidden,
         pulp_labels: d.pulp_labels.clone(),
         name: d.name.clone(),
-        repository: d.repository_id.as_deref().map(|id| Kind::FileRepository.href(id)),
+        repository: d
+            .repository_id
+            .as_deref()
+            .map(|id| Kind::FileRepository.href(id)),
         repository_version: version,
-        publication: d.publication_id.as_deref().map(|id| Kind::FilePublication.href(id)),
+        publication: d
+            .publication_id
+            .as_deref()
+            .map(|id| Kind::FilePublication.href(id)),
         checkpoint: d.checkpoint,
     })
 }
 
 pub async fn get(db: &Db, id: &str) -> CoreResult<Distribution> {
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM distributions WHERE id = $1")))
-        .bind(id)
-        .fetch_optional(db.pool())
-        .await?
-        .ok_or_else(|| CoreError::not_found("FileDistribution"))?;
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM distributions WHERE id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(db.pool())
+    .await?
+    .ok_or_else(|| CoreError::not_found("FileDistribution"))?;
     Distribution::from_row(&row)
 }
 
@@ -121,9 +132,12 @@ pub fn validate_base_path(base_path: &str) -> CoreResult<()> {
     let bad = base_path.is_empty()
         || base_path.starts_with('/')
         || base_path.ends_with('/')
-        || base_path
-            .split('/')
-            .any(|s| s.is_empty() || s == "." || s == ".." || s.contains(|c: char| c.is_control() || c == '\\'));
+        || base_path.split('/').any(|s| {
+            s.is_empty()
+                || s == "."
+                || s == ".."
+                || s.contains(|c: char| c.is_control() || c == '\\')
+        });
     if bad {
         return Err(CoreError::field(
             "base_path",
@@ -261,7 +275,9 @@ pub async fn delete(db: &Db, id: &str) -> CoreResult<()> {
 /// The distribution whose base path is the longest prefix of `path`, and the rest of the path.
 pub async fn match_path(db: &Db, path: &str) -> CoreResult<Option<(Distribution, String)>> {
     let segments: Vec<&str> = path.trim_end_matches('/').split('/').collect();
-    let candidates: Vec<String> = (1..=segments.len()).map(|n| segments[..n].join("/")).collect();
+    let candidates: Vec<String> = (1..=segments.len())
+        .map(|n| segments[..n].join("/"))
+        .collect();
     if candidates.is_empty() {
         return Ok(None);
     }
@@ -277,7 +293,10 @@ pub async fn match_path(db: &Db, path: &str) -> CoreResult<Option<(Distribution,
     let mut best: Option<Distribution> = None;
     for r in rows {
         let d = Distribution::from_row(&r)?;
-        if best.as_ref().is_none_or(|b| d.base_path.len() > b.base_path.len()) {
+        if best
+            .as_ref()
+            .is_none_or(|b| d.base_path.len() > b.base_path.len())
+        {
             best = Some(d);
         }
     }

@@ -3,8 +3,8 @@
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
-use crate::db::Db;
 use crate::CoreResult;
+use crate::db::Db;
 
 #[derive(Debug, Clone)]
 pub enum Bind {
@@ -88,7 +88,12 @@ impl ListQuery {
 
     /// Fetches rows; `limit` of `None` fetches all.
     pub async fn fetch(&self, db: &Db, limit: Option<i64>, offset: i64) -> CoreResult<Vec<AnyRow>> {
-        let mut sql = format!("SELECT {} FROM {}{}", self.columns, self.from, self.where_sql());
+        let mut sql = format!(
+            "SELECT {} FROM {}{}",
+            self.columns,
+            self.from,
+            self.where_sql()
+        );
         if !self.order.is_empty() {
             sql.push_str(&format!(" ORDER BY {}", self.order.join(", ")));
         }

@@ -24,7 +24,8 @@ pub struct Publication {
 
 pub const SELECT: &str = "p.id, p.repository_version_id, v.repository_id, v.number, p.manifest, p.checkpoint, \
     p.pass_through, p.created, p.updated";
-pub const FROM: &str = "publications p JOIN repository_versions v ON v.id = p.repository_version_id";
+pub const FROM: &str =
+    "publications p JOIN repository_versions v ON v.id = p.repository_version_id";
 
 impl Publication {
     pub fn from_row(row: &AnyRow) -> CoreResult<Self> {
@@ -61,19 +62,22 @@ pub struct FilePublicationResponse {
 }
 
 pub async fn get(db: &Db, id: &str) -> CoreResult<Publication> {
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {SELECT} FROM {FROM} WHERE p.id = $1")))
-        .bind(id)
-        .fetch_optional(db.pool())
-        .await?
-        .ok_or_else(|| CoreError::not_found("FilePublication"))?;
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {SELECT} FROM {FROM} WHERE p.id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(db.pool())
+    .await?
+    .ok_or_else(|| CoreError::not_found("FilePublication"))?;
     Publication::from_row(&row)
 }
 
 pub async fn response(db: &Db, p: &Publication) -> CoreResult<FilePublicationResponse> {
-    let dists: Vec<String> = sqlx::query_scalar("SELECT id FROM distributions WHERE publication_id = $1 ORDER BY name")
-        .bind(&p.id)
-        .fetch_all(db.pool())
-        .await?;
+    let dists: Vec<String> =
+        sqlx::query_scalar("SELECT id FROM distributions WHERE publication_id = $1 ORDER BY name")
+            .bind(&p.id)
+            .fetch_all(db.pool())
+            .await?;
     Ok(FilePublicationResponse {
         pulp_href: p.href(),
         prn: Kind::FilePublication.prn(&p.id),
@@ -81,7 +85,10 @@ pub async fn response(db: &Db, p: &Publication) -> CoreResult<FilePublicationRes
         pulp_last_updated: p.updated.clone(),
         repository_version: version_href(&p.repository_id, p.number),
         repository: Kind::FileRepository.href(&p.repository_id),
-        distributions: dists.iter().map(|d| Kind::FileDistribution.href(d)).collect(),
+        distributions: dists
+            .iter()
+            .map(|d| Kind::FileDistribution.href(d))
+            .collect(),
         manifest: p.manifest.clone(),
         checkpoint: p.checkpoint,
     })
@@ -151,7 +158,10 @@ pub async fn delete(db: &Db, id: &str) -> CoreResult<()> {
 }
 
 /// The newest publication of a repository version, if any.
-pub async fn latest_for_version(db: &Db, repository_version_id: &str) -> CoreResult<Option<Publication>> {
+pub async fn latest_for_version(
+    db: &Db,
+    repository_version_id: &str,
+) -> CoreResult<Option<Publication>> {
     let row = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT {SELECT} FROM {FROM} WHERE p.repository_version_id = $1 ORDER BY p.created DESC LIMIT 1"
     )))

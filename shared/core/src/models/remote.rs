@@ -82,7 +82,8 @@ pub struct Remote {
     pub updated: String,
 }
 
-pub const COLUMNS: &str = "id, pulp_type, name, url, policy, pulp_labels, settings, created, updated";
+pub const COLUMNS: &str =
+    "id, pulp_type, name, url, policy, pulp_labels, settings, created, updated";
 
 impl Remote {
     pub fn from_row(row: &AnyRow) -> CoreResult<Self> {
@@ -191,11 +192,13 @@ pub struct FileRemoteResponse {
 }
 
 pub async fn get(db: &Db, id: &str) -> CoreResult<Remote> {
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM remotes WHERE id = $1")))
-        .bind(id)
-        .fetch_optional(db.pool())
-        .await?
-        .ok_or_else(|| CoreError::not_found("FileRemote"))?;
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM remotes WHERE id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(db.pool())
+    .await?
+    .ok_or_else(|| CoreError::not_found("FileRemote"))?;
     Remote::from_row(&row)
 }
 
@@ -228,8 +231,9 @@ pub fn validate_settings(settings: &Map<String, Value>) -> CoreResult<()> {
 }
 
 pub fn validate_url(url: &str) -> CoreResult<()> {
-    let ok = (url.starts_with("http://") || url.starts_with("https://") || url.starts_with("file://"))
-        && url.len() > 8;
+    let ok =
+        (url.starts_with("http://") || url.starts_with("https://") || url.starts_with("file://"))
+            && url.len() > 8;
     if !ok {
         return Err(CoreError::field("url", "Enter a valid URL."));
     }

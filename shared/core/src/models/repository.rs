@@ -75,7 +75,10 @@ impl Repository {
             description: self.description.clone(),
             retain_repo_versions: self.retain_repo_versions,
             retain_checkpoints: self.retain_checkpoints,
-            remote: self.remote_id.as_deref().map(|id| Kind::FileRemote.href(id)),
+            remote: self
+                .remote_id
+                .as_deref()
+                .map(|id| Kind::FileRemote.href(id)),
             autopublish: self.autopublish,
             manifest: self.manifest.clone(),
             last_sync_details: self.last_sync_details.clone(),
@@ -111,7 +114,10 @@ pub async fn get_in(tx: &mut Tx, id: &str) -> CoreResult<Repository> {
     fetch(&mut **tx, id).await
 }
 
-async fn fetch<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(ex: E, id: &str) -> CoreResult<Repository> {
+async fn fetch<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
+    ex: E,
+    id: &str,
+) -> CoreResult<Repository> {
     let row = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM repositories WHERE id = $1"
     )))
@@ -157,8 +163,14 @@ pub async fn create(db: &Db, r: NewRepository) -> CoreResult<Repository> {
     .execute(&mut *tx)
     .await;
     unique_name(res.map_err(CoreError::from))?;
-    super::version::insert_version(&mut tx, &id, 0, None, &json!({"added": {}, "removed": {}, "present": {}}))
-        .await?;
+    super::version::insert_version(
+        &mut tx,
+        &id,
+        0,
+        None,
+        &json!({"added": {}, "removed": {}, "present": {}}),
+    )
+    .await?;
     tx.commit().await?;
     get(db, &id).await
 }

@@ -16,7 +16,9 @@ pub const CANCELING: &str = "canceling";
 pub const COMPLETED: &str = "completed";
 pub const FAILED: &str = "failed";
 pub const CANCELED: &str = "canceled";
-pub const STATES: [&str; 7] = [WAITING, "skipped", RUNNING, COMPLETED, FAILED, CANCELED, CANCELING];
+pub const STATES: [&str; 7] = [
+    WAITING, "skipped", RUNNING, COMPLETED, FAILED, CANCELED, CANCELING,
+];
 pub const INCOMPLETE: [&str; 3] = [WAITING, RUNNING, CANCELING];
 
 #[derive(Debug, Clone)]
@@ -51,7 +53,10 @@ pub const COLUMNS: &str = "id, seq, name, handler, state, args, logging_cid, cre
 
 fn string_list(v: Value) -> Vec<String> {
     match v {
-        Value::Array(a) => a.into_iter().filter_map(|s| s.as_str().map(str::to_string)).collect(),
+        Value::Array(a) => a
+            .into_iter()
+            .filter_map(|s| s.as_str().map(str::to_string))
+            .collect(),
         _ => Vec::new(),
     }
 }
@@ -114,16 +119,35 @@ impl Task {
             unblocked_at: self.unblocked_at.clone(),
             started_at: self.started_at.clone(),
             finished_at: self.finished_at.clone(),
-            error: if self.error.is_null() { None } else { Some(self.error.clone()) },
+            error: if self.error.is_null() {
+                None
+            } else {
+                Some(self.error.clone())
+            },
             worker: None,
             parent_task: self.parent_task_id.as_deref().map(|t| Kind::Task.href(t)),
             child_tasks: Vec::new(),
-            task_group: self.task_group_id.as_deref().map(|g| Kind::TaskGroup.href(g)),
-            progress_reports: self.progress_reports.as_array().cloned().unwrap_or_default(),
-            created_resource_prns: self.created_resources.iter().filter_map(|h| href_to_prn(h)).collect(),
+            task_group: self
+                .task_group_id
+                .as_deref()
+                .map(|g| Kind::TaskGroup.href(g)),
+            progress_reports: self
+                .progress_reports
+                .as_array()
+                .cloned()
+                .unwrap_or_default(),
+            created_resource_prns: self
+                .created_resources
+                .iter()
+                .filter_map(|h| href_to_prn(h))
+                .collect(),
             created_resources: self.created_resources.clone(),
             reserved_resources_record: self.reserved_resources_record(),
-            result: if self.result.is_null() { None } else { Some(self.result.clone()) },
+            result: if self.result.is_null() {
+                None
+            } else {
+                Some(self.result.clone())
+            },
             pulp_api_version: "v3".into(),
         }
     }
@@ -170,11 +194,13 @@ pub struct TaskResponse {
 }
 
 pub async fn get(db: &Db, id: &str) -> CoreResult<Task> {
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT {COLUMNS} FROM tasks WHERE id = $1")))
-        .bind(id)
-        .fetch_optional(db.pool())
-        .await?
-        .ok_or_else(|| CoreError::not_found("Task"))?;
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM tasks WHERE id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(db.pool())
+    .await?
+    .ok_or_else(|| CoreError::not_found("Task"))?;
     Task::from_row(&row)
 }
 
@@ -187,7 +213,10 @@ pub async fn delete(db: &Db, id: &str) -> CoreResult<()> {
             task.state
         )));
     }
-    sqlx::query("DELETE FROM tasks WHERE id = $1").bind(id).execute(db.pool()).await?;
+    sqlx::query("DELETE FROM tasks WHERE id = $1")
+        .bind(id)
+        .execute(db.pool())
+        .await?;
     Ok(())
 }
 
@@ -246,11 +275,12 @@ pub async fn finish_group_dispatch(db: &Db, id: &str) -> CoreResult<()> {
 }
 
 pub async fn group_response(db: &Db, id: &str) -> CoreResult<TaskGroupResponse> {
-    let row = sqlx::query("SELECT id, description, all_tasks_dispatched FROM task_groups WHERE id = $1")
-        .bind(id)
-        .fetch_optional(db.pool())
-        .await?
-        .ok_or_else(|| CoreError::not_found("TaskGroup"))?;
+    let row =
+        sqlx::query("SELECT id, description, all_tasks_dispatched FROM task_groups WHERE id = $1")
+            .bind(id)
+            .fetch_optional(db.pool())
+            .await?
+            .ok_or_else(|| CoreError::not_found("TaskGroup"))?;
     let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM tasks WHERE task_group_id = $1 ORDER BY seq"
     )))

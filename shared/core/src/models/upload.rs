@@ -78,7 +78,10 @@ impl Upload {
 
 pub async fn create(db: &Db, size: i64) -> CoreResult<Upload> {
     if size < 0 {
-        return Err(CoreError::field("size", "Ensure this value is greater than or equal to 0."));
+        return Err(CoreError::field(
+            "size",
+            "Ensure this value is greater than or equal to 0.",
+        ));
     }
     let id = crate::new_id();
     let now = crate::time::now();
@@ -118,7 +121,13 @@ pub async fn chunks(db: &Db, id: &str) -> CoreResult<Vec<(i64, i64, String)>> {
 }
 
 /// Records a stored chunk; re-sending the same offset replaces the chunk.
-pub async fn put_chunk(core: &Core, upload: &Upload, offset: i64, size: i64, key: &str) -> CoreResult<()> {
+pub async fn put_chunk(
+    core: &Core,
+    upload: &Upload,
+    offset: i64,
+    size: i64,
+    key: &str,
+) -> CoreResult<()> {
     let old: Option<String> = sqlx::query_scalar(
         "SELECT storage_key FROM upload_chunks WHERE upload_id = $1 AND start_offset = $2",
     )
@@ -158,7 +167,9 @@ pub async fn assembled(core: &Core, upload: &Upload) -> CoreResult<Vec<ByteStrea
     let mut streams = Vec::new();
     for (offset, size, key) in chunks {
         if offset != expected {
-            return Err(CoreError::invalid("The upload is incomplete: chunks are missing or overlap."));
+            return Err(CoreError::invalid(
+                "The upload is incomplete: chunks are missing or overlap.",
+            ));
         }
         expected += size;
         streams.push(core.storage.open(&key, 0, None).await?);
@@ -173,10 +184,11 @@ pub async fn assembled(core: &Core, upload: &Upload) -> CoreResult<Vec<ByteStrea
 }
 
 pub async fn delete(core: &Core, id: &str) -> CoreResult<()> {
-    let keys: Vec<String> = sqlx::query_scalar("SELECT storage_key FROM upload_chunks WHERE upload_id = $1")
-        .bind(id)
-        .fetch_all(core.db.pool())
-        .await?;
+    let keys: Vec<String> =
+        sqlx::query_scalar("SELECT storage_key FROM upload_chunks WHERE upload_id = $1")
+            .bind(id)
+            .fetch_all(core.db.pool())
+            .await?;
     let mut tx = core.db.begin_write().await?;
     sqlx::query("DELETE FROM upload_chunks WHERE upload_id = $1")
         .bind(id)

@@ -183,7 +183,11 @@ pub fn present_condition(repo_param: usize, number_param: usize) -> String {
 }
 
 /// (content id, relative path) of everything in a version.
-async fn present_with_keys(tx: &mut Tx, repository_id: &str, number: i64) -> CoreResult<Vec<(String, String)>> {
+async fn present_with_keys(
+    tx: &mut Tx,
+    repository_id: &str,
+    number: i64,
+) -> CoreResult<Vec<(String, String)>> {
     let sql = format!(
         "SELECT rc.content_id, fc.relative_path FROM repository_contents rc \
          JOIN file_contents fc ON fc.content_id = rc.content_id WHERE {}",
@@ -236,7 +240,11 @@ pub struct Change {
 /// Creates the next version of a repository from its latest (or `base_number`) with removals
 /// applied before additions. Returns `None` when the change adds and removes nothing, in which
 /// case no version is created. The caller holds the repository's exclusive reservation.
-pub async fn create_next(db: &Db, repository_id: &str, change: Change) -> CoreResult<Option<Version>> {
+pub async fn create_next(
+    db: &Db,
+    repository_id: &str,
+    change: Change,
+) -> CoreResult<Option<Version>> {
     let mut tx = db.begin_write().await?;
     let repo = super::repository::get_in(&mut tx, repository_id).await?;
     let latest = repo.latest_number;
@@ -253,15 +261,21 @@ pub async fn create_next(db: &Db, repository_id: &str, change: Change) -> CoreRe
             let base_id = base_id.ok_or_else(|| {
                 CoreError::field("base_version", "The base version does not exist.")
             })?;
-            (present_with_keys(&mut tx, repository_id, n).await?, Some(base_id))
+            (
+                present_with_keys(&mut tx, repository_id, n).await?,
+                Some(base_id),
+            )
         }
-        Some(_) => (current.clone(), sqlx::query_scalar(
-            "SELECT id FROM repository_versions WHERE repository_id = $1 AND number = $2",
-        )
-        .bind(repository_id)
-        .bind(latest)
-        .fetch_optional(&mut *tx)
-        .await?),
+        Some(_) => (
+            current.clone(),
+            sqlx::query_scalar(
+                "SELECT id FROM repository_versions WHERE repository_id = $1 AND number = $2",
+            )
+            .bind(repository_id)
+            .bind(latest)
+            .fetch_optional(&mut *tx)
+            .await?,
+        ),
         None => (current.clone(), None),
     };
 
@@ -283,7 +297,10 @@ pub async fn create_next(db: &Db, repository_id: &str, change: Change) -> CoreRe
     let mut added_paths = HashSet::new();
     for id in &add {
         let path = add_keys.get(id).ok_or_else(|| {
-            CoreError::field("add_content_units", format!("Content {id} cannot be added to a file repository."))
+            CoreError::field(
+                "add_content_units",
+                format!("Content {id} cannot be added to a file repository."),
+            )
         })?;
         if !added_paths.insert(path.clone()) {
             return Err(CoreError::invalid(format!(
@@ -316,7 +333,9 @@ pub async fn create_next(db: &Db, repository_id: &str, change: Change) -> CoreRe
              AND version_removed IS NULL AND content_id IN ({})",
             placeholders(3, chunk.len())
         );
-        let mut q = sqlx::query(AssertSqlSafe(sql)).bind(number).bind(repository_id.to_string());
+        let mut q = sqlx::query(AssertSqlSafe(sql))
+            .bind(number)
+            .bind(repository_id.to_string());
         for id in chunk {
             q = q.bind(id.clone());
         }
@@ -330,7 +349,9 @@ pub async fn create_next(db: &Db, repository_id: &str, change: Change) -> CoreRe
             "INSERT INTO repository_contents (id, repository_id, content_id, version_added) VALUES {}",
             values.join(", ")
         );
-        let mut q = sqlx::query(AssertSqlSafe(sql)).bind(repository_id.to_string()).bind(number);
+        let mut q = sqlx::query(AssertSqlSafe(sql))
+            .bind(repository_id.to_string())
+            .bind(number);
         for id in chunk {
             q = q.bind(crate::new_id()).bind(id.clone());
         }
@@ -365,8 +386,14 @@ impl super::repository::Repository {
 async fn summarize(tx: &mut Tx, repository_id: &str, number: i64) -> CoreResult<Value> {
     let mut out = Map::new();
     for (bucket, cond) in [
-        ("added", "rc.repository_id = $1 AND rc.version_added = $2".to_string()),
-        ("removed", "rc.repository_id = $1 AND rc.version_removed = $2".to_string()),
+        (
+            "added",
+            "rc.repository_id = $1 AND rc.version_added = $2".to_string(),
+        ),
+        (
+            "removed",
+            "rc.repository_id = $1 AND rc.version_removed = $2".to_string(),
+        ),
         ("present", present_condition(1, 2)),
     ] {
         let sql = format!(
@@ -439,17 +466,24 @@ pub async fn delete(db: &Db, repository_id: &str, number: i64) -> CoreResult<()>
         }
         None => {
             // Deleting the latest: undo its changes; the previous version becomes the latest.
-            sqlx::query("DELETE FROM repository_contents WHERE repository_id = $1 AND version_added = $2")
-                .bind(repository_id)
-                .bind(number)
-                .execute(&mut *tx)
-                .await?;
+            sqlx::query(
+                "DELETE FROM repository_contents WHERE repository_id = $1 AND version_added = $2",
+            )
+            .bind(repository_id)
+            .bind(number)
+            .execute(&mut *tx)
+            .await?;
             sqlx::query("UPDATE repository_contents SET version_removed = NULL WHERE repository_id = $1 AND version_removed = $2")
                 .bind(repository_id)
                 .bind(number)
                 .execute(&mut *tx)
                 .await?;
-            let previous = numbers.iter().copied().filter(|n| *n < number).max().unwrap_or(0);
+            let previous = numbers
+                .iter()
+                .copied()
+                .filter(|n| *n < number)
+                .max()
+                .unwrap_or(0);
             sqlx::query("UPDATE repositories SET latest_number = $2 WHERE id = $1")
                 .bind(repository_id)
                 .bind(previous)

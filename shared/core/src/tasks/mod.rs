@@ -114,9 +114,11 @@ impl Dispatch {
 /// Takes the tasking lock: every reservation decision happens under it. Returns the next
 /// dispatch sequence number.
 async fn lock(tx: &mut Tx) -> CoreResult<i64> {
-    let n: i64 = sqlx::query_scalar("UPDATE task_lock SET counter = counter + 1 WHERE id = 1 RETURNING counter")
-        .fetch_one(&mut **tx)
-        .await?;
+    let n: i64 = sqlx::query_scalar(
+        "UPDATE task_lock SET counter = counter + 1 WHERE id = 1 RETURNING counter",
+    )
+    .fetch_one(&mut **tx)
+    .await?;
     Ok(n)
 }
 
@@ -126,7 +128,9 @@ pub async fn dispatch(core: &Core, d: Dispatch) -> CoreResult<Task> {
     let id = crate::new_id();
     let mut exclusive = d.exclusive;
     let mut shared = d.shared;
-    if !exclusive.iter().any(|r| r == DEFAULT_DOMAIN_PRN) && !shared.iter().any(|r| r == DEFAULT_DOMAIN_PRN) {
+    if !exclusive.iter().any(|r| r == DEFAULT_DOMAIN_PRN)
+        && !shared.iter().any(|r| r == DEFAULT_DOMAIN_PRN)
+    {
         shared.push(DEFAULT_DOMAIN_PRN.into());
     }
     exclusive.sort();
@@ -197,8 +201,10 @@ async fn unblock(tx: &mut Tx) -> CoreResult<Vec<String>> {
         let id: String = r.try_get(0)?;
         let state: String = r.try_get(1)?;
         let unblocked_at: Option<String> = r.try_get(2)?;
-        let exclusive: Vec<String> = serde_json::from_str(&r.try_get::<String, _>(3)?).unwrap_or_default();
-        let shared: Vec<String> = serde_json::from_str(&r.try_get::<String, _>(4)?).unwrap_or_default();
+        let exclusive: Vec<String> =
+            serde_json::from_str(&r.try_get::<String, _>(3)?).unwrap_or_default();
+        let shared: Vec<String> =
+            serde_json::from_str(&r.try_get::<String, _>(4)?).unwrap_or_default();
         if state == WAITING && unblocked_at.is_none() {
             let free = exclusive
                 .iter()

@@ -63,16 +63,33 @@ pub(super) async fn run_task(core: &Core, task_id: &str, worker: &str) -> CoreRe
     .rows_affected();
     if claimed == 0 {
         match task::get(&core.db, task_id).await {
-            Err(CoreError::NotFound(_)) => tracing::info!(task = task_id, "dropping message for a task that no longer exists"),
-            Ok(t) => tracing::debug!(task = task_id, state = %t.state, "task not claimable, skipping"),
+            Err(CoreError::NotFound(_)) => tracing::info!(
+                task = task_id,
+                "dropping message for a task that no longer exists"
+            ),
+            Ok(t) => {
+                tracing::debug!(task = task_id, state = %t.state, "task not claimable, skipping")
+            }
             Err(e) => return Err(e),
         }
         return Ok(());
     }
     let t = task::get(&core.db, task_id).await?;
     let Some(handler) = core.tasks.get(&t.handler) else {
-        let e = CoreError::Internal(format!("No handler is registered for task '{}'.", t.handler));
-        return finish(core, task_id, FAILED, None, Some(super::error_value(&e)), vec![], Value::Array(vec![])).await;
+        let e = CoreError::Internal(format!(
+            "No handler is registered for task '{}'.",
+            t.handler
+        ));
+        return finish(
+            core,
+            task_id,
+            FAILED,
+            None,
+            Some(super::error_value(&e)),
+            vec![],
+            Value::Array(vec![]),
+        )
+        .await;
     };
     let ctx = TaskContext {
         progress: super::Progress::new(core.db.clone(), t.id.clone()),
@@ -81,12 +98,19 @@ pub(super) async fn run_task(core: &Core, task_id: &str, worker: &str) -> CoreRe
         created: Default::default(),
     };
     let cancel = Arc::new(Notify::new());
-    cancel_signals().lock().expect("signals").insert(task_id.to_string(), cancel.clone());
+    cancel_signals()
+        .lock()
+        .expect("signals")
+        .insert(task_id.to_string(), cancel.clone());
 
     // Run on its own tokio task so that a panic becomes a failed task, not a stuck one.
     let job = tokio::spawn(handler(ctx.clone()));
     let abort = job.abort_handle();
-    let heartbeat = tokio::spawn(heartbeat_loop(core.clone(), task_id.to_string(), cancel.clone()));
+    let heartbeat = tokio::spawn(heartbeat_loop(
+        core.clone(),
+        task_id.to_string(),
+        cancel.clone(),
+    ));
     let outcome = tokio::select! {
         joined = job => Some(joined),
         _ = cancel.notified() => { abort.abort(); None }
@@ -108,7 +132,11 @@ pub(super) async fn run_task(core: &Core, task_id: &str, worker: &str) -> CoreRe
             (FAILED, None, Some(super::error_value(&e)))
         }
     };
-    let progress = ctx.progress.finalize(if state == COMPLETED { "completed" } else { state });
+    let progress = ctx.progress.finalize(if state == COMPLETED {
+        "completed"
+    } else {
+        state
+    });
     finish(core, task_id, state, result, error, created, progress).await
 }
 
