@@ -138,9 +138,10 @@ pub async fn dispatch(core: &Core, d: Dispatch) -> CoreResult<Task> {
     shared.sort();
     shared.dedup();
     shared.retain(|s| !exclusive.contains(s));
-    let now = crate::time::now();
     let mut tx = core.db.pool().begin().await?;
     let seq = lock(&mut tx).await?;
+    // Taken under the lock, so that creation times follow dispatch order.
+    let now = crate::time::now();
     sqlx::query(
         "INSERT INTO tasks (id, seq, name, handler, state, args, logging_cid, created_by, task_group_id, exclusive_resources, \
          shared_resources, created, updated, progress_reports, created_resources) \

@@ -1,0 +1,158 @@
+"""Reservations: tasks on one repository run one at a time, in dispatch order, each making one
+version; tasks on different repositories run at the same time."""
+
+import functools
+import hashlib
+import http.server
+import os
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+TASK_TIMEOUT = 120
+
+
+def wait_task(server, href, timeout=TASK_TIMEOUT):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        resp = server.request("GET", href)
+        assert resp.status == 200, resp
+        task = resp.json()
+        if task["state"] in ("completed", "failed", "canceled"):
+            return task
+        time.sleep(0.1)
+    raise AssertionError(f"task {href} did not finish in {timeout}s")
+
+
+def create_repo(server):
+    resp = server.request("POST", "repositories/file/file/", {"name": "tasking-" + uuid.uuid4().hex[:8]})
+    assert resp.status == 201, resp
+    return resp.json()
+
+
+def upload_unit(server, helpers, relative_path, data):
+    body, ctype = helpers.multipart({"relative_path": relative_path}, {"file": ("f", data)})
+    resp = server.request("POST", "content/file/files/upload/", body=body, headers={"Content-Type": ctype})
+    assert resp.status == 201, resp
+    return resp.json()
+
+
+def test_concurrent_modifies_on_one_repository_make_one_version_each_in_order(depot_server, helpers):
+    repo = create_repo(depot_server)
+    units = [upload_unit(depot_server, helpers, f"m/{i}.txt", os.urandom(64)) for i in range(30)]
+
+    def modify(unit):
+        resp = depot_server.request("POST", repo["pulp_href"] + "modify/", {"add_content_units": [unit["pulp_href"]]})
+        assert resp.status == 202, resp
+        return resp.json()["task"]
+
+    with ThreadPoolExecutor(max_workers=10) as pool:
+        hrefs = list(pool.map(modify, units))
+    tasks = [wait_task(depot_server, h) for h in hrefs]
+    assert [t["state"] for t in tasks] == ["completed"] * 30, [t["error"] for t in tasks]
+
+    # In dispatch order, each task made the next version, and none ran while another did.
+    tasks.sort(key=lambda t: t["pulp_created"])
+    numbers = []
+    for t in tasks:
+        versions = [h for h in t["created_resources"] if "/versions/" in h]
+        assert len(versions) == 1, t
+        numbers.append(int(versions[0].rstrip("/").rsplit("/", 1)[1]))
+    assert numbers == list(range(1, 31))
+    for earlier, later in zip(tasks, tasks[1:]):
+        assert later["started_at"] >= earlier["finished_at"], (earlier, later)
+
+    # Each version added exactly one unit and none was lost.
+    resp = depot_server.request("GET", repo["versions_href"] + "?limit=100")
+    versions = {v["number"]: v for v in resp.json()["results"]}
+    assert sorted(versions) == list(range(31))
+    for n in range(1, 31):
+        summary = versions[n]["content_summary"]
+        assert summary["added"]["file.file"]["count"] == 1
+        assert summary["present"]["file.file"]["count"] == n
+        assert summary["removed"] == {}
+    latest = repo["versions_href"] + "30/"
+    resp = depot_server.request("GET", f"content/file/files/?repository_version={latest}&limit=100")
+    assert {c["pulp_href"] for c in resp.json()["results"]} == {u["pulp_href"] for u in units}
+
+
+class SlowServer:
+    """Serves files from memory, `delay` seconds per request."""
+
+    def __init__(self, files, delay):
+        recorder = self
+        self.files = files
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                time.sleep(delay)
+                data = recorder.files.get(self.path.lstrip("/"))
+                if data is None:
+                    self.send_error(404)
+                    return
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.base_url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def slow_upstream():
+    files = {}
+    lines = []
+    for i in range(6):
+        data = os.urandom(512)
+        files[f"slow/{i}.bin"] = data
+        lines.append(f"{i}.bin,{hashlib.sha256(data).hexdigest()},{len(data)}\n")
+    files["slow/PULP_MANIFEST"] = "".join(lines).encode()
+    server = SlowServer(files, delay=0.25)
+    yield server
+    server.stop()
+
+
+def sync_task(server, repo, remote_url):
+    resp = server.request(
+        "POST",
+        "remotes/file/file/",
+        {"name": "slow-" + uuid.uuid4().hex[:8], "url": remote_url, "policy": "immediate", "download_concurrency": 1},
+    )
+    assert resp.status == 201, resp
+    resp = server.request("POST", repo["pulp_href"] + "sync/", {"remote": resp.json()["pulp_href"]})
+    assert resp.status == 202, resp
+    return resp.json()["task"]
+
+
+def test_syncs_of_different_repositories_overlap_and_of_one_repository_do_not(depot_server, slow_upstream):
+    url = slow_upstream.base_url + "/slow/PULP_MANIFEST"
+    a, b = create_repo(depot_server), create_repo(depot_server)
+    ta, tb = sync_task(depot_server, a, url), sync_task(depot_server, b, url)
+    ta, tb = wait_task(depot_server, ta), wait_task(depot_server, tb)
+    assert ta["state"] == tb["state"] == "completed", (ta["error"], tb["error"])
+    # Each sync takes over a second (7 requests at 0.25 s); run in parallel, they overlap.
+    assert ta["started_at"] < tb["finished_at"] and tb["started_at"] < ta["finished_at"], (ta, tb)
+
+    c = create_repo(depot_server)
+    t1, t2 = sync_task(depot_server, c, url), sync_task(depot_server, c, url)
+    t1, t2 = wait_task(depot_server, t1), wait_task(depot_server, t2)
+    assert t1["state"] == t2["state"] == "completed", (t1["error"], t2["error"])
+    first, second = sorted([t1, t2], key=lambda t: t["pulp_created"])
+    assert second["started_at"] >= first["finished_at"], (first, second)
+    # The repository is held exclusively (unprefixed), the remote shared.
+    repo_prn = "prn:file.filerepository:" + c["pulp_href"].rstrip("/").rsplit("/", 1)[1]
+    assert repo_prn in first["reserved_resources_record"]
+    assert any(r.startswith("shared:prn:file.fileremote:") for r in first["reserved_resources_record"])
