@@ -230,81 +230,121 @@ pub struct RemoteFile {
 }
 
 /// Finds or creates file content for many remote files at once, recording where each can be
-/// fetched from. Returns the content ids, in input order. Used by sync.
+/// fetched from. Returns the content ids, in input order. Used by sync; safe against a concurrent
+/// sync creating the same units.
 pub async fn get_or_create_remote(
     db: &Db,
     remote_id: &str,
     files: &[RemoteFile],
 ) -> CoreResult<Vec<String>> {
     let mut ids = Vec::with_capacity(files.len());
-    let empty = Labels::new();
+    let no_labels = serde_json::Value::Object(Labels::new()).to_string();
     for chunk in files.chunks(200) {
         let mut tx = db.begin_write().await?;
         for f in chunk {
-            let existing: Option<String> = sqlx::query_scalar(
-                "SELECT content_id FROM file_contents WHERE relative_path = $1 AND sha256 = $2",
-            )
-            .bind(&f.relative_path)
-            .bind(&f.sha256)
-            .fetch_optional(&mut *tx)
-            .await?;
-            let content_id = match existing {
+            let content_id = match find_id_in(&mut tx, &f.relative_path, &f.sha256).await? {
                 Some(id) => id,
-                None => {
-                    let id = crate::new_id();
-                    let now = crate::time::now();
-                    sqlx::query("INSERT INTO contents (id, pulp_type, pulp_labels, created, updated) VALUES ($1, $2, $3, $4, $4)")
-                        .bind(&id)
-                        .bind(FILE_TYPE)
-                        .bind(serde_json::Value::Object(empty.clone()).to_string())
-                        .bind(&now)
-                        .execute(&mut *tx)
-                        .await?;
-                    sqlx::query("INSERT INTO file_contents (content_id, relative_path, sha256, size) VALUES ($1, $2, $3, $4)")
-                        .bind(&id)
-                        .bind(&f.relative_path)
-                        .bind(&f.sha256)
-                        .bind(f.size as i64)
-                        .execute(&mut *tx)
-                        .await?;
-                    // Attach the artifact at once when the bytes are already stored.
-                    let artifact_id: Option<String> =
-                        sqlx::query_scalar("SELECT id FROM artifacts WHERE sha256 = $1")
-                            .bind(&f.sha256)
-                            .fetch_optional(&mut *tx)
-                            .await?;
-                    sqlx::query("INSERT INTO content_artifacts (id, content_id, artifact_id, relative_path) VALUES ($1, $2, $3, $4)")
-                        .bind(crate::new_id())
-                        .bind(&id)
-                        .bind(artifact_id)
-                        .bind(&f.relative_path)
-                        .execute(&mut *tx)
-                        .await?;
-                    id
-                }
+                None => create_remote_unit(&mut tx, f, &no_labels).await?,
             };
-            let ca_id: String =
-                sqlx::query_scalar("SELECT id FROM content_artifacts WHERE content_id = $1")
-                    .bind(&content_id)
-                    .fetch_one(&mut *tx)
-                    .await?;
-            sqlx::query(
-                "INSERT INTO remote_artifacts (id, content_artifact_id, remote_id, url, size, sha256) VALUES ($1, $2, $3, $4, $5, $6) \
-                 ON CONFLICT (content_artifact_id, remote_id) DO UPDATE SET url = excluded.url",
-            )
-            .bind(crate::new_id())
-            .bind(ca_id)
-            .bind(remote_id)
-            .bind(&f.url)
-            .bind(f.size as i64)
-            .bind(&f.sha256)
-            .execute(&mut *tx)
-            .await?;
+            attach_remote(&mut tx, &content_id, remote_id, f).await?;
             ids.push(content_id);
         }
         tx.commit().await?;
     }
     Ok(ids)
+}
+
+async fn find_id_in(
+    tx: &mut crate::db::Tx,
+    relative_path: &str,
+    sha256: &str,
+) -> CoreResult<Option<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT content_id FROM file_contents WHERE relative_path = $1 AND sha256 = $2",
+    )
+    .bind(relative_path)
+    .bind(sha256)
+    .fetch_optional(&mut **tx)
+    .await?)
+}
+
+/// Creates one unit for a remote file; when another transaction created it first, returns that
+/// unit instead.
+async fn create_remote_unit(
+    tx: &mut crate::db::Tx,
+    f: &RemoteFile,
+    labels: &str,
+) -> CoreResult<String> {
+    let id = crate::new_id();
+    let now = crate::time::now();
+    sqlx::query("INSERT INTO contents (id, pulp_type, pulp_labels, created, updated) VALUES ($1, $2, $3, $4, $4)")
+        .bind(&id)
+        .bind(FILE_TYPE)
+        .bind(labels)
+        .bind(&now)
+        .execute(&mut **tx)
+        .await?;
+    let inserted = sqlx::query(
+        "INSERT INTO file_contents (content_id, relative_path, sha256, size) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (relative_path, sha256) DO NOTHING",
+    )
+    .bind(&id)
+    .bind(&f.relative_path)
+    .bind(&f.sha256)
+    .bind(f.size as i64)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    if inserted == 0 {
+        sqlx::query("DELETE FROM contents WHERE id = $1")
+            .bind(&id)
+            .execute(&mut **tx)
+            .await?;
+        return find_id_in(tx, &f.relative_path, &f.sha256)
+            .await?
+            .ok_or_else(|| CoreError::Internal("content vanished during sync".into()));
+    }
+    // Attach the artifact at once when the bytes are already stored.
+    let artifact_id: Option<String> =
+        sqlx::query_scalar("SELECT id FROM artifacts WHERE sha256 = $1")
+            .bind(&f.sha256)
+            .fetch_optional(&mut **tx)
+            .await?;
+    sqlx::query("INSERT INTO content_artifacts (id, content_id, artifact_id, relative_path) VALUES ($1, $2, $3, $4)")
+        .bind(crate::new_id())
+        .bind(&id)
+        .bind(artifact_id)
+        .bind(&f.relative_path)
+        .execute(&mut **tx)
+        .await?;
+    Ok(id)
+}
+
+/// Records (or refreshes) where a unit's file can be fetched from this remote.
+async fn attach_remote(
+    tx: &mut crate::db::Tx,
+    content_id: &str,
+    remote_id: &str,
+    f: &RemoteFile,
+) -> CoreResult<()> {
+    let ca_id: String =
+        sqlx::query_scalar("SELECT id FROM content_artifacts WHERE content_id = $1")
+            .bind(content_id)
+            .fetch_one(&mut **tx)
+            .await?;
+    sqlx::query(
+        "INSERT INTO remote_artifacts (id, content_artifact_id, remote_id, url, size, sha256) VALUES ($1, $2, $3, $4, $5, $6) \
+         ON CONFLICT (content_artifact_id, remote_id) DO UPDATE SET url = excluded.url",
+    )
+    .bind(crate::new_id())
+    .bind(ca_id)
+    .bind(remote_id)
+    .bind(&f.url)
+    .bind(f.size as i64)
+    .bind(&f.sha256)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 /// Attaches a downloaded artifact to a content unit's file.
