@@ -1,0 +1,332 @@
+#!/usr/bin/env python3
+"""Depot's benchmark: the workloads of the core issue, measured against a running local-runner.
+
+    python3 bench/bench.py                 # build the release runner, run every workload, print a table
+    python3 bench/bench.py --smoke         # tiny sizes, one repetition (keeps the harness from rotting)
+    python3 bench/bench.py --db postgres   # run on PostgreSQL (127.0.0.1:5432, user postgres, trust auth)
+
+Workloads (each repeated, reported as median, min and max):
+  upload   200 files of 4 KiB uploaded as file content into one repository, until every task completed
+  sync     1,000 files of 16 KiB from a PULP_MANIFEST: immediate, and on_demand followed by fetching all
+  content  requests per second for one 16 KiB file from the content app (wrk, 32 connections)
+  api      requests per second for a repository list of 100 (wrk, 32 connections, Basic auth)
+  memory   resident memory of the runner at idle and its peak over the run
+
+This is a benchmark, not a test: it asserts only that each operation succeeded. Raw figures are
+written as JSON to bench/results/.
+"""
+
+import argparse
+import base64
+import functools
+import hashlib
+import http.server
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.request
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Depot:
+    def __init__(self, binary, db):
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.password = "bench-" + secrets.token_hex(6)
+        self.data_dir = Path(tempfile.mkdtemp(prefix="depot-bench-"))
+        self.db_name = None
+        env = dict(os.environ, DEPOT_LISTEN=f"127.0.0.1:{self.port}", DEPOT_DATA_DIR=str(self.data_dir),
+                   PULP_ADMIN_PASSWORD=self.password, RUST_LOG="warn", NO_COLOR="1")
+        env.pop("DEPOT_DATABASE_URL", None)
+        if db == "postgres":
+            self.db_name = "depot_bench_" + uuid.uuid4().hex[:8]
+            psql(f'CREATE DATABASE "{self.db_name}"')
+            env["DEPOT_DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{self.db_name}"
+        self.log = open(self.data_dir / "server.log", "wb")
+        self.proc = subprocess.Popen([str(binary)], env=env, stdout=self.log, stderr=subprocess.STDOUT,
+                                     stdin=subprocess.DEVNULL, cwd=self.data_dir)
+        self.auth = "Basic " + base64.b64encode(f"admin:{self.password}".encode()).decode()
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                if self.request("GET", "/pulp/api/v3/status/")[0] == 200:
+                    return
+            except OSError:
+                time.sleep(0.1)
+        raise SystemExit("local-runner did not start; see " + str(self.data_dir / "server.log"))
+
+    def request(self, method, path, body=None, ctype="application/json"):
+        headers = {"Authorization": self.auth, "Accept": "application/json"}
+        if body is not None and ctype == "application/json":
+            body = json.dumps(body).encode()
+        if body is not None:
+            headers["Content-Type"] = ctype
+        req = urllib.request.Request(self.base + path, data=body, method=method, headers=headers)
+        try:
+            with urllib.request.urlopen(req, timeout=300) as r:
+                data = r.read()
+                return r.status, (json.loads(data) if data and r.headers.get("Content-Type") == "application/json" else data)
+        except urllib.error.HTTPError as e:
+            return e.code, e.read()
+
+    def ok(self, method, path, body=None, ctype="application/json", want=(200, 201, 202)):
+        status, data = self.request(method, path, body, ctype)
+        if status not in want:
+            raise SystemExit(f"{method} {path} -> {status}: {data!r}")
+        return data
+
+    def wait(self, task_href):
+        while True:
+            t = self.ok("GET", task_href)
+            if t["state"] == "completed":
+                return t
+            if t["state"] in ("failed", "canceled"):
+                raise SystemExit(f"task {task_href} {t['state']}: {t['error']}")
+            time.sleep(0.05)
+
+    def rss_kib(self, field):
+        text = Path(f"/proc/{self.proc.pid}/status").read_text()
+        return int(re.search(rf"^{field}:\s+(\d+) kB", text, re.M).group(1))
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+        self.log.close()
+        if self.db_name:
+            psql(f'DROP DATABASE IF EXISTS "{self.db_name}" WITH (FORCE)')
+        shutil.rmtree(self.data_dir, ignore_errors=True)
+
+
+def psql(sql):
+    subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-X", "-q", "-c", sql],
+                   check=True, capture_output=True, stdin=subprocess.DEVNULL)
+
+
+def multipart(fields, files):
+    boundary = "bench" + secrets.token_hex(8)
+    out = []
+    for k, v in fields.items():
+        out.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode())
+    for k, (name, data) in files.items():
+        out.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"; filename="{name}"\r\n'
+                   f'Content-Type: application/octet-stream\r\n\r\n'.encode() + data + b"\r\n")
+    out.append(f"--{boundary}--\r\n".encode())
+    return b"".join(out), f"multipart/form-data; boundary={boundary}"
+
+
+def serve_dir(root):
+    handler = functools.partial(QuietHandler, directory=str(root))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    httpd.daemon_threads = True
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    return httpd
+
+
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+
+def make_tree(root, count, size):
+    lines = []
+    for i in range(count):
+        data = os.urandom(size)
+        rel = f"d{i % 10}/f{i}.bin"
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_bytes(data)
+        lines.append(f"{rel},{hashlib.sha256(data).hexdigest()},{size}\n")
+    (root / "PULP_MANIFEST").write_text("".join(lines))
+
+
+def new_repo(depot):
+    return depot.ok("POST", "/pulp/api/v3/repositories/file/file/", {"name": "bench-" + uuid.uuid4().hex[:10]})
+
+
+def bench_upload(depot, count, size):
+    repo = new_repo(depot)
+
+    def one(i):
+        body, ctype = multipart({"relative_path": f"u/{i}.bin", "repository": repo["pulp_href"]},
+                                {"file": (f"{i}.bin", os.urandom(size))})
+        return depot.ok("POST", "/pulp/api/v3/content/file/files/", body, ctype)["task"]
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        tasks = list(pool.map(one, range(count)))
+    for t in tasks:
+        depot.wait(t)
+    elapsed = time.perf_counter() - start
+    latest = depot.ok("GET", repo["pulp_href"])["latest_version_href"]
+    present = depot.ok("GET", latest)["content_summary"]["present"]["file.file"]["count"]
+    if present != count:
+        raise SystemExit(f"upload: expected {count} units in the repository, found {present}")
+    return elapsed
+
+
+def bench_sync(depot, workdir, count, size, policy):
+    tree = workdir / uuid.uuid4().hex[:8]
+    tree.mkdir()
+    make_tree(tree, count, size)
+    httpd = serve_dir(tree)
+    try:
+        url = f"http://127.0.0.1:{httpd.server_address[1]}/PULP_MANIFEST"
+        remote = depot.ok("POST", "/pulp/api/v3/remotes/file/file/",
+                          {"name": "bench-" + uuid.uuid4().hex[:10], "url": url, "policy": policy})
+        repo = new_repo(depot)
+        start = time.perf_counter()
+        task = depot.ok("POST", repo["pulp_href"] + "sync/", {"remote": remote["pulp_href"]})["task"]
+        depot.wait(task)
+        sync_time = time.perf_counter() - start
+        fetch_time = None
+        if policy == "on_demand":
+            base_path = "bench-" + uuid.uuid4().hex[:10]
+            t = depot.ok("POST", "/pulp/api/v3/distributions/file/file/",
+                         {"name": base_path, "base_path": base_path, "repository": repo["pulp_href"]})["task"]
+            depot.wait(t)
+            paths = [line.split(",")[0] for line in (tree / "PULP_MANIFEST").read_text().splitlines()]
+
+            def get(p):
+                with urllib.request.urlopen(f"{depot.base}/pulp/content/{base_path}/{p}", timeout=60) as r:
+                    if len(r.read()) != size:
+                        raise SystemExit(f"on_demand fetch of {p}: wrong size")
+
+            start = time.perf_counter()
+            with ThreadPoolExecutor(max_workers=8) as pool:
+                list(pool.map(get, paths))
+            fetch_time = time.perf_counter() - start
+        return sync_time, fetch_time
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def wrk(url, seconds, auth=None):
+    """Requests per second and p50/p99 latency (ms) from wrk, 2 threads, 32 connections."""
+    if not shutil.which("wrk"):
+        return None
+    cmd = ["wrk", "-t2", "-c32", f"-d{seconds}s", "--latency"]
+    if auth:
+        cmd += ["-H", f"Authorization: {auth}"]
+    out = subprocess.run(cmd + [url], capture_output=True, text=True, check=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+
+    def pct(p):
+        m = re.search(rf"^\s+{p}%\s+([\d.]+)(us|ms|s)", out, re.M)
+        value, unit = float(m.group(1)), m.group(2)
+        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if non2xx:
+        raise SystemExit(f"wrk {url}: {non2xx.group(1)} failed responses")
+    return rps, pct(50), pct(99)
+
+
+def summary(values):
+    values = [v for v in values if v is not None]
+    if not values:
+        return None
+    return {"median": statistics.median(values), "min": min(values), "max": max(values), "runs": values}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--smoke", action="store_true", help="tiny sizes and one repetition")
+    ap.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--bin", help="local-runner binary (default: build the release one)")
+    args = ap.parse_args()
+
+    if args.bin:
+        binary = Path(args.bin).resolve()
+    else:
+        subprocess.run(["cargo", "build", "--release", "-p", "local-runner"], cwd=ROOT, check=True)
+        binary = ROOT / "target" / "release" / "local-runner"
+    reps = 1 if args.smoke else args.reps
+    n_upload, n_sync, wrk_secs = (10, 20, 1) if args.smoke else (200, 1000, 10)
+
+    depot = Depot(binary, args.db)
+    workdir = Path(tempfile.mkdtemp(prefix="depot-bench-files-"))
+    results = {"db": args.db, "smoke": args.smoke, "date": time.strftime("%Y-%m-%d %H:%M:%S"),
+               "cores": os.cpu_count()}
+    try:
+        results["idle_rss_mib"] = depot.rss_kib("VmRSS") / 1024
+        results["upload_s"] = summary([bench_upload(depot, n_upload, 4096) for _ in range(reps)])
+        results["sync_immediate_s"] = summary([bench_sync(depot, workdir, n_sync, 16384, "immediate")[0] for _ in range(reps)])
+        od = [bench_sync(depot, workdir, n_sync, 16384, "on_demand") for _ in range(reps)]
+        results["sync_on_demand_s"] = summary([s for s, _ in od])
+        results["on_demand_fetch_all_s"] = summary([f for _, f in od])
+
+        # One 16 KiB file behind a distribution, and 100 repositories for the list.
+        repo = new_repo(depot)
+        body, ctype = multipart({"relative_path": "one.bin", "repository": repo["pulp_href"]},
+                                {"file": ("one.bin", os.urandom(16384))})
+        depot.wait(depot.ok("POST", "/pulp/api/v3/content/file/files/", body, ctype)["task"])
+        depot.wait(depot.ok("POST", "/pulp/api/v3/distributions/file/file/",
+                            {"name": "bench-one", "base_path": "bench-one", "repository": repo["pulp_href"]})["task"])
+        while int(depot.ok("GET", "/pulp/api/v3/repositories/file/file/?limit=1")["count"]) < 100:
+            new_repo(depot)
+        content = [wrk(f"{depot.base}/pulp/content/bench-one/one.bin", wrk_secs) for _ in range(reps)]
+        api = [wrk(f"{depot.base}/pulp/api/v3/repositories/file/file/?limit=100", wrk_secs, depot.auth) for _ in range(reps)]
+        results["content_rps"] = summary([c[0] for c in content if c])
+        results["content_p99_ms"] = summary([c[2] for c in content if c])
+        results["api_list_rps"] = summary([a[0] for a in api if a])
+        results["api_list_p99_ms"] = summary([a[2] for a in api if a])
+        results["peak_rss_mib"] = depot.rss_kib("VmHWM") / 1024
+    finally:
+        depot.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
+
+    rows = [
+        (f"upload {n_upload} x 4 KiB into one repository (s)", results["upload_s"]),
+        (f"sync {n_sync} x 16 KiB, immediate (s)", results["sync_immediate_s"]),
+        (f"sync {n_sync} x 16 KiB, on_demand (s)", results["sync_on_demand_s"]),
+        (f"fetch all {n_sync} on_demand files, 8 clients (s)", results["on_demand_fetch_all_s"]),
+        ("content app, 16 KiB file (req/s)", results["content_rps"]),
+        ("content app, 16 KiB file, p99 (ms)", results["content_p99_ms"]),
+        ("repository list of 100 (req/s)", results["api_list_rps"]),
+        ("repository list of 100, p99 (ms)", results["api_list_p99_ms"]),
+    ]
+    print(f"\nDepot benchmark ({args.db}{', smoke' if args.smoke else ''}, {reps} repetition(s), {os.cpu_count()} cores)\n")
+    print(f"| {'workload':<52} | {'median':>10} | {'min':>10} | {'max':>10} |")
+    print(f"|{'-' * 54}|{'-' * 12}|{'-' * 12}|{'-' * 12}|")
+    for name, s in rows:
+        if s is None:
+            print(f"| {name:<52} | {'(no wrk)':>10} | {'':>10} | {'':>10} |")
+        else:
+            print(f"| {name:<52} | {s['median']:>10.2f} | {s['min']:>10.2f} | {s['max']:>10.2f} |")
+    print(f"| {'resident memory at idle (MiB)':<52} | {results['idle_rss_mib']:>10.1f} | {'':>10} | {'':>10} |")
+    print(f"| {'peak resident memory (MiB)':<52} | {results['peak_rss_mib']:>10.1f} | {'':>10} | {'':>10} |")
+    out_dir = ROOT / "bench" / "results"
+    out_dir.mkdir(exist_ok=True)
+    out = out_dir / f"bench-{args.db}{'-smoke' if args.smoke else ''}.json"
+    out.write_text(json.dumps(results, indent=2))
+    print(f"\nraw figures: {out}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
