@@ -509,3 +509,70 @@ def helpers():
         parse_manifest = staticmethod(parse_manifest)
 
     return Helpers
+
+
+# --------------------------------------------------------------------------------------
+# Extra runners, for tests that stop, kill and restart a server
+# --------------------------------------------------------------------------------------
+
+
+class RunnerFactory:
+    """Starts local-runner processes sharing one data dir and database, so that a test can stop
+    or kill one and start the next on the same state."""
+
+    def __init__(self, binary, db_kind, root):
+        self.binary = binary
+        self.data_dir = Path(tempfile.mkdtemp(prefix="depot-restart-", dir=root))
+        self.password = "pw-" + secrets.token_hex(8)
+        self.port = free_port()
+        self.db_name = None
+        self.database_url = None
+        if db_kind == "postgres":
+            self.db_name = f"depot_restart_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+            base = _pg_command(f'CREATE DATABASE "{self.db_name}"')
+            self.database_url = f"{base}/{self.db_name}"
+        self.servers = []
+
+    def start(self, **extra_env):
+        env = dict(os.environ)
+        env.pop("DEPOT_DATABASE_URL", None)
+        env.update(
+            DEPOT_LISTEN=f"127.0.0.1:{self.port}",
+            DEPOT_DATA_DIR=str(self.data_dir),
+            PULP_ADMIN_PASSWORD=self.password,
+            RUST_LOG="info",
+            NO_COLOR="1",
+        )
+        if self.database_url:
+            env["DEPOT_DATABASE_URL"] = self.database_url
+        env.update({k: str(v) for k, v in extra_env.items()})
+        log_path = self.data_dir / f"server-{len(self.servers)}.log"
+        server = DepotServer(f"http://127.0.0.1:{self.port}", "admin", self.password,
+                             self.data_dir, log_path, self.database_url)
+        server.process = _start_runner(self.binary, env, log_path)
+        _wait_until_ready(server, START_TIMEOUT)
+        self.servers.append(server)
+        return server
+
+    def stop(self, server):
+        return _stop_runner(server.process)
+
+    def kill(self, server):
+        server.process.kill()
+        return server.process.wait(timeout=STOP_TIMEOUT)
+
+    def close(self):
+        for s in self.servers:
+            if s.process.poll() is None:
+                _stop_runner(s.process)
+        if self.db_name:
+            _pg_command(f'DROP DATABASE IF EXISTS "{self.db_name}" WITH (FORCE)')
+        shutil.rmtree(self.data_dir, ignore_errors=True)
+
+
+@pytest.fixture
+def runner_factory(tmp_path):
+    binary = Path(os.environ.get("DEPOT_BIN") or REPO_ROOT / "target" / "debug" / "local-runner")
+    factory = RunnerFactory(binary, os.environ.get("DEPOT_TEST_DB", "sqlite"), tmp_path)
+    yield factory
+    factory.close()

@@ -9,13 +9,11 @@ use std::time::{Duration, Instant};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use rand::RngCore;
-use sha2::Sha256;
 use sqlx::Row;
 
 use crate::db::{Db, get_bool};
 use crate::{CoreError, CoreResult};
 
-const ITERATIONS: u32 = 600_000;
 const CACHE_TTL: Duration = Duration::from_secs(60);
 
 #[derive(Debug, Clone)]
@@ -25,41 +23,7 @@ pub struct User {
     pub is_superuser: bool,
 }
 
-pub fn hash_password(password: &str) -> String {
-    let mut salt = [0u8; 16];
-    rand::rng().fill_bytes(&mut salt);
-    let mut out = [0u8; 32];
-    pbkdf2::pbkdf2_hmac::<Sha256>(password.as_bytes(), &salt, ITERATIONS, &mut out);
-    format!(
-        "pbkdf2_sha256${ITERATIONS}${}${}",
-        STANDARD.encode(salt),
-        STANDARD.encode(out)
-    )
-}
-
-pub fn verify_password(password: &str, stored: &str) -> bool {
-    let parts: Vec<&str> = stored.split('$').collect();
-    let [alg, iterations, salt, hash] = parts[..] else {
-        return false;
-    };
-    let (Ok(iterations), Ok(salt), Ok(hash)) = (
-        iterations.parse::<u32>(),
-        STANDARD.decode(salt),
-        STANDARD.decode(hash),
-    ) else {
-        return false;
-    };
-    if alg != "pbkdf2_sha256" || hash.len() != 32 {
-        return false;
-    }
-    let mut out = [0u8; 32];
-    pbkdf2::pbkdf2_hmac::<Sha256>(password.as_bytes(), &salt, iterations, &mut out);
-    // Constant-time comparison.
-    out.iter()
-        .zip(hash.iter())
-        .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-        == 0
-}
+pub use depot_password::{hash as hash_password, verify as verify_password};
 
 /// Creates the `admin` superuser at first start. Returns the generated password when none was
 /// configured, so that the caller can print it once.

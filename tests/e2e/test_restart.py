@@ -1,0 +1,112 @@
+"""Tasks survive a restart: a waiting task runs after the runner comes back, and a task whose
+process died is marked failed (and its repository accepts new tasks)."""
+
+import http.server
+import os
+import threading
+import time
+import uuid
+
+import pytest
+
+
+def wait_state(server, href, states, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        task = server.request("GET", href).json()
+        if task["state"] in states:
+            return task
+        time.sleep(0.1)
+    raise AssertionError(f"{href} never reached {states}: {task}")
+
+
+def test_waiting_task_runs_after_restart(runner_factory, helpers):
+    # No workers: the modify task is dispatched but cannot run.
+    server = runner_factory.start(DEPOT_WORKERS=0)
+    repo = server.request("POST", "repositories/file/file/", {"name": "restart-" + uuid.uuid4().hex[:6]}).json()
+    body, ctype = helpers.multipart({"relative_path": "r.txt"}, {"file": ("r.txt", b"restart me")})
+    unit = server.request("POST", "content/file/files/upload/", body=body, headers={"Content-Type": ctype}).json()
+    resp = server.request("POST", repo["pulp_href"] + "modify/", {"add_content_units": [unit["pulp_href"]]})
+    assert resp.status == 202, resp
+    href = resp.json()["task"]
+    time.sleep(0.5)
+    assert server.request("GET", href).json()["state"] == "waiting"
+    runner_factory.stop(server)
+
+    server = runner_factory.start()
+    task = wait_state(server, href, ("completed", "failed", "canceled"))
+    assert task["state"] == "completed", task["error"]
+    repo = server.request("GET", repo["pulp_href"]).json()
+    assert repo["latest_version_href"].endswith("/versions/1/")
+
+
+class StallingServer:
+    """Serves a manifest at once, then never finishes sending the files."""
+
+    def __init__(self):
+        self.release = threading.Event()
+        release = self.release
+        manifest = "".join(f"f{i}.bin,{'a' * 64},1024\n" for i in range(3)).encode()
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                if self.path.endswith("PULP_MANIFEST"):
+                    self.send_response(200)
+                    self.send_header("Content-Length", str(len(manifest)))
+                    self.end_headers()
+                    self.wfile.write(manifest)
+                    return
+                self.send_response(200)
+                self.send_header("Content-Length", "1024")
+                self.end_headers()
+                self.wfile.write(b"x" * 10)
+                self.wfile.flush()
+                release.wait(60)
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/PULP_MANIFEST"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.release.set()
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def stalling_upstream():
+    s = StallingServer()
+    yield s
+    s.stop()
+
+
+def test_task_of_a_killed_runner_is_failed_and_repository_is_usable(runner_factory, stalling_upstream, helpers):
+    server = runner_factory.start(DEPOT_TASK_HEARTBEAT_TIMEOUT=2)
+    repo = server.request("POST", "repositories/file/file/", {"name": "killed-" + uuid.uuid4().hex[:6]}).json()
+    remote = server.request(
+        "POST", "remotes/file/file/", {"name": "stall-" + uuid.uuid4().hex[:6], "url": stalling_upstream.url}
+    ).json()
+    href = server.request("POST", repo["pulp_href"] + "sync/", {"remote": remote["pulp_href"]}).json()["task"]
+    wait_state(server, href, ("running",))
+    time.sleep(0.5)
+    runner_factory.kill(server)
+
+    server = runner_factory.start(DEPOT_TASK_HEARTBEAT_TIMEOUT=2)
+    task = wait_state(server, href, ("failed", "completed", "canceled"), timeout=30)
+    assert task["state"] == "failed"
+    assert "stopped responding" in task["error"]["description"]
+    # Nothing half-made: the repository still has only version 0 and no artifact was stored.
+    repo_now = server.request("GET", repo["pulp_href"]).json()
+    assert repo_now["latest_version_href"].endswith("/versions/0/")
+    assert server.request("GET", "artifacts/?limit=1").json()["count"] == 0
+
+    # The reservation was released: a new task on the repository runs.
+    body, ctype = helpers.multipart({"relative_path": "after.txt"}, {"file": ("after.txt", b"after")})
+    unit = server.request("POST", "content/file/files/upload/", body=body, headers={"Content-Type": ctype}).json()
+    resp = server.request("POST", repo["pulp_href"] + "modify/", {"add_content_units": [unit["pulp_href"]]})
+    task = wait_state(server, resp.json()["task"], ("completed", "failed"))
+    assert task["state"] == "completed", task["error"]
