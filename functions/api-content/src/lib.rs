@@ -33,6 +33,10 @@ pub fn router() -> Router<AppState> {
         .route(BASE, get(list).post(create))
         .route(&format!("{BASE}upload/"), post(upload_sync))
         .route(&format!("{BASE}{{id}}/"), get(read))
+        .merge(depot_http::labels::routes(
+            BASE,
+            depot_core::labels::Labeled::Content,
+        ))
 }
 
 /// File content to create from exactly one of `file`, `upload` or `artifact`.
@@ -307,5 +311,11 @@ pub fn openapi(doc: &mut ApiDoc) {
         .param(openapi::href_param("file_file_content_href"))
         .params(openapi::field_params())
         .response(200, Some(resp)),
+    );
+    depot_http::labels::openapi(
+        doc,
+        "file_file_content_href",
+        "content_file_files",
+        "Content: Files",
     );
 }

@@ -30,10 +30,16 @@ const DELETE_HANDLER: &str = "distribution.delete";
 const BASE_PATHS: &str = "pdrn:distribution-base-paths";
 
 pub fn router() -> Router<AppState> {
-    Router::new().route(BASE, get(list).post(create)).route(
-        &format!("{BASE}{{id}}/"),
-        get(read).patch(partial_update).put(update).delete(delete),
-    )
+    Router::new()
+        .route(BASE, get(list).post(create))
+        .route(
+            &format!("{BASE}{{id}}/"),
+            get(read).patch(partial_update).put(update).delete(delete),
+        )
+        .merge(depot_http::labels::routes(
+            BASE,
+            depot_core::labels::Labeled::Distribution,
+        ))
 }
 
 pub fn register_tasks(reg: &mut TaskRegistry) {
@@ -167,7 +173,7 @@ async fn create(
             CoreError::field("content_guard", "Content guards are not supported yet.").into(),
         );
     }
-    distribution::validate_base_path(&body.base_path)?;
+    distribution::precheck(&state.db, Some(&body.name), Some(&body.base_path), None).await?;
     if let Some(l) = &body.pulp_labels {
         depot_core::labels::validate(&Value::Object(l.clone()))?;
     }
@@ -300,9 +306,13 @@ async fn apply_update(
     raw: Map<String, Value>,
 ) -> ApiResult<Response> {
     let d = distribution::get(&state.db, &id).await?;
-    if let Some(Value::String(b)) = raw.get("base_path") {
-        distribution::validate_base_path(b)?;
-    }
+    distribution::precheck(
+        &state.db,
+        raw.get("name").and_then(Value::as_str),
+        raw.get("base_path").and_then(Value::as_str),
+        Some(&id),
+    )
+    .await?;
     if let Some(l) = raw.get("pulp_labels") {
         depot_core::labels::validate(l)?;
     }
@@ -470,5 +480,11 @@ pub fn openapi(doc: &mut ApiDoc) {
         )
         .param(p())
         .response(202, Some(async_op)),
+    );
+    depot_http::labels::openapi(
+        doc,
+        "file_file_distribution_href",
+        "distributions_file_file",
+        "Distributions: File",
     );
 }

@@ -27,10 +27,16 @@ const UPDATE_HANDLER: &str = "remote.update";
 const DELETE_HANDLER: &str = "remote.delete";
 
 pub fn router() -> Router<AppState> {
-    Router::new().route(BASE, get(list).post(create)).route(
-        &format!("{BASE}{{id}}/"),
-        get(read).patch(partial_update).put(update).delete(delete),
-    )
+    Router::new()
+        .route(BASE, get(list).post(create))
+        .route(
+            &format!("{BASE}{{id}}/"),
+            get(read).patch(partial_update).put(update).delete(delete),
+        )
+        .merge(depot_http::labels::routes(
+            BASE,
+            depot_core::labels::Labeled::Remote,
+        ))
 }
 
 pub fn register_tasks(reg: &mut TaskRegistry) {
@@ -355,5 +361,11 @@ pub fn openapi(doc: &mut ApiDoc) {
         )
         .param(p())
         .response(202, Some(async_op)),
+    );
+    depot_http::labels::openapi(
+        doc,
+        "file_file_remote_href",
+        "remotes_file_file",
+        "Remotes: File",
     );
 }

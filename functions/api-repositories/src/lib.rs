@@ -8,9 +8,10 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::routing::{get, post};
 use depot_core::hrefs::{Kind, parse_version_href};
+use depot_core::labels::Labeled;
 use depot_core::models::list::{Bind, ListQuery};
 use depot_core::models::repository::{self, FileRepositoryResponse, NewRepository, Repository};
-use depot_core::models::{Labels, SetLabelResponse, content, remote};
+use depot_core::models::{Labels, content, remote};
 use depot_core::tasks::{
     self, Dispatch, MODIFY_HANDLER, SYNC_HANDLER, TaskContext, TaskFuture, TaskRegistry,
 };
@@ -41,8 +42,7 @@ pub fn router() -> Router<AppState> {
         )
         .route(&format!("{BASE}{{id}}/sync/"), post(sync))
         .route(&format!("{BASE}{{id}}/modify/"), post(modify))
-        .route(&format!("{BASE}{{id}}/set_label/"), post(set_label))
-        .route(&format!("{BASE}{{id}}/unset_label/"), post(unset_label))
+        .merge(depot_http::labels::routes(BASE, Labeled::Repository))
         .merge(versions::router())
 }
 
@@ -114,19 +114,6 @@ pub struct RepositoryAddRemoveContent {
     pub base_version: Option<String>,
     #[serde(default)]
     pub overwrite: Option<bool>,
-}
-
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SetLabel {
-    pub key: String,
-    pub value: Option<String>,
-}
-
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct UnsetLabel {
-    pub key: String,
 }
 
 fn labels_or_empty(l: Option<Labels>) -> CoreResult<Labels> {
@@ -467,53 +454,6 @@ async fn content_ids(state: &AppState, field: &str, hrefs: Vec<String>) -> CoreR
     Ok(ids)
 }
 
-async fn set_label(
-    State(state): State<AppState>,
-    _: Authenticated,
-    Path(id): Path<String>,
-    fields: Fields,
-) -> ApiResult<Response> {
-    let body: SetLabel = fields.parse()?;
-    let repo = find(&state, &id).await?;
-    let mut labels = repo.pulp_labels.clone();
-    labels.insert(
-        body.key.clone(),
-        body.value.clone().map(Value::String).unwrap_or(Value::Null),
-    );
-    depot_core::labels::validate(&Value::Object(labels.clone()))?;
-    let mut changes = Map::new();
-    changes.insert("pulp_labels".into(), Value::Object(labels));
-    repository::update(&state.db, &id, changes).await?;
-    Ok(created(&SetLabelResponse {
-        key: body.key,
-        value: body.value,
-    }))
-}
-
-async fn unset_label(
-    State(state): State<AppState>,
-    _: Authenticated,
-    Path(id): Path<String>,
-    fields: Fields,
-) -> ApiResult<Response> {
-    let body: UnsetLabel = fields.parse()?;
-    let repo = find(&state, &id).await?;
-    let mut labels = repo.pulp_labels.clone();
-    let old = labels.remove(&body.key).ok_or_else(|| {
-        CoreError::field(
-            "key",
-            format!("Label '{}' is not set on this object.", body.key),
-        )
-    })?;
-    let mut changes = Map::new();
-    changes.insert("pulp_labels".into(), Value::Object(labels));
-    repository::update(&state.db, &id, changes).await?;
-    Ok(created(&SetLabelResponse {
-        key: body.key,
-        value: old.as_str().map(str::to_string),
-    }))
-}
-
 /// Adds this family's operations to the OpenAPI document.
 pub fn openapi(doc: &mut ApiDoc) {
     let resp = doc.schema::<FileRepositoryResponse>();
@@ -523,9 +463,6 @@ pub fn openapi(doc: &mut ApiDoc) {
     let async_op = doc.schema::<depot_core::models::AsyncOperationResponse>();
     let sync_req = doc.schema::<FileRepositorySyncURL>();
     let modify_req = doc.schema::<RepositoryAddRemoveContent>();
-    let set_label = doc.schema::<SetLabel>();
-    let unset_label = doc.schema::<UnsetLabel>();
-    let label_resp = doc.schema::<SetLabelResponse>();
     let href = "{file_file_repository_href}";
     let p = || openapi::href_param("file_file_repository_href");
     let tag = "Repositories: File";
@@ -606,27 +543,11 @@ pub fn openapi(doc: &mut ApiDoc) {
         .body(modify_req, JSON_FORM_MULTIPART)
         .response(202, Some(async_op.clone())),
     );
-    doc.add(
-        Op::new(
-            "post",
-            format!("{href}set_label/"),
-            "repositories_file_file_set_label",
-            tag,
-        )
-        .param(p())
-        .body(set_label, JSON_FORM_MULTIPART)
-        .response(201, Some(label_resp.clone())),
-    );
-    doc.add(
-        Op::new(
-            "post",
-            format!("{href}unset_label/"),
-            "repositories_file_file_unset_label",
-            tag,
-        )
-        .param(p())
-        .body(unset_label, JSON_FORM_MULTIPART)
-        .response(201, Some(label_resp)),
+    depot_http::labels::openapi(
+        doc,
+        "file_file_repository_href",
+        "repositories_file_file",
+        tag,
     );
     versions::openapi(doc, async_op);
 }

@@ -141,3 +141,98 @@ mod tests {
         assert!(validate(&json!(["a"])).is_err());
     }
 }
+
+/// The tables whose rows carry `pulp_labels`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Labeled {
+    Repository,
+    Remote,
+    Distribution,
+    Content,
+}
+
+impl Labeled {
+    fn table(self) -> &'static str {
+        match self {
+            Labeled::Repository => "repositories",
+            Labeled::Remote => "remotes",
+            Labeled::Distribution => "distributions",
+            Labeled::Content => "contents",
+        }
+    }
+
+    fn model(self) -> &'static str {
+        match self {
+            Labeled::Repository => "FileRepository",
+            Labeled::Remote => "FileRemote",
+            Labeled::Distribution => "FileDistribution",
+            Labeled::Content => "FileContent",
+        }
+    }
+}
+
+async fn load(db: &crate::db::Db, what: Labeled, id: &str) -> CoreResult<Map<String, Value>> {
+    let sql = format!("SELECT pulp_labels FROM {} WHERE id = $1", what.table());
+    let text: Option<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .fetch_optional(db.pool())
+        .await?;
+    let text = text.ok_or_else(|| CoreError::not_found(what.model()))?;
+    Ok(crate::models::labels_from_text(&text))
+}
+
+async fn store(
+    db: &crate::db::Db,
+    what: Labeled,
+    id: &str,
+    labels: Map<String, Value>,
+) -> CoreResult<()> {
+    let sql = format!(
+        "UPDATE {} SET pulp_labels = $2, updated = $3 WHERE id = $1",
+        what.table()
+    );
+    sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .bind(Value::Object(labels).to_string())
+        .bind(crate::time::now())
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}
+
+/// Sets one label (Pulp's `set_label/` action).
+pub async fn set(
+    db: &crate::db::Db,
+    what: Labeled,
+    id: &str,
+    key: &str,
+    value: Option<String>,
+) -> CoreResult<()> {
+    let mut labels = load(db, what, id).await?;
+    labels.insert(
+        key.to_string(),
+        value.map(Value::String).unwrap_or(Value::Null),
+    );
+    let labels = validate(&Value::Object(labels)).map_err(|_| {
+        CoreError::field(
+            "key",
+            "Label keys may only contain letters, digits and _-./ and spaces.",
+        )
+    })?;
+    store(db, what, id, labels).await
+}
+
+/// Removes one label (`unset_label/`) and returns its old value.
+pub async fn unset(
+    db: &crate::db::Db,
+    what: Labeled,
+    id: &str,
+    key: &str,
+) -> CoreResult<Option<String>> {
+    let mut labels = load(db, what, id).await?;
+    let old = labels.remove(key).ok_or_else(|| {
+        CoreError::field("key", format!("Label '{key}' is not set on this object."))
+    })?;
+    store(db, what, id, labels).await?;
+    Ok(old.as_str().map(str::to_string))
+}

@@ -147,6 +147,35 @@ pub fn validate_base_path(base_path: &str) -> CoreResult<()> {
     Ok(())
 }
 
+/// Checks a distribution's name and base path before anything is dispatched, so that a clash
+/// is a 400 for the caller rather than a failed task. The task checks again (the database has
+/// the final word on uniqueness).
+pub async fn precheck(
+    db: &Db,
+    name: Option<&str>,
+    base_path: Option<&str>,
+    exclude_id: Option<&str>,
+) -> CoreResult<()> {
+    if let Some(name) = name {
+        if name.is_empty() {
+            return Err(CoreError::field("name", "This field may not be blank."));
+        }
+        let other: Option<String> =
+            sqlx::query_scalar("SELECT id FROM distributions WHERE name = $1")
+                .bind(name)
+                .fetch_optional(db.pool())
+                .await?;
+        if other.is_some_and(|o| Some(o.as_str()) != exclude_id) {
+            return Err(CoreError::field("name", "This field must be unique."));
+        }
+    }
+    if let Some(base_path) = base_path {
+        validate_base_path(base_path)?;
+        check_overlap(db, base_path, exclude_id).await?;
+    }
+    Ok(())
+}
+
 /// Base paths may not nest inside each other.
 async fn check_overlap(db: &Db, base_path: &str, exclude_id: Option<&str>) -> CoreResult<()> {
     let rows = sqlx::query("SELECT id, name, base_path FROM distributions")

@@ -1,0 +1,97 @@
+//! The `set_label/` and `unset_label/` actions every labeled resource has.
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::routing::post;
+use depot_core::labels::{self, Labeled};
+use depot_core::models::SetLabelResponse;
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+use crate::openapi::{self, ApiDoc, JSON_FORM_MULTIPART, Op};
+use crate::{ApiResult, AppState, Authenticated, Fields};
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetLabel {
+    pub key: String,
+    pub value: Option<String>,
+}
+
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UnsetLabel {
+    pub key: String,
+}
+
+/// Routes `<base>{id}/set_label/` and `<base>{id}/unset_label/` for one labeled family.
+pub fn routes(base: &str, what: Labeled) -> Router<AppState> {
+    Router::new()
+        .route(
+            &format!("{base}{{id}}/set_label/"),
+            post(
+                move |State(state): State<AppState>,
+                      _: Authenticated,
+                      Path(id): Path<String>,
+                      fields: Fields| async move { set(state, what, id, fields).await },
+            ),
+        )
+        .route(
+            &format!("{base}{{id}}/unset_label/"),
+            post(
+                move |State(state): State<AppState>,
+                      _: Authenticated,
+                      Path(id): Path<String>,
+                      fields: Fields| async move {
+                    unset(state, what, id, fields).await
+                },
+            ),
+        )
+}
+
+async fn set(state: AppState, what: Labeled, id: String, fields: Fields) -> ApiResult<Response> {
+    let body: SetLabel = fields.parse()?;
+    labels::set(&state.db, what, &id, &body.key, body.value.clone()).await?;
+    Ok(crate::json(
+        StatusCode::CREATED,
+        &SetLabelResponse {
+            key: body.key,
+            value: body.value,
+        },
+    ))
+}
+
+async fn unset(state: AppState, what: Labeled, id: String, fields: Fields) -> ApiResult<Response> {
+    let body: UnsetLabel = fields.parse()?;
+    let old = labels::unset(&state.db, what, &id, &body.key).await?;
+    Ok(crate::json(
+        StatusCode::CREATED,
+        &SetLabelResponse {
+            key: body.key,
+            value: old,
+        },
+    ))
+}
+
+/// Documents the two actions; `href_param` is the detail path parameter, `prefix` the
+/// operationId prefix (e.g. `repositories_file_file`).
+pub fn openapi(doc: &mut ApiDoc, href_param: &str, prefix: &str, tag: &'static str) {
+    let set_req = doc.schema::<SetLabel>();
+    let unset_req = doc.schema::<UnsetLabel>();
+    let resp = doc.schema::<SetLabelResponse>();
+    for (action, req) in [("set_label", set_req), ("unset_label", unset_req)] {
+        doc.add(
+            Op::new(
+                "post",
+                format!("{{{href_param}}}{action}/"),
+                format!("{prefix}_{action}"),
+                tag,
+            )
+            .param(openapi::href_param(href_param))
+            .body(req, JSON_FORM_MULTIPART)
+            .response(201, Some(resp.clone())),
+        );
+    }
+}

@@ -1,0 +1,59 @@
+"""Labels on every labeled resource (through pulp-cli where it has commands), and the
+distribution rules that must be a 400 before any task runs."""
+
+import uuid
+
+
+def unique(prefix):
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def test_labels_through_the_cli_and_label_select(pulp, depot_server):
+    name = unique("lbl")
+    pulp("file", "repository", "create", "--name", name)
+    pulp("file", "repository", "label", "set", "--repository", name, "--key", "env", "--value", "prod")
+    shown = pulp("file", "repository", "show", "--name", name)
+    assert shown["pulp_labels"] == {"env": "prod"}
+    listed = depot_server.request("GET", f"repositories/file/file/?pulp_label_select=env=prod&name={name}").json()
+    assert listed["count"] == 1
+    assert depot_server.request("GET", f"repositories/file/file/?pulp_label_select=env!=prod&name={name}").json()["count"] == 0
+    pulp("file", "repository", "label", "unset", "--repository", name, "--key", "env")
+    assert pulp("file", "repository", "show", "--name", name)["pulp_labels"] == {}
+
+
+def test_label_actions_on_remotes_distributions_and_content(depot_server, helpers):
+    remote = depot_server.request("POST", "remotes/file/file/", {"name": unique("r"), "url": "http://127.0.0.1:9/PULP_MANIFEST"}).json()
+    body, ctype = helpers.multipart({"relative_path": unique("c") + ".txt"}, {"file": ("c", uuid.uuid4().bytes)})
+    content = depot_server.request("POST", "content/file/files/upload/", body=body, headers={"Content-Type": ctype}).json()
+    for href in (remote["pulp_href"], content["pulp_href"]):
+        resp = depot_server.request("POST", href + "set_label/", {"key": "team", "value": "core"})
+        assert resp.status == 201, resp
+        assert resp.json() == {"key": "team", "value": "core"}
+        assert depot_server.request("GET", href).json()["pulp_labels"] == {"team": "core"}
+        resp = depot_server.request("POST", href + "unset_label/", {"key": "team"})
+        assert resp.status == 201 and resp.json()["value"] == "core", resp
+        resp = depot_server.request("POST", href + "unset_label/", {"key": "team"})
+        assert resp.status == 400 and "key" in resp.json(), resp
+    resp = depot_server.request("POST", content["pulp_href"] + "set_label/", {"key": "bad key!", "value": "x"})
+    assert resp.status == 400, resp
+
+
+def test_overlapping_base_paths_and_duplicate_names_are_400(depot_server):
+    base = unique("bp")
+    name = unique("dist")
+    resp = depot_server.request("POST", "distributions/file/file/", {"name": name, "base_path": base})
+    assert resp.status == 202, resp
+    tasks_before = depot_server.request("GET", "tasks/?limit=1").json()["count"]
+    for bad in (
+        {"name": unique("d"), "base_path": f"{base}/nested"},
+        {"name": unique("d"), "base_path": base},
+        {"name": name, "base_path": unique("other")},
+        {"name": unique("d"), "base_path": "/abs"},
+        {"name": unique("d"), "base_path": "a/../b"},
+    ):
+        resp = depot_server.request("POST", "distributions/file/file/", bad)
+        assert resp.status == 400, (bad, resp)
+        assert resp.content_type == "application/json"
+        assert set(resp.json()) & {"base_path", "name"}, resp
+    # Refused before dispatch: no task was created for them.
+    assert depot_server.request("GET", "tasks/?limit=1").json()["count"] == tasks_before
