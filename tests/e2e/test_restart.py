@@ -110,3 +110,35 @@ def test_task_of_a_killed_runner_is_failed_and_repository_is_usable(runner_facto
     resp = server.request("POST", repo["pulp_href"] + "modify/", {"add_content_units": [unit["pulp_href"]]})
     task = wait_state(server, resp.json()["task"], ("completed", "failed"))
     assert task["state"] == "completed", task["error"]
+
+
+def test_cancel_waiting_and_running_tasks(runner_factory, stalling_upstream, helpers):
+    # A waiting task (no workers) is canceled at once; cancelling it again is a 409.
+    server = runner_factory.start(DEPOT_WORKERS=0)
+    repo = server.request("POST", "repositories/file/file/", {"name": "cancel-" + uuid.uuid4().hex[:6]}).json()
+    remote = server.request(
+        "POST", "remotes/file/file/", {"name": "stall-" + uuid.uuid4().hex[:6], "url": stalling_upstream.url}
+    ).json()
+    href = server.request("POST", repo["pulp_href"] + "sync/", {"remote": remote["pulp_href"]}).json()["task"]
+    resp = server.request("PATCH", href, {"state": "canceled"})
+    assert resp.status == 200 and resp.json()["state"] == "canceled", resp
+    resp = server.request("PATCH", href, {"state": "canceled"})
+    assert resp.status == 409, resp
+    resp = server.request("PATCH", href, {"state": "running"})
+    assert resp.status == 400, resp
+    runner_factory.stop(server)
+
+    # A running task is stopped by its worker, and its repository is free again.
+    server = runner_factory.start()
+    assert server.request("GET", href).json()["state"] == "canceled"
+    href = server.request("POST", repo["pulp_href"] + "sync/", {"remote": remote["pulp_href"]}).json()["task"]
+    wait_state(server, href, ("running",))
+    resp = server.request("PATCH", href, {"state": "canceled"})
+    assert resp.status == 200 and resp.json()["state"] in ("canceling", "canceled"), resp
+    task = wait_state(server, href, ("canceled", "failed", "completed"), timeout=30)
+    assert task["state"] == "canceled", task
+    assert server.request("GET", repo["pulp_href"]).json()["latest_version_href"].endswith("/versions/0/")
+    body, ctype = helpers.multipart({"relative_path": "c.txt"}, {"file": ("c.txt", b"after cancel")})
+    unit = server.request("POST", "content/file/files/upload/", body=body, headers={"Content-Type": ctype}).json()
+    resp = server.request("POST", repo["pulp_href"] + "modify/", {"add_content_units": [unit["pulp_href"]]})
+    assert wait_state(server, resp.json()["task"], ("completed", "failed"))["state"] == "completed"

@@ -17,8 +17,12 @@ fn valid(v: &str) -> bool {
     hex.len() == 32 && hex.chars().all(|c| c.is_ascii_hexdigit())
 }
 
-/// Middleware: attaches the id to the request and echoes it on the response.
+/// Middleware: attaches the id to the request, echoes it on the response, and writes the access
+/// log line (target `depot::access`).
 pub async fn layer(mut req: Request, next: Next) -> Response {
+    let started = std::time::Instant::now();
+    let method = req.method().clone();
+    let path = req.uri().path().to_string();
     let id = req
         .headers()
         .get(HEADER)
@@ -28,6 +32,13 @@ pub async fn layer(mut req: Request, next: Next) -> Response {
         .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
     req.extensions_mut().insert(CorrelationId(id.clone()));
     let mut resp = next.run(req).await;
+    tracing::info!(
+        target: "depot::access",
+        cid = %id,
+        status = resp.status().as_u16(),
+        ms = started.elapsed().as_secs_f64() * 1000.0,
+        "{method} {path}"
+    );
     if let Ok(v) = HeaderValue::from_str(&id) {
         resp.headers_mut().insert(HEADER, v);
     }
