@@ -34,7 +34,12 @@ else
     echo "requirements unchanged, reusing $VENV"
 fi
 
-banner "cargo test --workspace"
+# The Rust tests run their database tests on PostgreSQL too when DEPOT_TEST_PG_URL is set.
+if { command -v pg_isready >/dev/null && pg_isready -q -h 127.0.0.1; } || [ -n "${CI:-}" ]; then
+    export DEPOT_TEST_PG_URL="${DEPOT_TEST_PG_URL:-postgres://postgres@127.0.0.1:5432/postgres}"
+fi
+
+banner "cargo test --workspace (DEPOT_TEST_PG_URL=${DEPOT_TEST_PG_URL:-unset})"
 cargo test --workspace
 
 banner "cargo build -p local-runner"
@@ -64,6 +69,12 @@ elif [ -n "${CI:-}" ]; then
     run_e2e postgres "$@"
 else
     banner "end-to-end tests on postgres: SKIPPED (pg_isready -h 127.0.0.1 failed and CI is unset)"
+fi
+
+# The benchmark in smoke mode (tiny sizes, debug binary), so that the harness cannot rot.
+banner "benchmark smoke run"
+if ! python3 bench/bench.py --smoke --bin "$DEPOT_BIN"; then
+    failed+=("bench-smoke")
 fi
 
 if [ ${#failed[@]} -gt 0 ]; then
