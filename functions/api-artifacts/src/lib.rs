@@ -14,10 +14,11 @@ use depot_core::models::artifact::{self, Artifact, ArtifactResponse};
 use depot_core::models::list::{Bind, ListQuery};
 use depot_core::{CoreError, CoreResult};
 use depot_http::body::FileField;
-use depot_http::list::{fetch_page, href_filters};
+use depot_http::list::{fetch_page, href_filters, to_values};
 use depot_http::openapi::{self, ApiDoc, MULTIPART_FORM, Op};
 use depot_http::{
     ApiResult, AppState, Authenticated, Fields, ListParams, QueryMap, created, no_content, ok,
+    shaped,
 };
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -129,12 +130,7 @@ async fn list(
         q.order_by(&o);
     }
     let (count, rows) = fetch_page(&state, &q, &params, &query, None).await?;
-    let results = rows
-        .iter()
-        .map(|r| {
-            Artifact::from_row(r).map(|a| serde_json::to_value(a.response()).unwrap_or_default())
-        })
-        .collect::<CoreResult<Vec<_>>>()?;
+    let results = to_values(&rows, |r| Artifact::from_row(r).map(|a| a.response()))?;
     Ok(ok(&params.page(&query, count, results)))
 }
 
@@ -144,11 +140,8 @@ async fn read(
     Path(id): Path<String>,
     query: QueryMap,
 ) -> ApiResult<Response> {
-    let params = ListParams::from_query(&query)?;
     let a = artifact::get(&state.db, &id).await?;
-    Ok(ok(&params.shape(
-        serde_json::to_value(a.response()).unwrap_or_default(),
-    )))
+    shaped(&query, &a.response())
 }
 
 async fn delete(

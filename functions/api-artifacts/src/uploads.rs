@@ -10,13 +10,13 @@ use depot_core::checksums::{Algorithm, is_hex_digest};
 use depot_core::hrefs::Kind;
 use depot_core::models::list::ListQuery;
 use depot_core::models::upload::{self, UploadChunkResponse, UploadDetailResponse, UploadResponse};
-use depot_core::tasks::{self, COMMIT_HANDLER, Dispatch};
+use depot_core::tasks::{COMMIT_HANDLER, Dispatch};
 use depot_http::body::FileField;
 use depot_http::list::fetch_page;
 use depot_http::openapi::{self, ApiDoc, JSON_FORM_MULTIPART, MULTIPART_FORM, Op};
 use depot_http::{
-    ApiResult, AppState, Authenticated, CorrelationId, Fields, ListParams, QueryMap, accepted,
-    created, no_content, ok,
+    ApiResult, AppState, Authenticated, CorrelationId, Fields, ListParams, QueryMap, created,
+    dispatched, no_content, ok,
 };
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -194,16 +194,14 @@ async fn commit(
         return Err(CoreError::field("sha256", "Invalid sha256 digest.").into());
     }
     upload::get(&state.db, &id).await?;
-    let mut d = Dispatch::new(
+    let d = Dispatch::new(
         "pulpcore.app.tasks.upload.commit",
         COMMIT_HANDLER,
         json!({"upload_id": id, "sha256": sha}),
-    );
-    d.exclusive = vec![Kind::Upload.prn(&id)];
-    d.logging_cid = cid.0;
-    d.created_by = Some(user.id);
-    let task = tasks::dispatch(&state, d).await?;
-    Ok(accepted(task.href()))
+    )
+    .exclusive(vec![Kind::Upload.prn(&id)])
+    .requested_by(&user.id, &cid.0);
+    dispatched(&state, d).await
 }
 
 pub fn openapi(doc: &mut ApiDoc) {

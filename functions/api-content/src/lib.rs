@@ -13,14 +13,14 @@ use depot_core::models::content::{
 };
 use depot_core::models::list::{Bind, ListQuery};
 use depot_core::models::{Labels, artifact, repository, upload, version};
-use depot_core::tasks::{self, CONTENT_CREATE_HANDLER, Dispatch};
+use depot_core::tasks::{CONTENT_CREATE_HANDLER, Dispatch};
 use depot_core::{CoreError, CoreResult};
 use depot_http::body::FileField;
-use depot_http::list::{fetch_page, href_filters, name_filters};
+use depot_http::list::{fetch_page, href_filters, name_filters, to_values};
 use depot_http::openapi::{self, ApiDoc, MULTIPART_FORM, Op};
 use depot_http::{
-    ApiResult, AppState, Authenticated, CorrelationId, Fields, ListParams, QueryMap, accepted,
-    created, ok,
+    ApiResult, AppState, Authenticated, CorrelationId, Fields, ListParams, QueryMap, created,
+    dispatched, ok, shaped,
 };
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -93,18 +93,12 @@ async fn create(
     }
     let repo = match body.repository.as_deref() {
         Some(h) => {
-            let id = Kind::FileRepository.parse_ref(h).ok_or_else(|| {
-                CoreError::field(
-                    "repository",
-                    format!("Invalid hyperlink - No URL match. ({h})"),
-                )
-            })?;
-            Some(repository::get(&state.db, &id).await.map_err(|_| {
-                CoreError::field(
-                    "repository",
-                    format!("Invalid hyperlink - Object does not exist. ({h})"),
-                )
-            })?)
+            let id = depot_core::hrefs::resolve(Kind::FileRepository, "repository", h)?;
+            Some(
+                repository::get(&state.db, &id)
+                    .await
+                    .map_err(|_| depot_core::hrefs::missing("repository", h))?,
+            )
         }
         None => None,
     };
@@ -112,50 +106,35 @@ async fn create(
         let a = ingest_staged(&state, f.staged, f.digests, &Expected::default()).await?;
         (Some(a.id), None)
     } else if let Some(h) = &body.upload {
-        let id = Kind::Upload.parse_ref(h).ok_or_else(|| {
-            CoreError::field("upload", format!("Invalid hyperlink - No URL match. ({h})"))
-        })?;
-        upload::get(&state.db, &id).await.map_err(|_| {
-            CoreError::field(
-                "upload",
-                format!("Invalid hyperlink - Object does not exist. ({h})"),
-            )
-        })?;
+        let id = depot_core::hrefs::resolve(Kind::Upload, "upload", h)?;
+        upload::get(&state.db, &id)
+            .await
+            .map_err(|_| depot_core::hrefs::missing("upload", h))?;
         (None, Some(id))
     } else {
         let h = body.artifact.as_deref().unwrap_or_default();
-        let id = Kind::Artifact.parse_ref(h).ok_or_else(|| {
-            CoreError::field(
-                "artifact",
-                format!("Invalid hyperlink - No URL match. ({h})"),
-            )
-        })?;
-        artifact::get(&state.db, &id).await.map_err(|_| {
-            CoreError::field(
-                "artifact",
-                format!("Invalid hyperlink - Object does not exist. ({h})"),
-            )
-        })?;
+        let id = depot_core::hrefs::resolve(Kind::Artifact, "artifact", h)?;
+        artifact::get(&state.db, &id)
+            .await
+            .map_err(|_| depot_core::hrefs::missing("artifact", h))?;
         (Some(id), None)
     };
-    let mut d = Dispatch::new(
+    let held = repo
+        .as_ref()
+        .map(|r| r.prn())
+        .into_iter()
+        .chain(upload_id.as_deref().map(|u| Kind::Upload.prn(u)));
+    let d = Dispatch::new(
         "pulpcore.app.tasks.base.general_create",
         CONTENT_CREATE_HANDLER,
         json!({"relative_path": body.relative_path, "artifact_id": artifact_id, "upload_id": upload_id,
                "repository_id": repo.as_ref().map(|r| r.id.clone()), "pulp_labels": pulp_labels,
                "overwrite": body.overwrite.unwrap_or(true)}),
-    );
-    if let Some(r) = &repo {
-        d.exclusive.push(r.prn());
-    }
-    if let Some(u) = &upload_id {
-        d.exclusive.push(Kind::Upload.prn(u));
-    }
-    d.immediate = true;
-    d.logging_cid = cid.0;
-    d.created_by = Some(user.id);
-    let task = tasks::dispatch(&state, d).await?;
-    Ok(accepted(task.href()))
+    )
+    .exclusive(held.collect::<Vec<_>>())
+    .immediate()
+    .requested_by(&user.id, &cid.0);
+    dispatched(&state, d).await
 }
 
 async fn upload_sync(
@@ -226,12 +205,7 @@ async fn list(
         q.order_by(&o);
     }
     let (count, rows) = fetch_page(&state, &q, &params, &query, Some("pulp_labels")).await?;
-    let results = rows
-        .iter()
-        .map(|r| {
-            FileContent::from_row(r).map(|c| serde_json::to_value(c.response()).unwrap_or_default())
-        })
-        .collect::<CoreResult<Vec<_>>>()?;
+    let results = to_values(&rows, |r| FileContent::from_row(r).map(|c| c.response()))?;
     Ok(ok(&params.page(&query, count, results)))
 }
 
@@ -241,11 +215,8 @@ async fn read(
     Path(id): Path<String>,
     query: QueryMap,
 ) -> ApiResult<Response> {
-    let params = ListParams::from_query(&query)?;
     let c = content::get(&state.db, &id).await?;
-    Ok(ok(&params.shape(
-        serde_json::to_value(c.response()).unwrap_or_default(),
-    )))
+    shaped(&query, &c.response())
 }
 
 pub fn openapi(doc: &mut ApiDoc) {
@@ -255,31 +226,28 @@ pub fn openapi(doc: &mut ApiDoc) {
     let upload = doc.schema::<FileContentUpload>();
     let async_op = doc.schema::<depot_core::models::AsyncOperationResponse>();
     let tag = "Content: Files";
-    let mut filters = openapi::list_params();
-    for f in [
-        "relative_path",
-        "relative_path__contains",
-        "relative_path__icontains",
-        "relative_path__startswith",
-        "sha256",
-        "digest",
-        "repository_version",
-        "repository_version_added",
-        "repository_version_removed",
-        "pulp_label_select",
-        "orphaned_for",
-        "q",
-    ] {
-        filters.push(openapi::query_param(f, "string", f));
-    }
-    for f in [
-        "relative_path__in",
-        "pulp_href__in",
-        "prn__in",
-        "pulp_id__in",
-    ] {
-        filters.push(openapi::csv_param(f, f));
-    }
+    let filters = openapi::list_filters(
+        &[
+            "relative_path",
+            "relative_path__contains",
+            "relative_path__icontains",
+            "relative_path__startswith",
+            "sha256",
+            "digest",
+            "repository_version",
+            "repository_version_added",
+            "repository_version_removed",
+            "pulp_label_select",
+            "orphaned_for",
+            "q",
+        ],
+        &[
+            "relative_path__in",
+            "pulp_href__in",
+            "prn__in",
+            "pulp_id__in",
+        ],
+    );
     doc.add(
         Op::new("get", BASE, "content_file_files_list", tag)
             .params(filters)

@@ -5,18 +5,19 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::routing::get;
-use depot_core::hrefs::{Kind, parse_version_href};
+use depot_core::hrefs::Kind;
 use depot_core::models::distribution::{
     self, Distribution, FileDistributionResponse, NewDistribution, Source,
 };
 use depot_core::models::list::{Bind, ListQuery};
 use depot_core::models::{Labels, publication, repository, version};
-use depot_core::tasks::{self, Dispatch, TaskContext, TaskFuture, TaskRegistry};
+use depot_core::tasks::{Dispatch, TaskContext, TaskFuture, TaskRegistry};
 use depot_core::{CoreError, CoreResult};
 use depot_http::list::{fetch_page, href_filters, name_filters};
-use depot_http::openapi::{self, ApiDoc, JSON_FORM_MULTIPART, Op};
+use depot_http::openapi::{self, ApiDoc};
 use depot_http::{
-    ApiResult, AppState, Authenticated, CorrelationId, Fields, ListParams, QueryMap, accepted, ok,
+    ApiResult, AppState, Authenticated, CorrelationId, Fields, ListParams, QueryMap, dispatched,
+    ok, shaped,
 };
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -98,67 +99,27 @@ async fn resolve_source(state: &AppState, raw: &Map<String, Value>) -> CoreResul
     }
     let mut s = Source::default();
     if let Some(h) = repo {
-        let id = Kind::FileRepository.parse_ref(&h).ok_or_else(|| {
-            CoreError::field(
-                "repository",
-                format!("Invalid hyperlink - No URL match. ({h})"),
-            )
-        })?;
-        repository::get(&state.db, &id).await.map_err(|_| {
-            CoreError::field(
-                "repository",
-                format!("Invalid hyperlink - Object does not exist. ({h})"),
-            )
-        })?;
+        let id = depot_core::hrefs::resolve(Kind::FileRepository, "repository", &h)?;
+        repository::get(&state.db, &id)
+            .await
+            .map_err(|_| depot_core::hrefs::missing("repository", h))?;
         s.repository_id = Some(id);
     }
     if let Some(h) = ver {
-        let (repo, n) = parse_version_href(&h).ok_or_else(|| {
-            CoreError::field(
-                "repository_version",
-                format!("Invalid hyperlink - No URL match. ({h})"),
-            )
-        })?;
-        let v = version::get(&state.db, &repo, n).await.map_err(|_| {
-            CoreError::field(
-                "repository_version",
-                format!("Invalid hyperlink - Object does not exist. ({h})"),
-            )
-        })?;
+        let (repo, n) = depot_core::hrefs::resolve_version("repository_version", &h)?;
+        let v = version::get(&state.db, &repo, n)
+            .await
+            .map_err(|_| depot_core::hrefs::missing("repository_version", h))?;
         s.repository_version_id = Some(v.id);
     }
     if let Some(h) = publ {
-        let id = Kind::FilePublication.parse_ref(&h).ok_or_else(|| {
-            CoreError::field(
-                "publication",
-                format!("Invalid hyperlink - No URL match. ({h})"),
-            )
-        })?;
-        publication::get(&state.db, &id).await.map_err(|_| {
-            CoreError::field(
-                "publication",
-                format!("Invalid hyperlink - Object does not exist. ({h})"),
-            )
-        })?;
+        let id = depot_core::hrefs::resolve(Kind::FilePublication, "publication", &h)?;
+        publication::get(&state.db, &id)
+            .await
+            .map_err(|_| depot_core::hrefs::missing("publication", h))?;
         s.publication_id = Some(id);
     }
     Ok(Some(s))
-}
-
-fn dispatch_for(
-    name: &'static str,
-    handler: &'static str,
-    args: Value,
-    exclusive: Vec<String>,
-    user: String,
-    cid: String,
-) -> Dispatch {
-    let mut d = Dispatch::new(name, handler, args);
-    d.exclusive = exclusive;
-    d.immediate = true;
-    d.logging_cid = cid;
-    d.created_by = Some(user);
-    d
 }
 
 async fn create(
@@ -182,16 +143,15 @@ async fn create(
                       "pulp_labels": body.pulp_labels.unwrap_or_default(), "checkpoint": body.checkpoint.unwrap_or(false),
                       "repository_id": source.repository_id, "repository_version_id": source.repository_version_id,
                       "publication_id": source.publication_id});
-    let d = dispatch_for(
+    let d = Dispatch::new(
         "pulpcore.app.tasks.base.general_create",
         CREATE_HANDLER,
         args,
-        vec![BASE_PATHS.into()],
-        user.id,
-        cid.0,
-    );
-    let task = tasks::dispatch(&state, d).await?;
-    Ok(accepted(task.href()))
+    )
+    .exclusive(vec![BASE_PATHS.into()])
+    .immediate()
+    .requested_by(&user.id, &cid.0);
+    dispatched(&state, d).await
 }
 
 fn run_create(ctx: TaskContext) -> TaskFuture {
@@ -268,12 +228,9 @@ async fn read(
     Path(id): Path<String>,
     query: QueryMap,
 ) -> ApiResult<Response> {
-    let params = ListParams::from_query(&query)?;
     let d = distribution::get(&state.db, &id).await?;
     let resp = distribution::response(&state.db, &d, &state.settings).await?;
-    Ok(ok(
-        &params.shape(serde_json::to_value(resp).unwrap_or_default())
-    ))
+    shaped(&query, &resp)
 }
 
 async fn partial_update(
@@ -325,16 +282,15 @@ async fn apply_update(
     }
     let args = json!({"id": id, "changes": raw, "source": source.map(|s| json!({
         "repository_id": s.repository_id, "repository_version_id": s.repository_version_id, "publication_id": s.publication_id}))});
-    let dispatch = dispatch_for(
+    let d = Dispatch::new(
         "pulpcore.app.tasks.base.general_update",
         UPDATE_HANDLER,
         args,
-        vec![BASE_PATHS.into(), Kind::FileDistribution.prn(&id)],
-        user,
-        cid,
-    );
-    let task = tasks::dispatch(&state, dispatch).await?;
-    Ok(accepted(task.href()))
+    )
+    .exclusive(vec![BASE_PATHS.into(), Kind::FileDistribution.prn(&id)])
+    .immediate()
+    .requested_by(&user, &cid);
+    dispatched(&state, d).await
 }
 
 fn run_update(ctx: TaskContext) -> TaskFuture {
@@ -374,16 +330,15 @@ async fn delete(
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     distribution::get(&state.db, &id).await?;
-    let d = dispatch_for(
+    let d = Dispatch::new(
         "pulpcore.app.tasks.base.general_delete",
         DELETE_HANDLER,
         json!({"id": id}),
-        vec![Kind::FileDistribution.prn(&id)],
-        user.id,
-        cid.0,
-    );
-    let task = tasks::dispatch(&state, d).await?;
-    Ok(accepted(task.href()))
+    )
+    .exclusive(vec![Kind::FileDistribution.prn(&id)])
+    .immediate()
+    .requested_by(&user.id, &cid.0);
+    dispatched(&state, d).await
 }
 
 fn run_delete(ctx: TaskContext) -> TaskFuture {
@@ -396,91 +351,41 @@ fn run_delete(ctx: TaskContext) -> TaskFuture {
 
 pub fn openapi(doc: &mut ApiDoc) {
     let resp = doc.schema::<FileDistributionResponse>();
-    let page = doc.paginated::<FileDistributionResponse>();
-    let req = doc.schema::<FileDistribution>();
-    let patched = doc.schema::<PatchedFileDistribution>();
     let async_op = doc.schema::<depot_core::models::AsyncOperationResponse>();
-    let tag = "Distributions: File";
-    let mut filters = openapi::list_params();
-    for f in [
-        "name",
-        "name__contains",
-        "name__icontains",
-        "name__startswith",
-        "base_path",
-        "base_path__contains",
-        "base_path__icontains",
-        "pulp_label_select",
-        "repository",
-        "q",
-    ] {
-        filters.push(openapi::query_param(f, "string", f));
-    }
-    for f in [
-        "name__in",
-        "base_path__in",
-        "pulp_href__in",
-        "prn__in",
-        "pulp_id__in",
-    ] {
-        filters.push(openapi::csv_param(f, f));
-    }
-    let p = || openapi::href_param("file_file_distribution_href");
-    doc.add(
-        Op::new("get", BASE, "distributions_file_file_list", tag)
-            .params(filters)
-            .response(200, Some(page)),
-    );
-    doc.add(
-        Op::new("post", BASE, "distributions_file_file_create", tag)
-            .body(req.clone(), JSON_FORM_MULTIPART)
-            .response(202, Some(async_op.clone())),
-    );
-    doc.add(
-        Op::new(
-            "get",
-            "{file_file_distribution_href}",
-            "distributions_file_file_read",
-            tag,
-        )
-        .param(p())
-        .params(openapi::field_params())
-        .response(200, Some(resp.clone())),
-    );
-    doc.add(
-        Op::new(
-            "patch",
-            "{file_file_distribution_href}",
-            "distributions_file_file_partial_update",
-            tag,
-        )
-        .param(p())
-        .body(patched, JSON_FORM_MULTIPART)
-        .response(200, Some(resp.clone()))
-        .response(202, Some(async_op.clone())),
-    );
-    doc.add(
-        Op::new(
-            "put",
-            "{file_file_distribution_href}",
-            "distributions_file_file_update",
-            tag,
-        )
-        .param(p())
-        .body(req, JSON_FORM_MULTIPART)
-        .response(200, Some(resp))
-        .response(202, Some(async_op.clone())),
-    );
-    doc.add(
-        Op::new(
-            "delete",
-            "{file_file_distribution_href}",
-            "distributions_file_file_delete",
-            tag,
-        )
-        .param(p())
-        .response(202, Some(async_op)),
-    );
+    let crud = openapi::Crud {
+        base: BASE,
+        href_param: "file_file_distribution_href",
+        prefix: "distributions_file_file",
+        tag: "Distributions: File",
+        filters: openapi::list_filters(
+            &[
+                "name",
+                "name__contains",
+                "name__icontains",
+                "name__startswith",
+                "base_path",
+                "base_path__contains",
+                "base_path__icontains",
+                "pulp_label_select",
+                "repository",
+                "q",
+            ],
+            &[
+                "name__in",
+                "base_path__in",
+                "pulp_href__in",
+                "prn__in",
+                "pulp_id__in",
+            ],
+        ),
+        page: doc.paginated::<FileDistributionResponse>(),
+        request: doc.schema::<FileDistribution>(),
+        patched: doc.schema::<PatchedFileDistribution>(),
+        create: (202, async_op.clone()),
+        response: resp,
+        async_op: async_op.clone(),
+    };
+    openapi::add_crud(doc, crud);
     depot_http::labels::openapi(
         doc,
         "file_file_distribution_href",

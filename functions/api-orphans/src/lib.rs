@@ -6,9 +6,9 @@ use axum::response::Response;
 use axum::routing::{delete, post};
 use depot_core::CoreError;
 use depot_core::hrefs::Kind;
-use depot_core::tasks::{self, Dispatch, ORPHAN_CLEANUP_HANDLER};
+use depot_core::tasks::{Dispatch, ORPHAN_CLEANUP_HANDLER};
 use depot_http::openapi::{ApiDoc, JSON_FORM_MULTIPART, Op};
-use depot_http::{ApiResult, AppState, Authenticated, CorrelationId, Fields, accepted};
+use depot_http::{ApiResult, AppState, Authenticated, CorrelationId, Fields, dispatched};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::json;
@@ -85,17 +85,15 @@ async fn dispatch(
     cid: String,
     args: serde_json::Value,
 ) -> ApiResult<Response> {
-    let mut d = Dispatch::new(
+    // Nothing may add content while orphans are judged: hold the whole domain.
+    let d = Dispatch::new(
         "pulpcore.app.tasks.orphan.orphan_cleanup",
         ORPHAN_CLEANUP_HANDLER,
         args,
-    );
-    // Nothing may add content while orphans are judged: hold the whole domain.
-    d.exclusive = vec![depot_core::hrefs::DEFAULT_DOMAIN_PRN.into()];
-    d.logging_cid = cid;
-    d.created_by = Some(user);
-    let task = tasks::dispatch(state, d).await?;
-    Ok(accepted(task.href()))
+    )
+    .exclusive(vec![depot_core::hrefs::DEFAULT_DOMAIN_PRN.into()])
+    .requested_by(&user, &cid);
+    dispatched(state, d).await
 }
 
 pub fn openapi(doc: &mut ApiDoc) {

@@ -9,12 +9,12 @@ use depot_core::hrefs::{Kind, parse_version_href};
 use depot_core::models::list::{Bind, ListQuery};
 use depot_core::models::publication::{self, FROM, FilePublicationResponse, Publication, SELECT};
 use depot_core::models::{repository, version};
-use depot_core::tasks::{self, Dispatch, PUBLISH_HANDLER};
+use depot_core::tasks::{Dispatch, PUBLISH_HANDLER};
 use depot_http::list::{fetch_page, href_filters};
 use depot_http::openapi::{self, ApiDoc, JSON_FORM_MULTIPART, Op};
 use depot_http::{
-    ApiResult, AppState, Authenticated, CorrelationId, Fields, ListParams, QueryMap, accepted,
-    no_content, ok,
+    ApiResult, AppState, Authenticated, CorrelationId, Fields, ListParams, QueryMap, dispatched,
+    no_content, ok, shaped,
 };
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -63,48 +63,28 @@ async fn create(
             .into());
         }
         (Some(h), None) => {
-            let id = Kind::FileRepository.parse_ref(h).ok_or_else(|| {
-                CoreError::field(
-                    "repository",
-                    format!("Invalid hyperlink - No URL match. ({h})"),
-                )
-            })?;
-            let repo = repository::get(&state.db, &id).await.map_err(|_| {
-                CoreError::field(
-                    "repository",
-                    format!("Invalid hyperlink - Object does not exist. ({h})"),
-                )
-            })?;
+            let id = depot_core::hrefs::resolve(Kind::FileRepository, "repository", h)?;
+            let repo = repository::get(&state.db, &id)
+                .await
+                .map_err(|_| depot_core::hrefs::missing("repository", h))?;
             version::get(&state.db, &id, repo.latest_number).await?
         }
         (None, Some(h)) => {
-            let (repo, n) = parse_version_href(h).ok_or_else(|| {
-                CoreError::field(
-                    "repository_version",
-                    format!("Invalid hyperlink - No URL match. ({h})"),
-                )
-            })?;
-            version::get(&state.db, &repo, n).await.map_err(|_| {
-                CoreError::field(
-                    "repository_version",
-                    format!("Invalid hyperlink - Object does not exist. ({h})"),
-                )
-            })?
+            let (repo, n) = depot_core::hrefs::resolve_version("repository_version", h)?;
+            version::get(&state.db, &repo, n)
+                .await
+                .map_err(|_| depot_core::hrefs::missing("repository_version", h))?
         }
     };
     let manifest = body.manifest.unwrap_or_else(|| "PULP_MANIFEST".into());
     depot_core::models::content::validate_relative_path(&manifest)
         .map_err(|_| CoreError::field("manifest", "Invalid manifest name."))?;
-    let mut d = Dispatch::new(
-        "pulp_file.app.tasks.publishing.publish",
+    let d = Dispatch::new("pulp_file.app.tasks.publishing.publish",
         PUBLISH_HANDLER,
-        json!({"repository_version_id": v.id, "manifest": manifest, "checkpoint": body.checkpoint.unwrap_or(false)}),
-    );
-    d.shared = vec![Kind::FileRepository.prn(&v.repository_id)];
-    d.logging_cid = cid.0;
-    d.created_by = Some(user.id);
-    let task = tasks::dispatch(&state, d).await?;
-    Ok(accepted(task.href()))
+        json!({"repository_version_id": v.id, "manifest": manifest, "checkpoint": body.checkpoint.unwrap_or(false)}),)
+        .shared(vec![Kind::FileRepository.prn(&v.repository_id)])
+        .requested_by(&user.id, &cid.0);
+    dispatched(&state, d).await
 }
 
 async fn list(
@@ -153,12 +133,9 @@ async fn read(
     Path(id): Path<String>,
     query: QueryMap,
 ) -> ApiResult<Response> {
-    let params = ListParams::from_query(&query)?;
     let p = publication::get(&state.db, &id).await?;
     let resp = publication::response(&state.db, &p).await?;
-    Ok(ok(
-        &params.shape(serde_json::to_value(resp).unwrap_or_default())
-    ))
+    shaped(&query, &resp)
 }
 
 async fn delete(
@@ -176,20 +153,17 @@ pub fn openapi(doc: &mut ApiDoc) {
     let req = doc.schema::<FilePublication>();
     let async_op = doc.schema::<depot_core::models::AsyncOperationResponse>();
     let tag = "Publications: File";
-    let mut filters = openapi::list_params();
-    for f in [
-        "repository",
-        "repository_version",
-        "content",
-        "pulp_created__gte",
-        "pulp_created__lte",
-        "q",
-    ] {
-        filters.push(openapi::query_param(f, "string", f));
-    }
-    for f in ["pulp_href__in", "prn__in", "pulp_id__in", "content__in"] {
-        filters.push(openapi::csv_param(f, f));
-    }
+    let filters = openapi::list_filters(
+        &[
+            "repository",
+            "repository_version",
+            "content",
+            "pulp_created__gte",
+            "pulp_created__lte",
+            "q",
+        ],
+        &["pulp_href__in", "prn__in", "pulp_id__in", "content__in"],
+    );
     let p = || openapi::href_param("file_file_publication_href");
     doc.add(
         Op::new("get", BASE, "publications_file_file_list", tag)

@@ -4,19 +4,19 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::routing::get;
+use depot_core::CoreError;
 use depot_core::hrefs::Kind;
 use depot_core::models::Labels;
 use depot_core::models::list::{Bind, ListQuery};
 use depot_core::models::remote::{
     self, FileRemoteResponse, NewRemote, Policy, Remote, SETTING_FIELDS,
 };
-use depot_core::tasks::{self, Dispatch, TaskContext, TaskFuture, TaskRegistry};
-use depot_core::{CoreError, CoreResult};
-use depot_http::list::{fetch_page, href_filters, name_filters};
-use depot_http::openapi::{self, ApiDoc, JSON_FORM_MULTIPART, Op};
+use depot_core::tasks::{Dispatch, TaskContext, TaskFuture, TaskRegistry};
+use depot_http::list::{fetch_page, href_filters, name_filters, to_values};
+use depot_http::openapi::{self, ApiDoc};
 use depot_http::{
-    ApiResult, AppState, Authenticated, CorrelationId, Fields, ListParams, QueryMap, accepted,
-    created, ok,
+    ApiResult, AppState, Authenticated, CorrelationId, Fields, ListParams, QueryMap, created,
+    dispatched, ok, shaped,
 };
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -151,12 +151,7 @@ async fn list(
         q.order_by(&o);
     }
     let (count, rows) = fetch_page(&state, &q, &params, &query, Some("pulp_labels")).await?;
-    let results = rows
-        .iter()
-        .map(|r| {
-            Remote::from_row(r).map(|x| serde_json::to_value(x.response()).unwrap_or_default())
-        })
-        .collect::<CoreResult<Vec<_>>>()?;
+    let results = to_values(&rows, |r| Remote::from_row(r).map(|x| x.response()))?;
     Ok(ok(&params.page(&query, count, results)))
 }
 
@@ -166,11 +161,8 @@ async fn read(
     Path(id): Path<String>,
     query: QueryMap,
 ) -> ApiResult<Response> {
-    let params = ListParams::from_query(&query)?;
     let r = remote::get(&state.db, &id).await?;
-    Ok(ok(&params.shape(
-        serde_json::to_value(r.response()).unwrap_or_default(),
-    )))
+    shaped(&query, &r.response())
 }
 
 async fn partial_update(
@@ -230,17 +222,15 @@ async fn apply_update(
     if unchanged {
         return Ok(ok(&r.response()));
     }
-    let mut d = Dispatch::new(
+    let d = Dispatch::new(
         "pulpcore.app.tasks.base.general_update",
         UPDATE_HANDLER,
         json!({"id": id, "changes": raw}),
-    );
-    d.exclusive = vec![Kind::FileRemote.prn(&id)];
-    d.immediate = true;
-    d.logging_cid = cid.0;
-    d.created_by = Some(user.id);
-    let task = tasks::dispatch(&state, d).await?;
-    Ok(accepted(task.href()))
+    )
+    .exclusive(vec![Kind::FileRemote.prn(&id)])
+    .immediate()
+    .requested_by(&user.id, &cid.0);
+    dispatched(&state, d).await
 }
 
 fn run_update(ctx: TaskContext) -> TaskFuture {
@@ -263,17 +253,15 @@ async fn delete(
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     remote::get(&state.db, &id).await?;
-    let mut d = Dispatch::new(
+    let d = Dispatch::new(
         "pulpcore.app.tasks.base.general_delete",
         DELETE_HANDLER,
         json!({"id": id}),
-    );
-    d.exclusive = vec![Kind::FileRemote.prn(&id)];
-    d.immediate = true;
-    d.logging_cid = cid.0;
-    d.created_by = Some(user.id);
-    let task = tasks::dispatch(&state, d).await?;
-    Ok(accepted(task.href()))
+    )
+    .exclusive(vec![Kind::FileRemote.prn(&id)])
+    .immediate()
+    .requested_by(&user.id, &cid.0);
+    dispatched(&state, d).await
 }
 
 fn run_delete(ctx: TaskContext) -> TaskFuture {
@@ -286,82 +274,32 @@ fn run_delete(ctx: TaskContext) -> TaskFuture {
 
 pub fn openapi(doc: &mut ApiDoc) {
     let resp = doc.schema::<FileRemoteResponse>();
-    let page = doc.paginated::<FileRemoteResponse>();
-    let req = doc.schema::<FileRemote>();
-    let patched = doc.schema::<PatchedFileRemote>();
     let async_op = doc.schema::<depot_core::models::AsyncOperationResponse>();
-    let tag = "Remotes: File";
-    let mut filters = openapi::list_params();
-    for f in [
-        "name",
-        "name__contains",
-        "name__icontains",
-        "name__startswith",
-        "name__iexact",
-        "pulp_label_select",
-        "q",
-    ] {
-        filters.push(openapi::query_param(f, "string", f));
-    }
-    for f in ["name__in", "pulp_href__in", "prn__in", "pulp_id__in"] {
-        filters.push(openapi::csv_param(f, f));
-    }
-    let p = || openapi::href_param("file_file_remote_href");
-    doc.add(
-        Op::new("get", BASE, "remotes_file_file_list", tag)
-            .params(filters)
-            .response(200, Some(page)),
-    );
-    doc.add(
-        Op::new("post", BASE, "remotes_file_file_create", tag)
-            .body(req.clone(), JSON_FORM_MULTIPART)
-            .response(201, Some(resp.clone())),
-    );
-    doc.add(
-        Op::new(
-            "get",
-            "{file_file_remote_href}",
-            "remotes_file_file_read",
-            tag,
-        )
-        .param(p())
-        .params(openapi::field_params())
-        .response(200, Some(resp.clone())),
-    );
-    doc.add(
-        Op::new(
-            "patch",
-            "{file_file_remote_href}",
-            "remotes_file_file_partial_update",
-            tag,
-        )
-        .param(p())
-        .body(patched, JSON_FORM_MULTIPART)
-        .response(200, Some(resp.clone()))
-        .response(202, Some(async_op.clone())),
-    );
-    doc.add(
-        Op::new(
-            "put",
-            "{file_file_remote_href}",
-            "remotes_file_file_update",
-            tag,
-        )
-        .param(p())
-        .body(req, JSON_FORM_MULTIPART)
-        .response(200, Some(resp))
-        .response(202, Some(async_op.clone())),
-    );
-    doc.add(
-        Op::new(
-            "delete",
-            "{file_file_remote_href}",
-            "remotes_file_file_delete",
-            tag,
-        )
-        .param(p())
-        .response(202, Some(async_op)),
-    );
+    let crud = openapi::Crud {
+        base: BASE,
+        href_param: "file_file_remote_href",
+        prefix: "remotes_file_file",
+        tag: "Remotes: File",
+        filters: openapi::list_filters(
+            &[
+                "name",
+                "name__contains",
+                "name__icontains",
+                "name__startswith",
+                "name__iexact",
+                "pulp_label_select",
+                "q",
+            ],
+            &["name__in", "pulp_href__in", "prn__in", "pulp_id__in"],
+        ),
+        page: doc.paginated::<FileRemoteResponse>(),
+        request: doc.schema::<FileRemote>(),
+        patched: doc.schema::<PatchedFileRemote>(),
+        create: (201, resp.clone()),
+        response: resp,
+        async_op: async_op.clone(),
+    };
+    openapi::add_crud(doc, crud);
     depot_http::labels::openapi(
         doc,
         "file_file_remote_href",

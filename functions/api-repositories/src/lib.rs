@@ -7,20 +7,20 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::routing::{get, post};
-use depot_core::hrefs::{Kind, parse_version_href};
+use depot_core::hrefs::Kind;
 use depot_core::labels::Labeled;
 use depot_core::models::list::{Bind, ListQuery};
 use depot_core::models::repository::{self, FileRepositoryResponse, NewRepository, Repository};
 use depot_core::models::{Labels, content, remote};
 use depot_core::tasks::{
-    self, Dispatch, MODIFY_HANDLER, SYNC_HANDLER, TaskContext, TaskFuture, TaskRegistry,
+    Dispatch, MODIFY_HANDLER, SYNC_HANDLER, TaskContext, TaskFuture, TaskRegistry,
 };
 use depot_core::{CoreError, CoreResult};
-use depot_http::list::{fetch_page, href_filters, name_filters};
+use depot_http::list::{fetch_page, href_filters, name_filters, to_values};
 use depot_http::openapi::{self, ApiDoc, JSON_FORM_MULTIPART, Op};
 use depot_http::{
-    ApiResult, AppState, Authenticated, CorrelationId, Fields, ListParams, QueryMap, accepted,
-    created, ok,
+    ApiResult, AppState, Authenticated, CorrelationId, Fields, ListParams, QueryMap, created,
+    dispatched, ok, shaped,
 };
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -125,18 +125,10 @@ fn labels_or_empty(l: Option<Labels>) -> CoreResult<Labels> {
 
 /// Resolves a remote href to its id, checking it exists.
 async fn remote_id(state: &AppState, href: &str) -> CoreResult<String> {
-    let id = Kind::FileRemote.parse_ref(href).ok_or_else(|| {
-        CoreError::field(
-            "remote",
-            format!("Invalid hyperlink - No URL match. ({href})"),
-        )
-    })?;
-    remote::get(&state.db, &id).await.map_err(|_| {
-        CoreError::field(
-            "remote",
-            format!("Invalid hyperlink - Object does not exist. ({href})"),
-        )
-    })?;
+    let id = depot_core::hrefs::resolve(Kind::FileRemote, "remote", href)?;
+    remote::get(&state.db, &id)
+        .await
+        .map_err(|_| depot_core::hrefs::missing("remote", href))?;
     Ok(id)
 }
 
@@ -203,13 +195,9 @@ async fn list(
         q.order_by(&o);
     }
     let (count, rows) = fetch_page(&state, &q, &params, &query, Some("pulp_labels")).await?;
-    let results = rows
-        .iter()
-        .map(|r| {
-            Repository::from_row(r)
-                .map(|repo| serde_json::to_value(repo.response()).unwrap_or_default())
-        })
-        .collect::<CoreResult<Vec<_>>>()?;
+    let results = to_values(&rows, |r| {
+        Repository::from_row(r).map(|repo| repo.response())
+    })?;
     Ok(ok(&params.page(&query, count, results)))
 }
 
@@ -219,11 +207,8 @@ async fn read(
     Path(id): Path<String>,
     query: QueryMap,
 ) -> ApiResult<Response> {
-    let params = ListParams::from_query(&query)?;
     let repo = find(&state, &id).await?;
-    Ok(ok(&params.shape(
-        serde_json::to_value(repo.response()).unwrap_or_default(),
-    )))
+    shaped(&query, &repo.response())
 }
 
 async fn partial_update(
@@ -275,17 +260,15 @@ async fn apply_update(
     if raw.iter().all(|(k, v)| current.get(k) == Some(v)) {
         return Ok(ok(&repo.response()));
     }
-    let mut d = Dispatch::new(
+    let d = Dispatch::new(
         "pulpcore.app.tasks.base.general_update",
         UPDATE_HANDLER,
         json!({"id": id, "changes": raw}),
-    );
-    d.exclusive = vec![repo.prn()];
-    d.immediate = true;
-    d.logging_cid = cid.0;
-    d.created_by = Some(user.id);
-    let task = tasks::dispatch(&state, d).await?;
-    Ok(accepted(task.href()))
+    )
+    .exclusive(vec![repo.prn()])
+    .immediate()
+    .requested_by(&user.id, &cid.0);
+    dispatched(&state, d).await
 }
 
 fn run_update(ctx: TaskContext) -> TaskFuture {
@@ -311,17 +294,15 @@ async fn delete(
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     let repo = find(&state, &id).await?;
-    let mut d = Dispatch::new(
+    let d = Dispatch::new(
         "pulpcore.app.tasks.base.general_delete",
         DELETE_HANDLER,
         json!({"id": id}),
-    );
-    d.exclusive = vec![repo.prn()];
-    d.immediate = true;
-    d.logging_cid = cid.0;
-    d.created_by = Some(user.id);
-    let task = tasks::dispatch(&state, d).await?;
-    Ok(accepted(task.href()))
+    )
+    .exclusive(vec![repo.prn()])
+    .immediate()
+    .requested_by(&user.id, &cid.0);
+    dispatched(&state, d).await
 }
 
 fn run_delete(ctx: TaskContext) -> TaskFuture {
@@ -354,17 +335,13 @@ async fn sync(
     if mirror && repo.autopublish {
         return Err(CoreError::invalid("Cannot use 'mirror' together with 'autopublish'.").into());
     }
-    let mut d = Dispatch::new(
-        SYNC_TASK,
+    let d = Dispatch::new(SYNC_TASK,
         SYNC_HANDLER,
-        json!({"repository_id": id, "remote_id": remote_id, "mirror": mirror, "optimize": body.optimize.unwrap_or(true)}),
-    );
-    d.exclusive = vec![repo.prn()];
-    d.shared = vec![Kind::FileRemote.prn(&remote_id)];
-    d.logging_cid = cid.0;
-    d.created_by = Some(user.id);
-    let task = tasks::dispatch(&state, d).await?;
-    Ok(accepted(task.href()))
+        json!({"repository_id": id, "remote_id": remote_id, "mirror": mirror, "optimize": body.optimize.unwrap_or(true)}),)
+        .exclusive(vec![repo.prn()])
+        .shared(vec![Kind::FileRemote.prn(&remote_id)])
+        .requested_by(&user.id, &cid.0);
+    dispatched(&state, d).await
 }
 
 async fn modify(
@@ -398,12 +375,7 @@ async fn modify(
     };
     let base_number = match body.base_version.as_deref() {
         Some(h) => {
-            let (repo_id, n) = parse_version_href(h).ok_or_else(|| {
-                CoreError::field(
-                    "base_version",
-                    format!("Invalid hyperlink - No URL match. ({h})"),
-                )
-            })?;
+            let (repo_id, n) = depot_core::hrefs::resolve_version("base_version", h)?;
             if repo_id != id {
                 return Err(CoreError::field(
                     "base_version",
@@ -413,42 +385,30 @@ async fn modify(
             }
             depot_core::models::version::get(&state.db, &repo_id, n)
                 .await
-                .map_err(|_| {
-                    CoreError::field(
-                        "base_version",
-                        format!("Invalid hyperlink - Object does not exist. ({h})"),
-                    )
-                })?;
+                .map_err(|_| depot_core::hrefs::missing("base_version", h))?;
             Some(n)
         }
         None => None,
     };
-    let mut d = Dispatch::new(
+    let d = Dispatch::new(
         MODIFY_TASK,
         MODIFY_HANDLER,
         json!({"repository_id": id, "add": add, "remove": remove, "remove_all": remove_all,
                "base_number": base_number, "overwrite": body.overwrite.unwrap_or(true)}),
-    );
-    d.exclusive = vec![repo.prn()];
-    d.logging_cid = cid.0;
-    d.created_by = Some(user.id);
-    let task = tasks::dispatch(&state, d).await?;
-    Ok(accepted(task.href()))
+    )
+    .exclusive(vec![repo.prn()])
+    .requested_by(&user.id, &cid.0);
+    dispatched(&state, d).await
 }
 
 /// Resolves content hrefs, refusing unknown ones.
 async fn content_ids(state: &AppState, field: &str, hrefs: Vec<String>) -> CoreResult<Vec<String>> {
     let mut ids = Vec::with_capacity(hrefs.len());
     for h in hrefs {
-        let id = Kind::FileContent.parse_ref(&h).ok_or_else(|| {
-            CoreError::field(field, format!("Invalid hyperlink - No URL match. ({h})"))
-        })?;
-        content::get(&state.db, &id).await.map_err(|_| {
-            CoreError::field(
-                field,
-                format!("Invalid hyperlink - Object does not exist. ({h})"),
-            )
-        })?;
+        let id = depot_core::hrefs::resolve(Kind::FileContent, field, &h)?;
+        content::get(&state.db, &id)
+            .await
+            .map_err(|_| depot_core::hrefs::missing(field, &h))?;
         ids.push(id);
     }
     Ok(ids)
@@ -466,58 +426,34 @@ pub fn openapi(doc: &mut ApiDoc) {
     let href = "{file_file_repository_href}";
     let p = || openapi::href_param("file_file_repository_href");
     let tag = "Repositories: File";
-    let mut filters = openapi::list_params();
-    for f in [
-        "name",
-        "name__contains",
-        "name__icontains",
-        "name__startswith",
-        "name__iexact",
-        "pulp_label_select",
-        "remote",
-        "q",
-    ] {
-        filters.push(openapi::query_param(f, "string", f));
-    }
-    for f in ["name__in", "pulp_href__in", "prn__in", "pulp_id__in"] {
-        filters.push(openapi::csv_param(f, f));
-    }
-    doc.add(
-        Op::new("get", BASE, "repositories_file_file_list", tag)
-            .summary("List file repositories")
-            .params(filters)
-            .response(200, Some(page)),
+    let filters = openapi::list_filters(
+        &[
+            "name",
+            "name__contains",
+            "name__icontains",
+            "name__startswith",
+            "name__iexact",
+            "pulp_label_select",
+            "remote",
+            "q",
+        ],
+        &["name__in", "pulp_href__in", "prn__in", "pulp_id__in"],
     );
-    doc.add(
-        Op::new("post", BASE, "repositories_file_file_create", tag)
-            .summary("Create a file repository")
-            .body(req.clone(), JSON_FORM_MULTIPART)
-            .response(201, Some(resp.clone())),
-    );
-    doc.add(
-        Op::new("get", href, "repositories_file_file_read", tag)
-            .param(p())
-            .params(openapi::field_params())
-            .response(200, Some(resp.clone())),
-    );
-    doc.add(
-        Op::new("patch", href, "repositories_file_file_partial_update", tag)
-            .param(p())
-            .body(patched, JSON_FORM_MULTIPART)
-            .response(200, Some(resp.clone()))
-            .response(202, Some(async_op.clone())),
-    );
-    doc.add(
-        Op::new("put", href, "repositories_file_file_update", tag)
-            .param(p())
-            .body(req, JSON_FORM_MULTIPART)
-            .response(200, Some(resp.clone()))
-            .response(202, Some(async_op.clone())),
-    );
-    doc.add(
-        Op::new("delete", href, "repositories_file_file_delete", tag)
-            .param(p())
-            .response(202, Some(async_op.clone())),
+    openapi::add_crud(
+        doc,
+        openapi::Crud {
+            base: BASE,
+            href_param: "file_file_repository_href",
+            prefix: "repositories_file_file",
+            tag,
+            filters,
+            page,
+            request: req,
+            patched,
+            create: (201, resp.clone()),
+            response: resp,
+            async_op: async_op.clone(),
+        },
     );
     doc.add(
         Op::new(

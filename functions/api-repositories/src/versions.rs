@@ -8,11 +8,11 @@ use depot_core::CoreError;
 use depot_core::models::list::{Bind, ListQuery};
 use depot_core::models::repository;
 use depot_core::models::version::{self, RepositoryVersionResponse, Version};
-use depot_core::tasks::{self, Dispatch, TaskContext, TaskFuture, TaskRegistry};
+use depot_core::tasks::{Dispatch, TaskContext, TaskFuture, TaskRegistry};
 use depot_http::list::fetch_page;
 use depot_http::openapi::{self, ApiDoc, Op};
 use depot_http::{
-    ApiResult, AppState, Authenticated, CorrelationId, ListParams, QueryMap, accepted, ok,
+    ApiResult, AppState, Authenticated, CorrelationId, ListParams, QueryMap, dispatched, ok, shaped,
 };
 use serde_json::{Value, json};
 
@@ -88,12 +88,9 @@ async fn read(
     Path((id, n)): Path<(String, String)>,
     query: QueryMap,
 ) -> ApiResult<Response> {
-    let params = ListParams::from_query(&query)?;
     let v = version::get(&state.db, &id, number(&n)?).await?;
     let resp = version::response(&state.db, &v).await?;
-    Ok(ok(
-        &params.shape(serde_json::to_value(resp).unwrap_or_default())
-    ))
+    shaped(&query, &resp)
 }
 
 async fn delete(
@@ -105,16 +102,14 @@ async fn delete(
     let n = number(&n)?;
     let repo = repository::get(&state.db, &id).await?;
     version::get(&state.db, &id, n).await?;
-    let mut d = Dispatch::new(
+    let d = Dispatch::new(
         "pulpcore.app.tasks.repository.delete_version",
         DELETE_HANDLER,
         json!({"repository_id": id, "number": n}),
-    );
-    d.exclusive = vec![repo.prn()];
-    d.logging_cid = cid.0;
-    d.created_by = Some(user.id);
-    let task = tasks::dispatch(&state, d).await?;
-    Ok(accepted(task.href()))
+    )
+    .exclusive(vec![repo.prn()])
+    .requested_by(&user.id, &cid.0);
+    dispatched(&state, d).await
 }
 
 fn run_delete(ctx: TaskContext) -> TaskFuture {

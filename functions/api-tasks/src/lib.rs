@@ -7,11 +7,11 @@ use axum::routing::get;
 use depot_core::hrefs::Kind;
 use depot_core::models::list::{Bind, ListQuery};
 use depot_core::models::task::{self, STATES, Task, TaskGroupResponse, TaskResponse};
-use depot_core::{CoreError, CoreResult, tasks};
-use depot_http::list::{fetch_page, href_filters};
+use depot_core::{CoreError, tasks};
+use depot_http::list::{fetch_page, href_filters, to_values};
 use depot_http::openapi::{self, ApiDoc, JSON_FORM_MULTIPART, Op};
 use depot_http::{
-    ApiResult, AppState, Authenticated, Fields, ListParams, QueryMap, no_content, ok,
+    ApiResult, AppState, Authenticated, Fields, ListParams, QueryMap, no_content, ok, shaped,
 };
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -154,10 +154,7 @@ async fn list(
         q.order_by(&o);
     }
     let (count, rows) = fetch_page(&state, &q, &params, &query, None).await?;
-    let results = rows
-        .iter()
-        .map(|r| Task::from_row(r).map(|t| serde_json::to_value(t.response()).unwrap_or_default()))
-        .collect::<CoreResult<Vec<_>>>()?;
+    let results = to_values(&rows, |r| Task::from_row(r).map(|t| t.response()))?;
     Ok(ok(&params.page(&query, count, results)))
 }
 
@@ -167,11 +164,8 @@ async fn read(
     Path(id): Path<String>,
     query: QueryMap,
 ) -> ApiResult<Response> {
-    let params = ListParams::from_query(&query)?;
     let t = task::get(&state.db, &id).await?;
-    Ok(ok(&params.shape(
-        serde_json::to_value(t.response()).unwrap_or_default(),
-    )))
+    shaped(&query, &t.response())
 }
 
 async fn cancel(
@@ -212,11 +206,8 @@ async fn read_group(
     Path(id): Path<String>,
     query: QueryMap,
 ) -> ApiResult<Response> {
-    let params = ListParams::from_query(&query)?;
     let g = task::group_response(&state.db, &id).await?;
-    Ok(ok(
-        &params.shape(serde_json::to_value(g).unwrap_or_default())
-    ))
+    shaped(&query, &g)
 }
 
 async fn list_groups(
@@ -247,49 +238,46 @@ pub fn openapi(doc: &mut ApiDoc) {
     let group = doc.schema::<TaskGroupResponse>();
     let group_page = doc.paginated::<TaskGroupResponse>();
     let cancel = doc.schema::<PatchedTaskCancel>();
-    let mut filters = openapi::list_params();
-    for f in [
-        "state",
-        "state__ne",
-        "name",
-        "name__contains",
-        "name__icontains",
-        "name__startswith",
-        "logging_cid",
-        "logging_cid__contains",
-        "reserved_resources",
-        "exclusive_resources",
-        "shared_resources",
-        "created_resources",
-        "started_at__gte",
-        "started_at__lte",
-        "started_at__gt",
-        "started_at__lt",
-        "finished_at__gte",
-        "finished_at__lte",
-        "finished_at__gt",
-        "finished_at__lt",
-        "pulp_created__gte",
-        "pulp_created__lte",
-        "task_group",
-        "parent_task",
-        "worker",
-        "q",
-    ] {
-        filters.push(openapi::query_param(f, "string", f));
-    }
-    for f in [
-        "state__in",
-        "name__in",
-        "reserved_resources__in",
-        "exclusive_resources__in",
-        "shared_resources__in",
-        "pulp_href__in",
-        "prn__in",
-        "pulp_id__in",
-    ] {
-        filters.push(openapi::csv_param(f, f));
-    }
+    let filters = openapi::list_filters(
+        &[
+            "state",
+            "state__ne",
+            "name",
+            "name__contains",
+            "name__icontains",
+            "name__startswith",
+            "logging_cid",
+            "logging_cid__contains",
+            "reserved_resources",
+            "exclusive_resources",
+            "shared_resources",
+            "created_resources",
+            "started_at__gte",
+            "started_at__lte",
+            "started_at__gt",
+            "started_at__lt",
+            "finished_at__gte",
+            "finished_at__lte",
+            "finished_at__gt",
+            "finished_at__lt",
+            "pulp_created__gte",
+            "pulp_created__lte",
+            "task_group",
+            "parent_task",
+            "worker",
+            "q",
+        ],
+        &[
+            "state__in",
+            "name__in",
+            "reserved_resources__in",
+            "exclusive_resources__in",
+            "shared_resources__in",
+            "pulp_href__in",
+            "prn__in",
+            "pulp_id__in",
+        ],
+    );
     let p = || openapi::href_param("task_href");
     doc.add(
         Op::new("get", BASE, "tasks_list", "Tasks")

@@ -111,6 +111,31 @@ impl Kind {
     }
 }
 
+/// Resolves a reference a client sent in `field` to an id of `kind`, with DRF's message.
+pub fn resolve(kind: Kind, field: &str, reference: &str) -> crate::CoreResult<String> {
+    kind.parse_ref(reference).ok_or_else(|| {
+        crate::CoreError::field(
+            field,
+            format!("Invalid hyperlink - No URL match. ({reference})"),
+        )
+    })
+}
+
+/// Resolves a repository version href sent in `field` to (repository id, number).
+pub fn resolve_version(field: &str, href: &str) -> crate::CoreResult<(String, i64)> {
+    parse_version_href(href).ok_or_else(|| {
+        crate::CoreError::field(field, format!("Invalid hyperlink - No URL match. ({href})"))
+    })
+}
+
+/// The error for a well-formed reference to something that does not exist.
+pub fn missing(field: &str, reference: impl std::fmt::Display) -> crate::CoreError {
+    crate::CoreError::field(
+        field,
+        format!("Invalid hyperlink - Object does not exist. ({reference})"),
+    )
+}
+
 pub const VERSION_PRN_MODEL: &str = "core.repositoryversion";
 
 /// `<repository href>versions/<n>/`.

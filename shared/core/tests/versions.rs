@@ -4,10 +4,10 @@
 use std::collections::BTreeSet;
 
 use depot_core::db::Db;
+use depot_core::models::Labels;
 use depot_core::models::content;
 use depot_core::models::repository::{self, NewRepository};
 use depot_core::models::version::{self, Change, Removal};
-use depot_core::models::Labels;
 use serde_json::json;
 use sqlx::AssertSqlSafe;
 
@@ -24,41 +24,76 @@ impl TestDb {
         self.db.pool().close().await;
         if let Some((admin, name)) = self.pg_admin {
             let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
-            sqlx::raw_sql(AssertSqlSafe(sql)).execute(admin.pool()).await.unwrap();
+            sqlx::raw_sql(AssertSqlSafe(sql))
+                .execute(admin.pool())
+                .await
+                .unwrap();
         }
     }
 }
 
 async fn databases() -> Vec<TestDb> {
     let dir = tempfile::tempdir().unwrap();
-    let sqlite = Db::connect(&format!("sqlite://{}/t.db?mode=rwc", dir.path().display())).await.unwrap();
+    let sqlite = Db::connect(&format!("sqlite://{}/t.db?mode=rwc", dir.path().display()))
+        .await
+        .unwrap();
     sqlite.migrate().await.unwrap();
-    let mut out = vec![TestDb { engine: "sqlite", db: sqlite, _dir: Some(dir), pg_admin: None }];
+    let mut out = vec![TestDb {
+        engine: "sqlite",
+        db: sqlite,
+        _dir: Some(dir),
+        pg_admin: None,
+    }];
     if let Ok(url) = std::env::var("DEPOT_TEST_PG_URL") {
-        let admin = Db::connect(&url).await.expect("DEPOT_TEST_PG_URL must be reachable");
+        let admin = Db::connect(&url)
+            .await
+            .expect("DEPOT_TEST_PG_URL must be reachable");
         let name = format!("depot_test_{}", uuid::Uuid::new_v4().simple());
-        sqlx::raw_sql(AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(admin.pool()).await.unwrap();
+        sqlx::raw_sql(AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(admin.pool())
+            .await
+            .unwrap();
         let base = url.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap();
         let pg = Db::connect(&format!("{base}/{name}")).await.unwrap();
         pg.migrate().await.unwrap();
-        out.push(TestDb { engine: "postgres", db: pg, _dir: None, pg_admin: Some((admin, name)) });
+        out.push(TestDb {
+            engine: "postgres",
+            db: pg,
+            _dir: None,
+            pg_admin: Some((admin, name)),
+        });
     }
     out
 }
 
 async fn unit(db: &Db, path: &str, tag: &str) -> String {
     let sha = depot_core::checksums::sha256_hex(format!("{path}{tag}").as_bytes());
-    content::insert(db, path, &sha, Some(1), None, &Labels::new()).await.unwrap()
+    content::insert(db, path, &sha, Some(1), None, &Labels::new())
+        .await
+        .unwrap()
 }
 
 async fn present(db: &Db, repo: &str, n: i64) -> BTreeSet<String> {
-    let sql = format!("SELECT rc.content_id FROM repository_contents rc WHERE {}", version::present_condition(1, 2));
-    let ids: Vec<String> = sqlx::query_scalar(AssertSqlSafe(sql)).bind(repo).bind(n).fetch_all(db.pool()).await.unwrap();
+    let sql = format!(
+        "SELECT rc.content_id FROM repository_contents rc WHERE {}",
+        version::present_condition(1, 2)
+    );
+    let ids: Vec<String> = sqlx::query_scalar(AssertSqlSafe(sql))
+        .bind(repo)
+        .bind(n)
+        .fetch_all(db.pool())
+        .await
+        .unwrap();
     ids.into_iter().collect()
 }
 
 fn add(ids: &[&String]) -> Change {
-    Change { base_number: None, remove: Removal::Some(vec![]), add: ids.iter().map(|s| s.to_string()).collect(), overwrite: true }
+    Change {
+        base_number: None,
+        remove: Removal::Some(vec![]),
+        add: ids.iter().map(|s| s.to_string()).collect(),
+        overwrite: true,
+    }
 }
 
 fn summary(v: &version::Version) -> serde_json::Value {
@@ -85,33 +120,74 @@ async fn versions_record_changes_and_survive_deletes() {
         .await
         .unwrap();
         let v0 = version::get(&db, &repo.id, 0).await.unwrap();
-        assert_eq!(summary(&v0), json!({"added": {}, "removed": {}, "present": {}}), "{engine}");
+        assert_eq!(
+            summary(&v0),
+            json!({"added": {}, "removed": {}, "present": {}}),
+            "{engine}"
+        );
 
-        let (a, b, c) = (unit(&db, "a", "1").await, unit(&db, "b", "1").await, unit(&db, "c", "1").await);
-        let v1 = version::create_next(&db, &repo.id, add(&[&a, &b, &c])).await.unwrap().unwrap();
+        let (a, b, c) = (
+            unit(&db, "a", "1").await,
+            unit(&db, "b", "1").await,
+            unit(&db, "c", "1").await,
+        );
+        let v1 = version::create_next(&db, &repo.id, add(&[&a, &b, &c]))
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(v1.number, 1);
         assert_eq!(summary(&v1)["added"]["file.file"], 3, "{engine}");
 
         // The same change again creates nothing.
-        assert!(version::create_next(&db, &repo.id, add(&[&a])).await.unwrap().is_none(), "{engine}");
+        assert!(
+            version::create_next(&db, &repo.id, add(&[&a]))
+                .await
+                .unwrap()
+                .is_none(),
+            "{engine}"
+        );
 
         // A new unit at an existing path replaces the old one.
         let a2 = unit(&db, "a", "2").await;
-        let v2 = version::create_next(&db, &repo.id, add(&[&a2])).await.unwrap().unwrap();
-        assert_eq!(present(&db, &repo.id, 2).await, [a2.clone(), b.clone(), c.clone()].into_iter().collect(), "{engine}");
+        let v2 = version::create_next(&db, &repo.id, add(&[&a2]))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            present(&db, &repo.id, 2).await,
+            [a2.clone(), b.clone(), c.clone()].into_iter().collect(),
+            "{engine}"
+        );
         assert_eq!(summary(&v2)["removed"]["file.file"], 1);
         assert_eq!(summary(&v2)["present"]["file.file"], 3);
         // ... unless overwrite is off.
         let a3 = unit(&db, "a", "3").await;
         let mut no_overwrite = add(&[&a3]);
         no_overwrite.overwrite = false;
-        assert!(version::create_next(&db, &repo.id, no_overwrite).await.is_err(), "{engine}");
+        assert!(
+            version::create_next(&db, &repo.id, no_overwrite)
+                .await
+                .is_err(),
+            "{engine}"
+        );
 
         // Removals before additions, from a base version.
         let d = unit(&db, "d", "1").await;
-        let change = Change { base_number: Some(1), remove: Removal::Some(vec![b.clone()]), add: vec![d.clone()], overwrite: true };
-        let v3 = version::create_next(&db, &repo.id, change).await.unwrap().unwrap();
-        assert_eq!(present(&db, &repo.id, 3).await, [a.clone(), c.clone(), d.clone()].into_iter().collect(), "{engine}");
+        let change = Change {
+            base_number: Some(1),
+            remove: Removal::Some(vec![b.clone()]),
+            add: vec![d.clone()],
+            overwrite: true,
+        };
+        let v3 = version::create_next(&db, &repo.id, change)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            present(&db, &repo.id, 3).await,
+            [a.clone(), c.clone(), d.clone()].into_iter().collect(),
+            "{engine}"
+        );
         assert!(v3.base_version_id.is_some());
 
         // Deleting a middle version keeps every other version's content.
@@ -121,7 +197,11 @@ async fn versions_record_changes_and_survive_deletes() {
         }
         version::delete(&db, &repo.id, 2).await.unwrap();
         for (n, set) in before_sets {
-            assert_eq!(present(&db, &repo.id, n).await, set, "{engine}: version {n} changed");
+            assert_eq!(
+                present(&db, &repo.id, n).await,
+                set,
+                "{engine}: version {n} changed"
+            );
         }
         let v3 = version::get(&db, &repo.id, 3).await.unwrap();
         assert_eq!(summary(&v3)["present"]["file.file"], 3);
@@ -129,25 +209,47 @@ async fn versions_record_changes_and_survive_deletes() {
 
         // Deleting the latest makes the previous one latest; numbers are never reused.
         version::delete(&db, &repo.id, 3).await.unwrap();
-        assert_eq!(repository::get(&db, &repo.id).await.unwrap().latest_number, 1, "{engine}");
+        assert_eq!(
+            repository::get(&db, &repo.id).await.unwrap().latest_number,
+            1,
+            "{engine}"
+        );
         let e = unit(&db, "e", "1").await;
-        let v4 = version::create_next(&db, &repo.id, add(&[&e])).await.unwrap().unwrap();
+        let v4 = version::create_next(&db, &repo.id, add(&[&e]))
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(v4.number, 4, "{engine}");
-        assert_eq!(present(&db, &repo.id, 4).await, [a.clone(), b.clone(), c.clone(), e.clone()].into_iter().collect());
+        assert_eq!(
+            present(&db, &repo.id, 4).await,
+            [a.clone(), b.clone(), c.clone(), e.clone()]
+                .into_iter()
+                .collect()
+        );
 
         // Removing everything.
-        let change = Change { base_number: None, remove: Removal::All, add: vec![], overwrite: true };
-        let v5 = version::create_next(&db, &repo.id, change).await.unwrap().unwrap();
+        let change = Change {
+            base_number: None,
+            remove: Removal::All,
+            add: vec![],
+            overwrite: true,
+        };
+        let v5 = version::create_next(&db, &repo.id, change)
+            .await
+            .unwrap()
+            .unwrap();
         assert!(present(&db, &repo.id, 5).await.is_empty(), "{engine}");
         assert_eq!(summary(&v5)["removed"]["file.file"], 4);
 
         // Retention keeps the newest versions only, and the last one cannot go.
         version::apply_retention(&db, &repo.id, 2).await.unwrap();
-        let left: Vec<i64> = sqlx::query_scalar("SELECT number FROM repository_versions WHERE repository_id = $1 ORDER BY number")
-            .bind(&repo.id)
-            .fetch_all(db.pool())
-            .await
-            .unwrap();
+        let left: Vec<i64> = sqlx::query_scalar(
+            "SELECT number FROM repository_versions WHERE repository_id = $1 ORDER BY number",
+        )
+        .bind(&repo.id)
+        .fetch_all(db.pool())
+        .await
+        .unwrap();
         assert_eq!(left, vec![4, 5], "{engine}");
         assert_eq!(present(&db, &repo.id, 4).await.len(), 4, "{engine}");
         version::delete(&db, &repo.id, 4).await.unwrap();

@@ -17,7 +17,7 @@ pub use body::Fields;
 pub use cid::CorrelationId;
 pub use error::{ApiError, ApiResult};
 pub use query::{ListParams, QueryMap};
-pub use response::{accepted, created, json, no_content, ok};
+pub use response::{accepted, created, dispatched, json, no_content, ok, shaped};
 
 /// Shared state of every router: the domain library's handle.
 pub type AppState = depot_core::Core;

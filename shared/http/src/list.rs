@@ -113,3 +113,13 @@ pub async fn fetch_page(
     };
     Ok((count, rows))
 }
+
+/// Serializes each row through `f`.
+pub fn to_values<R: serde::Serialize>(
+    rows: &[AnyRow],
+    f: impl Fn(&AnyRow) -> depot_core::CoreResult<R>,
+) -> depot_core::CoreResult<Vec<serde_json::Value>> {
+    rows.iter()
+        .map(|r| f(r).map(|v| serde_json::to_value(v).unwrap_or_default()))
+        .collect()
+}

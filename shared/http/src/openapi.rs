@@ -121,6 +121,14 @@ pub fn list_params() -> Vec<Value> {
     v
 }
 
+/// The list parameters plus filters: `plain` ones take one string, `csv` ones a list.
+pub fn list_filters(plain: &[&str], csv: &[&str]) -> Vec<Value> {
+    let mut v = list_params();
+    v.extend(plain.iter().map(|f| query_param(f, "string", f)));
+    v.extend(csv.iter().map(|f| csv_param(f, f)));
+    v
+}
+
 pub struct ApiDoc {
     generator: SchemaGenerator,
     paths: Map<String, Value>,
@@ -229,4 +237,63 @@ fn describe_status(status: u16) -> &'static str {
         409 => "Conflict",
         _ => "Response",
     }
+}
+
+/// The six operations of a resource with Pulp's asynchronous update and delete: list, create,
+/// read, partial_update, update (200 when nothing changed, else 202) and delete (202).
+pub struct Crud {
+    /// List path, e.g. `/pulp/api/v3/remotes/file/file/`.
+    pub base: &'static str,
+    /// Detail path parameter, e.g. `file_file_remote_href`.
+    pub href_param: &'static str,
+    /// operationId prefix, e.g. `remotes_file_file`.
+    pub prefix: &'static str,
+    pub tag: &'static str,
+    pub filters: Vec<Value>,
+    pub page: Value,
+    pub response: Value,
+    pub request: Value,
+    pub patched: Value,
+    /// What create answers: 201 with the entity, or 202 with a task.
+    pub create: (u16, Value),
+    pub async_op: Value,
+}
+
+pub fn add_crud(doc: &mut ApiDoc, c: Crud) {
+    let detail = format!("{{{}}}", c.href_param);
+    let id = |action: &str| format!("{}_{action}", c.prefix);
+    let p = || href_param(c.href_param);
+    doc.add(
+        Op::new("get", c.base, id("list"), c.tag)
+            .params(c.filters)
+            .response(200, Some(c.page)),
+    );
+    doc.add(
+        Op::new("post", c.base, id("create"), c.tag)
+            .body(c.request.clone(), JSON_FORM_MULTIPART)
+            .response(c.create.0, Some(c.create.1)),
+    );
+    doc.add(
+        Op::new("get", detail.clone(), id("read"), c.tag)
+            .param(p())
+            .params(field_params())
+            .response(200, Some(c.response.clone())),
+    );
+    for (method, action, body) in [
+        ("patch", "partial_update", c.patched),
+        ("put", "update", c.request),
+    ] {
+        doc.add(
+            Op::new(method, detail.clone(), id(action), c.tag)
+                .param(p())
+                .body(body, JSON_FORM_MULTIPART)
+                .response(200, Some(c.response.clone()))
+                .response(202, Some(c.async_op.clone())),
+        );
+    }
+    doc.add(
+        Op::new("delete", detail, id("delete"), c.tag)
+            .param(p())
+            .response(202, Some(c.async_op)),
+    );
 }

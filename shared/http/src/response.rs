@@ -37,3 +37,20 @@ pub fn no_content() -> Response {
     *resp.status_mut() = StatusCode::NO_CONTENT;
     resp
 }
+
+/// Dispatches a task and answers `202 {"task": href}`.
+pub async fn dispatched(
+    state: &crate::AppState,
+    d: depot_core::tasks::Dispatch,
+) -> crate::ApiResult<Response> {
+    let task = depot_core::tasks::dispatch(state, d).await?;
+    Ok(accepted(task.href()))
+}
+
+/// `200` with one object, trimmed by the request's `fields` / `exclude_fields`.
+pub fn shaped<T: Serialize>(query: &crate::QueryMap, value: &T) -> crate::ApiResult<Response> {
+    let params = crate::ListParams::from_query(query)?;
+    Ok(ok(
+        &params.shape(serde_json::to_value(value).unwrap_or_default())
+    ))
+}

@@ -109,6 +109,31 @@ impl Dispatch {
             created_by: None,
         }
     }
+
+    /// Resources the task holds alone.
+    pub fn exclusive(mut self, resources: impl IntoIterator<Item = String>) -> Self {
+        self.exclusive.extend(resources);
+        self
+    }
+
+    /// Resources the task shares with other readers.
+    pub fn shared(mut self, resources: impl IntoIterator<Item = String>) -> Self {
+        self.shared.extend(resources);
+        self
+    }
+
+    /// Run inline when the resources are free (Pulp's immediate tasks).
+    pub fn immediate(mut self) -> Self {
+        self.immediate = true;
+        self
+    }
+
+    /// Who asked, and the request's correlation id.
+    pub fn requested_by(mut self, user_id: &str, correlation_id: &str) -> Self {
+        self.created_by = Some(user_id.to_string());
+        self.logging_cid = correlation_id.to_string();
+        self
+    }
 }
 
 /// Takes the tasking lock: every reservation decision happens under it. Returns the next
