@@ -137,12 +137,49 @@ def multipart(fields, files):
     return b"".join(out), f"multipart/form-data; boundary={boundary}"
 
 
-def serve_dir(root):
-    handler = functools.partial(QuietHandler, directory=str(root))
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    httpd.daemon_threads = True
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
-    return httpd
+class Upstream:
+    """Serves a directory on 127.0.0.1: nginx when installed (so that the upstream is not what
+    is measured), else Python's http.server."""
+
+    def __init__(self, root):
+        self.root = Path(root)
+        # nginx's workers run unprivileged: the files must be world-readable.
+        # (The tree lives in a directory of the benchmark's own; nothing above it is touched.)
+        for path in [self.root.parent, self.root, *self.root.rglob("*")]:
+            path.chmod(0o755 if path.is_dir() else 0o644)
+        self.nginx = None
+        self.httpd = None
+        port = free_port()
+        nginx = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
+        if nginx:
+            conf_dir = Path(tempfile.mkdtemp(prefix="bench-nginx-"))
+            (conf_dir / "nginx.conf").write_text(
+                f"daemon off; worker_processes 1; pid {conf_dir}/nginx.pid; error_log {conf_dir}/error.log;\n"
+                f"events {{ worker_connections 1024; }}\n"
+                f"http {{ access_log off; sendfile on; server {{ listen 127.0.0.1:{port}; root {self.root}; }} }}\n"
+            )
+            self.nginx = subprocess.Popen([nginx, "-c", str(conf_dir / "nginx.conf"), "-p", str(conf_dir)],
+                                          stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            for _ in range(100):
+                try:
+                    with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                        break
+                except OSError:
+                    time.sleep(0.05)
+        else:
+            handler = functools.partial(QuietHandler, directory=str(root))
+            self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+            self.httpd.daemon_threads = True
+            threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        self.base_url = f"http://127.0.0.1:{port}"
+
+    def stop(self):
+        if self.nginx:
+            self.nginx.terminate()
+            self.nginx.wait(timeout=10)
+        if self.httpd:
+            self.httpd.shutdown()
+            self.httpd.server_close()
 
 
 class QuietHandler(http.server.SimpleHTTPRequestHandler):
@@ -192,9 +229,9 @@ def bench_sync(depot, workdir, count, size, policy):
     tree = workdir / uuid.uuid4().hex[:8]
     tree.mkdir()
     make_tree(tree, count, size)
-    httpd = serve_dir(tree)
+    upstream = Upstream(tree)
     try:
-        url = f"http://127.0.0.1:{httpd.server_address[1]}/PULP_MANIFEST"
+        url = f"{upstream.base_url}/PULP_MANIFEST"
         remote = depot.ok("POST", "/pulp/api/v3/remotes/file/file/",
                           {"name": "bench-" + uuid.uuid4().hex[:10], "url": url, "policy": policy})
         repo = new_repo(depot)
@@ -221,8 +258,7 @@ def bench_sync(depot, workdir, count, size, policy):
             fetch_time = time.perf_counter() - start
         return sync_time, fetch_time
     finally:
-        httpd.shutdown()
-        httpd.server_close()
+        upstream.stop()
 
 
 def wrk(url, seconds, auth=None):
