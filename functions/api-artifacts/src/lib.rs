@@ -171,7 +171,6 @@ pub fn openapi(doc: &mut ApiDoc) {
     for f in ["pulp_href__in", "prn__in", "pulp_id__in"] {
         filters.push(openapi::csv_param(f, f));
     }
-    filters.push(openapi::query_param("q", "string", "q"));
     let p = || openapi::href_param("artifact_href");
     doc.add(
         Op::new("get", BASE, "artifacts_list", "Artifacts")

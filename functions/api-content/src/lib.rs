@@ -238,8 +238,6 @@ pub fn openapi(doc: &mut ApiDoc) {
             "repository_version_added",
             "repository_version_removed",
             "pulp_label_select",
-            "orphaned_for",
-            "q",
         ],
         &[
             "relative_path__in",

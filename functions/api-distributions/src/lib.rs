@@ -368,7 +368,6 @@ pub fn openapi(doc: &mut ApiDoc) {
                 "base_path__icontains",
                 "pulp_label_select",
                 "repository",
-                "q",
             ],
             &[
                 "name__in",

@@ -154,15 +154,8 @@ pub fn openapi(doc: &mut ApiDoc) {
     let async_op = doc.schema::<depot_core::models::AsyncOperationResponse>();
     let tag = "Publications: File";
     let filters = openapi::list_filters(
-        &[
-            "repository",
-            "repository_version",
-            "content",
-            "pulp_created__gte",
-            "pulp_created__lte",
-            "q",
-        ],
-        &["pulp_href__in", "prn__in", "pulp_id__in", "content__in"],
+        &["repository", "repository_version"],
+        &["pulp_href__in", "prn__in", "pulp_id__in"],
     );
     let p = || openapi::href_param("file_file_publication_href");
     doc.add(

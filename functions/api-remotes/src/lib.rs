@@ -288,7 +288,6 @@ pub fn openapi(doc: &mut ApiDoc) {
                 "name__startswith",
                 "name__iexact",
                 "pulp_label_select",
-                "q",
             ],
             &["name__in", "pulp_href__in", "prn__in", "pulp_id__in"],
         ),

@@ -435,7 +435,6 @@ pub fn openapi(doc: &mut ApiDoc) {
             "name__iexact",
             "pulp_label_select",
             "remote",
-            "q",
         ],
         &["name__in", "pulp_href__in", "prn__in", "pulp_id__in"],
     );

@@ -138,14 +138,6 @@ pub fn openapi(doc: &mut ApiDoc, async_op: Value) {
     ] {
         filters.push(openapi::query_param(f, "integer", f));
     }
-    for f in [
-        "content",
-        "content__in",
-        "pulp_created__gte",
-        "pulp_created__lte",
-    ] {
-        filters.push(openapi::query_param(f, "string", f));
-    }
     let list_p = openapi::href_param("file_file_repository_href");
     let p = || openapi::href_param("file_file_repository_version_href");
     doc.add(

@@ -265,7 +265,6 @@ pub fn openapi(doc: &mut ApiDoc) {
             "task_group",
             "parent_task",
             "worker",
-            "q",
         ],
         &[
             "state__in",
