@@ -84,6 +84,7 @@ pub async fn build_core(settings: Settings) -> Result<(Core, Option<String>), St
         settings: Arc::new(settings),
         tasks: Arc::new(task_registry()),
         http,
+        download_clients: Default::default(),
         auth_cache: Arc::new(AuthCache::default()),
     };
     Ok((core, generated))

@@ -208,6 +208,7 @@ async fn apply_update(
             .map(|(k, v)| (k.clone(), v.clone())),
     );
     remote::validate_settings(&check)?;
+    remote::check_client_settings(&check)?;
     if let Some(Value::String(u)) = raw.get("url") {
         remote::validate_url(u)?;
     }

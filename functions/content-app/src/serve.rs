@@ -126,7 +126,7 @@ async fn on_demand(
         let Ok(remote) = remote::get(&state.db, &remote_id).await else {
             continue;
         };
-        let resp = match download::get(&state.http, &remote, &url).await {
+        let resp = match download::get(state, &remote, &url).await {
             Ok(r) => r,
             Err(e) => {
                 tracing::warn!("on-demand fetch of {url} failed: {e}");

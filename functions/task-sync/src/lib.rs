@@ -79,7 +79,7 @@ fn sync(ctx: TaskContext) -> TaskFuture {
                 Some(1),
             )
             .await;
-        let resp = download::get(&core.http, &remote, &remote.url).await?;
+        let resp = download::get(core, &remote, &remote.url).await?;
         let bytes = read_limited(resp).await?;
         ctx.progress.advance("sync.downloading.metadata", 1).await;
         ctx.progress.complete("sync.downloading.metadata").await;
@@ -227,7 +227,7 @@ async fn fetch_one(
     size: Option<i64>,
     sha: Option<String>,
 ) -> CoreResult<()> {
-    let resp = download::get(&core.http, remote, url).await?;
+    let resp = download::get(core, remote, url).await?;
     let expected = Expected {
         size: size.map(|s| s as u64),
         digests: sha

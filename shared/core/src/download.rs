@@ -1,12 +1,117 @@
 //! Fetching files from remotes over HTTP(S), with retries, for sync and for on-demand serving.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use bytes::Bytes;
 use futures_util::{Stream, StreamExt};
 
 use crate::models::remote::Remote;
-use crate::{CoreError, CoreResult};
+use crate::{Core, CoreError, CoreResult};
+
+/// Settings that need a client of their own (TLS, proxy, timeouts).
+const CLIENT_SETTINGS: &[&str] = &[
+    "ca_cert",
+    "client_cert",
+    "client_key",
+    "tls_validation",
+    "proxy_url",
+    "connect_timeout",
+    "sock_connect_timeout",
+    "sock_read_timeout",
+];
+
+/// HTTP clients built for remotes with their own TLS, proxy or timeout settings, keyed by remote
+/// id and last update (an edited remote gets a new client).
+#[derive(Default)]
+pub struct ClientCache {
+    clients: Mutex<HashMap<String, reqwest::Client>>,
+}
+
+/// Builds a client that applies a remote's TLS, proxy and timeout settings.
+pub fn build_client(remote: &Remote) -> CoreResult<reqwest::Client> {
+    let str_setting = |k: &str| remote.setting(k).and_then(|v| v.as_str());
+    let secs = |k: &str| {
+        remote
+            .setting(k)
+            .and_then(|v| v.as_f64())
+            .filter(|s| *s > 0.0)
+    };
+    let mut b = reqwest::Client::builder();
+    if let Some(t) = secs("sock_connect_timeout").or(secs("connect_timeout")) {
+        b = b.connect_timeout(Duration::from_secs_f64(t));
+    }
+    if let Some(t) = secs("sock_read_timeout") {
+        b = b.read_timeout(Duration::from_secs_f64(t));
+    }
+    if remote.setting("tls_validation").and_then(|v| v.as_bool()) == Some(false) {
+        b = b.danger_accept_invalid_certs(true);
+    }
+    if let Some(pem) = str_setting("ca_cert") {
+        let not_pem = || CoreError::field("ca_cert", "This is not a PEM certificate.");
+        let certs = reqwest::Certificate::from_pem_bundle(pem.as_bytes()).map_err(|_| not_pem())?;
+        if certs.is_empty() {
+            return Err(not_pem());
+        }
+        for cert in certs {
+            b = b.add_root_certificate(cert);
+        }
+    }
+    match (str_setting("client_cert"), str_setting("client_key")) {
+        (Some(cert), Some(key)) => {
+            let identity = reqwest::Identity::from_pem(format!("{cert}\n{key}").as_bytes())
+                .map_err(|_| {
+                    CoreError::field(
+                        "client_cert",
+                        "The client certificate and key are not valid PEM.",
+                    )
+                })?;
+            b = b.identity(identity);
+        }
+        (Some(_), None) | (None, Some(_)) => {
+            return Err(CoreError::invalid(
+                "client_cert and client_key must be given together.",
+            ));
+        }
+        (None, None) => {}
+    }
+    if let Some(url) = str_setting("proxy_url") {
+        let mut proxy = reqwest::Proxy::all(url)
+            .map_err(|_| CoreError::field("proxy_url", "Enter a valid URL."))?;
+        if let Some(user) = str_setting("proxy_username") {
+            proxy = proxy.basic_auth(user, str_setting("proxy_password").unwrap_or(""));
+        }
+        b = b.proxy(proxy);
+    }
+    b.build().map_err(|e| {
+        CoreError::invalid(format!(
+            "The remote's TLS or proxy settings are not usable: {e}"
+        ))
+    })
+}
+
+/// The client to use for a remote: the shared one unless the remote has settings of its own.
+pub fn client_for(core: &Core, remote: &Remote) -> CoreResult<reqwest::Client> {
+    if !CLIENT_SETTINGS.iter().any(|k| remote.setting(k).is_some()) {
+        return Ok(core.http.clone());
+    }
+    let key = format!("{}@{}", remote.id, remote.updated);
+    if let Some(c) = core
+        .download_clients
+        .clients
+        .lock()
+        .expect("client cache")
+        .get(&key)
+    {
+        return Ok(c.clone());
+    }
+    let client = build_client(remote)?;
+    let mut clients = core.download_clients.clients.lock().expect("client cache");
+    clients.retain(|k, _| !k.starts_with(&format!("{}@", remote.id)));
+    clients.insert(key, client.clone());
+    Ok(client)
+}
 
 /// Builds the request for `url` with the remote's credentials and headers.
 fn request(client: &reqwest::Client, remote: &Remote, url: &str) -> reqwest::RequestBuilder {
@@ -32,12 +137,10 @@ fn request(client: &reqwest::Client, remote: &Remote, url: &str) -> reqwest::Req
     req
 }
 
-/// GETs a URL, retrying connection errors and 5xx/429 answers with backoff.
-pub async fn get(
-    client: &reqwest::Client,
-    remote: &Remote,
-    url: &str,
-) -> CoreResult<reqwest::Response> {
+/// GETs a URL with the remote's settings, retrying connection errors and 5xx/429 answers with
+/// backoff.
+pub async fn get(core: &Core, remote: &Remote, url: &str) -> CoreResult<reqwest::Response> {
+    let client = &client_for(core, remote)?;
     let retries = remote.max_retries();
     let mut attempt = 0;
     loop {

@@ -29,6 +29,7 @@ pub struct Core {
     pub settings: Arc<config::Settings>,
     pub tasks: Arc<tasks::TaskRegistry>,
     pub http: reqwest::Client,
+    pub download_clients: Arc<download::ClientCache>,
     pub auth_cache: Arc<users::AuthCache>,
 }
 

@@ -202,6 +202,23 @@ pub async fn get(db: &Db, id: &str) -> CoreResult<Remote> {
     Remote::from_row(&row)
 }
 
+/// Checks that the TLS and proxy settings build a working client (bad PEM is a 400 now, not a
+/// failed sync later).
+pub fn check_client_settings(settings: &Map<String, Value>) -> CoreResult<()> {
+    let probe = Remote {
+        id: String::new(),
+        pulp_type: String::new(),
+        name: String::new(),
+        url: String::new(),
+        policy: Policy::Immediate,
+        pulp_labels: Labels::new(),
+        settings: settings.clone(),
+        created: String::new(),
+        updated: String::new(),
+    };
+    crate::download::build_client(&probe).map(|_| ())
+}
+
 /// Validates remote settings (shared by create and update).
 pub fn validate_settings(settings: &Map<String, Value>) -> CoreResult<()> {
     for (k, v) in settings {
@@ -251,6 +268,7 @@ pub struct NewRemote {
 pub async fn create(db: &Db, r: NewRemote) -> CoreResult<Remote> {
     validate_url(&r.url)?;
     validate_settings(&r.settings)?;
+    check_client_settings(&r.settings)?;
     let id = crate::new_id();
     let now = crate::time::now();
     let res = sqlx::query(
@@ -298,6 +316,7 @@ pub async fn update(db: &Db, id: &str, changes: Map<String, Value>) -> CoreResul
     }
     validate_url(&remote.url)?;
     validate_settings(&remote.settings)?;
+    check_client_settings(&remote.settings)?;
     if before
         == (
             remote.name.clone(),

@@ -1,0 +1,146 @@
+"""Remote settings that change how files are fetched: proxies (with credentials), read timeouts,
+and TLS material that must be valid PEM."""
+
+import base64
+import hashlib
+import http.server
+import os
+import threading
+import time
+import urllib.request
+import uuid
+
+import pytest
+
+
+def wait_task(server, href, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        task = server.request("GET", href).json()
+        if task["state"] in ("completed", "failed", "canceled"):
+            return task
+        time.sleep(0.1)
+    raise AssertionError(f"{href} did not finish")
+
+
+class Proxy:
+    """A forward proxy for plain HTTP that records the Proxy-Authorization it was sent."""
+
+    def __init__(self):
+        self.seen = []
+        seen = self.seen
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                seen.append((self.path, self.headers.get("Proxy-Authorization")))
+                with urllib.request.urlopen(self.path, timeout=10) as upstream:
+                    data = upstream.read()
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def proxy():
+    p = Proxy()
+    yield p
+    p.stop()
+
+
+def new_remote(server, **fields):
+    body = {"name": "rs-" + uuid.uuid4().hex[:8], **fields}
+    return server.request("POST", "remotes/file/file/", body)
+
+
+def test_sync_goes_through_the_proxy_with_its_credentials(depot_server, file_server, make_file_tree, proxy):
+    root = file_server.root / ("proxied-" + uuid.uuid4().hex[:6])
+    files = make_file_tree(root, 4)
+    url = file_server.url(f"{root.name}/PULP_MANIFEST")
+    resp = new_remote(depot_server, url=url, proxy_url=proxy.url, proxy_username="pu", proxy_password="pp")
+    assert resp.status == 201, resp
+    remote = resp.json()
+    assert {"name": "proxy_password", "is_set": True} in remote["hidden_fields"]
+    assert "proxy_password" not in remote
+    repo = depot_server.request("POST", "repositories/file/file/", {"name": "rs-" + uuid.uuid4().hex[:8]}).json()
+    task = depot_server.request("POST", repo["pulp_href"] + "sync/", {"remote": remote["pulp_href"]}).json()["task"]
+    task = wait_task(depot_server, task)
+    assert task["state"] == "completed", task["error"]
+    fetched = {path for path, _ in proxy.seen}
+    assert url in fetched
+    assert len(fetched) == len(files) + 1
+    expected = "Basic " + base64.b64encode(b"pu:pp").decode()
+    assert {auth for _, auth in proxy.seen} == {expected}
+
+
+def test_read_timeout_fails_the_sync_with_a_clear_error(depot_server):
+    class Slow(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            time.sleep(3)
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Slow)
+    httpd.daemon_threads = True
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{httpd.server_address[1]}/PULP_MANIFEST"
+        remote = new_remote(depot_server, url=url, sock_read_timeout=0.5, max_retries=0).json()
+        repo = depot_server.request("POST", "repositories/file/file/", {"name": "rs-" + uuid.uuid4().hex[:8]}).json()
+        started = time.monotonic()
+        task = depot_server.request("POST", repo["pulp_href"] + "sync/", {"remote": remote["pulp_href"]}).json()["task"]
+        task = wait_task(depot_server, task)
+        assert task["state"] == "failed"
+        assert "Could not fetch" in task["error"]["description"]
+        assert time.monotonic() - started < 3
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def test_tls_material_must_be_valid(depot_server):
+    resp = new_remote(depot_server, url="https://127.0.0.1:9/PULP_MANIFEST", ca_cert="not a certificate")
+    assert resp.status == 400 and "ca_cert" in resp.json(), resp
+    resp = new_remote(depot_server, url="https://127.0.0.1:9/PULP_MANIFEST", client_cert="x")
+    assert resp.status == 400, resp
+    resp = new_remote(depot_server, url="https://127.0.0.1:9/PULP_MANIFEST", download_concurrency=0)
+    assert resp.status == 400 and "download_concurrency" in resp.json(), resp
+    resp = new_remote(depot_server, url="ftp://example/PULP_MANIFEST")
+    assert resp.status == 400 and "url" in resp.json(), resp
+    resp = new_remote(depot_server, url="https://127.0.0.1:9/PULP_MANIFEST", tls_validation=False)
+    assert resp.status == 201 and resp.json()["tls_validation"] is False, resp
+
+
+def test_valid_tls_material_is_accepted(depot_server, tmp_path):
+    import subprocess
+
+    key, cert = tmp_path / "k.pem", tmp_path / "c.pem"
+    subprocess.run(
+        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+         "-days", "1", "-subj", "/CN=localhost"],
+        check=True, capture_output=True,
+    )
+    resp = new_remote(
+        depot_server, url="https://127.0.0.1:9/PULP_MANIFEST",
+        ca_cert=cert.read_text(), client_cert=cert.read_text(), client_key=key.read_text(),
+    )
+    assert resp.status == 201, resp
+    remote = resp.json()
+    assert remote["ca_cert"].startswith("-----BEGIN CERTIFICATE-----")
+    assert "client_key" not in remote
+    assert {"name": "client_key", "is_set": True} in remote["hidden_fields"]
