@@ -9,27 +9,15 @@ use axum::extract::{Request, State};
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use depot_core::models::distribution::{self, Distribution};
-use depot_core::models::{publication, repository, version};
-use depot_core::{CoreError, CoreResult};
+use depot_core::CoreResult;
+use depot_core::models::serving::{self, Matched};
 use depot_http::{ApiError, AppState};
-use sqlx::{AssertSqlSafe, Row};
+use sqlx::Row;
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/pulp/content/", get(root))
         .route("/pulp/content/{*path}", get(handle))
-}
-
-/// What a request resolved to within a distribution.
-pub(crate) enum Entry {
-    /// A stored artifact: (storage key, size).
-    Artifact(String, i64),
-    /// A content artifact with no stored bytes yet: fetch on demand.
-    Remote {
-        content_artifact_id: String,
-        content_id: String,
-    },
 }
 
 fn html(status: StatusCode, body: String) -> Response {
@@ -117,31 +105,6 @@ async fn handle(State(state): State<AppState>, req: Request) -> Response {
     }
 }
 
-/// The repository version and publication a distribution serves right now.
-async fn serving(
-    state: &AppState,
-    d: &Distribution,
-) -> CoreResult<(Option<version::Version>, Option<publication::Publication>)> {
-    if let Some(p) = &d.publication_id {
-        let p = publication::get(&state.db, p).await?;
-        let v = version::get_by_id(&state.db, &p.repository_version_id).await?;
-        return Ok((Some(v), Some(p)));
-    }
-    let v = match (&d.repository_version_id, &d.repository_id) {
-        (Some(v), _) => Some(version::get_by_id(&state.db, v).await?),
-        (None, Some(r)) => {
-            let repo = repository::get(&state.db, r).await?;
-            Some(version::get(&state.db, r, repo.latest_number).await?)
-        }
-        (None, None) => None,
-    };
-    let p = match &v {
-        Some(v) => publication::latest_for_version(&state.db, &v.id).await?,
-        None => None,
-    };
-    Ok((v, p))
-}
-
 async fn resolve(state: &AppState, req: &ReqInfo, raw_path: String) -> CoreResult<Response> {
     if req.method != Method::GET && req.method != Method::HEAD {
         return Ok(StatusCode::METHOD_NOT_ALLOWED.into_response());
@@ -150,8 +113,8 @@ async fn resolve(state: &AppState, req: &ReqInfo, raw_path: String) -> CoreResul
     if path.split('/').any(|s| s == "..") {
         return Ok(not_found());
     }
-    let Some((dist, rest)) =
-        distribution::match_path(&state.db, path.trim_end_matches('/')).await?
+    let Some(Matched { rest, served, .. }) =
+        serving::match_path(&state.db, path.trim_end_matches('/')).await?
     else {
         let prefix = if path.ends_with('/') || path.is_empty() {
             path.clone()
@@ -171,15 +134,16 @@ async fn resolve(state: &AppState, req: &ReqInfo, raw_path: String) -> CoreResul
     if rest.is_empty() && !raw_path.ends_with('/') {
         return Ok(redirect(&format!("{raw_path}/")));
     }
-    let (v, p) = serving(state, &dist).await?;
-    let Some(v) = v else { return Ok(not_found()) };
+    let Some(served) = served else {
+        return Ok(not_found());
+    };
     let dir = if is_dir_request {
         rest.trim_end_matches('/').to_string()
     } else {
         String::new()
     };
-    if !is_dir_request && let Some(entry) = lookup(state, &v, p.as_ref(), &rest).await? {
-        return serve::entry(state, req, entry, &rest).await;
+    if !is_dir_request && let Some(file) = serving::find_file(&state.db, &served, &rest).await? {
+        return serve::entry(state, req, file, &rest).await;
     }
     // A directory: serve its index.html if there is one, else list it.
     let prefix = if is_dir_request {
@@ -191,10 +155,12 @@ async fn resolve(state: &AppState, req: &ReqInfo, raw_path: String) -> CoreResul
     } else {
         format!("{rest}/")
     };
-    if let Some(entry) = lookup(state, &v, p.as_ref(), &format!("{prefix}index.html")).await? {
-        return serve::entry(state, req, entry, "index.html").await;
+    if let Some(file) =
+        serving::find_file(&state.db, &served, &format!("{prefix}index.html")).await?
+    {
+        return serve::entry(state, req, file, "index.html").await;
     }
-    let names = list_dir(state, &v, p.as_ref(), &prefix).await?;
+    let names = serving::list_dir(&state.db, &served, &prefix).await?;
     if names.is_empty() {
         return Ok(not_found());
     }
@@ -229,105 +195,4 @@ fn percent_decode(s: &str) -> String {
         i += 1;
     }
     String::from_utf8_lossy(&out).into_owned()
-}
-
-/// Finds one file: in the publication when there is one, else in the version's content.
-async fn lookup(
-    state: &AppState,
-    v: &version::Version,
-    p: Option<&publication::Publication>,
-    rel: &str,
-) -> CoreResult<Option<Entry>> {
-    if let Some(p) = p {
-        let row = sqlx::query(
-            "SELECT pf.artifact_id, pf.content_artifact_id FROM published_files pf WHERE pf.publication_id = $1 AND pf.relative_path = $2",
-        )
-        .bind(&p.id)
-        .bind(rel)
-        .fetch_optional(state.db.pool())
-        .await?;
-        let Some(row) = row else { return Ok(None) };
-        if let Some(artifact_id) = row.try_get::<Option<String>, _>(0)? {
-            let a = depot_core::models::artifact::get(&state.db, &artifact_id).await?;
-            return Ok(Some(Entry::Artifact(a.file, a.digests.size as i64)));
-        }
-        let ca: Option<String> = row.try_get(1)?;
-        return match ca {
-            Some(ca) => content_artifact_entry(state, &ca).await,
-            None => Ok(None),
-        };
-    }
-    let sql = format!(
-        "SELECT ca.id FROM repository_contents rc JOIN content_artifacts ca ON ca.content_id = rc.content_id \
-         WHERE {} AND ca.relative_path = $3",
-        version::present_condition(1, 2)
-    );
-    let ca: Option<String> = sqlx::query_scalar(AssertSqlSafe(sql))
-        .bind(&v.repository_id)
-        .bind(v.number)
-        .bind(rel)
-        .fetch_optional(state.db.pool())
-        .await?;
-    match ca {
-        Some(ca) => content_artifact_entry(state, &ca).await,
-        None => Ok(None),
-    }
-}
-
-async fn content_artifact_entry(state: &AppState, ca_id: &str) -> CoreResult<Option<Entry>> {
-    let row = sqlx::query(
-        "SELECT ca.content_id, a.file, a.size FROM content_artifacts ca LEFT JOIN artifacts a ON a.id = ca.artifact_id WHERE ca.id = $1",
-    )
-    .bind(ca_id)
-    .fetch_optional(state.db.pool())
-    .await?
-    .ok_or_else(|| CoreError::NotFound("Not found.".into()))?;
-    let content_id: String = row.try_get(0)?;
-    Ok(Some(match row.try_get::<Option<String>, _>(1)? {
-        Some(file) => Entry::Artifact(file, row.try_get::<Option<i64>, _>(2)?.unwrap_or(0)),
-        None => Entry::Remote {
-            content_artifact_id: ca_id.to_string(),
-            content_id,
-        },
-    }))
-}
-
-/// Entries directly below `prefix`: files, and sub-directories with a trailing slash.
-async fn list_dir(
-    state: &AppState,
-    v: &version::Version,
-    p: Option<&publication::Publication>,
-    prefix: &str,
-) -> CoreResult<Vec<String>> {
-    let paths: Vec<String> = match p {
-        Some(p) => sqlx::query_scalar("SELECT relative_path FROM published_files WHERE publication_id = $1 ORDER BY relative_path")
-            .bind(&p.id)
-            .fetch_all(state.db.pool())
-            .await?,
-        None => {
-            let sql = format!(
-                "SELECT ca.relative_path FROM repository_contents rc JOIN content_artifacts ca ON ca.content_id = rc.content_id \
-                 WHERE {} ORDER BY ca.relative_path",
-                version::present_condition(1, 2)
-            );
-            sqlx::query_scalar(AssertSqlSafe(sql))
-                .bind(&v.repository_id)
-                .bind(v.number)
-                .fetch_all(state.db.pool())
-                .await?
-        }
-    };
-    let mut names: Vec<String> = Vec::new();
-    for path in paths {
-        if let Some(rest) = path.strip_prefix(prefix) {
-            let entry = match rest.split_once('/') {
-                Some((d, _)) => format!("{d}/"),
-                None => rest.to_string(),
-            };
-            if !entry.is_empty() && !names.contains(&entry) {
-                names.push(entry);
-            }
-        }
-    }
-    Ok(names)
 }

@@ -12,7 +12,9 @@ use depot_core::{CoreError, CoreResult, download};
 use depot_http::AppState;
 use futures_util::StreamExt;
 
-use crate::{Entry, ReqInfo};
+use depot_core::models::serving::File;
+
+use crate::ReqInfo;
 
 fn content_type(name: &str) -> HeaderValue {
     let mime = mime_guess::from_path(name).first_or_octet_stream();
@@ -54,12 +56,12 @@ fn parse_range(header: Option<&str>, size: i64) -> Result<Option<(i64, i64)>, ()
 pub(crate) async fn entry(
     state: &AppState,
     req: &ReqInfo,
-    entry: Entry,
+    file: File,
     name: &str,
 ) -> CoreResult<Response> {
-    match entry {
-        Entry::Artifact(key, size) => artifact(state, req, &key, size, name).await,
-        Entry::Remote {
+    match file {
+        File::Stored { key, size } => artifact(state, req, &key, size, name).await,
+        File::Remote {
             content_artifact_id,
             content_id,
         } => on_demand(state, req, &content_artifact_id, &content_id, name).await,

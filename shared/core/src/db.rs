@@ -23,12 +23,20 @@ pub struct Db {
 
 pub type Tx = Transaction<'static, Any>;
 
-const MIGRATIONS: &[(i64, &str, &str, &str)] = &[(
-    1,
-    "init",
-    include_str!("../../../migrations/sqlite/0001_init.sql"),
-    include_str!("../../../migrations/postgres/0001_init.sql"),
-)];
+const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
+    (
+        1,
+        "init",
+        include_str!("../../../migrations/sqlite/0001_init.sql"),
+        include_str!("../../../migrations/postgres/0001_init.sql"),
+    ),
+    (
+        2,
+        "content_paths",
+        include_str!("../../../migrations/sqlite/0002_content_paths.sql"),
+        include_str!("../../../migrations/postgres/0002_content_paths.sql"),
+    ),
+];
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbOpenError {

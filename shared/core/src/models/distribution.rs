@@ -9,7 +9,7 @@ use sqlx::any::AnyRow;
 use super::remote::unique_name;
 use super::{Labels, labels_from_text};
 use crate::db::{Db, get_bool};
-use crate::hrefs::{Kind, version_href};
+use crate::hrefs::Kind;
 use crate::{CoreError, CoreResult};
 
 #[derive(Debug, Clone)]
@@ -299,47 +299,4 @@ pub async fn delete(db: &Db, id: &str) -> CoreResult<()> {
         .execute(db.pool())
         .await?;
     Ok(())
-}
-
-/// The distribution whose base path is the longest prefix of `path`, and the rest of the path.
-pub async fn match_path(db: &Db, path: &str) -> CoreResult<Option<(Distribution, String)>> {
-    let segments: Vec<&str> = path.trim_end_matches('/').split('/').collect();
-    let candidates: Vec<String> = (1..=segments.len())
-        .map(|n| segments[..n].join("/"))
-        .collect();
-    if candidates.is_empty() {
-        return Ok(None);
-    }
-    let sql = format!(
-        "SELECT {COLUMNS} FROM distributions WHERE base_path IN ({})",
-        crate::db::placeholders(1, candidates.len())
-    );
-    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-    for c in &candidates {
-        q = q.bind(c.clone());
-    }
-    let rows = q.fetch_all(db.pool()).await?;
-    let mut best: Option<Distribution> = None;
-    for r in rows {
-        let d = Distribution::from_row(&r)?;
-        if best
-            .as_ref()
-            .is_none_or(|b| d.base_path.len() > b.base_path.len())
-        {
-            best = Some(d);
-        }
-    }
-    Ok(best.map(|d| {
-        let rest = path
-            .strip_prefix(&d.base_path)
-            .unwrap_or("")
-            .trim_start_matches('/')
-            .to_string();
-        (d, rest)
-    }))
-}
-
-/// The version href helper used by responses.
-pub fn version_of(repo: &str, number: i64) -> String {
-    version_href(repo, number)
 }

@@ -8,6 +8,7 @@ pub mod list;
 pub mod publication;
 pub mod remote;
 pub mod repository;
+pub mod serving;
 pub mod task;
 pub mod upload;
 pub mod version;

@@ -156,17 +156,3 @@ pub async fn delete(db: &Db, id: &str) -> CoreResult<()> {
     }
     Ok(())
 }
-
-/// The newest publication of a repository version, if any.
-pub async fn latest_for_version(
-    db: &Db,
-    repository_version_id: &str,
-) -> CoreResult<Option<Publication>> {
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {SELECT} FROM {FROM} WHERE p.repository_version_id = $1 ORDER BY p.created DESC LIMIT 1"
-    )))
-    .bind(repository_version_id)
-    .fetch_optional(db.pool())
-    .await?;
-    row.as_ref().map(Publication::from_row).transpose()
-}

@@ -1,0 +1,178 @@
+//! What the content app serves: the distribution matching a path (longest base path), the
+//! repository version and publication it serves now, and the file at a relative path. Each step
+//! is one query, since the content app runs them on every request.
+
+use sqlx::any::AnyRow;
+use sqlx::{AssertSqlSafe, Row};
+
+use super::version::present_condition;
+use crate::CoreResult;
+use crate::db::{Db, placeholders};
+
+/// The repository version (and publication, if any) a distribution serves.
+#[derive(Debug, Clone)]
+pub struct Served {
+    pub repository_id: String,
+    pub number: i64,
+    pub publication_id: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Matched {
+    pub base_path: String,
+    /// The request path below the base path.
+    pub rest: String,
+    /// `None` when the distribution serves nothing yet.
+    pub served: Option<Served>,
+}
+
+/// A file to send.
+#[derive(Debug, Clone)]
+pub enum File {
+    /// Stored bytes: storage key and size.
+    Stored { key: String, size: i64 },
+    /// Known but not downloaded yet (on demand): fetch it from a remote.
+    Remote {
+        content_artifact_id: String,
+        content_id: String,
+    },
+}
+
+/// Finds the distribution whose base path is the longest prefix of `path`, with what it serves.
+/// A distribution with a publication serves it; one with a repository or a version serves that
+/// version through its newest publication when there is one, else the version's content.
+pub async fn match_path(db: &Db, path: &str) -> CoreResult<Option<Matched>> {
+    let segments: Vec<&str> = path.trim_end_matches('/').split('/').collect();
+    let candidates: Vec<String> = (1..=segments.len())
+        .map(|n| segments[..n].join("/"))
+        .collect();
+    let sql = format!(
+        "SELECT d.base_path, v.repository_id, v.number, COALESCE(d.publication_id, \
+           (SELECT p.id FROM publications p WHERE p.repository_version_id = v.id ORDER BY p.created DESC LIMIT 1)) \
+         FROM distributions d \
+         LEFT JOIN publications dp ON dp.id = d.publication_id \
+         LEFT JOIN repositories r ON r.id = d.repository_id \
+         LEFT JOIN repository_versions v ON v.id = COALESCE(dp.repository_version_id, d.repository_version_id, \
+           (SELECT rv.id FROM repository_versions rv WHERE rv.repository_id = r.id AND rv.number = r.latest_number)) \
+         WHERE d.base_path IN ({}) ORDER BY LENGTH(d.base_path) DESC LIMIT 1",
+        placeholders(1, candidates.len())
+    );
+    let mut q = sqlx::query(AssertSqlSafe(sql));
+    for c in &candidates {
+        q = q.bind(c.clone());
+    }
+    let Some(row) = q.fetch_optional(db.pool()).await? else {
+        return Ok(None);
+    };
+    let base_path: String = row.try_get(0)?;
+    let rest = path
+        .strip_prefix(base_path.as_str())
+        .unwrap_or("")
+        .trim_start_matches('/')
+        .to_string();
+    let served = match row.try_get::<Option<String>, _>(1)? {
+        Some(repository_id) => Some(Served {
+            repository_id,
+            number: row.try_get(2)?,
+            publication_id: row.try_get(3)?,
+        }),
+        None => None,
+    };
+    Ok(Some(Matched {
+        base_path,
+        rest,
+        served,
+    }))
+}
+
+fn file_from_row(row: &AnyRow) -> CoreResult<Option<File>> {
+    if let Some(key) = row.try_get::<Option<String>, _>(0)? {
+        return Ok(Some(File::Stored {
+            key,
+            size: row.try_get::<Option<i64>, _>(1)?.unwrap_or(0),
+        }));
+    }
+    match row.try_get::<Option<String>, _>(2)? {
+        Some(content_artifact_id) => Ok(Some(File::Remote {
+            content_artifact_id,
+            content_id: row.try_get(3)?,
+        })),
+        None => Ok(None),
+    }
+}
+
+/// The file at `relative_path` of what is served.
+pub async fn find_file(db: &Db, served: &Served, relative_path: &str) -> CoreResult<Option<File>> {
+    let row =
+        match &served.publication_id {
+            Some(p) => sqlx::query(
+                "SELECT COALESCE(pa.file, a.file), COALESCE(pa.size, a.size), ca.id, ca.content_id \
+                 FROM published_files pf \
+                 LEFT JOIN artifacts pa ON pa.id = pf.artifact_id \
+                 LEFT JOIN content_artifacts ca ON ca.id = pf.content_artifact_id \
+                 LEFT JOIN artifacts a ON a.id = ca.artifact_id \
+                 WHERE pf.publication_id = $1 AND pf.relative_path = $2",
+            )
+            .bind(p)
+            .bind(relative_path)
+            .fetch_optional(db.pool())
+            .await?,
+            None => {
+                let sql = format!(
+                    "SELECT a.file, a.size, ca.id, ca.content_id FROM content_artifacts ca \
+                 JOIN repository_contents rc ON rc.content_id = ca.content_id \
+                 LEFT JOIN artifacts a ON a.id = ca.artifact_id \
+                 WHERE ca.relative_path = $3 AND {}",
+                    present_condition(1, 2)
+                );
+                sqlx::query(AssertSqlSafe(sql))
+                    .bind(&served.repository_id)
+                    .bind(served.number)
+                    .bind(relative_path)
+                    .fetch_optional(db.pool())
+                    .await?
+            }
+        };
+    match row {
+        Some(r) => file_from_row(&r),
+        None => Ok(None),
+    }
+}
+
+/// Entries directly below `prefix` (`""` or ending in `/`): files, and directories with a
+/// trailing slash.
+pub async fn list_dir(db: &Db, served: &Served, prefix: &str) -> CoreResult<Vec<String>> {
+    let paths: Vec<String> = match &served.publication_id {
+        Some(p) => {
+            sqlx::query_scalar("SELECT relative_path FROM published_files WHERE publication_id = $1 ORDER BY relative_path")
+                .bind(p)
+                .fetch_all(db.pool())
+                .await?
+        }
+        None => {
+            let sql = format!(
+                "SELECT ca.relative_path FROM repository_contents rc JOIN content_artifacts ca ON ca.content_id = rc.content_id \
+                 WHERE {} ORDER BY ca.relative_path",
+                present_condition(1, 2)
+            );
+            sqlx::query_scalar(AssertSqlSafe(sql))
+                .bind(&served.repository_id)
+                .bind(served.number)
+                .fetch_all(db.pool())
+                .await?
+        }
+    };
+    let mut names: Vec<String> = Vec::new();
+    for path in paths {
+        if let Some(rest) = path.strip_prefix(prefix) {
+            let entry = match rest.split_once('/') {
+                Some((d, _)) => format!("{d}/"),
+                None => rest.to_string(),
+            };
+            if !entry.is_empty() && names.last() != Some(&entry) && !names.contains(&entry) {
+                names.push(entry);
+            }
+        }
+    }
+    Ok(names)
+}
