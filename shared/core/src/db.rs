@@ -59,13 +59,15 @@ impl Db {
         let options = AnyConnectOptions::from_str(url)?;
         let pool = match engine {
             Engine::Sqlite => {
-                AnyPoolOptions::new()
-                    .max_connections(8)
+                let pool = AnyPoolOptions::new()
+                    .max_connections(16)
                     .after_connect(|conn, _| {
                         Box::pin(async move {
+                            // Cheap per-connection settings only: the journal mode is set
+                            // once below, since changing it needs the database to itself.
                             sqlx::raw_sql(
-                                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                                 PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 30000;",
+                                "PRAGMA busy_timeout = 30000; PRAGMA synchronous = NORMAL; \
+                                 PRAGMA foreign_keys = ON;",
                             )
                             .execute(conn)
                             .await?;
@@ -73,7 +75,9 @@ impl Db {
                         })
                     })
                     .connect_with(options)
-                    .await?
+                    .await?;
+                sqlx::raw_sql("PRAGMA journal_mode = WAL").execute(&pool).await?;
+                pool
             }
             Engine::Postgres => {
                 AnyPoolOptions::new()
