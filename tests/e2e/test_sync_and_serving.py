@@ -1,0 +1,182 @@
+"""Sync rules (mirror, optimize, bad manifests, digest mismatches, unreachable remotes), the
+content app's HTTP behaviour (Range, HEAD, listings, redirects, streamed policy) and upload
+validation."""
+
+import hashlib
+import os
+import time
+import uuid
+
+import pytest
+
+
+def unique(prefix):
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def wait_task(server, href, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        task = server.request("GET", href).json()
+        if task["state"] in ("completed", "failed", "canceled"):
+            return task
+        time.sleep(0.1)
+    raise AssertionError(f"{href} did not finish")
+
+
+def sync(server, repo, remote, **body):
+    resp = server.request("POST", repo["pulp_href"] + "sync/", {"remote": remote["pulp_href"], **body})
+    assert resp.status == 202, resp
+    return wait_task(server, resp.json()["task"])
+
+
+def make(server, kind, **body):
+    resp = server.request("POST", f"{kind}/file/file/", body)
+    assert resp.status in (201, 202), resp
+    if resp.status == 202:
+        task = wait_task(server, resp.json()["task"])
+        assert task["state"] == "completed", task
+        return server.request("GET", task["created_resources"][0]).json()
+    return resp.json()
+
+
+def present_paths(server, version_href):
+    resp = server.request("GET", f"content/file/files/?repository_version={version_href}&limit=1000")
+    return sorted(c["relative_path"] for c in resp.json()["results"])
+
+
+def test_mirror_optimize_and_bad_manifests(depot_server, file_server, make_file_tree):
+    root = file_server.root / unique("mirror")
+    files = make_file_tree(root, 6)
+    remote = make(depot_server, "remotes", name=unique("m"), url=file_server.url(f"{root.name}/PULP_MANIFEST"))
+    repo = make(depot_server, "repositories", name=unique("m"))
+    task = sync(depot_server, repo, remote)
+    assert task["state"] == "completed", task["error"]
+    v1 = task["created_resources"][0]
+    assert present_paths(depot_server, v1) == sorted(files)
+
+    # Nothing changed: the optimized sync is skipped and makes no version.
+    task = sync(depot_server, repo, remote)
+    assert task["state"] == "completed" and task["created_resources"] == []
+    assert any(r["code"] == "sync.was_skipped" for r in task["progress_reports"])
+
+    # Upstream drops a file: additive sync keeps it, mirror sync removes it.
+    lines = (root / "PULP_MANIFEST").read_text().splitlines(keepends=True)
+    dropped = lines[0].split(",")[0]
+    (root / "PULP_MANIFEST").write_text("".join(lines[1:]))
+    task = sync(depot_server, repo, remote)
+    assert task["state"] == "completed" and task["created_resources"] == []
+    task = sync(depot_server, repo, remote, mirror=True)
+    assert task["state"] == "completed", task["error"]
+    assert present_paths(depot_server, task["created_resources"][0]) == sorted(set(files) - {dropped})
+
+    # A malformed manifest fails the task with a clear description and creates nothing.
+    (root / "PULP_MANIFEST").write_text("only-a-path\n")
+    latest = depot_server.request("GET", repo["pulp_href"]).json()["latest_version_href"]
+    task = sync(depot_server, repo, remote)
+    assert task["state"] == "failed"
+    assert "Malformed PULP_MANIFEST line 1" in task["error"]["description"]
+    assert depot_server.request("GET", repo["pulp_href"]).json()["latest_version_href"] == latest
+
+
+def test_digest_mismatch_and_unreachable_remote_fail_cleanly(depot_server, file_server):
+    root = file_server.root / unique("liar")
+    root.mkdir()
+    (root / "a.bin").write_bytes(b"real bytes")
+    (root / "PULP_MANIFEST").write_text(f"a.bin,{hashlib.sha256(b'other bytes').hexdigest()},10\n")
+    remote = make(depot_server, "remotes", name=unique("l"), url=file_server.url(f"{root.name}/PULP_MANIFEST"))
+    repo = make(depot_server, "repositories", name=unique("l"))
+    task = sync(depot_server, repo, remote)
+    assert task["state"] == "failed"
+    assert "does not match" in task["error"]["description"]
+    assert depot_server.request("GET", f"artifacts/?sha256={hashlib.sha256(b'real bytes').hexdigest()}").json()["count"] == 0
+    assert depot_server.request("GET", repo["pulp_href"]).json()["latest_version_href"].endswith("/versions/0/")
+
+    dead = make(depot_server, "remotes", name=unique("d"), url="http://127.0.0.1:9/PULP_MANIFEST", max_retries=0)
+    task = sync(depot_server, repo, dead)
+    assert task["state"] == "failed"
+    assert "Could not fetch http://127.0.0.1:9/PULP_MANIFEST" in task["error"]["description"]
+
+
+def test_content_app_http_behaviour(depot_server, file_server, make_file_tree, helpers):
+    root = file_server.root / unique("serve")
+    files = make_file_tree(root, 4, min_size=2000, max_size=3000)
+    remote = make(depot_server, "remotes", name=unique("s"), url=file_server.url(f"{root.name}/PULP_MANIFEST"))
+    repo = make(depot_server, "repositories", name=unique("s"))
+    assert sync(depot_server, repo, remote)["state"] == "completed"
+    base = unique("serve")
+    make(depot_server, "distributions", name=base, base_path=f"nested/{base}", repository=repo["pulp_href"])
+    url = f"{depot_server.content_url}nested/{base}/"
+    path, info = next(iter(sorted(files.items())))
+
+    full = helpers.request("GET", url + path)
+    assert full.status == 200 and full.body == info["data"]
+    assert full.headers["Accept-Ranges"] == "bytes"
+    part = helpers.request("GET", url + path, headers={"Range": "bytes=10-19"})
+    assert part.status == 206 and part.body == info["data"][10:20]
+    assert part.headers["Content-Range"] == f"bytes 10-19/{info['size']}"
+    tail = helpers.request("GET", url + path, headers={"Range": "bytes=-5"})
+    assert tail.status == 206 and tail.body == info["data"][-5:]
+    bad = helpers.request("GET", url + path, headers={"Range": f"bytes={info['size']}-"})
+    assert bad.status == 416 and bad.headers["Content-Range"] == f"bytes */{info['size']}"
+    head = helpers.request("HEAD", url + path)
+    assert head.status == 200 and head.body == b"" and int(head.headers["Content-Length"]) == info["size"]
+
+    listing = helpers.request("GET", url)
+    assert listing.status == 200 and listing.headers["Content-Type"].startswith("text/html")
+    assert b"sub/" in listing.body and b"file-0.bin" in listing.body
+    assert helpers.request("GET", url[:-1]).status == 301
+    parent = helpers.request("GET", f"{depot_server.content_url}nested/")
+    assert parent.status == 200 and base.encode() in parent.body
+    assert helpers.request("GET", url + "missing.bin").status == 404
+    assert helpers.request("GET", f"{depot_server.content_url}{unique('nope')}/x").status == 404
+
+
+def test_streamed_policy_serves_without_saving(depot_server, file_server, make_file_tree, helpers):
+    root = file_server.root / unique("streamed")
+    files = make_file_tree(root, 2)
+    remote = make(depot_server, "remotes", name=unique("st"), url=file_server.url(f"{root.name}/PULP_MANIFEST"), policy="streamed")
+    repo = make(depot_server, "repositories", name=unique("st"))
+    assert sync(depot_server, repo, remote)["state"] == "completed"
+    base = unique("st")
+    make(depot_server, "distributions", name=base, base_path=base, repository=repo["pulp_href"])
+    for path, info in files.items():
+        assert helpers.get_bytes(f"{depot_server.content_url}{base}/{path}") == info["data"]
+        time.sleep(0.2)
+        assert depot_server.request("GET", f"artifacts/?sha256={info['sha256']}").json()["count"] == 0
+
+
+def test_upload_validation(depot_server, helpers):
+    data = os.urandom(100)
+    body, ctype = helpers.multipart({"sha256": "0" * 64}, {"file": ("f", data)})
+    resp = depot_server.request("POST", "artifacts/", body=body, headers={"Content-Type": ctype})
+    assert resp.status == 400 and "sha256" in resp.json(), resp
+    assert depot_server.request("GET", f"artifacts/?sha256={helpers.sha256(data)}").json()["count"] == 0
+
+    upload = depot_server.request("POST", "uploads/", {"size": 10}).json()
+    chunk, ctype = helpers.multipart({}, {"file": ("file", b"12345")})
+    for bad_range in ("bytes 8-12/10", "bytes 0-5/10", "bytes 0-4/11", "nonsense"):
+        resp = depot_server.request("PUT", upload["pulp_href"], body=chunk,
+                                    headers={"Content-Type": ctype, "Content-Range": bad_range})
+        assert resp.status == 400, (bad_range, resp)
+    resp = depot_server.request("PUT", upload["pulp_href"], body=chunk,
+                                headers={"Content-Type": ctype, "Content-Range": "bytes 0-4/10"})
+    assert resp.status == 200, resp
+    # Committing an incomplete upload fails the task; the upload stays for the client to finish.
+    resp = depot_server.request("POST", upload["pulp_href"] + "commit/", {"sha256": "a" * 64})
+    task = wait_task(depot_server, resp.json()["task"])
+    assert task["state"] == "failed" and "incomplete" in task["error"]["description"]
+    detail = depot_server.request("GET", upload["pulp_href"]).json()
+    assert detail["chunks"] == [{"offset": 0, "size": 5}]
+
+
+def test_retain_repo_versions(depot_server, helpers):
+    repo = make(depot_server, "repositories", name=unique("keep"), retain_repo_versions=2)
+    for i in range(4):
+        body, ctype = helpers.multipart({"relative_path": f"k{i}.txt", "repository": repo["pulp_href"]},
+                                        {"file": ("f", os.urandom(20))})
+        resp = depot_server.request("POST", "content/file/files/", body=body, headers={"Content-Type": ctype})
+        assert wait_task(depot_server, resp.json()["task"])["state"] == "completed"
+    versions = depot_server.request("GET", repo["versions_href"]).json()["results"]
+    assert [v["number"] for v in versions] == [4, 3]
+    assert versions[0]["content_summary"]["present"]["file.file"]["count"] == 4
