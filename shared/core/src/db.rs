@@ -76,7 +76,9 @@ impl Db {
                     })
                     .connect_with(options)
                     .await?;
-                sqlx::raw_sql("PRAGMA journal_mode = WAL").execute(&pool).await?;
+                sqlx::raw_sql("PRAGMA journal_mode = WAL")
+                    .execute(&pool)
+                    .await?;
                 pool
             }
             Engine::Postgres => {
