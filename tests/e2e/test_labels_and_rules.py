@@ -57,3 +57,28 @@ def test_overlapping_base_paths_and_duplicate_names_are_400(depot_server):
         assert set(resp.json()) & {"base_path", "name"}, resp
     # Refused before dispatch: no task was created for them.
     assert depot_server.request("GET", "tasks/?limit=1").json()["count"] == tasks_before
+
+
+def test_pagination_ordering_and_field_selection(depot_server):
+    prefix = unique("page")
+    for i in range(5):
+        assert depot_server.request("POST", "repositories/file/file/", {"name": f"{prefix}-{i}"}).status == 201
+    query = f"repositories/file/file/?name__startswith={prefix}&limit=2"
+    page = depot_server.request("GET", query + "&ordering=-name").json()
+    assert page["count"] == 5 and page["previous"] is None
+    assert [r["name"] for r in page["results"]] == [f"{prefix}-4", f"{prefix}-3"]
+    names = [r["name"] for r in page["results"]]
+    while page["next"]:
+        page = depot_server.request("GET", page["next"]).json()
+        names += [r["name"] for r in page["results"]]
+    assert names == [f"{prefix}-{i}" for i in (4, 3, 2, 1, 0)]
+    assert page["previous"] is not None
+
+    trimmed = depot_server.request("GET", query + "&fields=name&fields=pulp_href").json()["results"][0]
+    assert set(trimmed) == {"name", "pulp_href"}
+    trimmed = depot_server.request("GET", query + "&exclude_fields=pulp_labels,description").json()["results"][0]
+    assert "pulp_labels" not in trimmed and "description" not in trimmed and "name" in trimmed
+    resp = depot_server.request("GET", query + "&ordering=nonsense")
+    assert resp.status == 400 and "ordering" in resp.json(), resp
+    resp = depot_server.request("GET", query.replace("limit=2", "limit=-1"))
+    assert resp.status == 400, resp
