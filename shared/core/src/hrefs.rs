@@ -63,28 +63,8 @@ impl Kind {
         }
     }
 
-    /// The model name used in "No <Model> matches the given query." errors.
-    pub fn model_name(self) -> &'static str {
-        match self {
-            Kind::FileRepository => "FileRepository",
-            Kind::FileRemote => "FileRemote",
-            Kind::FileContent => "FileContent",
-            Kind::FilePublication => "FilePublication",
-            Kind::FileDistribution => "FileDistribution",
-            Kind::Artifact => "Artifact",
-            Kind::Upload => "Upload",
-            Kind::Task => "Task",
-            Kind::TaskGroup => "TaskGroup",
-            Kind::User => "User",
-        }
-    }
-
     pub fn href(self, id: &str) -> String {
         format!("{API_ROOT}{}{id}/", self.collection())
-    }
-
-    pub fn list_href(self) -> String {
-        format!("{API_ROOT}{}", self.collection())
     }
 
     pub fn prn(self, id: &str) -> String {

@@ -24,10 +24,6 @@ pub fn labels_from_text(text: &str) -> Labels {
     serde_json::from_str(text).unwrap_or_default()
 }
 
-pub fn labels_to_text(labels: &Labels) -> String {
-    Value::Object(labels.clone()).to_string()
-}
-
 /// `{"task": href}`: Pulp's answer to any call that dispatched a task.
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct AsyncOperationResponse {

@@ -26,7 +26,7 @@ pub use worker::{resend_unblocked, run_worker, sweep};
 
 use crate::db::Tx;
 use crate::hrefs::DEFAULT_DOMAIN_PRN;
-use crate::models::task::{self, CANCELED, CANCELING, COMPLETED, FAILED, RUNNING, Task, WAITING};
+use crate::models::task::{self, Task, WAITING};
 use crate::{Core, CoreError, CoreResult};
 
 /// Handler keys of tasks that more than one crate dispatches or runs.
@@ -329,7 +329,3 @@ pub async fn cancel(core: &Core, task_id: &str) -> CoreResult<Task> {
 pub fn error_value(e: &CoreError) -> Value {
     json!({ "description": e.to_string() })
 }
-
-/// States used by the worker; re-exported for handlers that need to compare.
-pub const FINAL_STATES: [&str; 3] = [COMPLETED, FAILED, CANCELED];
-pub const ACTIVE_STATES: [&str; 2] = [RUNNING, CANCELING];
