@@ -45,7 +45,7 @@ def present_paths(server, version_href):
     return sorted(c["relative_path"] for c in resp.json()["results"])
 
 
-def test_mirror_optimize_and_bad_manifests(depot_server, file_server, make_file_tree):
+def test_mirror_optimize_and_bad_manifests(depot_server, file_server, make_file_tree, helpers):
     root = file_server.root / unique("mirror")
     files = make_file_tree(root, 6)
     remote = make(depot_server, "remotes", name=unique("m"), url=file_server.url(f"{root.name}/PULP_MANIFEST"))
@@ -69,6 +69,12 @@ def test_mirror_optimize_and_bad_manifests(depot_server, file_server, make_file_
     task = sync(depot_server, repo, remote, mirror=True)
     assert task["state"] == "completed", task["error"]
     assert present_paths(depot_server, task["created_resources"][0]) == sorted(set(files) - {dropped})
+    # ... and publishes the upstream manifest as it was fetched.
+    publication = next(h for h in task["created_resources"] if "/publications/" in h)
+    base = unique("mirror")
+    make(depot_server, "distributions", name=base, base_path=base, publication=publication)
+    served = helpers.get_bytes(f"{depot_server.content_url}{base}/PULP_MANIFEST")
+    assert served == (root / "PULP_MANIFEST").read_bytes()
 
     # A malformed manifest fails the task with a clear description and creates nothing.
     (root / "PULP_MANIFEST").write_text("only-a-path\n")

@@ -7,8 +7,8 @@ use depot_core::checksums::{Algorithm, is_hex_digest, sha256_hex};
 use depot_core::download;
 use depot_core::models::content::{self, RemoteFile, validate_relative_path};
 use depot_core::models::remote::{self, Policy, Remote};
-use depot_core::models::repository;
 use depot_core::models::version::{self, Change, Removal};
+use depot_core::models::{publication, repository};
 use depot_core::tasks::{SYNC_HANDLER, TaskContext, TaskFuture, TaskRegistry};
 use depot_core::{Core, CoreError, CoreResult};
 use futures_util::StreamExt;
@@ -84,8 +84,10 @@ fn sync(ctx: TaskContext) -> TaskFuture {
         ctx.progress.advance("sync.downloading.metadata", 1).await;
         ctx.progress.complete("sync.downloading.metadata").await;
         let manifest_sha = sha256_hex(&bytes);
-        let text = String::from_utf8(bytes)
-            .map_err(|_| CoreError::Remote("The PULP_MANIFEST is not UTF-8 text.".into()))?;
+        let raw_manifest = bytes::Bytes::from(bytes);
+        let text = std::str::from_utf8(&raw_manifest)
+            .map_err(|_| CoreError::Remote("The PULP_MANIFEST is not UTF-8 text.".into()))?
+            .to_string();
 
         let details = json!({"remote_id": remote.id, "url": remote.url, "policy": remote.policy.as_str(),
                              "manifest_sha256": manifest_sha, "mirror": args.mirror, "latest_version": repo.latest_number});
@@ -145,14 +147,26 @@ fn sync(ctx: TaskContext) -> TaskFuture {
         let mut details = details;
         details["latest_version"] = json!(latest);
         repository::set_last_sync_details(&core.db, &repo.id, &details).await?;
+        if let Some(v) = &created {
+            ctx.created(v.href());
+        }
+        // A mirror serves exactly what upstream serves: publish the fetched manifest as it is.
+        if args.mirror {
+            let v = match &created {
+                Some(v) => v.clone(),
+                None => version::get(&core.db, &repo.id, latest).await?,
+            };
+            let manifest = repo
+                .manifest
+                .clone()
+                .unwrap_or_else(|| "PULP_MANIFEST".into());
+            let p = publication::publish(core, &v, &manifest, false, Some(raw_manifest)).await?;
+            ctx.created(p.href());
+        }
         match created {
-            Some(v) => {
-                ctx.created(v.href());
-                Ok(Some(
-                    serde_json::to_value(version::response(&core.db, &v).await?)
-                        .unwrap_or_default(),
-                ))
-            }
+            Some(v) => Ok(Some(
+                serde_json::to_value(version::response(&core.db, &v).await?).unwrap_or_default(),
+            )),
             None => Ok(None),
         }
     })
