@@ -186,3 +186,23 @@ def test_retain_repo_versions(depot_server, helpers):
     versions = depot_server.request("GET", repo["versions_href"]).json()["results"]
     assert [v["number"] for v in versions] == [4, 3]
     assert versions[0]["content_summary"]["present"]["file.file"]["count"] == 4
+
+
+def test_content_from_file_url(pulp, depot_server, file_server, helpers):
+    data = os.urandom(3000)
+    name = unique("url") + ".bin"
+    (file_server.root / name).write_bytes(data)
+    repo = unique("url")
+    pulp("file", "repository", "create", "--name", repo)
+    unit = pulp("file", "content", "create", "--relative-path", f"dl/{name}",
+                "--file-url", file_server.url(name), "--repository", repo)
+    assert unit["sha256"] == helpers.sha256(data) and unit["relative_path"] == f"dl/{name}"
+    assert pulp("file", "repository", "show", "--name", repo)["latest_version_href"].endswith("/versions/1/")
+
+    resp = depot_server.request("POST", "content/file/files/", body=b"relative_path=x&file_url=ftp%3A%2F%2Fx",
+                                headers={"Content-Type": "application/x-www-form-urlencoded"})
+    assert resp.status == 400 and "file_url" in resp.json(), resp
+    resp = depot_server.request("POST", "content/file/files/", body=b"relative_path=y&file_url=http%3A%2F%2F127.0.0.1%3A9%2Fy",
+                                headers={"Content-Type": "application/x-www-form-urlencoded"})
+    task = wait_task(depot_server, resp.json()["task"])
+    assert task["state"] == "failed" and "Could not fetch" in task["error"]["description"]

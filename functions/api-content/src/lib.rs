@@ -49,6 +49,8 @@ pub struct FileContentCreate {
     pub file: FileField,
     pub upload: Option<String>,
     pub artifact: Option<String>,
+    /// A URL to download the file from.
+    pub file_url: Option<String>,
     /// A repository to add the new content to.
     pub repository: Option<String>,
     pub overwrite: Option<bool>,
@@ -83,13 +85,19 @@ async fn create(
     let body: FileContentCreate = fields.parse()?;
     validate_relative_path(&body.relative_path)?;
     let pulp_labels = labels(body.pulp_labels)?;
-    let sources =
-        file.is_some() as u8 + body.upload.is_some() as u8 + body.artifact.is_some() as u8;
+    let sources = file.is_some() as u8
+        + body.upload.is_some() as u8
+        + body.artifact.is_some() as u8
+        + body.file_url.is_some() as u8;
     if sources != 1 {
         return Err(CoreError::invalid(
-            "Exactly one of 'file', 'upload' or 'artifact' must be given.",
+            "Exactly one of 'file', 'upload', 'artifact' or 'file_url' must be given.",
         )
         .into());
+    }
+    if let Some(url) = &body.file_url {
+        depot_core::models::remote::validate_url(url)
+            .map_err(|_| CoreError::field("file_url", "Enter a valid URL."))?;
     }
     let repo = match body.repository.as_deref() {
         Some(h) => {
@@ -111,6 +119,8 @@ async fn create(
             .await
             .map_err(|_| depot_core::hrefs::missing("upload", h))?;
         (None, Some(id))
+    } else if body.file_url.is_some() {
+        (None, None)
     } else {
         let h = body.artifact.as_deref().unwrap_or_default();
         let id = depot_core::hrefs::resolve(Kind::Artifact, "artifact", h)?;
@@ -128,6 +138,7 @@ async fn create(
         "pulpcore.app.tasks.base.general_create",
         CONTENT_CREATE_HANDLER,
         json!({"relative_path": body.relative_path, "artifact_id": artifact_id, "upload_id": upload_id,
+               "file_url": body.file_url,
                "repository_id": repo.as_ref().map(|r| r.id.clone()), "pulp_labels": pulp_labels,
                "overwrite": body.overwrite.unwrap_or(true)}),
     )

@@ -1,7 +1,9 @@
 //! Tasks that turn uploaded bytes into content: committing a chunked upload into an artifact,
 //! and creating file content from an artifact or upload (optionally adding it to a repository).
 
-use depot_core::artifacts::from_upload;
+use depot_core::artifacts::{Expected, from_upload, ingest};
+use depot_core::download;
+use depot_core::models::remote::Remote;
 use depot_core::models::version::{self, Change, Removal};
 use depot_core::models::{Labels, artifact, content};
 use depot_core::tasks::{
@@ -34,6 +36,7 @@ pub struct CreateContentArgs {
     pub relative_path: String,
     pub artifact_id: Option<String>,
     pub upload_id: Option<String>,
+    pub file_url: Option<String>,
     pub repository_id: Option<String>,
     #[serde(default)]
     pub pulp_labels: Labels,
@@ -48,10 +51,14 @@ fn yes() -> bool {
 fn create_content(ctx: TaskContext) -> TaskFuture {
     Box::pin(async move {
         let args: CreateContentArgs = ctx.args()?;
-        let a = match (&args.artifact_id, &args.upload_id) {
-            (Some(id), _) => artifact::get(&ctx.core.db, id).await?,
-            (None, Some(upload)) => from_upload(&ctx.core, upload, None).await?,
-            (None, None) => {
+        let a = match (&args.artifact_id, &args.upload_id, &args.file_url) {
+            (Some(id), _, _) => artifact::get(&ctx.core.db, id).await?,
+            (None, Some(upload), _) => from_upload(&ctx.core, upload, None).await?,
+            (None, None, Some(url)) => {
+                let resp = download::get(&ctx.core, &Remote::ephemeral(url), url).await?;
+                ingest(&ctx.core, download::body_stream(resp), &Expected::default()).await?
+            }
+            (None, None, None) => {
                 return Err(depot_core::CoreError::invalid(
                     "No file, upload or artifact was given.",
                 ));

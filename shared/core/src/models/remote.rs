@@ -86,6 +86,22 @@ pub const COLUMNS: &str =
     "id, pulp_type, name, url, policy, pulp_labels, settings, created, updated";
 
 impl Remote {
+    /// A remote that exists only for one download (content created from a `file_url`), with the
+    /// default settings.
+    pub fn ephemeral(url: &str) -> Self {
+        Remote {
+            id: String::new(),
+            pulp_type: "file.file".into(),
+            name: String::new(),
+            url: url.to_string(),
+            policy: Policy::Immediate,
+            pulp_labels: Labels::new(),
+            settings: Map::new(),
+            created: String::new(),
+            updated: String::new(),
+        }
+    }
+
     pub fn from_row(row: &AnyRow) -> CoreResult<Self> {
         let policy: String = row.try_get("policy")?;
         let settings: String = row.try_get("settings")?;
@@ -205,17 +221,8 @@ pub async fn get(db: &Db, id: &str) -> CoreResult<Remote> {
 /// Checks that the TLS and proxy settings build a working client (bad PEM is a 400 now, not a
 /// failed sync later).
 pub fn check_client_settings(settings: &Map<String, Value>) -> CoreResult<()> {
-    let probe = Remote {
-        id: String::new(),
-        pulp_type: String::new(),
-        name: String::new(),
-        url: String::new(),
-        policy: Policy::Immediate,
-        pulp_labels: Labels::new(),
-        settings: settings.clone(),
-        created: String::new(),
-        updated: String::new(),
-    };
+    let mut probe = Remote::ephemeral("");
+    probe.settings = settings.clone();
     crate::download::build_client(&probe).map(|_| ())
 }
 
