@@ -15,6 +15,7 @@ use depot_core::{Core, tasks};
 /// Every task handler this process can run.
 pub fn task_registry() -> TaskRegistry {
     let mut reg = TaskRegistry::default();
+    tasks::general::register_tasks(&mut reg);
     api_repositories::register_tasks(&mut reg);
     api_remotes::register_tasks(&mut reg);
     api_distributions::register_tasks(&mut reg);

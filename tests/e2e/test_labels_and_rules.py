@@ -1,6 +1,7 @@
 """Labels on every labeled resource (through pulp-cli where it has commands), and the
 distribution rules that must be a 400 before any task runs."""
 
+import time
 import uuid
 
 
@@ -82,3 +83,39 @@ def test_pagination_ordering_and_field_selection(depot_server):
     assert resp.status == 400 and "ordering" in resp.json(), resp
     resp = depot_server.request("GET", query.replace("limit=2", "limit=-1"))
     assert resp.status == 400, resp
+
+
+def test_deletes(pulp, depot_server, helpers):
+    name = unique("del")
+    repo = pulp("file", "repository", "create", "--name", name)
+    body, ctype = helpers.multipart({"relative_path": "d.txt", "repository": repo["pulp_href"]}, {"file": ("d", b"delete me")})
+    resp = depot_server.request("POST", "content/file/files/", body=body, headers={"Content-Type": ctype})
+    assert resp.status == 202
+    publication = pulp("file", "publication", "create", "--repository", name)
+    pulp("file", "distribution", "create", "--name", name, "--base-path", name, "--publication", publication["pulp_href"])
+    remote = pulp("file", "remote", "create", "--name", name, "--url", "http://127.0.0.1:9/PULP_MANIFEST")
+
+    def finished(resp):
+        assert resp.status == 202, resp
+        task = depot_server.request("GET", resp.json()["task"]).json()
+        while task["state"] not in ("completed", "failed"):
+            time.sleep(0.05)
+            task = depot_server.request("GET", task["pulp_href"]).json()
+        return task
+
+    # Version 0 can go; the last remaining version cannot.
+    assert finished(depot_server.request("DELETE", repo["pulp_href"] + "versions/0/"))["state"] == "completed"
+    assert depot_server.request("GET", repo["pulp_href"] + "versions/0/").status == 404
+    task = finished(depot_server.request("DELETE", repo["pulp_href"] + "versions/1/"))
+    assert task["state"] == "failed" and "at least one repository version" in task["error"]["description"]
+
+    resp = depot_server.request("DELETE", publication["pulp_href"])
+    assert resp.status == 204, resp
+    assert depot_server.request("GET", publication["pulp_href"]).status == 404
+    pulp("file", "distribution", "destroy", "--name", name)
+    pulp("file", "remote", "destroy", "--name", name)
+    pulp("file", "repository", "destroy", "--name", name)
+    for href in (repo["pulp_href"], remote["pulp_href"]):
+        resp = depot_server.request("GET", href)
+        assert resp.status == 404 and resp.content_type == "application/json", resp
+    assert depot_server.request("GET", f"distributions/file/file/?name={name}").json()["count"] == 0

@@ -26,7 +26,6 @@ use serde_json::{Map, Value, json};
 const BASE: &str = "/pulp/api/v3/distributions/file/file/";
 const CREATE_HANDLER: &str = "distribution.create";
 const UPDATE_HANDLER: &str = "distribution.update";
-const DELETE_HANDLER: &str = "distribution.delete";
 /// Base paths are a shared namespace: every distribution change holds this resource.
 const BASE_PATHS: &str = "pdrn:distribution-base-paths";
 
@@ -46,7 +45,6 @@ pub fn router() -> Router<AppState> {
 pub fn register_tasks(reg: &mut TaskRegistry) {
     reg.register(CREATE_HANDLER, run_create);
     reg.register(UPDATE_HANDLER, run_update);
-    reg.register(DELETE_HANDLER, run_delete);
 }
 
 /// A file distribution serving at most one of repository, repository_version and publication.
@@ -330,23 +328,9 @@ async fn delete(
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     distribution::get(&state.db, &id).await?;
-    let d = Dispatch::new(
-        "pulpcore.app.tasks.base.general_delete",
-        DELETE_HANDLER,
-        json!({"id": id}),
-    )
-    .exclusive(vec![Kind::FileDistribution.prn(&id)])
-    .immediate()
-    .requested_by(&user.id, &cid.0);
+    let d = depot_core::tasks::general::delete_dispatch(Kind::FileDistribution, &id)
+        .requested_by(&user.id, &cid.0);
     dispatched(&state, d).await
-}
-
-fn run_delete(ctx: TaskContext) -> TaskFuture {
-    Box::pin(async move {
-        let id = ctx.task.args["id"].as_str().unwrap_or_default().to_string();
-        distribution::delete(&ctx.core.db, &id).await?;
-        Ok(None)
-    })
 }
 
 pub fn openapi(doc: &mut ApiDoc) {

@@ -24,7 +24,6 @@ use serde_json::{Map, Value, json};
 
 const BASE: &str = "/pulp/api/v3/remotes/file/file/";
 const UPDATE_HANDLER: &str = "remote.update";
-const DELETE_HANDLER: &str = "remote.delete";
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -41,7 +40,6 @@ pub fn router() -> Router<AppState> {
 
 pub fn register_tasks(reg: &mut TaskRegistry) {
     reg.register(UPDATE_HANDLER, run_update);
-    reg.register(DELETE_HANDLER, run_delete);
 }
 
 /// A file remote: `url` points at a PULP_MANIFEST.
@@ -254,23 +252,9 @@ async fn delete(
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     remote::get(&state.db, &id).await?;
-    let d = Dispatch::new(
-        "pulpcore.app.tasks.base.general_delete",
-        DELETE_HANDLER,
-        json!({"id": id}),
-    )
-    .exclusive(vec![Kind::FileRemote.prn(&id)])
-    .immediate()
-    .requested_by(&user.id, &cid.0);
+    let d = depot_core::tasks::general::delete_dispatch(Kind::FileRemote, &id)
+        .requested_by(&user.id, &cid.0);
     dispatched(&state, d).await
-}
-
-fn run_delete(ctx: TaskContext) -> TaskFuture {
-    Box::pin(async move {
-        let id = ctx.task.args["id"].as_str().unwrap_or_default().to_string();
-        remote::delete(&ctx.core.db, &id).await?;
-        Ok(None)
-    })
 }
 
 pub fn openapi(doc: &mut ApiDoc) {

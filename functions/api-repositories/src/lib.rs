@@ -31,7 +31,6 @@ const BASE: &str = "/pulp/api/v3/repositories/file/file/";
 pub const SYNC_TASK: &str = "pulp_file.app.tasks.synchronizing.synchronize";
 pub const MODIFY_TASK: &str = "pulpcore.app.tasks.repository.add_and_remove";
 const UPDATE_HANDLER: &str = "repository.update";
-const DELETE_HANDLER: &str = "repository.delete";
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -48,7 +47,6 @@ pub fn router() -> Router<AppState> {
 
 pub fn register_tasks(reg: &mut TaskRegistry) {
     reg.register(UPDATE_HANDLER, run_update);
-    reg.register(DELETE_HANDLER, run_delete);
     versions::register_tasks(reg);
 }
 
@@ -293,24 +291,10 @@ async fn delete(
     cid: CorrelationId,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    let repo = find(&state, &id).await?;
-    let d = Dispatch::new(
-        "pulpcore.app.tasks.base.general_delete",
-        DELETE_HANDLER,
-        json!({"id": id}),
-    )
-    .exclusive(vec![repo.prn()])
-    .immediate()
-    .requested_by(&user.id, &cid.0);
+    find(&state, &id).await?;
+    let d = depot_core::tasks::general::delete_dispatch(Kind::FileRepository, &id)
+        .requested_by(&user.id, &cid.0);
     dispatched(&state, d).await
-}
-
-fn run_delete(ctx: TaskContext) -> TaskFuture {
-    Box::pin(async move {
-        let id: String = ctx.task.args["id"].as_str().unwrap_or_default().to_string();
-        repository::delete(&ctx.core.db, &id).await?;
-        Ok(None)
-    })
 }
 
 async fn sync(

@@ -9,6 +9,7 @@
 //! database under one lock row, so they hold across processes; the queue only ever carries tasks
 //! that may run now.
 
+pub mod general;
 mod progress;
 mod worker;
 
