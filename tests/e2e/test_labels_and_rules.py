@@ -1,5 +1,6 @@
-"""Labels on every labeled resource (through pulp-cli where it has commands), and the
-distribution rules that must be a 400 before any task runs."""
+"""API rules: labels on every labeled resource (through pulp-cli where it has commands), the
+distribution rules that must be a 400 before any task runs, pagination and field selection,
+and deletes."""
 
 import time
 import uuid
