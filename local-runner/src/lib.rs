@@ -78,10 +78,18 @@ pub async fn build_core(settings: Settings) -> Result<(Core, Option<String>), St
         .connect_timeout(Duration::from_secs(30))
         .build()
         .map_err(|e| StartupError(format!("cannot build the HTTP client: {e}")))?;
+    let queue: Arc<dyn depot_queue::Queue> = match &settings.queue_url {
+        None => depot_queue::InProcessQueue::new(),
+        Some(url) => Arc::new(
+            depot_queue::SqsQueue::connect(url, settings.queue_endpoint.as_deref())
+                .await
+                .map_err(|e| StartupError(e.to_string()))?,
+        ),
+    };
     let core = Core {
         db,
         storage: Arc::new(storage),
-        queue: depot_queue::InProcessQueue::new(),
+        queue,
         settings: Arc::new(settings),
         tasks: Arc::new(task_registry()),
         http,
@@ -100,7 +108,12 @@ pub async fn start_workers(core: &Core) -> Result<(), StartupError> {
     tasks::resend_unblocked(core)
         .await
         .map_err(|e| StartupError(format!("re-queueing tasks failed: {e}")))?;
-    for i in 0..core.settings.workers {
+    let workers = if core.settings.role.runs_workers() {
+        core.settings.workers
+    } else {
+        0
+    };
+    for i in 0..workers {
         tokio::spawn(tasks::run_worker(core.clone(), format!("worker-{i}")));
     }
     let sweeper = core.clone();

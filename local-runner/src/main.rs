@@ -29,6 +29,12 @@ async fn run() -> Result<(), local_runner::StartupError> {
         println!("(set PULP_ADMIN_PASSWORD to choose it; this is printed only once)");
     }
     local_runner::start_workers(&core).await?;
+    if !core.settings.role.serves_http() {
+        tracing::info!("Depot task workers running (DEPOT_ROLE=worker)");
+        let _ = tokio::signal::ctrl_c().await;
+        tracing::info!("shutting down");
+        return Ok(());
+    }
     let listener = tokio::net::TcpListener::bind(&listen).await.map_err(|e| {
         local_runner::StartupError(format!("cannot listen on DEPOT_LISTEN={listen}: {e}"))
     })?;

@@ -4,11 +4,15 @@
 //! Backends implement [`Queue`]. The default is [`InProcessQueue`]; an SQS backend implements the
 //! same trait for multi-process deployments.
 
+mod sqs;
+
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{Mutex, mpsc};
+
+pub use sqs::SqsQueue;
 
 /// What travels on the queue: only enough to find the task row.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -533,7 +533,7 @@ class RunnerFactory:
             self.database_url = f"{base}/{self.db_name}"
         self.servers = []
 
-    def start(self, **extra_env):
+    def start(self, wait=True, **extra_env):
         env = dict(os.environ)
         env.pop("DEPOT_DATABASE_URL", None)
         env.update(
@@ -550,8 +550,9 @@ class RunnerFactory:
         server = DepotServer(f"http://127.0.0.1:{self.port}", "admin", self.password,
                              self.data_dir, log_path, self.database_url)
         server.process = _start_runner(self.binary, env, log_path)
-        _wait_until_ready(server, START_TIMEOUT)
         self.servers.append(server)
+        if wait:
+            _wait_until_ready(server, START_TIMEOUT)
         return server
 
     def stop(self, server):
@@ -576,3 +577,52 @@ def runner_factory(tmp_path):
     factory = RunnerFactory(binary, os.environ.get("DEPOT_TEST_DB", "sqlite"), tmp_path)
     yield factory
     factory.close()
+
+
+# --------------------------------------------------------------------------------------
+# An upstream that never finishes sending files (for killing and cancelling running syncs)
+# --------------------------------------------------------------------------------------
+
+
+class StallingServer:
+    """Serves a manifest at once, then never finishes sending the files."""
+
+    def __init__(self):
+        self.release = threading.Event()
+        release = self.release
+        manifest = "".join(f"f{i}.bin,{'a' * 64},1024\n" for i in range(3)).encode()
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self):
+                if self.path.endswith("PULP_MANIFEST"):
+                    self.send_response(200)
+                    self.send_header("Content-Length", str(len(manifest)))
+                    self.end_headers()
+                    self.wfile.write(manifest)
+                    return
+                self.send_response(200)
+                self.send_header("Content-Length", "1024")
+                self.end_headers()
+                self.wfile.write(b"x" * 10)
+                self.wfile.flush()
+                release.wait(60)
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/PULP_MANIFEST"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.release.set()
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def stalling_upstream():
+    s = StallingServer()
+    yield s
+    s.stop()

@@ -1,9 +1,7 @@
 """Tasks survive a restart: a waiting task runs after the runner comes back, and a task whose
 process died is marked failed (and its repository accepts new tasks)."""
 
-import http.server
 import os
-import threading
 import time
 import uuid
 
@@ -38,50 +36,6 @@ def test_waiting_task_runs_after_restart(runner_factory, helpers):
     assert task["state"] == "completed", task["error"]
     repo = server.request("GET", repo["pulp_href"]).json()
     assert repo["latest_version_href"].endswith("/versions/1/")
-
-
-class StallingServer:
-    """Serves a manifest at once, then never finishes sending the files."""
-
-    def __init__(self):
-        self.release = threading.Event()
-        release = self.release
-        manifest = "".join(f"f{i}.bin,{'a' * 64},1024\n" for i in range(3)).encode()
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):
-                if self.path.endswith("PULP_MANIFEST"):
-                    self.send_response(200)
-                    self.send_header("Content-Length", str(len(manifest)))
-                    self.end_headers()
-                    self.wfile.write(manifest)
-                    return
-                self.send_response(200)
-                self.send_header("Content-Length", "1024")
-                self.end_headers()
-                self.wfile.write(b"x" * 10)
-                self.wfile.flush()
-                release.wait(60)
-
-            def log_message(self, *args):
-                pass
-
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/PULP_MANIFEST"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def stop(self):
-        self.release.set()
-        self.httpd.shutdown()
-        self.httpd.server_close()
-
-
-@pytest.fixture
-def stalling_upstream():
-    s = StallingServer()
-    yield s
-    s.stop()
 
 
 def test_task_of_a_killed_runner_is_failed_and_repository_is_usable(runner_factory, stalling_upstream, helpers):

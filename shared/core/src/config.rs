@@ -5,8 +5,35 @@ use std::path::PathBuf;
 
 use crate::checksums::Algorithm;
 
+/// What this process hosts (`DEPOT_ROLE`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// The REST API and the content app.
+    Api,
+    /// Task workers.
+    Worker,
+    /// Both (the default).
+    All,
+}
+
+impl Role {
+    pub fn serves_http(self) -> bool {
+        self != Role::Worker
+    }
+
+    pub fn runs_workers(self) -> bool {
+        self != Role::Api
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Settings {
+    /// `DEPOT_ROLE`: `api`, `worker` or `all` (default).
+    pub role: Role,
+    /// `DEPOT_QUEUE_URL`: an SQS queue URL; unset (or `memory`) for the in-process queue.
+    pub queue_url: Option<String>,
+    /// `DEPOT_QUEUE_ENDPOINT`: the SQS endpoint, when it is neither AWS nor the queue URL's host.
+    pub queue_endpoint: Option<String>,
     /// `DEPOT_LISTEN`, default `127.0.0.1:24817`.
     pub listen: String,
     /// `DEPOT_DATA_DIR`, default `./depot-data`.
@@ -68,7 +95,28 @@ impl Settings {
         if !prefix.ends_with('/') {
             prefix.push('/');
         }
+        let role = match var("DEPOT_ROLE").as_deref() {
+            None | Some("all") => Role::All,
+            Some("api") => Role::Api,
+            Some("worker") => Role::Worker,
+            Some(other) => {
+                return Err(SettingsError {
+                    name: "DEPOT_ROLE",
+                    message: format!("'{other}' is not one of api, worker, all"),
+                });
+            }
+        };
+        let queue_url = var("DEPOT_QUEUE_URL").filter(|u| u != "memory");
+        if role == Role::Worker && queue_url.is_none() {
+            return Err(SettingsError {
+                name: "DEPOT_QUEUE_URL",
+                message: "a worker-only process (DEPOT_ROLE=worker) needs a shared queue".into(),
+            });
+        }
         Ok(Self {
+            role,
+            queue_url,
+            queue_endpoint: var("DEPOT_QUEUE_ENDPOINT"),
             listen,
             data_dir,
             database_url,
@@ -85,6 +133,9 @@ impl Settings {
     /// Settings for tests: everything under `data_dir`, the given database.
     pub fn for_tests(data_dir: PathBuf, database_url: String, listen: String) -> Self {
         Self {
+            role: Role::All,
+            queue_url: None,
+            queue_endpoint: None,
             content_origin: format!("http://{listen}"),
             listen,
             data_dir,

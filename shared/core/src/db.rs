@@ -36,6 +36,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../../../migrations/sqlite/0002_content_paths.sql"),
         include_str!("../../../migrations/postgres/0002_content_paths.sql"),
     ),
+    (
+        3,
+        "task_queued_at",
+        include_str!("../../../migrations/sqlite/0003_task_queued_at.sql"),
+        include_str!("../../../migrations/postgres/0003_task_queued_at.sql"),
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -210,6 +210,15 @@ async fn send(core: &Core, task_id: &str, cid: &str) {
     if let Err(e) = core.queue.send(msg).await {
         // The sweeper re-sends runnable tasks, so a lost message only delays the task.
         tracing::error!(task = task_id, "could not queue task: {e}");
+        return;
+    }
+    let res = sqlx::query("UPDATE tasks SET queued_at = $2 WHERE id = $1")
+        .bind(task_id)
+        .bind(crate::time::now())
+        .execute(core.db.pool())
+        .await;
+    if let Err(e) = res {
+        tracing::warn!(task = task_id, "could not record the queueing time: {e}");
     }
 }
 

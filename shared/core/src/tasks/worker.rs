@@ -178,6 +178,7 @@ pub async fn sweep(core: &Core) -> CoreResult<usize> {
             .map(|r| Ok((sqlx::Row::try_get(r, 0)?, sqlx::Row::try_get(r, 1)?)))
             .collect::<CoreResult<_>>()?
     };
+    requeue_unclaimed(core, &cutoff).await?;
     if stale.is_empty() {
         return Ok(0);
     }
@@ -209,6 +210,23 @@ pub async fn sweep(core: &Core) -> CoreResult<usize> {
         send(core, &t, "").await;
     }
     Ok(stale.len())
+}
+
+/// Queues again the runnable tasks that no worker claimed since `cutoff`: their message may have
+/// been lost. A duplicate is harmless, since only one claim can succeed.
+async fn requeue_unclaimed(core: &Core, cutoff: &str) -> CoreResult<()> {
+    let ids: Vec<String> = sqlx::query_scalar(
+        "SELECT id FROM tasks WHERE state = 'waiting' AND unblocked_at IS NOT NULL \
+         AND (queued_at IS NULL OR queued_at < $1) ORDER BY seq",
+    )
+    .bind(cutoff)
+    .fetch_all(core.db.pool())
+    .await?;
+    for id in &ids {
+        tracing::info!(task = %id, "re-queueing a runnable task nobody claimed");
+        send(core, id, "").await;
+    }
+    Ok(())
 }
 
 /// Re-queues every runnable task that is still waiting (after a restart, the in-process queue is

@@ -1,0 +1,149 @@
+"""Several processes, one system: an API-only runner and a worker-only runner share the database,
+the storage and an SQS queue (moto_server, a real SQS wire protocol on 127.0.0.1)."""
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def sqs():
+    """A moto_server on a free port; yields a function that creates a fresh queue."""
+    import boto3
+
+    exe = shutil.which("moto_server") or str(Path(sys.executable).parent / "moto_server")
+    port = free_port()
+    proc = subprocess.Popen([exe, "-H", "127.0.0.1", "-p", str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+    endpoint = f"http://127.0.0.1:{port}"
+    os.environ.setdefault("AWS_ACCESS_KEY_ID", "test")
+    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "test")
+    os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
+    client = boto3.client("sqs", endpoint_url=endpoint, region_name="us-east-1")
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            client.list_queues()
+            break
+        except Exception:
+            if time.monotonic() > deadline:
+                proc.kill()
+                raise
+            time.sleep(0.2)
+
+    def new_queue():
+        return client.create_queue(QueueName="depot-" + uuid.uuid4().hex[:8], Attributes={"VisibilityTimeout": "60"})["QueueUrl"]
+
+    new_queue.client = client
+    yield new_queue
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def wait_task(server, href, timeout=60):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        task = server.request("GET", href).json()
+        if task["state"] in ("completed", "failed", "canceled"):
+            return task
+        time.sleep(0.1)
+    raise AssertionError(f"{href} did not finish: {task}")
+
+
+def upload(server, helpers, path, data):
+    body, ctype = helpers.multipart({"relative_path": path}, {"file": ("f", data)})
+    resp = server.request("POST", "content/file/files/upload/", body=body, headers={"Content-Type": ctype})
+    assert resp.status == 201, resp
+    return resp.json()["pulp_href"]
+
+
+def test_api_and_worker_processes_share_an_sqs_queue(runner_factory, sqs, helpers, file_server, make_file_tree):
+    queue_url = sqs()
+    env = {"DEPOT_QUEUE_URL": queue_url, "DEPOT_TASK_HEARTBEAT_TIMEOUT": 3}
+    api = runner_factory.start(DEPOT_ROLE="api", **env)
+    worker = runner_factory.start(wait=False, DEPOT_ROLE="worker", **env)
+
+    repo = api.request("POST", "repositories/file/file/", {"name": "mp-" + uuid.uuid4().hex[:6]}).json()
+    units = [upload(api, helpers, f"mp/{i}.txt", os.urandom(32)) for i in range(10)]
+    hrefs = [api.request("POST", repo["pulp_href"] + "modify/", {"add_content_units": [u]}).json()["task"] for u in units]
+    # The API process runs no workers: these complete only through the worker process.
+    tasks = [wait_task(api, h) for h in hrefs]
+    assert [t["state"] for t in tasks] == ["completed"] * 10, [t["error"] for t in tasks]
+    versions = api.request("GET", repo["versions_href"] + "?limit=100").json()
+    assert versions["count"] == 11
+
+    root = file_server.root / ("mp-" + uuid.uuid4().hex[:6])
+    files = make_file_tree(root, 5)
+    remote = api.request("POST", "remotes/file/file/", {"name": "mp-" + uuid.uuid4().hex[:6],
+                                                        "url": file_server.url(f"{root.name}/PULP_MANIFEST")}).json()
+    task = wait_task(api, api.request("POST", repo["pulp_href"] + "sync/", {"remote": remote["pulp_href"]}).json()["task"])
+    assert task["state"] == "completed", task["error"]
+    latest = api.request("GET", repo["pulp_href"]).json()["latest_version_href"]
+    assert api.request("GET", latest).json()["content_summary"]["present"]["file.file"]["count"] == 15
+
+    # Delivering every message again changes nothing: the claim makes a second start a no-op.
+    for t in tasks + [task]:
+        task_id = t["pulp_href"].rstrip("/").rsplit("/", 1)[1]
+        sqs.client.send_message(QueueUrl=queue_url, MessageBody=json.dumps({"task_id": task_id, "correlation_id": ""}))
+    sqs.client.send_message(QueueUrl=queue_url, MessageBody="not json")
+    deadline = time.monotonic() + 30
+    while int(sqs.client.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages"])
+              ["Attributes"]["ApproximateNumberOfMessages"]) > 0:
+        assert time.monotonic() < deadline, "the worker did not drain the queue"
+        time.sleep(0.2)
+    time.sleep(1)
+    assert api.request("GET", repo["versions_href"]).json()["count"] == 12
+    assert worker.process.poll() is None, "the worker died on a duplicate or unreadable message"
+
+
+def test_a_missing_queue_is_a_clear_startup_error(runner_factory, sqs):
+    bad_url = sqs().rsplit("/", 1)[0] + "/does-not-exist"
+    server = runner_factory.start(wait=False, DEPOT_QUEUE_URL=bad_url)
+    assert server.process.wait(timeout=60) != 0
+    assert "DEPOT_QUEUE_URL" in server.log_text()
+    server = runner_factory.start(wait=False, DEPOT_ROLE="worker")
+    assert server.process.wait(timeout=60) != 0
+    assert "DEPOT_QUEUE_URL" in server.log_text()
+
+
+def test_killed_worker_process_fails_its_task_and_the_next_sync_runs(runner_factory, sqs, stalling_upstream,
+                                                                      file_server, make_file_tree):
+    env = {"DEPOT_QUEUE_URL": sqs(), "DEPOT_TASK_HEARTBEAT_TIMEOUT": 2}
+    api = runner_factory.start(DEPOT_ROLE="api", **env)
+    worker = runner_factory.start(wait=False, DEPOT_ROLE="worker", **env)
+    repo = api.request("POST", "repositories/file/file/", {"name": "kill-" + uuid.uuid4().hex[:6]}).json()
+    stalled = api.request("POST", "remotes/file/file/", {"name": "kill-" + uuid.uuid4().hex[:6],
+                                                         "url": stalling_upstream.url}).json()
+    href = api.request("POST", repo["pulp_href"] + "sync/", {"remote": stalled["pulp_href"]}).json()["task"]
+    deadline = time.monotonic() + 30
+    while api.request("GET", href).json()["state"] != "running":
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    runner_factory.kill(worker)
+
+    # The API process's sweeper fails the task once its heartbeat is stale.
+    task = wait_task(api, href, timeout=30)
+    assert task["state"] == "failed" and "stopped responding" in task["error"]["description"]
+    assert api.request("GET", repo["pulp_href"]).json()["latest_version_href"].endswith("/versions/0/")
+
+    runner_factory.start(wait=False, DEPOT_ROLE="worker", **env)
+    root = file_server.root / ("kill-" + uuid.uuid4().hex[:6])
+    make_file_tree(root, 3)
+    good = api.request("POST", "remotes/file/file/", {"name": "kill-" + uuid.uuid4().hex[:6],
+                                                      "url": file_server.url(f"{root.name}/PULP_MANIFEST")}).json()
+    task = wait_task(api, api.request("POST", repo["pulp_href"] + "sync/", {"remote": good["pulp_href"]}).json()["task"])
+    assert task["state"] == "completed", task["error"]
