@@ -533,11 +533,12 @@ class RunnerFactory:
             self.database_url = f"{base}/{self.db_name}"
         self.servers = []
 
-    def start(self, wait=True, **extra_env):
+    def start(self, wait=True, port=None, **extra_env):
         env = dict(os.environ)
         env.pop("DEPOT_DATABASE_URL", None)
+        port = port or self.port
         env.update(
-            DEPOT_LISTEN=f"127.0.0.1:{self.port}",
+            DEPOT_LISTEN=f"127.0.0.1:{port}",
             DEPOT_DATA_DIR=str(self.data_dir),
             PULP_ADMIN_PASSWORD=self.password,
             RUST_LOG="info",
@@ -547,7 +548,7 @@ class RunnerFactory:
             env["DEPOT_DATABASE_URL"] = self.database_url
         env.update({k: str(v) for k, v in extra_env.items()})
         log_path = self.data_dir / f"server-{len(self.servers)}.log"
-        server = DepotServer(f"http://127.0.0.1:{self.port}", "admin", self.password,
+        server = DepotServer(f"http://127.0.0.1:{port}", "admin", self.password,
                              self.data_dir, log_path, self.database_url)
         server.process = _start_runner(self.binary, env, log_path)
         self.servers.append(server)

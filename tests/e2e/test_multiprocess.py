@@ -147,3 +147,48 @@ def test_killed_worker_process_fails_its_task_and_the_next_sync_runs(runner_fact
                                                       "url": file_server.url(f"{root.name}/PULP_MANIFEST")}).json()
     task = wait_task(api, api.request("POST", repo["pulp_href"] + "sync/", {"remote": good["pulp_href"]}).json()["task"])
     assert task["state"] == "completed", task["error"]
+
+
+def test_two_api_and_two_worker_processes_keep_every_repository_consistent(
+        runner_factory, sqs, helpers, file_server, make_file_tree):
+    from concurrent.futures import ThreadPoolExecutor
+
+    env = {"DEPOT_QUEUE_URL": sqs()}
+    apis = [runner_factory.start(DEPOT_ROLE="api", **env),
+            runner_factory.start(DEPOT_ROLE="api", port=free_port(), **env)]
+    for _ in range(2):
+        runner_factory.start(wait=False, DEPOT_ROLE="worker", **env)
+
+    repos = [apis[i % 2].request("POST", "repositories/file/file/", {"name": f"c-{i}-" + uuid.uuid4().hex[:6]}).json()
+             for i in range(10)]
+    units = [upload(apis[i % 2], helpers, f"c/{i}.txt", os.urandom(16)) for i in range(100)]
+    root = file_server.root / ("c-" + uuid.uuid4().hex[:6])
+    synced = make_file_tree(root, 5)
+    remote = apis[0].request("POST", "remotes/file/file/", {"name": "c-" + uuid.uuid4().hex[:6],
+                                                            "url": file_server.url(f"{root.name}/PULP_MANIFEST")}).json()
+
+    def fire(i):
+        api, repo = apis[i % 2], repos[i % 10]
+        if i in (7, 58):  # two syncs among the modifies
+            resp = api.request("POST", repo["pulp_href"] + "sync/", {"remote": remote["pulp_href"]})
+            assert resp.status == 202, resp
+            return [resp.json()["task"]]
+        resp = api.request("POST", repo["pulp_href"] + "modify/", {"add_content_units": [units[i]]})
+        assert resp.status == 202, resp
+        return [resp.json()["task"]]
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        hrefs = [h for hs in pool.map(fire, range(100)) for h in hs]
+    tasks = [wait_task(apis[0], h, timeout=120) for h in hrefs]
+    assert all(t["state"] == "completed" for t in tasks), [t["error"] for t in tasks if t["error"]]
+
+    for i, repo in enumerate(repos):
+        expected = {units[j] for j in range(i, 100, 10) if j not in (7, 58)}
+        latest = apis[1].request("GET", repo["pulp_href"]).json()["latest_version_href"]
+        listed = apis[1].request("GET", f"content/file/files/?repository_version={latest}&limit=1000").json()["results"]
+        hrefs_present = {c["pulp_href"] for c in listed}
+        assert expected <= hrefs_present, f"repository {i} lost content"
+        extra = {c["relative_path"] for c in listed if c["pulp_href"] not in expected}
+        assert extra == (set(synced) if i in (7, 8) else set()), (i, extra)
+        numbers = [v["number"] for v in apis[0].request("GET", repo["versions_href"] + "?limit=100").json()["results"]]
+        assert numbers == list(range(len(numbers) - 1, -1, -1)) and len(numbers) == 11, (i, numbers)
