@@ -172,6 +172,19 @@ class DepotServer:
         all_headers.update(headers or {})
         return http_request(method, self.url(path), body=body, headers=all_headers)
 
+    def wait_task(self, href, timeout=60, states=("completed", "failed", "canceled")):
+        """Poll a task until it reaches one of `states`; return it."""
+        deadline = time.monotonic() + timeout
+        task = None
+        while time.monotonic() < deadline:
+            resp = self.request("GET", href)
+            assert resp.status == 200, resp
+            task = resp.json()
+            if task["state"] in states:
+                return task
+            time.sleep(0.1)
+        raise AssertionError(f"task {href} did not reach {states} in {timeout}s: {task}")
+
     def log_size(self):
         try:
             return self.log_path.stat().st_size

@@ -2,7 +2,6 @@
 distribution rules that must be a 400 before any task runs, pagination and field selection,
 and deletes."""
 
-import time
 import uuid
 
 
@@ -98,11 +97,7 @@ def test_deletes(pulp, depot_server, helpers):
 
     def finished(resp):
         assert resp.status == 202, resp
-        task = depot_server.request("GET", resp.json()["task"]).json()
-        while task["state"] not in ("completed", "failed"):
-            time.sleep(0.05)
-            task = depot_server.request("GET", task["pulp_href"]).json()
-        return task
+        return depot_server.wait_task(resp.json()["task"])
 
     # Version 0 can go; the last remaining version cannot.
     assert finished(depot_server.request("DELETE", repo["pulp_href"] + "versions/0/"))["state"] == "completed"

@@ -54,16 +54,6 @@ def sqs():
     proc.wait(timeout=10)
 
 
-def wait_task(server, href, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        task = server.request("GET", href).json()
-        if task["state"] in ("completed", "failed", "canceled"):
-            return task
-        time.sleep(0.1)
-    raise AssertionError(f"{href} did not finish: {task}")
-
-
 def upload(server, helpers, path, data):
     body, ctype = helpers.multipart({"relative_path": path}, {"file": ("f", data)})
     resp = server.request("POST", "content/file/files/upload/", body=body, headers={"Content-Type": ctype})
@@ -81,16 +71,16 @@ def test_api_and_worker_processes_share_an_sqs_queue(runner_factory, sqs, helper
     units = [upload(api, helpers, f"mp/{i}.txt", os.urandom(32)) for i in range(10)]
     hrefs = [api.request("POST", repo["pulp_href"] + "modify/", {"add_content_units": [u]}).json()["task"] for u in units]
     # The API process runs no workers: these complete only through the worker process.
-    tasks = [wait_task(api, h) for h in hrefs]
+    tasks = [api.wait_task(h) for h in hrefs]
     assert [t["state"] for t in tasks] == ["completed"] * 10, [t["error"] for t in tasks]
     versions = api.request("GET", repo["versions_href"] + "?limit=100").json()
     assert versions["count"] == 11
 
     root = file_server.root / ("mp-" + uuid.uuid4().hex[:6])
-    files = make_file_tree(root, 5)
+    make_file_tree(root, 5)
     remote = api.request("POST", "remotes/file/file/", {"name": "mp-" + uuid.uuid4().hex[:6],
                                                         "url": file_server.url(f"{root.name}/PULP_MANIFEST")}).json()
-    task = wait_task(api, api.request("POST", repo["pulp_href"] + "sync/", {"remote": remote["pulp_href"]}).json()["task"])
+    task = api.wait_task(api.request("POST", repo["pulp_href"] + "sync/", {"remote": remote["pulp_href"]}).json()["task"])
     assert task["state"] == "completed", task["error"]
     latest = api.request("GET", repo["pulp_href"]).json()["latest_version_href"]
     assert api.request("GET", latest).json()["content_summary"]["present"]["file.file"]["count"] == 15
@@ -136,7 +126,7 @@ def test_killed_worker_process_fails_its_task_and_the_next_sync_runs(runner_fact
     runner_factory.kill(worker)
 
     # The API process's sweeper fails the task once its heartbeat is stale.
-    task = wait_task(api, href, timeout=30)
+    task = api.wait_task(href, timeout=30)
     assert task["state"] == "failed" and "stopped responding" in task["error"]["description"]
     assert api.request("GET", repo["pulp_href"]).json()["latest_version_href"].endswith("/versions/0/")
 
@@ -145,7 +135,7 @@ def test_killed_worker_process_fails_its_task_and_the_next_sync_runs(runner_fact
     make_file_tree(root, 3)
     good = api.request("POST", "remotes/file/file/", {"name": "kill-" + uuid.uuid4().hex[:6],
                                                       "url": file_server.url(f"{root.name}/PULP_MANIFEST")}).json()
-    task = wait_task(api, api.request("POST", repo["pulp_href"] + "sync/", {"remote": good["pulp_href"]}).json()["task"])
+    task = api.wait_task(api.request("POST", repo["pulp_href"] + "sync/", {"remote": good["pulp_href"]}).json()["task"])
     assert task["state"] == "completed", task["error"]
 
 
@@ -179,7 +169,7 @@ def test_two_api_and_two_worker_processes_keep_every_repository_consistent(
 
     with ThreadPoolExecutor(max_workers=16) as pool:
         hrefs = [h for hs in pool.map(fire, range(100)) for h in hs]
-    tasks = [wait_task(apis[0], h, timeout=120) for h in hrefs]
+    tasks = [apis[0].wait_task(h, timeout=120) for h in hrefs]
     assert all(t["state"] == "completed" for t in tasks), [t["error"] for t in tasks if t["error"]]
 
     for i, repo in enumerate(repos):

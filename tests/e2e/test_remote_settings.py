@@ -2,25 +2,13 @@
 and TLS material that must be valid PEM."""
 
 import base64
-import hashlib
 import http.server
-import os
 import threading
 import time
 import urllib.request
 import uuid
 
 import pytest
-
-
-def wait_task(server, href, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        task = server.request("GET", href).json()
-        if task["state"] in ("completed", "failed", "canceled"):
-            return task
-        time.sleep(0.1)
-    raise AssertionError(f"{href} did not finish")
 
 
 class Proxy:
@@ -76,7 +64,7 @@ def test_sync_goes_through_the_proxy_with_its_credentials(depot_server, file_ser
     assert "proxy_password" not in remote
     repo = depot_server.request("POST", "repositories/file/file/", {"name": "rs-" + uuid.uuid4().hex[:8]}).json()
     task = depot_server.request("POST", repo["pulp_href"] + "sync/", {"remote": remote["pulp_href"]}).json()["task"]
-    task = wait_task(depot_server, task)
+    task = depot_server.wait_task(task)
     assert task["state"] == "completed", task["error"]
     fetched = {path for path, _ in proxy.seen}
     assert url in fetched
@@ -104,7 +92,7 @@ def test_read_timeout_fails_the_sync_with_a_clear_error(depot_server):
         repo = depot_server.request("POST", "repositories/file/file/", {"name": "rs-" + uuid.uuid4().hex[:8]}).json()
         started = time.monotonic()
         task = depot_server.request("POST", repo["pulp_href"] + "sync/", {"remote": remote["pulp_href"]}).json()["task"]
-        task = wait_task(depot_server, task)
+        task = depot_server.wait_task(task)
         assert task["state"] == "failed"
         assert "Could not fetch" in task["error"]["description"]
         assert time.monotonic() - started < 3

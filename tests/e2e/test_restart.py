@@ -1,21 +1,8 @@
 """Tasks survive a restart: a waiting task runs after the runner comes back, and a task whose
 process died is marked failed (and its repository accepts new tasks)."""
 
-import os
 import time
 import uuid
-
-import pytest
-
-
-def wait_state(server, href, states, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        task = server.request("GET", href).json()
-        if task["state"] in states:
-            return task
-        time.sleep(0.1)
-    raise AssertionError(f"{href} never reached {states}: {task}")
 
 
 def test_waiting_task_runs_after_restart(runner_factory, helpers):
@@ -32,7 +19,7 @@ def test_waiting_task_runs_after_restart(runner_factory, helpers):
     runner_factory.stop(server)
 
     server = runner_factory.start()
-    task = wait_state(server, href, ("completed", "failed", "canceled"))
+    task = server.wait_task(href, states=("completed", "failed", "canceled"))
     assert task["state"] == "completed", task["error"]
     repo = server.request("GET", repo["pulp_href"]).json()
     assert repo["latest_version_href"].endswith("/versions/1/")
@@ -45,12 +32,12 @@ def test_task_of_a_killed_runner_is_failed_and_repository_is_usable(runner_facto
         "POST", "remotes/file/file/", {"name": "stall-" + uuid.uuid4().hex[:6], "url": stalling_upstream.url}
     ).json()
     href = server.request("POST", repo["pulp_href"] + "sync/", {"remote": remote["pulp_href"]}).json()["task"]
-    wait_state(server, href, ("running",))
+    server.wait_task(href, states=("running",))
     time.sleep(0.5)
     runner_factory.kill(server)
 
     server = runner_factory.start(DEPOT_TASK_HEARTBEAT_TIMEOUT=2)
-    task = wait_state(server, href, ("failed", "completed", "canceled"), timeout=30)
+    task = server.wait_task(href, states=("failed", "completed", "canceled"), timeout=30)
     assert task["state"] == "failed"
     assert "stopped responding" in task["error"]["description"]
     # Nothing half-made: the repository still has only version 0 and no artifact was stored.
@@ -62,7 +49,7 @@ def test_task_of_a_killed_runner_is_failed_and_repository_is_usable(runner_facto
     body, ctype = helpers.multipart({"relative_path": "after.txt"}, {"file": ("after.txt", b"after")})
     unit = server.request("POST", "content/file/files/upload/", body=body, headers={"Content-Type": ctype}).json()
     resp = server.request("POST", repo["pulp_href"] + "modify/", {"add_content_units": [unit["pulp_href"]]})
-    task = wait_state(server, resp.json()["task"], ("completed", "failed"))
+    task = server.wait_task(resp.json()["task"], states=("completed", "failed"))
     assert task["state"] == "completed", task["error"]
 
 
@@ -86,13 +73,13 @@ def test_cancel_waiting_and_running_tasks(runner_factory, stalling_upstream, hel
     server = runner_factory.start()
     assert server.request("GET", href).json()["state"] == "canceled"
     href = server.request("POST", repo["pulp_href"] + "sync/", {"remote": remote["pulp_href"]}).json()["task"]
-    wait_state(server, href, ("running",))
+    server.wait_task(href, states=("running",))
     resp = server.request("PATCH", href, {"state": "canceled"})
     assert resp.status == 200 and resp.json()["state"] in ("canceling", "canceled"), resp
-    task = wait_state(server, href, ("canceled", "failed", "completed"), timeout=30)
+    task = server.wait_task(href, states=("canceled", "failed", "completed"), timeout=30)
     assert task["state"] == "canceled", task
     assert server.request("GET", repo["pulp_href"]).json()["latest_version_href"].endswith("/versions/0/")
     body, ctype = helpers.multipart({"relative_path": "c.txt"}, {"file": ("c.txt", b"after cancel")})
     unit = server.request("POST", "content/file/files/upload/", body=body, headers={"Content-Type": ctype}).json()
     resp = server.request("POST", repo["pulp_href"] + "modify/", {"add_content_units": [unit["pulp_href"]]})
-    assert wait_state(server, resp.json()["task"], ("completed", "failed"))["state"] == "completed"
+    assert server.wait_task(resp.json()["task"], states=("completed", "failed"))["state"] == "completed"

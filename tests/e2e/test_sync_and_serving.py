@@ -7,34 +7,22 @@ import os
 import time
 import uuid
 
-import pytest
-
 
 def unique(prefix):
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
-def wait_task(server, href, timeout=60):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        task = server.request("GET", href).json()
-        if task["state"] in ("completed", "failed", "canceled"):
-            return task
-        time.sleep(0.1)
-    raise AssertionError(f"{href} did not finish")
-
-
 def sync(server, repo, remote, **body):
     resp = server.request("POST", repo["pulp_href"] + "sync/", {"remote": remote["pulp_href"], **body})
     assert resp.status == 202, resp
-    return wait_task(server, resp.json()["task"])
+    return server.wait_task(resp.json()["task"])
 
 
 def make(server, kind, **body):
     resp = server.request("POST", f"{kind}/file/file/", body)
     assert resp.status in (201, 202), resp
     if resp.status == 202:
-        task = wait_task(server, resp.json()["task"])
+        task = server.wait_task(resp.json()["task"])
         assert task["state"] == "completed", task
         return server.request("GET", task["created_resources"][0]).json()
     return resp.json()
@@ -170,7 +158,7 @@ def test_upload_validation(depot_server, helpers):
     assert resp.status == 200, resp
     # Committing an incomplete upload fails the task; the upload stays for the client to finish.
     resp = depot_server.request("POST", upload["pulp_href"] + "commit/", {"sha256": "a" * 64})
-    task = wait_task(depot_server, resp.json()["task"])
+    task = depot_server.wait_task(resp.json()["task"])
     assert task["state"] == "failed" and "incomplete" in task["error"]["description"]
     detail = depot_server.request("GET", upload["pulp_href"]).json()
     assert detail["chunks"] == [{"offset": 0, "size": 5}]
@@ -182,7 +170,7 @@ def test_retain_repo_versions(depot_server, helpers):
         body, ctype = helpers.multipart({"relative_path": f"k{i}.txt", "repository": repo["pulp_href"]},
                                         {"file": ("f", os.urandom(20))})
         resp = depot_server.request("POST", "content/file/files/", body=body, headers={"Content-Type": ctype})
-        assert wait_task(depot_server, resp.json()["task"])["state"] == "completed"
+        assert depot_server.wait_task(resp.json()["task"])["state"] == "completed"
     versions = depot_server.request("GET", repo["versions_href"]).json()["results"]
     assert [v["number"] for v in versions] == [4, 3]
     assert versions[0]["content_summary"]["present"]["file.file"]["count"] == 4
@@ -204,5 +192,5 @@ def test_content_from_file_url(pulp, depot_server, file_server, helpers):
     assert resp.status == 400 and "file_url" in resp.json(), resp
     resp = depot_server.request("POST", "content/file/files/", body=b"relative_path=y&file_url=http%3A%2F%2F127.0.0.1%3A9%2Fy",
                                 headers={"Content-Type": "application/x-www-form-urlencoded"})
-    task = wait_task(depot_server, resp.json()["task"])
+    task = depot_server.wait_task(resp.json()["task"])
     assert task["state"] == "failed" and "Could not fetch" in task["error"]["description"]

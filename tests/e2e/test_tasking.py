@@ -1,7 +1,6 @@
 """Reservations: tasks on one repository run one at a time, in dispatch order, each making one
 version; tasks on different repositories run at the same time."""
 
-import functools
 import hashlib
 import http.server
 import os
@@ -11,20 +10,6 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-
-TASK_TIMEOUT = 120
-
-
-def wait_task(server, href, timeout=TASK_TIMEOUT):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        resp = server.request("GET", href)
-        assert resp.status == 200, resp
-        task = resp.json()
-        if task["state"] in ("completed", "failed", "canceled"):
-            return task
-        time.sleep(0.1)
-    raise AssertionError(f"task {href} did not finish in {timeout}s")
 
 
 def create_repo(server):
@@ -51,7 +36,7 @@ def test_concurrent_modifies_on_one_repository_make_one_version_each_in_order(de
 
     with ThreadPoolExecutor(max_workers=10) as pool:
         hrefs = list(pool.map(modify, units))
-    tasks = [wait_task(depot_server, h) for h in hrefs]
+    tasks = [depot_server.wait_task(h) for h in hrefs]
     assert [t["state"] for t in tasks] == ["completed"] * 30, [t["error"] for t in tasks]
 
     # In dispatch order, each task made the next version, and none ran while another did.
@@ -141,14 +126,14 @@ def test_syncs_of_different_repositories_overlap_and_of_one_repository_do_not(de
     url = slow_upstream.base_url + "/slow/PULP_MANIFEST"
     a, b = create_repo(depot_server), create_repo(depot_server)
     ta, tb = sync_task(depot_server, a, url), sync_task(depot_server, b, url)
-    ta, tb = wait_task(depot_server, ta), wait_task(depot_server, tb)
+    ta, tb = depot_server.wait_task(ta), depot_server.wait_task(tb)
     assert ta["state"] == tb["state"] == "completed", (ta["error"], tb["error"])
     # Each sync takes over a second (7 requests at 0.25 s); run in parallel, they overlap.
     assert ta["started_at"] < tb["finished_at"] and tb["started_at"] < ta["finished_at"], (ta, tb)
 
     c = create_repo(depot_server)
     t1, t2 = sync_task(depot_server, c, url), sync_task(depot_server, c, url)
-    t1, t2 = wait_task(depot_server, t1), wait_task(depot_server, t2)
+    t1, t2 = depot_server.wait_task(t1), depot_server.wait_task(t2)
     assert t1["state"] == t2["state"] == "completed", (t1["error"], t2["error"])
     first, second = sorted([t1, t2], key=lambda t: t["pulp_created"])
     assert second["started_at"] >= first["finished_at"], (first, second)
