@@ -2,17 +2,18 @@
 //! reservations, FIFO fairness with shared and exclusive resources, task groups, failures and
 //! panics, immediate tasks.
 
+mod common;
+
 use std::sync::Arc;
 use std::time::Duration;
 
+use common::{TestDb, databases};
 use depot_core::config::Settings;
-use depot_core::db::Db;
 use depot_core::models::task::{self, Task};
 use depot_core::storage::FsStorage;
 use depot_core::tasks::{self, Dispatch, TaskContext, TaskFuture, TaskRegistry};
 use depot_core::{Core, CoreError};
 use serde_json::json;
-use sqlx::AssertSqlSafe;
 
 fn sleepy(ctx: TaskContext) -> TaskFuture {
     Box::pin(async move {
@@ -30,74 +31,22 @@ fn panicking(_: TaskContext) -> TaskFuture {
     Box::pin(async move { panic!("bug") })
 }
 
-struct Env {
-    core: Core,
-    _dir: tempfile::TempDir,
-    pg_admin: Option<(Db, String)>,
-}
-
-impl Env {
-    async fn close(self) {
-        self.core.db.pool().close().await;
-        if let Some((admin, name)) = self.pg_admin {
-            let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
-            sqlx::raw_sql(AssertSqlSafe(sql))
-                .execute(admin.pool())
-                .await
-                .unwrap();
-        }
-    }
-}
-
-async fn envs() -> Vec<Env> {
-    let mut out = Vec::new();
-    let dir = tempfile::tempdir().unwrap();
-    let sqlite_url = format!("sqlite://{}/t.db?mode=rwc", dir.path().display());
-    out.push(env(sqlite_url, dir, None).await);
-    if let Ok(url) = std::env::var("DEPOT_TEST_PG_URL") {
-        let admin = Db::connect(&url)
-            .await
-            .expect("DEPOT_TEST_PG_URL must be reachable");
-        let name = format!("depot_test_{}", uuid::Uuid::new_v4().simple());
-        sqlx::raw_sql(AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(admin.pool())
-            .await
-            .unwrap();
-        let base = url.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap();
-        out.push(
-            env(
-                format!("{base}/{name}"),
-                tempfile::tempdir().unwrap(),
-                Some((admin, name)),
-            )
-            .await,
-        );
-    }
-    out
-}
-
-async fn env(url: String, dir: tempfile::TempDir, pg_admin: Option<(Db, String)>) -> Env {
-    let db = Db::connect(&url).await.unwrap();
-    db.migrate().await.unwrap();
+async fn core_for(test_db: &TestDb) -> Core {
+    let dir = test_db.dir();
     let mut reg = TaskRegistry::default();
     reg.register("test.sleep", sleepy);
     reg.register("test.fail", failing);
     reg.register("test.panic", panicking);
-    let settings = Settings::for_tests(dir.path().to_path_buf(), url, "127.0.0.1:0".into());
-    let core = Core {
-        db,
-        storage: Arc::new(FsStorage::new(dir.path().join("media")).unwrap()),
+    let settings = Settings::for_tests(dir.clone(), "unused".into(), "127.0.0.1:0".into());
+    Core {
+        db: test_db.db.clone(),
+        storage: Arc::new(FsStorage::new(dir.join("media")).unwrap()),
         queue: depot_queue::InProcessQueue::new(),
         settings: Arc::new(settings),
         tasks: Arc::new(reg),
         http: reqwest::Client::new(),
         download_clients: Default::default(),
         auth_cache: Default::default(),
-    };
-    Env {
-        core,
-        _dir: dir,
-        pg_admin,
     }
 }
 
@@ -140,8 +89,8 @@ fn overlap(a: &Task, b: &Task) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn reservations_order_and_parallelism() {
-    for e in envs().await {
-        let core = e.core.clone();
+    for test_db in databases().await {
+        let core = core_for(&test_db).await;
         for i in 0..3 {
             tokio::spawn(tasks::run_worker(core.clone(), format!("w{i}")));
         }
@@ -222,6 +171,6 @@ async fn reservations_order_and_parallelism() {
             .immediate();
         let t = tasks::dispatch(&core, d).await.unwrap();
         assert_eq!(t.state, "completed");
-        e.close().await;
+        test_db.close().await;
     }
 }

@@ -3,6 +3,9 @@
 
 use std::collections::BTreeSet;
 
+mod common;
+
+use common::databases;
 use depot_core::db::Db;
 use depot_core::models::Labels;
 use depot_core::models::content;
@@ -10,61 +13,6 @@ use depot_core::models::repository::{self, NewRepository};
 use depot_core::models::version::{self, Change, Removal};
 use serde_json::json;
 use sqlx::AssertSqlSafe;
-
-/// A migrated database of one engine; PostgreSQL ones are dropped by [`TestDb::close`].
-struct TestDb {
-    engine: &'static str,
-    db: Db,
-    _dir: Option<tempfile::TempDir>,
-    pg_admin: Option<(Db, String)>,
-}
-
-impl TestDb {
-    async fn close(self) {
-        self.db.pool().close().await;
-        if let Some((admin, name)) = self.pg_admin {
-            let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
-            sqlx::raw_sql(AssertSqlSafe(sql))
-                .execute(admin.pool())
-                .await
-                .unwrap();
-        }
-    }
-}
-
-async fn databases() -> Vec<TestDb> {
-    let dir = tempfile::tempdir().unwrap();
-    let sqlite = Db::connect(&format!("sqlite://{}/t.db?mode=rwc", dir.path().display()))
-        .await
-        .unwrap();
-    sqlite.migrate().await.unwrap();
-    let mut out = vec![TestDb {
-        engine: "sqlite",
-        db: sqlite,
-        _dir: Some(dir),
-        pg_admin: None,
-    }];
-    if let Ok(url) = std::env::var("DEPOT_TEST_PG_URL") {
-        let admin = Db::connect(&url)
-            .await
-            .expect("DEPOT_TEST_PG_URL must be reachable");
-        let name = format!("depot_test_{}", uuid::Uuid::new_v4().simple());
-        sqlx::raw_sql(AssertSqlSafe(format!("CREATE DATABASE {name}")))
-            .execute(admin.pool())
-            .await
-            .unwrap();
-        let base = url.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap();
-        let pg = Db::connect(&format!("{base}/{name}")).await.unwrap();
-        pg.migrate().await.unwrap();
-        out.push(TestDb {
-            engine: "postgres",
-            db: pg,
-            _dir: None,
-            pg_admin: Some((admin, name)),
-        });
-    }
-    out
-}
 
 async fn unit(db: &Db, path: &str, tag: &str) -> String {
     let sha = depot_core::checksums::sha256_hex(format!("{path}{tag}").as_bytes());
