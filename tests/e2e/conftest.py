@@ -426,7 +426,21 @@ def pulp(depot_server, tmp_path_factory):
 # --------------------------------------------------------------------------------------
 
 
-class FileServer:
+class LocalHttpServer:
+    """A threaded HTTP server on 127.0.0.1 (a free port) running `handler`."""
+
+    def __init__(self, handler):
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.httpd.daemon_threads = True
+        self.base_url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+class FileServer(LocalHttpServer):
     """Serves `root` on 127.0.0.1; records every requested path in `requests`."""
 
     def __init__(self, root):
@@ -449,12 +463,7 @@ class FileServer:
             def log_message(self, format, *args):
                 pass
 
-        handler = functools.partial(Handler, directory=str(root))
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.httpd.daemon_threads = True
-        self.base_url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
+        super().__init__(functools.partial(Handler, directory=str(root)))
 
     def url(self, relative):
         return f"{self.base_url}/{relative}"
@@ -463,10 +472,6 @@ class FileServer:
         """Paths requested so far that start with "/" + prefix."""
         with self._lock:
             return [p for p in self.requests if p.startswith("/" + prefix)]
-
-    def stop(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
 
 @pytest.fixture(scope="session")
@@ -520,6 +525,7 @@ def helpers():
         multipart = staticmethod(encode_multipart)
         sha256 = staticmethod(sha256_bytes)
         parse_manifest = staticmethod(parse_manifest)
+        http_server = LocalHttpServer
 
     return Helpers
 
@@ -598,7 +604,7 @@ def runner_factory(tmp_path):
 # --------------------------------------------------------------------------------------
 
 
-class StallingServer:
+class StallingServer(LocalHttpServer):
     """Serves a manifest at once, then never finishes sending the files."""
 
     def __init__(self):
@@ -624,15 +630,12 @@ class StallingServer:
             def log_message(self, *args):
                 pass
 
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/PULP_MANIFEST"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        super().__init__(Handler)
+        self.url = f"{self.base_url}/PULP_MANIFEST"
 
     def stop(self):
         self.release.set()
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        super().stop()
 
 
 @pytest.fixture

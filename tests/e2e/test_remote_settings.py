@@ -3,7 +3,6 @@ and TLS material that must be valid PEM."""
 
 import base64
 import http.server
-import threading
 import time
 import urllib.request
 import uuid
@@ -11,41 +10,32 @@ import uuid
 import pytest
 
 
-class Proxy:
+class ProxyHandler(http.server.BaseHTTPRequestHandler):
     """A forward proxy for plain HTTP that records the Proxy-Authorization it was sent."""
 
-    def __init__(self):
-        self.seen = []
-        seen = self.seen
+    seen = None  # set per test to a list
 
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):
-                seen.append((self.path, self.headers.get("Proxy-Authorization")))
-                with urllib.request.urlopen(self.path, timeout=10) as upstream:
-                    data = upstream.read()
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+    def do_GET(self):
+        self.seen.append((self.path, self.headers.get("Proxy-Authorization")))
+        with urllib.request.urlopen(self.path, timeout=10) as upstream:
+            data = upstream.read()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
 
-            def log_message(self, *args):
-                pass
-
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def stop(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
+    def log_message(self, *args):
+        pass
 
 
 @pytest.fixture
-def proxy():
-    p = Proxy()
-    yield p
-    p.stop()
+def proxy(helpers):
+    handler = type("RecordingProxy", (ProxyHandler,), {"seen": []})
+    server = helpers.http_server(handler)
+    server.url = server.base_url
+    server.seen = handler.seen
+    yield server
+    server.stop()
 
 
 def new_remote(server, **fields):
@@ -73,7 +63,7 @@ def test_sync_goes_through_the_proxy_with_its_credentials(depot_server, file_ser
     assert {auth for _, auth in proxy.seen} == {expected}
 
 
-def test_read_timeout_fails_the_sync_with_a_clear_error(depot_server):
+def test_read_timeout_fails_the_sync_with_a_clear_error(depot_server, helpers):
     class Slow(http.server.BaseHTTPRequestHandler):
         def do_GET(self):
             time.sleep(3)
@@ -83,11 +73,9 @@ def test_read_timeout_fails_the_sync_with_a_clear_error(depot_server):
         def log_message(self, *args):
             pass
 
-    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Slow)
-    httpd.daemon_threads = True
-    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    slow = helpers.http_server(Slow)
     try:
-        url = f"http://127.0.0.1:{httpd.server_address[1]}/PULP_MANIFEST"
+        url = f"{slow.base_url}/PULP_MANIFEST"
         remote = new_remote(depot_server, url=url, sock_read_timeout=0.5, max_retries=0).json()
         repo = depot_server.request("POST", "repositories/file/file/", {"name": "rs-" + uuid.uuid4().hex[:8]}).json()
         started = time.monotonic()
@@ -97,8 +85,7 @@ def test_read_timeout_fails_the_sync_with_a_clear_error(depot_server):
         assert "Could not fetch" in task["error"]["description"]
         assert time.monotonic() - started < 3
     finally:
-        httpd.shutdown()
-        httpd.server_close()
+        slow.stop()
 
 
 def test_tls_material_must_be_valid(depot_server):

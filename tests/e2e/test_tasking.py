@@ -4,7 +4,6 @@ version; tasks on different repositories run at the same time."""
 import hashlib
 import http.server
 import os
-import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -64,40 +63,29 @@ def test_concurrent_modifies_on_one_repository_make_one_version_each_in_order(de
     assert {c["pulp_href"] for c in resp.json()["results"]} == {u["pulp_href"] for u in units}
 
 
-class SlowServer:
-    """Serves files from memory, `delay` seconds per request."""
+def slow_handler(files, delay):
+    """A handler serving `files` from memory, `delay` seconds per request."""
 
-    def __init__(self, files, delay):
-        recorder = self
-        self.files = files
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            time.sleep(delay)
+            data = files.get(self.path.lstrip("/"))
+            if data is None:
+                self.send_error(404)
+                return
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
 
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_GET(self):
-                time.sleep(delay)
-                data = recorder.files.get(self.path.lstrip("/"))
-                if data is None:
-                    self.send_error(404)
-                    return
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+        def log_message(self, *args):
+            pass
 
-            def log_message(self, *args):
-                pass
-
-        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.base_url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def stop(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
+    return Handler
 
 
 @pytest.fixture
-def slow_upstream():
+def slow_upstream(helpers):
     files = {}
     lines = []
     for i in range(6):
@@ -105,7 +93,7 @@ def slow_upstream():
         files[f"slow/{i}.bin"] = data
         lines.append(f"{i}.bin,{hashlib.sha256(data).hexdigest()},{len(data)}\n")
     files["slow/PULP_MANIFEST"] = "".join(lines).encode()
-    server = SlowServer(files, delay=0.25)
+    server = helpers.http_server(slow_handler(files, delay=0.25))
     yield server
     server.stop()
 
