@@ -306,7 +306,7 @@ async fn sync(
 ) -> ApiResult<Response> {
     let body: FileRepositorySyncURL = fields.parse()?;
     let repo = find(&state, &id).await?;
-    let remote_id = match body.remote.as_deref().or(None) {
+    let remote_id = match body.remote.as_deref() {
         Some(h) => remote_id(&state, h).await?,
         None => repo.remote_id.clone().ok_or_else(|| {
             CoreError::field(

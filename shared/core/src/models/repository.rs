@@ -25,13 +25,15 @@ pub struct Repository {
     pub autopublish: bool,
     pub manifest: Option<String>,
     pub latest_number: i64,
+    /// The number the next version gets; numbers of deleted versions are never reused.
+    pub next_number: i64,
     pub last_sync_details: Value,
     pub created: String,
     pub updated: String,
 }
 
 pub const COLUMNS: &str = "id, pulp_type, name, description, pulp_labels, retain_repo_versions, \
-    retain_checkpoints, remote_id, autopublish, manifest, latest_number, last_sync_details, created, updated";
+    retain_checkpoints, remote_id, autopublish, manifest, latest_number, next_number, last_sync_details, created, updated";
 
 impl Repository {
     pub fn from_row(row: &AnyRow) -> CoreResult<Self> {
@@ -47,6 +49,7 @@ impl Repository {
             autopublish: get_bool(row, "autopublish")?,
             manifest: row.try_get("manifest")?,
             latest_number: row.try_get("latest_number")?,
+            next_number: row.try_get("next_number")?,
             last_sync_details: crate::db::get_json(row, "last_sync_details")?,
             created: row.try_get("created")?,
             updated: row.try_get("updated")?,

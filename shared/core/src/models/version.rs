@@ -326,7 +326,7 @@ pub async fn create_next(
         return Ok(None);
     }
 
-    let number = repo.next_number_value(&mut tx).await?;
+    let number = repo.next_number;
     for chunk in to_remove.chunks(500) {
         let sql = format!(
             "UPDATE repository_contents SET version_removed = $1 WHERE repository_id = $2 \
@@ -370,16 +370,6 @@ pub async fn create_next(
         apply_retention(db, repository_id, keep).await?;
     }
     get_by_id(db, &id).await.map(Some)
-}
-
-impl super::repository::Repository {
-    async fn next_number_value(&self, tx: &mut Tx) -> CoreResult<i64> {
-        let n: i64 = sqlx::query_scalar("SELECT next_number FROM repositories WHERE id = $1")
-            .bind(self.id.clone())
-            .fetch_one(&mut **tx)
-            .await?;
-        Ok(n)
-    }
 }
 
 /// Counts per content type of what a version added, removed and holds.
