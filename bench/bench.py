@@ -1,9 +1,17 @@
 #!/usr/bin/env python3
 """Depot's benchmark: the workloads of the core issue, measured against a running local-runner.
 
-    python3 bench/bench.py                 # build the release runner, run every workload, print a table
-    python3 bench/bench.py --smoke         # tiny sizes, one repetition (keeps the harness from rotting)
-    python3 bench/bench.py --db postgres   # run on PostgreSQL (127.0.0.1:5432, user postgres, trust auth)
+    .venv/bin/python bench/bench.py            # build the release runner, run every workload on both
+                                               # backend sets, print one table per set
+    .venv/bin/python bench/bench.py --smoke    # tiny sizes, one repetition (keeps the harness from rotting)
+    .venv/bin/python bench/bench.py --sets local --db postgres   # only the embedded set, on PostgreSQL
+
+Backend sets:
+  local        the embedded default: SQLite (or --db postgres), files in the data dir, in-process queue
+  production   PostgreSQL (127.0.0.1:5432, user postgres, trust auth) + S3 + SQS, both served by a
+               moto_server the benchmark starts (pip install 'moto[server]' boto3; tests/run.sh's
+               .venv has them). The content app answers with redirects to presigned S3 URLs there,
+               so its figure is the rate of those redirects.
 
 Workloads (each repeated, reported as median, min and max):
   upload   200 files of 4 KiB uploaded as file content into one repository, until every task completed
@@ -48,8 +56,51 @@ def free_port():
         return s.getsockname()[1]
 
 
+class Moto:
+    """A moto_server on 127.0.0.1 serving S3 and SQS."""
+
+    def __init__(self):
+        import boto3
+
+        for k, v in (("AWS_ACCESS_KEY_ID", "test"), ("AWS_SECRET_ACCESS_KEY", "test"),
+                     ("AWS_EC2_METADATA_DISABLED", "true")):
+            os.environ.setdefault(k, v)
+        exe = Path(sys.executable).parent / "moto_server"
+        exe = str(exe) if exe.exists() else shutil.which("moto_server")
+        if not exe:
+            raise SystemExit("the production set needs moto_server: pip install 'moto[server]' boto3")
+        port = free_port()
+        self.endpoint = f"http://127.0.0.1:{port}"
+        self.proc = subprocess.Popen([exe, "-H", "127.0.0.1", "-p", str(port)], stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.s3 = boto3.client("s3", endpoint_url=self.endpoint, region_name="us-east-1")
+        self.sqs = boto3.client("sqs", endpoint_url=self.endpoint, region_name="us-east-1")
+        deadline = time.time() + 30
+        while True:
+            try:
+                self.sqs.list_queues()
+                break
+            except Exception:
+                if time.time() > deadline:
+                    self.stop()
+                    raise
+                time.sleep(0.2)
+
+    def env(self):
+        name = "bench-" + uuid.uuid4().hex[:8]
+        self.s3.create_bucket(Bucket=name)
+        queue = self.sqs.create_queue(QueueName=name, Attributes={"VisibilityTimeout": "60"})["QueueUrl"]
+        return {"DEPOT_STORAGE_URL": f"s3://{name}/depot",
+                "PULP_STORAGES__default__OPTIONS__endpoint_url": self.endpoint,
+                "DEPOT_QUEUE_URL": queue}
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+
+
 class Depot:
-    def __init__(self, binary, db):
+    def __init__(self, binary, db, extra_env=None):
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.password = "bench-" + secrets.token_hex(6)
@@ -58,6 +109,7 @@ class Depot:
         env = dict(os.environ, DEPOT_LISTEN=f"127.0.0.1:{self.port}", DEPOT_DATA_DIR=str(self.data_dir),
                    PULP_ADMIN_PASSWORD=self.password, RUST_LOG="warn", NO_COLOR="1")
         env.pop("DEPOT_DATABASE_URL", None)
+        env.update(extra_env or {})
         if db == "postgres":
             self.db_name = "depot_bench_" + uuid.uuid4().hex[:8]
             psql(f'CREATE DATABASE "{self.db_name}"')
@@ -289,26 +341,12 @@ def summary(values):
     return {"median": statistics.median(values), "min": min(values), "max": max(values), "runs": values}
 
 
-def main():
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--smoke", action="store_true", help="tiny sizes and one repetition")
-    ap.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
-    ap.add_argument("--reps", type=int, default=3)
-    ap.add_argument("--bin", help="local-runner binary (default: build the release one)")
-    args = ap.parse_args()
-
-    if args.bin:
-        binary = Path(args.bin).resolve()
-    else:
-        subprocess.run(["cargo", "build", "--release", "-p", "local-runner"], cwd=ROOT, check=True)
-        binary = ROOT / "target" / "release" / "local-runner"
-    reps = 1 if args.smoke else args.reps
-    n_upload, n_sync, wrk_secs = (10, 20, 1) if args.smoke else (200, 1000, 10)
-
-    depot = Depot(binary, args.db)
+def run_set(binary, db, extra_env, smoke, reps):
+    """Every workload against one runner; returns (results, table rows)."""
+    n_upload, n_sync, wrk_secs = (10, 20, 1) if smoke else (200, 1000, 10)
+    depot = Depot(binary, db, extra_env)
     workdir = Path(tempfile.mkdtemp(prefix="depot-bench-files-"))
-    results = {"db": args.db, "smoke": args.smoke, "date": time.strftime("%Y-%m-%d %H:%M:%S"),
-               "cores": os.cpu_count()}
+    results = {"db": db, "smoke": smoke, "date": time.strftime("%Y-%m-%d %H:%M:%S"), "cores": os.cpu_count()}
     try:
         results["idle_rss_mib"] = depot.rss_kib("VmRSS") / 1024
         results["upload_s"] = summary([bench_upload(depot, n_upload, 4096) for _ in range(reps)])
@@ -337,31 +375,76 @@ def main():
         depot.stop()
         shutil.rmtree(workdir, ignore_errors=True)
 
+    served = "302 to presigned S3 URL" if extra_env.get("DEPOT_STORAGE_URL") else "bytes served"
     rows = [
         (f"upload {n_upload} x 4 KiB into one repository (s)", results["upload_s"]),
         (f"sync {n_sync} x 16 KiB, immediate (s)", results["sync_immediate_s"]),
         (f"sync {n_sync} x 16 KiB, on_demand (s)", results["sync_on_demand_s"]),
         (f"fetch all {n_sync} on_demand files, 8 clients (s)", results["on_demand_fetch_all_s"]),
-        ("content app, 16 KiB file (req/s)", results["content_rps"]),
+        (f"content app, 16 KiB file, {served} (req/s)", results["content_rps"]),
         ("content app, 16 KiB file, p99 (ms)", results["content_p99_ms"]),
         ("repository list of 100 (req/s)", results["api_list_rps"]),
         ("repository list of 100, p99 (ms)", results["api_list_p99_ms"]),
     ]
-    print(f"\nDepot benchmark ({args.db}{', smoke' if args.smoke else ''}, {reps} repetition(s), {os.cpu_count()} cores)\n")
-    print(f"| {'workload':<52} | {'median':>10} | {'min':>10} | {'max':>10} |")
-    print(f"|{'-' * 54}|{'-' * 12}|{'-' * 12}|{'-' * 12}|")
+    return results, rows
+
+
+def print_table(title, results, rows):
+    print(f"\n{title}\n")
+    print(f"| {'workload':<58} | {'median':>10} | {'min':>10} | {'max':>10} |")
+    print(f"|{'-' * 60}|{'-' * 12}|{'-' * 12}|{'-' * 12}|")
     for name, s in rows:
         if s is None:
-            print(f"| {name:<52} | {'(no wrk)':>10} | {'':>10} | {'':>10} |")
+            print(f"| {name:<58} | {'(no wrk)':>10} | {'':>10} | {'':>10} |")
         else:
-            print(f"| {name:<52} | {s['median']:>10.2f} | {s['min']:>10.2f} | {s['max']:>10.2f} |")
-    print(f"| {'resident memory at idle (MiB)':<52} | {results['idle_rss_mib']:>10.1f} | {'':>10} | {'':>10} |")
-    print(f"| {'peak resident memory (MiB)':<52} | {results['peak_rss_mib']:>10.1f} | {'':>10} | {'':>10} |")
-    out_dir = ROOT / "bench" / "results"
-    out_dir.mkdir(exist_ok=True)
-    out = out_dir / f"bench-{args.db}{'-smoke' if args.smoke else ''}.json"
-    out.write_text(json.dumps(results, indent=2))
-    print(f"\nraw figures: {out}")
+            print(f"| {name:<58} | {s['median']:>10.2f} | {s['min']:>10.2f} | {s['max']:>10.2f} |")
+    print(f"| {'resident memory at idle (MiB)':<58} | {results['idle_rss_mib']:>10.1f} | {'':>10} | {'':>10} |")
+    print(f"| {'peak resident memory (MiB)':<58} | {results['peak_rss_mib']:>10.1f} | {'':>10} | {'':>10} |")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--smoke", action="store_true", help="tiny sizes and one repetition")
+    ap.add_argument("--sets", default="local,production", help="backend sets to run, comma-separated")
+    ap.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite", help="database of the local set")
+    ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument("--bin", help="local-runner binary (default: build the release one)")
+    args = ap.parse_args()
+    sets = [s.strip() for s in args.sets.split(",") if s.strip()]
+    unknown = set(sets) - {"local", "production"}
+    if unknown:
+        raise SystemExit(f"unknown backend set(s): {', '.join(sorted(unknown))}")
+
+    if args.bin:
+        binary = Path(args.bin).resolve()
+    else:
+        subprocess.run(["cargo", "build", "--release", "-p", "local-runner"], cwd=ROOT, check=True)
+        binary = ROOT / "target" / "release" / "local-runner"
+    reps = 1 if args.smoke else args.reps
+
+    tables = []
+    for name in sets:
+        if name == "local":
+            results, rows = run_set(binary, args.db, {}, args.smoke, reps)
+            title = f"local set: {args.db}, files in the data dir, in-process queue"
+        else:
+            moto = Moto()
+            try:
+                results, rows = run_set(binary, "postgres", moto.env(), args.smoke, reps)
+            finally:
+                moto.stop()
+            title = "production set: PostgreSQL, S3 and SQS (moto_server)"
+        results["set"] = name
+        tables.append((title, results, rows))
+        out_dir = ROOT / "bench" / "results"
+        out_dir.mkdir(exist_ok=True)
+        out = out_dir / f"bench-{name}{'-' + args.db if name == 'local' else ''}{'-smoke' if args.smoke else ''}.json"
+        out.write_text(json.dumps(results, indent=2))
+
+    print(f"\nDepot benchmark ({'smoke, ' if args.smoke else ''}{reps} repetition(s), {os.cpu_count()} cores; "
+          "raw figures in bench/results/)")
+    for title, results, rows in tables:
+        print_table(title, results, rows)
 
 
 if __name__ == "__main__":

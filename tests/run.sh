@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Full test run: Rust tests, then the end-to-end tests (pulp-cli + Python bindings)
-# against target/debug/local-runner, once on SQLite and once on PostgreSQL.
+# against target/debug/local-runner, three times: SQLite with local storage and the in-process
+# queue; PostgreSQL likewise; PostgreSQL with S3 storage and SQS queues (on a moto_server
+# that the tests start themselves).
 #
 #   bash tests/run.sh [extra pytest args]
 #
@@ -49,31 +51,39 @@ export DEPOT_BIN="${DEPOT_BIN:-${CARGO_TARGET_DIR:-$PWD/target}/debug/local-runn
 failed=()
 
 run_e2e() {
-    local db=$1
-    shift
-    banner "end-to-end tests on $db (DEPOT_TEST_DB=$db)"
-    if DEPOT_TEST_DB=$db "$VENV/bin/python" -m pytest tests/e2e -q -p no:cacheprovider -rfEs "$@"; then
-        echo "end-to-end tests on $db: passed"
+    local db=$1 backend=$2
+    shift 2
+    local name="$db + $backend"
+    banner "end-to-end tests on $name (DEPOT_TEST_DB=$db DEPOT_TEST_BACKEND=$backend)"
+    if DEPOT_TEST_DB=$db DEPOT_TEST_BACKEND=$backend \
+        "$VENV/bin/python" -m pytest tests/e2e -q -p no:cacheprovider -rfEs "$@"; then
+        echo "end-to-end tests on $name: passed"
     else
-        echo "end-to-end tests on $db: FAILED"
-        failed+=("e2e-$db")
+        echo "end-to-end tests on $name: FAILED"
+        failed+=("e2e-$db-$backend")
     fi
 }
 
-run_e2e sqlite "$@"
+run_e2e sqlite local "$@"
 
 if command -v pg_isready >/dev/null && pg_isready -q -h 127.0.0.1; then
-    run_e2e postgres "$@"
+    run_e2e postgres local "$@"
+    run_e2e postgres aws "$@"
 elif [ -n "${CI:-}" ]; then
-    echo "PostgreSQL on 127.0.0.1 is not ready, but CI is set: running the postgres round anyway"
-    run_e2e postgres "$@"
+    echo "PostgreSQL on 127.0.0.1 is not ready, but CI is set: running the postgres rounds anyway"
+    run_e2e postgres local "$@"
+    run_e2e postgres aws "$@"
 else
     banner "end-to-end tests on postgres: SKIPPED (pg_isready -h 127.0.0.1 failed and CI is unset)"
 fi
 
 # The benchmark in smoke mode (tiny sizes, debug binary), so that the harness cannot rot.
 banner "benchmark smoke run"
-if ! python3 bench/bench.py --smoke --bin "$DEPOT_BIN"; then
+bench_sets=local
+if [ -n "${DEPOT_TEST_PG_URL:-}" ]; then
+    bench_sets=local,production  # the production set needs PostgreSQL
+fi
+if ! "$VENV/bin/python" bench/bench.py --smoke --sets "$bench_sets" --bin "$DEPOT_BIN"; then
     failed+=("bench-smoke")
 fi
 

@@ -7,7 +7,6 @@ use std::time::Duration;
 use axum::Router;
 use depot_core::config::Settings;
 use depot_core::db::Db;
-use depot_core::storage::FsStorage;
 use depot_core::tasks::TaskRegistry;
 use depot_core::users::AuthCache;
 use depot_core::{Core, tasks};
@@ -42,6 +41,9 @@ pub fn router(core: Core) -> Router {
         .merge(api_orphans::router())
         .merge(content_app::router())
         .layer(axum::middleware::from_fn(depot_http::cid::layer))
+        // Bodies are bounded where they are read (depot_http::body): JSON and form fields by
+        // size, file parts streamed to storage. axum's blanket 2 MB limit would refuse files.
+        .layer(axum::extract::DefaultBodyLimit::disable())
         .with_state(core)
 }
 
@@ -69,8 +71,9 @@ pub async fn build_core(settings: Settings) -> Result<(Core, Option<String>), St
     db.migrate()
         .await
         .map_err(|e| StartupError(format!("database migration failed: {e}")))?;
-    let storage = FsStorage::new(settings.data_dir.join("media"))
-        .map_err(|e| StartupError(format!("cannot use storage under DEPOT_DATA_DIR: {e}")))?;
+    let storage = depot_core::storage::open(&settings.storage)
+        .await
+        .map_err(StartupError)?;
     let generated = depot_core::users::ensure_admin(&db, settings.admin_password.as_deref())
         .await
         .map_err(|e| StartupError(format!("cannot create the admin user: {e}")))?;
@@ -88,7 +91,7 @@ pub async fn build_core(settings: Settings) -> Result<(Core, Option<String>), St
     };
     let core = Core {
         db,
-        storage: Arc::new(storage),
+        storage,
         queue,
         settings: Arc::new(settings),
         tasks: Arc::new(task_registry()),

@@ -7,6 +7,8 @@ Environment:
   DEPOT_BIN            path of the local-runner binary
                        (default: <repo>/target/debug/local-runner)
   DEPOT_TEST_DB        "sqlite" (default) or "postgres"
+  DEPOT_TEST_BACKEND   "local" (default: storage in the data dir, in-process queue) or "aws"
+                       (S3 storage and an SQS queue on a moto_server started for the session)
   DEPOT_TEST_PG_HOST   PostgreSQL host for DEPOT_TEST_DB=postgres (default 127.0.0.1)
   DEPOT_TEST_PG_PORT   PostgreSQL port (default 5432)
   DEPOT_TEST_PG_USER   PostgreSQL superuser, trust auth (default postgres)
@@ -43,6 +45,12 @@ START_TIMEOUT = 60  # seconds to wait for /status/ after starting the runner
 STOP_TIMEOUT = 15  # seconds to wait after SIGINT before SIGKILL
 CLI_TIMEOUT = 300  # seconds for one `pulp` invocation
 LOG_EXCERPT_CHARS = 12000  # how much of the server log to attach to a failed test
+
+# moto_server takes any credentials, but the AWS SDKs (boto3 here, aws-sdk-rust in the runners,
+# which inherit this environment) want some, and must not look for an EC2 instance role.
+os.environ.setdefault("AWS_ACCESS_KEY_ID", "test")
+os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "test")
+os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
 
 
 # --------------------------------------------------------------------------------------
@@ -88,9 +96,21 @@ def http_request(method, url, body=None, headers=None, timeout=60):
         return Response(method, url, err.code, err.headers, err.read())
 
 
+def content_request(method, url, headers=None, timeout=60):
+    """A content-app request that follows a redirect to object storage (as pip, curl -L and
+    container clients do). The answer's `redirected` tells whether the bytes came from there."""
+    resp = http_request(method, url, headers=headers, timeout=timeout)
+    resp.redirected = False
+    if resp.status in (302, 307) and resp.headers.get("Location", "").startswith("http"):
+        resp = http_request(method, resp.headers["Location"], headers=headers, timeout=timeout)
+        resp.redirected = True
+    return resp
+
+
 def http_get_bytes(url, timeout=60):
-    """GET a URL and return the body; fail the test on any non-200 answer."""
-    resp = http_request("GET", url, timeout=timeout)
+    """GET a URL (following a redirect to object storage) and return the body; fail the test on
+    any non-200 answer."""
+    resp = content_request("GET", url, timeout=timeout)
     assert resp.status == 200, f"expected 200: {resp!r}"
     return resp.body
 
@@ -124,6 +144,88 @@ def free_port():
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+# --------------------------------------------------------------------------------------
+# S3 and SQS: a moto_server (real wire protocols on 127.0.0.1)
+# --------------------------------------------------------------------------------------
+
+
+class Aws:
+    """A moto_server for the session: fresh buckets and queues on demand."""
+
+    def __init__(self):
+        import boto3
+
+        exe = Path(sys.executable).parent / "moto_server"  # the version tests/e2e/requirements.txt pins
+        if not exe.exists():
+            exe = shutil.which("moto_server") or "moto_server"
+        port = free_port()
+        self.process = subprocess.Popen([str(exe), "-H", "127.0.0.1", "-p", str(port)], stdin=subprocess.DEVNULL,
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.endpoint = f"http://127.0.0.1:{port}"
+        self.sqs = boto3.client("sqs", endpoint_url=self.endpoint, region_name="us-east-1")
+        self.s3 = boto3.client("s3", endpoint_url=self.endpoint, region_name="us-east-1")
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                self.sqs.list_queues()
+                break
+            except Exception:
+                if time.monotonic() > deadline or self.process.poll() is not None:
+                    self.stop()
+                    raise
+                time.sleep(0.2)
+
+    def new_queue(self):
+        name = "depot-" + uuid.uuid4().hex[:8]
+        return self.sqs.create_queue(QueueName=name, Attributes={"VisibilityTimeout": "60"})["QueueUrl"]
+
+    def new_bucket(self):
+        name = "depot-" + uuid.uuid4().hex[:8]
+        self.s3.create_bucket(Bucket=name)
+        return name
+
+    def objects(self, bucket, prefix=""):
+        """{key: size} of every object in the bucket under prefix."""
+        pages = self.s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+        return {o["Key"]: o["Size"] for page in pages for o in page.get("Contents", [])}
+
+    def storage_env(self, bucket, endpoint=None):
+        """The settings that put a runner's storage in `bucket`, under the prefix `depot`."""
+        return {
+            "DEPOT_STORAGE_URL": f"s3://{bucket}/depot",
+            "PULP_STORAGES__default__OPTIONS__endpoint_url": endpoint or self.endpoint,
+        }
+
+    def stop(self):
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+@pytest.fixture(scope="session")
+def aws():
+    server = Aws()
+    yield server
+    server.stop()
+
+
+def backend_kind():
+    kind = os.environ.get("DEPOT_TEST_BACKEND", "local")
+    if kind not in ("local", "aws"):
+        pytest.fail(f"DEPOT_TEST_BACKEND must be local or aws, not {kind!r}", pytrace=False)
+    return kind
+
+
+def backend_env(request):
+    """Settings for one system (one or more runners sharing them) on the chosen backend."""
+    if backend_kind() == "local":
+        return {}
+    aws = request.getfixturevalue("aws")
+    return {**aws.storage_env(aws.new_bucket()), "DEPOT_QUEUE_URL": aws.new_queue()}
 
 
 # --------------------------------------------------------------------------------------
@@ -291,6 +393,7 @@ def depot_server(request):
     env.setdefault("RUST_LOG", "info")
     env.setdefault("RUST_BACKTRACE", "1")
     env.setdefault("NO_COLOR", "1")  # plain text in server.log
+    env.update(backend_env(request))
 
     db_name = None
     server = DepotServer(f"http://127.0.0.1:{port}", "admin", password, data_dir, log_path, None)
@@ -301,7 +404,9 @@ def depot_server(request):
             server.database_url = env["DEPOT_DATABASE_URL"] = f"{base}/{db_name}"
         _server = server
         print(f"\n[depot] {binary} on 127.0.0.1:{port}, "
-              f"db={server.database_url or 'sqlite (default)'}, log={log_path}")
+              f"db={server.database_url or 'sqlite (default)'}, "
+              f"storage={env.get('DEPOT_STORAGE_URL', 'data dir')}, "
+              f"queue={env.get('DEPOT_QUEUE_URL', 'in-process')}, log={log_path}")
         server.process = _start_runner(binary, env, log_path)
         _wait_until_ready(server, START_TIMEOUT)
         yield server
@@ -334,12 +439,20 @@ def pytest_runtest_setup(item):
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item, call):
     report = yield
-    if report.failed and _server is not None:
-        text = _server.log_text(getattr(item, "depot_log_offset", 0))
+    if not report.failed:
+        return report
+    logs = []
+    if _server is not None:
+        logs.append((_server, getattr(item, "depot_log_offset", 0)))
+    factory = getattr(item, "funcargs", {}).get("runner_factory")
+    if factory is not None:
+        logs.extend((s, 0) for s in factory.servers)
+    for server, offset in logs:
+        text = server.log_text(offset)
         if len(text) > LOG_EXCERPT_CHARS:
             text = "[...]\n" + text[-LOG_EXCERPT_CHARS:]
         report.sections.append(
-            (f"depot server log ({_server.log_path})", text or "(nothing logged during this test)")
+            (f"depot server log ({server.log_path})", text or "(nothing logged during this test)")
         )
     return report
 
@@ -522,6 +635,7 @@ def helpers():
     class Helpers:
         request = staticmethod(http_request)
         get_bytes = staticmethod(http_get_bytes)
+        content = staticmethod(content_request)
         multipart = staticmethod(encode_multipart)
         sha256 = staticmethod(sha256_bytes)
         parse_manifest = staticmethod(parse_manifest)
@@ -539,8 +653,9 @@ class RunnerFactory:
     """Starts local-runner processes sharing one data dir and database, so that a test can stop
     or kill one and start the next on the same state."""
 
-    def __init__(self, binary, db_kind, root):
+    def __init__(self, binary, db_kind, root, base_env=None):
         self.binary = binary
+        self.base_env = base_env or {}  # the backend's settings, shared by every runner
         self.data_dir = Path(tempfile.mkdtemp(prefix="depot-restart-", dir=root))
         self.password = "pw-" + secrets.token_hex(8)
         self.port = free_port()
@@ -565,6 +680,7 @@ class RunnerFactory:
         )
         if self.database_url:
             env["DEPOT_DATABASE_URL"] = self.database_url
+        env.update(self.base_env)
         env.update({k: str(v) for k, v in extra_env.items()})
         log_path = self.data_dir / f"server-{len(self.servers)}.log"
         server = DepotServer(f"http://127.0.0.1:{port}", "admin", self.password,
@@ -592,9 +708,10 @@ class RunnerFactory:
 
 
 @pytest.fixture
-def runner_factory(tmp_path):
+def runner_factory(tmp_path, request):
     binary = Path(os.environ.get("DEPOT_BIN") or REPO_ROOT / "target" / "debug" / "local-runner")
-    factory = RunnerFactory(binary, os.environ.get("DEPOT_TEST_DB", "sqlite"), tmp_path)
+    factory = RunnerFactory(binary, os.environ.get("DEPOT_TEST_DB", "sqlite"), tmp_path,
+                            backend_env(request))
     yield factory
     factory.close()
 

@@ -1,57 +1,18 @@
-"""Several processes, one system: an API-only runner and a worker-only runner share the database,
-the storage and an SQS queue (moto_server, a real SQS wire protocol on 127.0.0.1)."""
+"""Several processes, one system: API-only and worker-only runners share the database, the storage
+and an SQS queue (moto_server, a real SQS wire protocol on 127.0.0.1). With DEPOT_TEST_BACKEND=aws
+the storage is an S3 bucket on the same moto_server."""
 
 import json
 import os
-import shutil
 import socket
-import subprocess
-import sys
 import time
 import uuid
-from pathlib import Path
-
-import pytest
 
 
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def sqs():
-    """A moto_server on a free port; yields a function that creates a fresh queue."""
-    import boto3
-
-    exe = shutil.which("moto_server") or str(Path(sys.executable).parent / "moto_server")
-    port = free_port()
-    proc = subprocess.Popen([exe, "-H", "127.0.0.1", "-p", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
-    endpoint = f"http://127.0.0.1:{port}"
-    os.environ.setdefault("AWS_ACCESS_KEY_ID", "test")
-    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "test")
-    os.environ.setdefault("AWS_EC2_METADATA_DISABLED", "true")
-    client = boto3.client("sqs", endpoint_url=endpoint, region_name="us-east-1")
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            client.list_queues()
-            break
-        except Exception:
-            if time.monotonic() > deadline:
-                proc.kill()
-                raise
-            time.sleep(0.2)
-
-    def new_queue():
-        return client.create_queue(QueueName="depot-" + uuid.uuid4().hex[:8], Attributes={"VisibilityTimeout": "60"})["QueueUrl"]
-
-    new_queue.client = client
-    yield new_queue
-    proc.terminate()
-    proc.wait(timeout=10)
 
 
 def upload(server, helpers, path, data):
@@ -61,8 +22,8 @@ def upload(server, helpers, path, data):
     return resp.json()["pulp_href"]
 
 
-def test_api_and_worker_processes_share_an_sqs_queue(runner_factory, sqs, helpers, file_server, make_file_tree):
-    queue_url = sqs()
+def test_api_and_worker_processes_share_an_sqs_queue(runner_factory, aws, helpers, file_server, make_file_tree):
+    queue_url = aws.new_queue()
     env = {"DEPOT_QUEUE_URL": queue_url, "DEPOT_TASK_HEARTBEAT_TIMEOUT": 3}
     api = runner_factory.start(DEPOT_ROLE="api", **env)
     worker = runner_factory.start(wait=False, DEPOT_ROLE="worker", **env)
@@ -88,31 +49,34 @@ def test_api_and_worker_processes_share_an_sqs_queue(runner_factory, sqs, helper
     # Delivering every message again changes nothing: the claim makes a second start a no-op.
     for t in tasks + [task]:
         task_id = t["pulp_href"].rstrip("/").rsplit("/", 1)[1]
-        sqs.client.send_message(QueueUrl=queue_url, MessageBody=json.dumps({"task_id": task_id, "correlation_id": ""}))
-    sqs.client.send_message(QueueUrl=queue_url, MessageBody="not json")
+        aws.sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps({"task_id": task_id, "correlation_id": ""}))
+    aws.sqs.send_message(QueueUrl=queue_url, MessageBody="not json")
+    aws.sqs.send_message(QueueUrl=queue_url, MessageBody=json.dumps({"task_id": str(uuid.uuid4()), "correlation_id": ""}))
     deadline = time.monotonic() + 30
-    while int(sqs.client.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages"])
+    while int(aws.sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["ApproximateNumberOfMessages"])
               ["Attributes"]["ApproximateNumberOfMessages"]) > 0:
         assert time.monotonic() < deadline, "the worker did not drain the queue"
         time.sleep(0.2)
     time.sleep(1)
     assert api.request("GET", repo["versions_href"]).json()["count"] == 12
     assert worker.process.poll() is None, "the worker died on a duplicate or unreadable message"
+    log = worker.log_text()
+    assert "unreadable queue message" in log and "task that no longer exists" in log, log[-3000:]
 
 
-def test_a_missing_queue_is_a_clear_startup_error(runner_factory, sqs):
-    bad_url = sqs().rsplit("/", 1)[0] + "/does-not-exist"
+def test_a_missing_queue_is_a_clear_startup_error(runner_factory, aws):
+    bad_url = aws.new_queue().rsplit("/", 1)[0] + "/does-not-exist"
     server = runner_factory.start(wait=False, DEPOT_QUEUE_URL=bad_url)
     assert server.process.wait(timeout=60) != 0
     assert "DEPOT_QUEUE_URL" in server.log_text()
-    server = runner_factory.start(wait=False, DEPOT_ROLE="worker")
+    server = runner_factory.start(wait=False, DEPOT_ROLE="worker", DEPOT_QUEUE_URL="")
     assert server.process.wait(timeout=60) != 0
     assert "DEPOT_QUEUE_URL" in server.log_text()
 
 
-def test_killed_worker_process_fails_its_task_and_the_next_sync_runs(runner_factory, sqs, stalling_upstream,
+def test_killed_worker_process_fails_its_task_and_the_next_sync_runs(runner_factory, aws, stalling_upstream,
                                                                       file_server, make_file_tree):
-    env = {"DEPOT_QUEUE_URL": sqs(), "DEPOT_TASK_HEARTBEAT_TIMEOUT": 2}
+    env = {"DEPOT_QUEUE_URL": aws.new_queue(), "DEPOT_TASK_HEARTBEAT_TIMEOUT": 2}
     api = runner_factory.start(DEPOT_ROLE="api", **env)
     worker = runner_factory.start(wait=False, DEPOT_ROLE="worker", **env)
     repo = api.request("POST", "repositories/file/file/", {"name": "kill-" + uuid.uuid4().hex[:6]}).json()
@@ -140,10 +104,10 @@ def test_killed_worker_process_fails_its_task_and_the_next_sync_runs(runner_fact
 
 
 def test_two_api_and_two_worker_processes_keep_every_repository_consistent(
-        runner_factory, sqs, helpers, file_server, make_file_tree):
+        runner_factory, aws, helpers, file_server, make_file_tree):
     from concurrent.futures import ThreadPoolExecutor
 
-    env = {"DEPOT_QUEUE_URL": sqs()}
+    env = {"DEPOT_QUEUE_URL": aws.new_queue()}
     apis = [runner_factory.start(DEPOT_ROLE="api", **env),
             runner_factory.start(DEPOT_ROLE="api", port=free_port(), **env)]
     for _ in range(2):

@@ -75,6 +75,28 @@ async fn artifact(
     size: i64,
     name: &str,
 ) -> CoreResult<Response> {
+    // Object storage serves the bytes itself: send the client there (Pulp's
+    // REDIRECT_TO_OBJECT_STORAGE). The client repeats its Range header to the new location.
+    if state.settings.redirect_to_object_storage {
+        let filename = name.rsplit('/').next().unwrap_or(name);
+        let mime = content_type(name);
+        if let Some(url) = state
+            .storage
+            .presigned_url(
+                key,
+                req.method == Method::HEAD,
+                filename,
+                mime.to_str().unwrap_or("application/octet-stream"),
+            )
+            .await?
+        {
+            let mut r = StatusCode::FOUND.into_response();
+            let location = HeaderValue::from_str(&url)
+                .map_err(|e| CoreError::Internal(format!("bad presigned URL: {e}")))?;
+            r.headers_mut().insert(header::LOCATION, location);
+            return Ok(r);
+        }
+    }
     let range = req.range.as_deref();
     let (status, start, len) = match parse_range(range, size) {
         Ok(None) => (StatusCode::OK, 0, size),

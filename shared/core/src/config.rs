@@ -26,6 +26,36 @@ impl Role {
     }
 }
 
+/// Where artifact bytes live (`DEPOT_STORAGE_URL`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum StorageSettings {
+    /// A folder (`file:///path`; the default is `<DEPOT_DATA_DIR>/media`).
+    Fs { root: PathBuf },
+    /// An S3-compatible bucket (`s3://bucket/prefix`).
+    S3(S3Settings),
+}
+
+/// The S3 options, named after django-storages' `S3Storage` options as Pulp configures them
+/// (`PULP_STORAGES__default__OPTIONS__<name>`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct S3Settings {
+    /// From `DEPOT_STORAGE_URL` or `bucket_name`.
+    pub bucket: String,
+    /// Key prefix, without slashes at either end (`location`).
+    pub prefix: String,
+    /// `endpoint_url`: an S3-compatible endpoint other than AWS.
+    pub endpoint_url: Option<String>,
+    /// `region_name`; else `AWS_REGION`, else `us-east-1`.
+    pub region: Option<String>,
+    /// `access_key` and `secret_key`; else the AWS default chain (env, profile, role).
+    pub access_key: Option<String>,
+    pub secret_key: Option<String>,
+    /// `addressing_style`: `path` or `virtual`; default `path` with a custom endpoint.
+    pub path_style: bool,
+    /// `querystring_expire`: seconds a presigned URL stays valid, default 3600.
+    pub querystring_expire: u64,
+}
+
 #[derive(Debug, Clone)]
 pub struct Settings {
     /// `DEPOT_ROLE`: `api`, `worker` or `all` (default).
@@ -34,6 +64,11 @@ pub struct Settings {
     pub queue_url: Option<String>,
     /// `DEPOT_QUEUE_ENDPOINT`: the SQS endpoint, when it is neither AWS nor the queue URL's host.
     pub queue_endpoint: Option<String>,
+    /// `DEPOT_STORAGE_URL` (and `PULP_STORAGES__default__OPTIONS__*`).
+    pub storage: StorageSettings,
+    /// `PULP_REDIRECT_TO_OBJECT_STORAGE`, default true: the content app answers with a redirect
+    /// to a presigned URL instead of relaying the bytes, when the storage is object storage.
+    pub redirect_to_object_storage: bool,
     /// `DEPOT_LISTEN`, default `127.0.0.1:24817`.
     pub listen: String,
     /// `DEPOT_DATA_DIR`, default `./depot-data`.
@@ -66,6 +101,18 @@ pub struct SettingsError {
 
 fn var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+fn flag(name: &'static str, default: bool) -> Result<bool, SettingsError> {
+    match var(name).map(|v| v.to_ascii_lowercase()).as_deref() {
+        None => Ok(default),
+        Some("true" | "1" | "yes" | "on") => Ok(true),
+        Some("false" | "0" | "no" | "off") => Ok(false),
+        Some(v) => Err(SettingsError {
+            name,
+            message: format!("'{v}' is not true or false"),
+        }),
+    }
 }
 
 fn parsed<T: std::str::FromStr>(name: &'static str, default: T) -> Result<T, SettingsError> {
@@ -114,6 +161,8 @@ impl Settings {
             });
         }
         Ok(Self {
+            storage: storage_settings(&data_dir, var)?,
+            redirect_to_object_storage: flag("PULP_REDIRECT_TO_OBJECT_STORAGE", true)?,
             role,
             queue_url,
             queue_endpoint: var("DEPOT_QUEUE_ENDPOINT"),
@@ -133,6 +182,10 @@ impl Settings {
     /// Settings for tests: everything under `data_dir`, the given database.
     pub fn for_tests(data_dir: PathBuf, database_url: String, listen: String) -> Self {
         Self {
+            storage: StorageSettings::Fs {
+                root: data_dir.join("media"),
+            },
+            redirect_to_object_storage: true,
             role: Role::All,
             queue_url: None,
             queue_endpoint: None,
@@ -148,6 +201,96 @@ impl Settings {
             heartbeat_timeout: 30,
         }
     }
+}
+
+const S3_OPTION: &str = "PULP_STORAGES__default__OPTIONS__";
+
+/// `DEPOT_STORAGE_URL` is `file:///path` or `s3://bucket[/prefix]`. Without it, Pulp's own form
+/// also selects S3: `PULP_STORAGES__default__BACKEND=storages.backends.s3.S3Storage` plus the
+/// `bucket_name` option.
+fn storage_settings(
+    data_dir: &std::path::Path,
+    var: impl Fn(&str) -> Option<String>,
+) -> Result<StorageSettings, SettingsError> {
+    let bad = |message: String| SettingsError {
+        name: "DEPOT_STORAGE_URL",
+        message,
+    };
+    let s3_option = |name: &str| var(&format!("{S3_OPTION}{name}"));
+    let url = var("DEPOT_STORAGE_URL");
+    let pulp_s3 = var("PULP_STORAGES__default__BACKEND")
+        .is_some_and(|b| b.to_ascii_lowercase().contains("s3"));
+    let (bucket, url_prefix) = match url.as_deref() {
+        None if !pulp_s3 => {
+            return Ok(StorageSettings::Fs {
+                root: data_dir.join("media"),
+            });
+        }
+        None => (
+            s3_option("bucket_name").ok_or(SettingsError {
+                name: "PULP_STORAGES__default__OPTIONS__bucket_name",
+                message: "the S3 storage backend needs a bucket".into(),
+            })?,
+            String::new(),
+        ),
+        Some(u) => {
+            if let Some(path) = u.strip_prefix("file://") {
+                if path.is_empty() {
+                    return Err(bad("file:// needs a path".into()));
+                }
+                return Ok(StorageSettings::Fs { root: path.into() });
+            }
+            let rest = u.strip_prefix("s3://").ok_or_else(|| {
+                bad(format!(
+                    "'{u}' is neither file:///path nor s3://bucket/prefix"
+                ))
+            })?;
+            let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+            (bucket.to_string(), prefix.to_string())
+        }
+    };
+    if bucket.is_empty()
+        || !bucket
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_'))
+    {
+        return Err(bad(format!("'{bucket}' is not a valid bucket name")));
+    }
+    let prefix = s3_option("location")
+        .unwrap_or(url_prefix)
+        .trim_matches('/')
+        .to_string();
+    if prefix.split('/').any(|p| p == "." || p == "..") {
+        return Err(bad(format!("'{prefix}' is not a valid key prefix")));
+    }
+    let endpoint_url = s3_option("endpoint_url");
+    let path_style = match s3_option("addressing_style").as_deref() {
+        None | Some("auto") => endpoint_url.is_some(),
+        Some("path") => true,
+        Some("virtual") => false,
+        Some(other) => {
+            return Err(SettingsError {
+                name: "PULP_STORAGES__default__OPTIONS__addressing_style",
+                message: format!("'{other}' is not one of path, virtual, auto"),
+            });
+        }
+    };
+    Ok(StorageSettings::S3(S3Settings {
+        bucket,
+        prefix,
+        endpoint_url,
+        region: s3_option("region_name"),
+        access_key: s3_option("access_key"),
+        secret_key: s3_option("secret_key"),
+        path_style,
+        querystring_expire: match s3_option("querystring_expire") {
+            None => 3600,
+            Some(v) => v.parse().map_err(|_| SettingsError {
+                name: "PULP_STORAGES__default__OPTIONS__querystring_expire",
+                message: format!("'{v}' is not a valid number"),
+            })?,
+        },
+    }))
 }
 
 /// Accepts Pulp's Python-list form (`["sha256", "sha512"]`) and a plain comma list.
@@ -186,5 +329,82 @@ mod tests {
         );
         assert!(parse_checksum_list("md5").is_err());
         assert!(parse_checksum_list("sha256,crc").is_err());
+    }
+
+    fn storage(pairs: &[(&str, &str)]) -> Result<StorageSettings, SettingsError> {
+        let env: std::collections::HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        storage_settings(std::path::Path::new("/data"), |k| env.get(k).cloned())
+    }
+
+    #[test]
+    fn storage_urls() {
+        assert_eq!(
+            storage(&[]).unwrap(),
+            StorageSettings::Fs {
+                root: "/data/media".into()
+            }
+        );
+        assert_eq!(
+            storage(&[("DEPOT_STORAGE_URL", "file:///srv/depot")]).unwrap(),
+            StorageSettings::Fs {
+                root: "/srv/depot".into()
+            }
+        );
+        let StorageSettings::S3(s3) = storage(&[
+            ("DEPOT_STORAGE_URL", "s3://bucket/some/prefix/"),
+            (
+                "PULP_STORAGES__default__OPTIONS__endpoint_url",
+                "http://127.0.0.1:9000",
+            ),
+            ("PULP_STORAGES__default__OPTIONS__querystring_expire", "60"),
+        ])
+        .unwrap() else {
+            panic!("not S3")
+        };
+        assert_eq!(
+            (s3.bucket.as_str(), s3.prefix.as_str(), s3.path_style),
+            ("bucket", "some/prefix", true)
+        );
+        assert_eq!(s3.querystring_expire, 60);
+        // Pulp's own form selects S3 too.
+        let StorageSettings::S3(s3) = storage(&[
+            (
+                "PULP_STORAGES__default__BACKEND",
+                "storages.backends.s3.S3Storage",
+            ),
+            ("PULP_STORAGES__default__OPTIONS__bucket_name", "pulp"),
+            ("PULP_STORAGES__default__OPTIONS__location", "media"),
+            (
+                "PULP_STORAGES__default__OPTIONS__addressing_style",
+                "virtual",
+            ),
+        ])
+        .unwrap() else {
+            panic!("not S3")
+        };
+        assert_eq!(
+            (s3.bucket.as_str(), s3.prefix.as_str(), s3.path_style),
+            ("pulp", "media", false)
+        );
+        for bad in [
+            "ftp://x",
+            "s3://",
+            "s3://Bad Bucket/x",
+            "s3://b/../x",
+            "file://",
+        ] {
+            let e = storage(&[("DEPOT_STORAGE_URL", bad)]).unwrap_err();
+            assert_eq!(e.name, "DEPOT_STORAGE_URL", "{bad}");
+        }
+        assert!(
+            storage(&[(
+                "PULP_STORAGES__default__BACKEND",
+                "storages.backends.s3.S3Storage"
+            )])
+            .is_err()
+        );
     }
 }

@@ -1,43 +1,13 @@
-//! Where artifact bytes live. The interface is shaped for object storage (stage, then commit
-//! under a key); the default backend is the local filesystem. Writes are atomic: bytes are
-//! staged in a temporary file and renamed into place, so a half-written file is never visible.
+//! The local filesystem backend: bytes are staged in a temporary file and renamed into place, so
+//! a half-written file is never visible.
 
 use std::io;
 use std::path::{Path, PathBuf};
-use std::pin::Pin;
 
 use async_trait::async_trait;
-use bytes::Bytes;
-use futures_util::Stream;
 use tokio::io::{AsyncSeekExt, AsyncWriteExt};
 
-pub type ByteStream = Pin<Box<dyn Stream<Item = io::Result<Bytes>> + Send>>;
-
-#[async_trait]
-pub trait Storage: Send + Sync {
-    /// Starts writing a new file; nothing is visible until [`StagedFile::commit`].
-    async fn stage(&self) -> io::Result<Box<dyn StagedFile>>;
-    async fn exists(&self, key: &str) -> io::Result<bool>;
-    /// Reads `len` bytes (or to the end) from `offset`.
-    async fn open(&self, key: &str, offset: u64, len: Option<u64>) -> io::Result<ByteStream>;
-    async fn delete(&self, key: &str) -> io::Result<()>;
-    /// The file's path when the backend is a local filesystem (lets the content app serve it
-    /// directly).
-    fn local_path(&self, key: &str) -> Option<PathBuf>;
-}
-
-#[async_trait]
-pub trait StagedFile: Send {
-    async fn write(&mut self, data: &[u8]) -> io::Result<()>;
-    /// Makes the bytes visible under `key`. If `key` already exists the staged copy is dropped:
-    /// keys are content addresses, so the existing file holds the same bytes.
-    async fn commit(self: Box<Self>, key: &str) -> io::Result<()>;
-}
-
-/// Content-addressed key of an artifact: `artifact/ab/cdef...`.
-pub fn artifact_key(sha256: &str) -> String {
-    format!("artifact/{}/{}", &sha256[..2], &sha256[2..])
-}
+use super::{ByteStream, StagedFile, Storage, check_key};
 
 pub struct FsStorage {
     root: PathBuf,
@@ -51,16 +21,7 @@ impl FsStorage {
     }
 
     fn path(&self, key: &str) -> io::Result<PathBuf> {
-        // Keys are made by Depot, never by users, but refuse anything that could escape anyway.
-        if key
-            .split('/')
-            .any(|p| p.is_empty() || p == "." || p == "..")
-        {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                "bad storage key",
-            ));
-        }
+        check_key(key)?;
         Ok(self.root.join(key))
     }
 }

@@ -1,0 +1,87 @@
+//! Where artifact bytes live. The interface is shaped for object storage (stage, then commit
+//! under a key). Two backends: the local filesystem (the default) and S3-compatible object
+//! storage. Writes are atomic on both: nothing is visible under a key until it is complete.
+
+mod fs;
+mod s3;
+
+use std::io;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures_util::Stream;
+
+pub use fs::FsStorage;
+pub use s3::S3Storage;
+
+use crate::config::StorageSettings;
+
+pub type ByteStream = Pin<Box<dyn Stream<Item = io::Result<Bytes>> + Send>>;
+
+#[async_trait]
+pub trait Storage: Send + Sync {
+    /// Starts writing a new file; nothing is visible until [`StagedFile::commit`].
+    async fn stage(&self) -> io::Result<Box<dyn StagedFile>>;
+    async fn exists(&self, key: &str) -> io::Result<bool>;
+    /// Reads `len` bytes (or to the end) from `offset`.
+    async fn open(&self, key: &str, offset: u64, len: Option<u64>) -> io::Result<ByteStream>;
+    async fn delete(&self, key: &str) -> io::Result<()>;
+    /// The file's path when the backend is a local filesystem.
+    fn local_path(&self, key: &str) -> Option<PathBuf>;
+    /// A time-limited URL from which a client can fetch the file itself (object storage only).
+    /// `head` signs a HEAD request instead of a GET; the URL names the file `filename`.
+    async fn presigned_url(
+        &self,
+        _key: &str,
+        _head: bool,
+        _filename: &str,
+        _content_type: &str,
+    ) -> io::Result<Option<String>> {
+        Ok(None)
+    }
+}
+
+#[async_trait]
+pub trait StagedFile: Send {
+    async fn write(&mut self, data: &[u8]) -> io::Result<()>;
+    /// Makes the bytes visible under `key`. If `key` already exists the staged copy is dropped:
+    /// keys are content addresses, so the existing file holds the same bytes.
+    async fn commit(self: Box<Self>, key: &str) -> io::Result<()>;
+}
+
+/// Content-addressed key of an artifact: `artifact/ab/cdef...`.
+pub fn artifact_key(sha256: &str) -> String {
+    format!("artifact/{}/{}", &sha256[..2], &sha256[2..])
+}
+
+/// Refuses keys that could escape the storage root. Keys are made by Depot, never by users,
+/// but a wrong one must not touch anything outside.
+fn check_key(key: &str) -> io::Result<()> {
+    if key
+        .split('/')
+        .any(|p| p.is_empty() || p == "." || p == "..")
+    {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "bad storage key",
+        ));
+    }
+    Ok(())
+}
+
+/// Opens the configured backend; object storage is checked to be reachable, so that a wrong
+/// bucket, endpoint or credentials fail at start-up with the setting's name.
+pub async fn open(settings: &StorageSettings) -> Result<Arc<dyn Storage>, String> {
+    Ok(match settings {
+        StorageSettings::Fs { root } => Arc::new(FsStorage::new(root).map_err(|e| {
+            format!(
+                "cannot use the storage folder {} (DEPOT_STORAGE_URL / DEPOT_DATA_DIR): {e}",
+                root.display()
+            )
+        })?),
+        StorageSettings::S3(s3) => Arc::new(S3Storage::connect(s3).await?),
+    })
+}
