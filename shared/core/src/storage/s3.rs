@@ -113,6 +113,13 @@ impl S3Storage {
             // Integrity is checked by Depot's own digests; extra per-request checksums only cost
             // CPU and trip some S3-compatible servers.
             .request_checksum_calculation(RequestChecksumCalculation::WhenRequired)
+            // An endpoint that stops answering must fail the request, not hang a task forever.
+            .timeout_config(
+                aws_sdk_s3::config::timeout::TimeoutConfig::builder()
+                    .connect_timeout(Duration::from_secs(10))
+                    .read_timeout(Duration::from_secs(120))
+                    .build(),
+            )
             .build();
         let storage = Self {
             client: Client::from_conf(config),
