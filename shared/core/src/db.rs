@@ -42,6 +42,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../../../migrations/sqlite/0003_task_queued_at.sql"),
         include_str!("../../../migrations/postgres/0003_task_queued_at.sql"),
     ),
+    (
+        4,
+        "container",
+        include_str!("../../../migrations/sqlite/0004_container.sql"),
+        include_str!("../../../migrations/postgres/0004_container.sql"),
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -185,11 +185,12 @@ pub async fn insert(
     let id = crate::new_id();
     let now = crate::time::now();
     let mut tx = db.begin_write().await?;
-    sqlx::query("INSERT INTO contents (id, pulp_type, pulp_labels, created, updated) VALUES ($1, $2, $3, $4, $4)")
+    sqlx::query("INSERT INTO contents (id, pulp_type, pulp_labels, created, updated, repo_key) VALUES ($1, $2, $3, $4, $4, $5)")
         .bind(&id)
         .bind(FILE_TYPE)
         .bind(serde_json::Value::Object(labels.clone()).to_string())
         .bind(&now)
+        .bind(relative_path)
         .execute(&mut *tx)
         .await?;
     let res = sqlx::query("INSERT INTO file_contents (content_id, relative_path, sha256, size) VALUES ($1, $2, $3, $4)")
@@ -277,11 +278,12 @@ async fn create_remote_unit(
 ) -> CoreResult<String> {
     let id = crate::new_id();
     let now = crate::time::now();
-    sqlx::query("INSERT INTO contents (id, pulp_type, pulp_labels, created, updated) VALUES ($1, $2, $3, $4, $4)")
+    sqlx::query("INSERT INTO contents (id, pulp_type, pulp_labels, created, updated, repo_key) VALUES ($1, $2, $3, $4, $4, $5)")
         .bind(&id)
         .bind(FILE_TYPE)
         .bind(labels)
         .bind(&now)
+        .bind(&f.relative_path)
         .execute(&mut **tx)
         .await?;
     let inserted = sqlx::query(

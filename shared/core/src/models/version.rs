@@ -182,15 +182,19 @@ pub fn present_condition(repo_param: usize, number_param: usize) -> String {
     )
 }
 
-/// (content id, relative path) of everything in a version.
+/// A unit's identity within a repository version: its type and its key (a file's relative
+/// path, a tag's name, a digest). Adding a unit replaces the one with the same identity.
+type UnitKey = (String, String);
+
+/// (content id, key) of everything in a version.
 async fn present_with_keys(
     tx: &mut Tx,
     repository_id: &str,
     number: i64,
-) -> CoreResult<Vec<(String, String)>> {
+) -> CoreResult<Vec<(String, UnitKey)>> {
     let sql = format!(
-        "SELECT rc.content_id, fc.relative_path FROM repository_contents rc \
-         JOIN file_contents fc ON fc.content_id = rc.content_id WHERE {}",
+        "SELECT rc.content_id, c.pulp_type, c.repo_key FROM repository_contents rc \
+         JOIN contents c ON c.id = rc.content_id WHERE {}",
         present_condition(1, 2)
     );
     let rows = sqlx::query(AssertSqlSafe(sql))
@@ -199,16 +203,16 @@ async fn present_with_keys(
         .fetch_all(&mut **tx)
         .await?;
     rows.iter()
-        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+        .map(|r| Ok((r.try_get(0)?, (r.try_get(1)?, r.try_get(2)?))))
         .collect()
 }
 
-/// Relative paths of the given content ids (ids that are not file content are reported missing).
-async fn keys_of(tx: &mut Tx, ids: &[String]) -> CoreResult<HashMap<String, String>> {
+/// Keys of the given content ids (unknown ids are left out).
+async fn keys_of(tx: &mut Tx, ids: &[String]) -> CoreResult<HashMap<String, UnitKey>> {
     let mut out = HashMap::new();
     for chunk in ids.chunks(500) {
         let sql = format!(
-            "SELECT content_id, relative_path FROM file_contents WHERE content_id IN ({})",
+            "SELECT id, pulp_type, repo_key FROM contents WHERE id IN ({})",
             placeholders(1, chunk.len())
         );
         let mut q = sqlx::query(AssertSqlSafe(sql));
@@ -216,10 +220,15 @@ async fn keys_of(tx: &mut Tx, ids: &[String]) -> CoreResult<HashMap<String, Stri
             q = q.bind(id.clone());
         }
         for r in q.fetch_all(&mut **tx).await? {
-            out.insert(r.try_get(0)?, r.try_get(1)?);
+            out.insert(r.try_get(0)?, (r.try_get(1)?, r.try_get(2)?));
         }
     }
     Ok(out)
+}
+
+/// The plugin part of a type name: `file` of `file.file`, `container` of `container.tag`.
+fn plugin(pulp_type: &str) -> &str {
+    pulp_type.split('.').next().unwrap_or(pulp_type)
 }
 
 /// What a new version removes: everything, or these content ids.
@@ -233,7 +242,7 @@ pub struct Change {
     pub base_number: Option<i64>,
     pub remove: Removal,
     pub add: Vec<String>,
-    /// When false, an added unit may not replace one with the same relative path.
+    /// When false, an added unit may not replace one with the same key (relative path, tag name).
     pub overwrite: bool,
 }
 
@@ -279,8 +288,8 @@ pub async fn create_next(
         None => (current.clone(), None),
     };
 
-    // desired: path -> content id
-    let mut desired: HashMap<String, String> = match &change.remove {
+    // desired: key -> content id
+    let mut desired: HashMap<UnitKey, String> = match &change.remove {
         Removal::All => HashMap::new(),
         Removal::Some(ids) => {
             let gone: HashSet<&String> = ids.iter().collect();
@@ -294,28 +303,40 @@ pub async fn create_next(
     add.sort();
     add.dedup();
     let add_keys = keys_of(&mut tx, &add).await?;
-    let mut added_paths = HashSet::new();
+    let mut added_keys = HashSet::new();
     for id in &add {
-        let path = add_keys.get(id).ok_or_else(|| {
-            CoreError::field(
-                "add_content_units",
-                format!("Content {id} cannot be added to a file repository."),
-            )
-        })?;
-        if !added_paths.insert(path.clone()) {
+        let key = add_keys
+            .get(id)
+            .filter(|(t, _)| plugin(t) == plugin(&repo.pulp_type))
+            .ok_or_else(|| {
+                CoreError::field(
+                    "add_content_units",
+                    format!(
+                        "Content {id} cannot be added to a {} repository.",
+                        plugin(&repo.pulp_type)
+                    ),
+                )
+            })?;
+        let (pulp_type, name) = key;
+        let what = match pulp_type.as_str() {
+            "file.file" => "relative path",
+            "container.tag" => "tag name",
+            _ => "digest",
+        };
+        if !added_keys.insert(key.clone()) {
             return Err(CoreError::invalid(format!(
-                "More than one content unit with the relative path '{path}' was added."
+                "More than one content unit with the {what} '{name}' was added."
             )));
         }
-        if let Some(existing) = desired.get(path)
+        if let Some(existing) = desired.get(key)
             && existing != id
             && !change.overwrite
         {
             return Err(CoreError::invalid(format!(
-                "Content with the relative path '{path}' is already in the repository and overwrite is false."
+                "Content with the {what} '{name}' is already in the repository and overwrite is false."
             )));
         }
-        desired.insert(path.clone(), id.clone());
+        desired.insert(key.clone(), id.clone());
     }
 
     let current_ids: HashSet<String> = current.into_iter().map(|(id, _)| id).collect();
