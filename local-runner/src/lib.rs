@@ -23,6 +23,7 @@ pub fn task_registry() -> TaskRegistry {
     task_publish::register_tasks(&mut reg);
     task_upload::register_tasks(&mut reg);
     task_orphan_cleanup::register_tasks(&mut reg);
+    task_container_add::register_tasks(&mut reg);
     reg
 }
 
@@ -40,6 +41,7 @@ pub fn router(core: Core) -> Router {
         .merge(api_tasks::router())
         .merge(api_orphans::router())
         .merge(content_app::router())
+        .merge(registry_api::router())
         .layer(axum::middleware::from_fn(depot_http::cid::layer))
         // Bodies are bounded where they are read (depot_http::body): JSON and form fields by
         // size, file parts streamed to storage. axum's blanket 2 MB limit would refuse files.

@@ -159,6 +159,7 @@ fn run_create(ctx: TaskContext) -> TaskFuture {
         let d = distribution::create(
             &ctx.core.db,
             NewDistribution {
+                pulp_type: "file.file",
                 name: s("name").unwrap_or_default(),
                 base_path: s("base_path").unwrap_or_default(),
                 pulp_labels: a["pulp_labels"].as_object().cloned().unwrap_or_default(),

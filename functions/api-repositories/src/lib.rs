@@ -150,6 +150,7 @@ async fn create(
     let repo = repository::create(
         &state.db,
         NewRepository {
+            pulp_type: "file.file",
             name: body.name,
             description: body.description,
             pulp_labels: labels_or_empty(body.pulp_labels)?,

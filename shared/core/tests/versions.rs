@@ -55,6 +55,7 @@ async fn versions_record_changes_and_survive_deletes() {
         let repo = repository::create(
             &db,
             NewRepository {
+                pulp_type: "file.file",
                 name: format!("r-{engine}"),
                 description: None,
                 pulp_labels: Labels::new(),

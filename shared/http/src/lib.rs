@@ -6,6 +6,7 @@ pub mod auth;
 pub mod body;
 pub mod cid;
 pub mod error;
+pub mod files;
 pub mod labels;
 pub mod list;
 pub mod openapi;

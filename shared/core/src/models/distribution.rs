@@ -210,6 +210,8 @@ pub struct Source {
 }
 
 pub struct NewDistribution {
+    /// `file.file`, `container.container`, ...
+    pub pulp_type: &'static str,
     pub name: String,
     pub base_path: String,
     pub pulp_labels: Labels,
@@ -226,7 +228,7 @@ pub async fn create(db: &Db, d: NewDistribution) -> CoreResult<Distribution> {
     let res = sqlx::query(
         "INSERT INTO distributions (id, pulp_type, name, base_path, pulp_labels, hidden, content_guard, repository_id, \
          repository_version_id, publication_id, checkpoint, created, updated) \
-         VALUES ($1, 'file.file', $2, $3, $4, $5, NULL, $6, $7, $8, $9, $10, $10)",
+         VALUES ($1, $11, $2, $3, $4, $5, NULL, $6, $7, $8, $9, $10, $10)",
     )
     .bind(&id)
     .bind(&d.name)
@@ -238,6 +240,7 @@ pub async fn create(db: &Db, d: NewDistribution) -> CoreResult<Distribution> {
     .bind(d.source.publication_id)
     .bind(d.checkpoint)
     .bind(now)
+    .bind(d.pulp_type)
     .execute(db.pool())
     .await;
     unique_name(res.map_err(CoreError::from))?;

@@ -132,6 +132,8 @@ async fn fetch<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
 }
 
 pub struct NewRepository {
+    /// `file.file`, `container.container`, ...
+    pub pulp_type: &'static str,
     pub name: String,
     pub description: Option<String>,
     pub pulp_labels: Labels,
@@ -151,7 +153,7 @@ pub async fn create(db: &Db, r: NewRepository) -> CoreResult<Repository> {
     let res = sqlx::query(
         "INSERT INTO repositories (id, pulp_type, name, description, pulp_labels, retain_repo_versions, \
          retain_checkpoints, remote_id, autopublish, manifest, latest_number, next_number, last_sync_details, created, updated) \
-         VALUES ($1, 'file.file', $2, $3, $4, $5, $6, $7, $8, $9, 0, 1, '{}', $10, $10)",
+         VALUES ($1, $11, $2, $3, $4, $5, $6, $7, $8, $9, 0, 1, '{}', $10, $10)",
     )
     .bind(&id)
     .bind(&r.name)
@@ -163,6 +165,7 @@ pub async fn create(db: &Db, r: NewRepository) -> CoreResult<Repository> {
     .bind(r.autopublish)
     .bind(r.manifest)
     .bind(&now)
+    .bind(r.pulp_type)
     .execute(&mut *tx)
     .await;
     unique_name(res.map_err(CoreError::from))?;

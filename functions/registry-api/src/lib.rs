@@ -1,0 +1,251 @@
+//! The registry API under `/v2/` (OCI distribution spec 1.1, Docker Registry HTTP API v2).
+//! Repository names contain slashes, so one handler takes every `/v2/` path and routes it by
+//! its suffix (`/manifests/<ref>`, `/blobs/<digest>`, `/blobs/uploads/...`, `/tags/list`).
+//!
+//! Access follows Pulp with token auth disabled: Basic credentials of Depot users for every
+//! push, anonymous pulls of distributions that are not private.
+
+mod blobs;
+mod error;
+mod listing;
+mod manifests;
+mod uploads;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::any;
+use depot_container::store::{self, Repo};
+use depot_container::{Digest, RegistryError, names};
+use depot_core::users::{User, authenticate_basic};
+use depot_http::AppState;
+
+pub use error::{Error, Result};
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v2", any(handle))
+        .route("/v2/", any(handle))
+        .route("/v2/{*rest}", any(handle))
+}
+
+/// What a `/v2/` path names.
+#[derive(Debug, PartialEq)]
+enum Route {
+    Base,
+    Catalog,
+    Tags(String),
+    Manifest(String, String),
+    Blob(String, String),
+    UploadStart(String),
+    Upload(String, String),
+}
+
+fn route(path: &str) -> Option<Route> {
+    let rest = path.strip_prefix("/v2")?.trim_start_matches('/');
+    if rest.is_empty() {
+        return Some(Route::Base);
+    }
+    if rest == "_catalog" {
+        return Some(Route::Catalog);
+    }
+    if let Some(name) = rest.strip_suffix("/tags/list") {
+        return Some(Route::Tags(name.to_string()));
+    }
+    if let Some(name) = rest
+        .strip_suffix("/blobs/uploads/")
+        .or_else(|| rest.strip_suffix("/blobs/uploads"))
+    {
+        return Some(Route::UploadStart(name.to_string()));
+    }
+    if let Some((name, id)) = rest.rsplit_once("/blobs/uploads/") {
+        return Some(Route::Upload(name.to_string(), id.to_string()));
+    }
+    if let Some((name, digest)) = rest.rsplit_once("/blobs/") {
+        return Some(Route::Blob(name.to_string(), digest.to_string()));
+    }
+    if let Some((name, reference)) = rest.rsplit_once("/manifests/") {
+        return Some(Route::Manifest(name.to_string(), reference.to_string()));
+    }
+    None
+}
+
+async fn handle(State(state): State<AppState>, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    let mut r = match dispatch(&state, &parts, body).await {
+        Ok(r) => r,
+        Err(e) => e.into_response(),
+    };
+    r.headers_mut().insert(
+        "Docker-Distribution-Api-Version",
+        HeaderValue::from_static("registry/2.0"),
+    );
+    r
+}
+
+async fn dispatch(state: &AppState, parts: &Parts, body: Body) -> Result<Response> {
+    let path = percent_encoding::percent_decode_str(parts.uri.path()).decode_utf8_lossy();
+    let Some(route) = route(&path) else {
+        return Err(RegistryError::NameUnknown(path.into_owned()).into());
+    };
+    let user = caller(state, &parts.headers).await?;
+    let m = &parts.method;
+    let query = parts.uri.query().unwrap_or("");
+    match route {
+        Route::Base => {
+            // Clients learn here that credentials are wanted (a 401 with a Basic challenge),
+            // and check the ones they have.
+            if user.is_none() {
+                return Err(RegistryError::Unauthorized.into());
+            }
+            Ok(json_response(StatusCode::OK, "{}"))
+        }
+        Route::Catalog if m == Method::GET => listing::catalog(state, user.as_ref(), query).await,
+        Route::Tags(name) if m == Method::GET => {
+            let repo = pull_repo(state, &name, user.as_ref()).await?;
+            listing::tags(state, &repo, query).await
+        }
+        Route::Manifest(name, reference) => {
+            names::validate_name(&name)?;
+            match *m {
+                Method::GET | Method::HEAD => {
+                    let repo = pull_repo(state, &name, user.as_ref()).await?;
+                    manifests::get(state, &repo, &reference, parts).await
+                }
+                Method::PUT => {
+                    let user = pusher(user)?;
+                    manifests::put(state, &user, &name, &reference, parts, body).await
+                }
+                _ => Ok(method_not_allowed()),
+            }
+        }
+        Route::Blob(name, digest) => {
+            names::validate_name(&name)?;
+            let digest: Digest = digest.parse()?;
+            match *m {
+                Method::GET | Method::HEAD => {
+                    let repo = pull_repo(state, &name, user.as_ref()).await?;
+                    blobs::get(state, &repo, &digest, parts).await
+                }
+                _ => Ok(method_not_allowed()),
+            }
+        }
+        Route::UploadStart(name) if m == Method::POST => {
+            names::validate_name(&name)?;
+            let user = pusher(user)?;
+            uploads::start(state, &user, &name, query, body).await
+        }
+        Route::Upload(name, id) => {
+            names::validate_name(&name)?;
+            pusher(user)?;
+            let repo = store::find(&state.db, &name)
+                .await?
+                .ok_or(RegistryError::BlobUploadUnknown)?;
+            match *m {
+                Method::PATCH => uploads::patch(state, &repo, &id, parts, body).await,
+                Method::PUT => uploads::finish(state, &repo, &id, query, body).await,
+                Method::GET | Method::HEAD => uploads::status(state, &repo, &id).await,
+                Method::DELETE => uploads::cancel(state, &repo, &id).await,
+                _ => Ok(method_not_allowed()),
+            }
+        }
+        _ => Ok(method_not_allowed()),
+    }
+}
+
+/// The user behind the request's Basic credentials; `None` when there are none. Wrong
+/// credentials are refused rather than treated as anonymous.
+async fn caller(state: &AppState, headers: &HeaderMap) -> Result<Option<User>> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Ok(None);
+    };
+    let value = value.to_str().map_err(|_| RegistryError::Unauthorized)?;
+    if is_empty_basic(value) {
+        // containers/image sends empty Basic credentials when it has none: anonymous.
+        return Ok(None);
+    }
+    match authenticate_basic(&state.db, &state.auth_cache, value).await {
+        Ok(u) => Ok(Some(u)),
+        Err(_) => Err(RegistryError::Unauthorized.into()),
+    }
+}
+
+fn is_empty_basic(value: &str) -> bool {
+    use base64::Engine;
+    value
+        .strip_prefix("Basic ")
+        .and_then(|b| {
+            base64::engine::general_purpose::STANDARD
+                .decode(b.trim())
+                .ok()
+        })
+        .is_some_and(|d| d == b":" || d.is_empty())
+}
+
+fn pusher(user: Option<User>) -> Result<User> {
+    user.ok_or_else(|| RegistryError::Unauthorized.into())
+}
+
+/// A repository the caller may pull from.
+async fn pull_repo(state: &AppState, name: &str, user: Option<&User>) -> Result<Repo> {
+    names::validate_name(name)?;
+    let repo = store::find(&state.db, name).await?;
+    match repo {
+        Some(r) if r.private && user.is_none() => Err(RegistryError::Unauthorized.into()),
+        Some(r) => Ok(r),
+        None => Err(RegistryError::NameUnknown(name.to_string()).into()),
+    }
+}
+
+fn json_response(status: StatusCode, body: impl Into<Body>) -> Response {
+    let mut r = Response::new(body.into());
+    *r.status_mut() = status;
+    r.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    r
+}
+
+fn method_not_allowed() -> Response {
+    let mut r = Error(RegistryError::Unsupported("method not allowed here".into())).into_response();
+    *r.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
+    r
+}
+
+fn header_value(s: &str) -> HeaderValue {
+    HeaderValue::from_str(s).unwrap_or(HeaderValue::from_static(""))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes() {
+        assert_eq!(route("/v2/"), Some(Route::Base));
+        assert_eq!(route("/v2"), Some(Route::Base));
+        assert_eq!(route("/v2/_catalog"), Some(Route::Catalog));
+        assert_eq!(route("/v2/a/b/tags/list"), Some(Route::Tags("a/b".into())));
+        assert_eq!(
+            route("/v2/a/manifests/b/manifests/v1"),
+            Some(Route::Manifest("a/manifests/b".into(), "v1".into()))
+        );
+        assert_eq!(
+            route("/v2/lib/x/blobs/uploads/"),
+            Some(Route::UploadStart("lib/x".into()))
+        );
+        assert_eq!(
+            route("/v2/lib/x/blobs/uploads/abc"),
+            Some(Route::Upload("lib/x".into(), "abc".into()))
+        );
+        assert_eq!(
+            route("/v2/lib/x/blobs/sha256:00"),
+            Some(Route::Blob("lib/x".into(), "sha256:00".into()))
+        );
+        assert_eq!(route("/v2/nothing"), None);
+    }
+}

@@ -1,0 +1,274 @@
+//! Blob uploads: `POST /v2/<name>/blobs/uploads/` (a session, a monolithic upload with
+//! `?digest=`, or a cross-repository mount), then `PATCH` (one streamed body, or chunks with
+//! `Content-Range`), `PUT ?digest=` to close it, `GET` for its status and `DELETE` to cancel.
+//! Bytes are verified against the digest before a blob is recorded.
+
+use std::collections::HashMap;
+
+use axum::body::Body;
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use axum::response::Response;
+use depot_container::store::{self, BlobUpload, Repo};
+use depot_container::{Digest, RegistryError, digest::Algorithm};
+use depot_core::CoreError;
+use depot_core::artifacts::{self, Expected};
+use depot_core::checksums::Algorithm as Checksum;
+use depot_core::models::{artifact, upload};
+use depot_core::users::User;
+use depot_http::AppState;
+use futures_util::StreamExt;
+
+use crate::{Result, header_value};
+
+fn query_map(query: &str) -> HashMap<String, String> {
+    serde_urlencoded::from_str(query).unwrap_or_default()
+}
+
+fn expected(digest: &Digest) -> Expected {
+    let alg = match digest.algorithm {
+        Algorithm::Sha256 => Checksum::Sha256,
+        Algorithm::Sha512 => Checksum::Sha512,
+    };
+    Expected {
+        size: None,
+        digests: vec![(alg, digest.hex.clone())],
+    }
+}
+
+/// Digest checks fail as `{"sha256": [...]}`; anything else about the bytes is a bad upload.
+fn ingest_error(e: CoreError, digest: &Digest) -> RegistryError {
+    match &e {
+        CoreError::Invalid(v) if v.get(digest.algorithm.name()).is_some() => {
+            let msg = v.to_string();
+            if msg.contains("not allowed") {
+                RegistryError::Unsupported(format!(
+                    "{} digests are not enabled",
+                    digest.algorithm.name()
+                ))
+            } else {
+                RegistryError::DigestInvalid(format!("the content does not match {digest}"))
+            }
+        }
+        CoreError::Invalid(_) => RegistryError::BlobUploadInvalid(e.to_string()),
+        _ => RegistryError::Core(e),
+    }
+}
+
+fn blob_created(repo_name: &str, digest: &Digest) -> Response {
+    let mut r = Response::new(Body::empty());
+    *r.status_mut() = StatusCode::CREATED;
+    let h = r.headers_mut();
+    h.insert(
+        header::LOCATION,
+        header_value(&format!("/v2/{repo_name}/blobs/{digest}")),
+    );
+    h.insert("Docker-Content-Digest", header_value(&digest.to_string()));
+    h.insert(header::CONTENT_LENGTH, 0.into());
+    r
+}
+
+fn session(repo_name: &str, id: &str, size: i64, status: StatusCode) -> Response {
+    let mut r = Response::new(Body::empty());
+    *r.status_mut() = status;
+    let h = r.headers_mut();
+    h.insert(
+        header::LOCATION,
+        header_value(&format!("/v2/{repo_name}/blobs/uploads/{id}")),
+    );
+    h.insert("Docker-Upload-UUID", header_value(id));
+    h.insert(
+        header::RANGE,
+        header_value(&format!("0-{}", (size - 1).max(0))),
+    );
+    h.insert(header::CONTENT_LENGTH, 0.into());
+    r
+}
+
+async fn ingest_body(state: &AppState, body: Body, digest: &Digest) -> Result<artifact::Artifact> {
+    artifacts::ingest(state, body.into_data_stream(), &expected(digest))
+        .await
+        .map_err(|e| ingest_error(e, digest).into())
+}
+
+pub async fn start(
+    state: &AppState,
+    _user: &User,
+    name: &str,
+    query: &str,
+    body: Body,
+) -> Result<Response> {
+    let q = query_map(query);
+    let repo = store::find_or_create(&state.db, name).await?;
+    if let (Some(mount), Some(from)) = (q.get("mount"), q.get("from")) {
+        let digest: Digest = mount.parse()?;
+        if let Some(source) = store::find(&state.db, from).await?
+            && let Some(blob) = store::blob(&state.db, &source, &digest).await?
+            && blob.file.is_some()
+        {
+            store::mount_blob(&state.db, &repo.repository_id, &blob.content_id).await?;
+            return Ok(blob_created(name, &digest));
+        }
+        // Not mountable: the client uploads the bytes instead (the spec's fallback).
+    } else if let Some(d) = q.get("digest") {
+        let digest: Digest = d.parse()?;
+        let a = ingest_body(state, body, &digest).await?;
+        store::add_blob(&state.db, &repo.repository_id, &digest, &a.id).await?;
+        return Ok(blob_created(name, &digest));
+    }
+    let id = store::create_upload(&state.db, &repo.repository_id).await?;
+    Ok(session(name, &id, 0, StatusCode::ACCEPTED))
+}
+
+/// `Content-Range: <start>-<end>` (also accepted with a `bytes ` or `bytes=` prefix).
+fn content_range(parts: &Parts) -> Result<Option<(i64, i64)>> {
+    let Some(v) = parts.headers.get(header::CONTENT_RANGE) else {
+        return Ok(None);
+    };
+    let bad = || RegistryError::RangeInvalid("invalid Content-Range".into());
+    let s = v.to_str().map_err(|_| bad())?;
+    let s = s.trim_start_matches("bytes").trim_start_matches(['=', ' ']);
+    let (a, b) = s.split_once('-').ok_or_else(bad)?;
+    let start: i64 = a.trim().parse().map_err(|_| bad())?;
+    let end: i64 = b
+        .split('/')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .parse()
+        .map_err(|_| bad())?;
+    if end < start {
+        return Err(bad().into());
+    }
+    Ok(Some((start, end)))
+}
+
+/// Stores `body` as the chunk at `offset`; returns its length.
+async fn write_chunk(state: &AppState, up: &BlobUpload, offset: i64, body: Body) -> Result<i64> {
+    let mut staged = state.storage.stage().await.map_err(CoreError::from)?;
+    let mut stream = body.into_data_stream();
+    let mut len: i64 = 0;
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|e| {
+            RegistryError::BlobUploadInvalid(format!("reading the chunk failed: {e}"))
+        })?;
+        len += chunk.len() as i64;
+        staged.write(&chunk).await.map_err(CoreError::from)?;
+    }
+    if len == 0 {
+        return Ok(0);
+    }
+    let key = format!("registry-uploads/{}/{offset}", up.id);
+    staged.commit(&key).await.map_err(CoreError::from)?;
+    let u = upload::get(&state.db, &up.id).await?;
+    upload::put_chunk(state, &u, offset, len, &key).await?;
+    Ok(len)
+}
+
+pub async fn patch(
+    state: &AppState,
+    repo: &Repo,
+    id: &str,
+    parts: &Parts,
+    body: Body,
+) -> Result<Response> {
+    let up = store::upload(&state.db, repo, id).await?;
+    if up.artifact_id.is_some() {
+        return Err(RegistryError::RangeInvalid(
+            "the upload already holds a streamed body; close it with PUT".into(),
+        )
+        .into());
+    }
+    let range = content_range(parts)?;
+    if let Some((start, _)) = range
+        && start != up.size
+    {
+        return Err(RegistryError::RangeInvalid(format!(
+            "the chunk starts at {start}, but {} bytes were received so far",
+            up.size
+        ))
+        .into());
+    }
+    if range.is_none() && up.size == 0 {
+        // One streamed body (podman, skopeo): straight into an artifact.
+        let a = artifacts::ingest(state, body.into_data_stream(), &Expected::default())
+            .await
+            .map_err(|e| RegistryError::BlobUploadInvalid(e.to_string()))?;
+        let size = a.digests.size as i64;
+        store::set_upload(&state.db, &up.id, size, Some(&a.id)).await?;
+        return Ok(session(&repo.name, &up.id, size, StatusCode::ACCEPTED));
+    }
+    let len = write_chunk(state, &up, up.size, body).await?;
+    if let Some((start, end)) = range
+        && end - start + 1 != len
+    {
+        upload::delete(state, &up.id).await.ok();
+        return Err(RegistryError::RangeInvalid(format!(
+            "Content-Range announces {} bytes, the body had {len}",
+            end - start + 1
+        ))
+        .into());
+    }
+    store::set_upload(&state.db, &up.id, up.size + len, None).await?;
+    Ok(session(
+        &repo.name,
+        &up.id,
+        up.size + len,
+        StatusCode::ACCEPTED,
+    ))
+}
+
+pub async fn finish(
+    state: &AppState,
+    repo: &Repo,
+    id: &str,
+    query: &str,
+    body: Body,
+) -> Result<Response> {
+    let up = store::upload(&state.db, repo, id).await?;
+    let digest: Digest = query_map(query)
+        .get("digest")
+        .ok_or_else(|| RegistryError::DigestInvalid("PUT needs ?digest=".into()))?
+        .parse()?;
+    let artifact_id = match &up.artifact_id {
+        Some(a) => {
+            let a = artifact::get(&state.db, a).await?;
+            artifacts::check(&expected(&digest), &a.digests)
+                .map_err(|e| ingest_error(e, &digest))?;
+            a.id
+        }
+        None => {
+            // Chunks so far, plus a last chunk in this body.
+            write_chunk(state, &up, up.size, body).await?;
+            let u = upload::get(&state.db, &up.id).await?;
+            let total: i64 = upload::chunks(&state.db, &up.id)
+                .await?
+                .iter()
+                .map(|(_, size, _)| size)
+                .sum();
+            let u = upload::Upload { size: total, ..u };
+            let streams = upload::assembled(state, &u).await?;
+            let joined = futures_util::stream::iter(streams).flatten();
+            let a = artifacts::ingest(state, joined, &expected(&digest))
+                .await
+                .map_err(|e| ingest_error(e, &digest))?;
+            a.id
+        }
+    };
+    store::add_blob(&state.db, &repo.repository_id, &digest, &artifact_id).await?;
+    upload::delete(state, &up.id).await?;
+    Ok(blob_created(&repo.name, &digest))
+}
+
+pub async fn status(state: &AppState, repo: &Repo, id: &str) -> Result<Response> {
+    let up = store::upload(&state.db, repo, id).await?;
+    Ok(session(&repo.name, &up.id, up.size, StatusCode::NO_CONTENT))
+}
+
+pub async fn cancel(state: &AppState, repo: &Repo, id: &str) -> Result<Response> {
+    let up = store::upload(&state.db, repo, id).await?;
+    upload::delete(state, &up.id).await?;
+    let mut r = Response::new(Body::empty());
+    *r.status_mut() = StatusCode::NO_CONTENT;
+    Ok(r)
+}

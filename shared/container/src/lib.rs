@@ -1,0 +1,26 @@
+//! Containers: the OCI distribution rules (digests, names, manifests, errors) and the content
+//! store the registry API and the container tasks share.
+
+pub mod digest;
+pub mod error;
+pub mod manifest;
+pub mod names;
+pub mod store;
+
+pub use digest::Digest;
+pub use error::{RegistryError, RegistryResult};
+
+/// Content and repository types, as Pulp names them.
+pub const REPOSITORY_TYPE: &str = "container.container";
+pub const DISTRIBUTION_TYPE: &str = "container.container";
+pub const BLOB_TYPE: &str = "container.blob";
+pub const MANIFEST_TYPE: &str = "container.manifest";
+pub const TAG_TYPE: &str = "container.tag";
+
+/// The task that adds a tag, its manifest and everything the manifest needs to a repository.
+pub const ADD_HANDLER: &str = "container.add";
+
+/// The reservation name of a container repository.
+pub fn repository_prn(id: &str) -> String {
+    format!("prn:container.containerrepository:{id}")
+}

@@ -1,0 +1,559 @@
+//! The container content store: which repository a registry name is, what blobs, manifests and
+//! tags it holds (its latest version plus its pending pushes), and how pushed content is
+//! recorded. Shared by the registry API and the container tasks.
+
+use depot_core::db::{Db, Tx};
+use depot_core::models::distribution::{self, NewDistribution, Source};
+use depot_core::models::repository::{self, NewRepository};
+use depot_core::models::version::present_condition;
+use depot_core::{CoreError, CoreResult};
+use sqlx::{AssertSqlSafe, Row};
+
+use crate::manifest::Parsed;
+use crate::{
+    BLOB_TYPE, DISTRIBUTION_TYPE, Digest, MANIFEST_TYPE, REPOSITORY_TYPE, RegistryError,
+    RegistryResult, TAG_TYPE,
+};
+
+/// A registry repository: a container distribution and the repository it serves.
+#[derive(Debug, Clone)]
+pub struct Repo {
+    pub name: String,
+    pub distribution_id: String,
+    pub repository_id: String,
+    pub private: bool,
+    pub latest_number: i64,
+}
+
+/// The condition "content `cid_sql` is in the repository (`$1`) at version `$2`, or pending".
+fn visible(cid_sql: &str) -> String {
+    format!(
+        "(EXISTS (SELECT 1 FROM repository_contents rc WHERE rc.content_id = {cid_sql} AND {}) \
+         OR EXISTS (SELECT 1 FROM container_pending p WHERE p.content_id = {cid_sql} AND p.repository_id = $1))",
+        present_condition(1, 2)
+    )
+}
+
+pub async fn find(db: &Db, name: &str) -> RegistryResult<Option<Repo>> {
+    let row = sqlx::query(
+        "SELECT d.id, d.repository_id, d.private AS private, r.latest_number FROM distributions d \
+         JOIN repositories r ON r.id = d.repository_id \
+         WHERE d.base_path = $1 AND d.pulp_type = $2",
+    )
+    .bind(name)
+    .bind(DISTRIBUTION_TYPE)
+    .fetch_optional(db.pool())
+    .await?;
+    let Some(r) = row else { return Ok(None) };
+    Ok(Some(Repo {
+        name: name.to_string(),
+        distribution_id: r.try_get(0)?,
+        repository_id: r.try_get(1)?,
+        private: depot_core::db::get_bool(&r, "private")?,
+        latest_number: r.try_get(3)?,
+    }))
+}
+
+/// The repository behind `name`, created with its distribution on the first push.
+pub async fn find_or_create(db: &Db, name: &str) -> RegistryResult<Repo> {
+    if let Some(repo) = find(db, name).await? {
+        return Ok(repo);
+    }
+    let created = async {
+        let repo = repository::create(
+            db,
+            NewRepository {
+                pulp_type: REPOSITORY_TYPE,
+                name: name.to_string(),
+                description: None,
+                pulp_labels: Default::default(),
+                retain_repo_versions: None,
+                retain_checkpoints: None,
+                remote_id: None,
+                autopublish: false,
+                manifest: None,
+            },
+        )
+        .await?;
+        distribution::create(
+            db,
+            NewDistribution {
+                pulp_type: DISTRIBUTION_TYPE,
+                name: name.to_string(),
+                base_path: name.to_string(),
+                pulp_labels: Default::default(),
+                hidden: false,
+                source: Source {
+                    repository_id: Some(repo.id.clone()),
+                    ..Default::default()
+                },
+                checkpoint: false,
+            },
+        )
+        .await
+    }
+    .await;
+    match created {
+        Ok(_) => {}
+        // A concurrent first push won the race: use its repository.
+        Err(_) if find(db, name).await?.is_some() => {}
+        Err(e) => {
+            return Err(RegistryError::NameInvalid(format!(
+                "cannot create repository '{name}': {}",
+                describe(&e)
+            )));
+        }
+    }
+    find(db, name)
+        .await?
+        .ok_or_else(|| RegistryError::NameUnknown(name.to_string()))
+}
+
+fn describe(e: &CoreError) -> String {
+    match e {
+        CoreError::Invalid(v) => v.to_string(),
+        other => other.to_string(),
+    }
+}
+
+/// A blob the repository can serve.
+#[derive(Debug, Clone)]
+pub struct Blob {
+    pub content_id: String,
+    /// Storage key and size of its bytes.
+    pub file: Option<(String, i64)>,
+}
+
+pub async fn blob(db: &Db, repo: &Repo, digest: &Digest) -> RegistryResult<Option<Blob>> {
+    let sql = format!(
+        "SELECT b.content_id, a.file, a.size FROM container_blobs b \
+         JOIN content_artifacts ca ON ca.content_id = b.content_id \
+         LEFT JOIN artifacts a ON a.id = ca.artifact_id \
+         WHERE b.digest = $3 AND {}",
+        visible("b.content_id")
+    );
+    let row = sqlx::query(AssertSqlSafe(sql))
+        .bind(&repo.repository_id)
+        .bind(repo.latest_number)
+        .bind(digest.to_string())
+        .fetch_optional(db.pool())
+        .await?;
+    let Some(r) = row else { return Ok(None) };
+    let file: Option<String> = r.try_get(1)?;
+    let size: Option<i64> = r.try_get(2)?;
+    Ok(Some(Blob {
+        content_id: r.try_get(0)?,
+        file: file.zip(size),
+    }))
+}
+
+/// Any stored blob with this digest, in whatever repository (for cross-repository mounts and
+/// for skipping uploads of known bytes).
+pub async fn blob_anywhere(db: &Db, digest: &Digest) -> RegistryResult<Option<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT b.content_id FROM container_blobs b \
+         JOIN content_artifacts ca ON ca.content_id = b.content_id \
+         WHERE b.digest = $1 AND ca.artifact_id IS NOT NULL",
+    )
+    .bind(digest.to_string())
+    .fetch_optional(db.pool())
+    .await?)
+}
+
+async fn pend(tx: &mut Tx, repository_id: &str, content_id: &str) -> CoreResult<()> {
+    sqlx::query(
+        "INSERT INTO container_pending (repository_id, content_id, created) VALUES ($1, $2, $3) \
+         ON CONFLICT (repository_id, content_id) DO NOTHING",
+    )
+    .bind(repository_id)
+    .bind(content_id)
+    .bind(depot_core::time::now())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+async fn insert_content(tx: &mut Tx, pulp_type: &str, key: &str) -> CoreResult<String> {
+    let id = depot_core::new_id();
+    sqlx::query(
+        "INSERT INTO contents (id, pulp_type, pulp_labels, created, updated, repo_key) \
+         VALUES ($1, $2, '{}', $3, $3, $4)",
+    )
+    .bind(&id)
+    .bind(pulp_type)
+    .bind(depot_core::time::now())
+    .bind(key)
+    .execute(&mut **tx)
+    .await?;
+    Ok(id)
+}
+
+/// Records a blob whose bytes are the artifact `artifact_id` (already verified against
+/// `digest`) and makes it pending in the repository. Returns the blob's content id.
+pub async fn add_blob(
+    db: &Db,
+    repository_id: &str,
+    digest: &Digest,
+    artifact_id: &str,
+) -> RegistryResult<String> {
+    let mut tx = db.begin_write().await?;
+    let existing: Option<String> =
+        sqlx::query_scalar("SELECT content_id FROM container_blobs WHERE digest = $1")
+            .bind(digest.to_string())
+            .fetch_optional(&mut *tx)
+            .await?;
+    let content_id = match existing {
+        Some(id) => {
+            // Known (perhaps only on demand): make sure its bytes are attached.
+            sqlx::query(
+                "UPDATE content_artifacts SET artifact_id = $2 WHERE content_id = $1 AND artifact_id IS NULL",
+            )
+            .bind(&id)
+            .bind(artifact_id)
+            .execute(&mut *tx)
+            .await?;
+            id
+        }
+        None => {
+            let id = insert_content(&mut tx, BLOB_TYPE, &digest.to_string()).await?;
+            sqlx::query("INSERT INTO container_blobs (content_id, digest) VALUES ($1, $2)")
+                .bind(&id)
+                .bind(digest.to_string())
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(
+                "INSERT INTO content_artifacts (id, content_id, artifact_id, relative_path) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(depot_core::new_id())
+            .bind(&id)
+            .bind(artifact_id)
+            .bind(digest.to_string())
+            .execute(&mut *tx)
+            .await?;
+            id
+        }
+    };
+    pend(&mut tx, repository_id, &content_id).await?;
+    tx.commit().await?;
+    Ok(content_id)
+}
+
+/// Makes an existing blob pending in another repository (a cross-repository mount).
+pub async fn mount_blob(db: &Db, repository_id: &str, content_id: &str) -> RegistryResult<()> {
+    let mut tx = db.begin_write().await?;
+    pend(&mut tx, repository_id, content_id).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// A manifest as stored.
+#[derive(Debug, Clone)]
+pub struct Manifest {
+    pub content_id: String,
+    pub digest: String,
+    pub media_type: String,
+    pub data: String,
+}
+
+const MANIFEST_COLUMNS: &str = "m.content_id, m.digest, m.media_type, m.data";
+
+fn manifest_from(r: &sqlx::any::AnyRow) -> RegistryResult<Manifest> {
+    Ok(Manifest {
+        content_id: r.try_get(0)?,
+        digest: r.try_get(1)?,
+        media_type: r.try_get(2)?,
+        data: r.try_get(3)?,
+    })
+}
+
+pub async fn manifest_by_digest(
+    db: &Db,
+    repo: &Repo,
+    digest: &Digest,
+) -> RegistryResult<Option<Manifest>> {
+    let sql = format!(
+        "SELECT {MANIFEST_COLUMNS} FROM container_manifests m WHERE m.digest = $3 AND {}",
+        visible("m.content_id")
+    );
+    let row = sqlx::query(AssertSqlSafe(sql))
+        .bind(&repo.repository_id)
+        .bind(repo.latest_number)
+        .bind(digest.to_string())
+        .fetch_optional(db.pool())
+        .await?;
+    row.as_ref().map(manifest_from).transpose()
+}
+
+pub async fn manifest_by_tag(db: &Db, repo: &Repo, tag: &str) -> RegistryResult<Option<Manifest>> {
+    let sql = format!(
+        "SELECT {MANIFEST_COLUMNS} FROM container_tags t \
+         JOIN container_manifests m ON m.content_id = t.manifest_id \
+         JOIN repository_contents rc ON rc.content_id = t.content_id \
+         WHERE t.name = $3 AND {}",
+        present_condition(1, 2)
+    );
+    let row = sqlx::query(AssertSqlSafe(sql))
+        .bind(&repo.repository_id)
+        .bind(repo.latest_number)
+        .bind(tag)
+        .fetch_optional(db.pool())
+        .await?;
+    row.as_ref().map(manifest_from).transpose()
+}
+
+/// Records a pushed manifest once everything it references is in the repository, and makes it
+/// pending there. Returns its content id.
+pub async fn add_manifest(
+    db: &Db,
+    repo: &Repo,
+    digest: &Digest,
+    parsed: &Parsed,
+    data: &str,
+) -> RegistryResult<String> {
+    let mut blob_ids = Vec::new();
+    for d in parsed.required_blobs() {
+        let b = blob(db, repo, &d.digest)
+            .await?
+            .ok_or_else(|| RegistryError::ManifestBlobUnknown(d.digest.to_string()))?;
+        blob_ids.push(b.content_id);
+    }
+    let config_id = match &parsed.config {
+        Some(c) if !c.foreign => blob(db, repo, &c.digest).await?.map(|b| b.content_id),
+        _ => None,
+    };
+    let mut listed = Vec::new();
+    for d in &parsed.manifests {
+        let m = manifest_by_digest(db, repo, &d.digest)
+            .await?
+            .ok_or_else(|| RegistryError::ManifestBlobUnknown(d.digest.to_string()))?;
+        listed.push((m.content_id, d.platform.clone().unwrap_or_default()));
+    }
+
+    let mut tx = db.begin_write().await?;
+    let existing: Option<String> =
+        sqlx::query_scalar("SELECT content_id FROM container_manifests WHERE digest = $1")
+            .bind(digest.to_string())
+            .fetch_optional(&mut *tx)
+            .await?;
+    let id = match existing {
+        Some(id) => id,
+        None => {
+            let id = insert_content(&mut tx, MANIFEST_TYPE, &digest.to_string()).await?;
+            sqlx::query(
+                "INSERT INTO container_manifests (content_id, digest, schema_version, media_type, kind, data, \
+                 config_blob_id, subject, artifact_type, annotations) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+            )
+            .bind(&id)
+            .bind(digest.to_string())
+            .bind(parsed.schema_version)
+            .bind(&parsed.media_type)
+            .bind(parsed.kind.as_str())
+            .bind(data)
+            .bind(config_id)
+            .bind(parsed.subject.as_ref().map(|s| s.to_string()))
+            .bind(parsed.artifact_type.clone())
+            .bind(parsed.annotations.to_string())
+            .execute(&mut *tx)
+            .await?;
+            blob_ids.sort();
+            blob_ids.dedup();
+            for b in &blob_ids {
+                sqlx::query(
+                    "INSERT INTO container_manifest_blobs (manifest_id, blob_id) VALUES ($1, $2)",
+                )
+                .bind(&id)
+                .bind(b)
+                .execute(&mut *tx)
+                .await?;
+            }
+            for (m, p) in &listed {
+                sqlx::query(
+                    "INSERT INTO container_listed_manifests (list_id, manifest_id, architecture, os, variant) \
+                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (list_id, manifest_id) DO NOTHING",
+                )
+                .bind(&id)
+                .bind(m)
+                .bind(p.architecture.clone())
+                .bind(p.os.clone())
+                .bind(p.variant.clone())
+                .execute(&mut *tx)
+                .await?;
+            }
+            id
+        }
+    };
+    pend(&mut tx, &repo.repository_id, &id).await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// The tag `name` on `manifest_id` (tag rows never change, so it is found or made).
+pub async fn tag(db: &Db, name: &str, manifest_id: &str) -> CoreResult<String> {
+    let mut tx = db.begin_write().await?;
+    let existing: Option<String> = sqlx::query_scalar(
+        "SELECT content_id FROM container_tags WHERE name = $1 AND manifest_id = $2",
+    )
+    .bind(name)
+    .bind(manifest_id)
+    .fetch_optional(&mut *tx)
+    .await?;
+    if let Some(id) = existing {
+        return Ok(id);
+    }
+    let id = insert_content(&mut tx, TAG_TYPE, name).await?;
+    sqlx::query("INSERT INTO container_tags (content_id, name, manifest_id) VALUES ($1, $2, $3)")
+        .bind(&id)
+        .bind(name)
+        .bind(manifest_id)
+        .execute(&mut *tx)
+        .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// A manifest with everything it needs: its blobs, the manifests it lists and their blobs.
+pub async fn closure(db: &Db, manifest_id: &str) -> CoreResult<Vec<String>> {
+    let mut ids = vec![manifest_id.to_string()];
+    let children: Vec<String> =
+        sqlx::query_scalar("SELECT manifest_id FROM container_listed_manifests WHERE list_id = $1")
+            .bind(manifest_id)
+            .fetch_all(db.pool())
+            .await?;
+    ids.extend(children);
+    let mut blobs = Vec::new();
+    for m in &ids {
+        let b: Vec<String> = sqlx::query_scalar(
+            "SELECT blob_id FROM container_manifest_blobs WHERE manifest_id = $1",
+        )
+        .bind(m)
+        .fetch_all(db.pool())
+        .await?;
+        blobs.extend(b);
+    }
+    ids.extend(blobs);
+    ids.sort();
+    ids.dedup();
+    Ok(ids)
+}
+
+/// Tag names in the repository's latest version, sorted, after `last`, at most `n`.
+pub async fn tags(
+    db: &Db,
+    repo: &Repo,
+    last: Option<&str>,
+    n: Option<i64>,
+) -> RegistryResult<Vec<String>> {
+    let sql = format!(
+        "SELECT t.name FROM container_tags t JOIN repository_contents rc ON rc.content_id = t.content_id \
+         WHERE {} AND t.name > $3 ORDER BY t.name LIMIT $4",
+        present_condition(1, 2)
+    );
+    Ok(sqlx::query_scalar(AssertSqlSafe(sql))
+        .bind(&repo.repository_id)
+        .bind(repo.latest_number)
+        .bind(last.unwrap_or(""))
+        .bind(n.unwrap_or(i64::MAX))
+        .fetch_all(db.pool())
+        .await?)
+}
+
+/// Names of container distributions, sorted, after `last`, at most `n`; private ones only for
+/// authenticated callers.
+pub async fn catalog(
+    db: &Db,
+    include_private: bool,
+    last: Option<&str>,
+    n: Option<i64>,
+) -> RegistryResult<Vec<String>> {
+    let mut sql =
+        String::from("SELECT base_path FROM distributions WHERE pulp_type = $1 AND base_path > $2");
+    if !include_private {
+        sql.push_str(" AND private = $4");
+    }
+    sql.push_str(" ORDER BY base_path LIMIT $3");
+    let mut q = sqlx::query_scalar(AssertSqlSafe(sql))
+        .bind(DISTRIBUTION_TYPE)
+        .bind(last.unwrap_or(""))
+        .bind(n.unwrap_or(i64::MAX));
+    if !include_private {
+        q = q.bind(false);
+    }
+    Ok(q.fetch_all(db.pool()).await?)
+}
+
+/// Content that is now in a version is no longer pending.
+pub async fn unpend(db: &Db, repository_id: &str, ids: &[String]) -> CoreResult<()> {
+    let mut tx = db.begin_write().await?;
+    for chunk in ids.chunks(500) {
+        let sql = format!(
+            "DELETE FROM container_pending WHERE repository_id = $1 AND content_id IN ({})",
+            depot_core::db::placeholders(2, chunk.len())
+        );
+        let mut q = sqlx::query(AssertSqlSafe(sql)).bind(repository_id);
+        for id in chunk {
+            q = q.bind(id);
+        }
+        q.execute(&mut *tx).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}
+
+/// A blob upload in progress: `size` bytes received so far, either as chunks or (after one
+/// streamed PATCH) as the artifact `artifact_id`.
+#[derive(Debug, Clone)]
+pub struct BlobUpload {
+    pub id: String,
+    pub size: i64,
+    pub artifact_id: Option<String>,
+}
+
+pub async fn create_upload(db: &Db, repository_id: &str) -> CoreResult<String> {
+    let upload = depot_core::models::upload::create(db, 0).await?;
+    sqlx::query(
+        "INSERT INTO container_uploads (id, repository_id, artifact_id, created) VALUES ($1, $2, NULL, $3)",
+    )
+    .bind(&upload.id)
+    .bind(repository_id)
+    .bind(depot_core::time::now())
+    .execute(db.pool())
+    .await?;
+    Ok(upload.id)
+}
+
+pub async fn upload(db: &Db, repo: &Repo, id: &str) -> RegistryResult<BlobUpload> {
+    let row = sqlx::query(
+        "SELECT u.id, u.size, cu.artifact_id FROM container_uploads cu JOIN uploads u ON u.id = cu.id \
+         WHERE cu.id = $1 AND cu.repository_id = $2",
+    )
+    .bind(id)
+    .bind(&repo.repository_id)
+    .fetch_optional(db.pool())
+    .await?
+    .ok_or(RegistryError::BlobUploadUnknown)?;
+    Ok(BlobUpload {
+        id: row.try_get(0)?,
+        size: row.try_get(1)?,
+        artifact_id: row.try_get(2)?,
+    })
+}
+
+/// Records the upload's new size, and the artifact when the bytes came in one streamed PATCH.
+pub async fn set_upload(db: &Db, id: &str, size: i64, artifact_id: Option<&str>) -> CoreResult<()> {
+    let mut tx = db.begin_write().await?;
+    sqlx::query("UPDATE uploads SET size = $2, updated = $3 WHERE id = $1")
+        .bind(id)
+        .bind(size)
+        .bind(depot_core::time::now())
+        .execute(&mut *tx)
+        .await?;
+    if let Some(a) = artifact_id {
+        sqlx::query("UPDATE container_uploads SET artifact_id = $2 WHERE id = $1")
+            .bind(id)
+            .bind(a)
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}

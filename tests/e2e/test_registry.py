@@ -1,0 +1,321 @@
+"""The registry API (/v2/) with real clients: skopeo, podman, buildah and umoci from Debian, oras
+from PyPI; plus the protocol's error cases with plain HTTP requests."""
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import uuid
+from pathlib import Path
+
+import pytest
+
+TOOLS = ("skopeo", "podman", "buildah", "umoci")
+
+
+def run(*cmd, cwd=None, check=True):
+    result = subprocess.run([str(c) for c in cmd], cwd=cwd, capture_output=True, text=True,
+                            stdin=subprocess.DEVNULL, timeout=300)
+    if check and result.returncode != 0:
+        raise AssertionError(f"{' '.join(map(str, cmd))} exited {result.returncode}:\n"
+                             f"{result.stdout}\n{result.stderr}")
+    return result
+
+
+@pytest.fixture(scope="module")
+def tools():
+    missing = [t for t in TOOLS if not shutil.which(t)]
+    if missing:
+        if os.environ.get("CI"):
+            pytest.fail(f"missing container tools: {missing} (.ci/run installs them)")
+        pytest.skip(f"missing container tools: {missing}")
+
+
+@pytest.fixture(scope="module")
+def images(tools, tmp_path_factory):
+    """An OCI layout made with umoci, and two single-arch images plus a list made with buildah."""
+    work = tmp_path_factory.mktemp("images")
+    (work / "hello.txt").write_text("hello from an offline image\n")
+    (work / "arm.txt").write_text("arm64 flavour\n")
+    run("umoci", "init", "--layout", "layout", cwd=work)
+    run("umoci", "new", "--image", "layout:v1", cwd=work)
+    run("umoci", "unpack", "--rootless", "--image", "layout:v1", "bundle", cwd=work)
+    shutil.copy(work / "hello.txt", work / "bundle" / "rootfs" / "hello.txt")
+    run("umoci", "repack", "--image", "layout:v1", "bundle", cwd=work)
+    run("umoci", "config", "--image", "layout:v1", "--config.cmd", "/hello.txt",
+        "--architecture", "amd64", "--os", "linux", cwd=work)
+    run("umoci", "gc", "--layout", "layout", cwd=work)
+    index = json.loads((work / "layout" / "index.json").read_text())
+    storage = ["--root", work / "cstore", "--runroot", work / "crun", "--storage-driver", "vfs"]
+    for arch, src in (("amd64", "hello.txt"), ("arm64", "arm.txt")):
+        c = run("buildah", *storage, "from", "scratch").stdout.strip()
+        run("buildah", *storage, "add", c, work / src, "/hello.txt")
+        run("buildah", *storage, "config", "--arch", arch, "--os", "linux", c)
+        run("buildah", *storage, "commit", "-q", c, f"localhost/hello:{arch}")
+    run("buildah", *storage, "manifest", "create", "localhost/hello-list:v1")
+    run("buildah", *storage, "manifest", "add", "localhost/hello-list:v1", "localhost/hello:amd64")
+    run("buildah", *storage, "manifest", "add", "--arch", "arm64", "localhost/hello-list:v1", "localhost/hello:arm64")
+
+    class Images:
+        dir = work
+        layout = f"oci:{work / 'layout'}:v1"
+        digest = index["manifests"][0]["digest"]
+        containers = storage
+
+    return Images
+
+
+def unique(prefix):
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+class Registry:
+    def __init__(self, server, helpers):
+        self.server = server
+        self.helpers = helpers
+        self.host = server.base_url.split("://", 1)[1]
+        self.creds = f"{server.username}:{server.password}"
+
+    def ref(self, name):
+        return f"docker://{self.host}/{name}"
+
+    def push(self, src, name, *extra):
+        run("skopeo", "copy", "-q", "--dest-tls-verify=false", "--dest-creds", self.creds, *extra, src, self.ref(name))
+
+    def inspect(self, name, *extra):
+        return json.loads(run("skopeo", *extra, "inspect", "--tls-verify=false", self.ref(name)).stdout)
+
+    def raw(self, name):
+        return run("skopeo", "inspect", "--raw", "--tls-verify=false", self.ref(name)).stdout
+
+    def blob(self, name, digest, headers=None):
+        """A blob's bytes, following a redirect to object storage."""
+        return self.helpers.content("GET", self.server.url(f"/v2/{name}/blobs/{digest}"), headers=headers)
+
+    def get(self, path, headers=None, auth=False, method="GET", body=None):
+        return self.server.request(method, path, body=body, headers=headers, auth=True if auth else None)
+
+
+@pytest.fixture(scope="module")
+def registry(depot_server, helpers):
+    return Registry(depot_server, helpers)
+
+
+def test_version_check_and_auth(registry):
+    assert registry.get("/v2/").status == 401
+    assert "Basic" in registry.get("/v2/").headers["WWW-Authenticate"]
+    ok = registry.get("/v2/", auth=True)
+    assert ok.status == 200 and ok.json() == {} and ok.headers["Docker-Distribution-Api-Version"] == "registry/2.0"
+    bad = registry.server.request("GET", "/v2/", auth=("admin", "wrong"))
+    assert bad.status == 401 and bad.json()["errors"][0]["code"] == "UNAUTHORIZED"
+    # Pushing needs credentials.
+    anon = registry.get(f"/v2/{unique('anon')}/blobs/uploads/", method="POST")
+    assert anon.status == 401 and anon.json()["errors"][0]["code"] == "UNAUTHORIZED"
+
+
+def test_push_and_pull_oci_and_docker_schema2(registry, images, tmp_path):
+    name = unique("test/hello")
+    registry.push(images.layout, f"{name}:v1")
+    info = registry.inspect(f"{name}:v1")  # anonymous pull of a public repository
+    assert info["Digest"] == images.digest and info["RepoTags"] == ["v1"]
+    run("skopeo", "copy", "-q", "--src-tls-verify=false", registry.ref(f"{name}:v1"), f"oci:{tmp_path / 'out'}:v1")
+    pulled = json.loads((tmp_path / "out" / "index.json").read_text())["manifests"][0]["digest"]
+    assert pulled == images.digest
+    # Every blob is served with the bytes of its digest.
+    manifest = json.loads(registry.raw(f"{name}:v1"))
+    assert hashlib.sha256(registry.raw(f"{name}:v1").encode()).hexdigest() == images.digest.split(":")[1]
+    for d in [manifest["config"]] + manifest["layers"]:
+        blob = registry.blob(name, d["digest"])
+        assert blob.status == 200 and "sha256:" + hashlib.sha256(blob.body).hexdigest() == d["digest"]
+        assert len(blob.body) == d["size"]
+        if not blob.redirected:
+            assert blob.headers["Docker-Content-Digest"] == d["digest"]
+        part = registry.blob(name, d["digest"], headers={"Range": "bytes=1-3"})
+        assert part.status == 206 and part.body == blob.body[1:4]
+        past = registry.blob(name, d["digest"], headers={"Range": f"bytes={d['size'] + 10}-"})
+        assert past.status == 416
+
+    docker = unique("test/hello-docker")
+    registry.push(images.layout, f"{docker}:v1", "--format", "v2s2")
+    assert json.loads(registry.raw(f"{docker}:v1"))["mediaType"] == \
+        "application/vnd.docker.distribution.manifest.v2+json"
+    head = registry.get(f"/v2/{docker}/manifests/v1", method="HEAD",
+                        headers={"Accept": "application/vnd.docker.distribution.manifest.v2+json"})
+    assert head.status == 200 and head.body == b"" and head.headers["Docker-Content-Digest"].startswith("sha256:")
+    # A client that accepts only OCI types does not get the Docker manifest (as in Pulp).
+    only_oci = registry.get(f"/v2/{docker}/manifests/v1", headers={"Accept": "application/vnd.oci.image.manifest.v1+json"})
+    assert only_oci.status == 404 and only_oci.json()["errors"][0]["code"] == "MANIFEST_UNKNOWN"
+
+
+def test_multi_arch_index_round_trip(registry, images, tmp_path):
+    name = unique("test/multi")
+    run("buildah", *images.containers, "manifest", "push", "-q", "--all", "--tls-verify=false",
+        "--creds", registry.creds, "localhost/hello-list:v1", registry.ref(f"{name}:v1"))
+    index = json.loads(registry.raw(f"{name}:v1"))
+    assert index["mediaType"] == "application/vnd.oci.image.index.v1+json" and len(index["manifests"]) == 2
+    assert registry.inspect(f"{name}:v1", "--override-arch", "arm64")["Architecture"] == "arm64"
+    run("skopeo", "copy", "-q", "--all", "--src-tls-verify=false", registry.ref(f"{name}:v1"), f"oci:{tmp_path / 'all'}:v1")
+    copied = json.loads((tmp_path / "all" / "index.json").read_text())["manifests"][0]["digest"]
+    assert copied == "sha256:" + hashlib.sha256(registry.raw(f"{name}:v1").encode()).hexdigest()
+    # The same index as a Docker manifest list.
+    docker = unique("test/multi-docker")
+    run("buildah", *images.containers, "manifest", "push", "-q", "--all", "--format", "v2s2", "--tls-verify=false",
+        "--creds", registry.creds, "localhost/hello-list:v1", registry.ref(f"{docker}:v1"))
+    assert json.loads(registry.raw(f"{docker}:v1"))["mediaType"] == \
+        "application/vnd.docker.distribution.manifest.list.v2+json"
+
+
+def test_podman_push_and_pull(registry, images):
+    name = unique("test/podman")
+    run("podman", *images.containers, "push", "-q", "--tls-verify=false", "--creds", registry.creds,
+        "localhost/hello:amd64", f"{registry.host}/{name}:latest")
+    pulled = run("podman", *images.containers, "pull", "-q", "--tls-verify=false", f"{registry.host}/{name}:latest")
+    local = run("podman", *images.containers, "image", "inspect", "--format", "{{.Id}}", "localhost/hello:amd64")
+    assert pulled.stdout.strip() == local.stdout.strip()
+
+
+def test_oras_chunked_upload(registry, tmp_path):
+    import oras.client
+
+    name = unique("test/oras")
+    data = os.urandom(20000)
+    (tmp_path / "artifact.bin").write_bytes(data)
+    client = oras.client.OrasClient(hostname=registry.host, insecure=True, auth_backend="basic")
+    client.login(username=registry.server.username, password=registry.server.password,
+                 hostname=registry.host, tls_verify=False)
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        resp = client.push(files=["artifact.bin:application/octet-stream"], target=f"{registry.host}/{name}:v1",
+                           do_chunked=True, chunk_size=4096)
+        assert resp.status_code == 201, resp.text
+        out = tmp_path / "pulled"
+        files = client.pull(target=f"{registry.host}/{name}:v1", outdir=str(out))
+    finally:
+        os.chdir(cwd)
+    assert [Path(f).read_bytes() for f in files] == [data]
+
+
+def test_tags_and_catalog_paging(registry, images):
+    name = unique("test/paged")
+    for tag in ("c", "a", "b"):
+        registry.push(images.layout, f"{name}:{tag}")
+    full = registry.get(f"/v2/{name}/tags/list")
+    assert full.json() == {"name": name, "tags": ["a", "b", "c"]}
+    first = registry.get(f"/v2/{name}/tags/list?n=2")
+    assert first.json()["tags"] == ["a", "b"]
+    assert first.headers["Link"] == f'</v2/{name}/tags/list?n=2&last=b>; rel="next"'
+    second = registry.get(f"/v2/{name}/tags/list?n=2&last=b")
+    assert second.json()["tags"] == ["c"] and "Link" not in second.headers
+    catalog = registry.get("/v2/_catalog").json()["repositories"]
+    assert name in catalog and catalog == sorted(catalog)
+    page = registry.get("/v2/_catalog?n=1")
+    assert len(page.json()["repositories"]) == 1 and 'rel="next"' in page.headers["Link"]
+    # Moving a tag: the tag now names the new manifest, in a new repository version.
+    registry.push(images.layout, f"{name}:a", "--format", "v2s2")
+    assert json.loads(registry.raw(f"{name}:a"))["mediaType"].startswith("application/vnd.docker")
+    assert registry.get(f"/v2/{name}/tags/list").json()["tags"] == ["a", "b", "c"]
+
+
+def blob_upload(registry, name, data, chunks=None):
+    """Uploads with a session: one PATCH, or Content-Range chunks; returns the upload URL."""
+    start = registry.get(f"/v2/{name}/blobs/uploads/", method="POST", auth=True)
+    assert start.status == 202 and start.headers["Range"] == "0-0", start
+    location = start.headers["Location"]
+    offset = 0
+    for chunk in chunks or [data]:
+        headers = {"Content-Type": "application/octet-stream"}
+        if chunks:
+            headers["Content-Range"] = f"{offset}-{offset + len(chunk) - 1}"
+        resp = registry.get(location, method="PATCH", body=chunk, headers=headers, auth=True)
+        assert resp.status == 202, resp
+        offset += len(chunk)
+        assert resp.headers["Range"] == f"0-{offset - 1}"
+        location = resp.headers["Location"]
+    return location
+
+
+def test_blob_upload_protocol(registry, images):
+    name = unique("test/proto")
+    data = os.urandom(3000)
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+
+    # Monolithic POST with ?digest=.
+    mono = registry.get(f"/v2/{name}/blobs/uploads/?digest={digest}", method="POST", body=data, auth=True,
+                        headers={"Content-Type": "application/octet-stream"})
+    assert mono.status == 201 and mono.headers["Location"] == f"/v2/{name}/blobs/{digest}"
+    assert registry.blob(name, digest).body == data
+
+    # Chunks with Content-Range, the last one in the PUT; an out-of-order chunk gets 416.
+    other = os.urandom(5000)
+    other_digest = "sha256:" + hashlib.sha256(other).hexdigest()
+    location = blob_upload(registry, name, other, chunks=[other[:2000], other[2000:4000]])
+    skipped = registry.get(location, method="PATCH", body=b"x", auth=True, headers={"Content-Range": "4500-4500"})
+    assert skipped.status == 416
+    status = registry.get(location, auth=True)
+    assert status.status == 204 and status.headers["Range"] == "0-3999"
+    done = registry.get(f"{location}?digest={other_digest}", method="PUT", body=other[4000:], auth=True,
+                        headers={"Content-Type": "application/octet-stream"})
+    assert done.status == 201 and done.headers["Docker-Content-Digest"] == other_digest
+    assert registry.blob(name, other_digest).body == other
+
+    # A streamed upload whose digest does not match stores no blob.
+    wrong = os.urandom(100)
+    location = blob_upload(registry, name, wrong)
+    bad = registry.get(f"{location}?digest={digest.replace(digest[-4:], '0000')}", method="PUT", auth=True)
+    assert bad.status == 400 and bad.json()["errors"][0]["code"] == "DIGEST_INVALID"
+    wrong_digest = "sha256:" + hashlib.sha256(wrong).hexdigest()
+    assert registry.get(f"/v2/{name}/blobs/{wrong_digest}").status == 404
+
+    # Cancel, then the upload is gone.
+    location = blob_upload(registry, name, b"abc")
+    assert registry.get(location, method="DELETE", auth=True).status == 204
+    gone = registry.get(location, auth=True)
+    assert gone.status == 404 and gone.json()["errors"][0]["code"] == "BLOB_UPLOAD_UNKNOWN"
+
+    # Cross-repository mount of a blob another repository holds.
+    target = unique("test/mounted")
+    mounted = registry.get(f"/v2/{target}/blobs/uploads/?mount={digest}&from={name}", method="POST", auth=True)
+    assert mounted.status == 201 and mounted.headers["Docker-Content-Digest"] == digest
+    assert registry.blob(target, digest).body == data
+    # A mount of an unknown blob falls back to an upload session.
+    fallback = registry.get(f"/v2/{target}/blobs/uploads/?mount=sha256:{'1' * 64}&from={name}", method="POST", auth=True)
+    assert fallback.status == 202
+
+
+def test_bad_input_gets_the_spec_errors(registry, images):
+    name = unique("test/bad")
+    registry.push(images.layout, f"{name}:v1")
+
+    def code(resp):
+        return resp.status, resp.json()["errors"][0]["code"]
+
+    assert code(registry.get(f"/v2/{name}/blobs/sha256:xyz")) == (400, "DIGEST_INVALID")
+    assert code(registry.get(f"/v2/{name}/manifests/sha256:xyz")) == (400, "DIGEST_INVALID")
+    assert code(registry.get(f"/v2/{name}/blobs/sha256:{'0' * 64}")) == (404, "BLOB_UNKNOWN")
+    assert code(registry.get(f"/v2/{name}/manifests/nope")) == (404, "MANIFEST_UNKNOWN")
+    assert code(registry.get(f"/v2/{unique('missing')}/tags/list")) == (404, "NAME_UNKNOWN")
+    assert code(registry.get("/v2/Bad_Name/tags/list")) == (400, "NAME_INVALID")
+    assert code(registry.get(f"/v2/{name}/manifests/-bad-tag")) == (400, "TAG_INVALID")
+
+    def put_manifest(ref, body, media_type="application/vnd.oci.image.manifest.v1+json"):
+        return registry.get(f"/v2/{name}/manifests/{ref}", method="PUT", body=body, auth=True,
+                            headers={"Content-Type": media_type})
+
+    missing = json.dumps({
+        "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": f"sha256:{'2' * 64}", "size": 2},
+        "layers": []}).encode()
+    assert code(put_manifest("broken", missing)) == (400, "MANIFEST_BLOB_UNKNOWN")
+    assert code(put_manifest("broken", b"{not json")) == (400, "MANIFEST_INVALID")
+    schema1 = json.dumps({"schemaVersion": 1, "name": name, "tag": "old", "fsLayers": []}).encode()
+    assert code(put_manifest("old", schema1, "application/vnd.docker.distribution.manifest.v1+prettyjws")) == \
+        (400, "MANIFEST_INVALID")
+    good = registry.raw(f"{name}:v1").encode()
+    assert code(put_manifest(f"sha256:{'3' * 64}", good)) == (400, "DIGEST_INVALID")
+    assert registry.get(f"/v2/{name}/tags/list").json()["tags"] == ["v1"]  # nothing was tagged
+    # Pushing the same bytes by digest is accepted and changes no tag.
+    digest = "sha256:" + hashlib.sha256(good).hexdigest()
+    resp = put_manifest(digest, good)
+    assert resp.status == 201 and resp.headers["Docker-Content-Digest"] == digest
