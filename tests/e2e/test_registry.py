@@ -319,3 +319,55 @@ def test_bad_input_gets_the_spec_errors(registry, images):
     digest = "sha256:" + hashlib.sha256(good).hexdigest()
     resp = put_manifest(digest, good)
     assert resp.status == 201 and resp.headers["Docker-Content-Digest"] == digest
+
+
+def test_referrers_and_deletes(registry, images):
+    name = unique("test/del")
+    registry.push(images.layout, f"{name}:v1")
+    registry.push(images.layout, f"{name}:v2")
+    raw = registry.raw(f"{name}:v1").encode()
+    digest = "sha256:" + hashlib.sha256(raw).hexdigest()
+    config_digest = json.loads(raw)["config"]["digest"]
+
+    # An OCI 1.1 artifact whose subject is the image.
+    empty = b"{}"
+    empty_digest = "sha256:" + hashlib.sha256(empty).hexdigest()
+    up = registry.get(f"/v2/{name}/blobs/uploads/?digest={empty_digest}", method="POST", body=empty, auth=True,
+                      headers={"Content-Type": "application/octet-stream"})
+    assert up.status == 201
+    empty_desc = {"mediaType": "application/vnd.oci.empty.v1+json", "digest": empty_digest, "size": 2}
+    sbom = json.dumps({
+        "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "artifactType": "application/vnd.example.sbom", "config": empty_desc, "layers": [empty_desc],
+        "subject": {"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": digest, "size": len(raw)},
+        "annotations": {"org.example.kind": "sbom"}}).encode()
+    sbom_digest = "sha256:" + hashlib.sha256(sbom).hexdigest()
+    put = registry.get(f"/v2/{name}/manifests/{sbom_digest}", method="PUT", body=sbom, auth=True,
+                       headers={"Content-Type": "application/vnd.oci.image.manifest.v1+json"})
+    assert put.status == 201 and put.headers["OCI-Subject"] == digest
+    refs = registry.get(f"/v2/{name}/referrers/{digest}")
+    assert refs.status == 200 and refs.headers["Content-Type"] == "application/vnd.oci.image.index.v1+json"
+    assert refs.json()["manifests"] == [{
+        "mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": sbom_digest, "size": len(sbom),
+        "artifactType": "application/vnd.example.sbom", "annotations": {"org.example.kind": "sbom"}}]
+    other = registry.get(f"/v2/{name}/referrers/{digest}?artifactType=application/x-other")
+    assert other.json()["manifests"] == [] and other.headers["OCI-Filters-Applied"] == "artifactType"
+    assert registry.get(f"/v2/{name}/referrers/{empty_digest}").json()["manifests"] == []
+
+    # Manifests are deleted by digest, with the tags that name them; by tag is refused.
+    by_tag = registry.get(f"/v2/{name}/manifests/v1", method="DELETE", auth=True)
+    assert by_tag.status == 400 and by_tag.json()["errors"][0]["code"] == "UNSUPPORTED"
+    assert registry.get(f"/v2/{name}/manifests/{digest}", method="DELETE").status == 401
+    assert registry.get(f"/v2/{name}/manifests/{digest}", method="DELETE", auth=True).status == 202
+    gone = registry.get(f"/v2/{name}/manifests/{digest}", headers={"Accept": "*/*"})
+    assert gone.status == 404 and gone.json()["errors"][0]["code"] == "MANIFEST_UNKNOWN"
+    assert registry.get(f"/v2/{name}/tags/list").json()["tags"] == []
+    again = registry.get(f"/v2/{name}/manifests/{digest}", method="DELETE", auth=True)
+    assert again.status == 404
+
+    # Blobs leave the repository too.
+    assert registry.blob(name, config_digest).status == 200
+    assert registry.get(f"/v2/{name}/blobs/{config_digest}", method="DELETE", auth=True).status == 202
+    assert registry.blob(name, config_digest).status == 404
+    unknown = registry.get(f"/v2/{name}/blobs/sha256:{'4' * 64}", method="DELETE", auth=True)
+    assert unknown.status == 404 and unknown.json()["errors"][0]["code"] == "BLOB_UNKNOWN"

@@ -6,6 +6,7 @@ use axum::http::{HeaderValue, header};
 use axum::response::Response;
 use depot_container::store::{self, Repo};
 use depot_container::{Digest, RegistryError};
+use depot_core::users::User;
 use depot_http::AppState;
 
 use crate::{Result, header_value};
@@ -39,4 +40,18 @@ pub async fn get(
     r.headers_mut()
         .insert("Docker-Content-Digest", header_value(&digest.to_string()));
     Ok(r)
+}
+
+/// `DELETE /v2/<name>/blobs/<digest>`: out of the repository (202); the bytes stay for other
+/// repositories until orphan cleanup.
+pub async fn delete(
+    state: &AppState,
+    user: &User,
+    repo: &Repo,
+    digest: &Digest,
+) -> Result<Response> {
+    let blob = store::blob(&state.db, repo, digest)
+        .await?
+        .ok_or_else(|| RegistryError::BlobUnknown(digest.to_string()))?;
+    crate::remove(state, user, repo, vec![blob.content_id]).await
 }

@@ -42,6 +42,7 @@ enum Route {
     Blob(String, String),
     UploadStart(String),
     Upload(String, String),
+    Referrers(String, String),
 }
 
 fn route(path: &str) -> Option<Route> {
@@ -66,6 +67,9 @@ fn route(path: &str) -> Option<Route> {
     }
     if let Some((name, digest)) = rest.rsplit_once("/blobs/") {
         return Some(Route::Blob(name.to_string(), digest.to_string()));
+    }
+    if let Some((name, digest)) = rest.rsplit_once("/referrers/") {
+        return Some(Route::Referrers(name.to_string(), digest.to_string()));
     }
     if let Some((name, reference)) = rest.rsplit_once("/manifests/") {
         return Some(Route::Manifest(name.to_string(), reference.to_string()));
@@ -119,6 +123,11 @@ async fn dispatch(state: &AppState, parts: &Parts, body: Body) -> Result<Respons
                     let user = pusher(user)?;
                     manifests::put(state, &user, &name, &reference, parts, body).await
                 }
+                Method::DELETE => {
+                    let user = pusher(user)?;
+                    let repo = pull_repo(state, &name, Some(&user)).await?;
+                    manifests::delete(state, &user, &repo, &reference).await
+                }
                 _ => Ok(method_not_allowed()),
             }
         }
@@ -130,8 +139,17 @@ async fn dispatch(state: &AppState, parts: &Parts, body: Body) -> Result<Respons
                     let repo = pull_repo(state, &name, user.as_ref()).await?;
                     blobs::get(state, &repo, &digest, parts).await
                 }
+                Method::DELETE => {
+                    let user = pusher(user)?;
+                    let repo = pull_repo(state, &name, Some(&user)).await?;
+                    blobs::delete(state, &user, &repo, &digest).await
+                }
                 _ => Ok(method_not_allowed()),
             }
+        }
+        Route::Referrers(name, digest) if m == Method::GET => {
+            let repo = pull_repo(state, &name, user.as_ref()).await?;
+            manifests::referrers(state, &repo, &digest.parse()?, query).await
         }
         Route::UploadStart(name) if m == Method::POST => {
             names::validate_name(&name)?;
@@ -200,6 +218,28 @@ async fn pull_repo(state: &AppState, name: &str, user: Option<&User>) -> Result<
     }
 }
 
+/// Removes content from a repository through the remove task (run at once when the repository
+/// is free) and answers 202, as the spec asks of deletes.
+async fn remove(
+    state: &AppState,
+    user: &User,
+    repo: &Repo,
+    content_ids: Vec<String>,
+) -> Result<Response> {
+    let d = depot_core::tasks::Dispatch::new(
+        "pulp_container.app.tasks.recursive_remove_content",
+        depot_container::REMOVE_HANDLER,
+        serde_json::json!({"repository_id": repo.repository_id, "content_ids": content_ids}),
+    )
+    .exclusive([depot_container::repository_prn(&repo.repository_id)])
+    .immediate()
+    .requested_by(&user.id, "");
+    depot_core::tasks::dispatch(state, d).await?;
+    let mut r = Response::new(Body::empty());
+    *r.status_mut() = StatusCode::ACCEPTED;
+    Ok(r)
+}
+
 fn json_response(status: StatusCode, body: impl Into<Body>) -> Response {
     let mut r = Response::new(body.into());
     *r.status_mut() = status;
@@ -245,6 +285,10 @@ mod tests {
         assert_eq!(
             route("/v2/lib/x/blobs/sha256:00"),
             Some(Route::Blob("lib/x".into(), "sha256:00".into()))
+        );
+        assert_eq!(
+            route("/v2/lib/x/referrers/sha256:00"),
+            Some(Route::Referrers("lib/x".into(), "sha256:00".into()))
         );
         assert_eq!(route("/v2/nothing"), None);
     }

@@ -180,3 +180,57 @@ async fn wait(state: &AppState, task_id: &str) -> Result<()> {
         }
     }
 }
+
+/// `DELETE /v2/<name>/manifests/<digest>`: the manifest and the tags pointing at it leave the
+/// repository (202). Deleting by tag is not supported, as in pulp_container.
+pub async fn delete(
+    state: &AppState,
+    user: &User,
+    repo: &Repo,
+    reference: &str,
+) -> Result<Response> {
+    if !Digest::is_digest_like(reference) {
+        return Err(RegistryError::Unsupported(
+            "manifests are deleted by digest; untag through the Pulp API".into(),
+        )
+        .into());
+    }
+    let digest: Digest = reference.parse()?;
+    let m = store::manifest_by_digest(&state.db, repo, &digest)
+        .await?
+        .ok_or_else(|| RegistryError::ManifestUnknown(reference.to_string()))?;
+    crate::remove(state, user, repo, vec![m.content_id]).await
+}
+
+/// `GET /v2/<name>/referrers/<digest>`: an OCI index of the manifests whose subject is
+/// `digest`, optionally filtered by `artifactType`.
+pub async fn referrers(
+    state: &AppState,
+    repo: &Repo,
+    digest: &Digest,
+    query: &str,
+) -> Result<Response> {
+    let wanted: Option<String> = serde_urlencoded::from_str::<Vec<(String, String)>>(query)
+        .unwrap_or_default()
+        .into_iter()
+        .find(|(k, _)| k == "artifactType")
+        .map(|(_, v)| v);
+    let mut found = store::referrers(&state.db, repo, digest).await?;
+    if let Some(t) = &wanted {
+        found.retain(|d| d.get("artifactType").and_then(|v| v.as_str()) == Some(t.as_str()));
+    }
+    let body = json!({"schemaVersion": 2, "mediaType": manifest::OCI_INDEX, "manifests": found});
+    let mut r = Response::new(Body::from(body.to_string()));
+    let h = r.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        header::HeaderValue::from_static(manifest::OCI_INDEX),
+    );
+    if wanted.is_some() {
+        h.insert(
+            "OCI-Filters-Applied",
+            header::HeaderValue::from_static("artifactType"),
+        );
+    }
+    Ok(r)
+}

@@ -19,6 +19,8 @@ pub const TAG_TYPE: &str = "container.tag";
 
 /// The task that adds a tag, its manifest and everything the manifest needs to a repository.
 pub const ADD_HANDLER: &str = "container.add";
+/// The task that removes manifests (with their tags) or blobs from a repository.
+pub const REMOVE_HANDLER: &str = "container.remove";
 
 /// The reservation name of a container repository.
 pub fn repository_prn(id: &str) -> String {

@@ -557,3 +557,76 @@ pub async fn set_upload(db: &Db, id: &str, size: i64, artifact_id: Option<&str>)
     tx.commit().await?;
     Ok(())
 }
+
+/// Tags in the repository's latest version that point at any of `manifest_ids`.
+pub async fn tags_of(
+    db: &Db,
+    repository_id: &str,
+    manifest_ids: &[String],
+) -> CoreResult<Vec<String>> {
+    let latest: i64 = sqlx::query_scalar("SELECT latest_number FROM repositories WHERE id = $1")
+        .bind(repository_id)
+        .fetch_one(db.pool())
+        .await?;
+    let mut out = Vec::new();
+    for chunk in manifest_ids.chunks(400) {
+        let sql = format!(
+            "SELECT t.content_id FROM container_tags t JOIN repository_contents rc ON rc.content_id = t.content_id \
+             WHERE {} AND t.manifest_id IN ({})",
+            present_condition(1, 2),
+            depot_core::db::placeholders(3, chunk.len())
+        );
+        let mut q = sqlx::query_scalar(AssertSqlSafe(sql))
+            .bind(repository_id)
+            .bind(latest);
+        for id in chunk {
+            q = q.bind(id);
+        }
+        out.extend(q.fetch_all(db.pool()).await?);
+    }
+    Ok(out)
+}
+
+/// An OCI descriptor of every manifest in the repository whose `subject` is `digest`.
+pub async fn referrers(
+    db: &Db,
+    repo: &Repo,
+    digest: &Digest,
+) -> RegistryResult<Vec<serde_json::Value>> {
+    let sql = format!(
+        "SELECT m.digest, m.media_type, m.data, m.artifact_type FROM container_manifests m \
+         WHERE m.subject = $3 AND {} ORDER BY m.digest",
+        visible("m.content_id")
+    );
+    let rows = sqlx::query(AssertSqlSafe(sql))
+        .bind(&repo.repository_id)
+        .bind(repo.latest_number)
+        .bind(digest.to_string())
+        .fetch_all(db.pool())
+        .await?;
+    let mut out = Vec::new();
+    for r in rows {
+        let data: String = r.try_get(2)?;
+        let parsed: serde_json::Value = serde_json::from_str(&data).unwrap_or_default();
+        // The spec: artifactType, else the config's media type.
+        let artifact_type: Option<String> = r.try_get::<Option<String>, _>(3)?.or_else(|| {
+            parsed
+                .pointer("/config/mediaType")
+                .and_then(|v| v.as_str())
+                .map(str::to_string)
+        });
+        let mut d = serde_json::json!({
+            "mediaType": r.try_get::<String, _>(1)?,
+            "digest": r.try_get::<String, _>(0)?,
+            "size": data.len(),
+        });
+        if let Some(t) = artifact_type {
+            d["artifactType"] = t.into();
+        }
+        if let Some(a) = parsed.get("annotations").filter(|a| a.is_object()) {
+            d["annotations"] = a.clone();
+        }
+        out.push(d);
+    }
+    Ok(out)
+}
