@@ -19,6 +19,8 @@ Workloads (each repeated, reported as median, min and max):
   content  requests per second for one 16 KiB file from the content app (wrk, 32 connections)
   api      requests per second for a repository list of 100 (wrk, 32 connections, Basic auth)
   memory   resident memory of the runner at idle and its peak over the run
+  registry push and pull (skopeo) of an image with 5 layers of 10 MiB, Depot and Debian's
+           docker-registry side by side (when skopeo and docker-registry are installed)
 
 This is a benchmark, not a test: it asserts only that each operation succeeded. Raw figures are
 written as JSON to bench/results/.
@@ -370,6 +372,11 @@ def run_set(binary, db, extra_env, smoke, reps):
         results["content_p99_ms"] = summary([c[2] for c in content if c])
         results["api_list_rps"] = summary([a[0] for a in api if a])
         results["api_list_p99_ms"] = summary([a[2] for a in api if a])
+        n_layers, layer_size = (2, 1024 * 1024) if smoke else (5, 10 * 1024 * 1024)
+        reg = bench_registry(depot, workdir, reps, n_layers, layer_size)
+        if reg:
+            results["registry"] = {name: {"push_s": summary(p), "pull_s": summary(q)} for name, (p, q) in reg.items()}
+            results["registry_image"] = f"{n_layers} layers of {layer_size // (1024 * 1024)} MiB"
         results["peak_rss_mib"] = depot.rss_kib("VmHWM") / 1024
     finally:
         depot.stop()
@@ -400,6 +407,90 @@ def print_table(title, results, rows):
             print(f"| {name:<58} | {s['median']:>10.2f} | {s['min']:>10.2f} | {s['max']:>10.2f} |")
     print(f"| {'resident memory at idle (MiB)':<58} | {results['idle_rss_mib']:>10.1f} | {'':>10} | {'':>10} |")
     print(f"| {'peak resident memory (MiB)':<58} | {results['peak_rss_mib']:>10.1f} | {'':>10} | {'':>10} |")
+    reg = results.get("registry")
+    if reg:
+        print(f"\nregistry, skopeo copy of an image with {results['registry_image']} (s, median of runs)\n")
+        print(f"| {'registry':<20} | {'push':>8} | {'pull':>8} |")
+        print(f"|{'-' * 22}|{'-' * 10}|{'-' * 10}|")
+        for name, r in reg.items():
+            print(f"| {name:<20} | {r['push_s']['median']:>8.2f} | {r['pull_s']['median']:>8.2f} |")
+
+
+def make_image_layout(root, layers, layer_size):
+    """An OCI image layout with `layers` random layers (fresh bytes, so nothing is deduplicated)."""
+    blobs = root / "blobs" / "sha256"
+    blobs.mkdir(parents=True)
+
+    def blob(data):
+        digest = hashlib.sha256(data).hexdigest()
+        (blobs / digest).write_bytes(data)
+        return {"digest": f"sha256:{digest}", "size": len(data)}
+
+    layer_descs = [dict(blob(os.urandom(layer_size)), mediaType="application/vnd.oci.image.layer.v1.tar+gzip")
+                   for _ in range(layers)]
+    config = json.dumps({"architecture": "amd64", "os": "linux",
+                         "rootfs": {"type": "layers", "diff_ids": [d["digest"] for d in layer_descs]}}).encode()
+    manifest = json.dumps({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+                           "config": dict(blob(config), mediaType="application/vnd.oci.image.config.v1+json"),
+                           "layers": layer_descs}).encode()
+    m = dict(blob(manifest), mediaType="application/vnd.oci.image.manifest.v1+json",
+             annotations={"org.opencontainers.image.ref.name": "v1"})
+    (root / "index.json").write_text(json.dumps({"schemaVersion": 2, "manifests": [m]}))
+    (root / "oci-layout").write_text('{"imageLayoutVersion": "1.0.0"}')
+    return f"oci:{root}:v1"
+
+
+class DockerRegistry:
+    """Debian's docker-registry (CNCF distribution) on a free port, storing in a temp dir."""
+
+    def __init__(self, workdir):
+        self.port = free_port()
+        self.dir = workdir / "docker-registry"
+        self.dir.mkdir()
+        config = self.dir / "config.yml"
+        config.write_text(f"version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n"
+                          f"    rootdirectory: {self.dir / 'data'}\nhttp:\n  addr: 127.0.0.1:{self.port}\n")
+        self.proc = subprocess.Popen(["docker-registry", "serve", str(config)], stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+        deadline = time.time() + 30
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{self.port}/v2/", timeout=2).read()
+                return
+            except OSError:
+                if time.time() > deadline:
+                    raise SystemExit("docker-registry did not start")
+                time.sleep(0.1)
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(timeout=10)
+
+
+def bench_registry(depot, workdir, reps, layers, layer_size):
+    """Push and pull times with skopeo: {target: ([push s], [pull s])}."""
+    if not (shutil.which("skopeo") and shutil.which("docker-registry")):
+        return None
+    upstream = DockerRegistry(workdir)
+    targets = {"Depot": (f"127.0.0.1:{depot.port}", ["--dest-creds", f"admin:{depot.password}"]),
+               "docker-registry": (f"127.0.0.1:{upstream.port}", [])}
+    out = {name: ([], []) for name in targets}
+    try:
+        for rep in range(reps):
+            for name, (host, creds) in targets.items():
+                src = make_image_layout(workdir / f"img-{name}-{rep}", layers, layer_size)
+                ref = f"docker://{host}/bench/img{rep}:v1"
+                start = time.perf_counter()
+                subprocess.run(["skopeo", "copy", "-q", "--dest-tls-verify=false", *creds, src, ref],
+                               check=True, stdin=subprocess.DEVNULL)
+                out[name][0].append(time.perf_counter() - start)
+                start = time.perf_counter()
+                subprocess.run(["skopeo", "copy", "-q", "--src-tls-verify=false", ref,
+                                f"oci:{workdir / f'pulled-{name}-{rep}'}:v1"], check=True, stdin=subprocess.DEVNULL)
+                out[name][1].append(time.perf_counter() - start)
+    finally:
+        upstream.stop()
+    return out
 
 
 def main():

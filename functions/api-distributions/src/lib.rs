@@ -227,7 +227,7 @@ async fn read(
     Path(id): Path<String>,
     query: QueryMap,
 ) -> ApiResult<Response> {
-    let d = distribution::get(&state.db, &id).await?;
+    let d = distribution::get_of_type(&state.db, &id, "file.file").await?;
     let resp = distribution::response(&state.db, &d, &state.settings).await?;
     shaped(&query, &resp)
 }
@@ -261,7 +261,7 @@ async fn apply_update(
     id: String,
     raw: Map<String, Value>,
 ) -> ApiResult<Response> {
-    let d = distribution::get(&state.db, &id).await?;
+    let d = distribution::get_of_type(&state.db, &id, "file.file").await?;
     distribution::precheck(
         &state.db,
         raw.get("name").and_then(Value::as_str),
@@ -328,7 +328,7 @@ async fn delete(
     cid: CorrelationId,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    distribution::get(&state.db, &id).await?;
+    distribution::get_of_type(&state.db, &id, "file.file").await?;
     let d = depot_core::tasks::general::delete_dispatch(Kind::FileDistribution, &id)
         .requested_by(&user.id, &cid.0);
     dispatched(&state, d).await

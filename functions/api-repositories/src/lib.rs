@@ -131,7 +131,7 @@ async fn remote_id(state: &AppState, href: &str) -> CoreResult<String> {
 }
 
 async fn find(state: &AppState, id: &str) -> ApiResult<Repository> {
-    Ok(repository::get(&state.db, id).await?)
+    Ok(repository::get_of_type(&state.db, id, "file.file").await?)
 }
 
 async fn create(

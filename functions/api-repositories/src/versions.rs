@@ -46,7 +46,7 @@ async fn list(
     Path(id): Path<String>,
     query: QueryMap,
 ) -> ApiResult<Response> {
-    repository::get(&state.db, &id).await?;
+    repository::get_of_type(&state.db, &id, "file.file").await?;
     let params = ListParams::from_query(&query)?;
     let mut q = ListQuery::new(version::COLUMNS, "repository_versions");
     q.filter("repository_id = ?", vec![Bind::Text(id.clone())]);
@@ -100,7 +100,7 @@ async fn delete(
     Path((id, n)): Path<(String, String)>,
 ) -> ApiResult<Response> {
     let n = number(&n)?;
-    let repo = repository::get(&state.db, &id).await?;
+    let repo = repository::get_of_type(&state.db, &id, "file.file").await?;
     version::get(&state.db, &id, n).await?;
     let d = Dispatch::new(
         "pulpcore.app.tasks.repository.delete_version",

@@ -33,14 +33,8 @@ fn add(ctx: TaskContext) -> TaskFuture {
         };
         let created = version::create_next(db, &args.repository_id, change).await?;
         store::unpend(db, &args.repository_id, &add).await?;
-        match created {
-            Some(v) => {
-                ctx.created(v.href());
-                Ok(Some(
-                    serde_json::to_value(version::response(db, &v).await?).unwrap_or_default(),
-                ))
-            }
-            None => Ok(None),
-        }
+        // No created_resources yet: version hrefs of container repositories come with their
+        // REST resources.
+        Ok(created.map(|v| serde_json::json!({"number": v.number})))
     })
 }

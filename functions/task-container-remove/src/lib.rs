@@ -29,14 +29,9 @@ fn remove(ctx: TaskContext) -> TaskFuture {
             add: Vec::new(),
             overwrite: true,
         };
-        match version::create_next(db, &args.repository_id, change).await? {
-            Some(v) => {
-                ctx.created(v.href());
-                Ok(Some(
-                    serde_json::to_value(version::response(db, &v).await?).unwrap_or_default(),
-                ))
-            }
-            None => Ok(None),
-        }
+        let created = version::create_next(db, &args.repository_id, change).await?;
+        // No created_resources yet: version hrefs of container repositories come with their
+        // REST resources.
+        Ok(created.map(|v| serde_json::json!({"number": v.number})))
     })
 }

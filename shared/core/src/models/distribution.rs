@@ -127,6 +127,18 @@ pub async fn get(db: &Db, id: &str) -> CoreResult<Distribution> {
     Distribution::from_row(&row)
 }
 
+/// A distribution of the given type: another plugin's distribution is not found here.
+pub async fn get_of_type(db: &Db, id: &str, pulp_type: &str) -> CoreResult<Distribution> {
+    let t: Option<String> = sqlx::query_scalar("SELECT pulp_type FROM distributions WHERE id = $1")
+        .bind(id)
+        .fetch_optional(db.pool())
+        .await?;
+    if t.as_deref() != Some(pulp_type) {
+        return Err(CoreError::not_found("FileDistribution"));
+    }
+    get(db, id).await
+}
+
 /// Checks a base path: relative, no empty, `.` or `..` segments, no trailing slash.
 pub fn validate_base_path(base_path: &str) -> CoreResult<()> {
     let bad = base_path.is_empty()

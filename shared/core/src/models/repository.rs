@@ -113,6 +113,15 @@ pub async fn get(db: &Db, id: &str) -> CoreResult<Repository> {
     fetch(db.pool(), id).await
 }
 
+/// A repository of the given type: another plugin's repository is not found here.
+pub async fn get_of_type(db: &Db, id: &str, pulp_type: &str) -> CoreResult<Repository> {
+    let repo = get(db, id).await?;
+    if repo.pulp_type != pulp_type {
+        return Err(CoreError::not_found("FileRepository"));
+    }
+    Ok(repo)
+}
+
 pub async fn get_in(tx: &mut Tx, id: &str) -> CoreResult<Repository> {
     fetch(&mut **tx, id).await
 }
