@@ -371,3 +371,48 @@ def test_referrers_and_deletes(registry, images):
     assert registry.blob(name, config_digest).status == 404
     unknown = registry.get(f"/v2/{name}/blobs/sha256:{'4' * 64}", method="DELETE", auth=True)
     assert unknown.status == 404 and unknown.json()["errors"][0]["code"] == "BLOB_UNKNOWN"
+
+
+def test_orphan_cleanup_keeps_what_is_still_used(registry):
+    """Pushed content is pending until tagged; orphan cleanup keeps it. Once deleted, a manifest and
+    the blobs it names are removed together (the manifest first: it refers to the blobs)."""
+    server = registry.server
+    name = unique("test/orphans")
+
+    def upload(data):
+        d = "sha256:" + hashlib.sha256(data).hexdigest()
+        resp = registry.get(f"/v2/{name}/blobs/uploads/?digest={d}", method="POST", body=data, auth=True,
+                            headers={"Content-Type": "application/octet-stream"})
+        assert resp.status == 201
+        return {"digest": d, "size": len(data)}
+
+    config = upload(json.dumps({"architecture": "amd64", "os": "linux", "nonce": uuid.uuid4().hex}).encode())
+    layer = upload(os.urandom(3000))
+    kept = upload(os.urandom(1000))
+    manifest = json.dumps({
+        "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": dict(config, mediaType="application/vnd.oci.image.config.v1+json"),
+        "layers": [dict(layer, mediaType="application/vnd.oci.image.layer.v1.tar+gzip")]}).encode()
+    digest = "sha256:" + hashlib.sha256(manifest).hexdigest()
+    put = registry.get(f"/v2/{name}/manifests/{digest}", method="PUT", body=manifest, auth=True,
+                       headers={"Content-Type": "application/vnd.oci.image.manifest.v1+json"})
+    assert put.status == 201
+
+    def artifacts(d):
+        return server.request("GET", f"artifacts/?sha256={d['digest'].split(':')[1]}").json()["count"]
+
+    def cleanup():
+        task = server.wait_task(server.request("POST", "orphans/cleanup/", {"orphan_protection_time": 0}).json()["task"])
+        assert task["state"] == "completed", task["error"]
+
+    cleanup()
+    assert [artifacts(d) for d in (config, layer, kept)] == [1, 1, 1]
+    assert registry.get(f"/v2/{name}/manifests/{digest}", headers={"Accept": "*/*"}).body == manifest
+
+    assert registry.get(f"/v2/{name}/manifests/{digest}", method="DELETE", auth=True).status == 202
+    for d in (config, layer):
+        assert registry.get(f"/v2/{name}/blobs/{d['digest']}", method="DELETE", auth=True).status == 202
+    cleanup()
+    assert [artifacts(d) for d in (config, layer, kept)] == [0, 0, 1]
+    assert registry.get(f"/v2/{name}/manifests/{digest}", headers={"Accept": "*/*"}).status == 404
+    assert registry.blob(name, kept["digest"]).status == 200

@@ -1,8 +1,21 @@
 //! Task: delete content that no repository version holds and artifacts that nothing uses, once
 //! they are older than the protection time.
+//!
+//! Content is still in use when other content needs it: a container blob that a manifest names,
+//! a manifest that an index lists or a tag points at. Such units go only once their users went,
+//! so the cleanup runs in passes (tags, then indexes, then manifests, then blobs). Pushed
+//! container content that is pending in a repository is in use too.
 
 use depot_core::tasks::{ORPHAN_CLEANUP_HANDLER, TaskContext, TaskFuture, TaskRegistry};
-use sqlx::Row;
+use sqlx::{AssertSqlSafe, Row};
+
+/// Content `c.id` is in no repository version, pending nowhere, and needed by no other content.
+const UNUSED: &str = "NOT EXISTS (SELECT 1 FROM repository_contents rc WHERE rc.content_id = c.id) \
+     AND NOT EXISTS (SELECT 1 FROM container_pending p WHERE p.content_id = c.id) \
+     AND NOT EXISTS (SELECT 1 FROM container_manifest_blobs mb WHERE mb.blob_id = c.id) \
+     AND NOT EXISTS (SELECT 1 FROM container_manifests m WHERE m.config_blob_id = c.id) \
+     AND NOT EXISTS (SELECT 1 FROM container_listed_manifests l WHERE l.manifest_id = c.id) \
+     AND NOT EXISTS (SELECT 1 FROM container_tags t WHERE t.manifest_id = c.id)";
 
 pub fn register_tasks(reg: &mut TaskRegistry) {
     reg.register(ORPHAN_CLEANUP_HANDLER, cleanup);
@@ -24,35 +37,42 @@ fn cleanup(ctx: TaskContext) -> TaskFuture {
         ctx.progress
             .start("clean-up.content", "Clean up orphan Content", None)
             .await;
-        let orphans: Vec<String> = sqlx::query_scalar(
-            "SELECT c.id FROM contents c WHERE c.created <= $1 \
-             AND NOT EXISTS (SELECT 1 FROM repository_contents rc WHERE rc.content_id = c.id)",
-        )
-        .bind(&cutoff)
-        .fetch_all(db.pool())
-        .await?;
-        let orphans: Vec<String> = match &only {
-            Some(ids) => orphans.into_iter().filter(|id| ids.contains(id)).collect(),
-            None => orphans,
-        };
-        ctx.progress
-            .set_total("clean-up.content", orphans.len() as i64)
-            .await;
-        for chunk in orphans.chunks(200) {
-            let mut tx = db.begin_write().await?;
-            for id in chunk {
-                // Re-check inside the transaction: a concurrent task may have just added it.
-                sqlx::query(
-                    "DELETE FROM contents WHERE id = $1 AND NOT EXISTS (SELECT 1 FROM repository_contents rc WHERE rc.content_id = $1)",
-                )
-                .bind(id)
-                .execute(&mut *tx)
+        let mut total = 0;
+        // Each pass frees what the previous one's deletions stopped using; four passes cover
+        // tag -> index -> manifest -> blob.
+        for _ in 0..4 {
+            let sql = format!("SELECT c.id FROM contents c WHERE c.created <= $1 AND {UNUSED}");
+            let orphans: Vec<String> = sqlx::query_scalar(AssertSqlSafe(sql))
+                .bind(&cutoff)
+                .fetch_all(db.pool())
                 .await?;
+            let orphans: Vec<String> = match &only {
+                Some(ids) => orphans.into_iter().filter(|id| ids.contains(id)).collect(),
+                None => orphans,
+            };
+            if orphans.is_empty() {
+                break;
             }
-            tx.commit().await?;
-            ctx.progress
-                .advance("clean-up.content", chunk.len() as i64)
-                .await;
+            total += orphans.len() as i64;
+            ctx.progress.set_total("clean-up.content", total).await;
+            for chunk in orphans.chunks(200) {
+                let mut tx = db.begin_write().await?;
+                for id in chunk {
+                    // Re-check inside the transaction: a concurrent task may have just used it.
+                    let sql = format!(
+                        "DELETE FROM contents WHERE id = $1 AND {}",
+                        UNUSED.replace("c.id", "$1")
+                    );
+                    sqlx::query(AssertSqlSafe(sql))
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                ctx.progress
+                    .advance("clean-up.content", chunk.len() as i64)
+                    .await;
+            }
         }
         ctx.progress.complete("clean-up.content").await;
 

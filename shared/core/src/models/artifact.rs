@@ -133,7 +133,8 @@ pub async fn delete_if_unused(db: &Db, id: &str) -> CoreResult<bool> {
     let res = sqlx::query(
         "DELETE FROM artifacts WHERE id = $1 \
          AND NOT EXISTS (SELECT 1 FROM content_artifacts WHERE artifact_id = $1) \
-         AND NOT EXISTS (SELECT 1 FROM published_files WHERE artifact_id = $1)",
+         AND NOT EXISTS (SELECT 1 FROM published_files WHERE artifact_id = $1) \
+         AND NOT EXISTS (SELECT 1 FROM container_uploads WHERE artifact_id = $1)",
     )
     .bind(id)
     .execute(db.pool())
