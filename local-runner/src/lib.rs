@@ -105,8 +105,30 @@ pub async fn build_core(settings: Settings) -> Result<(Core, Option<String>), St
     Ok((core, generated))
 }
 
+/// The running task workers of this process.
+pub struct Workers {
+    stop: tokio::sync::watch::Sender<bool>,
+    handles: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Workers {
+    /// Stops taking new tasks and waits up to `timeout` for the running ones to finish. What is
+    /// still running then is left to another process's sweeper, as after a crash.
+    pub async fn drain(self, timeout: Duration) {
+        let _ = self.stop.send(true);
+        let all = async {
+            for h in self.handles {
+                let _ = h.await;
+            }
+        };
+        if tokio::time::timeout(timeout, all).await.is_err() {
+            tracing::warn!("tasks still running after {timeout:?}; leaving them to the sweeper");
+        }
+    }
+}
+
 /// Starts the task workers and the sweeper on the current runtime.
-pub async fn start_workers(core: &Core) -> Result<(), StartupError> {
+pub async fn start_workers(core: &Core) -> Result<Workers, StartupError> {
     // Tasks left behind by an earlier run: fail the ones whose worker is gone, re-queue the rest.
     tasks::sweep(core)
         .await
@@ -119,9 +141,16 @@ pub async fn start_workers(core: &Core) -> Result<(), StartupError> {
     } else {
         0
     };
-    for i in 0..workers {
-        tokio::spawn(tasks::run_worker(core.clone(), format!("worker-{i}")));
-    }
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let handles = (0..workers)
+        .map(|i| {
+            tokio::spawn(tasks::run_worker(
+                core.clone(),
+                format!("worker-{i}"),
+                stopped.clone(),
+            ))
+        })
+        .collect();
     let sweeper = core.clone();
     tokio::spawn(async move {
         let every = Duration::from_secs((sweeper.settings.heartbeat_timeout / 2).clamp(1, 30));
@@ -132,5 +161,5 @@ pub async fn start_workers(core: &Core) -> Result<(), StartupError> {
             }
         }
     });
-    Ok(())
+    Ok(Workers { stop, handles })
 }

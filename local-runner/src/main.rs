@@ -28,11 +28,17 @@ async fn run() -> Result<(), local_runner::StartupError> {
         println!("Created user 'admin' with password: {pw}");
         println!("(set PULP_ADMIN_PASSWORD to choose it; this is printed only once)");
     }
-    local_runner::start_workers(&core).await?;
+    let workers = local_runner::start_workers(&core).await?;
+    // On Ctrl-C running tasks get this long to finish (a second Ctrl-C stops at once).
+    let drain = std::time::Duration::from_secs(core.settings.heartbeat_timeout.max(10) * 2);
     if !core.settings.role.serves_http() {
         tracing::info!("Depot task workers running (DEPOT_ROLE=worker)");
         let _ = tokio::signal::ctrl_c().await;
-        tracing::info!("shutting down");
+        tracing::info!("shutting down: finishing running tasks");
+        tokio::select! {
+            _ = workers.drain(drain) => {}
+            _ = tokio::signal::ctrl_c() => tracing::warn!("stopping without waiting for tasks"),
+        }
         return Ok(());
     }
     let listener = tokio::net::TcpListener::bind(&listen).await.map_err(|e| {
@@ -52,5 +58,10 @@ async fn run() -> Result<(), local_runner::StartupError> {
             tracing::info!("shutting down");
         })
         .await
-        .map_err(|e| local_runner::StartupError(format!("server error: {e}")))
+        .map_err(|e| local_runner::StartupError(format!("server error: {e}")))?;
+    tokio::select! {
+        _ = workers.drain(drain) => {}
+        _ = tokio::signal::ctrl_c() => tracing::warn!("stopping without waiting for tasks"),
+    }
+    Ok(())
 }

@@ -83,3 +83,44 @@ def test_cancel_waiting_and_running_tasks(runner_factory, stalling_upstream, hel
     unit = server.request("POST", "content/file/files/upload/", body=body, headers={"Content-Type": ctype}).json()
     resp = server.request("POST", repo["pulp_href"] + "modify/", {"add_content_units": [unit["pulp_href"]]})
     assert server.wait_task(resp.json()["task"], states=("completed", "failed"))["state"] == "completed"
+
+
+def test_ctrl_c_lets_running_tasks_finish(runner_factory, helpers):
+    import hashlib
+    import http.server
+    import os
+
+    files = {f"{i}.bin": os.urandom(300) for i in range(5)}
+    manifest = "".join(f"{p},{hashlib.sha256(d).hexdigest()},{len(d)}\n" for p, d in files.items()).encode()
+
+    class Slow(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            name = self.path.rsplit("/", 1)[1]
+            data = manifest if name == "PULP_MANIFEST" else files[name]
+            time.sleep(0.4)
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args):
+            pass
+
+    upstream = helpers.http_server(Slow)
+    try:
+        server = runner_factory.start()
+        repo = server.request("POST", "repositories/file/file/", {"name": "drain-" + uuid.uuid4().hex[:6]}).json()
+        remote = server.request("POST", "remotes/file/file/", {
+            "name": "drain-" + uuid.uuid4().hex[:6], "url": upstream.base_url + "/PULP_MANIFEST",
+            "policy": "immediate", "download_concurrency": 1}).json()
+        href = server.request("POST", repo["pulp_href"] + "sync/", {"remote": remote["pulp_href"]}).json()["task"]
+        server.wait_task(href, states=("running",))
+        # SIGINT: the HTTP side stops, the running sync (about 2 s more) finishes, then the process exits.
+        assert runner_factory.stop(server) == 0
+        server = runner_factory.start()
+        task = server.request("GET", href).json()
+        assert task["state"] == "completed", task
+        latest = server.request("GET", repo["pulp_href"]).json()["latest_version_href"]
+        assert server.request("GET", latest).json()["content_summary"]["present"]["file.file"]["count"] == 5
+    finally:
+        upstream.stop()

@@ -92,7 +92,11 @@ async fn reservations_order_and_parallelism() {
     for test_db in databases().await {
         let core = core_for(&test_db).await;
         for i in 0..3 {
-            tokio::spawn(tasks::run_worker(core.clone(), format!("w{i}")));
+            tokio::spawn(tasks::run_worker(
+                core.clone(),
+                format!("w{i}"),
+                tokio::sync::watch::channel(false).1,
+            ));
         }
         let group = task::create_group(&core.db, "test group").await.unwrap();
         // Three exclusive tasks on X run one at a time in order; Y runs beside them.

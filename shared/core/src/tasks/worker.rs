@@ -25,10 +25,25 @@ pub(super) fn signal_cancel(task_id: &str) {
     }
 }
 
-/// Consumes the queue until it closes.
-pub async fn run_worker(core: Core, name: String) {
+/// Resolves when `stop` turns true; never when nobody can stop the worker any more.
+async fn stopped(stop: &mut tokio::sync::watch::Receiver<bool>) {
+    if stop.wait_for(|s| *s).await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
+/// Consumes the queue until it closes or `stop` turns true. A task already running is finished
+/// first: stopping only ends the wait for the next message.
+pub async fn run_worker(core: Core, name: String, mut stop: tokio::sync::watch::Receiver<bool>) {
     loop {
-        let delivery = match core.queue.receive().await {
+        if *stop.borrow() {
+            return;
+        }
+        let received = tokio::select! {
+            r = core.queue.receive() => r,
+            _ = stopped(&mut stop) => return,
+        };
+        let delivery = match received {
             Ok(Some(d)) => d,
             Ok(None) => return,
             Err(e) => {
