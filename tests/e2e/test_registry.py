@@ -5,6 +5,7 @@ import hashlib
 import json
 import os
 import shutil
+import time
 import subprocess
 import uuid
 from pathlib import Path
@@ -416,3 +417,53 @@ def test_orphan_cleanup_keeps_what_is_still_used(registry):
     assert [artifacts(d) for d in (config, layer, kept)] == [0, 0, 1]
     assert registry.get(f"/v2/{name}/manifests/{digest}", headers={"Accept": "*/*"}).status == 404
     assert registry.blob(name, kept["digest"]).status == 200
+
+
+def test_sha512_digests_and_truncated_uploads(registry):
+    import socket
+
+    name = unique("test/sha512")
+    data = os.urandom(4000)
+    digest = "sha512:" + hashlib.sha512(data).hexdigest()
+    mono = registry.get(f"/v2/{name}/blobs/uploads/?digest={digest}", method="POST", body=data, auth=True,
+                        headers={"Content-Type": "application/octet-stream"})
+    assert mono.status == 201 and mono.headers["Docker-Content-Digest"] == digest
+    assert registry.blob(name, digest).body == data
+    wrong = registry.get(f"/v2/{name}/blobs/uploads/?digest=sha512:{'0' * 128}", method="POST", body=data,
+                         auth=True, headers={"Content-Type": "application/octet-stream"})
+    assert wrong.status == 400 and wrong.json()["errors"][0]["code"] == "DIGEST_INVALID"
+
+    # A manifest pushed by a sha512 digest is stored and served under it.
+    config = json.dumps({"architecture": "amd64", "os": "linux", "n": uuid.uuid4().hex}).encode()
+    config_digest = "sha256:" + hashlib.sha256(config).hexdigest()
+    assert registry.get(f"/v2/{name}/blobs/uploads/?digest={config_digest}", method="POST", body=config, auth=True,
+                        headers={"Content-Type": "application/octet-stream"}).status == 201
+    manifest = json.dumps({
+        "schemaVersion": 2, "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config_digest,
+                   "size": len(config)},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar", "digest": digest, "size": len(data)}],
+    }).encode()
+    m_digest = "sha512:" + hashlib.sha512(manifest).hexdigest()
+    put = registry.get(f"/v2/{name}/manifests/{m_digest}", method="PUT", body=manifest, auth=True,
+                       headers={"Content-Type": "application/vnd.oci.image.manifest.v1+json"})
+    assert put.status == 201 and put.headers["Docker-Content-Digest"] == m_digest
+    got = registry.get(f"/v2/{name}/manifests/{m_digest}", headers={"Accept": "application/vnd.oci.image.manifest.v1+json"})
+    assert got.status == 200 and got.body == manifest
+
+    # A PATCH whose connection drops half way stores nothing: the upload is still empty after it.
+    start = registry.get(f"/v2/{name}/blobs/uploads/", method="POST", auth=True)
+    location = start.headers["Location"]
+    host, port = registry.host.split(":")
+    with socket.create_connection((host, int(port))) as s:
+        auth = registry.server.auth_header()["Authorization"]
+        s.sendall(f"PATCH {location} HTTP/1.1\r\nHost: {registry.host}\r\nAuthorization: {auth}\r\n"
+                  f"Content-Type: application/octet-stream\r\nContent-Length: 100000\r\n\r\n".encode() + b"x" * 5000)
+    time.sleep(0.5)
+    status = registry.get(location, auth=True)
+    assert status.status == 204 and status.headers["Range"] == "0-0", status
+    assert server_artifacts(registry, b"x" * 5000) == 0
+
+
+def server_artifacts(registry, data):
+    return registry.server.request("GET", f"artifacts/?sha256={hashlib.sha256(data).hexdigest()}").json()["count"]
