@@ -467,3 +467,23 @@ def test_sha512_digests_and_truncated_uploads(registry):
 
 def server_artifacts(registry, data):
     return registry.server.request("GET", f"artifacts/?sha256={hashlib.sha256(data).hexdigest()}").json()["count"]
+
+
+def test_parallel_first_pushes_of_one_name(registry):
+    """Clients upload layers in parallel; the first push of a name must not race with itself."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    name = unique("test/parallel")
+    blobs = [os.urandom(2000) for _ in range(12)]
+
+    def push(data):
+        d = "sha256:" + hashlib.sha256(data).hexdigest()
+        return registry.get(f"/v2/{name}/blobs/uploads/?digest={d}", method="POST", body=data, auth=True,
+                            headers={"Content-Type": "application/octet-stream"}).status
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        statuses = list(pool.map(push, blobs))
+    assert statuses == [201] * 12
+    assert registry.get("/v2/_catalog").json()["repositories"].count(name) == 1
+    for data in blobs:
+        assert registry.blob(name, "sha256:" + hashlib.sha256(data).hexdigest()).body == data

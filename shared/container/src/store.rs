@@ -93,16 +93,19 @@ pub async fn find_or_create(db: &Db, name: &str) -> RegistryResult<Repo> {
         .await
     }
     .await;
-    match created {
-        Ok(_) => {}
-        // A concurrent first push won the race: use its repository.
-        Err(_) if find(db, name).await?.is_some() => {}
-        Err(e) => {
-            return Err(RegistryError::NameInvalid(format!(
-                "cannot create repository '{name}': {}",
-                describe(&e)
-            )));
+    if let Err(e) = created {
+        // Clients upload layers in parallel, so the first push of a name races with itself:
+        // the winner may still be creating the distribution. Give it a moment.
+        for _ in 0..40 {
+            if let Some(repo) = find(db, name).await? {
+                return Ok(repo);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
         }
+        return Err(RegistryError::NameInvalid(format!(
+            "cannot create repository '{name}': {}",
+            describe(&e)
+        )));
     }
     find(db, name)
         .await?
