@@ -269,6 +269,12 @@ def test_blob_upload_protocol(registry, images):
     wrong_digest = "sha256:" + hashlib.sha256(wrong).hexdigest()
     assert registry.get(f"/v2/{name}/blobs/{wrong_digest}").status == 404
 
+    # After a streamed PATCH the PUT may not carry more bytes.
+    location = blob_upload(registry, name, b"streamed")
+    more = registry.get(f"{location}?digest={digest}", method="PUT", body=b"more", auth=True,
+                        headers={"Content-Type": "application/octet-stream"})
+    assert more.status == 400 and more.json()["errors"][0]["code"] == "BLOB_UPLOAD_INVALID"
+
     # Cancel, then the upload is gone.
     location = blob_upload(registry, name, b"abc")
     assert registry.get(location, method="DELETE", auth=True).status == 204

@@ -232,6 +232,17 @@ pub async fn finish(
         .parse()?;
     let artifact_id = match &up.artifact_id {
         Some(a) => {
+            // The streamed body was the whole blob; bytes after it would be silently lost.
+            let extra = axum::body::to_bytes(body, 1)
+                .await
+                .map_or(true, |b| !b.is_empty());
+            if extra {
+                return Err(RegistryError::BlobUploadInvalid(
+                    "a streamed upload cannot take a final chunk; send the bytes in the PATCH"
+                        .into(),
+                )
+                .into());
+            }
             let a = artifact::get(&state.db, a).await?;
             artifacts::check(&expected(&digest), &a.digests)
                 .map_err(|e| ingest_error(e, &digest))?;
