@@ -250,14 +250,11 @@ pub async fn finish(
         }
         None => {
             // Chunks so far, plus a last chunk in this body.
-            write_chunk(state, &up, up.size, body).await?;
-            let u = upload::get(&state.db, &up.id).await?;
-            let total: i64 = upload::chunks(&state.db, &up.id)
-                .await?
-                .iter()
-                .map(|(_, size, _)| size)
-                .sum();
-            let u = upload::Upload { size: total, ..u };
+            let total = up.size + write_chunk(state, &up, up.size, body).await?;
+            let u = upload::Upload {
+                size: total,
+                ..upload::get(&state.db, &up.id).await?
+            };
             let streams = upload::assembled(state, &u).await?;
             let joined = futures_util::stream::iter(streams).flatten();
             let a = artifacts::ingest(state, joined, &expected(&digest))

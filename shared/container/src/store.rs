@@ -19,7 +19,6 @@ use crate::{
 #[derive(Debug, Clone)]
 pub struct Repo {
     pub name: String,
-    pub distribution_id: String,
     pub repository_id: String,
     pub private: bool,
     pub latest_number: i64,
@@ -34,9 +33,20 @@ fn visible(cid_sql: &str) -> String {
     )
 }
 
+/// A query whose `$1` and `$2` are the repository and its latest version number, the
+/// parameters [`visible`] and `present_condition(1, 2)` use.
+fn in_repo<'q>(
+    sql: String,
+    repo: &Repo,
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+    sqlx::query(AssertSqlSafe(sql))
+        .bind(repo.repository_id.clone())
+        .bind(repo.latest_number)
+}
+
 pub async fn find(db: &Db, name: &str) -> RegistryResult<Option<Repo>> {
     let row = sqlx::query(
-        "SELECT d.id, d.repository_id, d.private AS private, r.latest_number FROM distributions d \
+        "SELECT d.repository_id, d.private AS private, r.latest_number FROM distributions d \
          JOIN repositories r ON r.id = d.repository_id \
          WHERE d.base_path = $1 AND d.pulp_type = $2",
     )
@@ -47,10 +57,9 @@ pub async fn find(db: &Db, name: &str) -> RegistryResult<Option<Repo>> {
     let Some(r) = row else { return Ok(None) };
     Ok(Some(Repo {
         name: name.to_string(),
-        distribution_id: r.try_get(0)?,
-        repository_id: r.try_get(1)?,
+        repository_id: r.try_get(0)?,
         private: depot_core::db::get_bool(&r, "private")?,
-        latest_number: r.try_get(3)?,
+        latest_number: r.try_get(2)?,
     }))
 }
 
@@ -135,9 +144,7 @@ pub async fn blob(db: &Db, repo: &Repo, digest: &Digest) -> RegistryResult<Optio
          WHERE b.digest = $3 AND {}",
         visible("b.content_id")
     );
-    let row = sqlx::query(AssertSqlSafe(sql))
-        .bind(&repo.repository_id)
-        .bind(repo.latest_number)
+    let row = in_repo(sql, repo)
         .bind(digest.to_string())
         .fetch_optional(db.pool())
         .await?;
@@ -148,19 +155,6 @@ pub async fn blob(db: &Db, repo: &Repo, digest: &Digest) -> RegistryResult<Optio
         content_id: r.try_get(0)?,
         file: file.zip(size),
     }))
-}
-
-/// Any stored blob with this digest, in whatever repository (for cross-repository mounts and
-/// for skipping uploads of known bytes).
-pub async fn blob_anywhere(db: &Db, digest: &Digest) -> RegistryResult<Option<String>> {
-    Ok(sqlx::query_scalar(
-        "SELECT b.content_id FROM container_blobs b \
-         JOIN content_artifacts ca ON ca.content_id = b.content_id \
-         WHERE b.digest = $1 AND ca.artifact_id IS NOT NULL",
-    )
-    .bind(digest.to_string())
-    .fetch_optional(db.pool())
-    .await?)
 }
 
 async fn pend(tx: &mut Tx, repository_id: &str, content_id: &str) -> CoreResult<()> {
@@ -278,9 +272,7 @@ pub async fn manifest_by_digest(
         "SELECT {MANIFEST_COLUMNS} FROM container_manifests m WHERE m.digest = $3 AND {}",
         visible("m.content_id")
     );
-    let row = sqlx::query(AssertSqlSafe(sql))
-        .bind(&repo.repository_id)
-        .bind(repo.latest_number)
+    let row = in_repo(sql, repo)
         .bind(digest.to_string())
         .fetch_optional(db.pool())
         .await?;
@@ -295,10 +287,8 @@ pub async fn manifest_by_tag(db: &Db, repo: &Repo, tag: &str) -> RegistryResult<
          WHERE t.name = $3 AND {}",
         present_condition(1, 2)
     );
-    let row = sqlx::query(AssertSqlSafe(sql))
-        .bind(&repo.repository_id)
-        .bind(repo.latest_number)
-        .bind(tag)
+    let row = in_repo(sql, repo)
+        .bind(tag.to_string())
         .fetch_optional(db.pool())
         .await?;
     row.as_ref().map(manifest_from).transpose()
@@ -451,13 +441,12 @@ pub async fn tags(
          WHERE {} AND t.name > $3 ORDER BY t.name LIMIT $4",
         present_condition(1, 2)
     );
-    Ok(sqlx::query_scalar(AssertSqlSafe(sql))
-        .bind(&repo.repository_id)
-        .bind(repo.latest_number)
-        .bind(last.unwrap_or(""))
+    let rows = in_repo(sql, repo)
+        .bind(last.unwrap_or("").to_string())
         .bind(n.unwrap_or(i64::MAX))
         .fetch_all(db.pool())
-        .await?)
+        .await?;
+    rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
 }
 
 /// Names of container distributions, sorted, after `last`, at most `n`; private ones only for
@@ -601,9 +590,7 @@ pub async fn referrers(
          WHERE m.subject = $3 AND {} ORDER BY m.digest",
         visible("m.content_id")
     );
-    let rows = sqlx::query(AssertSqlSafe(sql))
-        .bind(&repo.repository_id)
-        .bind(repo.latest_number)
+    let rows = in_repo(sql, repo)
         .bind(digest.to_string())
         .fetch_all(db.pool())
         .await?;

@@ -64,10 +64,6 @@ impl Storage for FsStorage {
             other => other,
         }
     }
-
-    fn local_path(&self, key: &str) -> Option<PathBuf> {
-        self.path(key).ok()
-    }
 }
 
 struct FsStaged {

@@ -6,7 +6,6 @@ mod fs;
 mod s3;
 
 use std::io;
-use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::Arc;
 
@@ -29,8 +28,6 @@ pub trait Storage: Send + Sync {
     /// Reads `len` bytes (or to the end) from `offset`.
     async fn open(&self, key: &str, offset: u64, len: Option<u64>) -> io::Result<ByteStream>;
     async fn delete(&self, key: &str) -> io::Result<()>;
-    /// The file's path when the backend is a local filesystem.
-    fn local_path(&self, key: &str) -> Option<PathBuf>;
     /// A time-limited URL from which a client can fetch the file itself (object storage only).
     /// `head` signs a HEAD request instead of a GET; the URL names the file `filename`.
     async fn presigned_url(

@@ -320,10 +320,6 @@ impl Storage for S3Storage {
         Ok(())
     }
 
-    fn local_path(&self, _key: &str) -> Option<std::path::PathBuf> {
-        None
-    }
-
     async fn presigned_url(
         &self,
         key: &str,
