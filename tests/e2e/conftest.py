@@ -628,6 +628,27 @@ def parse_manifest(text):
     return entries
 
 
+def slow_handler(files, delay):
+    """A handler serving `files` from memory, `delay` seconds per request."""
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            time.sleep(delay)
+            data = files.get(self.path.lstrip("/"))
+            if data is None:
+                self.send_error(404)
+                return
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args):
+            pass
+
+    return Handler
+
+
 @pytest.fixture(scope="session")
 def helpers():
     """Small functions the test modules share (test modules should not import conftest)."""
@@ -640,6 +661,7 @@ def helpers():
         sha256 = staticmethod(sha256_bytes)
         parse_manifest = staticmethod(parse_manifest)
         http_server = LocalHttpServer
+        slow_handler = staticmethod(slow_handler)
 
     return Helpers
 

@@ -87,26 +87,12 @@ def test_cancel_waiting_and_running_tasks(runner_factory, stalling_upstream, hel
 
 def test_ctrl_c_lets_running_tasks_finish(runner_factory, helpers):
     import hashlib
-    import http.server
     import os
 
     files = {f"{i}.bin": os.urandom(300) for i in range(5)}
-    manifest = "".join(f"{p},{hashlib.sha256(d).hexdigest()},{len(d)}\n" for p, d in files.items()).encode()
-
-    class Slow(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):
-            name = self.path.rsplit("/", 1)[1]
-            data = manifest if name == "PULP_MANIFEST" else files[name]
-            time.sleep(0.4)
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, *args):
-            pass
-
-    upstream = helpers.http_server(Slow)
+    files["PULP_MANIFEST"] = "".join(f"{p},{hashlib.sha256(d).hexdigest()},{len(d)}\n"
+                                     for p, d in files.items()).encode()
+    upstream = helpers.http_server(helpers.slow_handler(files, delay=0.4))
     try:
         server = runner_factory.start()
         repo = server.request("POST", "repositories/file/file/", {"name": "drain-" + uuid.uuid4().hex[:6]}).json()

@@ -2,9 +2,7 @@
 version; tasks on different repositories run at the same time."""
 
 import hashlib
-import http.server
 import os
-import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
@@ -63,27 +61,6 @@ def test_concurrent_modifies_on_one_repository_make_one_version_each_in_order(de
     assert {c["pulp_href"] for c in resp.json()["results"]} == {u["pulp_href"] for u in units}
 
 
-def slow_handler(files, delay):
-    """A handler serving `files` from memory, `delay` seconds per request."""
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):
-            time.sleep(delay)
-            data = files.get(self.path.lstrip("/"))
-            if data is None:
-                self.send_error(404)
-                return
-            self.send_response(200)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, *args):
-            pass
-
-    return Handler
-
-
 @pytest.fixture
 def slow_upstream(helpers):
     files = {}
@@ -93,7 +70,7 @@ def slow_upstream(helpers):
         files[f"slow/{i}.bin"] = data
         lines.append(f"{i}.bin,{hashlib.sha256(data).hexdigest()},{len(data)}\n")
     files["slow/PULP_MANIFEST"] = "".join(lines).encode()
-    server = helpers.http_server(slow_handler(files, delay=0.25))
+    server = helpers.http_server(helpers.slow_handler(files, delay=0.25))
     yield server
     server.stop()
 
