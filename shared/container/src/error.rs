@@ -15,7 +15,7 @@ pub enum RegistryError {
     BlobUploadUnknown,
     #[error("{0}")]
     RangeInvalid(String),
-    #[error("provided digest did not match uploaded content: {0}")]
+    #[error("invalid digest: {0}")]
     DigestInvalid(String),
     #[error("manifest references a blob or manifest unknown to the registry: {0}")]
     ManifestBlobUnknown(String),
