@@ -1,16 +1,19 @@
-//! `distributions/file/file/`: where repositories, versions and publications are served.
-//! Create, update and delete run as immediate tasks, as in Pulp.
+//! Distributions of every type: `distributions/file/file/`, `distributions/container/container/`
+//! and `distributions/container/pull-through/`. Create, update and delete run as immediate
+//! tasks, as in Pulp. The operations are written once over [`types::DistributionType`].
+
+pub mod types;
 
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::routing::get;
+use depot_core::config::Settings;
+use depot_core::db::Db;
 use depot_core::hrefs::Kind;
-use depot_core::models::distribution::{
-    self, Distribution, FileDistributionResponse, NewDistribution, Source,
-};
+use depot_core::models::distribution::{self, Distribution, NewDistribution, Source};
 use depot_core::models::list::{Bind, ListQuery};
-use depot_core::models::{Labels, publication, repository, version};
+use depot_core::models::{Labels, publication, remote, repository, version};
 use depot_core::tasks::{Dispatch, TaskContext, TaskFuture, TaskRegistry};
 use depot_core::{CoreError, CoreResult};
 use depot_http::list::{fetch_page, href_filters, name_filters};
@@ -19,11 +22,10 @@ use depot_http::{
     ApiResult, AppState, Authenticated, CorrelationId, Fields, ListParams, QueryMap, dispatched,
     ok, shaped,
 };
-use schemars::JsonSchema;
-use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-const BASE: &str = "/pulp/api/v3/distributions/file/file/";
+use types::{Container, DistributionType, File, PullThrough};
+
 const CREATE_HANDLER: &str = "distribution.create";
 const UPDATE_HANDLER: &str = "distribution.update";
 /// Base paths are a shared namespace: every distribution change holds this resource.
@@ -31,13 +33,23 @@ const BASE_PATHS: &str = "pdrn:distribution-base-paths";
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route(BASE, get(list).post(create))
+        .merge(routes::<File>())
+        .merge(routes::<Container>())
+        .merge(routes::<PullThrough>())
+}
+
+fn routes<P: DistributionType>() -> Router<AppState> {
+    Router::new()
+        .route(P::BASE, get(list::<P>).post(create::<P>))
         .route(
-            &format!("{BASE}{{id}}/"),
-            get(read).patch(partial_update).put(update).delete(delete),
+            &format!("{}{{id}}/", P::BASE),
+            get(read::<P>)
+                .patch(partial_update::<P>)
+                .put(update::<P>)
+                .delete(delete::<P>),
         )
         .merge(depot_http::labels::routes(
-            BASE,
+            P::BASE,
             depot_core::labels::Labeled::Distribution,
         ))
 }
@@ -47,37 +59,62 @@ pub fn register_tasks(reg: &mut TaskRegistry) {
     reg.register(UPDATE_HANDLER, run_update);
 }
 
-/// A file distribution serving at most one of repository, repository_version and publication.
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct FileDistribution {
-    pub name: String,
-    pub base_path: String,
-    pub content_guard: Option<String>,
-    pub hidden: Option<bool>,
-    pub pulp_labels: Option<Labels>,
-    pub repository: Option<String>,
-    pub repository_version: Option<String>,
-    pub publication: Option<String>,
-    pub checkpoint: Option<bool>,
+/// The distribution as type `P` shows it.
+async fn typed<P: DistributionType>(state: &AppState, d: &Distribution) -> CoreResult<P::Response> {
+    let common = distribution::response(&state.db, d, &state.settings).await?;
+    Ok(P::response(common, d, &state.settings))
 }
 
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PatchedFileDistribution {
-    pub name: Option<String>,
-    pub base_path: Option<String>,
-    pub content_guard: Option<String>,
-    pub hidden: Option<bool>,
-    pub pulp_labels: Option<Labels>,
-    pub repository: Option<String>,
-    pub repository_version: Option<String>,
-    pub publication: Option<String>,
-    pub checkpoint: Option<bool>,
+/// The distribution as its own type shows it (for task results).
+async fn response_value(db: &Db, d: &Distribution, s: &Settings) -> CoreResult<Value> {
+    let common = distribution::response(db, d, s).await?;
+    let v = match d.kind() {
+        Kind::ContainerDistribution => serde_json::to_value(Container::response(common, d, s)),
+        Kind::ContainerPullThroughDistribution => {
+            serde_json::to_value(PullThrough::response(common, d, s))
+        }
+        _ => serde_json::to_value(common),
+    };
+    Ok(v.unwrap_or_default())
+}
+
+/// An href of any of `kinds`, as an id.
+fn resolve_any(kinds: &[Kind], field: &str, href: &str) -> CoreResult<String> {
+    match kinds.iter().find_map(|k| k.parse_ref(href)) {
+        Some(id) => Ok(id),
+        None => depot_core::hrefs::resolve(kinds[0], field, href),
+    }
+}
+
+/// Checks the fields that differ between types: content guards (none yet), the type's base
+/// path rules, and that a remote exists.
+async fn check_fields<P: DistributionType>(
+    state: &AppState,
+    raw: &Map<String, Value>,
+) -> CoreResult<()> {
+    if raw.get("content_guard").is_some_and(|v| !v.is_null()) {
+        return Err(CoreError::field(
+            "content_guard",
+            "Content guards are not supported yet.",
+        ));
+    }
+    if let Some(Value::String(b)) = raw.get("base_path") {
+        P::validate_base_path(b)?;
+    }
+    if let (Some(Value::String(h)), Some(kind)) = (raw.get("remote"), P::REMOTE) {
+        let id = depot_core::hrefs::resolve(kind, "remote", h)?;
+        remote::get(&state.db, &id)
+            .await
+            .map_err(|_| depot_core::hrefs::missing("remote", h))?;
+    }
+    Ok(())
 }
 
 /// Resolves the source fields present in `raw`; `None` when none of them was sent.
-async fn resolve_source(state: &AppState, raw: &Map<String, Value>) -> CoreResult<Option<Source>> {
+async fn resolve_source<P: DistributionType>(
+    state: &AppState,
+    raw: &Map<String, Value>,
+) -> CoreResult<Option<Source>> {
     let get = |k: &str| raw.get(k).and_then(Value::as_str).map(str::to_string);
     if !["repository", "repository_version", "publication"]
         .iter()
@@ -97,7 +134,7 @@ async fn resolve_source(state: &AppState, raw: &Map<String, Value>) -> CoreResul
     }
     let mut s = Source::default();
     if let Some(h) = repo {
-        let id = depot_core::hrefs::resolve(Kind::FileRepository, "repository", &h)?;
+        let id = resolve_any(P::REPOSITORIES, "repository", &h)?;
         repository::get(&state.db, &id)
             .await
             .map_err(|_| depot_core::hrefs::missing("repository", h))?;
@@ -105,12 +142,19 @@ async fn resolve_source(state: &AppState, raw: &Map<String, Value>) -> CoreResul
     }
     if let Some(h) = ver {
         let (repo, n) = depot_core::hrefs::resolve_version("repository_version", &h)?;
+        let kind = repository::get(&state.db, &repo)
+            .await
+            .ok()
+            .map(|r| r.kind());
+        if !kind.is_some_and(|k| P::REPOSITORIES.contains(&k)) {
+            return Err(depot_core::hrefs::missing("repository_version", h));
+        }
         let v = version::get(&state.db, &repo, n)
             .await
             .map_err(|_| depot_core::hrefs::missing("repository_version", h))?;
         s.repository_version_id = Some(v.id);
     }
-    if let Some(h) = publ {
+    if let (Some(h), true) = (publ, P::PUBLICATIONS) {
         let id = depot_core::hrefs::resolve(Kind::FilePublication, "publication", &h)?;
         publication::get(&state.db, &id)
             .await
@@ -120,25 +164,33 @@ async fn resolve_source(state: &AppState, raw: &Map<String, Value>) -> CoreResul
     Ok(Some(s))
 }
 
-async fn create(
+async fn create<P: DistributionType>(
     State(state): State<AppState>,
     Authenticated(user): Authenticated,
     cid: CorrelationId,
     fields: Fields,
 ) -> ApiResult<Response> {
-    let (body, raw) = fields.parse_full::<FileDistribution>()?;
-    if body.content_guard.is_some() {
-        return Err(
-            CoreError::field("content_guard", "Content guards are not supported yet.").into(),
-        );
-    }
-    distribution::precheck(&state.db, Some(&body.name), Some(&body.base_path), None).await?;
-    if let Some(l) = &body.pulp_labels {
-        depot_core::labels::validate(&Value::Object(l.clone()))?;
-    }
-    let source = resolve_source(&state, &raw).await?.unwrap_or_default();
-    let args = json!({"name": body.name, "base_path": body.base_path, "hidden": body.hidden.unwrap_or(false),
-                      "pulp_labels": body.pulp_labels.unwrap_or_default(), "checkpoint": body.checkpoint.unwrap_or(false),
+    let (_, raw) = fields.parse_full::<P::Create>()?;
+    let text = |k: &str| raw.get(k).and_then(Value::as_str).map(str::to_string);
+    let flag = |k: &str| raw.get(k).and_then(Value::as_bool).unwrap_or(false);
+    let (name, base_path) = (
+        text("name").unwrap_or_default(),
+        text("base_path").unwrap_or_default(),
+    );
+    check_fields::<P>(&state, &raw).await?;
+    distribution::precheck(&state.db, Some(&name), Some(&base_path), None).await?;
+    let labels = match raw.get("pulp_labels") {
+        Some(l) if !l.is_null() => depot_core::labels::validate(l)?,
+        _ => Labels::new(),
+    };
+    let source = resolve_source::<P>(&state, &raw).await?.unwrap_or_default();
+    let remote_id = match (text("remote"), P::REMOTE) {
+        (Some(h), Some(kind)) => Some(depot_core::hrefs::resolve(kind, "remote", &h)?),
+        _ => None,
+    };
+    let args = json!({"pulp_type": P::PULP_TYPE, "name": name, "base_path": base_path, "hidden": flag("hidden"),
+                      "pulp_labels": labels, "checkpoint": flag("checkpoint"), "private": flag("private"),
+                      "description": text("description"), "remote_id": remote_id,
                       "repository_id": source.repository_id, "repository_version_id": source.repository_version_id,
                       "publication_id": source.publication_id});
     let d = Dispatch::new(
@@ -159,12 +211,16 @@ fn run_create(ctx: TaskContext) -> TaskFuture {
         let d = distribution::create(
             &ctx.core.db,
             NewDistribution {
-                pulp_type: "file.file",
+                pulp_type: s("pulp_type").unwrap_or_default(),
                 name: s("name").unwrap_or_default(),
                 base_path: s("base_path").unwrap_or_default(),
                 pulp_labels: a["pulp_labels"].as_object().cloned().unwrap_or_default(),
                 hidden: a["hidden"].as_bool().unwrap_or(false),
                 checkpoint: a["checkpoint"].as_bool().unwrap_or(false),
+                private: a["private"].as_bool().unwrap_or(false),
+                description: s("description"),
+                remote_id: s("remote_id"),
+                pull_through_id: None,
                 source: Source {
                     repository_id: s("repository_id"),
                     repository_version_id: s("repository_version_id"),
@@ -174,28 +230,28 @@ fn run_create(ctx: TaskContext) -> TaskFuture {
         )
         .await?;
         ctx.created(d.href());
-        let resp = distribution::response(&ctx.core.db, &d, &ctx.core.settings).await?;
-        Ok(Some(serde_json::to_value(resp).unwrap_or_default()))
+        Ok(Some(
+            response_value(&ctx.core.db, &d, &ctx.core.settings).await?,
+        ))
     })
 }
 
-async fn list(
+async fn list<P: DistributionType>(
     State(state): State<AppState>,
     _: Authenticated,
     query: QueryMap,
 ) -> ApiResult<Response> {
     let params = ListParams::from_query(&query)?;
     let mut q = ListQuery::new(distribution::COLUMNS, "distributions");
-    q.filter("pulp_type = ?", vec![Bind::Text("file.file".into())]);
+    q.filter("pulp_type = ?", vec![Bind::Text(P::PULP_TYPE.into())]);
     name_filters(&mut q, &query, "name", "name");
     name_filters(&mut q, &query, "base_path", "base_path");
-    href_filters(&mut q, &query, Kind::FileDistribution, "id");
+    href_filters(&mut q, &query, P::KIND, "id");
     if let Some(h) = query.get("repository") {
+        let id = P::REPOSITORIES.iter().find_map(|k| k.parse_ref(h));
         q.filter(
             "repository_id = ?",
-            vec![Bind::Text(
-                Kind::FileRepository.parse_ref(h).unwrap_or_default(),
-            )],
+            vec![Bind::Text(id.unwrap_or_default())],
         );
     }
     for o in params.order_sql(
@@ -213,55 +269,52 @@ async fn list(
     let mut results = Vec::new();
     for r in &rows {
         let d = Distribution::from_row(r)?;
-        results.push(
-            serde_json::to_value(distribution::response(&state.db, &d, &state.settings).await?)
-                .unwrap_or_default(),
-        );
+        results.push(serde_json::to_value(typed::<P>(&state, &d).await?).unwrap_or_default());
     }
     Ok(ok(&params.page(&query, count, results)))
 }
 
-async fn read(
+async fn read<P: DistributionType>(
     State(state): State<AppState>,
     _: Authenticated,
     Path(id): Path<String>,
     query: QueryMap,
 ) -> ApiResult<Response> {
-    let d = distribution::get_of_type(&state.db, &id, "file.file").await?;
-    let resp = distribution::response(&state.db, &d, &state.settings).await?;
-    shaped(&query, &resp)
+    let d = distribution::get_of_type(&state.db, &id, P::PULP_TYPE).await?;
+    shaped(&query, &typed::<P>(&state, &d).await?)
 }
 
-async fn partial_update(
+async fn partial_update<P: DistributionType>(
     State(state): State<AppState>,
     Authenticated(user): Authenticated,
     cid: CorrelationId,
     Path(id): Path<String>,
     fields: Fields,
 ) -> ApiResult<Response> {
-    let (_, raw) = fields.parse_patch::<PatchedFileDistribution>()?;
-    apply_update(state, user.id, cid.0, id, raw).await
+    let (_, raw) = fields.parse_patch::<P::Patch>()?;
+    apply_update::<P>(state, user.id, cid.0, id, raw).await
 }
 
-async fn update(
+async fn update<P: DistributionType>(
     State(state): State<AppState>,
     Authenticated(user): Authenticated,
     cid: CorrelationId,
     Path(id): Path<String>,
     fields: Fields,
 ) -> ApiResult<Response> {
-    let (_, raw) = fields.parse_full::<FileDistribution>()?;
-    apply_update(state, user.id, cid.0, id, raw).await
+    let (_, raw) = fields.parse_full::<P::Create>()?;
+    apply_update::<P>(state, user.id, cid.0, id, raw).await
 }
 
-async fn apply_update(
+async fn apply_update<P: DistributionType>(
     state: AppState,
     user: String,
     cid: String,
     id: String,
     raw: Map<String, Value>,
 ) -> ApiResult<Response> {
-    let d = distribution::get_of_type(&state.db, &id, "file.file").await?;
+    let d = distribution::get_of_type(&state.db, &id, P::PULP_TYPE).await?;
+    check_fields::<P>(&state, &raw).await?;
     distribution::precheck(
         &state.db,
         raw.get("name").and_then(Value::as_str),
@@ -272,10 +325,8 @@ async fn apply_update(
     if let Some(l) = raw.get("pulp_labels") {
         depot_core::labels::validate(l)?;
     }
-    let source = resolve_source(&state, &raw).await?;
-    let current =
-        serde_json::to_value(distribution::response(&state.db, &d, &state.settings).await?)
-            .unwrap_or_default();
+    let source = resolve_source::<P>(&state, &raw).await?;
+    let current = serde_json::to_value(typed::<P>(&state, &d).await?).unwrap_or_default();
     if raw.iter().all(|(k, v)| current.get(k) == Some(v)) {
         return Ok(ok(&current));
     }
@@ -286,7 +337,7 @@ async fn apply_update(
         UPDATE_HANDLER,
         args,
     )
-    .exclusive(vec![BASE_PATHS.into(), Kind::FileDistribution.prn(&id)])
+    .exclusive(vec![BASE_PATHS.into(), P::KIND.prn(&id)])
     .immediate()
     .requested_by(&user, &cid);
     dispatched(&state, d).await
@@ -314,46 +365,51 @@ fn run_update(ctx: TaskContext) -> TaskFuture {
         distribution::update(&ctx.core.db, &id, changes, source).await?;
         let d = distribution::get(&ctx.core.db, &id).await?;
         Ok(Some(
-            serde_json::to_value(
-                distribution::response(&ctx.core.db, &d, &ctx.core.settings).await?,
-            )
-            .unwrap_or_default(),
+            response_value(&ctx.core.db, &d, &ctx.core.settings).await?,
         ))
     })
 }
 
-async fn delete(
+async fn delete<P: DistributionType>(
     State(state): State<AppState>,
     Authenticated(user): Authenticated,
     cid: CorrelationId,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    distribution::get_of_type(&state.db, &id, "file.file").await?;
-    let d = depot_core::tasks::general::delete_dispatch(Kind::FileDistribution, &id)
-        .requested_by(&user.id, &cid.0);
+    distribution::get_of_type(&state.db, &id, P::PULP_TYPE).await?;
+    let d =
+        depot_core::tasks::general::delete_dispatch(P::KIND, &id).requested_by(&user.id, &cid.0);
     dispatched(&state, d).await
 }
 
 pub fn openapi(doc: &mut ApiDoc) {
-    let resp = doc.schema::<FileDistributionResponse>();
+    openapi_of::<File>(doc);
+    openapi_of::<Container>(doc);
+    openapi_of::<PullThrough>(doc);
+}
+
+fn openapi_of<P: DistributionType>(doc: &mut ApiDoc) {
     let async_op = doc.schema::<depot_core::models::AsyncOperationResponse>();
+    let mut plain = vec![
+        "name",
+        "name__contains",
+        "name__icontains",
+        "name__startswith",
+        "base_path",
+        "base_path__contains",
+        "base_path__icontains",
+        "pulp_label_select",
+    ];
+    if !P::REPOSITORIES.is_empty() {
+        plain.push("repository");
+    }
     let crud = openapi::Crud {
-        base: BASE,
-        href_param: "file_file_distribution_href",
-        prefix: "distributions_file_file",
-        tag: "Distributions: File",
+        base: P::BASE,
+        href_param: P::HREF_PARAM,
+        prefix: P::PREFIX,
+        tag: P::TAG,
         filters: openapi::list_filters(
-            &[
-                "name",
-                "name__contains",
-                "name__icontains",
-                "name__startswith",
-                "base_path",
-                "base_path__contains",
-                "base_path__icontains",
-                "pulp_label_select",
-                "repository",
-            ],
+            &plain,
             &[
                 "name__in",
                 "base_path__in",
@@ -362,18 +418,13 @@ pub fn openapi(doc: &mut ApiDoc) {
                 "pulp_id__in",
             ],
         ),
-        page: doc.paginated::<FileDistributionResponse>(),
-        request: doc.schema::<FileDistribution>(),
-        patched: doc.schema::<PatchedFileDistribution>(),
-        create: (202, async_op.clone()),
-        response: resp,
-        async_op: async_op.clone(),
+        page: doc.paginated::<P::Response>(),
+        request: doc.schema::<P::Create>(),
+        patched: doc.schema::<P::Patch>(),
+        create: Some((202, async_op.clone())),
+        response: doc.schema::<P::Response>(),
+        async_op,
     };
     openapi::add_crud(doc, crud);
-    depot_http::labels::openapi(
-        doc,
-        "file_file_distribution_href",
-        "distributions_file_file",
-        "Distributions: File",
-    );
+    depot_http::labels::openapi(doc, P::HREF_PARAM, P::PREFIX, P::TAG);
 }

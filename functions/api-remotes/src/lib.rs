@@ -1,4 +1,8 @@
-//! `remotes/file/file/`: where file repositories sync from.
+//! Remotes of every type: `remotes/file/file/`, `remotes/container/container/` and
+//! `remotes/container/pull-through/`. The operations are written once over
+//! [`types::RemoteType`].
+
+pub mod types;
 
 use axum::Router;
 use axum::extract::{Path, State};
@@ -8,9 +12,7 @@ use depot_core::CoreError;
 use depot_core::hrefs::Kind;
 use depot_core::models::Labels;
 use depot_core::models::list::{Bind, ListQuery};
-use depot_core::models::remote::{
-    self, FileRemoteResponse, NewRemote, Policy, Remote, SETTING_FIELDS,
-};
+use depot_core::models::remote::{self, NewRemote, Policy, Remote, SETTING_FIELDS};
 use depot_core::tasks::{Dispatch, TaskContext, TaskFuture, TaskRegistry};
 use depot_http::list::{fetch_page, href_filters, name_filters, to_values};
 use depot_http::openapi::{self, ApiDoc};
@@ -18,22 +20,31 @@ use depot_http::{
     ApiResult, AppState, Authenticated, CorrelationId, Fields, ListParams, QueryMap, created,
     dispatched, ok, shaped,
 };
-use schemars::JsonSchema;
-use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
-const BASE: &str = "/pulp/api/v3/remotes/file/file/";
+use types::{Container, File, PullThrough, RemoteType};
+
 const UPDATE_HANDLER: &str = "remote.update";
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route(BASE, get(list).post(create))
+        .merge(routes::<File>())
+        .merge(routes::<Container>())
+        .merge(routes::<PullThrough>())
+}
+
+fn routes<P: RemoteType>() -> Router<AppState> {
+    Router::new()
+        .route(P::BASE, get(list::<P>).post(create::<P>))
         .route(
-            &format!("{BASE}{{id}}/"),
-            get(read).patch(partial_update).put(update).delete(delete),
+            &format!("{}{{id}}/", P::BASE),
+            get(read::<P>)
+                .patch(partial_update::<P>)
+                .put(update::<P>)
+                .delete(delete::<P>),
         )
         .merge(depot_http::labels::routes(
-            BASE,
+            P::BASE,
             depot_core::labels::Labeled::Remote,
         ))
 }
@@ -42,101 +53,71 @@ pub fn register_tasks(reg: &mut TaskRegistry) {
     reg.register(UPDATE_HANDLER, run_update);
 }
 
-/// A file remote: `url` points at a PULP_MANIFEST.
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct FileRemote {
-    pub name: String,
-    pub url: String,
-    pub pulp_labels: Option<Labels>,
-    pub policy: Option<Policy>,
-    pub ca_cert: Option<String>,
-    pub client_cert: Option<String>,
-    pub client_key: Option<String>,
-    pub tls_validation: Option<bool>,
-    pub proxy_url: Option<String>,
-    pub proxy_username: Option<String>,
-    pub proxy_password: Option<String>,
-    pub username: Option<String>,
-    pub password: Option<String>,
-    pub max_retries: Option<i64>,
-    pub total_timeout: Option<f64>,
-    pub connect_timeout: Option<f64>,
-    pub sock_connect_timeout: Option<f64>,
-    pub sock_read_timeout: Option<f64>,
-    pub headers: Option<Vec<Value>>,
-    pub download_concurrency: Option<i64>,
-    pub rate_limit: Option<i64>,
+/// Fields kept in the remote's settings document: the connection settings and the type's own.
+fn is_setting<P: RemoteType>(field: &str) -> bool {
+    SETTING_FIELDS.contains(&field) || P::FIELDS.contains(&field)
 }
 
-/// Fields to change on a file remote.
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PatchedFileRemote {
-    pub name: Option<String>,
-    pub url: Option<String>,
-    pub pulp_labels: Option<Labels>,
-    pub policy: Option<Policy>,
-    pub ca_cert: Option<String>,
-    pub client_cert: Option<String>,
-    pub client_key: Option<String>,
-    pub tls_validation: Option<bool>,
-    pub proxy_url: Option<String>,
-    pub proxy_username: Option<String>,
-    pub proxy_password: Option<String>,
-    pub username: Option<String>,
-    pub password: Option<String>,
-    pub max_retries: Option<i64>,
-    pub total_timeout: Option<f64>,
-    pub connect_timeout: Option<f64>,
-    pub sock_connect_timeout: Option<f64>,
-    pub sock_read_timeout: Option<f64>,
-    pub headers: Option<Vec<Value>>,
-    pub download_concurrency: Option<i64>,
-    pub rate_limit: Option<i64>,
+async fn find<P: RemoteType>(state: &AppState, id: &str) -> ApiResult<Remote> {
+    Ok(remote::get_of_type(&state.db, id, P::PULP_TYPE).await?)
 }
 
-async fn create(
+async fn create<P: RemoteType>(
     State(state): State<AppState>,
     _: Authenticated,
     fields: Fields,
 ) -> ApiResult<Response> {
-    let (body, raw) = fields.parse_full::<FileRemote>()?;
-    if body.name.is_empty() {
-        return Err(CoreError::field("name", "This field may not be blank.").into());
+    let (_, mut raw) = fields.parse_full::<P::Create>()?;
+    types::fold_aliases(&mut raw);
+    let text = |f: &str| {
+        raw.get(f)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    for f in ["name", "upstream_name"] {
+        if raw.get(f).is_some_and(|v| v.as_str() == Some("")) {
+            return Err(CoreError::field(f, "This field may not be blank.").into());
+        }
     }
     let settings: Map<String, Value> = raw
-        .into_iter()
-        .filter(|(k, _)| SETTING_FIELDS.contains(&k.as_str()))
+        .iter()
+        .filter(|(k, _)| is_setting::<P>(k))
+        .map(|(k, v)| (k.clone(), v.clone()))
         .collect();
-    let labels = match body.pulp_labels {
-        Some(l) => depot_core::labels::validate(&Value::Object(l))?,
-        None => Labels::new(),
+    let labels = match raw.get("pulp_labels") {
+        Some(l) if !l.is_null() => depot_core::labels::validate(l)?,
+        _ => Labels::new(),
+    };
+    let policy = match raw.get("policy").and_then(Value::as_str) {
+        Some(p) => Policy::parse(p).ok_or_else(|| CoreError::field("policy", "Invalid policy."))?,
+        None => P::DEFAULT_POLICY,
     };
     let r = remote::create(
         &state.db,
         NewRemote {
-            name: body.name,
-            url: body.url,
-            policy: body.policy.unwrap_or(Policy::Immediate),
+            pulp_type: P::PULP_TYPE,
+            name: text("name"),
+            url: text("url"),
+            policy,
             pulp_labels: labels,
             settings,
         },
     )
     .await?;
-    Ok(created(&r.response()))
+    Ok(created(&P::response(&r)))
 }
 
-async fn list(
+async fn list<P: RemoteType>(
     State(state): State<AppState>,
     _: Authenticated,
     query: QueryMap,
 ) -> ApiResult<Response> {
     let params = ListParams::from_query(&query)?;
     let mut q = ListQuery::new(remote::COLUMNS, "remotes");
-    q.filter("pulp_type = ?", vec![Bind::Text("file.file".into())]);
+    q.filter("pulp_type = ?", vec![Bind::Text(P::PULP_TYPE.into())]);
     name_filters(&mut q, &query, "name", "name");
-    href_filters(&mut q, &query, Kind::FileRemote, "id");
+    href_filters(&mut q, &query, P::KIND, "id");
     for o in params.order_sql(
         &[
             ("name", "name"),
@@ -149,60 +130,62 @@ async fn list(
         q.order_by(&o);
     }
     let (count, rows) = fetch_page(&state, &q, &params, &query, Some("pulp_labels")).await?;
-    let results = to_values(&rows, |r| Remote::from_row(r).map(|x| x.response()))?;
+    let results = to_values(&rows, |r| Remote::from_row(r).map(|x| P::response(&x)))?;
     Ok(ok(&params.page(&query, count, results)))
 }
 
-async fn read(
+async fn read<P: RemoteType>(
     State(state): State<AppState>,
     _: Authenticated,
     Path(id): Path<String>,
     query: QueryMap,
 ) -> ApiResult<Response> {
-    let r = remote::get(&state.db, &id).await?;
-    shaped(&query, &r.response())
+    let r = find::<P>(&state, &id).await?;
+    shaped(&query, &P::response(&r))
 }
 
-async fn partial_update(
+async fn partial_update<P: RemoteType>(
     State(state): State<AppState>,
     Authenticated(user): Authenticated,
     cid: CorrelationId,
     Path(id): Path<String>,
     fields: Fields,
 ) -> ApiResult<Response> {
-    let (_, raw) = fields.parse_patch::<PatchedFileRemote>()?;
-    apply_update(state, user, cid, id, raw).await
+    let (_, mut raw) = fields.parse_patch::<P::Patch>()?;
+    types::fold_aliases(&mut raw);
+    apply_update::<P>(state, user, cid, id, raw).await
 }
 
-async fn update(
+async fn update<P: RemoteType>(
     State(state): State<AppState>,
     Authenticated(user): Authenticated,
     cid: CorrelationId,
     Path(id): Path<String>,
     fields: Fields,
 ) -> ApiResult<Response> {
-    let (_, raw) = fields.parse_patch::<FileRemote>()?;
+    let (_, mut raw) = fields.parse_patch::<P::Create>()?;
+    types::fold_aliases(&mut raw);
     for f in ["name", "url"] {
         if !raw.contains_key(f) {
             return Err(CoreError::field(f, "This field is required.").into());
         }
     }
-    apply_update(state, user, cid, id, raw).await
+    apply_update::<P>(state, user, cid, id, raw).await
 }
 
-async fn apply_update(
+async fn apply_update<P: RemoteType>(
     state: AppState,
     user: depot_core::users::User,
     cid: CorrelationId,
     id: String,
     raw: Map<String, Value>,
 ) -> ApiResult<Response> {
-    let r = remote::get(&state.db, &id).await?;
+    let r = find::<P>(&state, &id).await?;
     // Validate now so that the client gets a 400 rather than a failed task.
     let mut check = r.settings.clone();
     check.extend(
         raw.iter()
-            .filter(|(k, _)| SETTING_FIELDS.contains(&k.as_str()))
+            .filter(|(k, _)| is_setting::<P>(k))
             .map(|(k, v)| (k.clone(), v.clone())),
     );
     remote::validate_settings(&check)?;
@@ -213,20 +196,20 @@ async fn apply_update(
     if let Some(l) = raw.get("pulp_labels") {
         depot_core::labels::validate(l)?;
     }
-    let current = serde_json::to_value(r.response()).unwrap_or_default();
+    let current = serde_json::to_value(P::response(&r)).unwrap_or_default();
     let unchanged = raw.iter().all(|(k, v)| match current.get(k) {
         Some(c) => c == v,
         None => r.settings.get(k) == Some(v),
     });
     if unchanged {
-        return Ok(ok(&r.response()));
+        return Ok(ok(&P::response(&r)));
     }
     let d = Dispatch::new(
         "pulpcore.app.tasks.base.general_update",
         UPDATE_HANDLER,
         json!({"id": id, "changes": raw}),
     )
-    .exclusive(vec![Kind::FileRemote.prn(&id)])
+    .exclusive(vec![P::KIND.prn(&id)])
     .immediate()
     .requested_by(&user.id, &cid.0);
     dispatched(&state, d).await
@@ -241,30 +224,41 @@ fn run_update(ctx: TaskContext) -> TaskFuture {
             .unwrap_or_default();
         remote::update(&ctx.core.db, &id, changes).await?;
         let r = remote::get(&ctx.core.db, &id).await?;
-        Ok(Some(serde_json::to_value(r.response()).unwrap_or_default()))
+        let value = match r.kind() {
+            Kind::ContainerRemote => serde_json::to_value(Container::response(&r)),
+            Kind::ContainerPullThroughRemote => serde_json::to_value(PullThrough::response(&r)),
+            _ => serde_json::to_value(r.response()),
+        };
+        Ok(Some(value.unwrap_or_default()))
     })
 }
 
-async fn delete(
+async fn delete<P: RemoteType>(
     State(state): State<AppState>,
     Authenticated(user): Authenticated,
     cid: CorrelationId,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    remote::get(&state.db, &id).await?;
-    let d = depot_core::tasks::general::delete_dispatch(Kind::FileRemote, &id)
-        .requested_by(&user.id, &cid.0);
+    find::<P>(&state, &id).await?;
+    let d =
+        depot_core::tasks::general::delete_dispatch(P::KIND, &id).requested_by(&user.id, &cid.0);
     dispatched(&state, d).await
 }
 
 pub fn openapi(doc: &mut ApiDoc) {
-    let resp = doc.schema::<FileRemoteResponse>();
+    openapi_of::<File>(doc);
+    openapi_of::<Container>(doc);
+    openapi_of::<PullThrough>(doc);
+}
+
+fn openapi_of<P: RemoteType>(doc: &mut ApiDoc) {
+    let resp = doc.schema::<P::Response>();
     let async_op = doc.schema::<depot_core::models::AsyncOperationResponse>();
     let crud = openapi::Crud {
-        base: BASE,
-        href_param: "file_file_remote_href",
-        prefix: "remotes_file_file",
-        tag: "Remotes: File",
+        base: P::BASE,
+        href_param: P::HREF_PARAM,
+        prefix: P::PREFIX,
+        tag: P::TAG,
         filters: openapi::list_filters(
             &[
                 "name",
@@ -276,18 +270,13 @@ pub fn openapi(doc: &mut ApiDoc) {
             ],
             &["name__in", "pulp_href__in", "prn__in", "pulp_id__in"],
         ),
-        page: doc.paginated::<FileRemoteResponse>(),
-        request: doc.schema::<FileRemote>(),
-        patched: doc.schema::<PatchedFileRemote>(),
-        create: (201, resp.clone()),
+        page: doc.paginated::<P::Response>(),
+        request: doc.schema::<P::Create>(),
+        patched: doc.schema::<P::Patch>(),
+        create: Some((201, resp.clone())),
         response: resp,
-        async_op: async_op.clone(),
+        async_op,
     };
     openapi::add_crud(doc, crud);
-    depot_http::labels::openapi(
-        doc,
-        "file_file_remote_href",
-        "remotes_file_file",
-        "Remotes: File",
-    );
+    depot_http::labels::openapi(doc, P::HREF_PARAM, P::PREFIX, P::TAG);
 }

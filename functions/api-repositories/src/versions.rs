@@ -16,16 +16,16 @@ use depot_http::{
 };
 use serde_json::{Value, json};
 
-use super::BASE;
+use crate::types::RepositoryType;
 
 const DELETE_HANDLER: &str = "repository.version_delete";
 
-pub fn router() -> Router<AppState> {
+pub fn routes<P: RepositoryType>() -> Router<AppState> {
     Router::new()
-        .route(&format!("{BASE}{{id}}/versions/"), get(list))
+        .route(&format!("{}{{id}}/versions/", P::BASE), get(list::<P>))
         .route(
-            &format!("{BASE}{{id}}/versions/{{number}}/"),
-            get(read).delete(delete),
+            &format!("{}{{id}}/versions/{{number}}/", P::BASE),
+            get(read::<P>).delete(delete::<P>),
         )
 }
 
@@ -40,13 +40,13 @@ fn number(raw: &str) -> ApiResult<i64> {
         .ok_or_else(|| CoreError::not_found("RepositoryVersion").into())
 }
 
-async fn list(
+async fn list<P: RepositoryType>(
     State(state): State<AppState>,
     _: Authenticated,
     Path(id): Path<String>,
     query: QueryMap,
 ) -> ApiResult<Response> {
-    repository::get_of_type(&state.db, &id, "file.file").await?;
+    repository::get_of_type(&state.db, &id, P::PULP_TYPE).await?;
     let params = ListParams::from_query(&query)?;
     let mut q = ListQuery::new(version::COLUMNS, "repository_versions");
     q.filter("repository_id = ?", vec![Bind::Text(id.clone())]);
@@ -82,25 +82,26 @@ async fn list(
     Ok(ok(&params.page(&query, count, results)))
 }
 
-async fn read(
+async fn read<P: RepositoryType>(
     State(state): State<AppState>,
     _: Authenticated,
     Path((id, n)): Path<(String, String)>,
     query: QueryMap,
 ) -> ApiResult<Response> {
+    repository::get_of_type(&state.db, &id, P::PULP_TYPE).await?;
     let v = version::get(&state.db, &id, number(&n)?).await?;
     let resp = version::response(&state.db, &v).await?;
     shaped(&query, &resp)
 }
 
-async fn delete(
+async fn delete<P: RepositoryType>(
     State(state): State<AppState>,
     Authenticated(user): Authenticated,
     cid: CorrelationId,
     Path((id, n)): Path<(String, String)>,
 ) -> ApiResult<Response> {
     let n = number(&n)?;
-    let repo = repository::get_of_type(&state.db, &id, "file.file").await?;
+    let repo = repository::get_of_type(&state.db, &id, P::PULP_TYPE).await?;
     version::get(&state.db, &id, n).await?;
     let d = Dispatch::new(
         "pulpcore.app.tasks.repository.delete_version",
@@ -124,10 +125,10 @@ fn run_delete(ctx: TaskContext) -> TaskFuture {
     })
 }
 
-pub fn openapi(doc: &mut ApiDoc, async_op: Value) {
+pub fn openapi<P: RepositoryType>(doc: &mut ApiDoc, async_op: Value) {
     let resp = doc.schema::<RepositoryVersionResponse>();
     let page = doc.paginated::<RepositoryVersionResponse>();
-    let tag = "Repositories: File Versions";
+    let tag = P::VERSIONS_TAG;
     let mut filters = openapi::list_params();
     for f in [
         "number",
@@ -138,13 +139,15 @@ pub fn openapi(doc: &mut ApiDoc, async_op: Value) {
     ] {
         filters.push(openapi::query_param(f, "integer", f));
     }
-    let list_p = openapi::href_param("file_file_repository_href");
-    let p = || openapi::href_param("file_file_repository_version_href");
+    let list_p = openapi::href_param(P::HREF_PARAM);
+    let p = || openapi::href_param(P::VERSION_HREF_PARAM);
+    let detail = format!("{{{}}}", P::VERSION_HREF_PARAM);
+    let id = |action: &str| format!("{}_versions_{action}", P::PREFIX);
     doc.add(
         Op::new(
             "get",
-            "{file_file_repository_href}versions/",
-            "repositories_file_file_versions_list",
+            format!("{{{}}}versions/", P::HREF_PARAM),
+            id("list"),
             tag,
         )
         .param(list_p)
@@ -152,24 +155,14 @@ pub fn openapi(doc: &mut ApiDoc, async_op: Value) {
         .response(200, Some(page)),
     );
     doc.add(
-        Op::new(
-            "get",
-            "{file_file_repository_version_href}",
-            "repositories_file_file_versions_read",
-            tag,
-        )
-        .param(p())
-        .params(openapi::field_params())
-        .response(200, Some(resp)),
+        Op::new("get", detail.clone(), id("read"), tag)
+            .param(p())
+            .params(openapi::field_params())
+            .response(200, Some(resp)),
     );
     doc.add(
-        Op::new(
-            "delete",
-            "{file_file_repository_version_href}",
-            "repositories_file_file_versions_delete",
-            tag,
-        )
-        .param(p())
-        .response(202, Some(async_op)),
+        Op::new("delete", detail, id("delete"), tag)
+            .param(p())
+            .response(202, Some(async_op)),
     );
 }

@@ -11,7 +11,13 @@ use serde::Serialize;
 
 /// The Pulp API levels Depot implements, as `(component, version)`. pulp-cli gates its features
 /// on these (PEP 440 versions); they are also the spec's `x-pulp-app-versions`.
-pub const VERSIONS: &[(&str, &str)] = &[("core", "3.86.0"), ("file", "3.86.0")];
+/// `container` 2.28: push repositories are `container-push` and remotes filter with
+/// `includes`/`excludes` (the older `include_tags`/`exclude_tags` still accepted).
+pub const VERSIONS: &[(&str, &str)] = &[
+    ("core", "3.86.0"),
+    ("file", "3.86.0"),
+    ("container", "2.28.0"),
+];
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/pulp/api/v3/status/", get(status))

@@ -231,7 +231,7 @@ async fn remove(
         depot_container::REMOVE_HANDLER,
         serde_json::json!({"repository_id": repo.repository_id, "content_ids": content_ids}),
     )
-    .exclusive([depot_container::repository_prn(&repo.repository_id)])
+    .exclusive([repo.prn()])
     .immediate()
     .requested_by(&user.id, "");
     depot_core::tasks::dispatch(state, d).await?;

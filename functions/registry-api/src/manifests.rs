@@ -11,7 +11,7 @@ use axum::http::{Method, StatusCode, header};
 use axum::response::Response;
 use depot_container::digest::Algorithm;
 use depot_container::store::{self, Repo};
-use depot_container::{ADD_HANDLER, Digest, RegistryError, manifest, names, repository_prn};
+use depot_container::{ADD_HANDLER, Digest, RegistryError, manifest, names};
 use depot_core::models::task;
 use depot_core::tasks::{self, Dispatch};
 use depot_core::users::User;
@@ -137,7 +137,7 @@ pub async fn put(
             ADD_HANDLER,
             json!({"repository_id": repo.repository_id, "tag": reference, "manifest_id": manifest_id}),
         )
-        .exclusive([repository_prn(&repo.repository_id)])
+        .exclusive([repo.prn()])
         .immediate()
         .requested_by(&user.id, "");
         let t = tasks::dispatch(state, d).await?;

@@ -1,6 +1,7 @@
-//! Task: tag a manifest in a container repository. The new version holds the tag (replacing
-//! any tag of that name), the manifest, the manifests it lists and all their blobs; the pushed
-//! content stops being pending.
+//! Task: add to a container repository, either a tag on a manifest (a tag push, the `tag/`
+//! action) or content units (the `add/` action). The new version holds the tag (replacing any
+//! tag of that name) or the units, with every manifest and blob they need; added content stops
+//! being pending.
 
 use depot_container::{ADD_HANDLER, store};
 use depot_core::models::version::{self, Change, Removal};
@@ -14,17 +15,23 @@ pub fn register_tasks(reg: &mut TaskRegistry) {
 #[derive(Debug, Deserialize)]
 struct Args {
     repository_id: String,
-    tag: String,
-    manifest_id: String,
+    #[serde(default)]
+    tag: Option<String>,
+    #[serde(default)]
+    manifest_id: Option<String>,
+    #[serde(default)]
+    content_ids: Vec<String>,
 }
 
 fn add(ctx: TaskContext) -> TaskFuture {
     Box::pin(async move {
         let args: Args = ctx.args()?;
         let db = &ctx.core.db;
-        let tag_id = store::tag(db, &args.tag, &args.manifest_id).await?;
-        let mut add = store::closure(db, &args.manifest_id).await?;
-        add.push(tag_id);
+        let mut add = store::expand(db, &args.content_ids).await?;
+        if let (Some(tag), Some(manifest_id)) = (&args.tag, &args.manifest_id) {
+            add.push(store::tag(db, tag, manifest_id).await?);
+            add.extend(store::closure(db, manifest_id).await?);
+        }
         let change = Change {
             base_number: None,
             remove: Removal::Some(Vec::new()),
@@ -33,8 +40,9 @@ fn add(ctx: TaskContext) -> TaskFuture {
         };
         let created = version::create_next(db, &args.repository_id, change).await?;
         store::unpend(db, &args.repository_id, &add).await?;
-        // No created_resources yet: version hrefs of container repositories come with their
-        // REST resources.
-        Ok(created.map(|v| serde_json::json!({"number": v.number})))
+        if let Some(v) = &created {
+            ctx.created(v.href());
+        }
+        Ok(None)
     })
 }

@@ -1,7 +1,15 @@
-//! Task: remove content from a container repository (a manifest deleted by digest takes the
-//! tags that point at it along). The new version lacks it, and it is no longer pending.
+//! Task: remove content from a container repository. A removed manifest takes the tags that
+//! point at it along; a recursive removal (the REST `remove/` and `remove_image/` actions) also
+//! takes the blobs and listed manifests it needed that nothing left in the repository needs,
+//! while a registry DELETE leaves blobs alone, as the distribution spec says. The new version
+//! lacks it all, and none of it stays pending.
 
-use depot_container::{REMOVE_HANDLER, store};
+use std::collections::HashSet;
+
+use depot_container::{BLOB_TYPE, MANIFEST_TYPE, REMOVE_HANDLER, TAG_TYPE, store};
+use depot_core::CoreResult;
+use depot_core::db::Db;
+use depot_core::models::repository;
 use depot_core::models::version::{self, Change, Removal};
 use depot_core::tasks::{TaskContext, TaskFuture, TaskRegistry};
 use serde::Deserialize;
@@ -14,24 +22,55 @@ pub fn register_tasks(reg: &mut TaskRegistry) {
 struct Args {
     repository_id: String,
     content_ids: Vec<String>,
+    /// Remove everything (`content_units: ["*"]`).
+    #[serde(default)]
+    all: bool,
+    #[serde(default)]
+    recursive: bool,
 }
 
 fn remove(ctx: TaskContext) -> TaskFuture {
     Box::pin(async move {
         let args: Args = ctx.args()?;
         let db = &ctx.core.db;
-        let mut ids = args.content_ids.clone();
-        ids.extend(store::tags_of(db, &args.repository_id, &args.content_ids).await?);
-        store::unpend(db, &args.repository_id, &ids).await?;
+        let repo = &args.repository_id;
+        let latest = repository::get(db, repo).await?.latest_number;
+        let mut gone: HashSet<String> = args.content_ids.iter().cloned().collect();
+        if args.all {
+            for t in [TAG_TYPE, MANIFEST_TYPE, BLOB_TYPE] {
+                gone.extend(store::present(db, repo, latest, t).await?);
+            }
+        }
+        let removed: Vec<String> = gone.iter().cloned().collect();
+        gone.extend(store::tags_of(db, repo, &removed).await?);
+        if args.recursive {
+            cascade(db, repo, latest, &mut gone).await?;
+        }
+        let ids: Vec<String> = gone.into_iter().collect();
+        store::unpend(db, repo, &ids).await?;
         let change = Change {
             base_number: None,
             remove: Removal::Some(ids),
             add: Vec::new(),
             overwrite: true,
         };
-        let created = version::create_next(db, &args.repository_id, change).await?;
-        // No created_resources yet: version hrefs of container repositories come with their
-        // REST resources.
-        Ok(created.map(|v| serde_json::json!({"number": v.number})))
+        if let Some(v) = version::create_next(db, repo, change).await? {
+            ctx.created(v.href());
+        }
+        Ok(None)
     })
+}
+
+/// Adds to `gone` what the manifests in it needed and no remaining manifest needs.
+async fn cascade(db: &Db, repo: &str, latest: i64, gone: &mut HashSet<String>) -> CoreResult<()> {
+    let manifests = store::present(db, repo, latest, MANIFEST_TYPE).await?;
+    let (leaving, staying): (Vec<String>, Vec<String>) =
+        manifests.into_iter().partition(|m| gone.contains(m));
+    let still_needed: HashSet<String> = store::expand(db, &staying).await?.into_iter().collect();
+    for id in store::expand(db, &leaving).await? {
+        if !still_needed.contains(&id) {
+            gone.insert(id);
+        }
+    }
+    Ok(())
 }

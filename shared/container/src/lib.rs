@@ -10,8 +10,10 @@ pub mod store;
 pub use digest::Digest;
 pub use error::{RegistryError, RegistryResult};
 
-/// Content and repository types, as Pulp names them.
+/// Content and repository types, as Pulp names them. Syncs fill `container.container`
+/// repositories; the registry creates `container.container-push` ones on first push.
 pub const REPOSITORY_TYPE: &str = "container.container";
+pub const PUSH_REPOSITORY_TYPE: &str = "container.container-push";
 pub const DISTRIBUTION_TYPE: &str = "container.container";
 pub const BLOB_TYPE: &str = "container.blob";
 pub const MANIFEST_TYPE: &str = "container.manifest";
@@ -19,10 +21,7 @@ pub const TAG_TYPE: &str = "container.tag";
 
 /// The task that adds a tag, its manifest and everything the manifest needs to a repository.
 pub const ADD_HANDLER: &str = "container.add";
+/// The task that syncs a container repository from a remote registry.
+pub const SYNC_HANDLER: &str = "container.sync";
 /// The task that removes manifests (with their tags) or blobs from a repository.
 pub const REMOVE_HANDLER: &str = "container.remove";
-
-/// The reservation name of a container repository.
-pub fn repository_prn(id: &str) -> String {
-    format!("prn:container.containerrepository:{id}")
-}

@@ -11,7 +11,7 @@ use sqlx::{AssertSqlSafe, Row};
 
 use crate::manifest::Parsed;
 use crate::{
-    BLOB_TYPE, DISTRIBUTION_TYPE, Digest, MANIFEST_TYPE, REPOSITORY_TYPE, RegistryError,
+    BLOB_TYPE, DISTRIBUTION_TYPE, Digest, MANIFEST_TYPE, PUSH_REPOSITORY_TYPE, RegistryError,
     RegistryResult, TAG_TYPE,
 };
 
@@ -20,8 +20,21 @@ use crate::{
 pub struct Repo {
     pub name: String,
     pub repository_id: String,
+    /// `container.container-push` (pushes allowed) or `container.container` (synced).
+    pub repository_type: String,
     pub private: bool,
     pub latest_number: i64,
+}
+
+impl Repo {
+    /// The name tasks on the repository reserve.
+    pub fn prn(&self) -> String {
+        depot_core::hrefs::Kind::repository(&self.repository_type).prn(&self.repository_id)
+    }
+
+    pub fn pushable(&self) -> bool {
+        self.repository_type == PUSH_REPOSITORY_TYPE
+    }
 }
 
 /// The condition "content `cid_sql` is in the repository (`$1`) at version `$2`, or pending".
@@ -46,7 +59,7 @@ fn in_repo<'q>(
 
 pub async fn find(db: &Db, name: &str) -> RegistryResult<Option<Repo>> {
     let row = sqlx::query(
-        "SELECT d.repository_id, d.private AS private, r.latest_number FROM distributions d \
+        "SELECT d.repository_id, d.private AS private, r.latest_number, r.pulp_type FROM distributions d \
          JOIN repositories r ON r.id = d.repository_id \
          WHERE d.base_path = $1 AND d.pulp_type = $2",
     )
@@ -60,19 +73,24 @@ pub async fn find(db: &Db, name: &str) -> RegistryResult<Option<Repo>> {
         repository_id: r.try_get(0)?,
         private: depot_core::db::get_bool(&r, "private")?,
         latest_number: r.try_get(2)?,
+        repository_type: r.try_get(3)?,
     }))
 }
 
 /// The repository behind `name`, created with its distribution on the first push.
 pub async fn find_or_create(db: &Db, name: &str) -> RegistryResult<Repo> {
     if let Some(repo) = find(db, name).await? {
+        if !repo.pushable() {
+            // Pulp keeps synced repositories read-only to the registry.
+            return Err(RegistryError::Denied);
+        }
         return Ok(repo);
     }
     let created = async {
         let repo = repository::create(
             db,
             NewRepository {
-                pulp_type: REPOSITORY_TYPE,
+                pulp_type: PUSH_REPOSITORY_TYPE,
                 name: name.to_string(),
                 description: None,
                 pulp_labels: Default::default(),
@@ -87,7 +105,7 @@ pub async fn find_or_create(db: &Db, name: &str) -> RegistryResult<Repo> {
         distribution::create(
             db,
             NewDistribution {
-                pulp_type: DISTRIBUTION_TYPE,
+                pulp_type: DISTRIBUTION_TYPE.into(),
                 name: name.to_string(),
                 base_path: name.to_string(),
                 pulp_labels: Default::default(),
@@ -97,6 +115,10 @@ pub async fn find_or_create(db: &Db, name: &str) -> RegistryResult<Repo> {
                     ..Default::default()
                 },
                 checkpoint: false,
+                private: false,
+                description: None,
+                remote_id: None,
+                pull_through_id: None,
             },
         )
         .await
@@ -619,4 +641,82 @@ pub async fn referrers(
         out.push(d);
     }
     Ok(out)
+}
+
+impl Repo {
+    /// The registry view of a repository (its latest version and pending pushes).
+    pub fn of(repository: &depot_core::models::repository::Repository) -> Repo {
+        Repo {
+            name: repository.name.clone(),
+            repository_id: repository.id.clone(),
+            repository_type: repository.pulp_type.clone(),
+            private: false,
+            latest_number: repository.latest_number,
+        }
+    }
+}
+
+/// The content id of tag `name` in the repository's latest version.
+pub async fn tag_id(db: &Db, repo: &Repo, name: &str) -> CoreResult<Option<String>> {
+    let sql = format!(
+        "SELECT t.content_id FROM container_tags t JOIN repository_contents rc ON rc.content_id = t.content_id \
+         WHERE t.name = $3 AND {}",
+        present_condition(1, 2)
+    );
+    let row = in_repo(sql, repo)
+        .bind(name.to_string())
+        .fetch_optional(db.pool())
+        .await?;
+    Ok(row.map(|r| r.try_get(0)).transpose()?)
+}
+
+/// Content units with everything they need: a tag brings its manifest's closure, a manifest its
+/// own, a blob only itself.
+pub async fn expand(db: &Db, ids: &[String]) -> CoreResult<Vec<String>> {
+    let mut out = Vec::new();
+    for id in ids {
+        out.push(id.clone());
+        let tagged: Option<String> =
+            sqlx::query_scalar("SELECT manifest_id FROM container_tags WHERE content_id = $1")
+                .bind(id)
+                .fetch_optional(db.pool())
+                .await?;
+        let manifest = match tagged {
+            Some(m) => Some(m),
+            None => {
+                sqlx::query_scalar(
+                    "SELECT content_id FROM container_manifests WHERE content_id = $1",
+                )
+                .bind(id)
+                .fetch_optional(db.pool())
+                .await?
+            }
+        };
+        if let Some(m) = manifest {
+            out.extend(closure(db, &m).await?);
+        }
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
+}
+
+/// The ids of the content of type `pulp_type` in a repository version.
+pub async fn present(
+    db: &Db,
+    repository_id: &str,
+    number: i64,
+    pulp_type: &str,
+) -> CoreResult<Vec<String>> {
+    let sql = format!(
+        "SELECT rc.content_id FROM repository_contents rc JOIN contents c ON c.id = rc.content_id \
+         WHERE {} AND c.pulp_type = $3",
+        present_condition(1, 2)
+    );
+    Ok(sqlx::query_scalar(AssertSqlSafe(sql))
+        .bind(repository_id)
+        .bind(number)
+        .bind(pulp_type)
+        .fetch_all(db.pool())
+        .await?)
 }

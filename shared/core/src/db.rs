@@ -48,6 +48,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../../../migrations/sqlite/0004_container.sql"),
         include_str!("../../../migrations/postgres/0004_container.sql"),
     ),
+    (
+        5,
+        "container_rest",
+        include_str!("../../../migrations/sqlite/0005_container_rest.sql"),
+        include_str!("../../../migrations/postgres/0005_container_rest.sql"),
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -16,10 +16,20 @@ pub enum Kind {
     Task,
     TaskGroup,
     User,
+    ContainerRepository,
+    ContainerPushRepository,
+    ContainerRemote,
+    ContainerPullThroughRemote,
+    ContainerDistribution,
+    ContainerPullThroughDistribution,
+    ContainerManifest,
+    ContainerBlob,
+    ContainerTag,
+    ContainerNamespace,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 10] = [
+    pub const ALL: [Kind; 20] = [
         Kind::FileRepository,
         Kind::FileRemote,
         Kind::FileContent,
@@ -30,7 +40,76 @@ impl Kind {
         Kind::Task,
         Kind::TaskGroup,
         Kind::User,
+        Kind::ContainerRepository,
+        Kind::ContainerPushRepository,
+        Kind::ContainerRemote,
+        Kind::ContainerPullThroughRemote,
+        Kind::ContainerDistribution,
+        Kind::ContainerPullThroughDistribution,
+        Kind::ContainerManifest,
+        Kind::ContainerBlob,
+        Kind::ContainerTag,
+        Kind::ContainerNamespace,
     ];
+
+    /// The repository types, whose hrefs have `versions/<n>/` below them.
+    pub const REPOSITORIES: [Kind; 3] = [
+        Kind::FileRepository,
+        Kind::ContainerRepository,
+        Kind::ContainerPushRepository,
+    ];
+
+    pub const REMOTES: [Kind; 3] = [
+        Kind::FileRemote,
+        Kind::ContainerRemote,
+        Kind::ContainerPullThroughRemote,
+    ];
+
+    pub const DISTRIBUTIONS: [Kind; 3] = [
+        Kind::FileDistribution,
+        Kind::ContainerDistribution,
+        Kind::ContainerPullThroughDistribution,
+    ];
+
+    /// The kind whose PRN model is `model`.
+    pub fn from_prn_model(model: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.prn_model() == model)
+    }
+
+    /// The kind of a repository, remote or distribution from its `pulp_type`.
+    pub fn repository(pulp_type: &str) -> Kind {
+        match pulp_type {
+            "container.container" => Kind::ContainerRepository,
+            "container.container-push" => Kind::ContainerPushRepository,
+            _ => Kind::FileRepository,
+        }
+    }
+
+    pub fn remote(pulp_type: &str) -> Kind {
+        match pulp_type {
+            "container.container" => Kind::ContainerRemote,
+            "container.pull-through" => Kind::ContainerPullThroughRemote,
+            _ => Kind::FileRemote,
+        }
+    }
+
+    pub fn distribution(pulp_type: &str) -> Kind {
+        match pulp_type {
+            "container.container" => Kind::ContainerDistribution,
+            "container.pull-through" => Kind::ContainerPullThroughDistribution,
+            _ => Kind::FileDistribution,
+        }
+    }
+
+    /// The kind of a content unit from its `pulp_type`.
+    pub fn content(pulp_type: &str) -> Kind {
+        match pulp_type {
+            "container.manifest" => Kind::ContainerManifest,
+            "container.blob" => Kind::ContainerBlob,
+            "container.tag" => Kind::ContainerTag,
+            _ => Kind::FileContent,
+        }
+    }
 
     /// The list path relative to the API root, e.g. `repositories/file/file/`.
     pub fn collection(self) -> &'static str {
@@ -45,6 +124,16 @@ impl Kind {
             Kind::Task => "tasks/",
             Kind::TaskGroup => "task-groups/",
             Kind::User => "users/",
+            Kind::ContainerRepository => "repositories/container/container/",
+            Kind::ContainerPushRepository => "repositories/container/container-push/",
+            Kind::ContainerRemote => "remotes/container/container/",
+            Kind::ContainerPullThroughRemote => "remotes/container/pull-through/",
+            Kind::ContainerDistribution => "distributions/container/container/",
+            Kind::ContainerPullThroughDistribution => "distributions/container/pull-through/",
+            Kind::ContainerManifest => "content/container/manifests/",
+            Kind::ContainerBlob => "content/container/blobs/",
+            Kind::ContainerTag => "content/container/tags/",
+            Kind::ContainerNamespace => "pulp_container/namespaces/",
         }
     }
 
@@ -60,6 +149,16 @@ impl Kind {
             Kind::Task => "core.task",
             Kind::TaskGroup => "core.taskgroup",
             Kind::User => "core.user",
+            Kind::ContainerRepository => "container.containerrepository",
+            Kind::ContainerPushRepository => "container.containerpushrepository",
+            Kind::ContainerRemote => "container.containerremote",
+            Kind::ContainerPullThroughRemote => "container.containerpullthroughremote",
+            Kind::ContainerDistribution => "container.containerdistribution",
+            Kind::ContainerPullThroughDistribution => "container.containerpullthroughdistribution",
+            Kind::ContainerManifest => "container.manifest",
+            Kind::ContainerBlob => "container.blob",
+            Kind::ContainerTag => "container.tag",
+            Kind::ContainerNamespace => "container.containernamespace",
         }
     }
 
@@ -119,18 +218,16 @@ pub fn missing(field: &str, reference: impl std::fmt::Display) -> crate::CoreErr
 pub const VERSION_PRN_MODEL: &str = "core.repositoryversion";
 
 /// `<repository href>versions/<n>/`.
-pub fn version_href(repository_id: &str, number: i64) -> String {
-    format!(
-        "{}versions/{number}/",
-        Kind::FileRepository.href(repository_id)
-    )
+pub fn version_href(repository: Kind, repository_id: &str, number: i64) -> String {
+    format!("{}versions/{number}/", repository.href(repository_id))
 }
 
-/// Parses a repository version href into (repository id, number).
+/// Parses a repository version href (of any repository type) into (repository id, number).
 pub fn parse_version_href(href: &str) -> Option<(String, i64)> {
-    let rest = href
-        .strip_prefix(API_ROOT)?
-        .strip_prefix(Kind::FileRepository.collection())?;
+    let rest = href.strip_prefix(API_ROOT)?;
+    let rest = Kind::REPOSITORIES
+        .iter()
+        .find_map(|k| rest.strip_prefix(k.collection()))?;
     let (id, rest) = rest.split_once('/')?;
     uuid::Uuid::parse_str(id).ok()?;
     let number = rest.strip_prefix("versions/")?.strip_suffix('/')?;
@@ -156,7 +253,9 @@ mod tests {
             Kind::FileRepository.parse("/pulp/api/v3/repositories/file/file/x/"),
             None
         );
-        let v = version_href(id, 3);
+        let v = version_href(Kind::FileRepository, id, 3);
+        assert_eq!(parse_version_href(&v), Some((id.to_string(), 3)));
+        let v = version_href(Kind::ContainerPushRepository, id, 3);
         assert_eq!(parse_version_href(&v), Some((id.to_string(), 3)));
         assert_eq!(
             Kind::FileRepository

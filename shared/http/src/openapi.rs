@@ -254,8 +254,8 @@ pub struct Crud {
     pub response: Value,
     pub request: Value,
     pub patched: Value,
-    /// What create answers: 201 with the entity, or 202 with a task.
-    pub create: (u16, Value),
+    /// What create answers: 201 with the entity, or 202 with a task; `None`: no create.
+    pub create: Option<(u16, Value)>,
     pub async_op: Value,
 }
 
@@ -268,11 +268,13 @@ pub fn add_crud(doc: &mut ApiDoc, c: Crud) {
             .params(c.filters)
             .response(200, Some(c.page)),
     );
-    doc.add(
-        Op::new("post", c.base, id("create"), c.tag)
-            .body(c.request.clone(), JSON_FORM_MULTIPART)
-            .response(c.create.0, Some(c.create.1)),
-    );
+    if let Some((status, schema)) = c.create {
+        doc.add(
+            Op::new("post", c.base, id("create"), c.tag)
+                .body(c.request.clone(), JSON_FORM_MULTIPART)
+                .response(status, Some(schema)),
+        );
+    }
     doc.add(
         Op::new("get", detail.clone(), id("read"), c.tag)
             .param(p())

@@ -15,42 +15,63 @@ use crate::{CoreError, CoreResult};
 #[derive(Debug, Clone)]
 pub struct Distribution {
     pub id: String,
+    pub pulp_type: String,
     pub name: String,
     pub base_path: String,
     pub pulp_labels: Labels,
     pub hidden: bool,
     pub content_guard: Option<String>,
     pub repository_id: Option<String>,
+    /// The served repository's `pulp_type`, which decides its href.
+    pub repository_type: Option<String>,
     pub repository_version_id: Option<String>,
     pub publication_id: Option<String>,
     pub checkpoint: bool,
+    /// Container distributions: pulls need credentials.
+    pub private: bool,
+    pub description: Option<String>,
+    /// Pull-through distributions (and those they create): the upstream registry.
+    pub remote_id: Option<String>,
+    /// A distribution a pull-through distribution created for one upstream name.
+    pub pull_through_id: Option<String>,
     pub created: String,
     pub updated: String,
 }
 
-pub const COLUMNS: &str = "id, name, base_path, pulp_labels, hidden, content_guard, repository_id, \
-    repository_version_id, publication_id, checkpoint, created, updated";
+pub const COLUMNS: &str = "id, pulp_type, name, base_path, pulp_labels, hidden, content_guard, repository_id, \
+    repository_version_id, publication_id, checkpoint, private, description, remote_id, pull_through_id, created, updated, \
+    (SELECT r.pulp_type FROM repositories r WHERE r.id = distributions.repository_id) AS repository_type";
 
 impl Distribution {
     pub fn from_row(row: &AnyRow) -> CoreResult<Self> {
         Ok(Self {
             id: row.try_get("id")?,
+            pulp_type: row.try_get("pulp_type")?,
             name: row.try_get("name")?,
             base_path: row.try_get("base_path")?,
             pulp_labels: labels_from_text(&row.try_get::<String, _>("pulp_labels")?),
             hidden: get_bool(row, "hidden")?,
             content_guard: row.try_get("content_guard")?,
             repository_id: row.try_get("repository_id")?,
+            repository_type: row.try_get("repository_type")?,
             repository_version_id: row.try_get("repository_version_id")?,
             publication_id: row.try_get("publication_id")?,
             checkpoint: get_bool(row, "checkpoint")?,
+            private: get_bool(row, "private")?,
+            description: row.try_get("description")?,
+            remote_id: row.try_get("remote_id")?,
+            pull_through_id: row.try_get("pull_through_id")?,
             created: row.try_get("created")?,
             updated: row.try_get("updated")?,
         })
     }
 
+    pub fn kind(&self) -> Kind {
+        Kind::distribution(&self.pulp_type)
+    }
+
     pub fn href(&self) -> String {
-        Kind::FileDistribution.href(&self.id)
+        self.kind().href(&self.id)
     }
 }
 
@@ -80,6 +101,10 @@ pub async fn response(
     d: &Distribution,
     settings: &crate::config::Settings,
 ) -> CoreResult<FileDistributionResponse> {
+    let repository = d
+        .repository_id
+        .as_deref()
+        .map(|id| Kind::repository(d.repository_type.as_deref().unwrap_or_default()).href(id));
     let version = match &d.repository_version_id {
         Some(id) => super::version::get_by_id(db, id)
             .await
@@ -89,7 +114,7 @@ pub async fn response(
     };
     Ok(FileDistributionResponse {
         pulp_href: d.href(),
-        prn: Kind::FileDistribution.prn(&d.id),
+        prn: d.kind().prn(&d.id),
         pulp_created: d.created.clone(),
         pulp_last_updated: d.updated.clone(),
         base_url: format!(
@@ -103,10 +128,7 @@ pub async fn response(
         hidden: d.hidden,
         pulp_labels: d.pulp_labels.clone(),
         name: d.name.clone(),
-        repository: d
-            .repository_id
-            .as_deref()
-            .map(|id| Kind::FileRepository.href(id)),
+        repository,
         repository_version: version,
         publication: d
             .publication_id
@@ -123,7 +145,7 @@ pub async fn get(db: &Db, id: &str) -> CoreResult<Distribution> {
     .bind(id)
     .fetch_optional(db.pool())
     .await?
-    .ok_or_else(|| CoreError::not_found("FileDistribution"))?;
+    .ok_or_else(|| CoreError::not_found("Distribution"))?;
     Distribution::from_row(&row)
 }
 
@@ -134,7 +156,7 @@ pub async fn get_of_type(db: &Db, id: &str, pulp_type: &str) -> CoreResult<Distr
         .fetch_optional(db.pool())
         .await?;
     if t.as_deref() != Some(pulp_type) {
-        return Err(CoreError::not_found("FileDistribution"));
+        return Err(CoreError::not_found("Distribution"));
     }
     get(db, id).await
 }
@@ -223,13 +245,17 @@ pub struct Source {
 
 pub struct NewDistribution {
     /// `file.file`, `container.container`, ...
-    pub pulp_type: &'static str,
+    pub pulp_type: String,
     pub name: String,
     pub base_path: String,
     pub pulp_labels: Labels,
     pub hidden: bool,
     pub source: Source,
     pub checkpoint: bool,
+    pub private: bool,
+    pub description: Option<String>,
+    pub remote_id: Option<String>,
+    pub pull_through_id: Option<String>,
 }
 
 pub async fn create(db: &Db, d: NewDistribution) -> CoreResult<Distribution> {
@@ -239,8 +265,8 @@ pub async fn create(db: &Db, d: NewDistribution) -> CoreResult<Distribution> {
     let now = crate::time::now();
     let res = sqlx::query(
         "INSERT INTO distributions (id, pulp_type, name, base_path, pulp_labels, hidden, content_guard, repository_id, \
-         repository_version_id, publication_id, checkpoint, created, updated) \
-         VALUES ($1, $11, $2, $3, $4, $5, NULL, $6, $7, $8, $9, $10, $10)",
+         repository_version_id, publication_id, checkpoint, created, updated, private, description, remote_id, pull_through_id) \
+         VALUES ($1, $11, $2, $3, $4, $5, NULL, $6, $7, $8, $9, $10, $10, $12, $13, $14, $15)",
     )
     .bind(&id)
     .bind(&d.name)
@@ -253,6 +279,10 @@ pub async fn create(db: &Db, d: NewDistribution) -> CoreResult<Distribution> {
     .bind(d.checkpoint)
     .bind(now)
     .bind(d.pulp_type)
+    .bind(d.private)
+    .bind(d.description)
+    .bind(d.remote_id)
+    .bind(d.pull_through_id)
     .execute(db.pool())
     .await;
     unique_name(res.map_err(CoreError::from))?;
@@ -275,6 +305,13 @@ pub async fn update(
             "pulp_labels" => d.pulp_labels = crate::labels::validate(&v)?,
             "hidden" => d.hidden = v.as_bool().unwrap_or(false),
             "checkpoint" => d.checkpoint = v.as_bool().unwrap_or(false),
+            "private" => d.private = v.as_bool().unwrap_or(false),
+            "description" => d.description = v.as_str().map(str::to_string),
+            "remote" => {
+                d.remote_id = v
+                    .as_str()
+                    .and_then(|h| Kind::REMOTES.iter().find_map(|k| k.parse_ref(h)))
+            }
             _ => {}
         }
     }
@@ -290,7 +327,8 @@ pub async fn update(
     check_overlap(db, &d.base_path, Some(id)).await?;
     let res = sqlx::query(
         "UPDATE distributions SET name = $2, base_path = $3, pulp_labels = $4, hidden = $5, repository_id = $6, \
-         repository_version_id = $7, publication_id = $8, checkpoint = $9, updated = $10 WHERE id = $1",
+         repository_version_id = $7, publication_id = $8, checkpoint = $9, updated = $10, private = $11, \
+         description = $12, remote_id = $13 WHERE id = $1",
     )
     .bind(id)
     .bind(&d.name)
@@ -302,6 +340,9 @@ pub async fn update(
     .bind(d.publication_id.clone())
     .bind(d.checkpoint)
     .bind(crate::time::now())
+    .bind(d.private)
+    .bind(d.description.clone())
+    .bind(d.remote_id.clone())
     .execute(db.pool())
     .await;
     unique_name(res.map_err(CoreError::from))?;

@@ -83,7 +83,7 @@ pub async fn response(db: &Db, p: &Publication) -> CoreResult<FilePublicationRes
         prn: Kind::FilePublication.prn(&p.id),
         pulp_created: p.created.clone(),
         pulp_last_updated: p.updated.clone(),
-        repository_version: version_href(&p.repository_id, p.number),
+        repository_version: version_href(Kind::FileRepository, &p.repository_id, p.number),
         repository: Kind::FileRepository.href(&p.repository_id),
         distributions: dists
             .iter()

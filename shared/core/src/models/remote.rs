@@ -118,8 +118,12 @@ impl Remote {
         })
     }
 
+    pub fn kind(&self) -> Kind {
+        Kind::remote(&self.pulp_type)
+    }
+
     pub fn href(&self) -> String {
-        Kind::FileRemote.href(&self.id)
+        self.kind().href(&self.id)
     }
 
     pub fn setting(&self, name: &str) -> Option<&Value> {
@@ -145,7 +149,7 @@ impl Remote {
         let f = |name: &str| self.settings.get(name).and_then(Value::as_f64);
         FileRemoteResponse {
             pulp_href: self.href(),
-            prn: Kind::FileRemote.prn(&self.id),
+            prn: self.kind().prn(&self.id),
             pulp_created: self.created.clone(),
             pulp_last_updated: self.updated.clone(),
             name: self.name.clone(),
@@ -214,8 +218,17 @@ pub async fn get(db: &Db, id: &str) -> CoreResult<Remote> {
     .bind(id)
     .fetch_optional(db.pool())
     .await?
-    .ok_or_else(|| CoreError::not_found("FileRemote"))?;
+    .ok_or_else(|| CoreError::not_found("Remote"))?;
     Remote::from_row(&row)
+}
+
+/// A remote of the given type: another plugin's remote is not found here.
+pub async fn get_of_type(db: &Db, id: &str, pulp_type: &str) -> CoreResult<Remote> {
+    let remote = get(db, id).await?;
+    if remote.pulp_type != pulp_type {
+        return Err(CoreError::not_found("Remote"));
+    }
+    Ok(remote)
 }
 
 /// Checks that the TLS and proxy settings build a working client (bad PEM is a 400 now, not a
@@ -240,12 +253,19 @@ pub fn validate_settings(settings: &Map<String, Value>) -> CoreResult<()> {
                 v.as_f64().is_some_and(|n| n >= 0.0)
             }
             "headers" => v.as_array().is_some_and(|a| a.iter().all(Value::is_object)),
+            // Container remotes: tag filters and pull-through name filters.
+            "include_tags" | "exclude_tags" | "includes" | "excludes" => {
+                v.as_array().is_some_and(|a| a.iter().all(Value::is_string))
+            }
             _ => v.is_string(),
         };
         if !ok {
             let msg = match k.as_str() {
                 "download_concurrency" => "Ensure this value is greater than or equal to 1.",
                 "headers" => "Expected a list of objects.",
+                "include_tags" | "exclude_tags" | "includes" | "excludes" => {
+                    "Expected a list of strings."
+                }
                 _ => "Invalid value.",
             };
             return Err(CoreError::field(k, msg));
@@ -265,6 +285,8 @@ pub fn validate_url(url: &str) -> CoreResult<()> {
 }
 
 pub struct NewRemote {
+    /// `file.file`, `container.container`, `container.pull-through`
+    pub pulp_type: &'static str,
     pub name: String,
     pub url: String,
     pub policy: Policy,
@@ -280,7 +302,7 @@ pub async fn create(db: &Db, r: NewRemote) -> CoreResult<Remote> {
     let now = crate::time::now();
     let res = sqlx::query(
         "INSERT INTO remotes (id, pulp_type, name, url, policy, pulp_labels, settings, created, updated) \
-         VALUES ($1, 'file.file', $2, $3, $4, $5, $6, $7, $7)",
+         VALUES ($1, $8, $2, $3, $4, $5, $6, $7, $7)",
     )
     .bind(&id)
     .bind(&r.name)
@@ -289,6 +311,7 @@ pub async fn create(db: &Db, r: NewRemote) -> CoreResult<Remote> {
     .bind(Value::Object(r.pulp_labels).to_string())
     .bind(Value::Object(r.settings).to_string())
     .bind(now)
+    .bind(r.pulp_type)
     .execute(db.pool())
     .await;
     unique_name(res.map_err(CoreError::from))?;

@@ -56,19 +56,23 @@ impl Repository {
         })
     }
 
+    pub fn kind(&self) -> Kind {
+        Kind::repository(&self.pulp_type)
+    }
+
     pub fn href(&self) -> String {
-        Kind::FileRepository.href(&self.id)
+        self.kind().href(&self.id)
     }
 
     pub fn prn(&self) -> String {
-        Kind::FileRepository.prn(&self.id)
+        self.kind().prn(&self.id)
     }
 
     pub fn response(&self) -> FileRepositoryResponse {
         let href = self.href();
         FileRepositoryResponse {
             versions_href: format!("{href}versions/"),
-            latest_version_href: version_href(&self.id, self.latest_number),
+            latest_version_href: version_href(self.kind(), &self.id, self.latest_number),
             pulp_href: href,
             prn: self.prn(),
             pulp_created: self.created.clone(),
@@ -81,7 +85,7 @@ impl Repository {
             remote: self
                 .remote_id
                 .as_deref()
-                .map(|id| Kind::FileRemote.href(id)),
+                .map(|id| Kind::remote(&self.pulp_type).href(id)),
             autopublish: self.autopublish,
             manifest: self.manifest.clone(),
             last_sync_details: self.last_sync_details.clone(),
@@ -117,7 +121,7 @@ pub async fn get(db: &Db, id: &str) -> CoreResult<Repository> {
 pub async fn get_of_type(db: &Db, id: &str, pulp_type: &str) -> CoreResult<Repository> {
     let repo = get(db, id).await?;
     if repo.pulp_type != pulp_type {
-        return Err(CoreError::not_found("FileRepository"));
+        return Err(CoreError::not_found("Repository"));
     }
     Ok(repo)
 }
@@ -136,7 +140,7 @@ async fn fetch<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
     .bind(id.to_string())
     .fetch_optional(ex)
     .await?
-    .ok_or_else(|| CoreError::not_found("FileRepository"))?;
+    .ok_or_else(|| CoreError::not_found("Repository"))?;
     Repository::from_row(&row)
 }
 
@@ -212,7 +216,11 @@ pub async fn update(db: &Db, id: &str, changes: Map<String, Value>) -> CoreResul
             "pulp_labels" => repo.pulp_labels = crate::labels::validate(&v)?,
             "retain_repo_versions" => repo.retain_repo_versions = v.as_i64(),
             "retain_checkpoints" => repo.retain_checkpoints = v.as_i64(),
-            "remote" => repo.remote_id = v.as_str().and_then(|h| Kind::FileRemote.parse(h)),
+            "remote" => {
+                repo.remote_id = v
+                    .as_str()
+                    .and_then(|h| Kind::remote(&repo.pulp_type).parse_ref(h))
+            }
             "autopublish" => repo.autopublish = v.as_bool().unwrap_or(false),
             "manifest" => repo.manifest = v.as_str().map(str::to_string),
             other => return Err(CoreError::field(other, "Unexpected field")),

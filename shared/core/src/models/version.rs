@@ -17,6 +17,8 @@ use crate::{CoreError, CoreResult};
 pub struct Version {
     pub id: String,
     pub repository_id: String,
+    /// The repository's `pulp_type`, which decides the version's href.
+    pub repository_type: String,
     pub number: i64,
     pub base_version_id: Option<String>,
     /// `{"added": {"file.file": 3}, "removed": {...}, "present": {...}}`
@@ -25,13 +27,16 @@ pub struct Version {
     pub updated: String,
 }
 
-pub const COLUMNS: &str =
-    "id, repository_id, number, base_version_id, content_summary, created, updated";
+pub const COLUMNS: &str = "id, repository_id, number, base_version_id, content_summary, created, updated, \
+    (SELECT r.pulp_type FROM repositories r WHERE r.id = repository_versions.repository_id) AS repository_type";
 
 /// The content list path for each content type, used in `content_summary` hrefs.
 pub fn content_list_path(pulp_type: &str) -> Option<&'static str> {
     match pulp_type {
         "file.file" => Some("/pulp/api/v3/content/file/files/"),
+        "container.manifest" => Some("/pulp/api/v3/content/container/manifests/"),
+        "container.blob" => Some("/pulp/api/v3/content/container/blobs/"),
+        "container.tag" => Some("/pulp/api/v3/content/container/tags/"),
         _ => None,
     }
 }
@@ -41,6 +46,7 @@ impl Version {
         Ok(Self {
             id: row.try_get("id")?,
             repository_id: row.try_get("repository_id")?,
+            repository_type: row.try_get("repository_type")?,
             number: row.try_get("number")?,
             base_version_id: row.try_get("base_version_id")?,
             summary: crate::db::get_json(row, "content_summary")?,
@@ -50,7 +56,11 @@ impl Version {
     }
 
     pub fn href(&self) -> String {
-        version_href(&self.repository_id, self.number)
+        version_href(self.repository_kind(), &self.repository_id, self.number)
+    }
+
+    pub fn repository_kind(&self) -> Kind {
+        Kind::repository(&self.repository_type)
     }
 
     pub fn prn(&self) -> String {
@@ -77,7 +87,7 @@ impl Version {
             pulp_created: self.created.clone(),
             pulp_last_updated: self.updated.clone(),
             number: self.number,
-            repository: Kind::FileRepository.href(&self.repository_id),
+            repository: self.repository_kind().href(&self.repository_id),
             base_version: base_version_href,
             content_summary: ContentSummaryResponse {
                 added: bucket("added", "repository_version_added"),

@@ -29,11 +29,21 @@ fn delete(ctx: TaskContext) -> TaskFuture {
     Box::pin(async move {
         let id = ctx.task.args["id"].as_str().unwrap_or_default().to_string();
         let db = &ctx.core.db;
-        match ctx.task.args["kind"].as_str() {
-            Some(k) if k == Kind::FileRepository.prn_model() => repository::delete(db, &id).await?,
-            Some(k) if k == Kind::FileRemote.prn_model() => remote::delete(db, &id).await?,
-            Some(k) if k == Kind::FileDistribution.prn_model() => {
-                distribution::delete(db, &id).await?
+        let kind = ctx.task.args["kind"]
+            .as_str()
+            .and_then(Kind::from_prn_model);
+        match kind {
+            Some(k) if Kind::REPOSITORIES.contains(&k) => repository::delete(db, &id).await?,
+            Some(k) if Kind::REMOTES.contains(&k) => remote::delete(db, &id).await?,
+            Some(k) if Kind::DISTRIBUTIONS.contains(&k) => {
+                let d = distribution::get(db, &id).await?;
+                distribution::delete(db, &id).await?;
+                // A push repository lives and dies with its distribution, as in Pulp.
+                if let (Some(repo), Some("container.container-push")) =
+                    (&d.repository_id, d.repository_type.as_deref())
+                {
+                    repository::delete(db, repo).await?;
+                }
             }
             other => {
                 return Err(CoreError::Internal(format!(

@@ -1,0 +1,250 @@
+//! The remote types this family serves and what differs between them. The handlers in
+//! `lib.rs` are written once over [`RemoteType`].
+
+use depot_core::hrefs::Kind;
+use depot_core::models::Labels;
+use depot_core::models::remote::{FileRemoteResponse, Policy, Remote};
+use schemars::JsonSchema;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+pub trait RemoteType: Send + Sync + 'static {
+    const PULP_TYPE: &'static str;
+    const KIND: Kind;
+    const BASE: &'static str;
+    const PREFIX: &'static str;
+    const HREF_PARAM: &'static str;
+    const TAG: &'static str;
+    /// The type's own fields, kept with the settings.
+    const FIELDS: &'static [&'static str];
+    const DEFAULT_POLICY: Policy;
+
+    type Create: DeserializeOwned + JsonSchema;
+    type Patch: DeserializeOwned + JsonSchema;
+    type Response: Serialize + JsonSchema;
+
+    fn response(remote: &Remote) -> Self::Response;
+}
+
+/// The connection settings every remote has (all optional).
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct RemoteSettings {
+    pub pulp_labels: Option<Labels>,
+    pub policy: Option<Policy>,
+    pub ca_cert: Option<String>,
+    pub client_cert: Option<String>,
+    pub client_key: Option<String>,
+    pub tls_validation: Option<bool>,
+    pub proxy_url: Option<String>,
+    pub proxy_username: Option<String>,
+    pub proxy_password: Option<String>,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub max_retries: Option<i64>,
+    pub total_timeout: Option<f64>,
+    pub connect_timeout: Option<f64>,
+    pub sock_connect_timeout: Option<f64>,
+    pub sock_read_timeout: Option<f64>,
+    pub headers: Option<Vec<Value>>,
+    pub download_concurrency: Option<i64>,
+    pub rate_limit: Option<i64>,
+}
+
+pub struct File;
+
+impl RemoteType for File {
+    const PULP_TYPE: &'static str = "file.file";
+    const KIND: Kind = Kind::FileRemote;
+    const BASE: &'static str = "/pulp/api/v3/remotes/file/file/";
+    const PREFIX: &'static str = "remotes_file_file";
+    const HREF_PARAM: &'static str = "file_file_remote_href";
+    const TAG: &'static str = "Remotes: File";
+    const FIELDS: &'static [&'static str] = &[];
+    const DEFAULT_POLICY: Policy = Policy::Immediate;
+
+    type Create = FileRemote;
+    type Patch = PatchedFileRemote;
+    type Response = FileRemoteResponse;
+
+    fn response(remote: &Remote) -> FileRemoteResponse {
+        remote.response()
+    }
+}
+
+/// A file remote: `url` points at a PULP_MANIFEST.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct FileRemote {
+    pub name: String,
+    pub url: String,
+    #[serde(flatten)]
+    pub settings: RemoteSettings,
+}
+
+/// Fields to change on a file remote.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct PatchedFileRemote {
+    pub name: Option<String>,
+    pub url: Option<String>,
+    #[serde(flatten)]
+    pub settings: RemoteSettings,
+}
+
+pub struct Container;
+
+impl RemoteType for Container {
+    const PULP_TYPE: &'static str = "container.container";
+    const KIND: Kind = Kind::ContainerRemote;
+    const BASE: &'static str = "/pulp/api/v3/remotes/container/container/";
+    const PREFIX: &'static str = "remotes_container_container";
+    const HREF_PARAM: &'static str = "container_container_remote_href";
+    const TAG: &'static str = "Remotes: Container";
+    const FIELDS: &'static [&'static str] = &["upstream_name", "includes", "excludes", "sigstore"];
+    const DEFAULT_POLICY: Policy = Policy::Immediate;
+
+    type Create = ContainerRemote;
+    type Patch = PatchedContainerRemote;
+    type Response = ContainerRemoteResponse;
+
+    fn response(remote: &Remote) -> ContainerRemoteResponse {
+        ContainerRemoteResponse {
+            common: remote.response(),
+            upstream_name: text(remote, "upstream_name").unwrap_or_default(),
+            includes: list(remote, "includes"),
+            excludes: list(remote, "excludes"),
+            sigstore: text(remote, "sigstore"),
+        }
+    }
+}
+
+/// A container remote: a registry at `url` and the repository `upstream_name` there, with
+/// optional tag filters (shell wildcards). `include_tags` and `exclude_tags` are the older
+/// names of `includes` and `excludes`, still accepted.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct ContainerRemote {
+    pub name: String,
+    pub url: String,
+    pub upstream_name: String,
+    pub includes: Option<Vec<String>>,
+    pub excludes: Option<Vec<String>>,
+    pub include_tags: Option<Vec<String>>,
+    pub exclude_tags: Option<Vec<String>>,
+    pub sigstore: Option<String>,
+    #[serde(flatten)]
+    pub settings: RemoteSettings,
+}
+
+/// Fields to change on a container remote.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct PatchedContainerRemote {
+    pub name: Option<String>,
+    pub url: Option<String>,
+    pub upstream_name: Option<String>,
+    pub includes: Option<Vec<String>>,
+    pub excludes: Option<Vec<String>>,
+    pub include_tags: Option<Vec<String>>,
+    pub exclude_tags: Option<Vec<String>>,
+    pub sigstore: Option<String>,
+    #[serde(flatten)]
+    pub settings: RemoteSettings,
+}
+
+/// A container remote.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ContainerRemoteResponse {
+    #[serde(flatten)]
+    pub common: FileRemoteResponse,
+    pub upstream_name: String,
+    pub includes: Option<Vec<String>>,
+    pub excludes: Option<Vec<String>>,
+    pub sigstore: Option<String>,
+}
+
+pub struct PullThrough;
+
+impl RemoteType for PullThrough {
+    const PULP_TYPE: &'static str = "container.pull-through";
+    const KIND: Kind = Kind::ContainerPullThroughRemote;
+    const BASE: &'static str = "/pulp/api/v3/remotes/container/pull-through/";
+    const PREFIX: &'static str = "remotes_container_pull_through";
+    const HREF_PARAM: &'static str = "container_container_pull_through_remote_href";
+    const TAG: &'static str = "Remotes: Pull-Through";
+    const FIELDS: &'static [&'static str] = &["includes", "excludes"];
+    const DEFAULT_POLICY: Policy = Policy::OnDemand;
+
+    type Create = ContainerPullThroughRemote;
+    type Patch = PatchedContainerPullThroughRemote;
+    type Response = ContainerPullThroughRemoteResponse;
+
+    fn response(remote: &Remote) -> ContainerPullThroughRemoteResponse {
+        ContainerPullThroughRemoteResponse {
+            common: remote.response(),
+            includes: list(remote, "includes"),
+            excludes: list(remote, "excludes"),
+        }
+    }
+}
+
+/// A pull-through remote: a registry at `url` whose repositories are cached on first pull,
+/// optionally only those whose names match `includes` and not `excludes`.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct ContainerPullThroughRemote {
+    pub name: String,
+    pub url: String,
+    pub includes: Option<Vec<String>>,
+    pub excludes: Option<Vec<String>>,
+    #[serde(flatten)]
+    pub settings: RemoteSettings,
+}
+
+/// Fields to change on a pull-through remote.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct PatchedContainerPullThroughRemote {
+    pub name: Option<String>,
+    pub url: Option<String>,
+    pub includes: Option<Vec<String>>,
+    pub excludes: Option<Vec<String>>,
+    #[serde(flatten)]
+    pub settings: RemoteSettings,
+}
+
+/// A pull-through remote.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ContainerPullThroughRemoteResponse {
+    #[serde(flatten)]
+    pub common: FileRemoteResponse,
+    pub includes: Option<Vec<String>>,
+    pub excludes: Option<Vec<String>>,
+}
+
+/// Folds the older field names into the current ones (`include_tags` into `includes`, ...).
+pub fn fold_aliases(raw: &mut serde_json::Map<String, Value>) {
+    for (old, new) in [("include_tags", "includes"), ("exclude_tags", "excludes")] {
+        if let Some(v) = raw.remove(old) {
+            match (raw.get_mut(new), v) {
+                (Some(Value::Array(current)), Value::Array(more)) => current.extend(more),
+                (_, v) => {
+                    raw.insert(new.into(), v);
+                }
+            }
+        }
+    }
+}
+
+fn text(remote: &Remote, field: &str) -> Option<String> {
+    remote
+        .setting(field)
+        .and_then(Value::as_str)
+        .map(str::to_string)
+}
+
+fn list(remote: &Remote, field: &str) -> Option<Vec<String>> {
+    remote.setting(field).and_then(|v| {
+        v.as_array().map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+    })
+}
