@@ -782,3 +782,36 @@ def stalling_upstream():
     s = StallingServer()
     yield s
     s.stop()
+
+
+# ---------------------------------------------------------------------------------------------
+# Containers: the Debian tools, test images, Depot's registry and an upstream registry.
+
+@pytest.fixture(scope="module")
+def tools():
+    from containers import TOOLS
+    missing = [t for t in TOOLS if not shutil.which(t)]
+    if missing:
+        if os.environ.get("CI"):
+            pytest.fail(f"missing container tools: {missing} (.ci/run installs them)")
+        pytest.skip(f"missing container tools: {missing}")
+
+
+@pytest.fixture(scope="module")
+def images(tools, tmp_path_factory):
+    from containers import make_images
+    return make_images(tmp_path_factory.mktemp("images"))
+
+
+@pytest.fixture(scope="module")
+def registry(depot_server, helpers):
+    from containers import Registry
+    return Registry(depot_server, helpers)
+
+
+@pytest.fixture(scope="module")
+def upstream_registry(tools, tmp_path_factory):
+    from containers import DockerRegistry
+    upstream = DockerRegistry(tmp_path_factory.mktemp("upstream"), free_port())
+    yield upstream
+    upstream.stop()

@@ -4,104 +4,13 @@ from PyPI; plus the protocol's error cases with plain HTTP requests."""
 import hashlib
 import json
 import os
-import shutil
 import time
-import subprocess
 import uuid
 from pathlib import Path
 
 import pytest
 
-TOOLS = ("skopeo", "podman", "buildah", "umoci")
-
-
-def run(*cmd, cwd=None, check=True):
-    result = subprocess.run([str(c) for c in cmd], cwd=cwd, capture_output=True, text=True,
-                            stdin=subprocess.DEVNULL, timeout=300)
-    if check and result.returncode != 0:
-        raise AssertionError(f"{' '.join(map(str, cmd))} exited {result.returncode}:\n"
-                             f"{result.stdout}\n{result.stderr}")
-    return result
-
-
-@pytest.fixture(scope="module")
-def tools():
-    missing = [t for t in TOOLS if not shutil.which(t)]
-    if missing:
-        if os.environ.get("CI"):
-            pytest.fail(f"missing container tools: {missing} (.ci/run installs them)")
-        pytest.skip(f"missing container tools: {missing}")
-
-
-@pytest.fixture(scope="module")
-def images(tools, tmp_path_factory):
-    """An OCI layout made with umoci, and two single-arch images plus a list made with buildah."""
-    work = tmp_path_factory.mktemp("images")
-    (work / "hello.txt").write_text("hello from an offline image\n")
-    (work / "arm.txt").write_text("arm64 flavour\n")
-    run("umoci", "init", "--layout", "layout", cwd=work)
-    run("umoci", "new", "--image", "layout:v1", cwd=work)
-    run("umoci", "unpack", "--rootless", "--image", "layout:v1", "bundle", cwd=work)
-    shutil.copy(work / "hello.txt", work / "bundle" / "rootfs" / "hello.txt")
-    run("umoci", "repack", "--image", "layout:v1", "bundle", cwd=work)
-    run("umoci", "config", "--image", "layout:v1", "--config.cmd", "/hello.txt",
-        "--architecture", "amd64", "--os", "linux", cwd=work)
-    run("umoci", "gc", "--layout", "layout", cwd=work)
-    index = json.loads((work / "layout" / "index.json").read_text())
-    storage = ["--root", work / "cstore", "--runroot", work / "crun", "--storage-driver", "vfs"]
-    for arch, src in (("amd64", "hello.txt"), ("arm64", "arm.txt")):
-        c = run("buildah", *storage, "from", "scratch").stdout.strip()
-        run("buildah", *storage, "add", c, work / src, "/hello.txt")
-        run("buildah", *storage, "config", "--arch", arch, "--os", "linux", c)
-        run("buildah", *storage, "commit", "-q", c, f"localhost/hello:{arch}")
-    run("buildah", *storage, "manifest", "create", "localhost/hello-list:v1")
-    run("buildah", *storage, "manifest", "add", "localhost/hello-list:v1", "localhost/hello:amd64")
-    run("buildah", *storage, "manifest", "add", "--arch", "arm64", "localhost/hello-list:v1", "localhost/hello:arm64")
-
-    class Images:
-        dir = work
-        layout = f"oci:{work / 'layout'}:v1"
-        digest = index["manifests"][0]["digest"]
-        containers = storage
-
-    return Images
-
-
-def unique(prefix):
-    return f"{prefix}-{uuid.uuid4().hex[:8]}"
-
-
-class Registry:
-    def __init__(self, server, helpers):
-        self.server = server
-        self.helpers = helpers
-        self.host = server.base_url.split("://", 1)[1]
-        self.creds = f"{server.username}:{server.password}"
-
-    def ref(self, name):
-        return f"docker://{self.host}/{name}"
-
-    def push(self, src, name, *extra):
-        run("skopeo", "copy", "-q", "--dest-tls-verify=false", "--dest-creds", self.creds, *extra, src, self.ref(name))
-
-    def inspect(self, name, *extra):
-        return json.loads(run("skopeo", *extra, "inspect", "--tls-verify=false", self.ref(name)).stdout)
-
-    def raw(self, name):
-        return run("skopeo", "inspect", "--raw", "--tls-verify=false", self.ref(name)).stdout
-
-    def blob(self, name, digest, headers=None):
-        """A blob's bytes, following a redirect to object storage."""
-        return self.helpers.content("GET", self.server.url(f"/v2/{name}/blobs/{digest}"), headers=headers)
-
-    def get(self, path, headers=None, auth=False, method="GET", body=None):
-        return self.server.request(method, path, body=body, headers=headers, auth=True if auth else None)
-
-
-@pytest.fixture(scope="module")
-def registry(depot_server, helpers):
-    return Registry(depot_server, helpers)
-
+from containers import run, unique
 
 def test_version_check_and_auth(registry):
     assert registry.get("/v2/").status == 401

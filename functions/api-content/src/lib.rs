@@ -1,6 +1,7 @@
 //! `content/file/files/`: file content. Creating content stores the bytes as an artifact (or
 //! uses a given artifact or upload) and runs a task that makes the content unit and, when a
-//! repository is named, a new repository version.
+//! repository is named, a new repository version. `content/container/...`: read-only lists of
+//! container manifests, blobs and tags (module `container`).
 
 use axum::Router;
 use axum::extract::{Path, State};
@@ -26,10 +27,13 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
+mod container;
+
 const BASE: &str = "/pulp/api/v3/content/file/files/";
 
 pub fn router() -> Router<AppState> {
     Router::new()
+        .merge(container::router())
         .route(BASE, get(list).post(create))
         .route(&format!("{BASE}upload/"), post(upload_sync))
         .route(&format!("{BASE}{{id}}/"), get(read))
@@ -171,18 +175,13 @@ fn version_filter(param: &str, href: &str) -> ApiResult<(String, i64)> {
     })
 }
 
-async fn list(
-    State(state): State<AppState>,
-    _: Authenticated,
-    query: QueryMap,
-) -> ApiResult<Response> {
-    let params = ListParams::from_query(&query)?;
-    let mut q = ListQuery::new(SELECT, FROM);
-    name_filters(&mut q, &query, "relative_path", "fc.relative_path");
-    href_filters(&mut q, &query, Kind::FileContent, "c.id");
-    if let Some(v) = query.get("sha256").or(query.get("digest")) {
-        q.filter("fc.sha256 = ?", vec![Bind::Text(v.to_ascii_lowercase())]);
-    }
+/// Adds the `repository_version`, `repository_version_added` and `repository_version_removed`
+/// filters on content whose id is `c.id` (every content list selects `contents c`).
+pub(crate) async fn repository_version_filters(
+    state: &AppState,
+    q: &mut ListQuery,
+    query: &QueryMap,
+) -> ApiResult<()> {
     if let Some(h) = query.get("repository_version") {
         let (repo, n) = version_filter("repository_version", h)?;
         version::get(&state.db, &repo, n).await?;
@@ -204,6 +203,22 @@ async fn list(
             );
         }
     }
+    Ok(())
+}
+
+async fn list(
+    State(state): State<AppState>,
+    _: Authenticated,
+    query: QueryMap,
+) -> ApiResult<Response> {
+    let params = ListParams::from_query(&query)?;
+    let mut q = ListQuery::new(SELECT, FROM);
+    name_filters(&mut q, &query, "relative_path", "fc.relative_path");
+    href_filters(&mut q, &query, Kind::FileContent, "c.id");
+    if let Some(v) = query.get("sha256").or(query.get("digest")) {
+        q.filter("fc.sha256 = ?", vec![Bind::Text(v.to_ascii_lowercase())]);
+    }
+    repository_version_filters(&state, &mut q, &query).await?;
     for o in params.order_sql(
         &[
             ("relative_path", "fc.relative_path"),
@@ -231,6 +246,7 @@ async fn read(
 }
 
 pub fn openapi(doc: &mut ApiDoc) {
+    container::openapi(doc);
     let resp = doc.schema::<FileContentResponse>();
     let page = doc.paginated::<FileContentResponse>();
     let req = doc.schema::<FileContentCreate>();

@@ -1,5 +1,5 @@
-//! `GET`/`HEAD /v2/<name>/blobs/<digest>`: the bytes (with Range), or a redirect to object
-//! storage.
+//! `GET`/`HEAD /v2/<name>/blobs/<digest>`: the bytes (with Range), a redirect to object
+//! storage, or for a blob still upstream, the upstream bytes as they are saved.
 
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, header};
@@ -7,7 +7,7 @@ use axum::response::Response;
 use depot_container::store::{self, Repo};
 use depot_container::{Digest, RegistryError};
 use depot_core::users::User;
-use depot_http::AppState;
+use depot_http::{AppState, on_demand};
 
 use crate::{Result, header_value};
 
@@ -20,23 +20,38 @@ pub async fn get(
     let blob = store::blob(&state.db, repo, digest)
         .await?
         .ok_or_else(|| RegistryError::BlobUnknown(digest.to_string()))?;
-    let Some((key, size)) = blob.file else {
-        return Err(RegistryError::BlobUnknown(digest.to_string()).into());
-    };
     let range = parts
         .headers
         .get(header::RANGE)
         .and_then(|v| v.to_str().ok());
-    let mut r = depot_http::files::serve_stored(
-        state,
-        &parts.method,
-        range,
-        &key,
-        size,
-        &digest.to_string(),
-        HeaderValue::from_static("application/octet-stream"),
-    )
-    .await?;
+    let name = digest.to_string();
+    let content_type = HeaderValue::from_static("application/octet-stream");
+    let mut r = match blob.file {
+        Some((key, size)) => {
+            depot_http::files::serve_stored(
+                state,
+                &parts.method,
+                range,
+                &key,
+                size,
+                &name,
+                content_type,
+            )
+            .await?
+        }
+        // Synced on demand or cached by a pull-through: fetched (once) and saved on the way.
+        None => {
+            let wanted = on_demand::Wanted {
+                method: &parts.method,
+                range,
+                content_artifact_id: &blob.content_artifact_id,
+                content_id: &blob.content_id,
+                name: &name,
+                content_type,
+            };
+            on_demand::serve(state, wanted).await?
+        }
+    };
     r.headers_mut()
         .insert("Docker-Content-Digest", header_value(&digest.to_string()));
     Ok(r)

@@ -10,10 +10,9 @@ use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use axum::response::Response;
 use depot_container::store::{self, BlobUpload, Repo};
-use depot_container::{Digest, RegistryError, digest::Algorithm};
+use depot_container::{Digest, RegistryError};
 use depot_core::CoreError;
 use depot_core::artifacts::{self, Expected};
-use depot_core::checksums::Algorithm as Checksum;
 use depot_core::models::{artifact, upload};
 use depot_core::users::User;
 use depot_http::AppState;
@@ -23,17 +22,6 @@ use crate::{Result, header_value};
 
 fn query_map(query: &str) -> HashMap<String, String> {
     serde_urlencoded::from_str(query).unwrap_or_default()
-}
-
-fn expected(digest: &Digest) -> Expected {
-    let alg = match digest.algorithm {
-        Algorithm::Sha256 => Checksum::Sha256,
-        Algorithm::Sha512 => Checksum::Sha512,
-    };
-    Expected {
-        size: None,
-        digests: vec![(alg, digest.hex.clone())],
-    }
 }
 
 /// Digest checks fail as `{"sha256": [...]}`; anything else about the bytes is a bad upload.
@@ -86,7 +74,7 @@ fn session(repo_name: &str, id: &str, size: i64, status: StatusCode) -> Response
 }
 
 async fn ingest_body(state: &AppState, body: Body, digest: &Digest) -> Result<artifact::Artifact> {
-    artifacts::ingest(state, body.into_data_stream(), &expected(digest))
+    artifacts::ingest(state, body.into_data_stream(), &digest.expected(None))
         .await
         .map_err(|e| ingest_error(e, digest).into())
 }
@@ -244,7 +232,7 @@ pub async fn finish(
                 .into());
             }
             let a = artifact::get(&state.db, a).await?;
-            artifacts::check(&expected(&digest), &a.digests)
+            artifacts::check(&digest.expected(None), &a.digests)
                 .map_err(|e| ingest_error(e, &digest))?;
             a.id
         }
@@ -257,7 +245,7 @@ pub async fn finish(
             };
             let streams = upload::assembled(state, &u).await?;
             let joined = futures_util::stream::iter(streams).flatten();
-            let a = artifacts::ingest(state, joined, &expected(&digest))
+            let a = artifacts::ingest(state, joined, &digest.expected(None))
                 .await
                 .map_err(|e| ingest_error(e, &digest))?;
             a.id

@@ -45,6 +45,19 @@ impl Digest {
         Digest { algorithm, hex }
     }
 
+    /// What bytes with this digest (and `size`, if known) must be, for artifact checks.
+    pub fn expected(&self, size: Option<u64>) -> depot_core::artifacts::Expected {
+        use depot_core::checksums::Algorithm as Checksum;
+        let alg = match self.algorithm {
+            Algorithm::Sha256 => Checksum::Sha256,
+            Algorithm::Sha512 => Checksum::Sha512,
+        };
+        depot_core::artifacts::Expected {
+            size,
+            digests: vec![(alg, self.hex.clone())],
+        }
+    }
+
     /// Whether `s` looks like a digest rather than a tag (tags cannot contain `:`).
     pub fn is_digest_like(s: &str) -> bool {
         s.contains(':')

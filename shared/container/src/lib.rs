@@ -3,9 +3,11 @@
 
 pub mod digest;
 pub mod error;
+pub mod fetch;
 pub mod manifest;
 pub mod names;
 pub mod store;
+pub mod upstream;
 
 pub use digest::Digest;
 pub use error::{RegistryError, RegistryResult};

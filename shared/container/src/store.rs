@@ -154,13 +154,14 @@ fn describe(e: &CoreError) -> String {
 #[derive(Debug, Clone)]
 pub struct Blob {
     pub content_id: String,
-    /// Storage key and size of its bytes.
+    pub content_artifact_id: String,
+    /// Storage key and size of its bytes; `None` while they are still upstream.
     pub file: Option<(String, i64)>,
 }
 
 pub async fn blob(db: &Db, repo: &Repo, digest: &Digest) -> RegistryResult<Option<Blob>> {
     let sql = format!(
-        "SELECT b.content_id, a.file, a.size FROM container_blobs b \
+        "SELECT b.content_id, a.file, a.size, ca.id FROM container_blobs b \
          JOIN content_artifacts ca ON ca.content_id = b.content_id \
          LEFT JOIN artifacts a ON a.id = ca.artifact_id \
          WHERE b.digest = $3 AND {}",
@@ -175,6 +176,7 @@ pub async fn blob(db: &Db, repo: &Repo, digest: &Digest) -> RegistryResult<Optio
     let size: Option<i64> = r.try_get(2)?;
     Ok(Some(Blob {
         content_id: r.try_get(0)?,
+        content_artifact_id: r.try_get(3)?,
         file: file.zip(size),
     }))
 }
@@ -719,4 +721,75 @@ pub async fn present(
         .bind(pulp_type)
         .fetch_all(db.pool())
         .await?)
+}
+
+/// Records a blob whose bytes stay upstream until first pulled (an `on_demand` sync or a
+/// pull-through): its content has no artifact yet, only where to fetch it. Pending in the
+/// repository, like a pushed blob. Returns its content id.
+pub async fn add_remote_blob(
+    db: &Db,
+    repository_id: &str,
+    digest: &Digest,
+    size: i64,
+    remote_id: &str,
+    url: &str,
+) -> CoreResult<String> {
+    let mut tx = db.begin_write().await?;
+    let existing: Option<String> =
+        sqlx::query_scalar("SELECT content_id FROM container_blobs WHERE digest = $1")
+            .bind(digest.to_string())
+            .fetch_optional(&mut *tx)
+            .await?;
+    let content_id = match existing {
+        Some(id) => id,
+        None => {
+            let id = insert_content(&mut tx, BLOB_TYPE, &digest.to_string()).await?;
+            sqlx::query("INSERT INTO container_blobs (content_id, digest) VALUES ($1, $2)")
+                .bind(&id)
+                .bind(digest.to_string())
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(
+                "INSERT INTO content_artifacts (id, content_id, artifact_id, relative_path) VALUES ($1, $2, NULL, $3)",
+            )
+            .bind(depot_core::new_id())
+            .bind(&id)
+            .bind(digest.to_string())
+            .execute(&mut *tx)
+            .await?;
+            id
+        }
+    };
+    let ca_id: String =
+        sqlx::query_scalar("SELECT id FROM content_artifacts WHERE content_id = $1")
+            .bind(&content_id)
+            .fetch_one(&mut *tx)
+            .await?;
+    let sha256 = (digest.algorithm == crate::digest::Algorithm::Sha256).then(|| digest.hex.clone());
+    sqlx::query(
+        "INSERT INTO remote_artifacts (id, content_artifact_id, remote_id, url, size, sha256) VALUES ($1, $2, $3, $4, $5, $6) \
+         ON CONFLICT (content_artifact_id, remote_id) DO UPDATE SET url = excluded.url",
+    )
+    .bind(depot_core::new_id())
+    .bind(ca_id)
+    .bind(remote_id)
+    .bind(url)
+    .bind(size)
+    .bind(sha256)
+    .execute(&mut *tx)
+    .await?;
+    pend(&mut tx, repository_id, &content_id).await?;
+    tx.commit().await?;
+    Ok(content_id)
+}
+
+/// The content id of a blob whose bytes are stored, wherever it is.
+pub async fn stored_blob(db: &Db, digest: &Digest) -> CoreResult<Option<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT b.content_id FROM container_blobs b JOIN content_artifacts ca ON ca.content_id = b.content_id \
+         WHERE b.digest = $1 AND ca.artifact_id IS NOT NULL",
+    )
+    .bind(digest.to_string())
+    .fetch_optional(db.pool())
+    .await?)
 }

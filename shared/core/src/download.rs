@@ -113,10 +113,21 @@ pub fn client_for(core: &Core, remote: &Remote) -> CoreResult<reqwest::Client> {
     Ok(client)
 }
 
-/// Builds the request for `url` with the remote's credentials and headers.
-fn request(client: &reqwest::Client, remote: &Remote, url: &str) -> reqwest::RequestBuilder {
+/// Builds the request for `url` with the remote's credentials (or `auth`, a ready
+/// `Authorization` value such as a registry's bearer token) and headers.
+fn request(
+    client: &reqwest::Client,
+    remote: &Remote,
+    url: &str,
+    extra: &Extra,
+) -> reqwest::RequestBuilder {
     let mut req = client.get(url);
-    if let Some(user) = remote.setting("username").and_then(|v| v.as_str()) {
+    for (k, v) in &extra.headers {
+        req = req.header(*k, v);
+    }
+    if let Some(auth) = &extra.authorization {
+        req = req.header(reqwest::header::AUTHORIZATION, auth);
+    } else if let Some(user) = remote.setting("username").and_then(|v| v.as_str()) {
         let pass = remote.setting("password").and_then(|v| v.as_str());
         req = req.basic_auth(user, pass);
     }
@@ -137,29 +148,52 @@ fn request(client: &reqwest::Client, remote: &Remote, url: &str) -> reqwest::Req
     req
 }
 
+/// What a request adds to the remote's own settings.
+#[derive(Debug, Default, Clone)]
+pub struct Extra {
+    pub headers: Vec<(&'static str, String)>,
+    /// Replaces the remote's Basic credentials.
+    pub authorization: Option<String>,
+}
+
 /// GETs a URL with the remote's settings, retrying connection errors and 5xx/429 answers with
 /// backoff.
 pub async fn get(core: &Core, remote: &Remote, url: &str) -> CoreResult<reqwest::Response> {
+    let r = send(core, remote, url, &Extra::default()).await?;
+    success(r, url)
+}
+
+/// The answer itself, whatever its status, as the error when it is not a success.
+pub fn success(r: reqwest::Response, url: &str) -> CoreResult<reqwest::Response> {
+    if !r.status().is_success() {
+        return Err(CoreError::Remote(format!(
+            "Could not fetch {url}: the server answered {}",
+            r.status()
+        )));
+    }
+    Ok(r)
+}
+
+/// Like [`get`] with extra headers, returning any answer the server gave after the retries.
+pub async fn send(
+    core: &Core,
+    remote: &Remote,
+    url: &str,
+    extra: &Extra,
+) -> CoreResult<reqwest::Response> {
     let client = &client_for(core, remote)?;
     let retries = remote.max_retries();
     let mut attempt = 0;
     loop {
-        let res = request(client, remote, url).send().await;
+        let res = request(client, remote, url, extra).send().await;
         let retryable = match &res {
             Ok(r) => r.status().is_server_error() || r.status().as_u16() == 429,
             Err(e) => e.is_connect() || e.is_timeout() || e.is_request(),
         };
         if !retryable || attempt >= retries {
-            let r = res.map_err(|e| {
+            return res.map_err(|e| {
                 CoreError::Remote(format!("Could not fetch {url}: {}", describe(&e)))
-            })?;
-            if !r.status().is_success() {
-                return Err(CoreError::Remote(format!(
-                    "Could not fetch {url}: the server answered {}",
-                    r.status()
-                )));
-            }
-            return Ok(r);
+            });
         }
         attempt += 1;
         tokio::time::sleep(Duration::from_millis(200 * (1 << attempt.min(5)))).await;

@@ -9,6 +9,7 @@ pub mod error;
 pub mod files;
 pub mod labels;
 pub mod list;
+pub mod on_demand;
 pub mod openapi;
 pub mod query;
 pub mod response;

@@ -1,0 +1,116 @@
+//! Task: sync a container repository from a remote registry. Reads the upstream repository's
+//! tags (all pages), keeps those the remote's `includes`/`excludes` let through, and brings
+//! each tagged image in (indexes with every manifest they list; layers deferred for
+//! `on_demand`). The new version gets the tags, replacing moved ones; with `mirror` it holds
+//! exactly what this sync found.
+
+use depot_container::fetch::Fetcher;
+use depot_container::store::{self, Repo};
+use depot_container::upstream::{Upstream, included};
+use depot_container::{REPOSITORY_TYPE, SYNC_HANDLER};
+use depot_core::models::remote::{self, Remote};
+use depot_core::models::repository;
+use depot_core::models::version::{self, Change, Removal};
+use depot_core::tasks::{TaskContext, TaskFuture, TaskRegistry};
+use depot_core::{CoreError, CoreResult};
+use serde::Deserialize;
+use serde_json::Value;
+
+pub fn register_tasks(reg: &mut TaskRegistry) {
+    reg.register(SYNC_HANDLER, sync);
+}
+
+#[derive(Debug, Deserialize)]
+struct Args {
+    repository_id: String,
+    remote_id: String,
+    #[serde(default)]
+    mirror: bool,
+}
+
+fn strings(remote: &Remote, field: &str) -> Vec<String> {
+    remote
+        .setting(field)
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The name to ask the registry for: Docker Hub keeps official images under `library/`.
+fn upstream_name(remote: &Remote) -> CoreResult<String> {
+    let name = remote
+        .setting("upstream_name")
+        .and_then(Value::as_str)
+        .ok_or_else(|| CoreError::invalid("The remote has no upstream_name."))?;
+    let hub = remote.url.contains("registry-1.docker.io") || remote.url.contains("docker.io");
+    Ok(if hub && !name.contains('/') {
+        format!("library/{name}")
+    } else {
+        name.to_string()
+    })
+}
+
+fn sync(ctx: TaskContext) -> TaskFuture {
+    Box::pin(async move {
+        let args: Args = ctx.args()?;
+        let core = &ctx.core;
+        let repo = repository::get_of_type(&core.db, &args.repository_id, REPOSITORY_TYPE).await?;
+        let remote = remote::get(&core.db, &args.remote_id).await?;
+        let upstream = Upstream::new(core, &remote, &upstream_name(&remote)?);
+
+        let list = "sync.downloading.tag_list";
+        ctx.progress
+            .start(list, "Downloading tag list", Some(1))
+            .await;
+        let (includes, excludes) = (strings(&remote, "includes"), strings(&remote, "excludes"));
+        let tags: Vec<String> = upstream
+            .tags()
+            .await?
+            .into_iter()
+            .filter(|t| included(t, &includes, &excludes))
+            .collect();
+        ctx.progress.advance(list, 1).await;
+        ctx.progress.complete(list).await;
+
+        let processing = "sync.processing.manifest";
+        ctx.progress
+            .start(processing, "Processing Manifests", Some(tags.len() as i64))
+            .await;
+        let fetcher = Fetcher {
+            core,
+            remote: &remote,
+            upstream: &upstream,
+            repo: Repo::of(&repo),
+        };
+        let mut add = Vec::new();
+        for tag in &tags {
+            let image = fetcher.image(tag).await?;
+            add.push(store::tag(&core.db, tag, &image.manifest_id).await?);
+            add.extend(image.content_ids);
+            ctx.progress.advance(processing, 1).await;
+        }
+        ctx.progress.complete(processing).await;
+
+        let change = Change {
+            base_number: None,
+            remove: if args.mirror {
+                Removal::All
+            } else {
+                Removal::Some(Vec::new())
+            },
+            add: add.clone(),
+            overwrite: true,
+        };
+        let created = version::create_next(&core.db, &repo.id, change).await?;
+        store::unpend(&core.db, &repo.id, &add).await?;
+        if let Some(v) = &created {
+            ctx.created(v.href());
+        }
+        Ok(None)
+    })
+}

@@ -1,0 +1,164 @@
+"""Pulp's REST resources for containers, driven by the real pulp-cli (`pulp container ...`) and
+checked through the registry with skopeo: push repositories and their actions, container
+repositories synced from Debian's docker-registry (tag filters, mirror, moved tags, manifest
+lists, on_demand layers), distributions, and the content lists."""
+
+import json
+import time
+
+from containers import run, unique
+
+
+def tags_of(registry, name):
+    resp = registry.get(f"/v2/{name}/tags/list")
+    assert resp.status == 200, resp.text
+    return sorted(resp.json()["tags"])
+
+
+def test_push_repository_with_the_cli(pulp, registry, images, depot_server):
+    name = unique("cli/pushed")
+    registry.push(images.layout, f"{name}:v1")
+    digest = registry.inspect(f"{name}:v1")["Digest"]
+
+    repos = pulp("container", "repository", "--type", "push", "list", "--limit", "1000")
+    repo = next(r for r in repos if r["name"] == name)
+    assert repo["pulp_href"].startswith("/pulp/api/v3/repositories/container/container-push/")
+    assert repo["latest_version_href"] == f"{repo['pulp_href']}versions/1/"
+    # A push repository is not a sync repository.
+    assert all(r["name"] != name for r in pulp("container", "repository", "list", "--limit", "1000"))
+
+    dist = pulp("container", "distribution", "show", "--name", name)
+    assert dist["base_path"] == name and dist["repository"] == repo["pulp_href"]
+    assert dist["registry_path"].endswith(f"/{name}") and dist["private"] is False
+
+    # Tag and untag through the API; the registry sees each new version at once.
+    pulp("container", "repository", "--type", "push", "tag", "--name", name, "--tag", "v2", "--digest", digest)
+    assert tags_of(registry, name) == ["v1", "v2"]
+    assert registry.inspect(f"{name}:v2")["Digest"] == digest
+    pulp("container", "repository", "--type", "push", "untag", "--name", name, "--tag", "v1")
+    assert tags_of(registry, name) == ["v2"]
+    versions = pulp("container", "repository", "--type", "push", "version", "list", "--repository", name)
+    assert [v["number"] for v in versions] == [3, 2, 1, 0]
+    assert versions[0]["content_summary"]["present"]["container.tag"]["count"] == 1
+
+    # Content lists of the latest version.
+    latest = pulp("container", "repository", "--type", "push", "show", "--name", name)["latest_version_href"]
+    tags = depot_server.request("GET", f"/pulp/api/v3/content/container/tags/?repository_version={latest}").json()
+    assert [t["name"] for t in tags["results"]] == ["v2"]
+    manifest = depot_server.request("GET", tags["results"][0]["tagged_manifest"]).json()
+    assert manifest["digest"] == digest and len(manifest["blobs"]) == 2
+
+    # Bad input is a 400 with the field named, and nothing changes.
+    bad = depot_server.request("POST", f"{repo['pulp_href']}tag/", json_body={"tag": "-bad", "digest": digest})
+    assert bad.status == 400 and "tag" in bad.json()
+    missing = depot_server.request("POST", f"{repo['pulp_href']}tag/",
+                                   json_body={"tag": "x", "digest": "sha256:" + "0" * 64})
+    assert missing.status == 400
+    assert depot_server.request("POST", f"{repo['pulp_href']}untag/", json_body={"tag": "nope"}).status == 400
+    assert depot_server.request("POST", "/pulp/api/v3/repositories/container/container-push/",
+                                json_body={"name": "x"}).status == 405
+
+    # remove_image takes the manifest, its tags and the blobs nothing else needs.
+    pulp("container", "repository", "--type", "push", "remove-image", "--name", name, "--digest", digest)
+    assert tags_of(registry, name) == []
+    assert registry.get(f"/v2/{name}/manifests/{digest}").status == 404
+    latest = pulp("container", "repository", "--type", "push", "show", "--name", name)["latest_version_href"]
+    blobs = depot_server.request("GET", f"/pulp/api/v3/content/container/blobs/?repository_version={latest}").json()
+    assert blobs["count"] == 0
+
+    # Deleting the distribution deletes the push repository with it, as in Pulp.
+    pulp("container", "distribution", "destroy", "--name", name)
+    assert registry.get(f"/v2/{name}/tags/list").status == 404
+    assert depot_server.request("GET", repo["pulp_href"]).status == 404
+
+
+def test_sync_from_an_upstream_registry(pulp, registry, images, upstream_registry, depot_server):
+    up = upstream_registry
+    upstream_name = unique("lib/app")
+    v1 = images.layer_image("s1", "one\n")
+    v2 = images.layer_image("s2", "two\n")
+    up.push(v1, f"{upstream_name}:v1")
+    up.push(v2, f"{upstream_name}:v2")
+    up.push(v1, f"{upstream_name}:v2-rc")
+    run("buildah", *images.containers, "manifest", "push", "-q", "--all", "--tls-verify=false",
+        "localhost/hello-list:v1", f"docker://{up.host}/{upstream_name}:list")
+    name = unique("mirror")
+    remote = pulp("container", "remote", "create", "--name", name, "--url", up.url,
+                  "--upstream-name", upstream_name, "--include-tags", '["v*", "list"]',
+                  "--exclude-tags", '["*-rc"]')
+    assert remote["includes"] == ["v*", "list"] and remote["excludes"] == ["*-rc"]
+    assert remote["policy"] == "immediate" and remote["upstream_name"] == upstream_name
+    pulp("container", "repository", "create", "--name", name, "--remote", name)
+    pulp("container", "repository", "sync", "--name", name)
+    repo = pulp("container", "repository", "show", "--name", name)
+    assert repo["latest_version_href"].endswith("/versions/1/")
+    base_path = f"synced/{name}"
+    pulp("container", "distribution", "create", "--name", name, "--base-path", base_path, "--repository", name)
+
+    assert tags_of(registry, base_path) == ["list", "v1", "v2"]
+    for tag in ("v1", "v2", "list"):
+        assert registry.get(f"/v2/{base_path}/manifests/{tag}", method="HEAD",
+                            headers={"Accept": "application/vnd.oci.image.index.v1+json, "
+                                     "application/vnd.oci.image.manifest.v1+json, "
+                                     "application/vnd.docker.distribution.manifest.v2+json, "
+                                     "application/vnd.docker.distribution.manifest.list.v2+json"}
+                            ).headers["Docker-Content-Digest"] == up.digest(upstream_name, tag)
+    # The manifest list came with both its images: a full copy is byte-identical.
+    run("skopeo", "copy", "-q", "--all", "--src-tls-verify=false", registry.ref(f"{base_path}:list"),
+        f"dir:{images.dir / 'synced-list'}")
+    run("skopeo", "copy", "-q", "--all", "--src-tls-verify=false", f"docker://{up.host}/{upstream_name}:list",
+        f"dir:{images.dir / 'upstream-list'}")
+    for f in (images.dir / "upstream-list").iterdir():
+        assert (images.dir / "synced-list" / f.name).read_bytes() == f.read_bytes(), f.name
+
+    # Upstream moves v2 and loses v1. A plain sync picks up the move and keeps v1 ...
+    old_v2 = up.digest(upstream_name, "v2")
+    up.push(images.layer_image("s3", "three\n"), f"{upstream_name}:v2")
+    up.delete(upstream_name, "v1")
+    assert up.digest(upstream_name, "v2") != old_v2
+    pulp("container", "repository", "sync", "--name", name)
+    assert tags_of(registry, base_path) == ["list", "v1", "v2"]
+    assert registry.inspect(f"{base_path}:v2", "--tls-verify=false")["Digest"] == up.digest(upstream_name, "v2")
+    # ... and a mirror sync (REST: pulp-cli does not send `mirror`) drops it.
+    sync = depot_server.request("POST", f"{repo['pulp_href']}sync/", json_body={"mirror": True})
+    task = depot_server.wait_task(sync.json()["task"])
+    assert task["state"] == "completed", task
+    assert [r for r in task["created_resources"] if "/versions/" in r]
+    assert tags_of(registry, base_path) == ["list", "v2"]
+    codes = {p["code"]: p for p in task["progress_reports"]}
+    assert codes["sync.processing.manifest"]["done"] == 2
+
+    # A sync without a remote, or with a remote of the wrong type, is refused up front.
+    bare = pulp("container", "repository", "create", "--name", unique("bare"))
+    no_remote = depot_server.request("POST", f"{bare['pulp_href']}sync/", json_body={})
+    assert no_remote.status == 400 and "remote" in no_remote.json()
+
+
+def test_on_demand_sync_fetches_layers_on_first_pull(pulp, registry, images, upstream_registry, depot_server):
+    up = upstream_registry
+    upstream_name = unique("lib/lazy")
+    src = images.layer_image("lazy", "fetched later\n" * 1000)
+    up.push(src, f"{upstream_name}:v1")
+    name = unique("lazy")
+    pulp("container", "remote", "create", "--name", name, "--url", up.url, "--upstream-name", upstream_name,
+         "--policy", "on_demand")
+    pulp("container", "repository", "create", "--name", name, "--remote", name)
+    pulp("container", "repository", "sync", "--name", name)
+    pulp("container", "distribution", "create", "--name", name, "--base-path", name, "--repository", name)
+    latest = pulp("container", "repository", "show", "--name", name)["latest_version_href"]
+
+    def blobs():
+        page = depot_server.request("GET", f"/pulp/api/v3/content/container/blobs/?repository_version={latest}")
+        return {b["digest"]: b["artifact"] for b in page.json()["results"]}
+
+    manifest = json.loads(registry.raw(f"{name}:v1"))
+    layer = manifest["layers"][0]["digest"]
+    config = manifest["config"]["digest"]
+    assert blobs()[layer] is None and blobs()[config] is not None  # configs always come at sync
+    # The first pull streams the layer from upstream and saves it; the bytes match the digest.
+    run("skopeo", "copy", "-q", "--src-tls-verify=false", registry.ref(f"{name}:v1"), f"dir:{images.dir / name}")
+    assert (images.dir / name / layer.split(":")[1]).exists()
+    deadline = time.time() + 30
+    while blobs()[layer] is None and time.time() < deadline:
+        time.sleep(0.2)
+    assert blobs()[layer] is not None
