@@ -24,6 +24,7 @@ pub fn task_registry() -> TaskRegistry {
     task_upload::register_tasks(&mut reg);
     task_orphan_cleanup::register_tasks(&mut reg);
     task_container_add::register_tasks(&mut reg);
+    task_container_cache::register_tasks(&mut reg);
     task_container_remove::register_tasks(&mut reg);
     task_container_sync::register_tasks(&mut reg);
     reg

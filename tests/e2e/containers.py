@@ -81,8 +81,9 @@ class Registry:
     def push(self, src, name, *extra):
         run("skopeo", "copy", "-q", "--dest-tls-verify=false", "--dest-creds", self.creds, *extra, src, self.ref(name))
 
-    def inspect(self, name, *extra):
-        return json.loads(run("skopeo", *extra, "inspect", "--tls-verify=false", self.ref(name)).stdout)
+    def inspect(self, name, *extra, creds=False):
+        auth = ["--creds", self.creds] if creds else []
+        return json.loads(run("skopeo", *extra, "inspect", *auth, "--tls-verify=false", self.ref(name)).stdout)
 
     def raw(self, name):
         return run("skopeo", "inspect", "--raw", "--tls-verify=false", self.ref(name)).stdout
@@ -148,3 +149,72 @@ class DockerRegistry:
         req = urllib.request.Request(f"{self.url}/v2/{name}/manifests/{digest}", method="DELETE")
         with urllib.request.urlopen(req, timeout=10) as r:
             assert r.status == 202
+
+
+class CountingProxy:
+    """A plain HTTP proxy in front of an upstream registry that counts the requests it forwards
+    (by method and path) and can slow blob bodies down, so that tests see what reached upstream.
+    When the upstream is down it answers 502, as a gateway would."""
+
+    def __init__(self, upstream_url, blob_delay=0.0):
+        import http.client
+        import http.server
+        import threading
+        from urllib.parse import urlsplit
+
+        self.requests = []
+        self.blob_delay = blob_delay
+        target = urlsplit(upstream_url)
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def forward(self):
+                proxy.requests.append((self.command, self.path))
+                headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
+                try:
+                    conn = http.client.HTTPConnection(target.hostname, target.port, timeout=30)
+                    conn.request(self.command, self.path, headers=headers)
+                    resp = conn.getresponse()
+                except OSError:
+                    self.send_response(502)
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                self.send_response(resp.status)
+                for k, v in resp.getheaders():
+                    if k.lower() not in ("connection", "transfer-encoding"):
+                        self.send_header(k, v)
+                body = resp.read()
+                if "Content-Length" not in resp.headers:
+                    self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                if self.command == "HEAD":
+                    return
+                slow = "/blobs/" in self.path and proxy.blob_delay
+                step = max(1, len(body) // 4) if slow else max(1, len(body))
+                for i in range(0, len(body), step):
+                    self.wfile.write(body[i:i + step])
+                    self.wfile.flush()
+                    if slow:
+                        time.sleep(proxy.blob_delay)
+                conn.close()
+
+            do_GET = forward
+            do_HEAD = forward
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def count(self, method, fragment):
+        return sum(1 for m, p in self.requests if m == method and fragment in p)
+
+    def stop(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()

@@ -162,3 +162,129 @@ def test_on_demand_sync_fetches_layers_on_first_pull(pulp, registry, images, ups
     while blobs()[layer] is None and time.time() < deadline:
         time.sleep(0.2)
     assert blobs()[layer] is not None
+
+
+def create_pull_through(depot_server, url, base_path, **remote_fields):
+    name = unique("pt")
+    remote = depot_server.request("POST", "/pulp/api/v3/remotes/container/pull-through/",
+                                  json_body={"name": name, "url": url, **remote_fields})
+    assert remote.status == 201, remote.text
+    assert remote.json()["policy"] == "on_demand"
+    created = depot_server.request("POST", "/pulp/api/v3/distributions/container/pull-through/",
+                                   json_body={"name": name, "base_path": base_path,
+                                              "remote": remote.json()["pulp_href"]})
+    assert created.status == 202, created.text
+    task = depot_server.wait_task(created.json()["task"])
+    assert task["state"] == "completed", task
+    return depot_server.request("GET", task["created_resources"][0]).json()
+
+
+def wait_for(check, timeout=30):
+    deadline = time.time() + timeout
+    while True:
+        value = check()
+        if value or time.time() > deadline:
+            return value
+        time.sleep(0.2)
+
+
+def test_pull_through_cache(registry, images, upstream_registry, depot_server, tmp_path):
+    from containers import CountingProxy
+    up = upstream_registry
+    proxy = CountingProxy(up.url)
+    base = unique("cache")
+    dist = create_pull_through(depot_server, proxy.url, base, includes=["lib/*"])
+    assert dist["base_path"] == base and dist["remote"].startswith("/pulp/api/v3/remotes/container/pull-through/")
+    upstream_name = unique("lib/pt")
+    up.push(images.layer_image("pt1", f"first {upstream_name}\n" * 500), f"{upstream_name}:v1")
+    name = f"{base}/{upstream_name}"
+    pull_creds = ["--src-creds", registry.creds, "--src-tls-verify=false"]
+
+    # Only authenticated callers fill the cache; names the remote filters out are unknown.
+    anon = registry.get(f"/v2/{name}/manifests/v1")
+    assert anon.status == 404 and anon.json()["errors"][0]["code"] == "NAME_UNKNOWN"
+    excluded = registry.get(f"/v2/{base}/other/x/manifests/v1", auth=True)
+    assert excluded.status == 404 and excluded.json()["errors"][0]["code"] == "NAME_UNKNOWN"
+    missing = registry.get(f"/v2/{name}/manifests/nope", auth=True)
+    assert missing.status == 404 and missing.json()["errors"][0]["code"] == "MANIFEST_UNKNOWN"
+
+    # First pull: upstream's bytes and digests, stored in the background.
+    run("skopeo", "copy", "-q", *pull_creds, registry.ref(f"{name}:v1"), f"dir:{tmp_path / 'first'}")
+    first_digest = registry.inspect(f"{name}:v1", creds=True)["Digest"]
+    assert first_digest == up.digest(upstream_name, "v1")
+    cached = depot_server.request("GET", f"/pulp/api/v3/distributions/container/container/?name={name}").json()
+    assert cached["count"] == 1 and cached["results"][0]["base_path"] == name
+    repo_href = cached["results"][0]["repository"]
+
+    def stored_tags():
+        repo = depot_server.request("GET", repo_href).json()
+        page = depot_server.request(
+            "GET", f"/pulp/api/v3/content/container/tags/?repository_version={repo['latest_version_href']}").json()
+        return {t["name"]: depot_server.request("GET", t["tagged_manifest"]).json()["digest"] for t in page["results"]}
+
+    assert wait_for(lambda: stored_tags().get("v1") == first_digest), stored_tags()
+    manifest = json.loads((tmp_path / "first" / "manifest.json").read_text())
+    layer = manifest["layers"][0]["digest"]
+
+    def layer_saved(digest):
+        page = depot_server.request("GET", f"/pulp/api/v3/content/container/blobs/?digest={digest}").json()
+        return page["count"] == 1 and page["results"][0]["artifact"] is not None
+
+    assert wait_for(lambda: layer_saved(layer))
+
+    # Second pull with the upstream stopped: served from the cache, byte for byte.
+    up.stop()
+    try:
+        blob_gets = proxy.count("GET", "/blobs/")
+        run("skopeo", "copy", "-q", *pull_creds, registry.ref(f"{name}:v1"), f"dir:{tmp_path / 'second'}")
+        for f in (tmp_path / "first").iterdir():
+            assert (tmp_path / "second" / f.name).read_bytes() == f.read_bytes(), f.name
+        assert proxy.count("GET", "/blobs/") == blob_gets  # nothing but the tag check went upstream
+        # A digest the cache does not have, with the upstream down, is a gateway error.
+        down = registry.get(f"/v2/{name}/manifests/sha256:{'1' * 64}", auth=True)
+        assert down.status == 502
+    finally:
+        up.start()
+
+    # Upstream moves the tag: the next pull gets the new image, and the cache follows.
+    up.push(images.layer_image("pt2", f"second {upstream_name}\n" * 500), f"{upstream_name}:v1")
+    moved = up.digest(upstream_name, "v1")
+    assert moved != first_digest
+    assert registry.inspect(f"{name}:v1", creds=True)["Digest"] == moved
+    assert wait_for(lambda: stored_tags().get("v1") == moved), stored_tags()
+    # A digest fetch is local first: the old image is still there by digest while cached.
+    by_digest = registry.get(f"/v2/{name}/manifests/{first_digest}", auth=True,
+                             headers={"Accept": "application/vnd.oci.image.manifest.v1+json"})
+    assert by_digest.status == 200
+    # Pushing into a cache is refused.
+    assert registry.get(f"/v2/{name}/blobs/uploads/", method="POST", auth=True).status == 403
+    proxy.stop()
+
+
+def test_concurrent_pulls_of_a_missing_blob_download_it_once(registry, images, upstream_registry, depot_server):
+    import concurrent.futures
+    import hashlib
+    from containers import CountingProxy
+    up = upstream_registry
+    proxy = CountingProxy(up.url, blob_delay=0.3)
+    base = unique("cache")
+    create_pull_through(depot_server, proxy.url, base)
+    upstream_name = unique("lib/once")
+    up.push(images.layer_image("once", upstream_name * 20000), f"{upstream_name}:v1")
+    name = f"{base}/{upstream_name}"
+    manifest = registry.get(f"/v2/{name}/manifests/v1", auth=True,
+                            headers={"Accept": "application/vnd.oci.image.manifest.v1+json"})
+    assert manifest.status == 200, manifest.text
+    layer = manifest.json()["layers"][0]["digest"]
+
+    def fetch(_):
+        resp = registry.blob(name, layer)
+        assert resp.status == 200, resp
+        return resp.body
+
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        bodies = list(pool.map(fetch, range(4)))
+    for body in bodies:
+        assert "sha256:" + hashlib.sha256(body).hexdigest() == layer
+    assert proxy.count("GET", f"/blobs/{layer}") == 1
+    proxy.stop()

@@ -178,7 +178,7 @@ async fn create<P: DistributionType>(
         text("base_path").unwrap_or_default(),
     );
     check_fields::<P>(&state, &raw).await?;
-    distribution::precheck(&state.db, Some(&name), Some(&base_path), None).await?;
+    distribution::precheck(&state.db, P::PULP_TYPE, Some(&name), Some(&base_path), None).await?;
     let labels = match raw.get("pulp_labels") {
         Some(l) if !l.is_null() => depot_core::labels::validate(l)?,
         _ => Labels::new(),
@@ -317,6 +317,7 @@ async fn apply_update<P: DistributionType>(
     check_fields::<P>(&state, &raw).await?;
     distribution::precheck(
         &state.db,
+        P::PULP_TYPE,
         raw.get("name").and_then(Value::as_str),
         raw.get("base_path").and_then(Value::as_str),
         Some(&id),

@@ -65,7 +65,8 @@ async fn root(State(state): State<AppState>) -> Response {
 /// Base paths (as directory entries) below `prefix` of visible distributions.
 async fn distribution_names(state: &AppState, prefix: &str) -> CoreResult<Vec<String>> {
     let rows =
-        sqlx::query("SELECT base_path FROM distributions WHERE hidden = $1 ORDER BY base_path")
+        // Container distributions are served by the registry, not here.
+        sqlx::query("SELECT base_path FROM distributions WHERE hidden = $1 AND pulp_type NOT LIKE 'container.%' ORDER BY base_path")
             .bind(false)
             .fetch_all(state.db.pool())
             .await?;

@@ -17,9 +17,11 @@ pub async fn get(
     digest: &Digest,
     parts: &Parts,
 ) -> Result<Response> {
-    let blob = store::blob(&state.db, repo, digest)
-        .await?
-        .ok_or_else(|| RegistryError::BlobUnknown(digest.to_string()))?;
+    let mut blob = store::blob(&state.db, repo, digest).await?;
+    if blob.is_none() && crate::pull_through::blob(state, repo, digest).await? {
+        blob = store::blob(&state.db, repo, digest).await?;
+    }
+    let blob = blob.ok_or_else(|| RegistryError::BlobUnknown(digest.to_string()))?;
     let range = parts
         .headers
         .get(header::RANGE)

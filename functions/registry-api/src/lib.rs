@@ -9,6 +9,7 @@ mod blobs;
 mod error;
 mod listing;
 mod manifests;
+mod pull_through;
 mod uploads;
 
 use axum::Router;
@@ -117,7 +118,11 @@ async fn dispatch(state: &AppState, parts: &Parts, body: Body) -> Result<Respons
             match *m {
                 Method::GET | Method::HEAD => {
                     let repo = pull_repo(state, &name, user.as_ref()).await?;
-                    manifests::get(state, &repo, &reference, parts).await
+                    if repo.remote_id.is_some() {
+                        pull_through::manifest(state, &repo, &reference, parts).await
+                    } else {
+                        manifests::get(state, &repo, &reference, parts).await
+                    }
                 }
                 Method::PUT => {
                     let user = pusher(user)?;
@@ -207,10 +212,13 @@ fn pusher(user: Option<User>) -> Result<User> {
     user.ok_or_else(|| RegistryError::Unauthorized.into())
 }
 
-/// A repository the caller may pull from.
+/// A repository the caller may pull from (a pull-through cache's, made on first pull).
 async fn pull_repo(state: &AppState, name: &str, user: Option<&User>) -> Result<Repo> {
     names::validate_name(name)?;
-    let repo = store::find(&state.db, name).await?;
+    let repo = match store::find(&state.db, name).await? {
+        Some(r) => Some(r),
+        None => pull_through::open(state, name, user).await?,
+    };
     match repo {
         Some(r) if r.private && user.is_none() => Err(RegistryError::Unauthorized.into()),
         Some(r) => Ok(r),

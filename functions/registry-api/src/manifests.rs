@@ -47,33 +47,53 @@ pub async fn get(
     reference: &str,
     parts: &Parts,
 ) -> Result<Response> {
-    let found = if Digest::is_digest_like(reference) {
+    let found = local(state, repo, reference).await?;
+    let m = found.ok_or_else(|| RegistryError::ManifestUnknown(reference.to_string()))?;
+    respond(parts, reference, &m.media_type, &m.digest, m.data)
+}
+
+/// The manifest `reference` (a tag or a digest) names in the repository.
+pub async fn local(
+    state: &AppState,
+    repo: &Repo,
+    reference: &str,
+) -> Result<Option<store::Manifest>> {
+    Ok(if Digest::is_digest_like(reference) {
         let digest: Digest = reference.parse()?;
         store::manifest_by_digest(&state.db, repo, &digest).await?
     } else {
         names::validate_tag(reference)?;
         store::manifest_by_tag(&state.db, repo, reference).await?
-    };
-    let m = found.ok_or_else(|| RegistryError::ManifestUnknown(reference.to_string()))?;
-    if !acceptable(parts, &m.media_type) {
+    })
+}
+
+/// A manifest's bytes as they are, with its media type and digest (none for HEAD); 404 when
+/// the client's Accept header rules its media type out.
+pub fn respond(
+    parts: &Parts,
+    reference: &str,
+    media_type: &str,
+    digest: &str,
+    data: String,
+) -> Result<Response> {
+    if !acceptable(parts, media_type) {
         return Err(RegistryError::ManifestUnknown(format!(
-            "{reference} is a {}, which the request does not accept",
-            m.media_type
+            "{reference} is a {media_type}, which the request does not accept"
         ))
         .into());
     }
-    let len = m.data.len();
+    let len = data.len();
     let body = if parts.method == Method::HEAD {
         Body::empty()
     } else {
-        Body::from(m.data)
+        Body::from(data)
     };
     let mut r = Response::new(body);
     let h = r.headers_mut();
-    h.insert(header::CONTENT_TYPE, header_value(&m.media_type));
+    h.insert(header::CONTENT_TYPE, header_value(media_type));
     h.insert(header::CONTENT_LENGTH, len.into());
-    h.insert("Docker-Content-Digest", header_value(&m.digest));
-    h.insert(header::ETAG, header_value(&format!("\"{}\"", m.digest)));
+    h.insert("Docker-Content-Digest", header_value(digest));
+    h.insert(header::ETAG, header_value(&format!("\"{digest}\"")));
     Ok(r)
 }
 

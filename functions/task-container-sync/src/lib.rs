@@ -12,7 +12,6 @@ use depot_core::models::remote::{self, Remote};
 use depot_core::models::repository;
 use depot_core::models::version::{self, Change, Removal};
 use depot_core::tasks::{TaskContext, TaskFuture, TaskRegistry};
-use depot_core::{CoreError, CoreResult};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -41,27 +40,13 @@ fn strings(remote: &Remote, field: &str) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// The name to ask the registry for: Docker Hub keeps official images under `library/`.
-fn upstream_name(remote: &Remote) -> CoreResult<String> {
-    let name = remote
-        .setting("upstream_name")
-        .and_then(Value::as_str)
-        .ok_or_else(|| CoreError::invalid("The remote has no upstream_name."))?;
-    let hub = remote.url.contains("registry-1.docker.io") || remote.url.contains("docker.io");
-    Ok(if hub && !name.contains('/') {
-        format!("library/{name}")
-    } else {
-        name.to_string()
-    })
-}
-
 fn sync(ctx: TaskContext) -> TaskFuture {
     Box::pin(async move {
         let args: Args = ctx.args()?;
         let core = &ctx.core;
         let repo = repository::get_of_type(&core.db, &args.repository_id, REPOSITORY_TYPE).await?;
         let remote = remote::get(&core.db, &args.remote_id).await?;
-        let upstream = Upstream::new(core, &remote, &upstream_name(&remote)?);
+        let upstream = Upstream::for_remote(core, &remote)?;
 
         let list = "sync.downloading.tag_list";
         ctx.progress

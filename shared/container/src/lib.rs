@@ -6,6 +6,7 @@ pub mod error;
 pub mod fetch;
 pub mod manifest;
 pub mod names;
+pub mod pull_through;
 pub mod store;
 pub mod upstream;
 
@@ -25,5 +26,7 @@ pub const TAG_TYPE: &str = "container.tag";
 pub const ADD_HANDLER: &str = "container.add";
 /// The task that syncs a container repository from a remote registry.
 pub const SYNC_HANDLER: &str = "container.sync";
+/// The task that stores an image a pull-through cache served from upstream.
+pub const CACHE_HANDLER: &str = "container.cache";
 /// The task that removes manifests (with their tags) or blobs from a repository.
 pub const REMOVE_HANDLER: &str = "container.remove";

@@ -23,7 +23,12 @@ pub struct Repo {
     /// `container.container-push` (pushes allowed) or `container.container` (synced).
     pub repository_type: String,
     pub private: bool,
+    /// The version served: the latest, or the one the distribution pins.
     pub latest_number: i64,
+    /// The distribution serves a pinned version: nothing can be pushed to it.
+    pub pinned: bool,
+    /// A pull-through cache's distribution: its remote reaches the upstream repository.
+    pub remote_id: Option<String>,
 }
 
 impl Repo {
@@ -33,7 +38,7 @@ impl Repo {
     }
 
     pub fn pushable(&self) -> bool {
-        self.repository_type == PUSH_REPOSITORY_TYPE
+        self.repository_type == PUSH_REPOSITORY_TYPE && !self.pinned
     }
 }
 
@@ -59,8 +64,10 @@ fn in_repo<'q>(
 
 pub async fn find(db: &Db, name: &str) -> RegistryResult<Option<Repo>> {
     let row = sqlx::query(
-        "SELECT d.repository_id, d.private AS private, r.latest_number, r.pulp_type FROM distributions d \
-         JOIN repositories r ON r.id = d.repository_id \
+        "SELECT r.id, d.private AS private, COALESCE(v.number, r.latest_number) AS number, r.pulp_type, \
+         d.remote_id, v.id IS NOT NULL AS pinned FROM distributions d \
+         LEFT JOIN repository_versions v ON v.id = d.repository_version_id \
+         JOIN repositories r ON r.id = COALESCE(d.repository_id, v.repository_id) \
          WHERE d.base_path = $1 AND d.pulp_type = $2",
     )
     .bind(name)
@@ -74,6 +81,8 @@ pub async fn find(db: &Db, name: &str) -> RegistryResult<Option<Repo>> {
         private: depot_core::db::get_bool(&r, "private")?,
         latest_number: r.try_get(2)?,
         repository_type: r.try_get(3)?,
+        remote_id: r.try_get(4)?,
+        pinned: depot_core::db::get_bool(&r, "pinned")?,
     }))
 }
 
@@ -218,45 +227,73 @@ pub async fn add_blob(
     artifact_id: &str,
 ) -> RegistryResult<String> {
     let mut tx = db.begin_write().await?;
-    let existing: Option<String> =
-        sqlx::query_scalar("SELECT content_id FROM container_blobs WHERE digest = $1")
-            .bind(digest.to_string())
-            .fetch_optional(&mut *tx)
-            .await?;
-    let content_id = match existing {
-        Some(id) => {
-            // Known (perhaps only on demand): make sure its bytes are attached.
-            sqlx::query(
-                "UPDATE content_artifacts SET artifact_id = $2 WHERE content_id = $1 AND artifact_id IS NULL",
-            )
-            .bind(&id)
-            .bind(artifact_id)
-            .execute(&mut *tx)
-            .await?;
-            id
-        }
-        None => {
-            let id = insert_content(&mut tx, BLOB_TYPE, &digest.to_string()).await?;
-            sqlx::query("INSERT INTO container_blobs (content_id, digest) VALUES ($1, $2)")
-                .bind(&id)
-                .bind(digest.to_string())
-                .execute(&mut *tx)
-                .await?;
+    let content_id = blob_row(&mut tx, digest, Some(artifact_id)).await?;
+    pend(&mut tx, repository_id, &content_id).await?;
+    tx.commit().await?;
+    Ok(content_id)
+}
+
+/// The blob row for `digest`, made when missing; with `artifact_id`, its bytes are attached
+/// when they were not yet. Safe against a concurrent maker of the same blob (parallel pushes,
+/// pulls through a cache): the loser takes the winner's row.
+async fn blob_row(tx: &mut Tx, digest: &Digest, artifact_id: Option<&str>) -> CoreResult<String> {
+    let key = digest.to_string();
+    let find = "SELECT content_id FROM container_blobs WHERE digest = $1";
+    let mut existing: Option<String> = sqlx::query_scalar(find)
+        .bind(&key)
+        .fetch_optional(&mut **tx)
+        .await?;
+    if existing.is_none() {
+        let id = insert_content(tx, BLOB_TYPE, &key).await?;
+        let inserted = sqlx::query(
+            "INSERT INTO container_blobs (content_id, digest) VALUES ($1, $2) ON CONFLICT (digest) DO NOTHING",
+        )
+        .bind(&id)
+        .bind(&key)
+        .execute(&mut **tx)
+        .await?
+        .rows_affected();
+        if inserted == 1 {
             sqlx::query(
                 "INSERT INTO content_artifacts (id, content_id, artifact_id, relative_path) VALUES ($1, $2, $3, $4)",
             )
             .bind(depot_core::new_id())
             .bind(&id)
             .bind(artifact_id)
-            .bind(digest.to_string())
-            .execute(&mut *tx)
+            .bind(&key)
+            .execute(&mut **tx)
             .await?;
-            id
+            return Ok(id);
         }
-    };
-    pend(&mut tx, repository_id, &content_id).await?;
-    tx.commit().await?;
-    Ok(content_id)
+        drop_content(tx, &id).await?;
+        existing = Some(
+            sqlx::query_scalar(find)
+                .bind(&key)
+                .fetch_one(&mut **tx)
+                .await?,
+        );
+    }
+    let id = existing.unwrap_or_default();
+    if let Some(a) = artifact_id {
+        // Known (perhaps only on demand): make sure its bytes are attached.
+        sqlx::query(
+            "UPDATE content_artifacts SET artifact_id = $2 WHERE content_id = $1 AND artifact_id IS NULL",
+        )
+        .bind(&id)
+        .bind(a)
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(id)
+}
+
+/// Removes a content row that lost a race before anything refers to it.
+async fn drop_content(tx: &mut Tx, id: &str) -> CoreResult<()> {
+    sqlx::query("DELETE FROM contents WHERE id = $1")
+        .bind(id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
 }
 
 /// Makes an existing blob pending in another repository (a cross-repository mount).
@@ -347,18 +384,19 @@ pub async fn add_manifest(
     }
 
     let mut tx = db.begin_write().await?;
-    let existing: Option<String> =
-        sqlx::query_scalar("SELECT content_id FROM container_manifests WHERE digest = $1")
-            .bind(digest.to_string())
-            .fetch_optional(&mut *tx)
-            .await?;
+    let find = "SELECT content_id FROM container_manifests WHERE digest = $1";
+    let existing: Option<String> = sqlx::query_scalar(find)
+        .bind(digest.to_string())
+        .fetch_optional(&mut *tx)
+        .await?;
     let id = match existing {
         Some(id) => id,
         None => {
             let id = insert_content(&mut tx, MANIFEST_TYPE, &digest.to_string()).await?;
-            sqlx::query(
+            let inserted = sqlx::query(
                 "INSERT INTO container_manifests (content_id, digest, schema_version, media_type, kind, data, \
-                 config_blob_id, subject, artifact_type, annotations) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+                 config_blob_id, subject, artifact_type, annotations) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+                 ON CONFLICT (digest) DO NOTHING",
             )
             .bind(&id)
             .bind(digest.to_string())
@@ -371,37 +409,56 @@ pub async fn add_manifest(
             .bind(parsed.artifact_type.clone())
             .bind(parsed.annotations.to_string())
             .execute(&mut *tx)
-            .await?;
-            blob_ids.sort();
-            blob_ids.dedup();
-            for b in &blob_ids {
-                sqlx::query(
-                    "INSERT INTO container_manifest_blobs (manifest_id, blob_id) VALUES ($1, $2)",
-                )
-                .bind(&id)
-                .bind(b)
-                .execute(&mut *tx)
-                .await?;
+            .await?
+            .rows_affected();
+            if inserted == 1 {
+                link_manifest(&mut tx, &id, blob_ids, &listed).await?;
+                id
+            } else {
+                // Stored meanwhile by a concurrent push or pull: use that row.
+                drop_content(&mut tx, &id).await?;
+                sqlx::query_scalar(find)
+                    .bind(digest.to_string())
+                    .fetch_one(&mut *tx)
+                    .await?
             }
-            for (m, p) in &listed {
-                sqlx::query(
-                    "INSERT INTO container_listed_manifests (list_id, manifest_id, architecture, os, variant) \
-                     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (list_id, manifest_id) DO NOTHING",
-                )
-                .bind(&id)
-                .bind(m)
-                .bind(p.architecture.clone())
-                .bind(p.os.clone())
-                .bind(p.variant.clone())
-                .execute(&mut *tx)
-                .await?;
-            }
-            id
         }
     };
     pend(&mut tx, &repo.repository_id, &id).await?;
     tx.commit().await?;
     Ok(id)
+}
+
+/// Records what a new manifest references: its blobs, and for an index the manifests it lists.
+async fn link_manifest(
+    tx: &mut Tx,
+    id: &str,
+    mut blob_ids: Vec<String>,
+    listed: &[(String, crate::manifest::Platform)],
+) -> CoreResult<()> {
+    blob_ids.sort();
+    blob_ids.dedup();
+    for b in &blob_ids {
+        sqlx::query("INSERT INTO container_manifest_blobs (manifest_id, blob_id) VALUES ($1, $2)")
+            .bind(id)
+            .bind(b)
+            .execute(&mut **tx)
+            .await?;
+    }
+    for (m, p) in listed {
+        sqlx::query(
+            "INSERT INTO container_listed_manifests (list_id, manifest_id, architecture, os, variant) \
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (list_id, manifest_id) DO NOTHING",
+        )
+        .bind(id)
+        .bind(m)
+        .bind(p.architecture.clone())
+        .bind(p.os.clone())
+        .bind(p.variant.clone())
+        .execute(&mut **tx)
+        .await?;
+    }
+    Ok(())
 }
 
 /// The tag `name` on `manifest_id` (tag rows never change, so it is found or made).
@@ -418,12 +475,29 @@ pub async fn tag(db: &Db, name: &str, manifest_id: &str) -> CoreResult<String> {
         return Ok(id);
     }
     let id = insert_content(&mut tx, TAG_TYPE, name).await?;
-    sqlx::query("INSERT INTO container_tags (content_id, name, manifest_id) VALUES ($1, $2, $3)")
-        .bind(&id)
+    let inserted = sqlx::query(
+        "INSERT INTO container_tags (content_id, name, manifest_id) VALUES ($1, $2, $3) \
+         ON CONFLICT (name, manifest_id) DO NOTHING",
+    )
+    .bind(&id)
+    .bind(name)
+    .bind(manifest_id)
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if inserted == 0 {
+        // Made meanwhile for another repository: use that row.
+        drop_content(&mut tx, &id).await?;
+        let id = sqlx::query_scalar(
+            "SELECT content_id FROM container_tags WHERE name = $1 AND manifest_id = $2",
+        )
         .bind(name)
         .bind(manifest_id)
-        .execute(&mut *tx)
+        .fetch_one(&mut *tx)
         .await?;
+        tx.commit().await?;
+        return Ok(id);
+    }
     tx.commit().await?;
     Ok(id)
 }
@@ -654,6 +728,8 @@ impl Repo {
             repository_type: repository.pulp_type.clone(),
             private: false,
             latest_number: repository.latest_number,
+            pinned: false,
+            remote_id: None,
         }
     }
 }
@@ -735,31 +811,7 @@ pub async fn add_remote_blob(
     url: &str,
 ) -> CoreResult<String> {
     let mut tx = db.begin_write().await?;
-    let existing: Option<String> =
-        sqlx::query_scalar("SELECT content_id FROM container_blobs WHERE digest = $1")
-            .bind(digest.to_string())
-            .fetch_optional(&mut *tx)
-            .await?;
-    let content_id = match existing {
-        Some(id) => id,
-        None => {
-            let id = insert_content(&mut tx, BLOB_TYPE, &digest.to_string()).await?;
-            sqlx::query("INSERT INTO container_blobs (content_id, digest) VALUES ($1, $2)")
-                .bind(&id)
-                .bind(digest.to_string())
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query(
-                "INSERT INTO content_artifacts (id, content_id, artifact_id, relative_path) VALUES ($1, $2, NULL, $3)",
-            )
-            .bind(depot_core::new_id())
-            .bind(&id)
-            .bind(digest.to_string())
-            .execute(&mut *tx)
-            .await?;
-            id
-        }
-    };
+    let content_id = blob_row(&mut tx, digest, None).await?;
     let ca_id: String =
         sqlx::query_scalar("SELECT id FROM content_artifacts WHERE content_id = $1")
             .bind(&content_id)

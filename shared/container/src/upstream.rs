@@ -1,9 +1,6 @@
 //! A client for an upstream registry (a remote's `url`), as syncs and pull-through caching use
 //! it: tag lists with `Link` paging, manifests by tag or digest with their bytes verified, and
-//! blob URLs. Answers a `401` with a bearer challenge by fetching a token from the realm (with
-//! the remote's credentials, if any) and retrying, as Docker's token flow asks.
-
-use std::sync::Mutex;
+//! blobs' URLs and sizes. Registry token auth is handled by `depot_core::download`.
 
 use depot_core::download::{self, Extra};
 use depot_core::models::remote::Remote;
@@ -27,7 +24,6 @@ pub struct Upstream<'a> {
     remote: &'a Remote,
     base: String,
     name: String,
-    token: Mutex<Option<String>>,
 }
 
 /// A manifest as fetched, verified against the digest asked for (or that the registry named).
@@ -45,8 +41,23 @@ impl<'a> Upstream<'a> {
             remote,
             base: remote.url.trim_end_matches('/').to_string(),
             name: name.to_string(),
-            token: Mutex::new(None),
         }
+    }
+
+    /// A client for the repository a container remote names (`upstream_name`). Docker Hub keeps
+    /// official images under `library/`, which Pulp adds to a bare name too.
+    pub fn for_remote(core: &'a Core, remote: &'a Remote) -> CoreResult<Self> {
+        let name = remote
+            .setting("upstream_name")
+            .and_then(Value::as_str)
+            .ok_or_else(|| CoreError::invalid("The remote has no upstream_name."))?;
+        let hub = remote.url.contains("docker.io");
+        let name = if hub && !name.contains('/') {
+            format!("library/{name}")
+        } else {
+            name.to_string()
+        };
+        Ok(Self::new(core, remote, &name))
     }
 
     pub fn blob_url(&self, digest: &Digest) -> String {
@@ -57,60 +68,41 @@ impl<'a> Upstream<'a> {
         format!("{}/v2/{}/manifests/{reference}", self.base, self.name)
     }
 
-    /// GETs `url`, answering a bearer challenge once.
+    /// GETs `url` (the remote's settings and credentials apply; bearer challenges are
+    /// answered by the download layer). A 404 is `CoreError::NotFound`.
     pub async fn get(&self, url: &str, accept: Option<&str>) -> CoreResult<reqwest::Response> {
         let mut extra = Extra::default();
         if let Some(a) = accept {
             extra.headers.push(("accept", a.to_string()));
         }
-        extra.authorization = self.token.lock().expect("token").clone();
-        let r = download::send(self.core, self.remote, url, &extra).await?;
-        if r.status() != reqwest::StatusCode::UNAUTHORIZED {
-            return download::success(r, url);
-        }
-        let challenge = r
-            .headers()
-            .get(reqwest::header::WWW_AUTHENTICATE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_string();
-        let Some(token) = self.token_for(&challenge).await? else {
-            return download::success(r, url);
-        };
-        *self.token.lock().expect("token") = Some(token.clone());
-        extra.authorization = Some(token);
         let r = download::send(self.core, self.remote, url, &extra).await?;
         download::success(r, url)
     }
 
-    /// A bearer token for a `WWW-Authenticate: Bearer realm=..,service=..,scope=..` challenge.
-    async fn token_for(&self, challenge: &str) -> CoreResult<Option<String>> {
-        let Some(params) = challenge.strip_prefix("Bearer ") else {
-            return Ok(None);
+    /// The size of a blob upstream, checked to be there under `digest`.
+    pub async fn blob_size(&self, digest: &Digest) -> CoreResult<i64> {
+        let url = self.blob_url(digest);
+        let extra = Extra {
+            head: true,
+            ..Extra::default()
         };
-        let param = |key: &str| {
-            params.split(',').find_map(|p| {
-                let (k, v) = p.trim().split_once('=')?;
-                (k == key).then(|| v.trim_matches('"').to_string())
-            })
-        };
-        let Some(realm) = param("realm") else {
-            return Ok(None);
-        };
-        let scope = param("scope").unwrap_or_else(|| format!("repository:{}:pull", self.name));
-        let mut url = format!("{realm}?scope={scope}");
-        if let Some(service) = param("service") {
-            url.push_str(&format!("&service={service}"));
+        let r = download::success(
+            download::send(self.core, self.remote, &url, &extra).await?,
+            &url,
+        )?;
+        let named = r
+            .headers()
+            .get("docker-content-digest")
+            .and_then(|v| v.to_str().ok());
+        if named.is_some_and(|n| n != digest.to_string()) {
+            return Err(CoreError::Remote(format!("{url} names another digest.")));
         }
-        // The realm gets the remote's own credentials (Basic), never a previous token.
-        let r = download::get(self.core, self.remote, &url).await?;
-        let body = json_body(r, "The token service").await?;
-        let token = body
-            .get("token")
-            .or_else(|| body.get("access_token"))
-            .and_then(Value::as_str)
-            .ok_or_else(|| CoreError::Remote("The token service sent no token.".into()))?;
-        Ok(Some(format!("Bearer {token}")))
+        // The header itself: a HEAD answer's body is empty, whatever its length says.
+        r.headers()
+            .get(reqwest::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<i64>().ok())
+            .ok_or_else(|| CoreError::Remote(format!("{url} sent no size.")))
     }
 
     /// Every tag of the repository, following `Link` pages.

@@ -23,10 +23,12 @@ const CLIENT_SETTINGS: &[&str] = &[
 ];
 
 /// HTTP clients built for remotes with their own TLS, proxy or timeout settings, keyed by remote
-/// id and last update (an edited remote gets a new client).
+/// id and last update (an edited remote gets a new client); and the last bearer token a
+/// registry gave each remote.
 #[derive(Default)]
 pub struct ClientCache {
     clients: Mutex<HashMap<String, reqwest::Client>>,
+    tokens: Mutex<HashMap<String, String>>,
 }
 
 /// Builds a client that applies a remote's TLS, proxy and timeout settings.
@@ -121,7 +123,11 @@ fn request(
     url: &str,
     extra: &Extra,
 ) -> reqwest::RequestBuilder {
-    let mut req = client.get(url);
+    let mut req = if extra.head {
+        client.head(url)
+    } else {
+        client.get(url)
+    };
     for (k, v) in &extra.headers {
         req = req.header(*k, v);
     }
@@ -154,6 +160,8 @@ pub struct Extra {
     pub headers: Vec<(&'static str, String)>,
     /// Replaces the remote's Basic credentials.
     pub authorization: Option<String>,
+    /// A HEAD request rather than a GET.
+    pub head: bool,
 }
 
 /// GETs a URL with the remote's settings, retrying connection errors and 5xx/429 answers with
@@ -163,8 +171,15 @@ pub async fn get(core: &Core, remote: &Remote, url: &str) -> CoreResult<reqwest:
     success(r, url)
 }
 
-/// The answer itself, whatever its status, as the error when it is not a success.
+/// The answer when it is a success; otherwise the error (`NotFound` for a 404, so that callers
+/// can tell "not there" from "upstream trouble").
 pub fn success(r: reqwest::Response, url: &str) -> CoreResult<reqwest::Response> {
+    if r.status() == reqwest::StatusCode::NOT_FOUND {
+        return Err(CoreError::NotFound(format!(
+            "Could not fetch {url}: the server answered {}",
+            r.status()
+        )));
+    }
     if !r.status().is_success() {
         return Err(CoreError::Remote(format!(
             "Could not fetch {url}: the server answered {}",
@@ -175,7 +190,90 @@ pub fn success(r: reqwest::Response, url: &str) -> CoreResult<reqwest::Response>
 }
 
 /// Like [`get`] with extra headers, returning any answer the server gave after the retries.
+/// A registry's bearer challenge (`401` with `WWW-Authenticate: Bearer realm=..`) is answered
+/// with a token from the realm, fetched with the remote's credentials and kept for later
+/// requests, as Docker's token flow asks.
 pub async fn send(
+    core: &Core,
+    remote: &Remote,
+    url: &str,
+    extra: &Extra,
+) -> CoreResult<reqwest::Response> {
+    let tokens = &core.download_clients.tokens;
+    let mut extra = extra.clone();
+    let cached = tokens.lock().expect("tokens").get(&remote.id).cloned();
+    if extra.authorization.is_none() {
+        extra.authorization = cached;
+    }
+    let r = send_once(core, remote, url, &extra).await?;
+    if r.status() != reqwest::StatusCode::UNAUTHORIZED {
+        return Ok(r);
+    }
+    let challenge = r
+        .headers()
+        .get(reqwest::header::WWW_AUTHENTICATE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string();
+    let Some(token) = bearer_token(core, remote, &challenge).await? else {
+        return Ok(r);
+    };
+    tokens
+        .lock()
+        .expect("tokens")
+        .insert(remote.id.clone(), token.clone());
+    extra.authorization = Some(token);
+    send_once(core, remote, url, &extra).await
+}
+
+/// A token for a `Bearer realm="..",service="..",scope=".."` challenge (`None` for other
+/// challenges), asked of the realm with the remote's own credentials.
+async fn bearer_token(core: &Core, remote: &Remote, challenge: &str) -> CoreResult<Option<String>> {
+    let Some(params) = challenge.strip_prefix("Bearer ") else {
+        return Ok(None);
+    };
+    let param = |key: &str| {
+        params.split(',').find_map(|p| {
+            let (k, v) = p.trim().split_once('=')?;
+            (k == key).then(|| v.trim_matches('"').to_string())
+        })
+    };
+    let Some(realm) = param("realm") else {
+        return Ok(None);
+    };
+    let query: Vec<String> = ["service", "scope"]
+        .iter()
+        .filter_map(|k| {
+            param(k).map(|v| {
+                format!(
+                    "{k}={}",
+                    percent_encoding::utf8_percent_encode(&v, PATH_SEGMENT)
+                )
+            })
+        })
+        .collect();
+    let sep = if realm.contains('?') { '&' } else { '?' };
+    let url = format!("{realm}{sep}{}", query.join("&"));
+    let r = success(
+        send_once(core, remote, &url, &Extra::default()).await?,
+        &url,
+    )?;
+    let bytes = r
+        .bytes()
+        .await
+        .map_err(|e| CoreError::Remote(format!("Could not read the token from {url}: {e}")))?;
+    let body: serde_json::Value = serde_json::from_slice(&bytes)
+        .map_err(|_| CoreError::Remote(format!("The token service at {url} sent no JSON.")))?;
+    let token = body
+        .get("token")
+        .or_else(|| body.get("access_token"))
+        .and_then(|v| v.as_str())
+        .ok_or_else(|| CoreError::Remote(format!("The token service at {url} sent no token.")))?;
+    Ok(Some(format!("Bearer {token}")))
+}
+
+/// One request with retries of connection errors and 5xx/429 answers.
+async fn send_once(
     core: &Core,
     remote: &Remote,
     url: &str,

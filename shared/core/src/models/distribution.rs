@@ -186,6 +186,7 @@ pub fn validate_base_path(base_path: &str) -> CoreResult<()> {
 /// the final word on uniqueness).
 pub async fn precheck(
     db: &Db,
+    pulp_type: &str,
     name: Option<&str>,
     base_path: Option<&str>,
     exclude_id: Option<&str>,
@@ -205,25 +206,36 @@ pub async fn precheck(
     }
     if let Some(base_path) = base_path {
         validate_base_path(base_path)?;
-        check_overlap(db, base_path, exclude_id).await?;
+        check_overlap(db, pulp_type, base_path, exclude_id).await?;
     }
     Ok(())
 }
 
-/// Base paths may not nest inside each other.
-async fn check_overlap(db: &Db, base_path: &str, exclude_id: Option<&str>) -> CoreResult<()> {
-    let rows = sqlx::query("SELECT id, name, base_path FROM distributions")
+/// Base paths are unique, and the content app's may not nest inside each other. Registry names
+/// may (`library` and `library/alpine` are two repositories, and a pull-through cache's
+/// distributions live below its base path), so container distributions only clash on equality.
+async fn check_overlap(
+    db: &Db,
+    pulp_type: &str,
+    base_path: &str,
+    exclude_id: Option<&str>,
+) -> CoreResult<()> {
+    let rows = sqlx::query("SELECT id, name, base_path, pulp_type FROM distributions")
         .fetch_all(db.pool())
         .await?;
+    let served_by_content_app = |t: &str| !t.starts_with("container.");
     for r in rows {
         let id: String = r.try_get(0)?;
         if Some(id.as_str()) == exclude_id {
             continue;
         }
         let other: String = r.try_get(2)?;
+        let other_type: String = r.try_get(3)?;
+        let may_nest = !(served_by_content_app(pulp_type) && served_by_content_app(&other_type));
         let nested = other == base_path
-            || other.starts_with(&format!("{base_path}/"))
-            || base_path.starts_with(&format!("{other}/"));
+            || (!may_nest
+                && (other.starts_with(&format!("{base_path}/"))
+                    || base_path.starts_with(&format!("{other}/"))));
         if nested {
             let name: String = r.try_get(1)?;
             return Err(CoreError::field(
@@ -260,7 +272,7 @@ pub struct NewDistribution {
 
 pub async fn create(db: &Db, d: NewDistribution) -> CoreResult<Distribution> {
     validate_base_path(&d.base_path)?;
-    check_overlap(db, &d.base_path, None).await?;
+    check_overlap(db, &d.pulp_type, &d.base_path, None).await?;
     let id = crate::new_id();
     let now = crate::time::now();
     let res = sqlx::query(
@@ -324,7 +336,7 @@ pub async fn update(
         return Ok(false);
     }
     validate_base_path(&d.base_path)?;
-    check_overlap(db, &d.base_path, Some(id)).await?;
+    check_overlap(db, &d.pulp_type, &d.base_path, Some(id)).await?;
     let res = sqlx::query(
         "UPDATE distributions SET name = $2, base_path = $3, pulp_labels = $4, hidden = $5, repository_id = $6, \
          repository_version_id = $7, publication_id = $8, checkpoint = $9, updated = $10, private = $11, \

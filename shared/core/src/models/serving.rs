@@ -54,7 +54,8 @@ pub async fn match_path(db: &Db, path: &str) -> CoreResult<Option<Matched>> {
          LEFT JOIN repositories r ON r.id = d.repository_id \
          LEFT JOIN repository_versions v ON v.id = COALESCE(dp.repository_version_id, d.repository_version_id, \
            (SELECT rv.id FROM repository_versions rv WHERE rv.repository_id = r.id AND rv.number = r.latest_number)) \
-         WHERE d.base_path IN ({}) ORDER BY LENGTH(d.base_path) DESC LIMIT 1",
+         WHERE d.base_path IN ({}) AND d.pulp_type NOT LIKE 'container.%' \
+         ORDER BY LENGTH(d.base_path) DESC LIMIT 1",
         placeholders(1, candidates.len())
     );
     let mut q = sqlx::query(AssertSqlSafe(sql));
