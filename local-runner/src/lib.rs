@@ -18,6 +18,7 @@ pub fn task_registry() -> TaskRegistry {
     api_repositories::register_tasks(&mut reg);
     api_remotes::register_tasks(&mut reg);
     api_distributions::register_tasks(&mut reg);
+    api_namespaces::register_tasks(&mut reg);
     task_sync::register_tasks(&mut reg);
     task_modify::register_tasks(&mut reg);
     task_publish::register_tasks(&mut reg);
@@ -43,6 +44,7 @@ pub fn router(core: Core) -> Router {
         .merge(api_distributions::router())
         .merge(api_tasks::router())
         .merge(api_orphans::router())
+        .merge(api_namespaces::router())
         .merge(content_app::router())
         .merge(registry_api::router())
         .layer(axum::middleware::from_fn(depot_http::cid::layer))

@@ -7,3 +7,13 @@ UPDATE repositories SET pulp_type = 'container.container-push' WHERE pulp_type =
 ALTER TABLE distributions ADD COLUMN description TEXT;
 ALTER TABLE distributions ADD COLUMN remote_id TEXT REFERENCES remotes (id) ON DELETE SET NULL;
 ALTER TABLE distributions ADD COLUMN pull_through_id TEXT REFERENCES distributions (id) ON DELETE CASCADE;
+
+-- Container namespaces: the first segment of container distributions' base paths (Pulp's unit
+-- of registry permissions). Made with the first distribution in them, or through the API.
+CREATE TABLE container_namespaces (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    pulp_labels TEXT NOT NULL,
+    created TEXT NOT NULL,
+    updated TEXT NOT NULL
+);

@@ -288,3 +288,112 @@ def test_concurrent_pulls_of_a_missing_blob_download_it_once(registry, images, u
         assert "sha256:" + hashlib.sha256(body).hexdigest() == layer
     assert proxy.count("GET", f"/blobs/{layer}") == 1
     proxy.stop()
+
+
+def test_copy_content_and_namespaces_with_the_cli(pulp, registry, images, upstream_registry, depot_server):
+    up = upstream_registry
+    upstream_name = unique("lib/copy")
+    up.push(images.layer_image("c1", f"copy one {upstream_name}\n"), f"{upstream_name}:one")
+    up.push(images.layer_image("c2", f"copy two {upstream_name}\n"), f"{upstream_name}:two")
+    run("buildah", *images.containers, "manifest", "push", "-q", "--all", "--tls-verify=false",
+        "localhost/hello-list:v1", f"docker://{up.host}/{upstream_name}:list")
+    ns = unique("ns")
+    src, dst, dst2 = unique("src"), unique("dst"), unique("dst2")
+    pulp("container", "remote", "create", "--name", src, "--url", up.url, "--upstream-name", upstream_name)
+    pulp("container", "repository", "create", "--name", src, "--remote", src)
+    pulp("container", "repository", "sync", "--name", src)
+    pulp("container", "repository", "create", "--name", dst)
+    pulp("container", "repository", "create", "--name", dst2)
+
+    # copy-tag: only the named tag, with its manifest and blobs.
+    pulp("container", "repository", "copy-tag", "--name", dst, "--source", src, "--tag", "one")
+    tags = pulp("container", "repository", "content", "list", "--repository", dst)
+    assert [t["name"] for t in tags] == ["one"]
+    blobs = pulp("container", "repository", "content", "--type", "blob", "list", "--repository", dst)
+    assert len(blobs) == 2  # config and layer
+    # copy-manifest by media type: the index with the images it lists, no tags.
+    pulp("container", "repository", "copy-manifest", "--name", dst2, "--source", src,
+         "--media-type", "application/vnd.oci.image.index.v1+json")
+    manifests = pulp("container", "repository", "content", "--type", "manifest", "list", "--repository", dst2)
+    assert sorted(m["media_type"] for m in manifests) == [
+        "application/vnd.oci.image.index.v1+json"] + ["application/vnd.oci.image.manifest.v1+json"] * 2
+    assert pulp("container", "repository", "content", "list", "--repository", dst2) == []
+    # Removing the index takes the images it lists and all their blobs along.
+    index = next(m for m in manifests if m["media_type"] == "application/vnd.oci.image.index.v1+json")
+    pulp("container", "repository", "content", "--type", "manifest", "remove", "--repository", dst2,
+         "--href", index["pulp_href"])
+    assert pulp("container", "repository", "content", "--type", "manifest", "list", "--repository", dst2) == []
+    assert pulp("container", "repository", "content", "--type", "blob", "list", "--repository", dst2) == []
+    # content remove (recursive) and add by href.
+    one = next(t for t in pulp("container", "content", "list", "--repository-version",
+                              pulp("container", "repository", "show", "--name", src)["latest_version_href"])
+               if t["name"] == "one")
+    pulp("container", "repository", "content", "remove", "--repository", dst, "--href", one["pulp_href"])
+    assert pulp("container", "repository", "content", "list", "--repository", dst) == []
+    assert pulp("container", "repository", "content", "--type", "blob", "list", "--repository", dst) == []
+    pulp("container", "repository", "content", "add", "--repository", dst, "--href", one["pulp_href"])
+    assert [t["name"] for t in pulp("container", "repository", "content", "list", "--repository", dst)] == ["one"]
+
+    # Namespaces: made by the first distribution in them, listed, deleted with their distributions.
+    pulp("container", "distribution", "create", "--name", dst, "--base-path", f"{ns}/{dst}", "--repository", dst)
+    dist = pulp("container", "distribution", "show", "--name", dst)
+    namespace = pulp("container", "namespace", "show", "--name", ns)
+    assert dist["namespace"] == namespace["pulp_href"]
+    assert tags_of(registry, f"{ns}/{dst}") == ["one"]
+    made = pulp("container", "namespace", "create", "--name", unique("made"))
+    assert made["pulp_href"].startswith("/pulp/api/v3/pulp_container/namespaces/")
+    assert depot_server.request("POST", "/pulp/api/v3/pulp_container/namespaces/",
+                                json_body={"name": made["name"]}).status == 400
+    assert depot_server.request("POST", "/pulp/api/v3/pulp_container/namespaces/",
+                                json_body={"name": "Bad/Name"}).status == 400
+    pulp("container", "namespace", "destroy", "--name", ns)
+    assert pulp("container", "distribution", "list", "--name", dst) == []
+    assert registry.get(f"/v2/{ns}/{dst}/tags/list").status == 404
+    # The repository itself stays (it is no push repository).
+    assert pulp("container", "repository", "show", "--name", dst)["name"] == dst
+
+
+def test_container_bad_input(depot_server, pulp):
+    api = "/pulp/api/v3/"
+
+    def post(path, body):
+        return depot_server.request("POST", api + path, json_body=body)
+
+    # A container remote needs an upstream name; filters are lists of strings.
+    r = post("remotes/container/container/", {"name": unique("r"), "url": "http://127.0.0.1:9"})
+    assert r.status == 400 and "upstream_name" in r.json()
+    r = post("remotes/container/container/", {"name": unique("r"), "url": "http://127.0.0.1:9",
+                                               "upstream_name": "x", "includes": "v*"})
+    assert r.status == 400 and "includes" in r.json()
+    # Base paths of container distributions are registry names.
+    r = post("distributions/container/container/", {"name": unique("d"), "base_path": "Upper/Case"})
+    assert r.status == 400 and "base_path" in r.json()
+    # A file repository cannot be served by the registry.
+    file_repo = pulp("file", "repository", "create", "--name", unique("file"))
+    r = post("distributions/container/container/", {"name": unique("d"), "base_path": unique("d"),
+                                                     "repository": file_repo["pulp_href"]})
+    assert r.status == 400 and "repository" in r.json()
+    # A pull-through distribution needs a pull-through remote.
+    r = post("distributions/container/pull-through/", {"name": unique("d"), "base_path": unique("d")})
+    assert r.status == 400 and "remote" in r.json()
+    container_remote = post("remotes/container/container/", {"name": unique("r"), "url": "http://127.0.0.1:9",
+                                                               "upstream_name": "x"}).json()
+    r = post("distributions/container/pull-through/", {"name": unique("d"), "base_path": unique("d"),
+                                                        "remote": container_remote["pulp_href"]})
+    assert r.status == 400 and "remote" in r.json()
+    # Repository actions check what they are given before anything is dispatched.
+    repo = post("repositories/container/container/", {"name": unique("c")}).json()
+    href = repo["pulp_href"].removeprefix(api)
+    r = post(href + "copy_tags/", {"source_repository": repo["pulp_href"],
+                                   "source_repository_version": repo["latest_version_href"]})
+    assert r.status == 400
+    r = post(href + "copy_manifests/", {"source_repository": repo["pulp_href"], "media_types": ["text/plain"]})
+    assert r.status == 400 and "media_types" in r.json()
+    r = post(href + "sync/", {"remote": container_remote["pulp_href"], "signed_only": True})
+    assert r.status == 400 and "signed_only" in r.json()
+    r = post(href + "add/", {"content_units": [file_repo["latest_version_href"]]})
+    assert r.status == 400 and "content_units" in r.json()
+    r = post(href + "sync/", {"remote": "/pulp/api/v3/remotes/file/file/00000000-0000-0000-0000-000000000000/"})
+    assert r.status == 400 and "remote" in r.json()
+    # Nothing was made by the refused requests.
+    assert depot_server.request("GET", repo["pulp_href"]).json()["latest_version_href"].endswith("/versions/0/")

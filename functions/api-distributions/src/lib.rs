@@ -11,7 +11,7 @@ use axum::routing::get;
 use depot_core::config::Settings;
 use depot_core::db::Db;
 use depot_core::hrefs::Kind;
-use depot_core::models::distribution::{self, Distribution, NewDistribution, Source};
+use depot_core::models::distribution::{self, BASE_PATHS, Distribution, NewDistribution, Source};
 use depot_core::models::list::{Bind, ListQuery};
 use depot_core::models::{Labels, publication, remote, repository, version};
 use depot_core::tasks::{Dispatch, TaskContext, TaskFuture, TaskRegistry};
@@ -28,8 +28,6 @@ use types::{Container, DistributionType, File, PullThrough};
 
 const CREATE_HANDLER: &str = "distribution.create";
 const UPDATE_HANDLER: &str = "distribution.update";
-/// Base paths are a shared namespace: every distribution change holds this resource.
-const BASE_PATHS: &str = "pdrn:distribution-base-paths";
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -76,6 +74,16 @@ async fn response_value(db: &Db, d: &Distribution, s: &Settings) -> CoreResult<V
         _ => serde_json::to_value(common),
     };
     Ok(v.unwrap_or_default())
+}
+
+/// A container distribution is in the namespace of its first base path segment, made when
+/// missing (as Pulp does); other distributions have none.
+async fn with_namespace(db: &Db, d: Distribution) -> CoreResult<Distribution> {
+    if !d.pulp_type.starts_with("container.") || d.namespace_id.is_some() {
+        return Ok(d);
+    }
+    depot_container::namespaces::ensure(db, &d.base_path).await?;
+    distribution::get(db, &d.id).await
 }
 
 /// An href of any of `kinds`, as an id.
@@ -230,6 +238,7 @@ fn run_create(ctx: TaskContext) -> TaskFuture {
         )
         .await?;
         ctx.created(d.href());
+        let d = with_namespace(&ctx.core.db, d).await?;
         Ok(Some(
             response_value(&ctx.core.db, &d, &ctx.core.settings).await?,
         ))
@@ -365,6 +374,7 @@ fn run_update(ctx: TaskContext) -> TaskFuture {
         });
         distribution::update(&ctx.core.db, &id, changes, source).await?;
         let d = distribution::get(&ctx.core.db, &id).await?;
+        let d = with_namespace(&ctx.core.db, d).await?;
         Ok(Some(
             response_value(&ctx.core.db, &d, &ctx.core.settings).await?,
         ))

@@ -111,6 +111,12 @@ fn registry_path(s: &Settings, base_path: &str) -> String {
     format!("{host}/{base_path}")
 }
 
+fn namespace(d: &Distribution) -> Option<String> {
+    d.namespace_id
+        .as_deref()
+        .map(|id| Kind::ContainerNamespace.href(id))
+}
+
 pub struct Container;
 
 impl DistributionType for Container {
@@ -132,7 +138,7 @@ impl DistributionType for Container {
     fn response(c: FileDistributionResponse, d: &Distribution, s: &Settings) -> Self::Response {
         ContainerDistributionResponse {
             registry_path: registry_path(s, &c.base_path),
-            namespace: None,
+            namespace: namespace(d),
             private: d.private,
             description: d.description.clone(),
             remote: d
@@ -233,7 +239,7 @@ impl DistributionType for PullThrough {
     fn response(c: FileDistributionResponse, d: &Distribution, s: &Settings) -> Self::Response {
         ContainerPullThroughDistributionResponse {
             registry_path: registry_path(s, &c.base_path),
-            namespace: None,
+            namespace: namespace(d),
             private: d.private,
             description: d.description.clone(),
             remote: d

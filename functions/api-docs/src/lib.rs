@@ -23,6 +23,7 @@ pub fn document() -> serde_json::Value {
     api_distributions::openapi(&mut doc);
     api_tasks::openapi(&mut doc);
     api_orphans::openapi(&mut doc);
+    api_namespaces::openapi(&mut doc);
     doc.add(
         Op::new(
             "get",

@@ -1,15 +1,17 @@
-//! The container repository actions: `tag/`, `untag/`, `add/`, `remove/` and `sync/` on
-//! container repositories; `tag/`, `untag/` and `remove_image/` on push repositories.
+//! The container repository actions: `tag/`, `untag/`, `add/`, `remove/`, `copy_tags/`,
+//! `copy_manifests/` and `sync/` on container repositories; `tag/`, `untag/` and
+//! `remove_image/` on push repositories.
 
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::routing::post;
 use depot_container::store::{self, Repo};
-use depot_container::{ADD_HANDLER, Digest, REMOVE_HANDLER, SYNC_HANDLER, names};
+use depot_container::{ADD_HANDLER, Digest, REMOVE_HANDLER, SYNC_HANDLER, manifest, names};
 use depot_core::CoreError;
 use depot_core::hrefs::Kind;
-use depot_core::models::repository::Repository;
+use depot_core::models::repository::{self, Repository};
+use depot_core::models::version;
 use depot_core::tasks::Dispatch;
 use depot_http::openapi::ApiDoc;
 use depot_http::{ApiResult, AppState, Authenticated, CorrelationId, Fields, dispatched};
@@ -39,6 +41,14 @@ pub fn routes() -> Router<AppState> {
         .route(&format!("{}{{id}}/add/", Container::BASE), post(add))
         .route(&format!("{}{{id}}/remove/", Container::BASE), post(remove))
         .route(&format!("{}{{id}}/sync/", Container::BASE), post(sync))
+        .route(
+            &format!("{}{{id}}/copy_tags/", Container::BASE),
+            post(copy_tags),
+        )
+        .route(
+            &format!("{}{{id}}/copy_manifests/", Container::BASE),
+            post(copy_manifests),
+        )
         .route(
             &format!("{}{{id}}/tag/", ContainerPush::BASE),
             post(tag::<ContainerPush>),
@@ -81,6 +91,33 @@ pub struct RecursiveManage {
 #[serde(deny_unknown_fields)]
 pub struct RemoveImage {
     pub digest: String,
+}
+
+/// Tags to copy (all when `names` is absent), with what they need, from another repository.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TagCopy {
+    #[serde(default)]
+    pub source_repository: Option<String>,
+    #[serde(default)]
+    pub source_repository_version: Option<String>,
+    #[serde(default)]
+    pub names: Option<Vec<String>>,
+}
+
+/// Manifests to copy (all when no filter is given), with what they need, from another
+/// repository.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ManifestCopy {
+    #[serde(default)]
+    pub source_repository: Option<String>,
+    #[serde(default)]
+    pub source_repository_version: Option<String>,
+    #[serde(default)]
+    pub digests: Option<Vec<String>>,
+    #[serde(default)]
+    pub media_types: Option<Vec<String>>,
 }
 
 /// What a container sync uses.
@@ -268,6 +305,134 @@ async fn sync(
     dispatched(&state, d).await
 }
 
+/// The version a copy reads: a container repository's latest, or the version given.
+async fn copy_source(
+    state: &AppState,
+    repository: Option<&str>,
+    version: Option<&str>,
+) -> ApiResult<(Repository, i64)> {
+    match (repository, version) {
+        (None, None) => Err(CoreError::invalid(
+            "Either the 'repository' or 'repository_version' needs to be specified",
+        )
+        .into()),
+        (Some(_), Some(_)) => Err(CoreError::invalid(
+            "Either the 'repository' or 'repository_version' need to be specified but not both.",
+        )
+        .into()),
+        (Some(h), None) => {
+            let field = "source_repository";
+            let id = depot_core::hrefs::resolve(Container::KIND, field, h)?;
+            let repo = find::<Container>(state, &id)
+                .await
+                .map_err(|_| depot_core::hrefs::missing(field, h))?;
+            let n = repo.latest_number;
+            Ok((repo, n))
+        }
+        (None, Some(h)) => {
+            let field = "source_repository_version";
+            let (id, n) = depot_core::hrefs::resolve_version(field, h)?;
+            let repo = repository::get(&state.db, &id)
+                .await
+                .ok()
+                .filter(|r| Container::CONTENT == content_kinds(r))
+                .ok_or_else(|| depot_core::hrefs::missing(field, h))?;
+            version::get(&state.db, &id, n)
+                .await
+                .map_err(|_| depot_core::hrefs::missing(field, h))?;
+            Ok((repo, n))
+        }
+    }
+}
+
+/// The content types a repository holds.
+fn content_kinds(repo: &Repository) -> &'static [Kind] {
+    match repo.kind() {
+        Kind::ContainerRepository | Kind::ContainerPushRepository => Container::CONTENT,
+        _ => &[],
+    }
+}
+
+/// Adds `content_ids` (with what they need) to `repo`, reading `source` meanwhile.
+async fn copy(
+    state: &AppState,
+    (user, cid): (&depot_core::users::User, &CorrelationId),
+    repo: &Repository,
+    source: &Repository,
+    content_ids: Vec<String>,
+) -> ApiResult<Response> {
+    let args = json!({"repository_id": repo.id, "content_ids": content_ids});
+    let d = Dispatch::new(ADD_TASK, ADD_HANDLER, args)
+        .exclusive(vec![repo.prn()])
+        .shared(vec![source.prn()])
+        .requested_by(&user.id, &cid.0);
+    dispatched(state, d).await
+}
+
+async fn copy_tags(
+    State(state): State<AppState>,
+    Authenticated(user): Authenticated,
+    cid: CorrelationId,
+    Path(id): Path<String>,
+    fields: Fields,
+) -> ApiResult<Response> {
+    let body: TagCopy = fields.parse()?;
+    let repo = find::<Container>(&state, &id).await?;
+    let (source, n) = copy_source(
+        &state,
+        body.source_repository.as_deref(),
+        body.source_repository_version.as_deref(),
+    )
+    .await?;
+    let tags = store::tags_in_version(&state.db, &source.id, n, body.names.as_deref()).await?;
+    copy(&state, (&user, &cid), &repo, &source, tags).await
+}
+
+/// The manifest media types a copy may filter on.
+const MEDIA_TYPES: &[&str] = &[
+    manifest::DOCKER_SCHEMA1,
+    manifest::DOCKER_MANIFEST,
+    manifest::DOCKER_LIST,
+    manifest::OCI_MANIFEST,
+    manifest::OCI_INDEX,
+];
+
+async fn copy_manifests(
+    State(state): State<AppState>,
+    Authenticated(user): Authenticated,
+    cid: CorrelationId,
+    Path(id): Path<String>,
+    fields: Fields,
+) -> ApiResult<Response> {
+    let body: ManifestCopy = fields.parse()?;
+    if let Some(bad) = body
+        .media_types
+        .iter()
+        .flatten()
+        .find(|t| !MEDIA_TYPES.contains(&t.as_str()))
+    {
+        return Err(
+            CoreError::field("media_types", format!("\"{bad}\" is not a valid choice.")).into(),
+        );
+    }
+    let repo = find::<Container>(&state, &id).await?;
+    let (source, n) = copy_source(
+        &state,
+        body.source_repository.as_deref(),
+        body.source_repository_version.as_deref(),
+    )
+    .await?;
+    let manifests = store::manifests_in_version(
+        &state.db,
+        &source.id,
+        n,
+        body.digests.as_deref(),
+        body.media_types.as_deref(),
+    )
+    .await?;
+    copy(&state, (&user, &cid), &repo, &source, manifests).await
+}
+
 pub fn openapi(doc: &mut ApiDoc) {
     let tag_req = doc.schema::<TagImage>();
     let untag_req = doc.schema::<UnTagImage>();
@@ -279,6 +444,10 @@ pub fn openapi(doc: &mut ApiDoc) {
     action::<Container>(doc, "add", "Add content", manage.clone());
     action::<Container>(doc, "remove", "Remove content", manage);
     action::<Container>(doc, "sync", "Sync from a remote", sync_req);
+    let tag_copy = doc.schema::<TagCopy>();
+    action::<Container>(doc, "copy_tags", "Copy tags", tag_copy);
+    let manifest_copy = doc.schema::<ManifestCopy>();
+    action::<Container>(doc, "copy_manifests", "Copy manifests", manifest_copy);
     action::<ContainerPush>(doc, "tag", "Create a Tag", tag_req);
     action::<ContainerPush>(doc, "untag", "Delete a tag", untag_req);
     action::<ContainerPush>(

@@ -65,13 +65,15 @@ pub async fn content_ids<P: RepositoryType>(
 ) -> CoreResult<Vec<String>> {
     let mut ids = Vec::with_capacity(hrefs.len());
     for h in hrefs {
-        let id = P::CONTENT
+        let found = P::CONTENT
             .iter()
-            .find_map(|k| k.parse_ref(&h))
-            .ok_or_else(|| depot_core::hrefs::resolve(P::CONTENT[0], field, &h).unwrap_err())?;
-        content::get(&state.db, &id)
-            .await
-            .map_err(|_| depot_core::hrefs::missing(field, &h))?;
+            .find_map(|k| Some((k.parse_ref(&h)?, k.content_type()?)));
+        let Some((id, pulp_type)) = found else {
+            return Err(depot_core::hrefs::resolve(P::CONTENT[0], field, &h).unwrap_err());
+        };
+        if !content::exists(&state.db, &id, pulp_type).await? {
+            return Err(depot_core::hrefs::missing(field, &h));
+        }
         ids.push(id);
     }
     Ok(ids)

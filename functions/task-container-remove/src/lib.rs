@@ -61,14 +61,35 @@ fn remove(ctx: TaskContext) -> TaskFuture {
     })
 }
 
-/// Adds to `gone` what the manifests in it needed and no remaining manifest needs.
+/// Adds to `gone`, as Pulp's recursive removal does: the manifests removed tags pointed at
+/// (unless a remaining tag points at them), and what the removed manifests needed (the
+/// manifests an index lists, blobs) unless what remains needs it. What remains is rooted in the
+/// remaining tags and the remaining manifests no index lists.
 async fn cascade(db: &Db, repo: &str, latest: i64, gone: &mut HashSet<String>) -> CoreResult<()> {
+    let (removed_tags, kept_tags): (Vec<String>, Vec<String>) =
+        store::present(db, repo, latest, TAG_TYPE)
+            .await?
+            .into_iter()
+            .partition(|t| gone.contains(t));
+    let kept_tagged = store::tagged_manifests(db, &kept_tags).await?;
+    let still_tagged: HashSet<&String> = kept_tagged.iter().collect();
+    for m in store::tagged_manifests(db, &removed_tags).await? {
+        if !still_tagged.contains(&m) {
+            gone.insert(m);
+        }
+    }
     let manifests = store::present(db, repo, latest, MANIFEST_TYPE).await?;
+    let listed: HashSet<String> = store::listed_children(db, &manifests)
+        .await?
+        .into_iter()
+        .collect();
     let (leaving, staying): (Vec<String>, Vec<String>) =
         manifests.into_iter().partition(|m| gone.contains(m));
-    let still_needed: HashSet<String> = store::expand(db, &staying).await?.into_iter().collect();
+    let mut roots = kept_tagged;
+    roots.extend(staying.into_iter().filter(|m| !listed.contains(m)));
+    let needed: HashSet<String> = store::expand(db, &roots).await?.into_iter().collect();
     for id in store::expand(db, &leaving).await? {
-        if !still_needed.contains(&id) {
+        if !needed.contains(&id) {
             gone.insert(id);
         }
     }

@@ -6,6 +6,7 @@ pub mod error;
 pub mod fetch;
 pub mod manifest;
 pub mod names;
+pub mod namespaces;
 pub mod pull_through;
 pub mod store;
 pub mod upstream;

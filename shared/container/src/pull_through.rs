@@ -162,7 +162,8 @@ async fn create(db: &Db, cache: &Cache, name: &str, upstream_name: &str) -> Core
         if d.is_err() {
             remote::delete(db, &remote.id).await?;
         }
-        d.map(|_| ())
+        d?;
+        crate::namespaces::ensure(db, name).await
     }
     .await;
     if made.is_err() {

@@ -130,7 +130,8 @@ pub async fn find_or_create(db: &Db, name: &str) -> RegistryResult<Repo> {
                 pull_through_id: None,
             },
         )
-        .await
+        .await?;
+        crate::namespaces::ensure(db, name).await
     }
     .await;
     if let Err(e) = created {
@@ -844,4 +845,104 @@ pub async fn stored_blob(db: &Db, digest: &Digest) -> CoreResult<Option<String>>
     .bind(digest.to_string())
     .fetch_optional(db.pool())
     .await?)
+}
+
+/// Tags of a repository version, all or those named.
+pub async fn tags_in_version(
+    db: &Db,
+    repository_id: &str,
+    number: i64,
+    names: Option<&[String]>,
+) -> CoreResult<Vec<String>> {
+    let mut sql = format!(
+        "SELECT t.content_id FROM container_tags t JOIN repository_contents rc ON rc.content_id = t.content_id \
+         WHERE {}",
+        present_condition(1, 2)
+    );
+    if let Some(names) = names {
+        if names.is_empty() {
+            return Ok(Vec::new());
+        }
+        sql.push_str(&format!(
+            " AND t.name IN ({})",
+            depot_core::db::placeholders(3, names.len())
+        ));
+    }
+    let mut q = sqlx::query_scalar(AssertSqlSafe(sql))
+        .bind(repository_id)
+        .bind(number);
+    for n in names.unwrap_or_default() {
+        q = q.bind(n);
+    }
+    Ok(q.fetch_all(db.pool()).await?)
+}
+
+/// Manifests of a repository version, all or those with one of `digests` and of one of
+/// `media_types`.
+pub async fn manifests_in_version(
+    db: &Db,
+    repository_id: &str,
+    number: i64,
+    digests: Option<&[String]>,
+    media_types: Option<&[String]>,
+) -> CoreResult<Vec<String>> {
+    let mut sql = format!(
+        "SELECT m.content_id FROM container_manifests m JOIN repository_contents rc ON rc.content_id = m.content_id \
+         WHERE {}",
+        present_condition(1, 2)
+    );
+    let mut binds: Vec<&String> = Vec::new();
+    for (column, values) in [("m.digest", digests), ("m.media_type", media_types)] {
+        if let Some(values) = values {
+            if values.is_empty() {
+                return Ok(Vec::new());
+            }
+            sql.push_str(&format!(
+                " AND {column} IN ({})",
+                depot_core::db::placeholders(3 + binds.len(), values.len())
+            ));
+            binds.extend(values);
+        }
+    }
+    let mut q = sqlx::query_scalar(AssertSqlSafe(sql))
+        .bind(repository_id)
+        .bind(number);
+    for b in binds {
+        q = q.bind(b);
+    }
+    Ok(q.fetch_all(db.pool()).await?)
+}
+
+/// The manifests the tags `tag_ids` point at.
+pub async fn tagged_manifests(db: &Db, tag_ids: &[String]) -> CoreResult<Vec<String>> {
+    let mut out = Vec::new();
+    for chunk in tag_ids.chunks(400) {
+        let sql = format!(
+            "SELECT manifest_id FROM container_tags WHERE content_id IN ({})",
+            depot_core::db::placeholders(1, chunk.len())
+        );
+        let mut q = sqlx::query_scalar(AssertSqlSafe(sql));
+        for id in chunk {
+            q = q.bind(id);
+        }
+        out.extend(q.fetch_all(db.pool()).await?);
+    }
+    Ok(out)
+}
+
+/// The manifests the indexes among `manifest_ids` list.
+pub async fn listed_children(db: &Db, manifest_ids: &[String]) -> CoreResult<Vec<String>> {
+    let mut out = Vec::new();
+    for chunk in manifest_ids.chunks(400) {
+        let sql = format!(
+            "SELECT manifest_id FROM container_listed_manifests WHERE list_id IN ({})",
+            depot_core::db::placeholders(1, chunk.len())
+        );
+        let mut q = sqlx::query_scalar(AssertSqlSafe(sql));
+        for id in chunk {
+            q = q.bind(id);
+        }
+        out.extend(q.fetch_all(db.pool()).await?);
+    }
+    Ok(out)
 }

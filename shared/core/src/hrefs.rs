@@ -101,6 +101,17 @@ impl Kind {
         }
     }
 
+    /// The `pulp_type` of the content units of this kind, if it is a content kind.
+    pub fn content_type(self) -> Option<&'static str> {
+        match self {
+            Kind::FileContent => Some("file.file"),
+            Kind::ContainerManifest => Some("container.manifest"),
+            Kind::ContainerBlob => Some("container.blob"),
+            Kind::ContainerTag => Some("container.tag"),
+            _ => None,
+        }
+    }
+
     /// The kind of a content unit from its `pulp_type`.
     pub fn content(pulp_type: &str) -> Kind {
         match pulp_type {

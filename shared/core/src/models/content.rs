@@ -221,6 +221,17 @@ pub async fn insert(
     Ok(id)
 }
 
+/// Whether content unit `id` exists and is of type `pulp_type`.
+pub async fn exists(db: &Db, id: &str, pulp_type: &str) -> CoreResult<bool> {
+    let found: Option<String> =
+        sqlx::query_scalar("SELECT id FROM contents WHERE id = $1 AND pulp_type = $2")
+            .bind(id)
+            .bind(pulp_type)
+            .fetch_optional(db.pool())
+            .await?;
+    Ok(found.is_some())
+}
+
 /// A file that a sync found in a remote manifest.
 #[derive(Debug, Clone)]
 pub struct RemoteFile {

@@ -12,6 +12,9 @@ use crate::db::{Db, get_bool};
 use crate::hrefs::Kind;
 use crate::{CoreError, CoreResult};
 
+/// Base paths are a shared namespace: every change of distributions holds this resource.
+pub const BASE_PATHS: &str = "pdrn:distribution-base-paths";
+
 #[derive(Debug, Clone)]
 pub struct Distribution {
     pub id: String,
@@ -34,13 +37,18 @@ pub struct Distribution {
     pub remote_id: Option<String>,
     /// A distribution a pull-through distribution created for one upstream name.
     pub pull_through_id: Option<String>,
+    /// Container distributions: the namespace (first base path segment) they are in.
+    pub namespace_id: Option<String>,
     pub created: String,
     pub updated: String,
 }
 
 pub const COLUMNS: &str = "id, pulp_type, name, base_path, pulp_labels, hidden, content_guard, repository_id, \
     repository_version_id, publication_id, checkpoint, private, description, remote_id, pull_through_id, created, updated, \
-    (SELECT r.pulp_type FROM repositories r WHERE r.id = distributions.repository_id) AS repository_type";
+    (SELECT r.pulp_type FROM repositories r WHERE r.id = distributions.repository_id) AS repository_type, \
+    (SELECT n.id FROM container_namespaces n WHERE distributions.pulp_type LIKE 'container.%' AND \
+      (n.name = distributions.base_path OR substr(distributions.base_path, 1, length(n.name) + 1) = n.name || '/')) \
+      AS namespace_id";
 
 impl Distribution {
     pub fn from_row(row: &AnyRow) -> CoreResult<Self> {
@@ -61,6 +69,7 @@ impl Distribution {
             description: row.try_get("description")?,
             remote_id: row.try_get("remote_id")?,
             pull_through_id: row.try_get("pull_through_id")?,
+            namespace_id: row.try_get("namespace_id")?,
             created: row.try_get("created")?,
             updated: row.try_get("updated")?,
         })

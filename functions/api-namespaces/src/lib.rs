@@ -1,0 +1,163 @@
+//! `pulp_container/namespaces/`: the first segments of container distributions' base paths.
+//! Listed, made (also by the first distribution in them), read and deleted (with their
+//! distributions, as an immediate task).
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::response::Response;
+use axum::routing::get;
+use depot_container::namespaces::{self, ContainerNamespaceResponse, Namespace};
+use depot_core::hrefs::Kind;
+use depot_core::models::Labels;
+use depot_core::models::list::ListQuery;
+use depot_core::tasks::{Dispatch, TaskContext, TaskFuture, TaskRegistry};
+use depot_http::list::{fetch_page, href_filters, name_filters, to_values};
+use depot_http::openapi::{self, ApiDoc, JSON_FORM_MULTIPART, Op};
+use depot_http::{
+    ApiResult, AppState, Authenticated, CorrelationId, Fields, ListParams, QueryMap, created,
+    dispatched, ok, shaped,
+};
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::json;
+
+const BASE: &str = "/pulp/api/v3/pulp_container/namespaces/";
+const DELETE_HANDLER: &str = "namespace.delete";
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(BASE, get(list).post(create))
+        .route(&format!("{BASE}{{id}}/"), get(read).delete(delete))
+}
+
+pub fn register_tasks(reg: &mut TaskRegistry) {
+    reg.register(DELETE_HANDLER, run_delete);
+}
+
+/// A namespace to make.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct ContainerNamespace {
+    pub name: String,
+    pub pulp_labels: Option<Labels>,
+}
+
+async fn create(
+    State(state): State<AppState>,
+    _: Authenticated,
+    fields: Fields,
+) -> ApiResult<Response> {
+    let body: ContainerNamespace = fields.parse()?;
+    let labels = match body.pulp_labels {
+        Some(l) => depot_core::labels::validate(&serde_json::Value::Object(l))?,
+        None => Labels::new(),
+    };
+    let ns = namespaces::create(&state.db, &body.name, labels).await?;
+    Ok(created(&ns.response()))
+}
+
+async fn list(
+    State(state): State<AppState>,
+    _: Authenticated,
+    query: QueryMap,
+) -> ApiResult<Response> {
+    let params = ListParams::from_query(&query)?;
+    let mut q = ListQuery::new(namespaces::COLUMNS, "container_namespaces");
+    name_filters(&mut q, &query, "name", "name");
+    href_filters(&mut q, &query, Kind::ContainerNamespace, "id");
+    for o in params.order_sql(
+        &[
+            ("name", "name"),
+            ("pulp_created", "created"),
+            ("pulp_last_updated", "updated"),
+            ("pk", "id"),
+            ("pulp_id", "id"),
+        ],
+        "name ASC",
+    )? {
+        q.order_by(&o);
+    }
+    let (count, rows) = fetch_page(&state, &q, &params, &query, Some("pulp_labels")).await?;
+    let results = to_values(&rows, |r| Namespace::from_row(r).map(|n| n.response()))?;
+    Ok(ok(&params.page(&query, count, results)))
+}
+
+async fn read(
+    State(state): State<AppState>,
+    _: Authenticated,
+    Path(id): Path<String>,
+    query: QueryMap,
+) -> ApiResult<Response> {
+    let ns = namespaces::get(&state.db, &id).await?;
+    shaped(&query, &ns.response())
+}
+
+async fn delete(
+    State(state): State<AppState>,
+    Authenticated(user): Authenticated,
+    cid: CorrelationId,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    namespaces::get(&state.db, &id).await?;
+    // Its distributions go too: base paths change, so hold them like a distribution change.
+    let d = Dispatch::new(
+        "pulpcore.app.tasks.base.general_multi_delete",
+        DELETE_HANDLER,
+        json!({"id": id}),
+    )
+    .exclusive(vec![
+        Kind::ContainerNamespace.prn(&id),
+        depot_core::models::distribution::BASE_PATHS.into(),
+    ])
+    .immediate()
+    .requested_by(&user.id, &cid.0);
+    dispatched(&state, d).await
+}
+
+fn run_delete(ctx: TaskContext) -> TaskFuture {
+    Box::pin(async move {
+        let id = ctx.task.args["id"].as_str().unwrap_or_default().to_string();
+        namespaces::delete(&ctx.core.db, &id).await?;
+        Ok(None)
+    })
+}
+
+pub fn openapi(doc: &mut ApiDoc) {
+    let resp = doc.schema::<ContainerNamespaceResponse>();
+    let page = doc.paginated::<ContainerNamespaceResponse>();
+    let req = doc.schema::<ContainerNamespace>();
+    let async_op = doc.schema::<depot_core::models::AsyncOperationResponse>();
+    let tag = "Pulp_Container/Namespaces";
+    let href = "container_container_namespace_href";
+    let detail = format!("{{{href}}}");
+    let filters = openapi::list_filters(
+        &[
+            "name",
+            "name__contains",
+            "name__icontains",
+            "name__startswith",
+            "name__iexact",
+        ],
+        &["name__in", "pulp_href__in", "prn__in", "pulp_id__in"],
+    );
+    doc.add(
+        Op::new("get", BASE, "pulp_container_namespaces_list", tag)
+            .params(filters)
+            .response(200, Some(page)),
+    );
+    doc.add(
+        Op::new("post", BASE, "pulp_container_namespaces_create", tag)
+            .body(req, JSON_FORM_MULTIPART)
+            .response(201, Some(resp.clone())),
+    );
+    doc.add(
+        Op::new("get", detail.clone(), "pulp_container_namespaces_read", tag)
+            .param(openapi::href_param(href))
+            .params(openapi::field_params())
+            .response(200, Some(resp)),
+    );
+    doc.add(
+        Op::new("delete", detail, "pulp_container_namespaces_delete", tag)
+            .param(openapi::href_param(href))
+            .response(202, Some(async_op)),
+    );
+}
