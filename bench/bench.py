@@ -19,8 +19,10 @@ Workloads (each repeated, reported as median, min and max):
   content  requests per second for one 16 KiB file from the content app (wrk, 32 connections)
   api      requests per second for a repository list of 100 (wrk, 32 connections, Basic auth)
   memory   resident memory of the runner at idle and its peak over the run
-  registry push and pull (skopeo) of an image with 5 layers of 10 MiB, Depot and Debian's
-           docker-registry side by side (when skopeo and docker-registry are installed)
+  registry push and pull (skopeo) of an image with 5 layers of 10 MiB, and a first and second pull
+           of a fresh image through a pull-through cache of a third registry; Depot and Debian's
+           docker-registry (in its proxy mode for the cache) side by side, when skopeo and
+           docker-registry are installed
 
 This is a benchmark, not a test: it asserts only that each operation succeeded. Raw figures are
 written as JSON to bench/results/.
@@ -375,7 +377,7 @@ def run_set(binary, db, extra_env, smoke, reps):
         n_layers, layer_size = (2, 1024 * 1024) if smoke else (5, 10 * 1024 * 1024)
         reg = bench_registry(depot, workdir, reps, n_layers, layer_size)
         if reg:
-            results["registry"] = {name: {"push_s": summary(p), "pull_s": summary(q)} for name, (p, q) in reg.items()}
+            results["registry"] = {name: {k: summary(v) for k, v in r.items()} for name, r in reg.items()}
             results["registry_image"] = f"{n_layers} layers of {layer_size // (1024 * 1024)} MiB"
         results["peak_rss_mib"] = depot.rss_kib("VmHWM") / 1024
     finally:
@@ -410,10 +412,11 @@ def print_table(title, results, rows):
     reg = results.get("registry")
     if reg:
         print(f"\nregistry, skopeo copy of an image with {results['registry_image']} (s, median of runs)\n")
-        print(f"| {'registry':<20} | {'push':>8} | {'pull':>8} |")
-        print(f"|{'-' * 22}|{'-' * 10}|{'-' * 10}|")
+        columns = ["push", "pull", "pull-through first", "pull-through second"]
+        print(f"| {'registry':<16} | " + " | ".join(f"{c:>19}" for c in columns) + " |")
+        print(f"|{'-' * 18}|" + "|".join("-" * 21 for _ in columns) + "|")
         for name, r in reg.items():
-            print(f"| {name:<20} | {r['push_s']['median']:>8.2f} | {r['pull_s']['median']:>8.2f} |")
+            print(f"| {name:<16} | " + " | ".join(f"{r[c]['median']:>19.2f}" for c in columns) + " |")
 
 
 def make_image_layout(root, layers, layer_size):
@@ -441,15 +444,18 @@ def make_image_layout(root, layers, layer_size):
 
 
 class DockerRegistry:
-    """Debian's docker-registry (CNCF distribution) on a free port, storing in a temp dir."""
+    """Debian's docker-registry (CNCF distribution) on a free port, storing in a temp dir; with
+    `proxy`, a pull-through cache of that registry."""
 
-    def __init__(self, workdir):
+    def __init__(self, workdir, proxy=None, name="docker-registry"):
         self.port = free_port()
-        self.dir = workdir / "docker-registry"
+        self.dir = workdir / name
         self.dir.mkdir()
         config = self.dir / "config.yml"
+        proxy_conf = f"proxy:\n  remoteurl: {proxy}\n" if proxy else ""
         config.write_text(f"version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n"
-                          f"    rootdirectory: {self.dir / 'data'}\nhttp:\n  addr: 127.0.0.1:{self.port}\n")
+                          f"    rootdirectory: {self.dir / 'data'}\nhttp:\n  addr: 127.0.0.1:{self.port}\n"
+                          + proxy_conf)
         self.proc = subprocess.Popen(["docker-registry", "serve", str(config)], stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
         deadline = time.time() + 30
@@ -467,29 +473,53 @@ class DockerRegistry:
         self.proc.wait(timeout=10)
 
 
+def skopeo_copy(src, dest, *extra):
+    """Seconds one `skopeo copy` takes."""
+    start = time.perf_counter()
+    subprocess.run(["skopeo", "copy", "-q", "--src-tls-verify=false", "--dest-tls-verify=false", *extra, src, dest],
+                   check=True, stdin=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
 def bench_registry(depot, workdir, reps, layers, layer_size):
-    """Push and pull times with skopeo: {target: ([push s], [pull s])}."""
+    """skopeo times against Depot and Debian's docker-registry side by side:
+    {target: {"push": [s], "pull": [s], "pull-through first": [s], "pull-through second": [s]}}.
+    The pull-through pulls go through a cache of a third registry (Depot: a pull-through
+    distribution; docker-registry: its proxy mode); the second pull of an image is served by the
+    cache (Depot still checks the tag upstream, as pulp_container does)."""
     if not (shutil.which("skopeo") and shutil.which("docker-registry")):
         return None
-    upstream = DockerRegistry(workdir)
-    targets = {"Depot": (f"127.0.0.1:{depot.port}", ["--dest-creds", f"admin:{depot.password}"]),
-               "docker-registry": (f"127.0.0.1:{upstream.port}", [])}
-    out = {name: ([], []) for name in targets}
+    upstream = DockerRegistry(workdir, name="upstream")
+    plain = DockerRegistry(workdir)
+    proxy = DockerRegistry(workdir, proxy=f"http://127.0.0.1:{upstream.port}", name="docker-registry-proxy")
+    creds = f"admin:{depot.password}"
+    remote = depot.ok("POST", "/pulp/api/v3/remotes/container/pull-through/",
+                      {"name": "bench-pt", "url": f"http://127.0.0.1:{upstream.port}"})
+    depot.wait(depot.ok("POST", "/pulp/api/v3/distributions/container/pull-through/",
+                        {"name": "bench-pt", "base_path": "cache", "remote": remote["pulp_href"]})["task"])
+    targets = {
+        "Depot": (f"127.0.0.1:{depot.port}", ["--dest-creds", creds], ["--src-creds", creds], "cache/"),
+        "docker-registry": (f"127.0.0.1:{plain.port}", [], [], ""),
+    }
+    cache_hosts = {"Depot": f"127.0.0.1:{depot.port}", "docker-registry": f"127.0.0.1:{proxy.port}"}
+    out = {name: {"push": [], "pull": [], "pull-through first": [], "pull-through second": []} for name in targets}
     try:
         for rep in range(reps):
-            for name, (host, creds) in targets.items():
+            for name, (host, push_creds, pull_creds, cache_prefix) in targets.items():
                 src = make_image_layout(workdir / f"img-{name}-{rep}", layers, layer_size)
                 ref = f"docker://{host}/bench/img{rep}:v1"
-                start = time.perf_counter()
-                subprocess.run(["skopeo", "copy", "-q", "--dest-tls-verify=false", *creds, src, ref],
-                               check=True, stdin=subprocess.DEVNULL)
-                out[name][0].append(time.perf_counter() - start)
-                start = time.perf_counter()
-                subprocess.run(["skopeo", "copy", "-q", "--src-tls-verify=false", ref,
-                                f"oci:{workdir / f'pulled-{name}-{rep}'}:v1"], check=True, stdin=subprocess.DEVNULL)
-                out[name][1].append(time.perf_counter() - start)
+                out[name]["push"].append(skopeo_copy(src, ref, *push_creds))
+                out[name]["pull"].append(skopeo_copy(ref, f"oci:{workdir / f'pulled-{name}-{rep}'}:v1"))
+                # Pull-through: a fresh image upstream, pulled twice through the cache.
+                up_ref = f"docker://127.0.0.1:{upstream.port}/bench/{name.lower()}{rep}:v1"
+                skopeo_copy(make_image_layout(workdir / f"up-{name}-{rep}", layers, layer_size), up_ref)
+                cached = f"docker://{cache_hosts[name]}/{cache_prefix}bench/{name.lower()}{rep}:v1"
+                for which in ("first", "second"):
+                    dest = f"oci:{workdir / f'cached-{name}-{rep}-{which}'}:v1"
+                    out[name][f"pull-through {which}"].append(skopeo_copy(cached, dest, *pull_creds))
     finally:
-        upstream.stop()
+        for r in (upstream, plain, proxy):
+            r.stop()
     return out
 
 
