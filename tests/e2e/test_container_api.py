@@ -31,6 +31,17 @@ def test_push_repository_with_the_cli(pulp, registry, images, depot_server):
     assert dist["base_path"] == name and dist["repository"] == repo["pulp_href"]
     assert dist["registry_path"].endswith(f"/{name}") and dist["private"] is False
 
+    # A private distribution needs credentials to pull, and anonymous callers do not see it.
+    pulp("container", "distribution", "update", "--name", name, "--private")
+    assert pulp("container", "distribution", "show", "--name", name)["private"] is True
+    anon = registry.get(f"/v2/{name}/manifests/v1")
+    assert anon.status == 401 and anon.json()["errors"][0]["code"] == "UNAUTHORIZED"
+    assert name not in registry.get("/v2/_catalog?n=10000").json()["repositories"]
+    assert name in registry.get("/v2/_catalog?n=10000", auth=True).json()["repositories"]
+    assert registry.inspect(f"{name}:v1", creds=True)["Digest"] == digest
+    pulp("container", "distribution", "update", "--name", name, "--public")
+    assert registry.get(f"/v2/{name}/tags/list").status == 200
+
     # Tag and untag through the API; the registry sees each new version at once.
     pulp("container", "repository", "--type", "push", "tag", "--name", name, "--tag", "v2", "--digest", digest)
     assert tags_of(registry, name) == ["v1", "v2"]

@@ -8,6 +8,10 @@
 //! - blob: served from storage; a missing one is recorded with its upstream URL and streamed to
 //!   the client while it is saved (once, however many clients ask at the same time).
 
+use std::collections::HashMap;
+use std::sync::{LazyLock, Mutex};
+use std::time::{Duration, Instant};
+
 use axum::http::request::Parts;
 use axum::response::Response;
 use depot_container::pull_through;
@@ -86,16 +90,32 @@ pub async fn manifest(
     if let Some(m) = stored.filter(|m| m.digest == digest) {
         return manifests::respond(parts, reference, &m.media_type, &m.digest, m.data);
     }
-    // New or moved: answer now, store in the background.
-    let d = Dispatch::new(
-        "pulp_container.app.tasks.download_image_data.download_image_data",
-        CACHE_HANDLER,
-        json!({"repository_id": repo.repository_id, "remote_id": remote.id, "reference": reference}),
-    )
-    .exclusive([repo.prn()]);
-    depot_core::tasks::dispatch(state, d).await?;
+    // New or moved: answer now, store in the background (once, however many pulls ask).
+    if first_ask(&repo.repository_id, reference, &digest) {
+        let d = Dispatch::new(
+            "pulp_container.app.tasks.download_image_data.download_image_data",
+            CACHE_HANDLER,
+            json!({"repository_id": repo.repository_id, "remote_id": remote.id, "reference": reference}),
+        )
+        .exclusive([repo.prn()]);
+        depot_core::tasks::dispatch(state, d).await?;
+    }
     let media_type = fetched.parsed.media_type.clone();
     manifests::respond(parts, reference, &media_type, &digest, fetched.data)
+}
+
+/// How long a dispatched store of one image answers for later pulls of it (clients ask for a
+/// manifest with HEAD, then GET, and many clients pull one image at once).
+const STORING: Duration = Duration::from_secs(30);
+
+/// Whether this process has not dispatched the store of `digest` as `reference` lately.
+fn first_ask(repository_id: &str, reference: &str, digest: &str) -> bool {
+    static RECENT: LazyLock<Mutex<HashMap<String, Instant>>> = LazyLock::new(Default::default);
+    let key = format!("{repository_id} {reference} {digest}");
+    let now = Instant::now();
+    let mut recent = RECENT.lock().expect("recent stores");
+    recent.retain(|_, at| now.duration_since(*at) < STORING);
+    recent.insert(key, now).is_none()
 }
 
 /// Records a blob of a cache repository that is not stored yet, so that it is served (and
