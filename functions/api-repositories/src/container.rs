@@ -138,6 +138,20 @@ fn digest(raw: &str) -> ApiResult<Digest> {
         .map_err(|_| CoreError::field("digest", format!("'{raw}' is not a valid digest.")).into())
 }
 
+/// The content id of the manifest `digest` in the repository's latest version (or pending).
+async fn manifest_in(state: &AppState, repo: &Repository, digest: &Digest) -> ApiResult<String> {
+    let found = store::manifest_by_digest(&state.db, &Repo::of(repo), digest)
+        .await
+        .map_err(|e| CoreError::Internal(e.to_string()))?;
+    match found {
+        Some(m) => Ok(m.content_id),
+        None => Err(CoreError::invalid(format!(
+            "A manifest with the digest '{digest}' does not exist in the latest repository version."
+        ))
+        .into()),
+    }
+}
+
 /// Dispatches a container task that holds the repository.
 async fn run(
     state: &AppState,
@@ -164,15 +178,8 @@ async fn tag<P: RepositoryType>(
     names::validate_tag(&body.tag).map_err(|e| CoreError::field("tag", e.to_string()))?;
     let digest = digest(&body.digest)?;
     let repo = find::<P>(&state, &id).await?;
-    let manifest = store::manifest_by_digest(&state.db, &Repo::of(&repo), &digest)
-        .await
-        .map_err(|e| CoreError::Internal(e.to_string()))?
-        .ok_or_else(|| {
-            CoreError::invalid(format!(
-                "A manifest with the digest '{digest}' does not exist in the latest repository version."
-            ))
-        })?;
-    let args = json!({"repository_id": id, "tag": body.tag, "manifest_id": manifest.content_id});
+    let manifest_id = manifest_in(&state, &repo, &digest).await?;
+    let args = json!({"repository_id": id, "tag": body.tag, "manifest_id": manifest_id});
     run(&state, &user, &cid, &repo, (TAG_TASK, ADD_HANDLER), args).await
 }
 
@@ -257,17 +264,8 @@ async fn remove_image(
     let body: RemoveImage = fields.parse()?;
     let digest = digest(&body.digest)?;
     let repo = find::<ContainerPush>(&state, &id).await?;
-    let manifest = store::manifest_by_digest(&state.db, &Repo::of(&repo), &digest)
-        .await
-        .map_err(|e| CoreError::Internal(e.to_string()))?
-        .ok_or_else(|| {
-            CoreError::field(
-                "digest",
-                format!("No manifest with the digest '{digest}' in the repository."),
-            )
-        })?;
-    let args =
-        json!({"repository_id": id, "content_ids": [manifest.content_id], "recursive": true});
+    let manifest_id = manifest_in(&state, &repo, &digest).await?;
+    let args = json!({"repository_id": id, "content_ids": [manifest_id], "recursive": true});
     run(
         &state,
         &user,

@@ -90,11 +90,8 @@ pub async fn open(db: &Db, cache: &Cache, name: &str, upstream_name: &str) -> Re
     }
     if let Err(e) = create(db, cache, name, upstream_name).await {
         // Parallel first pulls of a name race; the winner's distribution appears shortly.
-        for _ in 0..40 {
-            if let Some(repo) = store::find(db, name).await? {
-                return Ok(repo);
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+        if let Some(repo) = store::find_soon(db, name).await? {
+            return Ok(repo);
         }
         tracing::warn!("cannot cache '{name}': {e}");
         return Err(RegistryError::NameUnknown(name.to_string()));

@@ -136,21 +136,30 @@ pub async fn find_or_create(db: &Db, name: &str) -> RegistryResult<Repo> {
     .await;
     if let Err(e) = created {
         // Clients upload layers in parallel, so the first push of a name races with itself:
-        // the winner may still be creating the distribution. Give it a moment.
-        for _ in 0..40 {
-            if let Some(repo) = find(db, name).await? {
-                return Ok(repo);
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(25)).await;
-        }
-        return Err(RegistryError::NameInvalid(format!(
-            "cannot create repository '{name}': {}",
-            describe(&e)
-        )));
+        // the winner may still be creating the distribution.
+        return match find_soon(db, name).await? {
+            Some(repo) => Ok(repo),
+            None => Err(RegistryError::NameInvalid(format!(
+                "cannot create repository '{name}': {}",
+                describe(&e)
+            ))),
+        };
     }
     find(db, name)
         .await?
         .ok_or_else(|| RegistryError::NameUnknown(name.to_string()))
+}
+
+/// The repository behind `name` once a concurrent request that is creating it is done (a
+/// second at most).
+pub async fn find_soon(db: &Db, name: &str) -> RegistryResult<Option<Repo>> {
+    for _ in 0..40 {
+        if let Some(repo) = find(db, name).await? {
+            return Ok(Some(repo));
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    Ok(None)
 }
 
 fn describe(e: &CoreError) -> String {
@@ -913,12 +922,17 @@ pub async fn manifests_in_version(
     Ok(q.fetch_all(db.pool()).await?)
 }
 
-/// The manifests the tags `tag_ids` point at.
-pub async fn tagged_manifests(db: &Db, tag_ids: &[String]) -> CoreResult<Vec<String>> {
+/// One column of the rows whose `key_column` is one of `ids` (queried in chunks).
+async fn column_where_in(
+    db: &Db,
+    select: &str,
+    key_column: &str,
+    ids: &[String],
+) -> CoreResult<Vec<String>> {
     let mut out = Vec::new();
-    for chunk in tag_ids.chunks(400) {
+    for chunk in ids.chunks(400) {
         let sql = format!(
-            "SELECT manifest_id FROM container_tags WHERE content_id IN ({})",
+            "{select} WHERE {key_column} IN ({})",
             depot_core::db::placeholders(1, chunk.len())
         );
         let mut q = sqlx::query_scalar(AssertSqlSafe(sql));
@@ -930,19 +944,14 @@ pub async fn tagged_manifests(db: &Db, tag_ids: &[String]) -> CoreResult<Vec<Str
     Ok(out)
 }
 
+/// The manifests the tags `tag_ids` point at.
+pub async fn tagged_manifests(db: &Db, tag_ids: &[String]) -> CoreResult<Vec<String>> {
+    let select = "SELECT manifest_id FROM container_tags";
+    column_where_in(db, select, "content_id", tag_ids).await
+}
+
 /// The manifests the indexes among `manifest_ids` list.
 pub async fn listed_children(db: &Db, manifest_ids: &[String]) -> CoreResult<Vec<String>> {
-    let mut out = Vec::new();
-    for chunk in manifest_ids.chunks(400) {
-        let sql = format!(
-            "SELECT manifest_id FROM container_listed_manifests WHERE list_id IN ({})",
-            depot_core::db::placeholders(1, chunk.len())
-        );
-        let mut q = sqlx::query_scalar(AssertSqlSafe(sql));
-        for id in chunk {
-            q = q.bind(id);
-        }
-        out.extend(q.fetch_all(db.pool()).await?);
-    }
-    Ok(out)
+    let select = "SELECT manifest_id FROM container_listed_manifests";
+    column_where_in(db, select, "list_id", manifest_ids).await
 }
