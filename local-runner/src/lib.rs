@@ -45,6 +45,7 @@ pub fn router(core: Core) -> Router {
         .merge(api_tasks::router())
         .merge(api_orphans::router())
         .merge(api_namespaces::router())
+        .merge(pypi_api::router())
         .merge(content_app::router())
         .merge(registry_api::router())
         .layer(axum::middleware::from_fn(depot_http::cid::layer))

@@ -28,12 +28,14 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 mod container;
+mod python;
 
 const BASE: &str = "/pulp/api/v3/content/file/files/";
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .merge(container::router())
+        .merge(python::router())
         .route(BASE, get(list).post(create))
         .route(&format!("{BASE}upload/"), post(upload_sync))
         .route(&format!("{BASE}{{id}}/"), get(read))
@@ -247,6 +249,7 @@ async fn read(
 
 pub fn openapi(doc: &mut ApiDoc) {
     container::openapi(doc);
+    python::openapi(doc);
     let resp = doc.schema::<FileContentResponse>();
     let page = doc.paginated::<FileContentResponse>();
     let req = doc.schema::<FileContentCreate>();

@@ -24,7 +24,7 @@ use depot_http::{
 };
 use serde_json::{Map, Value, json};
 
-use types::{Container, DistributionType, File, PullThrough};
+use types::{Container, DistributionType, File, PullThrough, Python};
 
 const CREATE_HANDLER: &str = "distribution.create";
 const UPDATE_HANDLER: &str = "distribution.update";
@@ -34,6 +34,7 @@ pub fn router() -> Router<AppState> {
         .merge(routes::<File>())
         .merge(routes::<Container>())
         .merge(routes::<PullThrough>())
+        .merge(routes::<Python>())
 }
 
 fn routes<P: DistributionType>() -> Router<AppState> {
@@ -71,6 +72,7 @@ async fn response_value(db: &Db, d: &Distribution, s: &Settings) -> CoreResult<V
         Kind::ContainerPullThroughDistribution => {
             serde_json::to_value(PullThrough::response(common, d, s))
         }
+        Kind::PythonDistribution => serde_json::to_value(Python::response(common, d, s)),
         _ => serde_json::to_value(common),
     };
     Ok(v.unwrap_or_default())
@@ -104,6 +106,12 @@ async fn check_fields<P: DistributionType>(
         return Err(CoreError::field(
             "content_guard",
             "Content guards are not supported yet.",
+        ));
+    }
+    if !P::PUBLICATIONS && raw.get("publication").is_some_and(|v| !v.is_null()) {
+        return Err(CoreError::field(
+            "publication",
+            "Publications are not supported here; distribute the repository or a version.",
         ));
     }
     if let Some(Value::String(b)) = raw.get("base_path") {
@@ -198,6 +206,7 @@ async fn create<P: DistributionType>(
     };
     let args = json!({"pulp_type": P::PULP_TYPE, "name": name, "base_path": base_path, "hidden": flag("hidden"),
                       "pulp_labels": labels, "checkpoint": flag("checkpoint"), "private": flag("private"),
+                      "allow_uploads": raw.get("allow_uploads").and_then(Value::as_bool).unwrap_or(true),
                       "description": text("description"), "remote_id": remote_id,
                       "repository_id": source.repository_id, "repository_version_id": source.repository_version_id,
                       "publication_id": source.publication_id});
@@ -229,6 +238,7 @@ fn run_create(ctx: TaskContext) -> TaskFuture {
                 description: s("description"),
                 remote_id: s("remote_id"),
                 pull_through_id: None,
+                allow_uploads: a["allow_uploads"].as_bool().unwrap_or(true),
                 source: Source {
                     repository_id: s("repository_id"),
                     repository_version_id: s("repository_version_id"),
@@ -397,6 +407,7 @@ pub fn openapi(doc: &mut ApiDoc) {
     openapi_of::<File>(doc);
     openapi_of::<Container>(doc);
     openapi_of::<PullThrough>(doc);
+    openapi_of::<Python>(doc);
 }
 
 fn openapi_of<P: DistributionType>(doc: &mut ApiDoc) {

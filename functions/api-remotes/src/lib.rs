@@ -22,7 +22,7 @@ use depot_http::{
 };
 use serde_json::{Map, Value, json};
 
-use types::{Container, File, PullThrough, RemoteType};
+use types::{Container, File, PullThrough, Python, RemoteType};
 
 const UPDATE_HANDLER: &str = "remote.update";
 
@@ -31,6 +31,7 @@ pub fn router() -> Router<AppState> {
         .merge(routes::<File>())
         .merge(routes::<Container>())
         .merge(routes::<PullThrough>())
+        .merge(routes::<Python>())
 }
 
 fn routes<P: RemoteType>() -> Router<AppState> {
@@ -227,6 +228,7 @@ fn run_update(ctx: TaskContext) -> TaskFuture {
         let value = match r.kind() {
             Kind::ContainerRemote => serde_json::to_value(Container::response(&r)),
             Kind::ContainerPullThroughRemote => serde_json::to_value(PullThrough::response(&r)),
+            Kind::PythonRemote => serde_json::to_value(Python::response(&r)),
             _ => serde_json::to_value(r.response()),
         };
         Ok(Some(value.unwrap_or_default()))
@@ -249,6 +251,7 @@ pub fn openapi(doc: &mut ApiDoc) {
     openapi_of::<File>(doc);
     openapi_of::<Container>(doc);
     openapi_of::<PullThrough>(doc);
+    openapi_of::<Python>(doc);
 }
 
 fn openapi_of<P: RemoteType>(doc: &mut ApiDoc) {

@@ -217,6 +217,95 @@ pub struct ContainerPullThroughRemoteResponse {
     pub excludes: Option<Vec<String>>,
 }
 
+pub struct Python;
+
+impl RemoteType for Python {
+    const PULP_TYPE: &'static str = "python.python";
+    const KIND: Kind = Kind::PythonRemote;
+    const BASE: &'static str = "/pulp/api/v3/remotes/python/python/";
+    const PREFIX: &'static str = "remotes_python_python";
+    const HREF_PARAM: &'static str = "python_python_remote_href";
+    const TAG: &'static str = "Remotes: Python";
+    const FIELDS: &'static [&'static str] = &[
+        "includes",
+        "excludes",
+        "prereleases",
+        "package_types",
+        "keep_latest_packages",
+        "exclude_platforms",
+        "provenance",
+    ];
+    const DEFAULT_POLICY: Policy = Policy::OnDemand;
+
+    type Create = PythonRemote;
+    type Patch = PatchedPythonRemote;
+    type Response = PythonPythonRemoteResponse;
+
+    fn response(remote: &Remote) -> PythonPythonRemoteResponse {
+        let flag = |k: &str| remote.setting(k).and_then(Value::as_bool).unwrap_or(false);
+        PythonPythonRemoteResponse {
+            common: remote.response(),
+            includes: list(remote, "includes").unwrap_or_default(),
+            excludes: list(remote, "excludes").unwrap_or_default(),
+            prereleases: flag("prereleases"),
+            package_types: list(remote, "package_types").unwrap_or_default(),
+            keep_latest_packages: remote
+                .setting("keep_latest_packages")
+                .and_then(Value::as_i64)
+                .unwrap_or(0),
+            exclude_platforms: list(remote, "exclude_platforms").unwrap_or_default(),
+            provenance: flag("provenance"),
+        }
+    }
+}
+
+/// A python remote: an index at `url` (PEP 503/691) and which projects, versions and files of
+/// it a sync takes. `includes` and `excludes` are requirement specifiers (`django~=4.0`).
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct PythonRemote {
+    pub name: String,
+    pub url: String,
+    pub includes: Option<Vec<String>>,
+    pub excludes: Option<Vec<String>>,
+    pub prereleases: Option<bool>,
+    pub package_types: Option<Vec<String>>,
+    pub keep_latest_packages: Option<i64>,
+    pub exclude_platforms: Option<Vec<String>>,
+    pub provenance: Option<bool>,
+    #[serde(flatten)]
+    pub settings: RemoteSettings,
+}
+
+/// Fields to change on a python remote.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct PatchedPythonRemote {
+    pub name: Option<String>,
+    pub url: Option<String>,
+    pub includes: Option<Vec<String>>,
+    pub excludes: Option<Vec<String>>,
+    pub prereleases: Option<bool>,
+    pub package_types: Option<Vec<String>>,
+    pub keep_latest_packages: Option<i64>,
+    pub exclude_platforms: Option<Vec<String>>,
+    pub provenance: Option<bool>,
+    #[serde(flatten)]
+    pub settings: RemoteSettings,
+}
+
+/// A python remote.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct PythonPythonRemoteResponse {
+    #[serde(flatten)]
+    pub common: FileRemoteResponse,
+    pub includes: Vec<String>,
+    pub excludes: Vec<String>,
+    pub prereleases: bool,
+    pub package_types: Vec<String>,
+    pub keep_latest_packages: i64,
+    pub exclude_platforms: Vec<String>,
+    pub provenance: bool,
+}
+
 /// Folds the older field names into the current ones (`include_tags` into `includes`, ...).
 pub fn fold_aliases(raw: &mut serde_json::Map<String, Value>) {
     for (old, new) in [("include_tags", "includes"), ("exclude_tags", "excludes")] {

@@ -259,6 +259,9 @@ fn run_update(ctx: TaskContext) -> TaskFuture {
             k if k == crate::types::ContainerPush::KIND => {
                 serde_json::to_value(crate::types::ContainerPush::response(&repo))
             }
+            k if k == crate::types::Python::KIND => {
+                serde_json::to_value(crate::types::Python::response(&repo))
+            }
             _ => serde_json::to_value(repo.response()),
         };
         Ok(Some(value.unwrap_or_default()))

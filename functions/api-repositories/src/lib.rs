@@ -5,6 +5,7 @@
 mod container;
 mod crud;
 mod file;
+mod modify;
 pub mod types;
 mod versions;
 
@@ -14,14 +15,18 @@ use depot_core::tasks::TaskRegistry;
 use depot_http::AppState;
 use depot_http::openapi::ApiDoc;
 
-pub use file::{MODIFY_TASK, SYNC_TASK};
-use types::{Container, ContainerPush, File, RepositoryType};
+pub use file::SYNC_TASK;
+pub use modify::MODIFY_TASK;
+use types::{Container, ContainerPush, File, Python, RepositoryType};
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .merge(typed::<File>())
         .merge(typed::<Container>())
         .merge(typed::<ContainerPush>())
+        .merge(typed::<Python>())
+        .merge(modify::routes::<File>())
+        .merge(modify::routes::<Python>())
         .merge(file::routes())
         .merge(container::routes())
 }
@@ -39,6 +44,9 @@ pub fn register_tasks(reg: &mut TaskRegistry) {
 pub fn openapi(doc: &mut ApiDoc) {
     openapi_of::<File>(doc);
     file::openapi(doc);
+    modify::openapi::<File>(doc);
+    openapi_of::<Python>(doc);
+    modify::openapi::<Python>(doc);
     openapi_of::<Container>(doc);
     openapi_of::<ContainerPush>(doc);
     container::openapi(doc);

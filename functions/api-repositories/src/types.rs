@@ -271,3 +271,72 @@ pub struct ContainerPushRepositoryResponse {
 pub fn text(raw: &serde_json::Map<String, Value>, field: &str) -> Option<String> {
     raw.get(field).and_then(Value::as_str).map(str::to_string)
 }
+
+/// Python repositories: filled by twine uploads, the `modify/` action and syncs.
+pub struct Python;
+
+impl RepositoryType for Python {
+    const PULP_TYPE: &'static str = "python.python";
+    const KIND: Kind = Kind::PythonRepository;
+    const REMOTE: Option<Kind> = Some(Kind::PythonRemote);
+    const CONTENT: &'static [Kind] = &[Kind::PythonPackage];
+    const CREATABLE: bool = true;
+    const BASE: &'static str = "/pulp/api/v3/repositories/python/python/";
+    const PREFIX: &'static str = "repositories_python_python";
+    const HREF_PARAM: &'static str = "python_python_repository_href";
+    const VERSION_HREF_PARAM: &'static str = "python_python_repository_version_href";
+    const TAG: &'static str = "Repositories: Python";
+    const VERSIONS_TAG: &'static str = "Repositories: Python Versions";
+
+    type Create = PythonRepository;
+    type Patch = PatchedPythonRepository;
+    type Response = PythonPythonRepositoryResponse;
+
+    fn response(repo: &Repository) -> PythonPythonRepositoryResponse {
+        PythonPythonRepositoryResponse {
+            common: repo.response(),
+            allow_package_substitution: true,
+        }
+    }
+}
+
+/// A python repository to create or replace.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PythonRepository {
+    pub name: String,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub pulp_labels: Option<Labels>,
+    #[serde(default)]
+    pub retain_repo_versions: Option<i64>,
+    #[serde(default)]
+    pub retain_checkpoints: Option<i64>,
+    #[serde(default)]
+    pub remote: Option<String>,
+    #[serde(default)]
+    pub autopublish: Option<bool>,
+}
+
+/// Fields to change on a python repository.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatchedPythonRepository {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub pulp_labels: Option<Labels>,
+    pub retain_repo_versions: Option<i64>,
+    pub retain_checkpoints: Option<i64>,
+    pub remote: Option<String>,
+    pub autopublish: Option<bool>,
+}
+
+/// A python repository: a file repository's fields and whether a file may be replaced by one
+/// with other bytes (always, here, as in pulp_python's default).
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct PythonPythonRepositoryResponse {
+    #[serde(flatten)]
+    pub common: FileRepositoryResponse,
+    pub allow_package_substitution: bool,
+}

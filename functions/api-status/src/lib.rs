@@ -17,6 +17,7 @@ pub const VERSIONS: &[(&str, &str)] = &[
     ("core", "3.86.0"),
     ("file", "3.86.0"),
     ("container", "2.28.0"),
+    ("python", "3.11.0"),
 ];
 
 pub fn router() -> Router<AppState> {

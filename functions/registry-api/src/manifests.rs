@@ -12,7 +12,6 @@ use axum::response::Response;
 use depot_container::digest::Algorithm;
 use depot_container::store::{self, Repo};
 use depot_container::{ADD_HANDLER, Digest, RegistryError, manifest, names};
-use depot_core::models::task;
 use depot_core::tasks::{self, Dispatch};
 use depot_core::users::User;
 use depot_http::AppState;
@@ -181,24 +180,17 @@ pub async fn put(
 
 /// Waits for the tagging task; a failure is the push's failure.
 async fn wait(state: &AppState, task_id: &str) -> Result<()> {
-    let deadline = tokio::time::Instant::now() + TAG_WAIT;
-    loop {
-        let t = task::get(&state.db, task_id).await?;
-        match t.state.as_str() {
-            "completed" => return Ok(()),
-            "failed" | "canceled" => {
-                let why = t
-                    .error
-                    .get("description")
-                    .and_then(|d| d.as_str())
-                    .unwrap_or("the tagging task failed")
-                    .to_string();
-                return Err(RegistryError::ManifestInvalid(why).into());
-            }
-            _ if tokio::time::Instant::now() > deadline => return Ok(()),
-            _ => tokio::time::sleep(Duration::from_millis(20)).await,
-        }
+    let t = tasks::wait(state, task_id, TAG_WAIT).await?;
+    if matches!(t.state.as_str(), "failed" | "canceled") {
+        let why = t
+            .error
+            .get("description")
+            .and_then(|d| d.as_str())
+            .unwrap_or("the tagging task failed")
+            .to_string();
+        return Err(RegistryError::ManifestInvalid(why).into());
     }
+    Ok(())
 }
 
 /// `DELETE /v2/<name>/manifests/<digest>`: the manifest and the tags pointing at it leave the

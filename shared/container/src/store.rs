@@ -128,6 +128,7 @@ pub async fn find_or_create(db: &Db, name: &str) -> RegistryResult<Repo> {
                 description: None,
                 remote_id: None,
                 pull_through_id: None,
+                allow_uploads: true,
             },
         )
         .await?;

@@ -54,6 +54,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../../../migrations/sqlite/0005_container_rest.sql"),
         include_str!("../../../migrations/postgres/0005_container_rest.sql"),
     ),
+    (
+        6,
+        "python",
+        include_str!("../../../migrations/sqlite/0006_python.sql"),
+        include_str!("../../../migrations/postgres/0006_python.sql"),
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]

@@ -19,6 +19,9 @@ pub enum CoreError {
     /// Missing or wrong credentials: 401.
     #[error("{0}")]
     Unauthenticated(String),
+    /// Known credentials, but not allowed: 403.
+    #[error("{0}")]
+    Forbidden(String),
     /// A failure talking to a remote server during a task.
     #[error("{0}")]
     Remote(String),

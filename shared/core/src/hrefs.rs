@@ -26,10 +26,14 @@ pub enum Kind {
     ContainerBlob,
     ContainerTag,
     ContainerNamespace,
+    PythonRepository,
+    PythonRemote,
+    PythonDistribution,
+    PythonPackage,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 20] = [
+    pub const ALL: [Kind; 24] = [
         Kind::FileRepository,
         Kind::FileRemote,
         Kind::FileContent,
@@ -50,25 +54,32 @@ impl Kind {
         Kind::ContainerBlob,
         Kind::ContainerTag,
         Kind::ContainerNamespace,
+        Kind::PythonRepository,
+        Kind::PythonRemote,
+        Kind::PythonDistribution,
+        Kind::PythonPackage,
     ];
 
     /// The repository types, whose hrefs have `versions/<n>/` below them.
-    pub const REPOSITORIES: [Kind; 3] = [
+    pub const REPOSITORIES: [Kind; 4] = [
         Kind::FileRepository,
         Kind::ContainerRepository,
         Kind::ContainerPushRepository,
+        Kind::PythonRepository,
     ];
 
-    pub const REMOTES: [Kind; 3] = [
+    pub const REMOTES: [Kind; 4] = [
         Kind::FileRemote,
         Kind::ContainerRemote,
         Kind::ContainerPullThroughRemote,
+        Kind::PythonRemote,
     ];
 
-    pub const DISTRIBUTIONS: [Kind; 3] = [
+    pub const DISTRIBUTIONS: [Kind; 4] = [
         Kind::FileDistribution,
         Kind::ContainerDistribution,
         Kind::ContainerPullThroughDistribution,
+        Kind::PythonDistribution,
     ];
 
     /// The kind whose PRN model is `model`.
@@ -81,6 +92,7 @@ impl Kind {
         match pulp_type {
             "container.container" => Kind::ContainerRepository,
             "container.container-push" => Kind::ContainerPushRepository,
+            "python.python" => Kind::PythonRepository,
             _ => Kind::FileRepository,
         }
     }
@@ -89,6 +101,7 @@ impl Kind {
         match pulp_type {
             "container.container" => Kind::ContainerRemote,
             "container.pull-through" => Kind::ContainerPullThroughRemote,
+            "python.python" => Kind::PythonRemote,
             _ => Kind::FileRemote,
         }
     }
@@ -97,6 +110,7 @@ impl Kind {
         match pulp_type {
             "container.container" => Kind::ContainerDistribution,
             "container.pull-through" => Kind::ContainerPullThroughDistribution,
+            "python.pypi" => Kind::PythonDistribution,
             _ => Kind::FileDistribution,
         }
     }
@@ -108,6 +122,7 @@ impl Kind {
             Kind::ContainerManifest => Some("container.manifest"),
             Kind::ContainerBlob => Some("container.blob"),
             Kind::ContainerTag => Some("container.tag"),
+            Kind::PythonPackage => Some("python.python"),
             _ => None,
         }
     }
@@ -118,6 +133,7 @@ impl Kind {
             "container.manifest" => Kind::ContainerManifest,
             "container.blob" => Kind::ContainerBlob,
             "container.tag" => Kind::ContainerTag,
+            "python.python" => Kind::PythonPackage,
             _ => Kind::FileContent,
         }
     }
@@ -145,6 +161,10 @@ impl Kind {
             Kind::ContainerBlob => "content/container/blobs/",
             Kind::ContainerTag => "content/container/tags/",
             Kind::ContainerNamespace => "pulp_container/namespaces/",
+            Kind::PythonRepository => "repositories/python/python/",
+            Kind::PythonRemote => "remotes/python/python/",
+            Kind::PythonDistribution => "distributions/python/pypi/",
+            Kind::PythonPackage => "content/python/packages/",
         }
     }
 
@@ -170,6 +190,10 @@ impl Kind {
             Kind::ContainerBlob => "container.blob",
             Kind::ContainerTag => "container.tag",
             Kind::ContainerNamespace => "container.containernamespace",
+            Kind::PythonRepository => "python.pythonrepository",
+            Kind::PythonRemote => "python.pythonremote",
+            Kind::PythonDistribution => "python.pythondistribution",
+            Kind::PythonPackage => "python.pythonpackagecontent",
         }
     }
 

@@ -24,6 +24,7 @@ impl ApiError {
             CoreError::Invalid(_) => StatusCode::BAD_REQUEST,
             CoreError::Conflict(_) => StatusCode::CONFLICT,
             CoreError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+            CoreError::Forbidden(_) => StatusCode::FORBIDDEN,
             CoreError::Remote(_) => StatusCode::BAD_GATEWAY,
             CoreError::Database(_)
             | CoreError::Storage(_)

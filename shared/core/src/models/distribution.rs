@@ -39,12 +39,15 @@ pub struct Distribution {
     pub pull_through_id: Option<String>,
     /// Container distributions: the namespace (first base path segment) they are in.
     pub namespace_id: Option<String>,
+    /// Python distributions: whether twine may upload to them.
+    pub allow_uploads: bool,
     pub created: String,
     pub updated: String,
 }
 
 pub const COLUMNS: &str = "id, pulp_type, name, base_path, pulp_labels, hidden, content_guard, repository_id, \
-    repository_version_id, publication_id, checkpoint, private, description, remote_id, pull_through_id, created, updated, \
+    repository_version_id, publication_id, checkpoint, private, description, remote_id, pull_through_id, allow_uploads, \
+    created, updated, \
     (SELECT r.pulp_type FROM repositories r WHERE r.id = distributions.repository_id) AS repository_type, \
     (SELECT n.id FROM container_namespaces n WHERE distributions.pulp_type LIKE 'container.%' AND \
       (n.name = distributions.base_path OR substr(distributions.base_path, 1, length(n.name) + 1) = n.name || '/')) \
@@ -70,6 +73,7 @@ impl Distribution {
             remote_id: row.try_get("remote_id")?,
             pull_through_id: row.try_get("pull_through_id")?,
             namespace_id: row.try_get("namespace_id")?,
+            allow_uploads: get_bool(row, "allow_uploads")?,
             created: row.try_get("created")?,
             updated: row.try_get("updated")?,
         })
@@ -277,6 +281,7 @@ pub struct NewDistribution {
     pub description: Option<String>,
     pub remote_id: Option<String>,
     pub pull_through_id: Option<String>,
+    pub allow_uploads: bool,
 }
 
 pub async fn create(db: &Db, d: NewDistribution) -> CoreResult<Distribution> {
@@ -286,8 +291,8 @@ pub async fn create(db: &Db, d: NewDistribution) -> CoreResult<Distribution> {
     let now = crate::time::now();
     let res = sqlx::query(
         "INSERT INTO distributions (id, pulp_type, name, base_path, pulp_labels, hidden, content_guard, repository_id, \
-         repository_version_id, publication_id, checkpoint, created, updated, private, description, remote_id, pull_through_id) \
-         VALUES ($1, $11, $2, $3, $4, $5, NULL, $6, $7, $8, $9, $10, $10, $12, $13, $14, $15)",
+         repository_version_id, publication_id, checkpoint, created, updated, private, description, remote_id, pull_through_id, \
+         allow_uploads) VALUES ($1, $11, $2, $3, $4, $5, NULL, $6, $7, $8, $9, $10, $10, $12, $13, $14, $15, $16)",
     )
     .bind(&id)
     .bind(&d.name)
@@ -304,6 +309,7 @@ pub async fn create(db: &Db, d: NewDistribution) -> CoreResult<Distribution> {
     .bind(d.description)
     .bind(d.remote_id)
     .bind(d.pull_through_id)
+    .bind(d.allow_uploads)
     .execute(db.pool())
     .await;
     unique_name(res.map_err(CoreError::from))?;
@@ -327,6 +333,7 @@ pub async fn update(
             "hidden" => d.hidden = v.as_bool().unwrap_or(false),
             "checkpoint" => d.checkpoint = v.as_bool().unwrap_or(false),
             "private" => d.private = v.as_bool().unwrap_or(false),
+            "allow_uploads" => d.allow_uploads = v.as_bool().unwrap_or(true),
             "description" => d.description = v.as_str().map(str::to_string),
             "remote" => {
                 d.remote_id = v
@@ -349,7 +356,7 @@ pub async fn update(
     let res = sqlx::query(
         "UPDATE distributions SET name = $2, base_path = $3, pulp_labels = $4, hidden = $5, repository_id = $6, \
          repository_version_id = $7, publication_id = $8, checkpoint = $9, updated = $10, private = $11, \
-         description = $12, remote_id = $13 WHERE id = $1",
+         description = $12, remote_id = $13, allow_uploads = $14 WHERE id = $1",
     )
     .bind(id)
     .bind(&d.name)
@@ -364,6 +371,7 @@ pub async fn update(
     .bind(d.private)
     .bind(d.description.clone())
     .bind(d.remote_id.clone())
+    .bind(d.allow_uploads)
     .execute(db.pool())
     .await;
     unique_name(res.map_err(CoreError::from))?;

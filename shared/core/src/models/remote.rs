@@ -254,18 +254,20 @@ pub fn validate_settings(settings: &Map<String, Value>) -> CoreResult<()> {
             }
             "headers" => v.as_array().is_some_and(|a| a.iter().all(Value::is_object)),
             // Container remotes: tag filters and pull-through name filters.
-            "include_tags" | "exclude_tags" | "includes" | "excludes" => {
-                v.as_array().is_some_and(|a| a.iter().all(Value::is_string))
-            }
+            "include_tags" | "exclude_tags" | "includes" | "excludes" | "package_types"
+            | "exclude_platforms" => v.as_array().is_some_and(|a| a.iter().all(Value::is_string)),
+            "prereleases" | "provenance" => v.is_boolean(),
+            "keep_latest_packages" => v.as_i64().is_some_and(|n| n >= 0),
             _ => v.is_string(),
         };
         if !ok {
             let msg = match k.as_str() {
                 "download_concurrency" => "Ensure this value is greater than or equal to 1.",
                 "headers" => "Expected a list of objects.",
-                "include_tags" | "exclude_tags" | "includes" | "excludes" => {
-                    "Expected a list of strings."
-                }
+                "include_tags" | "exclude_tags" | "includes" | "excludes" | "package_types"
+                | "exclude_platforms" => "Expected a list of strings.",
+                "prereleases" | "provenance" => "Must be a valid boolean.",
+                "keep_latest_packages" => "Ensure this value is greater than or equal to 0.",
                 _ => "Invalid value.",
             };
             return Err(CoreError::field(k, msg));

@@ -37,6 +37,7 @@ pub fn content_list_path(pulp_type: &str) -> Option<&'static str> {
         "container.manifest" => Some("/pulp/api/v3/content/container/manifests/"),
         "container.blob" => Some("/pulp/api/v3/content/container/blobs/"),
         "container.tag" => Some("/pulp/api/v3/content/container/tags/"),
+        "python.python" => Some("/pulp/api/v3/content/python/packages/"),
         _ => None,
     }
 }

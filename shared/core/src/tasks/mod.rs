@@ -148,6 +148,21 @@ async fn lock(tx: &mut Tx) -> CoreResult<i64> {
     Ok(n)
 }
 
+/// Waits up to `timeout` for a task to end and returns it as it then is (still waiting or
+/// running when the time ran out). For requests that answer once their task is done, as a
+/// registry tag push or a twine upload.
+pub async fn wait(core: &Core, task_id: &str, timeout: std::time::Duration) -> CoreResult<Task> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let t = crate::models::task::get(&core.db, task_id).await?;
+        let done = matches!(t.state.as_str(), "completed" | "failed" | "canceled");
+        if done || tokio::time::Instant::now() > deadline {
+            return Ok(t);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 /// Creates the task and decides at once whether it may run. Immediate tasks whose resources are
 /// free run before this returns; others go to the queue when they become runnable.
 pub async fn dispatch(core: &Core, d: Dispatch) -> CoreResult<Task> {

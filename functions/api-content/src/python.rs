@@ -1,0 +1,184 @@
+//! `content/python/packages/`: the python packages (made by uploads and syncs), with the core
+//! metadata read from each file.
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::response::Response;
+use axum::routing::get;
+use depot_core::CoreError;
+use depot_core::hrefs::Kind;
+use depot_core::models::list::{Bind, ListQuery};
+use depot_http::list::{fetch_page, href_filters, name_filters, to_values};
+use depot_http::openapi::{self, ApiDoc, Op};
+use depot_http::{ApiResult, AppState, Authenticated, ListParams, QueryMap, ok, shaped};
+use depot_python::store::{self, Package};
+use schemars::JsonSchema;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+const BASE: &str = "/pulp/api/v3/content/python/packages/";
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route(BASE, get(list))
+        .route(&format!("{BASE}{{id}}/"), get(read))
+}
+
+/// A python package: one distribution file (wheel or sdist) and its core metadata.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct PythonPythonPackageContentResponse {
+    pub pulp_href: String,
+    pub prn: String,
+    pub pulp_created: String,
+    pub pulp_last_updated: String,
+    pub pulp_labels: Value,
+    pub vuln_report: Option<String>,
+    pub artifact: Option<String>,
+    pub filename: String,
+    pub packagetype: String,
+    pub name: String,
+    pub version: String,
+    pub sha256: String,
+    pub metadata_sha256: Option<String>,
+    pub python_version: String,
+    pub requires_python: Option<String>,
+    pub size: i64,
+    /// The other core metadata fields (summary, requires_dist, classifiers, ...).
+    #[serde(flatten)]
+    pub metadata: Map<String, Value>,
+}
+
+fn response(p: Package) -> PythonPythonPackageContentResponse {
+    let mut metadata = p.metadata.as_object().cloned().unwrap_or_default();
+    for own in ["name", "version", "requires_python"] {
+        metadata.remove(own);
+    }
+    PythonPythonPackageContentResponse {
+        pulp_href: Kind::PythonPackage.href(&p.content_id),
+        prn: Kind::PythonPackage.prn(&p.content_id),
+        pulp_created: p.created,
+        pulp_last_updated: p.updated,
+        pulp_labels: p.pulp_labels,
+        vuln_report: None,
+        artifact: p.artifact_id.as_deref().map(|a| Kind::Artifact.href(a)),
+        filename: p.filename,
+        packagetype: p.packagetype,
+        name: p.name,
+        version: p.version,
+        sha256: p.sha256,
+        metadata_sha256: p.metadata_sha256,
+        python_version: p.python_version,
+        requires_python: p.requires_python,
+        size: p.size,
+        metadata,
+    }
+}
+
+async fn list(
+    State(state): State<AppState>,
+    _: Authenticated,
+    query: QueryMap,
+) -> ApiResult<Response> {
+    let params = ListParams::from_query(&query)?;
+    let mut q = ListQuery::new(store::COLUMNS, store::FROM);
+    if let Some(n) = query.get("name") {
+        let normal = depot_python::names::normalize(n);
+        q.filter("p.name_normalized = ?", vec![Bind::Text(normal)]);
+    }
+    if query.get("name__in").is_some() {
+        let names = query
+            .list("name__in")
+            .iter()
+            .map(|n| depot_python::names::normalize(n))
+            .collect();
+        q.filter_in("p.name_normalized", names);
+    }
+    if let Some(v) = query.get("name__contains") {
+        q.filter("p.name LIKE ?", vec![Bind::Text(format!("%{v}%"))]);
+    }
+    name_filters(&mut q, &query, "filename", "p.filename");
+    name_filters(&mut q, &query, "packagetype", "p.packagetype");
+    name_filters(&mut q, &query, "sha256", "p.sha256");
+    name_filters(&mut q, &query, "version", "p.version");
+    href_filters(&mut q, &query, Kind::PythonPackage, "c.id");
+    crate::repository_version_filters(&state, &mut q, &query).await?;
+    for o in params.order_sql(
+        &[
+            ("name", "p.name_normalized"),
+            ("version", "p.version"),
+            ("filename", "p.filename"),
+            ("pulp_created", "c.created"),
+            ("pk", "c.id"),
+        ],
+        "c.created DESC",
+    )? {
+        q.order_by(&o);
+    }
+    let (count, rows) = fetch_page(&state, &q, &params, &query, Some("c.pulp_labels")).await?;
+    let results = to_values(&rows, |r| Package::from_row(r).map(response))?;
+    Ok(ok(&params.page(&query, count, results)))
+}
+
+async fn read(
+    State(state): State<AppState>,
+    _: Authenticated,
+    Path(id): Path<String>,
+    query: QueryMap,
+) -> ApiResult<Response> {
+    let sql = format!(
+        "SELECT {} FROM {} WHERE p.content_id = $1",
+        store::COLUMNS,
+        store::FROM
+    );
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(&id)
+        .fetch_optional(state.db.pool())
+        .await
+        .map_err(CoreError::from)?
+        .ok_or_else(|| CoreError::not_found("PythonPackageContent"))?;
+    shaped(&query, &response(Package::from_row(&row)?))
+}
+
+pub fn openapi(doc: &mut ApiDoc) {
+    let resp = doc.schema::<PythonPythonPackageContentResponse>();
+    let page = doc.paginated::<PythonPythonPackageContentResponse>();
+    let tag = "Content: Packages";
+    let filters = openapi::list_filters(
+        &[
+            "name",
+            "name__contains",
+            "filename",
+            "filename__contains",
+            "packagetype",
+            "sha256",
+            "version",
+            "pulp_label_select",
+            "repository_version",
+            "repository_version_added",
+            "repository_version_removed",
+        ],
+        &[
+            "name__in",
+            "packagetype__in",
+            "pulp_href__in",
+            "prn__in",
+            "pulp_id__in",
+        ],
+    );
+    doc.add(
+        Op::new("get", BASE, "content_python_packages_list", tag)
+            .params(filters)
+            .response(200, Some(page)),
+    );
+    doc.add(
+        Op::new(
+            "get",
+            "{python_python_package_content_href}",
+            "content_python_packages_read",
+            tag,
+        )
+        .param(openapi::href_param("python_python_package_content_href"))
+        .params(openapi::field_params())
+        .response(200, Some(resp)),
+    );
+}

@@ -1,0 +1,99 @@
+//! `modify/`: add and remove content in a new version, for the repository types that have it
+//! (file, python; container repositories have their own recursive `add/` and `remove/`).
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::response::Response;
+use axum::routing::post;
+use depot_core::CoreError;
+use depot_core::tasks::{Dispatch, MODIFY_HANDLER};
+use depot_http::openapi::ApiDoc;
+use depot_http::{ApiResult, AppState, Authenticated, CorrelationId, Fields, dispatched};
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::crud::{action, content_ids, find};
+use crate::types::RepositoryType;
+
+pub const MODIFY_TASK: &str = "pulpcore.app.tasks.repository.add_and_remove";
+
+pub fn routes<P: RepositoryType>() -> Router<AppState> {
+    Router::new().route(&format!("{}{{id}}/modify/", P::BASE), post(modify::<P>))
+}
+
+/// Content to add and remove in a new repository version.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RepositoryAddRemoveContent {
+    #[serde(default)]
+    pub add_content_units: Option<Vec<String>>,
+    #[serde(default)]
+    pub remove_content_units: Option<Vec<String>>,
+    #[serde(default)]
+    pub base_version: Option<String>,
+    #[serde(default)]
+    pub overwrite: Option<bool>,
+}
+
+async fn modify<P: RepositoryType>(
+    State(state): State<AppState>,
+    Authenticated(user): Authenticated,
+    cid: CorrelationId,
+    Path(id): Path<String>,
+    fields: Fields,
+) -> ApiResult<Response> {
+    let body: RepositoryAddRemoveContent = fields.parse()?;
+    let repo = find::<P>(&state, &id).await?;
+    let add = content_ids::<P>(
+        &state,
+        "add_content_units",
+        body.add_content_units.unwrap_or_default(),
+    )
+    .await?;
+    let remove_all = body
+        .remove_content_units
+        .as_ref()
+        .is_some_and(|r| r.iter().any(|h| h == "*"));
+    let remove = if remove_all {
+        Vec::new()
+    } else {
+        content_ids::<P>(
+            &state,
+            "remove_content_units",
+            body.remove_content_units.unwrap_or_default(),
+        )
+        .await?
+    };
+    let base_number = match body.base_version.as_deref() {
+        Some(h) => {
+            let (repo_id, n) = depot_core::hrefs::resolve_version("base_version", h)?;
+            if repo_id != id {
+                return Err(CoreError::field(
+                    "base_version",
+                    "The base version must belong to this repository.",
+                )
+                .into());
+            }
+            depot_core::models::version::get(&state.db, &repo_id, n)
+                .await
+                .map_err(|_| depot_core::hrefs::missing("base_version", h))?;
+            Some(n)
+        }
+        None => None,
+    };
+    let d = Dispatch::new(
+        MODIFY_TASK,
+        MODIFY_HANDLER,
+        json!({"repository_id": id, "add": add, "remove": remove, "remove_all": remove_all,
+               "base_number": base_number, "overwrite": body.overwrite.unwrap_or(true)}),
+    )
+    .exclusive(vec![repo.prn()])
+    .requested_by(&user.id, &cid.0);
+    dispatched(&state, d).await
+}
+
+pub fn openapi<P: RepositoryType>(doc: &mut ApiDoc) {
+    let modify_req = doc.schema::<RepositoryAddRemoveContent>();
+    action::<P>(doc, "modify", "Modify repository content", modify_req);
+}

@@ -1,0 +1,215 @@
+//! The package content store: recording packages (once per sha256) and reading what a
+//! repository version holds, for the index pages and the REST lists.
+
+use depot_core::CoreResult;
+use depot_core::db::Db;
+use depot_core::models::version::present_condition;
+use serde_json::Value;
+use sqlx::any::AnyRow;
+use sqlx::{AssertSqlSafe, Row};
+
+use crate::PACKAGE_TYPE;
+use crate::filename::DistFile;
+use crate::metadata::CoreMetadata;
+
+/// A package as stored.
+#[derive(Debug, Clone)]
+pub struct Package {
+    pub content_id: String,
+    pub filename: String,
+    pub sha256: String,
+    pub name: String,
+    pub name_normalized: String,
+    pub version: String,
+    pub packagetype: String,
+    pub python_version: String,
+    pub requires_python: Option<String>,
+    pub size: i64,
+    pub metadata: Value,
+    pub metadata_sha256: Option<String>,
+    pub created: String,
+    pub updated: String,
+    pub pulp_labels: Value,
+    /// The package file's artifact, when its bytes are stored.
+    pub artifact_id: Option<String>,
+}
+
+/// The columns of [`Package`], for `FROM python_packages p JOIN contents c ON c.id = p.content_id`.
+pub const COLUMNS: &str = "p.content_id, p.filename, p.sha256, p.name, p.name_normalized, p.version, p.packagetype, \
+    p.python_version, p.requires_python, p.size, p.metadata, p.metadata_sha256, c.created, c.updated, c.pulp_labels, \
+    (SELECT ca.artifact_id FROM content_artifacts ca WHERE ca.content_id = p.content_id AND ca.relative_path = p.filename) \
+    AS artifact_id";
+
+pub const FROM: &str = "python_packages p JOIN contents c ON c.id = p.content_id";
+
+impl Package {
+    pub fn from_row(r: &AnyRow) -> CoreResult<Self> {
+        let json = |col: &str| -> CoreResult<Value> {
+            let text: String = r.try_get(col)?;
+            Ok(serde_json::from_str(&text).unwrap_or(Value::Null))
+        };
+        Ok(Package {
+            content_id: r.try_get("content_id")?,
+            filename: r.try_get("filename")?,
+            sha256: r.try_get("sha256")?,
+            name: r.try_get("name")?,
+            name_normalized: r.try_get("name_normalized")?,
+            version: r.try_get("version")?,
+            packagetype: r.try_get("packagetype")?,
+            python_version: r.try_get("python_version")?,
+            requires_python: r.try_get("requires_python")?,
+            size: r.try_get("size")?,
+            metadata: json("metadata")?,
+            metadata_sha256: r.try_get("metadata_sha256")?,
+            created: r.try_get("created")?,
+            updated: r.try_get("updated")?,
+            pulp_labels: json("pulp_labels")?,
+            artifact_id: r.try_get("artifact_id")?,
+        })
+    }
+}
+
+/// What a new package is made of.
+pub struct NewPackage<'a> {
+    pub filename: &'a str,
+    pub dist: &'a DistFile,
+    pub meta: &'a CoreMetadata,
+    pub sha256: &'a str,
+    pub size: i64,
+    pub artifact_id: &'a str,
+    /// A wheel's METADATA as an artifact, with its sha256.
+    pub metadata_artifact: Option<(&'a str, &'a str)>,
+}
+
+/// Records a package, or finds the one with the same sha256. Returns its content id.
+pub async fn add(db: &Db, p: NewPackage<'_>) -> CoreResult<String> {
+    let mut tx = db.begin_write().await?;
+    let find = "SELECT content_id FROM python_packages WHERE sha256 = $1";
+    let existing: Option<String> = sqlx::query_scalar(find)
+        .bind(p.sha256)
+        .fetch_optional(&mut *tx)
+        .await?;
+    if let Some(id) = existing {
+        return Ok(id);
+    }
+    let id = depot_core::new_id();
+    sqlx::query(
+        "INSERT INTO contents (id, pulp_type, pulp_labels, created, updated, repo_key) VALUES ($1, $2, '{}', $3, $3, $4)",
+    )
+    .bind(&id)
+    .bind(PACKAGE_TYPE)
+    .bind(depot_core::time::now())
+    .bind(p.filename)
+    .execute(&mut *tx)
+    .await?;
+    let inserted = sqlx::query(
+        "INSERT INTO python_packages (content_id, filename, sha256, name, name_normalized, version, packagetype, \
+         python_version, requires_python, size, metadata, metadata_sha256) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (sha256) DO NOTHING",
+    )
+    .bind(&id)
+    .bind(p.filename)
+    .bind(p.sha256)
+    .bind(p.meta.name())
+    .bind(crate::names::normalize(p.meta.name()))
+    .bind(p.meta.version())
+    .bind(p.dist.packagetype)
+    .bind(&p.dist.python_version)
+    .bind(p.meta.get("requires-python").map(str::to_string))
+    .bind(p.size)
+    .bind(Value::Object(p.meta.to_json()).to_string())
+    .bind(p.metadata_artifact.map(|(_, sha)| sha.to_string()))
+    .execute(&mut *tx)
+    .await?
+    .rows_affected();
+    if inserted == 0 {
+        // The same file recorded meanwhile by a concurrent upload or sync.
+        drop(tx);
+        return Ok(sqlx::query_scalar(find)
+            .bind(p.sha256)
+            .fetch_one(db.pool())
+            .await?);
+    }
+    let mut files = vec![(p.filename.to_string(), p.artifact_id.to_string())];
+    if let Some((artifact, _)) = p.metadata_artifact {
+        files.push((format!("{}.metadata", p.filename), artifact.to_string()));
+    }
+    for (path, artifact) in files {
+        sqlx::query(
+            "INSERT INTO content_artifacts (id, content_id, artifact_id, relative_path) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(depot_core::new_id())
+        .bind(&id)
+        .bind(artifact)
+        .bind(path)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// The packages of a repository version, of one project (normalized name) or all, ordered by
+/// name and file name.
+pub async fn in_version(
+    db: &Db,
+    repository_id: &str,
+    number: i64,
+    project: Option<&str>,
+) -> CoreResult<Vec<Package>> {
+    let mut sql = format!(
+        "SELECT {COLUMNS} FROM {FROM} JOIN repository_contents rc ON rc.content_id = p.content_id WHERE {}",
+        present_condition(1, 2)
+    );
+    if project.is_some() {
+        sql.push_str(" AND p.name_normalized = $3");
+    }
+    sql.push_str(" ORDER BY p.name_normalized, p.filename");
+    let mut q = sqlx::query(AssertSqlSafe(sql))
+        .bind(repository_id)
+        .bind(number);
+    if let Some(p) = project {
+        q = q.bind(p);
+    }
+    q.fetch_all(db.pool())
+        .await?
+        .iter()
+        .map(Package::from_row)
+        .collect()
+}
+
+/// The project names (as uploaded, one per normalized name) of a repository version.
+pub async fn projects(db: &Db, repository_id: &str, number: i64) -> CoreResult<Vec<String>> {
+    let sql = format!(
+        "SELECT MIN(p.name), p.name_normalized FROM python_packages p \
+         JOIN repository_contents rc ON rc.content_id = p.content_id WHERE {} \
+         GROUP BY p.name_normalized ORDER BY p.name_normalized",
+        present_condition(1, 2)
+    );
+    let rows = sqlx::query(AssertSqlSafe(sql))
+        .bind(repository_id)
+        .bind(number)
+        .fetch_all(db.pool())
+        .await?;
+    rows.iter().map(|r| Ok(r.try_get(0)?)).collect()
+}
+
+/// The sha256 of the package named `filename` in a repository version, if there is one.
+pub async fn filename_in_version(
+    db: &Db,
+    repository_id: &str,
+    number: i64,
+    filename: &str,
+) -> CoreResult<Option<String>> {
+    let sql = format!(
+        "SELECT p.sha256 FROM python_packages p JOIN repository_contents rc ON rc.content_id = p.content_id \
+         WHERE {} AND p.filename = $3",
+        present_condition(1, 2)
+    );
+    Ok(sqlx::query_scalar(AssertSqlSafe(sql))
+        .bind(repository_id)
+        .bind(number)
+        .bind(filename)
+        .fetch_optional(db.pool())
+        .await?)
+}
