@@ -28,6 +28,7 @@ pub fn task_registry() -> TaskRegistry {
     task_container_cache::register_tasks(&mut reg);
     task_container_remove::register_tasks(&mut reg);
     task_container_sync::register_tasks(&mut reg);
+    task_python_sync::register_tasks(&mut reg);
     reg
 }
 

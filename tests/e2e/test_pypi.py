@@ -204,3 +204,125 @@ def test_distribution_settings(pulp, depot_server, tmp_path):
     f = pypkgs.wheel(tmp_path, "blocked", "1.0")
     refused = index.twine(f, check=False)
     assert refused.returncode != 0 and "403 Forbidden from" in refused.said and "Index is not allowing uploads" in refused.said
+
+
+class PyPIServer:
+    """PyPI's pypiserver on 127.0.0.1 serving the files of `packages` (sha256 links, no
+    fallback to the real PyPI); it can be stopped."""
+
+    def __init__(self, packages, port):
+        from conftest import free_port  # noqa: F401  (the port comes from the caller)
+        import time
+        import urllib.request
+        self.url = f"http://127.0.0.1:{port}/"
+        self.proc = subprocess.Popen(
+            [VENV_BIN / "pypi-server", "run", "-i", "127.0.0.1", "-p", str(port), "-a", ".", "-P", ".",
+             "--disable-fallback", "--hash-algo", "sha256", str(packages)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+        deadline = time.time() + 30
+        while True:
+            try:
+                urllib.request.urlopen(self.url + "simple/", timeout=2).read()
+                return
+            except OSError:
+                if time.time() > deadline:
+                    raise AssertionError("pypiserver did not start")
+                time.sleep(0.1)
+
+    def stop(self):
+        if self.proc:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+            self.proc = None
+
+
+@pytest.fixture
+def upstream_index(tmp_path):
+    from conftest import free_port
+    packages = tmp_path / "upstream"
+    packages.mkdir()
+    made = {
+        "alpha": [pypkgs.wheel(packages, "alpha", v) for v in ("1.0", "1.1", "2.0", "2.1rc1")],
+        "beta": [pypkgs.wheel(packages, "beta", "1.0", requires=["alpha"]), pypkgs.sdist(packages, "beta", "1.0")],
+        "gamma": [pypkgs.wheel(packages, "gamma", "3.0")],
+    }
+    # A Windows-only wheel of alpha 1.1, which exclude_platforms drops.
+    elsewhere = tmp_path / "win"
+    elsewhere.mkdir()
+    win = pypkgs.wheel(elsewhere, "alpha", "1.1").rename(packages / "alpha-1.1-cp312-cp312-win_amd64.whl")
+    made["alpha-win"] = [win]
+    server = PyPIServer(packages, free_port())
+    server.made = made
+    yield server
+    server.stop()
+
+
+def test_sync_from_an_index_with_filters_then_install_offline(pulp, depot_server, upstream_index, tmp_path):
+    name = unique("mirror")
+    remote = pulp("python", "remote", "create", "--name", name, "--url", upstream_index.url,
+                  "--policy", "immediate", "--includes", '["alpha", "beta"]', "--excludes", '["alpha==2.0"]',
+                  "--prereleases", "false", "--keep-latest-packages", "1",
+                  "--exclude-platforms", '["windows"]')
+    assert remote["includes"] == ["alpha", "beta"] and remote["keep_latest_packages"] == 1
+    pulp("python", "repository", "create", "--name", name, "--remote", name)
+    pulp("python", "repository", "sync", "--name", name)
+    pulp("python", "distribution", "create", "--name", name, "--base-path", name, "--repository", name)
+    index = f"{depot_server.base_url}/pypi/{name}/simple/"
+
+    def files(project):
+        resp = depot_server.request("GET", f"/pypi/{name}/simple/{project}/", headers={"Accept": PIP_ACCEPT},
+                                    auth=None)
+        return sorted(f["filename"] for f in resp.json()["files"]) if resp.status == 200 else resp.status
+
+    # alpha: 2.0 excluded, 2.1rc1 a prerelease, the Windows wheel dropped, only the latest kept.
+    assert files("alpha") == ["alpha-1.1-py3-none-any.whl"]
+    assert files("beta") == ["beta-1.0-py3-none-any.whl", "beta-1.0.tar.gz"]
+    assert files("gamma") == 404
+    made = {p.name: p for group in upstream_index.made.values() for p in group}
+    page = depot_server.request("GET", f"/pypi/{name}/simple/alpha/", headers={"Accept": PIP_ACCEPT}, auth=None)
+    assert page.json()["files"][0]["hashes"]["sha256"] == pypkgs.sha256(made["alpha-1.1-py3-none-any.whl"])
+
+    # With the upstream stopped, everything installs from Depot (beta needs alpha).
+    upstream_index.stop()
+    venv = fresh_venv(tmp_path, "offline")
+    run(VENV_BIN / "pip", "--python", venv / "bin" / "python", "install", "--no-cache-dir", "--index-url", index, "beta")
+    out = run(venv / "bin" / "python", "-c", "import alpha, beta; print(alpha.VERSION, beta.VERSION)")
+    assert out.stdout.split() == ["1.1", "1.0"]
+    # A sync that cannot reach the upstream fails and leaves the repository as it was.
+    before = pulp("python", "repository", "show", "--name", name)["latest_version_href"]
+    failed = pulp.run("python", "repository", "sync", "--name", name)
+    assert failed.returncode != 0
+    assert pulp("python", "repository", "show", "--name", name)["latest_version_href"] == before
+
+
+def test_on_demand_sync_and_pull_through(pulp, depot_server, upstream_index, tmp_path, helpers):
+    made = {p.name: p for group in upstream_index.made.values() for p in group}
+    name = unique("lazy")
+    pulp("python", "remote", "create", "--name", name, "--url", upstream_index.url, "--includes", '["gamma"]')
+    assert pulp("python", "remote", "show", "--name", name)["policy"] == "on_demand"
+    pulp("python", "repository", "create", "--name", name, "--remote", name)
+    pulp("python", "repository", "sync", "--name", name)
+    latest = pulp("python", "repository", "show", "--name", name)["latest_version_href"]
+    package = pulp("python", "content", "list", "--repository-version", latest)[0]
+    assert package["filename"] == "gamma-3.0-py3-none-any.whl" and package["artifact"] is None
+    pulp("python", "distribution", "create", "--name", name, "--base-path", name, "--repository", name)
+    venv = fresh_venv(tmp_path, "lazy")
+    run(VENV_BIN / "pip", "--python", venv / "bin" / "python", "install", "--no-cache-dir",
+        "--index-url", f"{depot_server.base_url}/pypi/{name}/simple/", "gamma")
+    out = run(venv / "bin" / "python", "-c", "import gamma; print(gamma.VERSION)")
+    assert out.stdout.strip() == "3.0"
+
+    # Pull-through: a distribution with a remote fetches a project on its first request.
+    pt = unique("pt")
+    pulp("python", "remote", "create", "--name", pt, "--url", upstream_index.url)
+    pulp("python", "repository", "create", "--name", pt)
+    pulp("python", "distribution", "create", "--name", pt, "--base-path", pt, "--repository", pt, "--remote", pt)
+    page = depot_server.request("GET", f"/pypi/{pt}/simple/beta/", headers={"Accept": PIP_ACCEPT}, auth=None)
+    assert page.status == 200, page
+    files = {f["filename"]: f for f in page.json()["files"]}
+    assert sorted(files) == ["beta-1.0-py3-none-any.whl", "beta-1.0.tar.gz"]
+    wheel = helpers.content("GET", files["beta-1.0-py3-none-any.whl"]["url"])
+    assert wheel.status == 200 and wheel.body == made["beta-1.0-py3-none-any.whl"].read_bytes()
+    # It is now in the repository; unknown projects stay unknown.
+    assert pulp("python", "repository", "show", "--name", pt)["latest_version_href"].endswith("/versions/1/")
+    assert depot_server.request("GET", f"/pypi/{pt}/simple/nothing-like-it/", auth=None).status == 404

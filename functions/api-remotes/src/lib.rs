@@ -70,6 +70,7 @@ async fn create<P: RemoteType>(
 ) -> ApiResult<Response> {
     let (_, mut raw) = fields.parse_full::<P::Create>()?;
     types::fold_aliases(&mut raw);
+    P::validate(&raw)?;
     let text = |f: &str| {
         raw.get(f)
             .and_then(Value::as_str)
@@ -181,6 +182,7 @@ async fn apply_update<P: RemoteType>(
     id: String,
     raw: Map<String, Value>,
 ) -> ApiResult<Response> {
+    P::validate(&raw)?;
     let r = find::<P>(&state, &id).await?;
     // Validate now so that the client gets a 400 rather than a failed task.
     let mut check = r.settings.clone();

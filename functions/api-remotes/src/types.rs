@@ -25,6 +25,11 @@ pub trait RemoteType: Send + Sync + 'static {
     type Response: Serialize + JsonSchema;
 
     fn response(remote: &Remote) -> Self::Response;
+
+    /// The type's own checks of the fields sent (before anything is stored).
+    fn validate(_raw: &serde_json::Map<String, Value>) -> depot_core::CoreResult<()> {
+        Ok(())
+    }
 }
 
 /// The connection settings every remote has (all optional).
@@ -256,6 +261,55 @@ impl RemoteType for Python {
             exclude_platforms: list(remote, "exclude_platforms").unwrap_or_default(),
             provenance: flag("provenance"),
         }
+    }
+
+    fn validate(raw: &serde_json::Map<String, Value>) -> depot_core::CoreResult<()> {
+        let strings = |k: &str| -> Vec<String> {
+            raw.get(k)
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(Value::as_str)
+                        .map(str::to_string)
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        for field in ["includes", "excludes"] {
+            depot_python::filters::validate(&strings(field))
+                .map_err(|e| depot_core::CoreError::field(field, e.to_string()))?;
+        }
+        let choices: [(&str, &[&str]); 2] = [
+            (
+                "package_types",
+                &[
+                    "bdist_dmg",
+                    "bdist_dumb",
+                    "bdist_egg",
+                    "bdist_msi",
+                    "bdist_rpm",
+                    "bdist_wheel",
+                    "bdist_wininst",
+                    "sdist",
+                ],
+            ),
+            (
+                "exclude_platforms",
+                &["windows", "macos", "freebsd", "linux"],
+            ),
+        ];
+        for (field, allowed) in choices {
+            if let Some(bad) = strings(field)
+                .iter()
+                .find(|v| !allowed.contains(&v.as_str()))
+            {
+                return Err(depot_core::CoreError::field(
+                    field,
+                    format!("\"{bad}\" is not a valid choice."),
+                ));
+            }
+        }
+        Ok(())
     }
 }
 

@@ -6,6 +6,7 @@ mod container;
 mod crud;
 mod file;
 mod modify;
+mod python;
 pub mod types;
 mod versions;
 
@@ -27,6 +28,7 @@ pub fn router() -> Router<AppState> {
         .merge(typed::<Python>())
         .merge(modify::routes::<File>())
         .merge(modify::routes::<Python>())
+        .merge(python::routes())
         .merge(file::routes())
         .merge(container::routes())
 }
@@ -47,6 +49,7 @@ pub fn openapi(doc: &mut ApiDoc) {
     modify::openapi::<File>(doc);
     openapi_of::<Python>(doc);
     modify::openapi::<Python>(doc);
+    python::openapi(doc);
     openapi_of::<Container>(doc);
     openapi_of::<ContainerPush>(doc);
     container::openapi(doc);

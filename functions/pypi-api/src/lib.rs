@@ -5,6 +5,7 @@
 //! content app, at `<content origin><content path prefix><base_path>/<filename>`.
 
 mod json_api;
+mod pull_through;
 mod simple;
 mod upload;
 
@@ -28,6 +29,8 @@ pub struct Index {
     pub repository_id: Option<String>,
     pub number: i64,
     pub allow_uploads: bool,
+    /// A pull-through index: projects it lacks come from this remote's index on first request.
+    pub remote_id: Option<String>,
 }
 
 impl Index {
@@ -45,7 +48,7 @@ impl Index {
 async fn find(state: &AppState, path: &str) -> CoreResult<Option<(Index, String)>> {
     let rows = sqlx::query(
         "SELECT d.base_path, COALESCE(d.repository_id, v.repository_id) AS rid, \
-         COALESCE(v.number, r.latest_number) AS number, d.allow_uploads AS allow_uploads \
+         COALESCE(v.number, r.latest_number) AS number, d.allow_uploads AS allow_uploads, d.remote_id \
          FROM distributions d \
          LEFT JOIN repository_versions v ON v.id = d.repository_version_id \
          LEFT JOIN repositories r ON r.id = d.repository_id WHERE d.pulp_type = $1",
@@ -72,11 +75,37 @@ async fn find(state: &AppState, path: &str) -> CoreResult<Option<(Index, String)
                 repository_id: r.try_get(1)?,
                 number: r.try_get::<Option<i64>, _>(2)?.unwrap_or(0),
                 allow_uploads: depot_core::db::get_bool(&r, "allow_uploads")?,
+                remote_id: r.try_get(4)?,
             },
             rest,
         ));
     }
     Ok(best)
+}
+
+/// Adds packages to the repository in a new version (an immediate task holding it) and waits
+/// for it. Without `overwrite`, a file name already there makes the task fail.
+async fn add_to_repository(
+    state: &AppState,
+    repository_id: &str,
+    content_ids: &[String],
+    overwrite: bool,
+    user_id: Option<&str>,
+) -> CoreResult<depot_core::models::task::Task> {
+    let repo = depot_core::models::repository::get(&state.db, repository_id).await?;
+    let mut d = depot_core::tasks::Dispatch::new(
+        "pulpcore.app.tasks.repository.add_and_remove",
+        depot_core::tasks::MODIFY_HANDLER,
+        serde_json::json!({"repository_id": repository_id, "add": content_ids, "remove": [],
+                           "remove_all": false, "base_number": null, "overwrite": overwrite}),
+    )
+    .exclusive(vec![repo.prn()])
+    .immediate();
+    if let Some(u) = user_id {
+        d = d.requested_by(u, "");
+    }
+    let task = depot_core::tasks::dispatch(state, d).await?;
+    depot_core::tasks::wait(state, &task.id, std::time::Duration::from_secs(60)).await
 }
 
 fn not_found(what: &str) -> Response {

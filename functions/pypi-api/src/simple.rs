@@ -159,12 +159,24 @@ pub async fn project(
     normal: &str,
     accept: &str,
 ) -> CoreResult<Response> {
-    let packages = match &index.repository_id {
+    let mut packages = match &index.repository_id {
         Some(repo) => store::in_version(&state.db, repo, index.number, Some(normal)).await?,
         None => Vec::new(),
     };
+    let fetched;
+    let mut index = index;
     if packages.is_empty() {
-        return Ok(not_found(normal));
+        // A pull-through index brings a missing project in from its remote.
+        let Some(i) = crate::pull_through::fetch(state, index, normal).await? else {
+            return Ok(not_found(normal));
+        };
+        fetched = i;
+        index = &fetched;
+        let repo = index.repository_id.as_deref().unwrap_or_default();
+        packages = store::in_version(&state.db, repo, index.number, Some(normal)).await?;
+        if packages.is_empty() {
+            return Ok(not_found(normal));
+        }
     }
     let format = negotiate(accept);
     if format == Format::Json {

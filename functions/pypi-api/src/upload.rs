@@ -4,12 +4,9 @@
 //! against the one sent; then it becomes a package and joins the repository in a new version.
 //! Errors carry their message in the status line too, which is what twine prints.
 
-use std::time::Duration;
-
 use axum::extract::{FromRequest, Multipart, Request};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use depot_core::tasks::{self, Dispatch, MODIFY_HANDLER};
 use depot_core::users::authenticate_basic;
 use depot_core::{CoreError, CoreResult};
 use depot_http::{ApiError, AppState};
@@ -18,9 +15,6 @@ use serde_json::{Value, json};
 use tokio::io::AsyncWriteExt;
 
 use crate::Index;
-
-/// How long an upload waits for its repository version.
-const VERSION_WAIT: Duration = Duration::from_secs(60);
 
 pub async fn handle(state: &AppState, index: &Index, req: Request) -> CoreResult<Response> {
     Ok(match upload(state, index, req).await {
@@ -119,19 +113,10 @@ async fn upload(state: &AppState, index: &Index, req: Request) -> CoreResult<Res
         return Err(bad(format!("Package {name} already exists in index")));
     }
     let content_id = ingest::file(state, &file, &name, Some(sha256)).await?;
-    let repo = depot_core::models::repository::get(&state.db, &repository_id).await?;
     // Without overwrite, a file of that name that another upload added meanwhile is refused.
-    let d = Dispatch::new(
-        "pulpcore.app.tasks.repository.add_and_remove",
-        MODIFY_HANDLER,
-        json!({"repository_id": repository_id, "add": [content_id], "remove": [], "remove_all": false,
-               "base_number": null, "overwrite": false}),
-    )
-    .exclusive(vec![repo.prn()])
-    .immediate()
-    .requested_by(&user.id, "");
-    let task = tasks::dispatch(state, d).await?;
-    let task = tasks::wait(state, &task.id, VERSION_WAIT).await?;
+    let task =
+        crate::add_to_repository(state, &repository_id, &[content_id], false, Some(&user.id))
+            .await?;
     if task.state == "failed" {
         let why = task
             .error

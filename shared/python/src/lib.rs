@@ -3,12 +3,17 @@
 //! PEP 440 version order, and the package content store.
 
 pub mod filename;
+pub mod filters;
 pub mod ingest;
 pub mod metadata;
 pub mod names;
 pub mod store;
+pub mod upstream;
 
 /// Content, repository and distribution types, as pulp_python names them.
 pub const PACKAGE_TYPE: &str = "python.python";
 pub const REPOSITORY_TYPE: &str = "python.python";
 pub const DISTRIBUTION_TYPE: &str = "python.pypi";
+
+/// The task that syncs a python repository from a remote index.
+pub const SYNC_HANDLER: &str = "python.sync";

@@ -213,3 +213,104 @@ pub async fn filename_in_version(
         .fetch_optional(db.pool())
         .await?)
 }
+
+/// The package with this sha256, if it is stored.
+pub async fn by_sha256(db: &Db, sha256: &str) -> CoreResult<Option<String>> {
+    Ok(
+        sqlx::query_scalar("SELECT content_id FROM python_packages WHERE sha256 = $1")
+            .bind(sha256)
+            .fetch_optional(db.pool())
+            .await?,
+    )
+}
+
+/// Records a package whose file stays upstream until first downloaded (then checked against
+/// `sha256` and saved). Its metadata is what the index said: name, version, requires-python.
+pub async fn add_remote(
+    db: &Db,
+    dist: &DistFile,
+    file: &crate::upstream::RemoteFile,
+    size: Option<i64>,
+    remote_id: &str,
+) -> CoreResult<String> {
+    let sha256 = file.sha256.as_deref().unwrap_or_default();
+    let find = "SELECT content_id FROM python_packages WHERE sha256 = $1";
+    let mut tx = db.begin_write().await?;
+    let existing: Option<String> = sqlx::query_scalar(find)
+        .bind(sha256)
+        .fetch_optional(&mut *tx)
+        .await?;
+    let id = match existing {
+        Some(id) => id,
+        None => {
+            let id = depot_core::new_id();
+            sqlx::query(
+                "INSERT INTO contents (id, pulp_type, pulp_labels, created, updated, repo_key) VALUES ($1, $2, '{}', $3, $3, $4)",
+            )
+            .bind(&id)
+            .bind(PACKAGE_TYPE)
+            .bind(depot_core::time::now())
+            .bind(&file.filename)
+            .execute(&mut *tx)
+            .await?;
+            let metadata = serde_json::json!({"name": dist.name, "version": dist.version,
+                                              "requires_python": file.requires_python});
+            let inserted = sqlx::query(
+                "INSERT INTO python_packages (content_id, filename, sha256, name, name_normalized, version, packagetype, \
+                 python_version, requires_python, size, metadata, metadata_sha256) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, NULL) ON CONFLICT (sha256) DO NOTHING",
+            )
+            .bind(&id)
+            .bind(&file.filename)
+            .bind(sha256)
+            .bind(&dist.name)
+            .bind(crate::names::normalize(&dist.name))
+            .bind(&dist.version)
+            .bind(dist.packagetype)
+            .bind(&dist.python_version)
+            .bind(file.requires_python.clone())
+            .bind(size.unwrap_or(0))
+            .bind(metadata.to_string())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if inserted == 0 {
+                drop(tx);
+                return Ok(sqlx::query_scalar(find)
+                    .bind(sha256)
+                    .fetch_one(db.pool())
+                    .await?);
+            }
+            sqlx::query(
+                "INSERT INTO content_artifacts (id, content_id, artifact_id, relative_path) VALUES ($1, $2, NULL, $3)",
+            )
+            .bind(depot_core::new_id())
+            .bind(&id)
+            .bind(&file.filename)
+            .execute(&mut *tx)
+            .await?;
+            id
+        }
+    };
+    let ca_id: String = sqlx::query_scalar(
+        "SELECT id FROM content_artifacts WHERE content_id = $1 AND relative_path = $2",
+    )
+    .bind(&id)
+    .bind(&file.filename)
+    .fetch_one(&mut *tx)
+    .await?;
+    sqlx::query(
+        "INSERT INTO remote_artifacts (id, content_artifact_id, remote_id, url, size, sha256) VALUES ($1, $2, $3, $4, $5, $6) \
+         ON CONFLICT (content_artifact_id, remote_id) DO UPDATE SET url = excluded.url",
+    )
+    .bind(depot_core::new_id())
+    .bind(ca_id)
+    .bind(remote_id)
+    .bind(&file.url)
+    .bind(size)
+    .bind(sha256)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(id)
+}
