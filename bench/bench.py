@@ -23,6 +23,8 @@ Workloads (each repeated, reported as median, min and max):
            of a fresh image through a pull-through cache of a third registry; Depot and Debian's
            docker-registry (in its proxy mode for the cache) side by side, when skopeo and
            docker-registry are installed
+  pypi     `pip install --no-deps` of one package and `uv pip install` of 20 packages (fresh target,
+           no cache) from Depot's index and from PyPI's pypiserver serving the same wheels
 
 This is a benchmark, not a test: it asserts only that each operation succeeded. Raw figures are
 written as JSON to bench/results/.
@@ -379,6 +381,11 @@ def run_set(binary, db, extra_env, smoke, reps):
         if reg:
             results["registry"] = {name: {k: summary(v) for k, v in r.items()} for name, r in reg.items()}
             results["registry_image"] = f"{n_layers} layers of {layer_size // (1024 * 1024)} MiB"
+        n_pkgs, pkg_size = (3, 1024) if smoke else (20, 64 * 1024)
+        pypi = bench_pypi(depot, workdir, reps, n_pkgs, pkg_size)
+        if pypi:
+            results["pypi"] = {name: {k: summary(v) for k, v in r.items()} for name, r in pypi.items()}
+            results["pypi_packages"] = f"{n_pkgs} wheels of {pkg_size // 1024} KiB"
         results["peak_rss_mib"] = depot.rss_kib("VmHWM") / 1024
     finally:
         depot.stop()
@@ -417,6 +424,14 @@ def print_table(title, results, rows):
         print(f"|{'-' * 18}|" + "|".join("-" * 21 for _ in columns) + "|")
         for name, r in reg.items():
             print(f"| {name:<16} | " + " | ".join(f"{r[c]['median']:>19.2f}" for c in columns) + " |")
+    pypi = results.get("pypi")
+    if pypi:
+        print(f"\npackage index, {results['pypi_packages']}, fresh targets, no caches (s, median of runs)\n")
+        columns = list(next(iter(pypi.values())).keys())
+        print(f"| {'index':<16} | " + " | ".join(f"{c:>34}" for c in columns) + " |")
+        print(f"|{'-' * 18}|" + "|".join("-" * 36 for _ in columns) + "|")
+        for name, r in pypi.items():
+            print(f"| {name:<16} | " + " | ".join(f"{r[c]['median']:>34.2f}" for c in columns) + " |")
 
 
 def make_image_layout(root, layers, layer_size):
@@ -520,6 +535,82 @@ def bench_registry(depot, workdir, reps, layers, layer_size):
     finally:
         for r in (upstream, plain, proxy):
             r.stop()
+    return out
+
+
+def make_wheel(directory, name, version, payload):
+    """A minimal pure-Python wheel (dist-info with METADATA, WHEEL, RECORD) with `payload` bytes."""
+    import zipfile
+    mod = name.replace("-", "_")
+    info = f"{mod}-{version}.dist-info"
+    files = {f"{mod}/__init__.py": b"# bench\n", f"{mod}/data.bin": payload,
+             f"{info}/METADATA": f"Metadata-Version: 2.1\nName: {name}\nVersion: {version}\n".encode(),
+             f"{info}/WHEEL": b"Wheel-Version: 1.0\nGenerator: bench\nRoot-Is-Purelib: true\nTag: py3-none-any\n"}
+    record = [f"{p},sha256={base64.urlsafe_b64encode(hashlib.sha256(d).digest()).rstrip(b'=').decode()},{len(d)}"
+              for p, d in files.items()] + [f"{info}/RECORD,,"]
+    files[f"{info}/RECORD"] = ("\n".join(record) + "\n").encode()
+    path = directory / f"{mod}-{version}-py3-none-any.whl"
+    with zipfile.ZipFile(path, "w") as z:
+        for p, d in files.items():
+            z.writestr(p, d)
+    return path
+
+
+def bench_pypi(depot, workdir, reps, count, size):
+    """pip and uv install times from Depot's index and from pypiserver serving the same wheels:
+    {target: {"pip install --no-deps (1 package)": [s], "uv pip install (N packages)": [s]}}."""
+    tools = Path(sys.executable).parent
+    pip, uv, pypiserver = tools / "pip", tools / "uv", tools / "pypi-server"
+    if not (uv.exists() and pypiserver.exists()):
+        return None
+    packages = workdir / "pypi-packages"
+    packages.mkdir()
+    names = [f"bench-pkg{i}" for i in range(count)]
+    wheels = [make_wheel(packages, n, "1.0", os.urandom(size)) for n in names]
+    repo = depot.ok("POST", "/pulp/api/v3/repositories/python/python/", {"name": "bench-pypi"})
+    depot.wait(depot.ok("POST", "/pulp/api/v3/distributions/python/pypi/",
+                        {"name": "bench-pypi", "base_path": "bench-pypi", "repository": repo["pulp_href"]})["task"])
+    for w in wheels:
+        data = w.read_bytes()
+        body, ctype = multipart({":action": "file_upload", "protocol_version": "1",
+                                 "sha256_digest": hashlib.sha256(data).hexdigest()}, {"content": (w.name, data)})
+        depot.ok("POST", "/pypi/bench-pypi/legacy/", body, ctype)
+    port = free_port()
+    server = subprocess.Popen([str(pypiserver), "run", "-i", "127.0.0.1", "-p", str(port), "-a", ".", "-P", ".",
+                               "--disable-fallback", "--hash-algo", "sha256", str(packages)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+    deadline = time.time() + 30
+    while True:
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/simple/", timeout=2).read()
+            break
+        except OSError:
+            if time.time() > deadline:
+                raise SystemExit("pypiserver did not start")
+            time.sleep(0.1)
+    targets = {"Depot": f"{depot.base}/pypi/bench-pypi/simple/", "pypiserver": f"http://127.0.0.1:{port}/simple/"}
+    one, many = "pip install --no-deps (1 package)", f"uv pip install ({count} packages)"
+    out = {name: {one: [], many: []} for name in targets}
+    env = dict(os.environ)
+    env.pop("PIP_FIND_LINKS", None)
+    try:
+        for rep in range(reps):
+            for name, index in targets.items():
+                target = workdir / f"pip-{name}-{rep}"
+                start = time.perf_counter()
+                subprocess.run([str(pip), "install", "-q", "--no-deps", "--no-cache-dir", "--disable-pip-version-check",
+                                "--index-url", index, "--target", str(target), names[0]],
+                               check=True, stdin=subprocess.DEVNULL, env=env)
+                out[name][one].append(time.perf_counter() - start)
+                venv = workdir / f"uv-{name}-{rep}"
+                subprocess.run([str(uv), "venv", "-q", str(venv)], check=True, stdin=subprocess.DEVNULL, env=env)
+                start = time.perf_counter()
+                subprocess.run([str(uv), "pip", "install", "-q", "--no-cache", "--index-url", index, *names],
+                               check=True, stdin=subprocess.DEVNULL, env=dict(env, VIRTUAL_ENV=str(venv)))
+                out[name][many].append(time.perf_counter() - start)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
     return out
 
 
