@@ -326,3 +326,20 @@ def test_on_demand_sync_and_pull_through(pulp, depot_server, upstream_index, tmp
     # It is now in the repository; unknown projects stay unknown.
     assert pulp("python", "repository", "show", "--name", pt)["latest_version_href"].endswith("/versions/1/")
     assert depot_server.request("GET", f"/pypi/{pt}/simple/nothing-like-it/", auth=None).status == 404
+
+
+def test_cli_content_create_reads_the_metadata(pulp, depot_server, tmp_path):
+    index = Index(pulp, depot_server)
+    whl = pypkgs.wheel(tmp_path, "cli-made", "0.3", requires=["idna"], requires_python=">=3.9")
+    pulp("python", "content", "create", "--relative-path", whl.name, "--file", whl, "--repository", index.name)
+    package = pulp("python", "content", "list", "--name", "cli-made")[0]
+    assert package["filename"] == whl.name and package["version"] == "0.3"
+    assert package["requires_dist"] == ["idna"] and package["requires_python"] == ">=3.9"
+    assert package["sha256"] == pypkgs.sha256(whl) and package["metadata_sha256"]
+    page = index.get("simple/cli-made/", PIP_ACCEPT).json()
+    assert [f["filename"] for f in page["files"]] == [whl.name]
+    # A file whose name is no distribution file name is refused before anything is stored.
+    bad = tmp_path / "notes.txt"
+    bad.write_text("x")
+    refused = pulp.run("python", "content", "create", "--relative-path", "notes.txt", "--file", bad)
+    assert refused.returncode != 0 and "relative_path" in refused.stderr

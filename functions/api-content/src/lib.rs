@@ -74,7 +74,7 @@ pub struct FileContentUpload {
     pub pulp_labels: Option<Labels>,
 }
 
-fn labels(l: Option<Labels>) -> CoreResult<Labels> {
+pub(crate) fn labels(l: Option<Labels>) -> CoreResult<Labels> {
     match l {
         Some(l) => depot_core::labels::validate(&Value::Object(l)),
         None => Ok(Labels::new()),
@@ -90,7 +90,40 @@ async fn create(
     let file = fields.take_file("file");
     let body: FileContentCreate = fields.parse()?;
     validate_relative_path(&body.relative_path)?;
-    let pulp_labels = labels(body.pulp_labels)?;
+    let request = CreateRequest {
+        pulp_type: "file.file",
+        repository_kind: Kind::FileRepository,
+        relative_path: body.relative_path,
+        upload: body.upload,
+        artifact: body.artifact,
+        file_url: body.file_url,
+        repository: body.repository,
+        overwrite: body.overwrite.unwrap_or(true),
+        pulp_labels: labels(body.pulp_labels)?,
+    };
+    dispatch_create(&state, (&user.id, &cid.0), file, request).await
+}
+
+/// Content to make (as a task) from exactly one of a file, an upload, an artifact or a URL.
+pub(crate) struct CreateRequest {
+    pub pulp_type: &'static str,
+    pub repository_kind: Kind,
+    pub relative_path: String,
+    pub upload: Option<String>,
+    pub artifact: Option<String>,
+    pub file_url: Option<String>,
+    pub repository: Option<String>,
+    pub overwrite: bool,
+    pub pulp_labels: Labels,
+}
+
+/// Checks where the bytes come from and dispatches the content-create task.
+pub(crate) async fn dispatch_create(
+    state: &AppState,
+    (user_id, cid): (&str, &str),
+    file: Option<depot_http::body::FilePart>,
+    body: CreateRequest,
+) -> ApiResult<Response> {
     let sources = file.is_some() as u8
         + body.upload.is_some() as u8
         + body.artifact.is_some() as u8
@@ -107,7 +140,7 @@ async fn create(
     }
     let repo = match body.repository.as_deref() {
         Some(h) => {
-            let id = depot_core::hrefs::resolve(Kind::FileRepository, "repository", h)?;
+            let id = depot_core::hrefs::resolve(body.repository_kind, "repository", h)?;
             Some(
                 repository::get(&state.db, &id)
                     .await
@@ -117,7 +150,7 @@ async fn create(
         None => None,
     };
     let (artifact_id, upload_id) = if let Some(f) = file {
-        let a = ingest_staged(&state, f.staged, f.digests, &Expected::default()).await?;
+        let a = ingest_staged(state, f.staged, f.digests, &Expected::default()).await?;
         (Some(a.id), None)
     } else if let Some(h) = &body.upload {
         let id = depot_core::hrefs::resolve(Kind::Upload, "upload", h)?;
@@ -144,14 +177,14 @@ async fn create(
         "pulpcore.app.tasks.base.general_create",
         CONTENT_CREATE_HANDLER,
         json!({"relative_path": body.relative_path, "artifact_id": artifact_id, "upload_id": upload_id,
-               "file_url": body.file_url,
-               "repository_id": repo.as_ref().map(|r| r.id.clone()), "pulp_labels": pulp_labels,
-               "overwrite": body.overwrite.unwrap_or(true)}),
+               "file_url": body.file_url, "pulp_type": body.pulp_type,
+               "repository_id": repo.as_ref().map(|r| r.id.clone()), "pulp_labels": body.pulp_labels,
+               "overwrite": body.overwrite}),
     )
     .exclusive(held.collect::<Vec<_>>())
     .immediate()
-    .requested_by(&user.id, &cid.0);
-    dispatched(&state, d).await
+    .requested_by(user_id, cid);
+    dispatched(state, d).await
 }
 
 async fn upload_sync(

@@ -7,12 +7,17 @@ use axum::response::Response;
 use axum::routing::get;
 use depot_core::CoreError;
 use depot_core::hrefs::Kind;
+use depot_core::models::Labels;
 use depot_core::models::list::{Bind, ListQuery};
+use depot_http::body::FileField;
 use depot_http::list::{fetch_page, href_filters, name_filters, to_values};
 use depot_http::openapi::{self, ApiDoc, Op};
-use depot_http::{ApiResult, AppState, Authenticated, ListParams, QueryMap, ok, shaped};
+use depot_http::{
+    ApiResult, AppState, Authenticated, CorrelationId, Fields, ListParams, QueryMap, ok, shaped,
+};
 use depot_python::store::{self, Package};
 use schemars::JsonSchema;
+use serde::Deserialize;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -20,8 +25,54 @@ const BASE: &str = "/pulp/api/v3/content/python/packages/";
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route(BASE, get(list))
+        .route(BASE, get(list).post(create))
         .route(&format!("{BASE}{{id}}/"), get(read))
+}
+
+/// A python package to make from exactly one of a file, an upload, an artifact or a URL; its
+/// metadata is read from the file, whose name `relative_path` is.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)] // `file` is taken apart from the body; the others are only accepted
+pub struct PythonPythonPackageContent {
+    /// The file name (`name-version-python-abi-platform.whl`, `name-version.tar.gz`).
+    pub relative_path: String,
+    #[serde(default)]
+    pub file: FileField,
+    pub upload: Option<String>,
+    pub artifact: Option<String>,
+    pub file_url: Option<String>,
+    /// A repository to add the new package to.
+    pub repository: Option<String>,
+    pub pulp_labels: Option<Labels>,
+    /// Taken for compatibility (PEP 740 attestations are not verified yet).
+    pub attestations: Option<Value>,
+    /// Deprecated: the artifact's sha256.
+    pub sha256: Option<String>,
+}
+
+async fn create(
+    State(state): State<AppState>,
+    Authenticated(user): Authenticated,
+    cid: CorrelationId,
+    mut fields: Fields,
+) -> ApiResult<Response> {
+    let file = fields.take_file("file");
+    let body: PythonPythonPackageContent = fields.parse()?;
+    depot_python::filename::parse(&body.relative_path)
+        .map_err(|e| CoreError::field("relative_path", e.to_string()))?;
+    let request = crate::CreateRequest {
+        pulp_type: depot_python::PACKAGE_TYPE,
+        repository_kind: Kind::PythonRepository,
+        relative_path: body.relative_path,
+        upload: body.upload,
+        artifact: body.artifact,
+        file_url: body.file_url,
+        repository: body.repository,
+        overwrite: true,
+        pulp_labels: crate::labels(body.pulp_labels)?,
+    };
+    crate::dispatch_create(&state, (&user.id, &cid.0), file, request).await
 }
 
 /// A python package: one distribution file (wheel or sdist) and its core metadata.
@@ -164,6 +215,13 @@ pub fn openapi(doc: &mut ApiDoc) {
             "prn__in",
             "pulp_id__in",
         ],
+    );
+    let req = doc.schema::<PythonPythonPackageContent>();
+    let async_op = doc.schema::<depot_core::models::AsyncOperationResponse>();
+    doc.add(
+        Op::new("post", BASE, "content_python_packages_create", tag)
+            .body(req, depot_http::openapi::MULTIPART_FORM)
+            .response(202, Some(async_op)),
     );
     doc.add(
         Op::new("get", BASE, "content_python_packages_list", tag)

@@ -1,8 +1,10 @@
 //! Tasks that turn uploaded bytes into content: committing a chunked upload into an artifact,
-//! and creating file content from an artifact or upload (optionally adding it to a repository).
+//! and creating file content or python packages from an artifact, upload or URL (optionally
+//! adding it to a repository).
 
 use depot_core::artifacts::{Expected, from_upload, ingest};
 use depot_core::download;
+use depot_core::hrefs::Kind;
 use depot_core::models::remote::Remote;
 use depot_core::models::version::{self, Change, Removal};
 use depot_core::models::{Labels, artifact, content};
@@ -42,6 +44,9 @@ pub struct CreateContentArgs {
     pub pulp_labels: Labels,
     #[serde(default = "yes")]
     pub overwrite: bool,
+    /// `file.file` (the default) or `python.python`.
+    #[serde(default)]
+    pub pulp_type: Option<String>,
 }
 
 fn yes() -> bool {
@@ -64,26 +69,37 @@ fn create_content(ctx: TaskContext) -> TaskFuture {
                 ));
             }
         };
-        let c = content::get_or_create_with_artifact(
-            &ctx.core.db,
-            &args.relative_path,
-            &a,
-            &args.pulp_labels,
-        )
-        .await?;
-        ctx.created(c.href());
+        let python = args.pulp_type.as_deref() == Some(depot_python::PACKAGE_TYPE);
+        let content_id = if python {
+            let id = depot_python::ingest::artifact(&ctx.core, &a, &args.relative_path).await?;
+            ctx.created(Kind::PythonPackage.href(&id));
+            id
+        } else {
+            let c = content::get_or_create_with_artifact(
+                &ctx.core.db,
+                &args.relative_path,
+                &a,
+                &args.pulp_labels,
+            )
+            .await?;
+            ctx.created(c.href());
+            c.id
+        };
         if let Some(repo) = &args.repository_id {
             let change = Change {
                 base_number: None,
                 remove: Removal::Some(Vec::new()),
-                add: vec![c.id.clone()],
+                add: vec![content_id.clone()],
                 overwrite: args.overwrite,
             };
             if let Some(v) = version::create_next(&ctx.core.db, repo, change).await? {
                 ctx.created(v.href());
             }
         }
-        let c = content::get(&ctx.core.db, &c.id).await?;
+        if python {
+            return Ok(None);
+        }
+        let c = content::get(&ctx.core.db, &content_id).await?;
         Ok(Some(serde_json::to_value(c.response()).unwrap_or_default()))
     })
 }

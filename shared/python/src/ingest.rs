@@ -7,12 +7,16 @@ use std::path::Path;
 
 use depot_core::artifacts::{self, Expected};
 use depot_core::checksums::Algorithm;
+use depot_core::models::artifact::Artifact;
 use depot_core::{Core, CoreError, CoreResult};
+use futures_util::StreamExt;
+use tokio::io::AsyncWriteExt;
 
+use crate::filename::{self, DistFile};
+use crate::metadata::{self, CoreMetadata};
 use crate::store::{self, NewPackage};
-use crate::{filename, metadata};
 
-/// Ingests the file at `path`, named `filename`; `sha256`, when given, must match. Returns the
+/// Ingests the file at `path`, named `name`; `sha256`, when given, must match. Returns the
 /// package's content id.
 pub async fn file(
     core: &Core,
@@ -20,22 +24,14 @@ pub async fn file(
     name: &str,
     sha256: Option<&str>,
 ) -> CoreResult<String> {
-    let dist = filename::parse(name)?;
-    let meta = {
-        let (path, dist, name) = (path.to_path_buf(), dist.clone(), name.to_string());
-        tokio::task::spawn_blocking(move || metadata::read(&path, &dist, &name))
-            .await
-            .map_err(|e| CoreError::Internal(e.to_string()))??
-    };
+    let (dist, meta) = inspect(path, name).await?;
     let expected = Expected {
         size: None,
         digests: sha256
             .map(|s| vec![(Algorithm::Sha256, s.to_ascii_lowercase())])
             .unwrap_or_default(),
     };
-    let reader = tokio::fs::File::open(path)
-        .await
-        .map_err(|e| CoreError::Internal(e.to_string()))?;
+    let reader = tokio::fs::File::open(path).await?;
     let artifact = artifacts::ingest(core, tokio_util::io::ReaderStream::new(reader), &expected)
         .await
         .map_err(|e| match e {
@@ -44,6 +40,42 @@ pub async fn file(
             ),
             other => other,
         })?;
+    record(core, &dist, &meta, name, &artifact).await
+}
+
+/// Makes a package of an artifact already stored (a REST upload), named `name`. Returns the
+/// package's content id.
+pub async fn artifact(core: &Core, a: &Artifact, name: &str) -> CoreResult<String> {
+    filename::parse(name)?;
+    let path = tempfile::NamedTempFile::new()?.into_temp_path();
+    let mut out = tokio::fs::File::create(&path).await?;
+    let mut bytes = core.storage.open(&a.file, 0, None).await?;
+    while let Some(chunk) = bytes.next().await {
+        out.write_all(&chunk?).await?;
+    }
+    out.flush().await?;
+    let (dist, meta) = inspect(&path, name).await?;
+    record(core, &dist, &meta, name, a).await
+}
+
+/// The file name's and the file's own idea of the package, checked against each other.
+async fn inspect(path: &Path, name: &str) -> CoreResult<(DistFile, CoreMetadata)> {
+    let dist = filename::parse(name)?;
+    let (path, for_read, name) = (path.to_path_buf(), dist.clone(), name.to_string());
+    let meta = tokio::task::spawn_blocking(move || metadata::read(&path, &for_read, &name))
+        .await
+        .map_err(|e| CoreError::Internal(e.to_string()))??;
+    Ok((dist, meta))
+}
+
+/// Records the package of a stored file, storing a wheel's METADATA next to it.
+async fn record(
+    core: &Core,
+    dist: &DistFile,
+    meta: &CoreMetadata,
+    name: &str,
+    artifact: &Artifact,
+) -> CoreResult<String> {
     let metadata_artifact = if dist.packagetype == "bdist_wheel" {
         let a = artifacts::ingest_bytes(core, meta.raw.clone().into()).await?;
         Some((a.id, a.digests.sha256))
@@ -54,8 +86,8 @@ pub async fn file(
         &core.db,
         NewPackage {
             filename: name,
-            dist: &dist,
-            meta: &meta,
+            dist,
+            meta,
             sha256: &artifact.digests.sha256,
             size: artifact.digests.size as i64,
             artifact_id: &artifact.id,
