@@ -46,41 +46,39 @@ impl Index {
 
 /// The python distribution whose base path is the longest prefix of `path`, with the rest.
 async fn find(state: &AppState, path: &str) -> CoreResult<Option<(Index, String)>> {
-    let rows = sqlx::query(
+    // Every prefix of the path that ends before a `/` may be a base path.
+    let candidates: Vec<&str> = path.match_indices('/').map(|(i, _)| &path[..i]).collect();
+    if candidates.is_empty() {
+        return Ok(None);
+    }
+    let sql = format!(
         "SELECT d.base_path, COALESCE(d.repository_id, v.repository_id) AS rid, \
          COALESCE(v.number, r.latest_number) AS number, d.allow_uploads AS allow_uploads, d.remote_id \
          FROM distributions d \
          LEFT JOIN repository_versions v ON v.id = d.repository_version_id \
-         LEFT JOIN repositories r ON r.id = d.repository_id WHERE d.pulp_type = $1",
-    )
-    .bind(DISTRIBUTION_TYPE)
-    .fetch_all(state.db.pool())
-    .await?;
-    let mut best: Option<(Index, String)> = None;
-    for r in rows {
-        let base_path: String = r.try_get(0)?;
-        let Some(rest) = path.strip_prefix(&format!("{base_path}/")) else {
-            continue;
-        };
-        if best
-            .as_ref()
-            .is_some_and(|(b, _)| b.base_path.len() >= base_path.len())
-        {
-            continue;
-        }
-        let rest = rest.to_string();
-        best = Some((
-            Index {
-                base_path,
-                repository_id: r.try_get(1)?,
-                number: r.try_get::<Option<i64>, _>(2)?.unwrap_or(0),
-                allow_uploads: depot_core::db::get_bool(&r, "allow_uploads")?,
-                remote_id: r.try_get(4)?,
-            },
-            rest,
-        ));
+         LEFT JOIN repositories r ON r.id = d.repository_id \
+         WHERE d.pulp_type = $1 AND d.base_path IN ({}) ORDER BY LENGTH(d.base_path) DESC LIMIT 1",
+        depot_core::db::placeholders(2, candidates.len())
+    );
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(DISTRIBUTION_TYPE);
+    for c in &candidates {
+        q = q.bind(*c);
     }
-    Ok(best)
+    let Some(r) = q.fetch_optional(state.db.pool()).await? else {
+        return Ok(None);
+    };
+    let base_path: String = r.try_get(0)?;
+    let rest = path[base_path.len() + 1..].to_string();
+    Ok(Some((
+        Index {
+            base_path,
+            repository_id: r.try_get(1)?,
+            number: r.try_get::<Option<i64>, _>(2)?.unwrap_or(0),
+            allow_uploads: depot_core::db::get_bool(&r, "allow_uploads")?,
+            remote_id: r.try_get(4)?,
+        },
+        rest,
+    )))
 }
 
 /// Adds packages to the repository in a new version (an immediate task holding it) and waits
