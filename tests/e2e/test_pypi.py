@@ -143,11 +143,22 @@ def test_twine_upload_then_pip_and_uv_install(index, tmp_path, pulp, depot_serve
         index.simple, "-d", down, "-r", reqs)
     assert (down / lib.name).read_bytes() == lib.read_bytes()
 
+    # uv publish uploads the same way; uv reads an HTML page too (as find-links).
+    extra = pypkgs.wheel(tmp_path, "depot-extra", "0.1")
+    run(VENV_BIN / "uv", "publish", "--publish-url", index.url + "legacy/", "-u", depot_server.username,
+        "-p", depot_server.password, extra)
+    uv_html = tmp_path / "uv-html"
+    run(VENV_BIN / "uv", "venv", "-q", uv_html)
+    run(VENV_BIN / "uv", "pip", "install", "--no-cache", "--no-index", "--find-links", index.simple + "depot-extra/",
+        "depot-extra", env={"VIRTUAL_ENV": str(uv_html)})
+    out = run(uv_html / "bin" / "python", "-c", "import depot_extra; print(depot_extra.VERSION)")
+    assert out.stdout.strip() == "0.1"
+
     # The repository got a version per upload; pulp-cli lists the packages.
     repo = pulp("python", "repository", "show", "--name", index.name)
-    assert repo["latest_version_href"].endswith("/versions/4/")
+    assert repo["latest_version_href"].endswith("/versions/5/")
     packages = pulp("python", "content", "list", "--repository-version", repo["latest_version_href"])
-    assert sorted(p["filename"] for p in packages) == sorted(f.name for f in (lib, lib_old, app, app_sdist))
+    assert sorted(p["filename"] for p in packages) == sorted(f.name for f in (lib, lib_old, app, app_sdist, extra))
 
 
 def test_bad_uploads_are_refused_with_twines_message(index, tmp_path, depot_server):
