@@ -354,3 +354,33 @@ def test_cli_content_create_reads_the_metadata(pulp, depot_server, tmp_path):
     bad.write_text("x")
     refused = pulp.run("python", "content", "create", "--relative-path", "notes.txt", "--file", bad)
     assert refused.returncode != 0 and "relative_path" in refused.stderr
+
+
+def test_a_publication_fixes_the_version_an_index_serves(pulp, depot_server, tmp_path, helpers):
+    index = Index(pulp, depot_server)
+    first = pypkgs.wheel(tmp_path, "pinned", "1.0")
+    index.twine(first)
+    publication = pulp("python", "publication", "create", "--repository", index.name)
+    assert publication["repository_version"].endswith("/versions/1/")
+    assert publication["pulp_href"].startswith("/pulp/api/v3/publications/python/pypi/")
+    fixed = unique("fixed")
+    pulp("python", "distribution", "create", "--name", fixed, "--base-path", fixed,
+         "--publication", publication["pulp_href"])
+    index.twine(pypkgs.wheel(tmp_path, "pinned", "2.0"))
+
+    def versions(base_path):
+        resp = depot_server.request("GET", f"/pypi/{base_path}/simple/pinned/", headers={"Accept": PIP_ACCEPT},
+                                    auth=None)
+        return resp.json()["versions"]
+
+    assert versions(index.name) == ["1.0", "2.0"]
+    assert versions(fixed) == ["1.0"]  # the publication's version
+    assert [p["pulp_href"] for p in pulp("python", "publication", "list")] == [publication["pulp_href"]]
+    # The file of the published version is served; a file publication's href is refused here.
+    page = depot_server.request("GET", f"/pypi/{fixed}/simple/pinned/", headers={"Accept": PIP_ACCEPT}, auth=None)
+    assert page.json()["files"][0]["filename"] == first.name
+    assert helpers.content("GET", page.json()["files"][0]["url"]).body == first.read_bytes()
+    bad = depot_server.request("POST", "/pulp/api/v3/distributions/python/pypi/", json_body={
+        "name": unique("x"), "base_path": unique("x"),
+        "publication": "/pulp/api/v3/publications/file/file/00000000-0000-0000-0000-000000000000/"})
+    assert bad.status == 400 and "publication" in bad.json()

@@ -108,7 +108,7 @@ async fn check_fields<P: DistributionType>(
             "Content guards are not supported yet.",
         ));
     }
-    if !P::PUBLICATIONS && raw.get("publication").is_some_and(|v| !v.is_null()) {
+    if P::PUBLICATION.is_none() && raw.get("publication").is_some_and(|v| !v.is_null()) {
         return Err(CoreError::field(
             "publication",
             "Publications are not supported here; distribute the repository or a version.",
@@ -170,11 +170,13 @@ async fn resolve_source<P: DistributionType>(
             .map_err(|_| depot_core::hrefs::missing("repository_version", h))?;
         s.repository_version_id = Some(v.id);
     }
-    if let (Some(h), true) = (publ, P::PUBLICATIONS) {
-        let id = depot_core::hrefs::resolve(Kind::FilePublication, "publication", &h)?;
+    if let (Some(h), Some(kind)) = (publ, P::PUBLICATION) {
+        let id = depot_core::hrefs::resolve(kind, "publication", &h)?;
         publication::get(&state.db, &id)
             .await
-            .map_err(|_| depot_core::hrefs::missing("publication", h))?;
+            .ok()
+            .filter(|p| p.kind() == kind)
+            .ok_or_else(|| depot_core::hrefs::missing("publication", &h))?;
         s.publication_id = Some(id);
     }
     Ok(Some(s))

@@ -19,7 +19,8 @@ pub trait DistributionType: Send + Sync + 'static {
     const TAG: &'static str;
     /// The repository types it may serve (empty: it serves no repository).
     const REPOSITORIES: &'static [Kind];
-    const PUBLICATIONS: bool;
+    /// The publication type it may serve, if any.
+    const PUBLICATION: Option<Kind>;
     /// The remote type of its `remote` field, if it has one.
     const REMOTE: Option<Kind>;
 
@@ -46,7 +47,7 @@ impl DistributionType for File {
     const HREF_PARAM: &'static str = "file_file_distribution_href";
     const TAG: &'static str = "Distributions: File";
     const REPOSITORIES: &'static [Kind] = &[Kind::FileRepository];
-    const PUBLICATIONS: bool = true;
+    const PUBLICATION: Option<Kind> = Some(Kind::FilePublication);
     const REMOTE: Option<Kind> = None;
 
     type Create = FileDistribution;
@@ -128,7 +129,7 @@ impl DistributionType for Container {
     const TAG: &'static str = "Distributions: Container";
     const REPOSITORIES: &'static [Kind] =
         &[Kind::ContainerRepository, Kind::ContainerPushRepository];
-    const PUBLICATIONS: bool = false;
+    const PUBLICATION: Option<Kind> = None;
     const REMOTE: Option<Kind> = None;
 
     type Create = ContainerDistribution;
@@ -229,7 +230,7 @@ impl DistributionType for PullThrough {
     const HREF_PARAM: &'static str = "container_container_pull_through_distribution_href";
     const TAG: &'static str = "Distributions: Pull-Through";
     const REPOSITORIES: &'static [Kind] = &[];
-    const PUBLICATIONS: bool = false;
+    const PUBLICATION: Option<Kind> = None;
     const REMOTE: Option<Kind> = Some(Kind::ContainerPullThroughRemote);
 
     type Create = ContainerPullThroughDistribution;
@@ -325,7 +326,7 @@ impl DistributionType for Python {
     const HREF_PARAM: &'static str = "python_python_distribution_href";
     const TAG: &'static str = "Distributions: Pypi";
     const REPOSITORIES: &'static [Kind] = &[Kind::PythonRepository];
-    const PUBLICATIONS: bool = false;
+    const PUBLICATION: Option<Kind> = Some(Kind::PythonPublication);
     const REMOTE: Option<Kind> = Some(Kind::PythonRemote);
 
     type Create = PythonDistribution;
@@ -350,7 +351,10 @@ impl DistributionType for Python {
             name: c.name,
             repository: c.repository,
             repository_version: c.repository_version,
-            publication: None,
+            publication: d
+                .publication_id
+                .as_deref()
+                .map(|id| Kind::PythonPublication.href(id)),
         }
     }
 }
@@ -366,7 +370,7 @@ pub struct PythonDistribution {
     pub pulp_labels: Option<Labels>,
     pub repository: Option<String>,
     pub repository_version: Option<String>,
-    /// Publications are pulp_python's deprecated static index; only `null` is taken.
+    /// A publication (pulp_python's deprecated way to fix the version served).
     pub publication: Option<String>,
     /// Whether twine may upload to it (default true).
     pub allow_uploads: Option<bool>,

@@ -1,4 +1,7 @@
-//! `publications/file/file/`: publishing repository versions.
+//! Publications of every type: `publications/file/file/` (a version's files plus a generated
+//! PULP_MANIFEST, served by the content app) and `publications/python/pypi/` (pulp_python's
+//! deprecated publications: a fixed version for an index to serve). The operations are written
+//! once over [`PublicationType`].
 
 use axum::Router;
 use axum::extract::{Path, State};
@@ -18,14 +21,62 @@ use depot_http::{
 };
 use schemars::JsonSchema;
 use serde::Deserialize;
-use serde_json::json;
+use serde::de::DeserializeOwned;
+use serde_json::{Value, json};
 
-const BASE: &str = "/pulp/api/v3/publications/file/file/";
+pub trait PublicationType: Send + Sync + 'static {
+    const PULP_TYPE: &'static str;
+    const KIND: Kind;
+    const REPOSITORY: Kind;
+    const BASE: &'static str;
+    const PREFIX: &'static str;
+    const HREF_PARAM: &'static str;
+    const TAG: &'static str;
+    const TASK: &'static str;
+    type Create: DeserializeOwned + JsonSchema;
+}
+
+pub struct File;
+
+impl PublicationType for File {
+    const PULP_TYPE: &'static str = "file.file";
+    const KIND: Kind = Kind::FilePublication;
+    const REPOSITORY: Kind = Kind::FileRepository;
+    const BASE: &'static str = "/pulp/api/v3/publications/file/file/";
+    const PREFIX: &'static str = "publications_file_file";
+    const HREF_PARAM: &'static str = "file_file_publication_href";
+    const TAG: &'static str = "Publications: File";
+    const TASK: &'static str = "pulp_file.app.tasks.publishing.publish";
+    type Create = FilePublication;
+}
+
+pub struct Python;
+
+impl PublicationType for Python {
+    const PULP_TYPE: &'static str = "python.python";
+    const KIND: Kind = Kind::PythonPublication;
+    const REPOSITORY: Kind = Kind::PythonRepository;
+    const BASE: &'static str = "/pulp/api/v3/publications/python/pypi/";
+    const PREFIX: &'static str = "publications_python_pypi";
+    const HREF_PARAM: &'static str = "python_python_publication_href";
+    const TAG: &'static str = "Publications: Pypi";
+    const TASK: &'static str = "pulp_python.app.tasks.publish.publish";
+    type Create = PythonPublication;
+}
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route(BASE, get(list).post(create))
-        .route(&format!("{BASE}{{id}}/"), get(read).delete(delete))
+        .merge(routes::<File>())
+        .merge(routes::<Python>())
+}
+
+fn routes<P: PublicationType>() -> Router<AppState> {
+    Router::new()
+        .route(P::BASE, get(list::<P>).post(create::<P>))
+        .route(
+            &format!("{}{{id}}/", P::BASE),
+            get(read::<P>).delete(delete::<P>),
+        )
 }
 
 /// What to publish: a repository (its latest version) or one version, not both.
@@ -39,17 +90,23 @@ pub struct FilePublication {
     pub checkpoint: Option<bool>,
 }
 
-async fn create(
+/// The repository (its latest version) or the version an index serves, not both.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PythonPublication {
+    pub repository: Option<String>,
+    pub repository_version: Option<String>,
+}
+
+async fn create<P: PublicationType>(
     State(state): State<AppState>,
     Authenticated(user): Authenticated,
     cid: CorrelationId,
     fields: Fields,
 ) -> ApiResult<Response> {
-    let body: FilePublication = fields.parse()?;
-    let v = match (
-        body.repository.as_deref(),
-        body.repository_version.as_deref(),
-    ) {
+    let (_, raw) = fields.parse_full::<P::Create>()?;
+    let text = |k: &str| raw.get(k).and_then(Value::as_str);
+    let v = match (text("repository"), text("repository_version")) {
         (Some(_), Some(_)) => {
             return Err(CoreError::invalid(
                 "Only one of the attributes 'repository' and 'repository_version' may be specified",
@@ -63,38 +120,49 @@ async fn create(
             .into());
         }
         (Some(h), None) => {
-            let id = depot_core::hrefs::resolve(Kind::FileRepository, "repository", h)?;
-            let repo = repository::get(&state.db, &id)
+            let id = depot_core::hrefs::resolve(P::REPOSITORY, "repository", h)?;
+            let repo = repository::get_of_type(&state.db, &id, P::PULP_TYPE)
                 .await
                 .map_err(|_| depot_core::hrefs::missing("repository", h))?;
             version::get(&state.db, &id, repo.latest_number).await?
         }
         (None, Some(h)) => {
             let (repo, n) = depot_core::hrefs::resolve_version("repository_version", h)?;
+            repository::get_of_type(&state.db, &repo, P::PULP_TYPE)
+                .await
+                .map_err(|_| depot_core::hrefs::missing("repository_version", h))?;
             version::get(&state.db, &repo, n)
                 .await
                 .map_err(|_| depot_core::hrefs::missing("repository_version", h))?
         }
     };
-    let manifest = body.manifest.unwrap_or_else(|| "PULP_MANIFEST".into());
+    let manifest = text("manifest").unwrap_or("PULP_MANIFEST").to_string();
     depot_core::models::content::validate_relative_path(&manifest)
         .map_err(|_| CoreError::field("manifest", "Invalid manifest name."))?;
-    let d = Dispatch::new("pulp_file.app.tasks.publishing.publish",
+    let checkpoint = raw
+        .get("checkpoint")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    let d = Dispatch::new(
+        P::TASK,
         PUBLISH_HANDLER,
-        json!({"repository_version_id": v.id, "manifest": manifest, "checkpoint": body.checkpoint.unwrap_or(false)}),)
-        .shared(vec![Kind::FileRepository.prn(&v.repository_id)])
-        .requested_by(&user.id, &cid.0);
+        json!({"repository_version_id": v.id, "manifest": manifest, "checkpoint": checkpoint,
+               "pulp_type": P::PULP_TYPE}),
+    )
+    .shared(vec![P::REPOSITORY.prn(&v.repository_id)])
+    .requested_by(&user.id, &cid.0);
     dispatched(&state, d).await
 }
 
-async fn list(
+async fn list<P: PublicationType>(
     State(state): State<AppState>,
     _: Authenticated,
     query: QueryMap,
 ) -> ApiResult<Response> {
     let params = ListParams::from_query(&query)?;
     let mut q = ListQuery::new(SELECT, FROM);
-    href_filters(&mut q, &query, Kind::FilePublication, "p.id");
+    q.filter("p.pulp_type = ?", vec![Bind::Text(P::PULP_TYPE.into())]);
+    href_filters(&mut q, &query, P::KIND, "p.id");
     if let Some(h) = query.get("repository_version") {
         let (repo, n) = parse_version_href(h).ok_or_else(|| {
             CoreError::field("repository_version", "Invalid repository version href.")
@@ -105,7 +173,7 @@ async fn list(
         );
     }
     if let Some(h) = query.get("repository") {
-        let id = Kind::FileRepository
+        let id = P::REPOSITORY
             .parse_ref(h)
             .ok_or_else(|| CoreError::field("repository", "Invalid repository href."))?;
         q.filter("v.repository_id = ?", vec![Bind::Text(id)]);
@@ -127,66 +195,71 @@ async fn list(
     Ok(ok(&params.page(&query, count, results)))
 }
 
-async fn read(
+async fn find<P: PublicationType>(state: &AppState, id: &str) -> ApiResult<Publication> {
+    let p = publication::get(&state.db, id).await?;
+    if p.pulp_type != P::PULP_TYPE {
+        return Err(CoreError::not_found("Publication").into());
+    }
+    Ok(p)
+}
+
+async fn read<P: PublicationType>(
     State(state): State<AppState>,
     _: Authenticated,
     Path(id): Path<String>,
     query: QueryMap,
 ) -> ApiResult<Response> {
-    let p = publication::get(&state.db, &id).await?;
+    let p = find::<P>(&state, &id).await?;
     let resp = publication::response(&state.db, &p).await?;
     shaped(&query, &resp)
 }
 
-async fn delete(
+async fn delete<P: PublicationType>(
     State(state): State<AppState>,
     _: Authenticated,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
+    find::<P>(&state, &id).await?;
     publication::delete(&state.db, &id).await?;
     Ok(no_content())
 }
 
 pub fn openapi(doc: &mut ApiDoc) {
+    openapi_of::<File>(doc);
+    openapi_of::<Python>(doc);
+}
+
+fn openapi_of<P: PublicationType>(doc: &mut ApiDoc) {
     let resp = doc.schema::<FilePublicationResponse>();
     let page = doc.paginated::<FilePublicationResponse>();
-    let req = doc.schema::<FilePublication>();
+    let req = doc.schema::<P::Create>();
     let async_op = doc.schema::<depot_core::models::AsyncOperationResponse>();
-    let tag = "Publications: File";
     let filters = openapi::list_filters(
         &["repository", "repository_version"],
         &["pulp_href__in", "prn__in", "pulp_id__in"],
     );
-    let p = || openapi::href_param("file_file_publication_href");
+    let detail = format!("{{{}}}", P::HREF_PARAM);
+    let id = |action: &str| format!("{}_{action}", P::PREFIX);
+    let p = || openapi::href_param(P::HREF_PARAM);
     doc.add(
-        Op::new("get", BASE, "publications_file_file_list", tag)
+        Op::new("get", P::BASE, id("list"), P::TAG)
             .params(filters)
             .response(200, Some(page)),
     );
     doc.add(
-        Op::new("post", BASE, "publications_file_file_create", tag)
+        Op::new("post", P::BASE, id("create"), P::TAG)
             .body(req, JSON_FORM_MULTIPART)
             .response(202, Some(async_op)),
     );
     doc.add(
-        Op::new(
-            "get",
-            "{file_file_publication_href}",
-            "publications_file_file_read",
-            tag,
-        )
-        .param(p())
-        .params(openapi::field_params())
-        .response(200, Some(resp)),
+        Op::new("get", detail.clone(), id("read"), P::TAG)
+            .param(p())
+            .params(openapi::field_params())
+            .response(200, Some(resp)),
     );
     doc.add(
-        Op::new(
-            "delete",
-            "{file_file_publication_href}",
-            "publications_file_file_delete",
-            tag,
-        )
-        .param(p())
-        .response(204, None),
+        Op::new("delete", detail, id("delete"), P::TAG)
+            .param(p())
+            .response(204, None),
     );
 }

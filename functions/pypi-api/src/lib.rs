@@ -55,7 +55,8 @@ async fn find(state: &AppState, path: &str) -> CoreResult<Option<(Index, String)
         "SELECT d.base_path, COALESCE(d.repository_id, v.repository_id) AS rid, \
          COALESCE(v.number, r.latest_number) AS number, d.allow_uploads AS allow_uploads, d.remote_id \
          FROM distributions d \
-         LEFT JOIN repository_versions v ON v.id = d.repository_version_id \
+         LEFT JOIN publications p ON p.id = d.publication_id \
+         LEFT JOIN repository_versions v ON v.id = COALESCE(d.repository_version_id, p.repository_version_id) \
          LEFT JOIN repositories r ON r.id = d.repository_id \
          WHERE d.pulp_type = $1 AND d.base_path IN ({}) ORDER BY LENGTH(d.base_path) DESC LIMIT 1",
         depot_core::db::placeholders(2, candidates.len())

@@ -1,5 +1,6 @@
-//! Task: publish a file repository version: every file under its relative path plus a generated
-//! `PULP_MANIFEST` (`relative_path,sha256,size` per line).
+//! Task: publish a repository version. A file publication holds every file under its relative
+//! path plus a generated `PULP_MANIFEST` (`relative_path,sha256,size` per line); a python one
+//! only fixes the version its index serves.
 
 use depot_core::models::publication;
 use depot_core::models::version;
@@ -15,6 +16,8 @@ struct Args {
     repository_version_id: String,
     manifest: String,
     checkpoint: bool,
+    #[serde(default)]
+    pulp_type: Option<String>,
 }
 
 fn publish(ctx: TaskContext) -> TaskFuture {
@@ -25,7 +28,13 @@ fn publish(ctx: TaskContext) -> TaskFuture {
         ctx.progress
             .start("publishing.content", "Publishing files", None)
             .await;
-        let p = publication::publish(&ctx.core, &v, &args.manifest, args.checkpoint, None).await?;
+        let p = match args.pulp_type.as_deref() {
+            Some("python.python") => {
+                publication::create(db, "python.python", &v.id, None, false, false, Vec::new())
+                    .await?
+            }
+            _ => publication::publish(&ctx.core, &v, &args.manifest, args.checkpoint, None).await?,
+        };
         ctx.progress.complete("publishing.content").await;
         ctx.created(p.href());
         Ok(Some(

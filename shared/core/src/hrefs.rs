@@ -30,10 +30,11 @@ pub enum Kind {
     PythonRemote,
     PythonDistribution,
     PythonPackage,
+    PythonPublication,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 24] = [
+    pub const ALL: [Kind; 25] = [
         Kind::FileRepository,
         Kind::FileRemote,
         Kind::FileContent,
@@ -58,6 +59,7 @@ impl Kind {
         Kind::PythonRemote,
         Kind::PythonDistribution,
         Kind::PythonPackage,
+        Kind::PythonPublication,
     ];
 
     /// The repository types, whose hrefs have `versions/<n>/` below them.
@@ -115,6 +117,13 @@ impl Kind {
         }
     }
 
+    pub fn publication(pulp_type: &str) -> Kind {
+        match pulp_type {
+            "python.python" => Kind::PythonPublication,
+            _ => Kind::FilePublication,
+        }
+    }
+
     /// The `pulp_type` of the content units of this kind, if it is a content kind.
     pub fn content_type(self) -> Option<&'static str> {
         match self {
@@ -165,6 +174,7 @@ impl Kind {
             Kind::PythonRemote => "remotes/python/python/",
             Kind::PythonDistribution => "distributions/python/pypi/",
             Kind::PythonPackage => "content/python/packages/",
+            Kind::PythonPublication => "publications/python/pypi/",
         }
     }
 
@@ -194,6 +204,7 @@ impl Kind {
             Kind::PythonRemote => "python.pythonremote",
             Kind::PythonDistribution => "python.pythondistribution",
             Kind::PythonPackage => "python.pythonpackagecontent",
+            Kind::PythonPublication => "python.pythonpublication",
         }
     }
 

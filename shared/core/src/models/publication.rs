@@ -12,6 +12,8 @@ use crate::{CoreError, CoreResult};
 #[derive(Debug, Clone)]
 pub struct Publication {
     pub id: String,
+    /// `file.file`, or `python.python` (which serves its version's content as it is).
+    pub pulp_type: String,
     pub repository_version_id: String,
     pub repository_id: String,
     pub number: i64,
@@ -23,7 +25,7 @@ pub struct Publication {
 }
 
 pub const SELECT: &str = "p.id, p.repository_version_id, v.repository_id, v.number, p.manifest, p.checkpoint, \
-    p.pass_through, p.created, p.updated";
+    p.pass_through, p.created, p.updated, p.pulp_type";
 pub const FROM: &str =
     "publications p JOIN repository_versions v ON v.id = p.repository_version_id";
 
@@ -39,11 +41,16 @@ impl Publication {
             pass_through: get_bool(row, "pass_through")?,
             created: row.try_get(7)?,
             updated: row.try_get(8)?,
+            pulp_type: row.try_get(9)?,
         })
     }
 
+    pub fn kind(&self) -> Kind {
+        Kind::publication(&self.pulp_type)
+    }
+
     pub fn href(&self) -> String {
-        Kind::FilePublication.href(&self.id)
+        self.kind().href(&self.id)
     }
 }
 
@@ -68,7 +75,7 @@ pub async fn get(db: &Db, id: &str) -> CoreResult<Publication> {
     .bind(id)
     .fetch_optional(db.pool())
     .await?
-    .ok_or_else(|| CoreError::not_found("FilePublication"))?;
+    .ok_or_else(|| CoreError::not_found("Publication"))?;
     Publication::from_row(&row)
 }
 
@@ -78,17 +85,20 @@ pub async fn response(db: &Db, p: &Publication) -> CoreResult<FilePublicationRes
             .bind(&p.id)
             .fetch_all(db.pool())
             .await?;
+    let repository = Kind::repository(&p.pulp_type);
+    let distribution = Kind::distribution(if p.pulp_type == "python.python" {
+        "python.pypi"
+    } else {
+        &p.pulp_type
+    });
     Ok(FilePublicationResponse {
         pulp_href: p.href(),
-        prn: Kind::FilePublication.prn(&p.id),
+        prn: p.kind().prn(&p.id),
         pulp_created: p.created.clone(),
         pulp_last_updated: p.updated.clone(),
-        repository_version: version_href(Kind::FileRepository, &p.repository_id, p.number),
-        repository: Kind::FileRepository.href(&p.repository_id),
-        distributions: dists
-            .iter()
-            .map(|d| Kind::FileDistribution.href(d))
-            .collect(),
+        repository_version: version_href(repository, &p.repository_id, p.number),
+        repository: repository.href(&p.repository_id),
+        distributions: dists.iter().map(|d| distribution.href(d)).collect(),
         manifest: p.manifest.clone(),
         checkpoint: p.checkpoint,
     })
@@ -105,6 +115,7 @@ pub struct PublishedFile {
 /// Records a complete publication in one transaction, so a half-made one is never visible.
 pub async fn create(
     db: &Db,
+    pulp_type: &str,
     repository_version_id: &str,
     manifest: Option<String>,
     checkpoint: bool,
@@ -116,7 +127,7 @@ pub async fn create(
     let mut tx = db.begin_write().await?;
     sqlx::query(
         "INSERT INTO publications (id, pulp_type, repository_version_id, manifest, checkpoint, pass_through, created, updated) \
-         VALUES ($1, 'file.file', $2, $3, $4, $5, $6, $6)",
+         VALUES ($1, $7, $2, $3, $4, $5, $6, $6)",
     )
     .bind(&id)
     .bind(repository_version_id)
@@ -124,6 +135,7 @@ pub async fn create(
     .bind(checkpoint)
     .bind(pass_through)
     .bind(&now)
+    .bind(pulp_type)
     .execute(&mut *tx)
     .await?;
     for chunk in files.chunks(200) {
@@ -153,7 +165,7 @@ pub async fn delete(db: &Db, id: &str) -> CoreResult<()> {
         .execute(db.pool())
         .await?;
     if res.rows_affected() == 0 {
-        return Err(CoreError::not_found("FilePublication"));
+        return Err(CoreError::not_found("Publication"));
     }
     Ok(())
 }
@@ -205,6 +217,7 @@ pub async fn publish(
     });
     create(
         &core.db,
+        "file.file",
         &v.id,
         Some(manifest.to_string()),
         checkpoint,

@@ -39,16 +39,19 @@ pub enum File {
 }
 
 /// Finds the distribution whose base path is the longest prefix of `path`, with what it serves.
-/// A distribution with a publication serves it; one with a repository or a version serves that
-/// version through its newest publication when there is one, else the version's content.
+/// A distribution with a (file) publication serves it; one with a repository or a version serves
+/// that version through its newest file publication when there is one, else the version's
+/// content (as python publications do: they only fix the version).
 pub async fn match_path(db: &Db, path: &str) -> CoreResult<Option<Matched>> {
     let segments: Vec<&str> = path.trim_end_matches('/').split('/').collect();
     let candidates: Vec<String> = (1..=segments.len())
         .map(|n| segments[..n].join("/"))
         .collect();
     let sql = format!(
-        "SELECT d.base_path, v.repository_id, v.number, COALESCE(d.publication_id, \
-           (SELECT p.id FROM publications p WHERE p.repository_version_id = v.id ORDER BY p.created DESC LIMIT 1)) \
+        "SELECT d.base_path, v.repository_id, v.number, \
+           COALESCE(CASE WHEN dp.pulp_type = 'file.file' THEN d.publication_id END, \
+           (SELECT p.id FROM publications p WHERE p.repository_version_id = v.id AND p.pulp_type = 'file.file' \
+            ORDER BY p.created DESC LIMIT 1)) \
          FROM distributions d \
          LEFT JOIN publications dp ON dp.id = d.publication_id \
          LEFT JOIN repositories r ON r.id = d.repository_id \
