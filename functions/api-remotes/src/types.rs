@@ -115,8 +115,8 @@ impl RemoteType for Container {
         ContainerRemoteResponse {
             common: remote.response(),
             upstream_name: text(remote, "upstream_name").unwrap_or_default(),
-            includes: list(remote, "includes"),
-            excludes: list(remote, "excludes"),
+            includes: remote.strings("includes"),
+            excludes: remote.strings("excludes"),
             sigstore: text(remote, "sigstore"),
         }
     }
@@ -184,8 +184,8 @@ impl RemoteType for PullThrough {
     fn response(remote: &Remote) -> ContainerPullThroughRemoteResponse {
         ContainerPullThroughRemoteResponse {
             common: remote.response(),
-            includes: list(remote, "includes"),
-            excludes: list(remote, "excludes"),
+            includes: remote.strings("includes"),
+            excludes: remote.strings("excludes"),
         }
     }
 }
@@ -250,15 +250,15 @@ impl RemoteType for Python {
         let flag = |k: &str| remote.setting(k).and_then(Value::as_bool).unwrap_or(false);
         PythonPythonRemoteResponse {
             common: remote.response(),
-            includes: list(remote, "includes").unwrap_or_default(),
-            excludes: list(remote, "excludes").unwrap_or_default(),
+            includes: remote.strings("includes").unwrap_or_default(),
+            excludes: remote.strings("excludes").unwrap_or_default(),
             prereleases: flag("prereleases"),
-            package_types: list(remote, "package_types").unwrap_or_default(),
+            package_types: remote.strings("package_types").unwrap_or_default(),
             keep_latest_packages: remote
                 .setting("keep_latest_packages")
                 .and_then(Value::as_i64)
                 .unwrap_or(0),
-            exclude_platforms: list(remote, "exclude_platforms").unwrap_or_default(),
+            exclude_platforms: remote.strings("exclude_platforms").unwrap_or_default(),
             provenance: flag("provenance"),
         }
     }
@@ -379,15 +379,4 @@ fn text(remote: &Remote, field: &str) -> Option<String> {
         .setting(field)
         .and_then(Value::as_str)
         .map(str::to_string)
-}
-
-fn list(remote: &Remote, field: &str) -> Option<Vec<String>> {
-    remote.setting(field).and_then(|v| {
-        v.as_array().map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect()
-        })
-    })
 }

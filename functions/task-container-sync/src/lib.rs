@@ -8,12 +8,11 @@ use depot_container::fetch::Fetcher;
 use depot_container::store::{self, Repo};
 use depot_container::upstream::{Upstream, included};
 use depot_container::{REPOSITORY_TYPE, SYNC_HANDLER};
-use depot_core::models::remote::{self, Remote};
+use depot_core::models::remote;
 use depot_core::models::repository;
 use depot_core::models::version::{self, Change, Removal};
 use depot_core::tasks::{TaskContext, TaskFuture, TaskRegistry};
 use serde::Deserialize;
-use serde_json::Value;
 
 pub fn register_tasks(reg: &mut TaskRegistry) {
     reg.register(SYNC_HANDLER, sync);
@@ -25,19 +24,6 @@ struct Args {
     remote_id: String,
     #[serde(default)]
     mirror: bool,
-}
-
-fn strings(remote: &Remote, field: &str) -> Vec<String> {
-    remote
-        .setting(field)
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 fn sync(ctx: TaskContext) -> TaskFuture {
@@ -52,7 +38,8 @@ fn sync(ctx: TaskContext) -> TaskFuture {
         ctx.progress
             .start(list, "Downloading tag list", Some(1))
             .await;
-        let (includes, excludes) = (strings(&remote, "includes"), strings(&remote, "excludes"));
+        let includes = remote.strings("includes").unwrap_or_default();
+        let excludes = remote.strings("excludes").unwrap_or_default();
         let tags: Vec<String> = upstream
             .tags()
             .await?

@@ -9,7 +9,6 @@ use depot_core::db::Db;
 use depot_core::models::distribution::{self, NewDistribution, Source};
 use depot_core::models::remote::{self, NewRemote, Policy, Remote};
 use depot_core::models::repository::{self, NewRepository};
-use serde_json::Value;
 use sqlx::Row;
 
 use crate::store::{self, Repo};
@@ -29,18 +28,7 @@ pub struct Cache {
 impl Cache {
     /// Whether the remote's `includes`/`excludes` let `upstream_name` through.
     pub fn allows(&self, upstream_name: &str) -> bool {
-        let list = |k: &str| -> Vec<String> {
-            self.remote
-                .setting(k)
-                .and_then(Value::as_array)
-                .map(|a| {
-                    a.iter()
-                        .filter_map(Value::as_str)
-                        .map(str::to_string)
-                        .collect()
-                })
-                .unwrap_or_default()
-        };
+        let list = |k: &str| self.remote.strings(k).unwrap_or_default();
         included(upstream_name, &list("includes"), &list("excludes"))
     }
 }

@@ -829,17 +829,14 @@ pub async fn add_remote_blob(
             .fetch_one(&mut *tx)
             .await?;
     let sha256 = (digest.algorithm == crate::digest::Algorithm::Sha256).then(|| digest.hex.clone());
-    sqlx::query(
-        "INSERT INTO remote_artifacts (id, content_artifact_id, remote_id, url, size, sha256) VALUES ($1, $2, $3, $4, $5, $6) \
-         ON CONFLICT (content_artifact_id, remote_id) DO UPDATE SET url = excluded.url",
+    depot_core::models::content::add_remote_source(
+        &mut tx,
+        &ca_id,
+        remote_id,
+        url,
+        Some(size),
+        sha256.as_deref(),
     )
-    .bind(depot_core::new_id())
-    .bind(ca_id)
-    .bind(remote_id)
-    .bind(url)
-    .bind(size)
-    .bind(sha256)
-    .execute(&mut *tx)
     .await?;
     pend(&mut tx, repository_id, &content_id).await?;
     tx.commit().await?;

@@ -55,23 +55,15 @@ pub struct Filters {
     pub keep_latest: usize,
 }
 
-fn strings(remote: &Remote, key: &str) -> Vec<String> {
-    remote
-        .setting(key)
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(Value::as_str)
-                .map(str::to_string)
-                .collect()
-        })
-        .unwrap_or_default()
-}
-
 impl Filters {
     pub fn of(remote: &Remote) -> CoreResult<Self> {
         let specs = |k: &str| -> CoreResult<Vec<Spec>> {
-            strings(remote, k).iter().map(|s| parse_spec(s)).collect()
+            remote
+                .strings(k)
+                .unwrap_or_default()
+                .iter()
+                .map(|s| parse_spec(s))
+                .collect()
         };
         Ok(Filters {
             includes: specs("includes")?,
@@ -80,8 +72,8 @@ impl Filters {
                 .setting("prereleases")
                 .and_then(Value::as_bool)
                 .unwrap_or(false),
-            package_types: strings(remote, "package_types"),
-            exclude_platforms: strings(remote, "exclude_platforms"),
+            package_types: remote.strings("package_types").unwrap_or_default(),
+            exclude_platforms: remote.strings("exclude_platforms").unwrap_or_default(),
             keep_latest: remote
                 .setting("keep_latest_packages")
                 .and_then(Value::as_u64)

@@ -299,17 +299,10 @@ pub async fn add_remote(
     .bind(&file.filename)
     .fetch_one(&mut *tx)
     .await?;
-    sqlx::query(
-        "INSERT INTO remote_artifacts (id, content_artifact_id, remote_id, url, size, sha256) VALUES ($1, $2, $3, $4, $5, $6) \
-         ON CONFLICT (content_artifact_id, remote_id) DO UPDATE SET url = excluded.url",
+    let sha = (!sha256.is_empty()).then_some(sha256);
+    depot_core::models::content::add_remote_source(
+        &mut tx, &ca_id, remote_id, &file.url, size, sha,
     )
-    .bind(depot_core::new_id())
-    .bind(ca_id)
-    .bind(remote_id)
-    .bind(&file.url)
-    .bind(size)
-    .bind(sha256)
-    .execute(&mut *tx)
     .await?;
     tx.commit().await?;
     Ok(id)

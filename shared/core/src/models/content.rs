@@ -345,16 +345,30 @@ async fn attach_remote(
             .bind(content_id)
             .fetch_one(&mut **tx)
             .await?;
+    let size = Some(f.size as i64);
+    add_remote_source(tx, &ca_id, remote_id, &f.url, size, Some(&f.sha256)).await
+}
+
+/// Records (or refreshes) where the file `content_artifact_id` can be fetched from `remote_id`
+/// (an on-demand file, checked against `size` and `sha256` when it is fetched).
+pub async fn add_remote_source(
+    tx: &mut crate::db::Tx,
+    content_artifact_id: &str,
+    remote_id: &str,
+    url: &str,
+    size: Option<i64>,
+    sha256: Option<&str>,
+) -> CoreResult<()> {
     sqlx::query(
         "INSERT INTO remote_artifacts (id, content_artifact_id, remote_id, url, size, sha256) VALUES ($1, $2, $3, $4, $5, $6) \
          ON CONFLICT (content_artifact_id, remote_id) DO UPDATE SET url = excluded.url",
     )
     .bind(crate::new_id())
-    .bind(ca_id)
+    .bind(content_artifact_id)
     .bind(remote_id)
-    .bind(&f.url)
-    .bind(f.size as i64)
-    .bind(&f.sha256)
+    .bind(url)
+    .bind(size)
+    .bind(sha256)
     .execute(&mut **tx)
     .await?;
     Ok(())

@@ -130,6 +130,16 @@ impl Remote {
         self.settings.get(name).filter(|v| !v.is_null())
     }
 
+    /// A list-of-strings setting (tag or project filters); `None` when it is not set.
+    pub fn strings(&self, name: &str) -> Option<Vec<String>> {
+        self.setting(name).and_then(Value::as_array).map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+    }
+
     pub fn download_concurrency(&self) -> usize {
         self.setting("download_concurrency")
             .and_then(Value::as_u64)
