@@ -19,7 +19,7 @@ use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use crate::crud::{action, content_ids, find, sync_remote};
+use crate::crud::{action, content_ids, dispatch_sync, find, sync_remote};
 use crate::types::{Container, ContainerPush, RepositoryType};
 
 pub const SYNC_TASK: &str = "pulp_container.app.tasks.synchronize";
@@ -292,15 +292,9 @@ async fn sync(
     }
     let repo = find::<Container>(&state, &id).await?;
     let remote_id = sync_remote::<Container>(&state, &repo, body.remote.as_deref()).await?;
-    let d = Dispatch::new(
-        SYNC_TASK,
-        SYNC_HANDLER,
-        json!({"repository_id": id, "remote_id": remote_id, "mirror": body.mirror.unwrap_or(false)}),
-    )
-    .exclusive(vec![repo.prn()])
-    .shared(vec![Kind::ContainerRemote.prn(&remote_id)])
-    .requested_by(&user.id, &cid.0);
-    dispatched(&state, d).await
+    let args = json!({"repository_id": id, "remote_id": remote_id, "mirror": body.mirror.unwrap_or(false)});
+    let task = (SYNC_TASK, SYNC_HANDLER);
+    dispatch_sync::<Container>(&state, (&user, &cid), &repo, &remote_id, task, args).await
 }
 
 /// The version a copy reads: a container repository's latest, or the version given.

@@ -97,6 +97,24 @@ pub async fn sync_remote<P: RepositoryType>(
     }
 }
 
+/// Dispatches a sync of `repo` from the remote `remote_id`: the task holds the repository and
+/// shares the remote with other syncs from it.
+pub async fn dispatch_sync<P: RepositoryType>(
+    state: &AppState,
+    (user, cid): (&depot_core::users::User, &CorrelationId),
+    repo: &Repository,
+    remote_id: &str,
+    (name, handler): (&'static str, &'static str),
+    args: Value,
+) -> ApiResult<Response> {
+    let shared: Vec<String> = P::REMOTE.iter().map(|k| k.prn(remote_id)).collect();
+    let d = Dispatch::new(name, handler, args)
+        .exclusive(vec![repo.prn()])
+        .shared(shared)
+        .requested_by(&user.id, &cid.0);
+    dispatched(state, d).await
+}
+
 fn blank_name(name: Option<&Value>) -> CoreResult<()> {
     match name {
         Some(Value::String(n)) if n.is_empty() => {

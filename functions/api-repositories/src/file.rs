@@ -5,15 +5,14 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::routing::post;
 use depot_core::CoreError;
-use depot_core::hrefs::Kind;
-use depot_core::tasks::{Dispatch, SYNC_HANDLER};
+use depot_core::tasks::SYNC_HANDLER;
 use depot_http::openapi::ApiDoc;
-use depot_http::{ApiResult, AppState, Authenticated, CorrelationId, Fields, dispatched};
+use depot_http::{ApiResult, AppState, Authenticated, CorrelationId, Fields};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::crud::{action, find, sync_remote};
+use crate::crud::{action, dispatch_sync, find, sync_remote};
 use crate::types::{File, RepositoryType};
 
 pub const SYNC_TASK: &str = "pulp_file.app.tasks.synchronizing.synchronize";
@@ -51,13 +50,10 @@ async fn sync(
     if mirror && repo.autopublish {
         return Err(CoreError::invalid("Cannot use 'mirror' together with 'autopublish'.").into());
     }
-    let d = Dispatch::new(SYNC_TASK,
-        SYNC_HANDLER,
-        json!({"repository_id": id, "remote_id": remote_id, "mirror": mirror, "optimize": body.optimize.unwrap_or(true)}),)
-        .exclusive(vec![repo.prn()])
-        .shared(vec![Kind::FileRemote.prn(&remote_id)])
-        .requested_by(&user.id, &cid.0);
-    dispatched(&state, d).await
+    let args = json!({"repository_id": id, "remote_id": remote_id, "mirror": mirror,
+                      "optimize": body.optimize.unwrap_or(true)});
+    let task = (SYNC_TASK, SYNC_HANDLER);
+    dispatch_sync::<File>(&state, (&user, &cid), &repo, &remote_id, task, args).await
 }
 
 pub fn openapi(doc: &mut ApiDoc) {

@@ -4,15 +4,13 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::routing::post;
-use depot_core::hrefs::Kind;
-use depot_core::tasks::Dispatch;
 use depot_http::openapi::ApiDoc;
-use depot_http::{ApiResult, AppState, Authenticated, CorrelationId, Fields, dispatched};
+use depot_http::{ApiResult, AppState, Authenticated, CorrelationId, Fields};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::json;
 
-use crate::crud::{action, find, sync_remote};
+use crate::crud::{action, dispatch_sync, find, sync_remote};
 use crate::types::{Python, RepositoryType};
 
 pub const SYNC_TASK: &str = "pulp_python.app.tasks.sync.sync";
@@ -42,15 +40,9 @@ async fn sync(
     let body: PythonRepositorySyncURL = fields.parse()?;
     let repo = find::<Python>(&state, &id).await?;
     let remote_id = sync_remote::<Python>(&state, &repo, body.remote.as_deref()).await?;
-    let d = Dispatch::new(
-        SYNC_TASK,
-        depot_python::SYNC_HANDLER,
-        json!({"repository_id": id, "remote_id": remote_id, "mirror": body.mirror.unwrap_or(false)}),
-    )
-    .exclusive(vec![repo.prn()])
-    .shared(vec![Kind::PythonRemote.prn(&remote_id)])
-    .requested_by(&user.id, &cid.0);
-    dispatched(&state, d).await
+    let args = json!({"repository_id": id, "remote_id": remote_id, "mirror": body.mirror.unwrap_or(false)});
+    let task = (SYNC_TASK, depot_python::SYNC_HANDLER);
+    dispatch_sync::<Python>(&state, (&user, &cid), &repo, &remote_id, task, args).await
 }
 
 pub fn openapi(doc: &mut ApiDoc) {
