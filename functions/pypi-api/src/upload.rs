@@ -11,8 +11,8 @@ use depot_core::users::authenticate_basic;
 use depot_core::{CoreError, CoreResult};
 use depot_http::{ApiError, AppState};
 use depot_python::{filename, ingest, store};
+use futures_util::StreamExt;
 use serde_json::{Value, json};
-use tokio::io::AsyncWriteExt;
 
 use crate::Index;
 
@@ -157,27 +157,14 @@ impl Form {
         let broken = |e: axum::extract::multipart::MultipartError| {
             bad(format!("Reading the upload failed: {e}"))
         };
-        while let Some(mut field) = mp.next_field().await.map_err(broken)? {
+        while let Some(field) = mp.next_field().await.map_err(broken)? {
             let name = field.name().unwrap_or_default().to_string();
             if name == "content" {
                 let filename = field
                     .file_name()
                     .map(str::to_string)
                     .ok_or_else(|| bad("The 'content' field has no file name."))?;
-                let path = tempfile::NamedTempFile::new()
-                    .map_err(|e| CoreError::Internal(e.to_string()))?
-                    .into_temp_path();
-                let mut out = tokio::fs::File::create(&path)
-                    .await
-                    .map_err(|e| CoreError::Internal(e.to_string()))?;
-                while let Some(chunk) = field.chunk().await.map_err(broken)? {
-                    out.write_all(&chunk)
-                        .await
-                        .map_err(|e| CoreError::Internal(e.to_string()))?;
-                }
-                out.flush()
-                    .await
-                    .map_err(|e| CoreError::Internal(e.to_string()))?;
+                let path = ingest::to_temp_file(field.map(|c| c.map_err(broken))).await?;
                 form.content = Some((filename, path));
                 continue;
             }

@@ -5,11 +5,12 @@
 
 use std::path::Path;
 
+use bytes::Bytes;
 use depot_core::artifacts::{self, Expected};
 use depot_core::checksums::Algorithm;
 use depot_core::models::artifact::Artifact;
 use depot_core::{Core, CoreError, CoreResult};
-use futures_util::StreamExt;
+use futures_util::{Stream, StreamExt};
 use tokio::io::AsyncWriteExt;
 
 use crate::filename::{self, DistFile};
@@ -47,15 +48,25 @@ pub async fn file(
 /// package's content id.
 pub async fn artifact(core: &Core, a: &Artifact, name: &str) -> CoreResult<String> {
     filename::parse(name)?;
+    let bytes = core.storage.open(&a.file, 0, None).await?;
+    let path = to_temp_file(bytes.map(|c| c.map_err(CoreError::from))).await?;
+    let (dist, meta) = inspect(&path, name).await?;
+    record(core, &dist, &meta, name, a).await
+}
+
+/// Writes `body` to a new local temporary file (removed when the returned path is dropped):
+/// archives are read from disk, whatever storage the bytes come from.
+pub async fn to_temp_file(
+    body: impl Stream<Item = CoreResult<Bytes>>,
+) -> CoreResult<tempfile::TempPath> {
     let path = tempfile::NamedTempFile::new()?.into_temp_path();
     let mut out = tokio::fs::File::create(&path).await?;
-    let mut bytes = core.storage.open(&a.file, 0, None).await?;
-    while let Some(chunk) = bytes.next().await {
+    let mut body = std::pin::pin!(body);
+    while let Some(chunk) = body.next().await {
         out.write_all(&chunk?).await?;
     }
     out.flush().await?;
-    let (dist, meta) = inspect(&path, name).await?;
-    record(core, &dist, &meta, name, a).await
+    Ok(path)
 }
 
 /// The file name's and the file's own idea of the package, checked against each other.

@@ -9,7 +9,6 @@ use depot_core::tasks::Progress;
 use depot_core::{Core, CoreError, CoreResult};
 use futures_util::StreamExt;
 use serde_json::Value;
-use tokio::io::AsyncWriteExt;
 
 use crate::filename::{self, DistFile};
 use crate::filters::Filters;
@@ -267,30 +266,12 @@ async fn head_size(core: &Core, remote: &Remote, url: &str) -> CoreResult<Option
 /// Downloads a file to a temporary file and ingests it (its sha256 checked when published).
 async fn download(core: &Core, remote: &Remote, f: &RemoteFile) -> CoreResult<String> {
     let r = download::get(core, remote, &f.url).await?;
-    let path = tempfile_path()?;
-    let mut out = tokio::fs::File::create(&path)
-        .await
-        .map_err(|e| CoreError::Internal(e.to_string()))?;
-    let mut body = download::body_stream(r);
-    while let Some(chunk) = body.next().await {
-        let chunk = chunk.map_err(CoreError::Remote)?;
-        out.write_all(&chunk)
-            .await
-            .map_err(|e| CoreError::Internal(e.to_string()))?;
-    }
-    out.flush()
-        .await
-        .map_err(|e| CoreError::Internal(e.to_string()))?;
+    let body = download::body_stream(r).map(|c| c.map_err(CoreError::Remote));
+    let path = ingest::to_temp_file(body).await?;
     ingest::file(core, &path, &f.filename, f.sha256.as_deref())
         .await
         .map_err(|e| match e {
             CoreError::Invalid(_) => CoreError::Remote(format!("{}: {e}", f.url)),
             other => other,
         })
-}
-
-fn tempfile_path() -> CoreResult<tempfile::TempPath> {
-    tempfile::NamedTempFile::new()
-        .map(|f| f.into_temp_path())
-        .map_err(|e| CoreError::Internal(e.to_string()))
 }
