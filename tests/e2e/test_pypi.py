@@ -322,6 +322,13 @@ def test_on_demand_sync_and_pull_through(pulp, depot_server, upstream_index, tmp
         "--index-url", f"{depot_server.base_url}/pypi/{name}/simple/", "gamma")
     out = run(venv / "bin" / "python", "-c", "import gamma; print(gamma.VERSION)")
     assert out.stdout.strip() == "3.0"
+    # The same file uploaded to another index completes the package with the metadata read from
+    # it (the on-demand one only had what the upstream page said).
+    assert package["metadata_sha256"] is None
+    Index(pulp, depot_server).twine(made["gamma-3.0-py3-none-any.whl"])
+    package = pulp("python", "content", "list", "--repository-version", latest)[0]
+    assert package["artifact"] is not None and package["metadata_sha256"]
+    assert package["summary"] == "A test package"
 
     # Pull-through: a distribution with a remote fetches a project on its first request.
     pt = unique("pt")

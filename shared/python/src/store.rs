@@ -2,7 +2,7 @@
 //! repository version holds, for the index pages and the REST lists.
 
 use depot_core::CoreResult;
-use depot_core::db::Db;
+use depot_core::db::{Db, Tx};
 use depot_core::models::version::present_condition;
 use serde_json::Value;
 use sqlx::any::AnyRow;
@@ -81,17 +81,24 @@ pub struct NewPackage<'a> {
     pub metadata_artifact: Option<(&'a str, &'a str)>,
 }
 
-/// Records a package, or finds the one with the same sha256. Returns its content id.
-pub async fn add(db: &Db, p: NewPackage<'_>) -> CoreResult<String> {
-    let mut tx = db.begin_write().await?;
-    let find = "SELECT content_id FROM python_packages WHERE sha256 = $1";
-    let existing: Option<String> = sqlx::query_scalar(find)
-        .bind(p.sha256)
-        .fetch_optional(&mut *tx)
-        .await?;
-    if let Some(id) = existing {
-        return Ok(id);
-    }
+/// The values of a new package row.
+struct PackageRow<'a> {
+    filename: &'a str,
+    sha256: &'a str,
+    dist: &'a DistFile,
+    name: &'a str,
+    version: &'a str,
+    requires_python: Option<String>,
+    size: i64,
+    metadata: Value,
+    metadata_sha256: Option<&'a str>,
+}
+
+const FIND: &str = "SELECT content_id FROM python_packages WHERE sha256 = $1";
+
+/// Inserts the content and package rows; `None` when the same file was recorded meanwhile by a
+/// concurrent upload or sync (the caller then takes that one).
+async fn insert(tx: &mut Tx, r: &PackageRow<'_>) -> CoreResult<Option<String>> {
     let id = depot_core::new_id();
     sqlx::query(
         "INSERT INTO contents (id, pulp_type, pulp_labels, created, updated, repo_key) VALUES ($1, $2, '{}', $3, $3, $4)",
@@ -99,8 +106,8 @@ pub async fn add(db: &Db, p: NewPackage<'_>) -> CoreResult<String> {
     .bind(&id)
     .bind(PACKAGE_TYPE)
     .bind(depot_core::time::now())
-    .bind(p.filename)
-    .execute(&mut *tx)
+    .bind(r.filename)
+    .execute(&mut **tx)
     .await?;
     let inserted = sqlx::query(
         "INSERT INTO python_packages (content_id, filename, sha256, name, name_normalized, version, packagetype, \
@@ -108,45 +115,121 @@ pub async fn add(db: &Db, p: NewPackage<'_>) -> CoreResult<String> {
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (sha256) DO NOTHING",
     )
     .bind(&id)
-    .bind(p.filename)
-    .bind(p.sha256)
-    .bind(p.meta.name())
-    .bind(crate::names::normalize(p.meta.name()))
-    .bind(p.meta.version())
-    .bind(p.dist.packagetype)
-    .bind(&p.dist.python_version)
-    .bind(p.meta.get("requires-python").map(str::to_string))
-    .bind(p.size)
-    .bind(Value::Object(p.meta.to_json()).to_string())
-    .bind(p.metadata_artifact.map(|(_, sha)| sha.to_string()))
-    .execute(&mut *tx)
+    .bind(r.filename)
+    .bind(r.sha256)
+    .bind(r.name)
+    .bind(crate::names::normalize(r.name))
+    .bind(r.version)
+    .bind(r.dist.packagetype)
+    .bind(&r.dist.python_version)
+    .bind(r.requires_python.clone())
+    .bind(r.size)
+    .bind(r.metadata.to_string())
+    .bind(r.metadata_sha256)
+    .execute(&mut **tx)
     .await?
     .rows_affected();
-    if inserted == 0 {
-        // The same file recorded meanwhile by a concurrent upload or sync.
-        drop(tx);
-        return Ok(sqlx::query_scalar(find)
-            .bind(p.sha256)
-            .fetch_one(db.pool())
-            .await?);
-    }
-    let mut files = vec![(p.filename.to_string(), p.artifact_id.to_string())];
-    if let Some((artifact, _)) = p.metadata_artifact {
-        files.push((format!("{}.metadata", p.filename), artifact.to_string()));
-    }
-    for (path, artifact) in files {
-        sqlx::query(
-            "INSERT INTO content_artifacts (id, content_id, artifact_id, relative_path) VALUES ($1, $2, $3, $4)",
-        )
-        .bind(depot_core::new_id())
-        .bind(&id)
-        .bind(artifact)
-        .bind(path)
-        .execute(&mut *tx)
+    Ok((inserted == 1).then_some(id))
+}
+
+/// A file of the package: its bytes (`None`: still upstream) under `relative_path`.
+async fn add_file(
+    tx: &mut Tx,
+    content_id: &str,
+    relative_path: &str,
+    artifact_id: Option<&str>,
+) -> CoreResult<()> {
+    sqlx::query(
+        "INSERT INTO content_artifacts (id, content_id, artifact_id, relative_path) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(depot_core::new_id())
+    .bind(content_id)
+    .bind(artifact_id)
+    .bind(relative_path)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Records a package, or finds the one with the same sha256. Returns its content id. A package
+/// recorded earlier without its bytes (on demand) gets them, and a wheel its metadata file.
+pub async fn add(db: &Db, p: NewPackage<'_>) -> CoreResult<String> {
+    let mut tx = db.begin_write().await?;
+    let existing: Option<String> = sqlx::query_scalar(FIND)
+        .bind(p.sha256)
+        .fetch_optional(&mut *tx)
         .await?;
-    }
+    let metadata_path = format!("{}.metadata", p.filename);
+    let id = match existing {
+        Some(id) => {
+            complete(&mut tx, &id, &p, &metadata_path).await?;
+            id
+        }
+        None => {
+            let row = PackageRow {
+                filename: p.filename,
+                sha256: p.sha256,
+                dist: p.dist,
+                name: p.meta.name(),
+                version: p.meta.version(),
+                requires_python: p.meta.get("requires-python").map(str::to_string),
+                size: p.size,
+                metadata: Value::Object(p.meta.to_json()),
+                metadata_sha256: p.metadata_artifact.map(|(_, sha)| sha),
+            };
+            let Some(id) = insert(&mut tx, &row).await? else {
+                drop(tx);
+                return Ok(sqlx::query_scalar(FIND)
+                    .bind(p.sha256)
+                    .fetch_one(db.pool())
+                    .await?);
+            };
+            add_file(&mut tx, &id, p.filename, Some(p.artifact_id)).await?;
+            if let Some((artifact, _)) = p.metadata_artifact {
+                add_file(&mut tx, &id, &metadata_path, Some(artifact)).await?;
+            }
+            id
+        }
+    };
     tx.commit().await?;
     Ok(id)
+}
+
+/// Completes a package that was recorded without its file: the bytes are attached and, for a
+/// wheel, the metadata read from it replaces what the index said.
+async fn complete(
+    tx: &mut Tx,
+    id: &str,
+    p: &NewPackage<'_>,
+    metadata_path: &str,
+) -> CoreResult<()> {
+    sqlx::query(
+        "UPDATE content_artifacts SET artifact_id = $3 WHERE content_id = $1 AND relative_path = $2 \
+         AND artifact_id IS NULL",
+    )
+    .bind(id)
+    .bind(p.filename)
+    .bind(p.artifact_id)
+    .execute(&mut **tx)
+    .await?;
+    let Some((artifact, sha)) = p.metadata_artifact else {
+        return Ok(());
+    };
+    let updated = sqlx::query(
+        "UPDATE python_packages SET metadata = $2, metadata_sha256 = $3, requires_python = $4 \
+         WHERE content_id = $1 AND metadata_sha256 IS NULL",
+    )
+    .bind(id)
+    .bind(Value::Object(p.meta.to_json()).to_string())
+    .bind(sha)
+    .bind(p.meta.get("requires-python").map(str::to_string))
+    .execute(&mut **tx)
+    .await?
+    .rows_affected();
+    if updated == 1 {
+        add_file(tx, id, metadata_path, Some(artifact)).await?;
+    }
+    Ok(())
 }
 
 /// The packages of a repository version, of one project (normalized name) or all, ordered by
@@ -234,61 +317,34 @@ pub async fn add_remote(
     remote_id: &str,
 ) -> CoreResult<String> {
     let sha256 = file.sha256.as_deref().unwrap_or_default();
-    let find = "SELECT content_id FROM python_packages WHERE sha256 = $1";
     let mut tx = db.begin_write().await?;
-    let existing: Option<String> = sqlx::query_scalar(find)
+    let existing: Option<String> = sqlx::query_scalar(FIND)
         .bind(sha256)
         .fetch_optional(&mut *tx)
         .await?;
     let id = match existing {
         Some(id) => id,
         None => {
-            let id = depot_core::new_id();
-            sqlx::query(
-                "INSERT INTO contents (id, pulp_type, pulp_labels, created, updated, repo_key) VALUES ($1, $2, '{}', $3, $3, $4)",
-            )
-            .bind(&id)
-            .bind(PACKAGE_TYPE)
-            .bind(depot_core::time::now())
-            .bind(&file.filename)
-            .execute(&mut *tx)
-            .await?;
-            let metadata = serde_json::json!({"name": dist.name, "version": dist.version,
-                                              "requires_python": file.requires_python});
-            let inserted = sqlx::query(
-                "INSERT INTO python_packages (content_id, filename, sha256, name, name_normalized, version, packagetype, \
-                 python_version, requires_python, size, metadata, metadata_sha256) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, NULL) ON CONFLICT (sha256) DO NOTHING",
-            )
-            .bind(&id)
-            .bind(&file.filename)
-            .bind(sha256)
-            .bind(&dist.name)
-            .bind(crate::names::normalize(&dist.name))
-            .bind(&dist.version)
-            .bind(dist.packagetype)
-            .bind(&dist.python_version)
-            .bind(file.requires_python.clone())
-            .bind(size.unwrap_or(0))
-            .bind(metadata.to_string())
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if inserted == 0 {
+            let row = PackageRow {
+                filename: &file.filename,
+                sha256,
+                dist,
+                name: &dist.name,
+                version: &dist.version,
+                requires_python: file.requires_python.clone(),
+                size: size.unwrap_or(0),
+                metadata: serde_json::json!({"name": dist.name, "version": dist.version,
+                                             "requires_python": file.requires_python}),
+                metadata_sha256: None,
+            };
+            let Some(id) = insert(&mut tx, &row).await? else {
                 drop(tx);
-                return Ok(sqlx::query_scalar(find)
+                return Ok(sqlx::query_scalar(FIND)
                     .bind(sha256)
                     .fetch_one(db.pool())
                     .await?);
-            }
-            sqlx::query(
-                "INSERT INTO content_artifacts (id, content_id, artifact_id, relative_path) VALUES ($1, $2, NULL, $3)",
-            )
-            .bind(depot_core::new_id())
-            .bind(&id)
-            .bind(&file.filename)
-            .execute(&mut *tx)
-            .await?;
+            };
+            add_file(&mut tx, &id, &file.filename, None).await?;
             id
         }
     };
