@@ -115,7 +115,7 @@ pub fn client_for(core: &Core, remote: &Remote) -> CoreResult<reqwest::Client> {
     Ok(client)
 }
 
-/// Builds the request for `url` with the remote's credentials (or `auth`, a ready
+/// Builds the request for `url` with the remote's credentials (or `extra.authorization`, a ready
 /// `Authorization` value such as a registry's bearer token) and headers.
 fn request(
     client: &reqwest::Client,

@@ -86,11 +86,10 @@ pub async fn response(db: &Db, p: &Publication) -> CoreResult<FilePublicationRes
             .fetch_all(db.pool())
             .await?;
     let repository = Kind::repository(&p.pulp_type);
-    let distribution = Kind::distribution(if p.pulp_type == "python.python" {
-        "python.pypi"
-    } else {
-        &p.pulp_type
-    });
+    let distribution = match p.kind() {
+        Kind::PythonPublication => Kind::PythonDistribution,
+        _ => Kind::FileDistribution,
+    };
     Ok(FilePublicationResponse {
         pulp_href: p.href(),
         prn: p.kind().prn(&p.id),

@@ -39,9 +39,9 @@ fn delete(ctx: TaskContext) -> TaskFuture {
                 let d = distribution::get(db, &id).await?;
                 distribution::delete(db, &id).await?;
                 // A push repository lives and dies with its distribution, as in Pulp.
-                if let (Some(repo), Some("container.container-push")) =
-                    (&d.repository_id, d.repository_type.as_deref())
-                {
+                let push = d.repository_type.as_deref().map(Kind::repository)
+                    == Some(Kind::ContainerPushRepository);
+                if let (Some(repo), true) = (&d.repository_id, push) {
                     repository::delete(db, repo).await?;
                 }
             }
