@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Full test run: Rust tests, then the end-to-end tests (pulp-cli + Python bindings)
-# against target/debug/local-runner, three times: SQLite with local storage and the in-process
-# queue; PostgreSQL likewise; PostgreSQL with S3 storage and SQS queues (on a moto_server
+# Full test run: Rust tests, then the end-to-end tests (pulp-cli + Python bindings, and the
+# function binaries under an emulated Lambda runtime) against target/debug, three times:
+# SQLite with local storage and the in-process queue; PostgreSQL likewise; PostgreSQL with S3 storage and SQS queues (on a moto_server
 # that the tests start themselves).
 #
 #   bash tests/run.sh [extra pytest args]
@@ -44,8 +44,11 @@ fi
 banner "cargo test --workspace (DEPOT_TEST_PG_URL=${DEPOT_TEST_PG_URL:-unset})"
 cargo test --workspace
 
-banner "cargo build -p local-runner"
+banner "cargo build -p local-runner, and every function binary"
 cargo build -p local-runner
+# The function binaries (one per handler crate, behind each crate's `function` feature) for the
+# Lambda tests (tests/e2e/test_lambda.py), which run them under an emulated Lambda runtime API.
+cargo build --workspace --bins --all-features
 export DEPOT_BIN="${DEPOT_BIN:-${CARGO_TARGET_DIR:-$PWD/target}/debug/local-runner}"
 
 failed=()

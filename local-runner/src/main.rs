@@ -1,7 +1,7 @@
 //! `cargo run --release -p local-runner`: Depot in one process on `DEPOT_LISTEN`.
 
-use axum::serve::ListenerExt;
 use depot_core::config::Settings;
+use depot_http::shutdown_signal;
 use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
@@ -31,37 +31,18 @@ async fn run() -> Result<(), local_runner::StartupError> {
     let workers = local_runner::start_workers(&core).await?;
     // On Ctrl-C running tasks get this long to finish (a second Ctrl-C stops at once).
     let drain = std::time::Duration::from_secs(core.settings.heartbeat_timeout.max(10) * 2);
-    if !core.settings.role.serves_http() {
+    if core.settings.role.serves_http() {
+        depot_http::serve(&listen, local_runner::router(core))
+            .await
+            .map_err(local_runner::StartupError)?;
+    } else {
         tracing::info!("Depot task workers running (DEPOT_ROLE=worker)");
-        let _ = tokio::signal::ctrl_c().await;
+        shutdown_signal().await;
         tracing::info!("shutting down: finishing running tasks");
-        tokio::select! {
-            _ = workers.drain(drain) => {}
-            _ = tokio::signal::ctrl_c() => tracing::warn!("stopping without waiting for tasks"),
-        }
-        return Ok(());
     }
-    let listener = tokio::net::TcpListener::bind(&listen).await.map_err(|e| {
-        local_runner::StartupError(format!("cannot listen on DEPOT_LISTEN={listen}: {e}"))
-    })?;
-    // Responses go out as headers, then body: without TCP_NODELAY, Nagle's algorithm and the
-    // client's delayed ACK hold such a response back by about 40 ms.
-    let listener = listener.tap_io(|tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::warn!("cannot set TCP_NODELAY: {e}");
-        }
-    });
-    tracing::info!("Depot listening on http://{listen}");
-    axum::serve(listener, local_runner::router(core))
-        .with_graceful_shutdown(async {
-            let _ = tokio::signal::ctrl_c().await;
-            tracing::info!("shutting down");
-        })
-        .await
-        .map_err(|e| local_runner::StartupError(format!("server error: {e}")))?;
     tokio::select! {
         _ = workers.drain(drain) => {}
-        _ = tokio::signal::ctrl_c() => tracing::warn!("stopping without waiting for tasks"),
+        _ = shutdown_signal() => tracing::warn!("stopping without waiting for tasks"),
     }
     Ok(())
 }

@@ -6,13 +6,14 @@
 
 mod sqs;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{Mutex, mpsc};
 
-pub use sqs::SqsQueue;
+pub use sqs::{SqsQueue, sqs_client};
 
 /// What travels on the queue: only enough to find the task row.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -42,6 +43,36 @@ pub trait Queue: Send + Sync {
     /// Waits for the next message; `None` once the queue is closed and drained.
     async fn receive(&self) -> Result<Option<Delivery>, QueueError>;
     async fn ack(&self, receipt: &str) -> Result<(), QueueError>;
+}
+
+/// The queues of a deployment: a function that runs tasks may have its own queue (as each task
+/// function has on Lambda); every other function's tasks go to the shared queue.
+#[derive(Clone)]
+pub struct Queues {
+    shared: Arc<dyn Queue>,
+    own: HashMap<String, Arc<dyn Queue>>,
+}
+
+impl Queues {
+    pub fn new(shared: Arc<dyn Queue>) -> Self {
+        Self {
+            shared,
+            own: HashMap::new(),
+        }
+    }
+
+    /// Gives `function` a queue of its own.
+    pub fn with(mut self, function: &str, queue: Arc<dyn Queue>) -> Self {
+        self.own.insert(function.to_string(), queue);
+        self
+    }
+
+    /// The queue `function` reads (the shared one when it has none, or for `None`).
+    pub fn of(&self, function: Option<&str>) -> &Arc<dyn Queue> {
+        function
+            .and_then(|f| self.own.get(f))
+            .unwrap_or(&self.shared)
+    }
 }
 
 /// The embedded default: an unbounded channel inside one process. Nothing is lost across restarts
@@ -83,6 +114,29 @@ impl Queue for InProcessQueue {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_function_with_its_own_queue_gets_its_messages() {
+        let shared = InProcessQueue::new();
+        let sync = InProcessQueue::new();
+        let queues = Queues::new(shared.clone()).with("task-sync", sync.clone());
+        let msg = |id: &str| TaskMessage {
+            task_id: id.into(),
+            correlation_id: String::new(),
+        };
+        queues.of(Some("task-sync")).send(msg("a")).await.unwrap();
+        queues.of(Some("task-modify")).send(msg("b")).await.unwrap();
+        queues.of(None).send(msg("c")).await.unwrap();
+        assert_eq!(sync.receive().await.unwrap().unwrap().message.task_id, "a");
+        assert_eq!(
+            shared.receive().await.unwrap().unwrap().message.task_id,
+            "b"
+        );
+        assert_eq!(
+            shared.receive().await.unwrap().unwrap().message.task_id,
+            "c"
+        );
+    }
 
     #[tokio::test]
     async fn messages_arrive_in_order() {

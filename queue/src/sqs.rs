@@ -31,38 +31,48 @@ fn custom_endpoint(queue_url: &str) -> Option<String> {
     Some(format!("{scheme}://{host}"))
 }
 
+/// An SQS client for queues at `endpoint`, or at the first queue URL's own host when that is
+/// not AWS (an emulator). Building it makes no request.
+pub async fn sqs_client(first_queue_url: &str, endpoint: Option<&str>) -> Client {
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    if let Some(ep) = endpoint
+        .map(str::to_string)
+        .or_else(|| custom_endpoint(first_queue_url))
+    {
+        loader = loader.endpoint_url(ep);
+    }
+    if std::env::var("AWS_REGION").is_err() && std::env::var("AWS_DEFAULT_REGION").is_err() {
+        loader = loader.region(aws_config::Region::new("us-east-1"));
+    }
+    Client::new(&loader.load().await)
+}
+
 impl SqsQueue {
-    /// Connects and checks that the queue exists, so that a wrong URL, wrong credentials or an
-    /// endpoint that is down fail at start-up with the setting's name.
-    pub async fn connect(queue_url: &str, endpoint: Option<&str>) -> Result<Self, QueueError> {
-        let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
-        if let Some(ep) = endpoint
-            .map(str::to_string)
-            .or_else(|| custom_endpoint(queue_url))
-        {
-            loader = loader.endpoint_url(ep);
+    /// A queue on `client`; no request is made until the first send or receive.
+    pub fn new(client: Client, queue_url: &str) -> Self {
+        Self {
+            client,
+            url: queue_url.to_string(),
         }
-        if std::env::var("AWS_REGION").is_err() && std::env::var("AWS_DEFAULT_REGION").is_err() {
-            loader = loader.region(aws_config::Region::new("us-east-1"));
-        }
-        let config = loader.load().await;
-        let client = Client::new(&config);
-        client
+    }
+
+    /// Checks that the queue exists, so that a wrong URL, wrong credentials or an endpoint that
+    /// is down fail at start-up with the setting's name (`setting`).
+    pub async fn check(&self, setting: &str) -> Result<(), QueueError> {
+        self.client
             .get_queue_attributes()
-            .queue_url(queue_url)
+            .queue_url(&self.url)
             .attribute_names(aws_sdk_sqs::types::QueueAttributeName::QueueArn)
             .send()
             .await
             .map_err(|e| {
                 QueueError::Backend(format!(
-                    "DEPOT_QUEUE_URL={queue_url} is not usable: {}",
+                    "{setting}={} is not usable: {}",
+                    self.url,
                     DisplayErrorContext(e)
                 ))
             })?;
-        Ok(Self {
-            client,
-            url: queue_url.to_string(),
-        })
+        Ok(())
     }
 }
 

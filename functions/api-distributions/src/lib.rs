@@ -26,8 +26,8 @@ use serde_json::{Map, Value, json};
 
 use types::{Container, DistributionType, File, PullThrough, Python};
 
-const CREATE_HANDLER: &str = "distribution.create";
-const UPDATE_HANDLER: &str = "distribution.update";
+const CREATE_HANDLER: &str = depot_core::tasks::routes::DISTRIBUTION_CREATE;
+const UPDATE_HANDLER: &str = depot_core::tasks::routes::DISTRIBUTION_UPDATE;
 
 pub fn router() -> Router<AppState> {
     Router::new()

@@ -22,7 +22,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 const BASE: &str = "/pulp/api/v3/pulp_container/namespaces/";
-const DELETE_HANDLER: &str = "namespace.delete";
+const DELETE_HANDLER: &str = depot_core::tasks::routes::NAMESPACE_DELETE;
 
 pub fn router() -> Router<AppState> {
     Router::new()

@@ -24,7 +24,7 @@ use serde_json::{Map, Value, json};
 
 use types::{Container, File, PullThrough, Python, RemoteType};
 
-const UPDATE_HANDLER: &str = "remote.update";
+const UPDATE_HANDLER: &str = depot_core::tasks::routes::REMOTE_UPDATE;
 
 pub fn router() -> Router<AppState> {
     Router::new()

@@ -22,7 +22,7 @@ use serde_json::{Map, Value, json};
 
 use crate::types::{RepositoryType, text};
 
-const UPDATE_HANDLER: &str = "repository.update";
+const UPDATE_HANDLER: &str = depot_core::tasks::routes::REPOSITORY_UPDATE;
 
 pub fn routes<P: RepositoryType>() -> Router<AppState> {
     let detail = get(read::<P>).patch(partial_update::<P>).put(update::<P>);

@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 
 use crate::types::RepositoryType;
 
-const DELETE_HANDLER: &str = "repository.version_delete";
+const DELETE_HANDLER: &str = depot_core::tasks::routes::REPOSITORY_VERSION_DELETE;
 
 pub fn routes<P: RepositoryType>() -> Router<AppState> {
     Router::new()

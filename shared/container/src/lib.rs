@@ -24,10 +24,10 @@ pub const MANIFEST_TYPE: &str = "container.manifest";
 pub const TAG_TYPE: &str = "container.tag";
 
 /// The task that adds a tag, its manifest and everything the manifest needs to a repository.
-pub const ADD_HANDLER: &str = "container.add";
+pub const ADD_HANDLER: &str = depot_core::tasks::routes::CONTAINER_ADD;
 /// The task that syncs a container repository from a remote registry.
-pub const SYNC_HANDLER: &str = "container.sync";
+pub const SYNC_HANDLER: &str = depot_core::tasks::routes::CONTAINER_SYNC;
 /// The task that stores an image a pull-through cache served from upstream.
-pub const CACHE_HANDLER: &str = "container.cache";
+pub const CACHE_HANDLER: &str = depot_core::tasks::routes::CONTAINER_CACHE;
 /// The task that removes manifests (with their tags) or blobs from a repository.
-pub const REMOVE_HANDLER: &str = "container.remove";
+pub const REMOVE_HANDLER: &str = depot_core::tasks::routes::CONTAINER_REMOVE;

@@ -62,6 +62,9 @@ pub struct Settings {
     pub role: Role,
     /// `DEPOT_QUEUE_URL`: an SQS queue URL; unset (or `memory`) for the in-process queue.
     pub queue_url: Option<String>,
+    /// `DEPOT_QUEUE_URL_<FUNCTION>` (`DEPOT_QUEUE_URL_TASK_SYNC`, ...): the queue of one
+    /// function, by function name (`task-sync`). Its tasks go there instead of the shared queue.
+    pub function_queues: Vec<(String, String)>,
     /// `DEPOT_QUEUE_ENDPOINT`: the SQS endpoint, when it is neither AWS nor the queue URL's host.
     pub queue_endpoint: Option<String>,
     /// `DEPOT_STORAGE_URL` (and `PULP_STORAGES__default__OPTIONS__*`).
@@ -69,6 +72,9 @@ pub struct Settings {
     /// `PULP_REDIRECT_TO_OBJECT_STORAGE`, default true: the content app answers with a redirect
     /// to a presigned URL instead of relaying the bytes, when the storage is object storage.
     pub redirect_to_object_storage: bool,
+    /// `DEPOT_LAMBDA_RESPONSE_STREAM`, default false: on Lambda, answer HTTP requests with
+    /// streamed responses (a Function URL in `RESPONSE_STREAM` mode) instead of buffered ones.
+    pub lambda_response_stream: bool,
     /// `DEPOT_LISTEN`, default `127.0.0.1:24817`.
     pub listen: String,
     /// `DEPOT_DATA_DIR`, default `./depot-data`.
@@ -154,6 +160,13 @@ impl Settings {
             }
         };
         let queue_url = var("DEPOT_QUEUE_URL").filter(|u| u != "memory");
+        let mut function_queues: Vec<(String, String)> = std::env::vars()
+            .filter_map(|(name, url)| {
+                let function = name.strip_prefix(FUNCTION_QUEUE_PREFIX)?;
+                (!url.is_empty()).then(|| (function.to_ascii_lowercase().replace('_', "-"), url))
+            })
+            .collect();
+        function_queues.sort();
         if role == Role::Worker && queue_url.is_none() {
             return Err(SettingsError {
                 name: "DEPOT_QUEUE_URL",
@@ -163,8 +176,10 @@ impl Settings {
         Ok(Self {
             storage: storage_settings(&data_dir, var)?,
             redirect_to_object_storage: flag("PULP_REDIRECT_TO_OBJECT_STORAGE", true)?,
+            lambda_response_stream: flag("DEPOT_LAMBDA_RESPONSE_STREAM", false)?,
             role,
             queue_url,
+            function_queues,
             queue_endpoint: var("DEPOT_QUEUE_ENDPOINT"),
             listen,
             data_dir,
@@ -186,8 +201,10 @@ impl Settings {
                 root: data_dir.join("media"),
             },
             redirect_to_object_storage: true,
+            lambda_response_stream: false,
             role: Role::All,
             queue_url: None,
+            function_queues: Vec::new(),
             queue_endpoint: None,
             content_origin: format!("http://{listen}"),
             listen,
@@ -201,6 +218,16 @@ impl Settings {
             heartbeat_timeout: 30,
         }
     }
+}
+
+const FUNCTION_QUEUE_PREFIX: &str = "DEPOT_QUEUE_URL_";
+
+/// The variable that names `function`'s own queue: `task-sync` -> `DEPOT_QUEUE_URL_TASK_SYNC`.
+pub fn function_queue_variable(function: &str) -> String {
+    format!(
+        "{FUNCTION_QUEUE_PREFIX}{}",
+        function.to_ascii_uppercase().replace('-', "_")
+    )
 }
 
 const S3_OPTION: &str = "PULP_STORAGES__default__OPTIONS__";

@@ -10,6 +10,7 @@ pub mod error;
 pub mod hrefs;
 pub mod labels;
 pub mod models;
+pub mod startup;
 pub mod storage;
 pub mod tasks;
 pub mod time;
@@ -25,7 +26,7 @@ pub use error::{CoreError, CoreResult};
 pub struct Core {
     pub db: db::Db,
     pub storage: Arc<dyn storage::Storage>,
-    pub queue: Arc<dyn depot_queue::Queue>,
+    pub queues: depot_queue::Queues,
     pub settings: Arc<config::Settings>,
     pub tasks: Arc<tasks::TaskRegistry>,
     pub http: reqwest::Client,

@@ -41,7 +41,7 @@ async fn core_for(test_db: &TestDb) -> Core {
     Core {
         db: test_db.db.clone(),
         storage: Arc::new(FsStorage::new(dir.join("media")).unwrap()),
-        queue: depot_queue::InProcessQueue::new(),
+        queues: depot_queue::Queues::new(depot_queue::InProcessQueue::new()),
         settings: Arc::new(settings),
         tasks: Arc::new(reg),
         http: reqwest::Client::new(),
@@ -94,6 +94,7 @@ async fn reservations_order_and_parallelism() {
         for i in 0..3 {
             tokio::spawn(tasks::run_worker(
                 core.clone(),
+                core.queues.of(None).clone(),
                 format!("w{i}"),
                 tokio::sync::watch::channel(false).1,
             ));

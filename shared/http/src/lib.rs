@@ -23,3 +23,52 @@ pub use response::{accepted, created, dispatched, json, no_content, ok, shaped};
 
 /// Shared state of every router: the domain library's handle.
 pub type AppState = depot_core::Core;
+
+/// `routes` as every host serves them: with correlation ids, and without axum's blanket body
+/// limit (bodies are bounded where they are read, in [`body`]: JSON and form fields by size,
+/// file parts streamed to storage; a 2 MB cap would refuse files).
+pub fn app(routes: axum::Router<AppState>, core: AppState) -> axum::Router {
+    routes
+        .layer(axum::middleware::from_fn(cid::layer))
+        .layer(axum::extract::DefaultBodyLimit::disable())
+        .with_state(core)
+}
+
+/// Serves `app` on `listen` until Ctrl-C or SIGTERM, then lets open requests finish.
+pub async fn serve(listen: &str, app: axum::Router) -> Result<(), String> {
+    use axum::serve::ListenerExt;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(|e| format!("cannot listen on DEPOT_LISTEN={listen}: {e}"))?;
+    // Responses go out as headers, then body: without TCP_NODELAY, Nagle's algorithm and the
+    // client's delayed ACK hold such a response back by about 40 ms.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::warn!("cannot set TCP_NODELAY: {e}");
+        }
+    });
+    tracing::info!("listening on http://{listen}");
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async {
+            shutdown_signal().await;
+            tracing::info!("shutting down");
+        })
+        .await
+        .map_err(|e| format!("server error: {e}"))
+}
+
+/// Resolves on Ctrl-C, or on SIGTERM (how containers are stopped).
+pub async fn shutdown_signal() {
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = term => {}
+    }
+}

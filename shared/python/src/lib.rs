@@ -16,4 +16,4 @@ pub const REPOSITORY_TYPE: &str = "python.python";
 pub const DISTRIBUTION_TYPE: &str = "python.pypi";
 
 /// The task that syncs a python repository from a remote index.
-pub const SYNC_HANDLER: &str = "python.sync";
+pub const SYNC_HANDLER: &str = depot_core::tasks::routes::PYTHON_SYNC;

@@ -8,7 +8,7 @@ use crate::CoreError;
 use crate::hrefs::Kind;
 use crate::models::{distribution, remote, repository};
 
-pub const DELETE_HANDLER: &str = "general.delete";
+pub const DELETE_HANDLER: &str = super::routes::GENERAL_DELETE;
 
 pub fn register_tasks(reg: &mut TaskRegistry) {
     reg.register(DELETE_HANDLER, delete);

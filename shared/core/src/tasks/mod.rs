@@ -11,6 +11,7 @@
 
 pub mod general;
 mod progress;
+pub mod routes;
 mod worker;
 
 use std::collections::{HashMap, HashSet};
@@ -23,7 +24,7 @@ use serde_json::{Value, json};
 use sqlx::{AssertSqlSafe, Row};
 
 pub use progress::Progress;
-pub use worker::{resend_unblocked, run_worker, sweep};
+pub use worker::{Workers, resend_unblocked, run_task, run_worker, start_workers, sweep};
 
 use crate::db::Tx;
 use crate::hrefs::DEFAULT_DOMAIN_PRN;
@@ -31,16 +32,19 @@ use crate::models::task::{self, Task, WAITING};
 use crate::{Core, CoreError, CoreResult};
 
 /// Handler keys of tasks that more than one crate dispatches or runs.
-pub const COMMIT_HANDLER: &str = "upload.commit";
-pub const CONTENT_CREATE_HANDLER: &str = "file.content_create";
-pub const MODIFY_HANDLER: &str = "repository.modify";
-pub const SYNC_HANDLER: &str = "file.sync";
-pub const PUBLISH_HANDLER: &str = "file.publish";
-pub const ORPHAN_CLEANUP_HANDLER: &str = "orphan.cleanup";
+pub const COMMIT_HANDLER: &str = routes::UPLOAD_COMMIT;
+pub const CONTENT_CREATE_HANDLER: &str = routes::CONTENT_CREATE;
+pub const MODIFY_HANDLER: &str = routes::REPOSITORY_MODIFY;
+pub const SYNC_HANDLER: &str = routes::FILE_SYNC;
+pub const PUBLISH_HANDLER: &str = routes::FILE_PUBLISH;
+pub const ORPHAN_CLEANUP_HANDLER: &str = routes::ORPHAN_CLEANUP;
 
 pub type TaskFuture = Pin<Box<dyn Future<Output = CoreResult<Option<Value>>> + Send>>;
 /// A task handler: gets the context, returns the task's `result`.
 pub type TaskFn = fn(TaskContext) -> TaskFuture;
+
+/// What a handler crate exports: registers its task handlers.
+pub type RegisterTasks = fn(&mut TaskRegistry);
 
 /// Task names to handlers. A process registers the handlers it hosts; a task whose handler is
 /// not here is left on the queue for a process that has it.
@@ -56,6 +60,11 @@ impl TaskRegistry {
 
     pub fn get(&self, name: &str) -> Option<TaskFn> {
         self.handlers.get(name).copied()
+    }
+
+    /// The keys of the handlers registered here.
+    pub fn names(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.handlers.keys().copied()
     }
 }
 
@@ -204,9 +213,10 @@ pub async fn dispatch(core: &Core, d: Dispatch) -> CoreResult<Task> {
     let unblocked = unblock(&mut tx).await?;
     tx.commit().await?;
 
-    let run_here = d.immediate && unblocked.contains(&id) && core.tasks.get(d.handler).is_some();
+    let run_here =
+        d.immediate && unblocked.iter().any(|t| t.id == id) && core.tasks.get(d.handler).is_some();
     for t in &unblocked {
-        if run_here && *t == id {
+        if run_here && t.id == id {
             continue;
         }
         send(core, t, &d.logging_cid).await;
@@ -217,12 +227,31 @@ pub async fn dispatch(core: &Core, d: Dispatch) -> CoreResult<Task> {
     task::get(&core.db, &id).await
 }
 
-async fn send(core: &Core, task_id: &str, cid: &str) {
+/// A task that may run now, and where it is sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Runnable {
+    id: String,
+    handler: String,
+}
+
+impl Runnable {
+    fn from_row(r: &sqlx::any::AnyRow) -> CoreResult<Self> {
+        Ok(Self {
+            id: r.try_get("id")?,
+            handler: r.try_get("handler")?,
+        })
+    }
+}
+
+/// Sends a runnable task to the queue of the function that runs its handler.
+async fn send(core: &Core, t: &Runnable, cid: &str) {
+    let task_id = t.id.as_str();
     let msg = depot_queue::TaskMessage {
         task_id: task_id.to_string(),
         correlation_id: cid.to_string(),
     };
-    if let Err(e) = core.queue.send(msg).await {
+    let queue = core.queues.of(routes::function_of(&t.handler));
+    if let Err(e) = queue.send(msg).await {
         // The sweeper re-sends runnable tasks, so a lost message only delays the task.
         tracing::error!(task = task_id, "could not queue task: {e}");
         return;
@@ -237,10 +266,10 @@ async fn send(core: &Core, task_id: &str, cid: &str) {
     }
 }
 
-/// The unblock pass; call with the lock held. Returns the ids it unblocked.
-async fn unblock(tx: &mut Tx) -> CoreResult<Vec<String>> {
+/// The unblock pass; call with the lock held. Returns the tasks it unblocked.
+async fn unblock(tx: &mut Tx) -> CoreResult<Vec<Runnable>> {
     let rows = sqlx::query(
-        "SELECT id, state, unblocked_at, exclusive_resources, shared_resources FROM tasks \
+        "SELECT id, state, unblocked_at, exclusive_resources, shared_resources, handler FROM tasks \
          WHERE state IN ('waiting', 'running', 'canceling') ORDER BY seq",
     )
     .fetch_all(&mut **tx)
@@ -262,7 +291,10 @@ async fn unblock(tx: &mut Tx) -> CoreResult<Vec<String>> {
                 .all(|e| !taken_exclusive.contains(e) && !taken_shared.contains(e))
                 && shared.iter().all(|s| !taken_exclusive.contains(s));
             if free {
-                newly.push(id);
+                newly.push(Runnable {
+                    id,
+                    handler: r.try_get(5)?,
+                });
             }
         }
         taken_exclusive.extend(exclusive);
@@ -276,8 +308,8 @@ async fn unblock(tx: &mut Tx) -> CoreResult<Vec<String>> {
                 crate::db::placeholders(2, chunk.len())
             );
             let mut q = sqlx::query(AssertSqlSafe(sql)).bind(now.clone());
-            for id in chunk {
-                q = q.bind(id.clone());
+            for t in chunk {
+                q = q.bind(t.id.clone());
             }
             q.execute(&mut **tx).await?;
         }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde_json::Value;
 use tokio::sync::Notify;
 
-use super::{TaskContext, finish, lock, send, unblock};
+use super::{Runnable, TaskContext, finish, lock, send, unblock};
 use crate::models::task::{self, CANCELED, COMPLETED, FAILED};
 use crate::{Core, CoreError, CoreResult};
 
@@ -32,15 +32,20 @@ async fn stopped(stop: &mut tokio::sync::watch::Receiver<bool>) {
     }
 }
 
-/// Consumes the queue until it closes or `stop` turns true. A task already running is finished
+/// Consumes `queue` until it closes or `stop` turns true. A task already running is finished
 /// first: stopping only ends the wait for the next message.
-pub async fn run_worker(core: Core, name: String, mut stop: tokio::sync::watch::Receiver<bool>) {
+pub async fn run_worker(
+    core: Core,
+    queue: Arc<dyn depot_queue::Queue>,
+    name: String,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+) {
     loop {
         if *stop.borrow() {
             return;
         }
         let received = tokio::select! {
-            r = core.queue.receive() => r,
+            r = queue.receive() => r,
             _ = stopped(&mut stop) => return,
         };
         let delivery = match received {
@@ -56,15 +61,16 @@ pub async fn run_worker(core: Core, name: String, mut stop: tokio::sync::watch::
         if let Err(e) = run_task(&core, &task_id, &name).await {
             tracing::error!(worker = %name, task = %task_id, "task bookkeeping failed: {e}");
         }
-        if let Err(e) = core.queue.ack(&delivery.receipt).await {
+        if let Err(e) = queue.ack(&delivery.receipt).await {
             tracing::warn!(worker = %name, "queue ack failed: {e}");
         }
     }
 }
 
 /// Claims and runs one task. A task that is not waiting-and-unblocked (already claimed, a
-/// duplicate delivery, canceled, deleted) is left alone.
-pub(super) async fn run_task(core: &Core, task_id: &str, worker: &str) -> CoreResult<()> {
+/// duplicate delivery, canceled, deleted) is left alone. An error means the bookkeeping failed
+/// (the database is unreachable, say): the message should be delivered again.
+pub async fn run_task(core: &Core, task_id: &str, worker: &str) -> CoreResult<()> {
     let now = crate::time::now();
     let claimed = sqlx::query(
         "UPDATE tasks SET state = 'running', started_at = $2, heartbeat = $2, worker = $3, updated = $2 \
@@ -230,16 +236,17 @@ pub async fn sweep(core: &Core) -> CoreResult<usize> {
 /// Queues again the runnable tasks that no worker claimed since `cutoff`: their message may have
 /// been lost. A duplicate is harmless, since only one claim can succeed.
 async fn requeue_unclaimed(core: &Core, cutoff: &str) -> CoreResult<()> {
-    let ids: Vec<String> = sqlx::query_scalar(
-        "SELECT id FROM tasks WHERE state = 'waiting' AND unblocked_at IS NOT NULL \
+    let rows = sqlx::query(
+        "SELECT id, handler FROM tasks WHERE state = 'waiting' AND unblocked_at IS NOT NULL \
          AND (queued_at IS NULL OR queued_at < $1) ORDER BY seq",
     )
     .bind(cutoff)
     .fetch_all(core.db.pool())
     .await?;
-    for id in &ids {
-        tracing::info!(task = %id, "re-queueing a runnable task nobody claimed");
-        send(core, id, "").await;
+    for row in &rows {
+        let t = Runnable::from_row(row)?;
+        tracing::info!(task = %t.id, "re-queueing a runnable task nobody claimed");
+        send(core, &t, "").await;
     }
     Ok(())
 }
@@ -251,13 +258,68 @@ pub async fn resend_unblocked(core: &Core) -> CoreResult<usize> {
     lock(&mut tx).await?;
     unblock(&mut tx).await?;
     tx.commit().await?;
-    let ids: Vec<String> = sqlx::query_scalar(
-        "SELECT id FROM tasks WHERE state = 'waiting' AND unblocked_at IS NOT NULL ORDER BY seq",
+    let rows = sqlx::query(
+        "SELECT id, handler FROM tasks WHERE state = 'waiting' AND unblocked_at IS NOT NULL ORDER BY seq",
     )
     .fetch_all(core.db.pool())
     .await?;
-    for id in &ids {
-        send(core, id, "").await;
+    for row in &rows {
+        send(core, &Runnable::from_row(row)?, "").await;
     }
-    Ok(ids.len())
+    Ok(rows.len())
+}
+
+/// The running task workers of a process.
+pub struct Workers {
+    stop: tokio::sync::watch::Sender<bool>,
+    handles: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Workers {
+    /// Stops taking new tasks and waits up to `timeout` for the running ones to finish. What is
+    /// still running then is left to another process's sweeper, as after a crash.
+    pub async fn drain(self, timeout: Duration) {
+        let _ = self.stop.send(true);
+        let all = async {
+            for h in self.handles {
+                let _ = h.await;
+            }
+        };
+        if tokio::time::timeout(timeout, all).await.is_err() {
+            tracing::warn!("tasks still running after {timeout:?}; leaving them to the sweeper");
+        }
+    }
+}
+
+/// Starts `count` workers on `queue` and a sweeper loop, after a first sweep and a re-send of
+/// the runnable tasks an earlier run left behind (an in-process queue starts empty).
+pub async fn start_workers(
+    core: &Core,
+    queue: Arc<dyn depot_queue::Queue>,
+    count: usize,
+) -> CoreResult<Workers> {
+    sweep(core).await?;
+    resend_unblocked(core).await?;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let handles = (0..count)
+        .map(|i| {
+            tokio::spawn(run_worker(
+                core.clone(),
+                queue.clone(),
+                format!("worker-{i}"),
+                stopped.clone(),
+            ))
+        })
+        .collect();
+    let sweeper = core.clone();
+    tokio::spawn(async move {
+        let every = Duration::from_secs((sweeper.settings.heartbeat_timeout / 2).clamp(1, 30));
+        loop {
+            tokio::time::sleep(every).await;
+            if let Err(e) = sweep(&sweeper).await {
+                tracing::warn!("task sweep failed: {e}");
+            }
+        }
+    });
+    Ok(Workers { stop, handles })
 }

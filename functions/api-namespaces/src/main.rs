@@ -1,0 +1,9 @@
+//! The `api-namespaces` function; `depot_runtime` says how it runs (Lambda or an HTTP server).
+
+fn main() -> std::process::ExitCode {
+    depot_runtime::http(
+        env!("CARGO_PKG_NAME"),
+        api_namespaces::router,
+        api_namespaces::register_tasks,
+    )
+}

@@ -1,0 +1,9 @@
+//! The `api-orphans` function; `depot_runtime` says how it runs (Lambda or an HTTP server).
+
+fn main() -> std::process::ExitCode {
+    depot_runtime::http(
+        env!("CARGO_PKG_NAME"),
+        api_orphans::router,
+        depot_runtime::no_tasks,
+    )
+}

@@ -1,0 +1,9 @@
+//! The `api-remotes` function; `depot_runtime` says how it runs (Lambda or an HTTP server).
+
+fn main() -> std::process::ExitCode {
+    depot_runtime::http(
+        env!("CARGO_PKG_NAME"),
+        api_remotes::router,
+        api_remotes::register_tasks,
+    )
+}

@@ -1,0 +1,8 @@
+//! The `task-container-remove` function; `depot_runtime` says how it runs (Lambda or a queue poller).
+
+fn main() -> std::process::ExitCode {
+    depot_runtime::tasks(
+        env!("CARGO_PKG_NAME"),
+        task_container_remove::register_tasks,
+    )
+}

@@ -1,0 +1,8 @@
+//! The `task-delete` function; `depot_runtime` says how it runs (Lambda or a queue poller).
+
+fn main() -> std::process::ExitCode {
+    depot_runtime::tasks(
+        env!("CARGO_PKG_NAME"),
+        depot_core::tasks::general::register_tasks,
+    )
+}

@@ -1,0 +1,5 @@
+//! The `task-orphan-cleanup` function; `depot_runtime` says how it runs (Lambda or a queue poller).
+
+fn main() -> std::process::ExitCode {
+    depot_runtime::tasks(env!("CARGO_PKG_NAME"), task_orphan_cleanup::register_tasks)
+}

@@ -1,0 +1,112 @@
+//! Opening a [`Core`] from [`Settings`]: the one place where a process connects to its database,
+//! storage and queues. The local runner migrates and checks everything at start-up; a function
+//! binary does neither (migrations are their own step, and a cold start should only do what a
+//! request needs).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use depot_queue::{InProcessQueue, Queue, Queues, SqsQueue};
+
+use crate::Core;
+use crate::config::{Settings, function_queue_variable};
+use crate::db::Db;
+use crate::tasks::TaskRegistry;
+use crate::users::AuthCache;
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct StartupError(pub String);
+
+/// What to do while opening.
+#[derive(Debug, Clone, Copy)]
+pub struct Startup {
+    /// Apply the database migrations first.
+    pub migrate: bool,
+    /// Ask each SQS queue whether it exists, so that a wrong URL fails at once.
+    pub check_queues: bool,
+}
+
+/// Opens the database, the storage and the queues of `settings`.
+pub async fn open(
+    settings: Settings,
+    tasks: TaskRegistry,
+    how: Startup,
+) -> Result<Core, StartupError> {
+    if matches!(settings.storage, crate::config::StorageSettings::Fs { .. })
+        || settings.database_url.starts_with("sqlite:")
+    {
+        std::fs::create_dir_all(&settings.data_dir).map_err(|e| {
+            StartupError(format!(
+                "cannot create DEPOT_DATA_DIR {}: {e}",
+                settings.data_dir.display()
+            ))
+        })?;
+    }
+    let db = Db::connect(&settings.database_url)
+        .await
+        .map_err(|e| StartupError(e.to_string()))?;
+    if how.migrate {
+        db.migrate()
+            .await
+            .map_err(|e| StartupError(format!("database migration failed: {e}")))?;
+    }
+    let storage = crate::storage::open(&settings.storage)
+        .await
+        .map_err(StartupError)?;
+    let http = reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(30))
+        .build()
+        .map_err(|e| StartupError(format!("cannot build the HTTP client: {e}")))?;
+    let queues = open_queues(&settings, how.check_queues).await?;
+    Ok(Core {
+        db,
+        storage,
+        queues,
+        settings: Arc::new(settings),
+        tasks: Arc::new(tasks),
+        http,
+        download_clients: Default::default(),
+        auth_cache: Arc::new(AuthCache::default()),
+    })
+}
+
+/// The shared queue (`DEPOT_QUEUE_URL`, in-process when unset) and each function's own queue.
+async fn open_queues(settings: &Settings, check: bool) -> Result<Queues, StartupError> {
+    let first_url = settings.queue_url.as_deref().or(settings
+        .function_queues
+        .first()
+        .map(|(_, url)| url.as_str()));
+    let Some(first_url) = first_url else {
+        return Ok(Queues::new(InProcessQueue::new()));
+    };
+    let client = depot_queue::sqs_client(first_url, settings.queue_endpoint.as_deref()).await;
+    let mut named: Vec<(String, &str)> = Vec::new();
+    if let Some(url) = &settings.queue_url {
+        named.push(("DEPOT_QUEUE_URL".into(), url));
+    }
+    for (function, url) in &settings.function_queues {
+        named.push((function_queue_variable(function), url));
+    }
+    let mut opened: Vec<Arc<dyn Queue>> = Vec::new();
+    for (setting, url) in &named {
+        let queue = SqsQueue::new(client.clone(), url);
+        if check {
+            queue
+                .check(setting)
+                .await
+                .map_err(|e| StartupError(e.to_string()))?;
+        }
+        opened.push(Arc::new(queue));
+    }
+    let mut opened = opened.into_iter();
+    let shared: Arc<dyn Queue> = match settings.queue_url {
+        Some(_) => opened.next().expect("the shared queue was opened first"),
+        None => InProcessQueue::new(),
+    };
+    let mut queues = Queues::new(shared);
+    for ((function, _), queue) in settings.function_queues.iter().zip(opened) {
+        queues = queues.with(function, queue);
+    }
+    Ok(queues)
+}

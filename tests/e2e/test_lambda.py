@@ -1,0 +1,218 @@
+"""Depot's function binaries as Lambda runs them: each binary in its own process, fed the event
+payloads AWS sends through an emulated Lambda runtime API (lambda_emulator.py).
+
+The deployment shares one database and storage (this round's DEPOT_TEST_DB and backend) and
+gives every task function its own SQS queue on moto, as infra/ does on AWS.
+"""
+
+import base64
+import hashlib
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO_ROOT
+from lambda_emulator import LambdaFunction, http_v2_event, rest_v1_event, sqs_event
+
+TASK_FUNCTIONS = [
+    "task-delete", "api-repositories", "api-remotes", "api-distributions", "api-namespaces",
+    "task-sync", "task-modify", "task-publish", "task-upload", "task-orphan-cleanup",
+    "task-container-add", "task-container-cache", "task-container-remove",
+    "task-container-sync", "task-python-sync",
+]
+
+
+def functions_dir():
+    configured = os.environ.get("DEPOT_FUNCTIONS_DIR")
+    if configured:
+        return Path(configured)
+    runner = os.environ.get("DEPOT_BIN")
+    return Path(runner).parent if runner else REPO_ROOT / "target" / "debug"
+
+
+def queue_variable(function):
+    return "DEPOT_QUEUE_URL_" + function.upper().replace("-", "_")
+
+
+class Deployment:
+    """Function binaries over one database, storage and set of queues."""
+
+    def __init__(self, factory, aws):
+        self.factory = factory
+        self.aws = aws
+        self.bin = functions_dir()
+        self.queues = {f: aws.new_queue() for f in TASK_FUNCTIONS}
+        self.env = {
+            "DEPOT_DATA_DIR": str(factory.data_dir),
+            "PULP_ADMIN_PASSWORD": factory.password,
+            "RUST_LOG": "info",
+            **factory.base_env,
+            **{queue_variable(f): url for f, url in self.queues.items()},
+        }
+        if factory.database_url:
+            self.env["DEPOT_DATABASE_URL"] = factory.database_url
+        self.functions = []
+        self.auth = "Basic " + base64.b64encode(f"admin:{factory.password}".encode()).decode()
+
+    def start(self, name, **env):
+        binary = self.bin / name
+        if not binary.is_file():
+            pytest.fail(f"{binary} does not exist; build the function binaries with "
+                        "`cargo build --workspace --bins --all-features`", pytrace=False)
+        log = self.factory.data_dir / f"lambda-{name}-{len(self.functions)}.log"
+        fn = LambdaFunction(binary, name, {**self.env, **{k: str(v) for k, v in env.items()}}, log)
+        self.functions.append(fn)
+        return fn
+
+    def migrate(self):
+        fn = self.start("migrate")
+        result = fn.invoke({"action": "migrate"})
+        assert result.kind == "response", result.body
+        return result.json()
+
+    def request(self, fn, method, path, body=None, auth=True, headers=None, builder=http_v2_event,
+                **event_args):
+        headers = dict(headers or {})
+        data = b""
+        if body is not None:
+            data = json.dumps(body).encode()
+            headers["Content-Type"] = "application/json"
+        if auth:
+            headers["Authorization"] = self.auth
+        result = fn.invoke(builder(method, path, headers=headers, body=data, **event_args))
+        return result.http()
+
+    def messages(self, function, expected, timeout=10):
+        """Takes `expected` messages off a function's queue, as the event source mapping would."""
+        got = []
+        url = self.queues[function]
+        for _ in range(timeout):
+            out = self.aws.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1)
+            for m in out.get("Messages", []):
+                got.append(m["Body"])
+                self.aws.sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+            if len(got) >= expected:
+                return got
+        raise AssertionError(f"{len(got)} of {expected} messages arrived on {function}'s queue")
+
+    def stop(self):
+        for fn in self.functions:
+            fn.stop()
+
+
+@pytest.fixture
+def deployment(runner_factory, aws):
+    d = Deployment(runner_factory, aws)
+    yield d
+    d.stop()
+
+
+def test_the_migrate_function_prepares_the_database(deployment):
+    assert deployment.migrate() == {"migrated": True, "admin_password": None}
+    # Again: nothing to do, no error.
+    assert deployment.migrate() == {"migrated": True, "admin_password": None}
+
+
+def test_api_gateway_requests_reach_the_repositories_api(deployment):
+    deployment.migrate()
+    api = deployment.start("api-repositories")
+    base = "/pulp/api/v3/repositories/file/file/"
+
+    # HTTP API (payload 2.0), $default stage: what a Function URL sends too.
+    status, headers, body = deployment.request(api, "POST", base, {"name": "lambda-repo"})
+    assert status == 201, body
+    repo = json.loads(body)
+    assert repo["name"] == "lambda-repo"
+    assert repo["pulp_href"].startswith(base)
+    assert headers["content-type"] == "application/json"
+
+    # A named stage is taken off the path, so the routes are the local runner's.
+    status, _, body = deployment.request(api, "GET", base + "?name=lambda-repo", stage="prod")
+    assert status == 200, body
+    assert [r["pulp_href"] for r in json.loads(body)["results"]] == [repo["pulp_href"]]
+
+    # REST API (payload 1.0) on stage "prod".
+    status, _, body = deployment.request(api, "GET", repo["pulp_href"], builder=rest_v1_event)
+    assert status == 200, body
+    assert json.loads(body)["name"] == "lambda-repo"
+
+    # Bad input gets Pulp's errors, not a Lambda failure.
+    status, _, body = deployment.request(api, "POST", base, {"name": "x"}, auth=False)
+    assert status == 401
+    assert "detail" in json.loads(body)
+    status, _, body = deployment.request(api, "POST", base, {"name": "lambda-repo"})
+    assert status == 400
+    assert "name" in json.loads(body)
+    status, _, body = deployment.request(api, "GET", base + "not-a-uuid/")
+    assert status == 404
+
+
+def test_an_sqs_batch_reports_only_its_failed_record(deployment):
+    deployment.migrate()
+    api = deployment.start("api-repositories")
+    tasks_api = deployment.start("api-tasks")
+    worker = deployment.start("task-modify")
+
+    hrefs = []
+    for name in ("batch-a", "batch-b"):
+        status, _, body = deployment.request(api, "POST", "/pulp/api/v3/repositories/file/file/",
+                                             {"name": name})
+        assert status == 201, body
+        repo = json.loads(body)
+        status, _, body = deployment.request(api, "POST", repo["pulp_href"] + "modify/",
+                                             {"add_content_units": []})
+        assert status == 202, body
+        hrefs.append(json.loads(body)["task"])
+
+    # The modify tasks went to task-modify's own queue, and nowhere else.
+    bodies = deployment.messages("task-modify", 2)
+    assert sorted(json.loads(b)["task_id"] for b in bodies) == sorted(h.rstrip("/").split("/")[-1]
+                                                                      for h in hrefs)
+    event = sqs_event(bodies + ["this is not a task message"], queue_name="task-modify")
+    result = worker.invoke(event)
+    assert result.kind == "response", result.body
+    bad_id = event["Records"][2]["messageId"]
+    assert result.json() == {"batchItemFailures": [{"itemIdentifier": bad_id}]}
+
+    for href in hrefs:
+        status, _, body = deployment.request(tasks_api, "GET", href)
+        assert status == 200, body
+        task = json.loads(body)
+        assert task["state"] == "completed", task
+        assert task["started_at"] and task["finished_at"]
+
+    # The same batch again (SQS delivers at least once): nothing runs twice, nothing fails.
+    again = worker.invoke(sqs_event(bodies, queue_name="task-modify"))
+    assert again.json() == {"batchItemFailures": []}
+
+
+def test_a_function_url_streams_a_file_larger_than_a_buffered_response(deployment, runner_factory,
+                                                                         helpers):
+    size = 12 * 1024 * 1024  # over Lambda's 6 MB buffered limit
+    data = os.urandom(size)
+    # Content set up through the local runner on the same database and storage.
+    seed = runner_factory.start()
+    body, ctype = helpers.multipart({"relative_path": "big.bin"}, {"file": ("f", data)})
+    resp = seed.request("POST", "content/file/files/upload/", body=body, headers={"Content-Type": ctype})
+    assert resp.status == 201, resp
+    repo = seed.request("POST", "repositories/file/file/", {"name": "big"}).json()
+    task = seed.wait_task(seed.request("POST", repo["pulp_href"] + "modify/",
+                                       {"add_content_units": [resp.json()["pulp_href"]]}).json()["task"])
+    assert task["state"] == "completed", task
+    task = seed.wait_task(seed.request("POST", "distributions/file/file/", {
+        "name": "big", "base_path": "big", "repository": repo["pulp_href"]}).json()["task"])
+    assert task["state"] == "completed", task
+    runner_factory.stop(seed)
+
+    content = deployment.start("content-app", DEPOT_LAMBDA_RESPONSE_STREAM="true",
+                               PULP_REDIRECT_TO_OBJECT_STORAGE="false")
+    result = content.invoke(http_v2_event("GET", "/pulp/content/big/big.bin"), timeout=120)
+    assert result.kind == "stream", result.body[:500]
+    assert result.headers.get("content-type") == "application/vnd.awslambda.http-integration-response"
+    status, headers, body = result.http()
+    assert status == 200
+    assert len(body) == size
+    assert hashlib.sha256(body).hexdigest() == hashlib.sha256(data).hexdigest()
+    assert len(result.chunk_times) > 1  # it arrived in pieces, not as one buffer
