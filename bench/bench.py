@@ -54,6 +54,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+
+import functions  # noqa: E402  (bench/functions.py: the function binaries' cold start and size)
 
 
 def free_port():
@@ -630,7 +633,8 @@ def main():
     if args.bin:
         binary = Path(args.bin).resolve()
     else:
-        subprocess.run(["cargo", "build", "--release", "-p", "local-runner"], cwd=ROOT, check=True)
+        # The runner and every function binary (for the functions table).
+        subprocess.run(["cargo", "build", "--release", "--workspace", "--bins"], cwd=ROOT, check=True)
         binary = ROOT / "target" / "release" / "local-runner"
     reps = 1 if args.smoke else args.reps
 
@@ -653,10 +657,17 @@ def main():
         out = out_dir / f"bench-{name}{'-' + args.db if name == 'local' else ''}{'-smoke' if args.smoke else ''}.json"
         out.write_text(json.dumps(results, indent=2))
 
+    with tempfile.TemporaryDirectory(prefix="depot-bench-functions-") as workdir:
+        function_results = functions.run(binary.parent, 1 if args.smoke else max(reps, 5), workdir)
+    (ROOT / "bench" / "results").mkdir(exist_ok=True)
+    (ROOT / "bench" / "results" / f"bench-functions{'-smoke' if args.smoke else ''}.json").write_text(
+        json.dumps(function_results, indent=2))
+
     print(f"\nDepot benchmark ({'smoke, ' if args.smoke else ''}{reps} repetition(s), {os.cpu_count()} cores; "
           "raw figures in bench/results/)")
     for title, results, rows in tables:
         print_table(title, results, rows)
+    functions.print_table(function_results, release="release" in binary.parts)
 
 
 if __name__ == "__main__":

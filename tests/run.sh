@@ -44,11 +44,11 @@ fi
 banner "cargo test --workspace (DEPOT_TEST_PG_URL=${DEPOT_TEST_PG_URL:-unset})"
 cargo test --workspace
 
-banner "cargo build -p local-runner, and every function binary"
-cargo build -p local-runner
-# The function binaries (one per handler crate, behind each crate's `function` feature) for the
-# Lambda tests (tests/e2e/test_lambda.py), which run them under an emulated Lambda runtime API.
-cargo build --workspace --bins --all-features
+banner "cargo build --workspace --bins (local-runner and every function binary)"
+# The function binaries (one per handler crate) are for the Lambda tests (test_lambda.py), which
+# run them under an emulated Lambda runtime API. Built with the workspace's features, as the
+# tests above were, so that no crate is compiled twice.
+cargo build --workspace --bins
 export DEPOT_BIN="${DEPOT_BIN:-${CARGO_TARGET_DIR:-$PWD/target}/debug/local-runner}"
 
 failed=()

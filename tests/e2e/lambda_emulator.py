@@ -56,7 +56,8 @@ class InvocationResult:
         self.headers = inv.headers
         self.chunk_times = inv.chunk_times
         self.trailers = inv.trailers
-        self.seconds = time.monotonic() - started
+        self.finished = time.monotonic()
+        self.seconds = self.finished - started
 
     def json(self):
         return json.loads(self.body)

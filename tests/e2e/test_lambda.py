@@ -9,6 +9,8 @@ import base64
 import hashlib
 import json
 import os
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -216,3 +218,36 @@ def test_a_function_url_streams_a_file_larger_than_a_buffered_response(deploymen
     assert len(body) == size
     assert hashlib.sha256(body).hexdigest() == hashlib.sha256(data).hexdigest()
     assert len(result.chunk_times) > 1  # it arrived in pieces, not as one buffer
+
+
+def test_a_task_function_runs_as_a_queue_poller_outside_lambda(deployment):
+    """The container host: the same binary without AWS_LAMBDA_RUNTIME_API polls its own queue."""
+    deployment.migrate()
+    api = deployment.start("api-repositories")
+    tasks_api = deployment.start("api-tasks")
+    status, _, body = deployment.request(api, "POST", "/pulp/api/v3/repositories/file/file/", {"name": "polled"})
+    assert status == 201, body
+    status, _, body = deployment.request(api, "POST", json.loads(body)["pulp_href"] + "modify/",
+                                         {"add_content_units": []})
+    assert status == 202, body
+    href = json.loads(body)["task"]
+
+    env = {**os.environ, **deployment.env, "NO_COLOR": "1"}
+    env.pop("AWS_LAMBDA_RUNTIME_API", None)
+    log = open(deployment.factory.data_dir / "task-modify-poller.log", "ab")
+    poller = subprocess.Popen([str(deployment.bin / "task-modify")], env=env, stdin=subprocess.DEVNULL,
+                              stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            status, _, body = deployment.request(tasks_api, "GET", href)
+            task = json.loads(body)
+            if task["state"] in ("completed", "failed", "canceled") or time.monotonic() > deadline:
+                break
+            time.sleep(0.3)
+        assert task["state"] == "completed", task
+    finally:
+        poller.terminate()
+        poller.wait(timeout=30)
+        log.close()
+    assert poller.returncode == 0

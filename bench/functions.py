@@ -1,0 +1,119 @@
+"""The function binaries' cold start and size, for bench.py.
+
+Cold start: from spawning a function binary under an emulated Lambda runtime API (the one the
+tests use, tests/e2e/lambda_emulator.py) to the end of its first response, with the event already
+waiting, as when Lambda starts an execution environment for a request. The second invocation's
+time is shown beside it (warm). Sizes: the binary as built, stripped, and the zip Lambda gets.
+"""
+
+import base64
+import io
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import uuid
+import zipfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests" / "e2e"))
+
+from lambda_emulator import LambdaFunction, http_v2_event, scheduled_event, sqs_event  # noqa: E402
+
+# A cheap first request for each HTTP function (any answer counts: the point is the first one).
+HTTP_PATHS = {
+    "api-status": "/pulp/api/v3/status/",
+    "api-docs": "/pulp/api/v3/docs/api.json",
+    "api-repositories": "/pulp/api/v3/repositories/file/file/",
+    "api-remotes": "/pulp/api/v3/remotes/file/file/",
+    "api-content": "/pulp/api/v3/content/file/files/",
+    "api-artifacts": "/pulp/api/v3/artifacts/",
+    "api-publications": "/pulp/api/v3/publications/file/file/",
+    "api-distributions": "/pulp/api/v3/distributions/file/file/",
+    "api-tasks": "/pulp/api/v3/tasks/",
+    "api-orphans": "/pulp/api/v3/orphans/cleanup/",
+    "api-namespaces": "/pulp/api/v3/pulp_container/namespaces/",
+    "pypi-api": "/pypi/none/simple/",
+    "registry-api": "/v2/",
+    "content-app": "/pulp/content/",
+}
+
+
+def function_names():
+    return sorted(p.name for p in (ROOT / "functions").iterdir() if (p / "Cargo.toml").exists())
+
+
+def first_event(name, auth):
+    if name in HTTP_PATHS:
+        return http_v2_event("GET", HTTP_PATHS[name], headers={"Authorization": auth})
+    if name == "sweeper":
+        return scheduled_event()
+    if name == "migrate":
+        return {"action": "migrate"}
+    # A task function: a message for a task that does not exist is taken and dropped.
+    return sqs_event([json.dumps({"task_id": str(uuid.uuid4()), "correlation_id": ""})])
+
+
+def sizes(binary):
+    data = binary.read_bytes()
+    with tempfile.TemporaryDirectory() as tmp:
+        stripped = Path(tmp) / "bootstrap"
+        subprocess.run(["strip", "-o", str(stripped), str(binary)], check=True)
+        bootstrap = stripped.read_bytes()
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("bootstrap", bootstrap)
+    mib = 1024 * 1024
+    return len(data) / mib, len(bootstrap) / mib, len(buf.getvalue()) / mib
+
+
+def measure(bin_dir, env, reps, log_dir):
+    """{function: {"cold_ms": [...], "warm_ms": [...], "size_mib", "stripped_mib", "zip_mib"}}"""
+    auth = "Basic " + base64.b64encode(f"admin:{env['PULP_ADMIN_PASSWORD']}".encode()).decode()
+    results = {}
+    for name in function_names():
+        binary = bin_dir / name
+        if not binary.is_file():
+            raise SystemExit(f"{binary} is missing: build with `cargo build --workspace --bins`")
+        cold, warm = [], []
+        for i in range(reps):
+            fn = LambdaFunction(binary, name, env, log_dir / f"{name}-{i}.log")
+            try:
+                first = fn.invoke(first_event(name, auth), timeout=60)
+                second = fn.invoke(first_event(name, auth), timeout=60)
+            finally:
+                fn.stop()
+            if "error" in (first.kind, second.kind):
+                raise SystemExit(f"{name} failed: {first.body[:300]!r} {second.body[:300]!r}")
+            cold.append((first.finished - fn.started) * 1000)
+            warm.append(second.seconds * 1000)
+        size, stripped, zipped = sizes(binary)
+        results[name] = {"cold_ms": cold, "warm_ms": warm, "size_mib": size, "stripped_mib": stripped,
+                         "zip_mib": zipped}
+    return results
+
+
+def run(bin_dir, reps, workdir):
+    """Migrates a fresh SQLite database, then measures every function binary on it."""
+    data = Path(workdir) / "functions"
+    data.mkdir(parents=True, exist_ok=True)
+    env = {"DEPOT_DATA_DIR": str(data), "PULP_ADMIN_PASSWORD": "bench-" + uuid.uuid4().hex[:8],
+           "RUST_LOG": "warn"}
+    subprocess.run([str(bin_dir / "migrate")], env={**os.environ, **env}, check=True,
+                   stdout=subprocess.DEVNULL)
+    return measure(bin_dir, env, reps, data)
+
+
+def print_table(results, release):
+    print(f"\nfunction binaries ({'release' if release else 'debug'} build): cold start = spawn to the "
+          "end of the first response under the Lambda runtime API emulator; warm = the second invocation\n")
+    print(f"| {'function':<22} | {'cold ms':>8} | {'min':>7} | {'max':>7} | {'warm ms':>8} | {'binary MiB':>10} "
+          f"| {'stripped':>8} | {'zip MiB':>7} |")
+    print(f"|{'-' * 24}|{'-' * 10}|{'-' * 9}|{'-' * 9}|{'-' * 10}|{'-' * 12}|{'-' * 10}|{'-' * 9}|")
+    for name, r in results.items():
+        print(f"| {name:<22} | {statistics.median(r['cold_ms']):>8.1f} | {min(r['cold_ms']):>7.1f} "
+              f"| {max(r['cold_ms']):>7.1f} | {statistics.median(r['warm_ms']):>8.1f} | {r['size_mib']:>10.1f} "
+              f"| {r['stripped_mib']:>8.1f} | {r['zip_mib']:>7.1f} |")
