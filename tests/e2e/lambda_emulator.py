@@ -23,6 +23,8 @@ import time
 import uuid
 from pathlib import Path
 
+import sam_template
+
 RUNTIME_PREFIX = "/2018-06-01/runtime"
 STREAM_CONTENT_TYPE = "application/vnd.awslambda.http-integration-response"
 ACCOUNT = "123456789012"
@@ -359,3 +361,153 @@ def scheduled_event(rule="depot-sweeper"):
         "resources": [f"arn:aws:events:{REGION}:{ACCOUNT}:rule/{rule}"],
         "detail": {},
     }
+
+
+# --------------------------------------------------------------------------------------
+# A whole deployment: every function of the SAM template, the HTTP API and Function URL in
+# front of them, the SQS event source mappings and the schedule
+# --------------------------------------------------------------------------------------
+
+
+class _Front(http.server.ThreadingHTTPServer):
+    """An HTTP front (the HTTP API, or a Function URL) turning requests into events."""
+
+    daemon_threads = True
+
+    def __init__(self, route):
+        self.route = route  # path -> LambdaFunction or None
+        super().__init__(("127.0.0.1", _free_port()), _FrontHandler)
+        self.base_url = f"http://127.0.0.1:{self.server_address[1]}"
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+
+    def handle_error(self, request, client_address):
+        pass
+
+
+class _FrontHandler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def _serve(self):
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        fn = self.server.route(self.path)
+        if fn is None:
+            status, headers, data = 404, {"content-type": "application/json"}, b'{"message":"Not Found"}'
+        else:
+            headers_in = {}
+            for k, v in self.headers.items():
+                k = k.lower()
+                headers_in[k] = f"{headers_in[k]},{v}" if k in headers_in else v
+            event = http_v2_event(self.command, self.path, headers=headers_in, body=body,
+                                  domain=self.headers.get("Host", "127.0.0.1"))
+            result = fn.invoke(event, timeout=fn.timeout_seconds + 5)
+            status, headers, data = result.http()
+        if self.command == "HEAD":
+            data = b""
+        self.send_response(status)
+        for k, v in headers.items():
+            if k.lower() not in ("content-length", "transfer-encoding", "connection"):
+                self.send_header(k, v)
+        if self.command != "HEAD" or "content-length" not in {k.lower() for k in headers}:
+            self.send_header("Content-Length", str(len(data)))
+        else:
+            self.send_header("Content-Length", next(v for k, v in headers.items() if k.lower() == "content-length"))
+        self.end_headers()
+        self.wfile.write(data)
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = _serve
+
+
+class Deployment:
+    """Every function of `functions` (sam_template.Function list), each in its own emulated
+    execution environment, with the triggers the template gives them."""
+
+    def __init__(self, template_functions, bin_dir, env, log_dir, sqs, queue_urls, schedule_seconds=2):
+        self.sqs = sqs
+        self.queue_urls = queue_urls  # queue logical id -> URL
+        self.stopping = threading.Event()
+        self.functions = {}
+        self.url_function = None
+        # The fronts first: the content app's Function URL is PULP_CONTENT_ORIGIN (the template's
+        # ContentOrigin parameter).
+        self.api = _Front(self._route)
+        self.content = _Front(lambda path: self.url_function)
+        env = {"PULP_CONTENT_ORIGIN": self.content.base_url, **env}
+        for fn in template_functions:
+            own = {k: v for k, v in fn.env.items() if isinstance(v, str)}
+            lf = LambdaFunction(Path(bin_dir) / fn.binary, fn.binary, {**env, **own},
+                                Path(log_dir) / f"lambda-{fn.binary}.log",
+                                timeout_seconds=fn.props.get("Timeout", 30))
+            lf.template = fn
+            self.functions[fn.logical_id] = lf
+            if "FunctionUrlConfig" in fn.props:
+                self.url_function = lf
+        self.threads = []
+        for lf in self.functions.values():
+            for queue, props in lf.template.queues():
+                t = threading.Thread(target=self._poll, args=(lf, queue_urls[queue], props), daemon=True)
+                t.start()
+                self.threads.append(t)
+            if any(e["Type"] == "Schedule" for e in lf.template.events.values()):
+                t = threading.Thread(target=self._tick, args=(lf, schedule_seconds), daemon=True)
+                t.start()
+                self.threads.append(t)
+
+    def _route(self, path):
+        fn = sam_template.route([lf.template for lf in self.functions.values()], path)
+        return next(lf for lf in self.functions.values() if lf.template is fn) if fn else None
+
+    def function(self, binary):
+        return next(lf for lf in self.functions.values() if lf.name == binary)
+
+    def _poll(self, lf, url, props):
+        """The SQS event source mapping: batches to the function, failures left on the queue."""
+        while not self.stopping.is_set():
+            try:
+                out = self.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=min(props.get("BatchSize", 10), 10),
+                                               WaitTimeSeconds=1, AttributeNames=["All"])
+            except Exception:
+                if self.stopping.is_set():
+                    return
+                time.sleep(0.5)
+                continue
+            messages = out.get("Messages", [])
+            if not messages:
+                continue
+            event = sqs_event([m["Body"] for m in messages])
+            for record, m in zip(event["Records"], messages):
+                record["messageId"] = m["MessageId"]
+                record["receiptHandle"] = m["ReceiptHandle"]
+                record["attributes"].update(m.get("Attributes", {}))
+            try:
+                result = lf.invoke(event, timeout=lf.timeout_seconds + 5)
+            except Exception:
+                continue  # as when the invocation times out: the messages come back
+            failed = set()
+            if result.kind == "response":
+                failed = {f["itemIdentifier"] for f in result.json().get("batchItemFailures", [])}
+            else:
+                failed = {m["MessageId"] for m in messages}
+            for m in messages:
+                if m["MessageId"] not in failed:
+                    self.sqs.delete_message(QueueUrl=url, ReceiptHandle=m["ReceiptHandle"])
+
+    def _tick(self, lf, seconds):
+        while not self.stopping.wait(seconds):
+            try:
+                lf.invoke(scheduled_event(), timeout=60)
+            except Exception:
+                pass
+
+    def stop(self):
+        self.stopping.set()
+        for t in self.threads:
+            t.join(timeout=5)
+        for lf in self.functions.values():
+            lf.stop()
+        for front in (self.api, self.content):
+            front.shutdown()
+            front.server_close()

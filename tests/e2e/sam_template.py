@@ -71,12 +71,18 @@ def route_matches(route, path):
 
 
 def function_for(doc, path):
-    """The function whose HttpApi route takes `path` (API Gateway prefers the most specific)."""
+    """The function whose HttpApi route takes `path`."""
+    return route(functions(doc), path)
+
+
+def route(candidates, path):
+    """The function of `candidates` whose HttpApi route takes `path`; like API Gateway, the most
+    specific route wins."""
     best = None
-    for fn in functions(doc):
-        for route, _ in fn.routes():
-            if route_matches(route, path):
-                specificity = len(route.replace("{proxy+}", ""))
+    for fn in candidates:
+        for r, _ in fn.routes():
+            if route_matches(r, path):
+                specificity = len(r.replace("{proxy+}", ""))
                 if best is None or specificity > best[0]:
                     best = (specificity, fn)
     return best[1] if best else None

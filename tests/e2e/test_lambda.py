@@ -251,3 +251,99 @@ def test_a_task_function_runs_as_a_queue_poller_outside_lambda(deployment):
         poller.wait(timeout=30)
         log.close()
     assert poller.returncode == 0
+
+
+# --------------------------------------------------------------------------------------
+# The whole file workflow with every handler in its own process, as deployed by the template
+# --------------------------------------------------------------------------------------
+
+
+def file_workflow(pulp, helpers, manifest_url, tag, tmp_path):
+    """Mirror, publish, distribute, download, upload: what a pulp-cli user sees, without ids."""
+    pulp("file", "remote", "create", "--name", f"{tag}-remote", "--url", manifest_url, "--policy", "immediate")
+    pulp("file", "repository", "create", "--name", f"{tag}-repo")
+    pulp("file", "repository", "sync", "--name", f"{tag}-repo", "--remote", f"{tag}-remote")
+    v1 = pulp("file", "repository", "version", "show", "--repository", f"{tag}-repo", "--version", "1")
+    publication = pulp("file", "publication", "create", "--repository", f"{tag}-repo")
+    dist = pulp("file", "distribution", "create", "--name", f"{tag}-dist", "--base-path", f"{tag}-dist",
+                "--publication", publication["pulp_href"])
+    manifest = helpers.parse_manifest(helpers.get_bytes(dist["base_url"] + "PULP_MANIFEST").decode())
+    downloaded = {rp: helpers.sha256(helpers.get_bytes(dist["base_url"] + rp)) for rp in manifest}
+
+    extra = tmp_path / f"{tag}-extra.txt"
+    extra.write_bytes(b"uploaded through the API\n" * 100)
+    unit = pulp("file", "content", "upload", "--repository", f"{tag}-repo", "--file", extra,
+                "--relative-path", "extra.txt")
+    v2 = pulp("file", "repository", "version", "show", "--repository", f"{tag}-repo", "--version", "2")
+    units = pulp("file", "content", "list", "--repository-version", v2["pulp_href"], "--limit", "100")
+    pulp("file", "distribution", "update", "--name", f"{tag}-dist", "--repository", f"{tag}-repo")
+    pulp("file", "publication", "create", "--repository", f"{tag}-repo")
+    after = helpers.get_bytes(dist["base_url"] + "extra.txt")
+    pulp("file", "distribution", "destroy", "--name", f"{tag}-dist")
+    gone = helpers.request("GET", dist["base_url"] + "extra.txt").status
+    def counts(summary):  # the hrefs in a summary hold ids
+        return {k: {t: v["count"] for t, v in d.items()} for k, d in summary.items()}
+
+    return {
+        "v1": counts(v1["content_summary"]),
+        "v2": counts(v2["content_summary"]),
+        "manifest": manifest,
+        "downloaded": downloaded,
+        "uploaded": (unit["relative_path"], unit["sha256"]),
+        "content": sorted((u["relative_path"], u["sha256"]) for u in units),
+        "served_after_update": helpers.sha256(after),
+        "after_destroy": gone,
+        "base_url_path": dist["base_url"].split("/pulp/content/")[1],
+    }
+
+
+class _Endpoint:
+    """What PulpCli needs of a server."""
+
+    def __init__(self, base_url, password):
+        self.base_url, self.username, self.password = base_url, "admin", password
+
+
+def test_the_file_workflow_on_separate_functions_matches_the_local_runner(
+        runner_factory, aws, pulp, depot_server, file_server, make_file_tree, helpers, tmp_path):
+    from conftest import PulpCli
+    from lambda_emulator import Deployment as LambdaDeployment
+    import sam_template
+
+    files = make_file_tree(file_server.root / "lambda-flow", 8)
+    manifest_url = file_server.url("lambda-flow/PULP_MANIFEST")
+
+    # Every function of the template in its own process; queues on moto as the template makes them.
+    doc = sam_template.load()
+    queue_urls = {k: aws.new_queue() for k, r in doc["Resources"].items() if r["Type"] == "AWS::SQS::Queue"}
+    env = {
+        "DEPOT_DATA_DIR": str(runner_factory.data_dir),
+        "PULP_ADMIN_PASSWORD": runner_factory.password,
+        "RUST_LOG": "info",
+        "DEPOT_TASK_HEARTBEAT_TIMEOUT": "10",
+        **runner_factory.base_env,
+    }
+    env.pop("DEPOT_QUEUE_URL", None)  # only the functions' own queues, as on Lambda
+    if runner_factory.database_url:
+        env["DEPOT_DATABASE_URL"] = runner_factory.database_url
+    for name, value in doc["Globals"]["Function"]["Environment"]["Variables"].items():
+        if name.startswith("DEPOT_QUEUE_URL_"):
+            env[name] = queue_urls[value["Ref"]]
+    deployed = LambdaDeployment(sam_template.functions(doc), functions_dir(), env, runner_factory.data_dir,
+                                aws.sqs, queue_urls)
+    try:
+        result = deployed.function("migrate").invoke({"action": "migrate"})
+        assert result.json()["migrated"] is True, result.body
+
+        cli = PulpCli(pulp.executable, _Endpoint(deployed.api.base_url, runner_factory.password),
+                      tmp_path / "cli-lambda")
+        on_functions = file_workflow(cli, helpers, manifest_url, "fl", tmp_path)
+    finally:
+        deployed.stop()
+
+    on_runner = file_workflow(pulp, helpers, manifest_url, "fl", tmp_path)
+    assert on_functions == on_runner
+    assert on_functions["manifest"] == {rp: (f["sha256"], f["size"]) for rp, f in files.items()}
+    assert on_functions["downloaded"] == {rp: f["sha256"] for rp, f in files.items()}
+    assert on_functions["after_destroy"] == 404
+    assert on_functions["v2"]["added"] == {"file.file": 1}
