@@ -33,8 +33,17 @@ pub enum QueueError {
 /// A received message. `ack` removes it from the queue; dropping it without `ack` lets a backend
 /// with visibility timeouts deliver it again.
 pub struct Delivery {
-    pub message: TaskMessage,
+    /// The message as sent: a [`TaskMessage`] on a task queue, an object storage notification
+    /// on the scan queue.
+    pub body: String,
     pub receipt: String,
+}
+
+impl Delivery {
+    /// The task message in the body, if it is one.
+    pub fn task(&self) -> Option<TaskMessage> {
+        serde_json::from_str(&self.body).ok()
+    }
 }
 
 #[async_trait]
@@ -102,7 +111,7 @@ impl Queue for InProcessQueue {
         let message = self.rx.lock().await.recv().await;
         Ok(message.map(|message| Delivery {
             receipt: message.task_id.clone(),
-            message,
+            body: serde_json::to_string(&message).unwrap_or_default(),
         }))
     }
 
@@ -127,15 +136,10 @@ mod tests {
         queues.of(Some("task-sync")).send(msg("a")).await.unwrap();
         queues.of(Some("task-modify")).send(msg("b")).await.unwrap();
         queues.of(None).send(msg("c")).await.unwrap();
-        assert_eq!(sync.receive().await.unwrap().unwrap().message.task_id, "a");
-        assert_eq!(
-            shared.receive().await.unwrap().unwrap().message.task_id,
-            "b"
-        );
-        assert_eq!(
-            shared.receive().await.unwrap().unwrap().message.task_id,
-            "c"
-        );
+        let id = |d: Option<Delivery>| d.unwrap().task().unwrap().task_id;
+        assert_eq!(id(sync.receive().await.unwrap()), "a");
+        assert_eq!(id(shared.receive().await.unwrap()), "b");
+        assert_eq!(id(shared.receive().await.unwrap()), "c");
     }
 
     #[tokio::test]
@@ -151,7 +155,7 @@ mod tests {
         }
         for i in 0..3 {
             let d = q.receive().await.unwrap().unwrap();
-            assert_eq!(d.message.task_id, format!("t{i}"));
+            assert_eq!(d.task().unwrap().task_id, format!("t{i}"));
             q.ack(&d.receipt).await.unwrap();
         }
     }

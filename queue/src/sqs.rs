@@ -1,6 +1,5 @@
 //! The SQS backend (any SQS-compatible endpoint). Messages carry only the task id and correlation
-//! id; delivery is at least once, which the task claim makes harmless. A message that cannot be
-//! read is deleted with a log line so that it never blocks the queue; redrive to a dead-letter
+//! id; delivery is at least once, which the task claim makes harmless. Redrive to a dead-letter
 //! queue is configured on the queue itself.
 
 use async_trait::async_trait;
@@ -109,14 +108,10 @@ impl Queue for SqsQueue {
             let Some(m) = out.messages.unwrap_or_default().into_iter().next() else {
                 continue;
             };
-            let receipt = m.receipt_handle.unwrap_or_default();
-            match m.body.as_deref().map(serde_json::from_str::<TaskMessage>) {
-                Some(Ok(message)) => return Ok(Some(Delivery { message, receipt })),
-                _ => {
-                    tracing::warn!(id = ?m.message_id, "dropping an unreadable queue message");
-                    self.ack(&receipt).await?;
-                }
-            }
+            return Ok(Some(Delivery {
+                body: m.body.unwrap_or_default(),
+                receipt: m.receipt_handle.unwrap_or_default(),
+            }));
         }
     }
 

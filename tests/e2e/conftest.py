@@ -815,3 +815,63 @@ def upstream_registry(tools, tmp_path_factory):
     upstream = DockerRegistry(tmp_path_factory.mktemp("upstream"), free_port())
     yield upstream
     upstream.stop()
+
+
+# ---------------------------------------------------------------------------------------------
+# clamd (Debian's clamav-daemon) with a tiny signature database made here: no freshclam
+
+# The EICAR test file, in two pieces so that this source file is not itself a match.
+EICAR = b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$" + b"EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
+
+
+class Clamd:
+    def __init__(self, root):
+        self.root = root
+        db = root / "db"
+        db.mkdir(parents=True)
+        # A body signature (clamd reports it as Eicar-Test-Signature.UNOFFICIAL).
+        (db / "test.ndb").write_text(f"Eicar-Test-Signature:0:*:{EICAR.hex()}\n")
+        self.port = free_port()
+        conf = root / "clamd.conf"
+        conf.write_text("\n".join([
+            "Foreground yes", f"DatabaseDirectory {db}", f"TCPSocket {self.port}", "TCPAddr 127.0.0.1",
+            f"LogFile {root / 'clamd.log'}", f"PidFile {root / 'clamd.pid'}", "TemporaryDirectory /tmp",
+            "StreamMaxLength 100M", "MaxFileSize 100M", "MaxScanSize 400M", "Bytecode no", "",
+        ]))
+        self.process = subprocess.Popen(["/usr/sbin/clamd", f"--config-file={conf}"], stdin=subprocess.DEVNULL,
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 60
+        while not self.ping():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                log = (root / "clamd.log").read_text() if (root / "clamd.log").exists() else ""
+                raise RuntimeError(f"clamd did not start: {log[-2000:]}")
+            time.sleep(0.1)
+
+    def ping(self):
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=2) as s:
+                s.sendall(b"zPING\0")
+                return s.recv(16).startswith(b"PONG")
+        except OSError:
+            return False
+
+    def env(self):
+        return {"PULP_CLAMAV_HOST": "127.0.0.1", "PULP_CLAMAV_PORT": str(self.port)}
+
+    def stop(self):
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+@pytest.fixture(scope="session")
+def clamd(tmp_path_factory):
+    if not os.path.exists("/usr/sbin/clamd"):
+        if os.environ.get("CI"):
+            pytest.fail("clamd is missing (.ci/run installs clamav-daemon)")
+        pytest.skip("clamd is missing (apt-get install clamav-daemon)")
+    server = Clamd(tmp_path_factory.mktemp("clamd"))
+    yield server
+    server.stop()

@@ -67,7 +67,7 @@ class InvocationResult:
     def http(self):
         """The HTTP response a Function URL or API Gateway would give for this result:
         (status, headers, body bytes)."""
-        if self.kind == "error":
+        if self.kind in ("error", "timeout"):
             return 502, {}, self.body
         if self.kind == "stream":
             prelude, _, body = self.body.partition(b"\0" * 8)
@@ -214,6 +214,14 @@ class LambdaFunction:
             if self.process.poll() is not None:
                 raise RuntimeError(f"{self.name} exited with {self.process.returncode}: "
                                    f"{self.log_text()[-3000:]}")
+            if time.time() * 1000 > deadline_ms:
+                # What Lambda does at the function's timeout: the environment is stopped.
+                self.process.kill()
+                self.process.wait()
+                inv.kind = "timeout"
+                inv.body = json.dumps({"errorMessage": f"Task timed out after {self.timeout_seconds} seconds",
+                                       "errorType": "Sandbox.Timedout"}).encode()
+                return InvocationResult(inv, started)
             if time.monotonic() > end:
                 raise TimeoutError(f"{self.name} did not answer within {timeout} s: "
                                    f"{self.log_text()[-3000:]}")

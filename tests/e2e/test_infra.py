@@ -66,6 +66,11 @@ def test_every_function_that_runs_tasks_reads_its_queue():
     consumers = {}
     for fn in sam_template.functions(doc):
         for queue, props in fn.queues():
+            if fn.binary == "scan":  # its queue carries the bucket's notifications, not tasks
+                assert queue == "ScanQueue"
+                notified = doc["Resources"]["ArtifactBucket"]["Properties"]["NotificationConfiguration"]
+                assert notified["QueueConfigurations"][0]["Queue"] == {"Fn::GetAtt": ["ScanQueue", "Arn"]}
+                continue
             assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"], fn.logical_id
             consumers[fn.binary] = queue
             timeout = fn.props.get("Timeout", doc["Globals"]["Function"]["Timeout"])

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO_ROOT
-from lambda_emulator import LambdaFunction, http_v2_event, rest_v1_event, sqs_event
+from lambda_emulator import LambdaFunction, http_v2_event, rest_v1_event, scheduled_event, sqs_event
 
 TASK_FUNCTIONS = [
     "task-delete", "api-repositories", "api-remotes", "api-distributions", "api-namespaces",
@@ -58,13 +58,14 @@ class Deployment:
         self.functions = []
         self.auth = "Basic " + base64.b64encode(f"admin:{factory.password}".encode()).decode()
 
-    def start(self, name, **env):
+    def start(self, name, timeout_seconds=900, **env):
         binary = self.bin / name
         if not binary.is_file():
             pytest.fail(f"{binary} does not exist; build the function binaries with "
-                        "`cargo build --workspace --bins --all-features`", pytrace=False)
+                        "`cargo build --workspace --bins`", pytrace=False)
         log = self.factory.data_dir / f"lambda-{name}-{len(self.functions)}.log"
-        fn = LambdaFunction(binary, name, {**self.env, **{k: str(v) for k, v in env.items()}}, log)
+        fn = LambdaFunction(binary, name, {**self.env, **{k: str(v) for k, v in env.items()}}, log,
+                            timeout_seconds=timeout_seconds)
         self.functions.append(fn)
         return fn
 
@@ -347,3 +348,77 @@ def test_the_file_workflow_on_separate_functions_matches_the_local_runner(
     assert on_functions["downloaded"] == {rp: f["sha256"] for rp, f in files.items()}
     assert on_functions["after_destroy"] == 404
     assert on_functions["v2"]["added"] == {"file.file": 1}
+
+
+def wait_task(deployment, tasks_api, href, states=("completed", "failed", "canceled"), timeout=60):
+    deadline = time.monotonic() + timeout
+    while True:
+        status, _, body = deployment.request(tasks_api, "GET", href)
+        task = json.loads(body)
+        if task["state"] in states or time.monotonic() > deadline:
+            return task
+        time.sleep(0.3)
+
+
+def test_a_sync_longer_than_the_function_timeout_runs_on_the_container_host(deployment, helpers):
+    """Lambda stops a task at the function's timeout: the sweeper fails it and nothing half-done
+    shows. The same binary on the container host has no such limit."""
+    files = {f"{i}.bin": os.urandom(500) for i in range(8)}
+    files["PULP_MANIFEST"] = "".join(f"{p},{hashlib.sha256(d).hexdigest()},{len(d)}\n"
+                                     for p, d in files.items()).encode()
+    upstream = helpers.http_server(helpers.slow_handler(files, delay=0.5))  # about 4.5 s in all
+    deployment.env["DEPOT_TASK_HEARTBEAT_TIMEOUT"] = "2"
+    poller = None
+    try:
+        deployment.migrate()
+        repos = deployment.start("api-repositories")
+        remotes = deployment.start("api-remotes")
+        tasks_api = deployment.start("api-tasks")
+        status, _, body = deployment.request(repos, "POST", "/pulp/api/v3/repositories/file/file/", {"name": "long"})
+        repo = json.loads(body)
+        status, _, body = deployment.request(remotes, "POST", "/pulp/api/v3/remotes/file/file/", {
+            "name": "long", "url": upstream.base_url + "/PULP_MANIFEST", "policy": "immediate",
+            "download_concurrency": 1})
+        assert status == 201, body
+        remote = json.loads(body)
+
+        def sync():
+            status, _, body = deployment.request(repos, "POST", repo["pulp_href"] + "sync/",
+                                                 {"remote": remote["pulp_href"]})
+            assert status == 202, body
+            return json.loads(body)["task"]
+
+        # On Lambda, with a 2 s function timeout.
+        first = sync()
+        short = deployment.start("task-sync", timeout_seconds=2)
+        result = short.invoke(sqs_event(deployment.messages("task-sync", 1), queue_name="task-sync"))
+        assert result.kind == "timeout", result.body
+        sweeper = deployment.start("sweeper")
+        deadline = time.monotonic() + 30
+        while wait_task(deployment, tasks_api, first, timeout=0)["state"] != "failed":
+            assert time.monotonic() < deadline, "the sweeper did not fail the stopped task"
+            sweeper.invoke(scheduled_event())
+            time.sleep(0.5)
+        task = wait_task(deployment, tasks_api, first, timeout=0)
+        assert "stopped responding" in task["error"]["description"], task
+        status, _, body = deployment.request(repos, "GET", repo["pulp_href"])
+        assert json.loads(body)["latest_version_href"].endswith("/versions/0/")
+
+        # On the container host: the same binary, polling the same queue.
+        second = sync()
+        env = {**os.environ, **deployment.env, "NO_COLOR": "1"}
+        log = open(deployment.factory.data_dir / "task-sync-poller.log", "ab")
+        poller = subprocess.Popen([str(deployment.bin / "task-sync")], env=env, stdin=subprocess.DEVNULL,
+                                  stdout=log, stderr=subprocess.STDOUT)
+        task = wait_task(deployment, tasks_api, second)
+        assert task["state"] == "completed", task
+        took = time.mktime(time.strptime(task["finished_at"][:19], "%Y-%m-%dT%H:%M:%S")) - \
+            time.mktime(time.strptime(task["started_at"][:19], "%Y-%m-%dT%H:%M:%S"))
+        assert took >= 3, task  # longer than the Lambda timeout above
+        status, _, body = deployment.request(repos, "GET", repo["pulp_href"])
+        assert json.loads(body)["latest_version_href"].endswith("/versions/1/")
+    finally:
+        if poller:
+            poller.terminate()
+            poller.wait(timeout=30)
+        upstream.stop()

@@ -96,7 +96,9 @@ pub async fn ingest_staged(
     }
     let key = artifact_key(&digests.sha256);
     staged.commit(&key).await?;
-    artifact::insert(&core.db, &key, &digests).await
+    let artifact = artifact::insert(&core.db, &key, &digests).await?;
+    crate::scan::after_write(core, &key);
+    Ok(artifact)
 }
 
 /// Ingests bytes already in memory (small generated files such as PULP_MANIFEST).

@@ -93,6 +93,12 @@ pub struct Settings {
     pub orphan_protection_time: u64,
     /// `DEPOT_WORKERS`: task workers in this process, default 4 (0 hosts no workers).
     pub workers: usize,
+    /// `PULP_CLAMAV_HOST` and `PULP_CLAMAV_PORT` (default 3310): the clamd that scans new
+    /// artifacts for malware; unset, nothing is scanned.
+    pub clamav: Option<(String, u16)>,
+    /// `DEPOT_SCAN_TRIGGER`: `write` (default) scans an artifact in the process that stored
+    /// it; `notification` leaves it to the scan function, which object storage notifies.
+    pub scan_on_write: bool,
     /// `DEPOT_TASK_HEARTBEAT_TIMEOUT` in seconds, default 30: a running task whose worker has not
     /// reported for this long is failed.
     pub heartbeat_timeout: u64,
@@ -191,6 +197,20 @@ impl Settings {
             orphan_protection_time: parsed("PULP_ORPHAN_PROTECTION_TIME", 1440)?,
             workers: parsed("DEPOT_WORKERS", 4)?,
             heartbeat_timeout: parsed("DEPOT_TASK_HEARTBEAT_TIMEOUT", 30)?,
+            clamav: match var("PULP_CLAMAV_HOST") {
+                Some(host) => Some((host, parsed("PULP_CLAMAV_PORT", 3310)?)),
+                None => None,
+            },
+            scan_on_write: match var("DEPOT_SCAN_TRIGGER").as_deref() {
+                None | Some("write") => true,
+                Some("notification") => false,
+                Some(other) => {
+                    return Err(SettingsError {
+                        name: "DEPOT_SCAN_TRIGGER",
+                        message: format!("'{other}' is not one of write, notification"),
+                    });
+                }
+            },
         })
     }
 
@@ -216,6 +236,8 @@ impl Settings {
             orphan_protection_time: 1440,
             workers: 4,
             heartbeat_timeout: 30,
+            clamav: None,
+            scan_on_write: true,
         }
     }
 }

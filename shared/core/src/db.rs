@@ -60,6 +60,12 @@ const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
         include_str!("../../../migrations/sqlite/0006_python.sql"),
         include_str!("../../../migrations/postgres/0006_python.sql"),
     ),
+    (
+        7,
+        "artifact_scans",
+        include_str!("../../../migrations/sqlite/0007_artifact_scans.sql"),
+        include_str!("../../../migrations/postgres/0007_artifact_scans.sql"),
+    ),
 ];
 
 #[derive(Debug, thiserror::Error)]

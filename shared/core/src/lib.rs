@@ -10,6 +10,7 @@ pub mod error;
 pub mod hrefs;
 pub mod labels;
 pub mod models;
+pub mod scan;
 pub mod startup;
 pub mod storage;
 pub mod tasks;

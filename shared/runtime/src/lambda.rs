@@ -55,7 +55,9 @@ async fn handle(
         Event::Sqs => {
             let batch: SqsEvent = serde_json::from_str(payload.get())?;
             let worker = format!("{name}@{}", context.env_config.log_stream);
-            Ok(serde_json::to_value(run_batch(core, &worker, batch).await)?)
+            Ok(serde_json::to_value(
+                run_batch(core, kind, &worker, batch).await,
+            )?)
         }
         Event::Scheduled if kind == Kind::Sweeper => {
             let failed = tasks::sweep(core).await?;
@@ -110,15 +112,16 @@ async fn serve_http(
     app.oneshot(req).await
 }
 
-/// Runs the batch's tasks side by side. A record whose task could not be run (an unreadable
-/// message, the database unreachable) is reported so that SQS delivers it again, and after
-/// `maxReceiveCount` moves it to the dead-letter queue. A task that ran and failed is done: its
-/// failure is recorded on the task.
-pub async fn run_batch(core: &Core, worker: &str, batch: SqsEvent) -> SqsBatchResponse {
+/// Handles the batch's records side by side: tasks, or object storage notifications for the
+/// scan function. A record that could not be handled (an unreadable message, the database or
+/// clamd unreachable) is reported so that SQS delivers it again, and after `maxReceiveCount`
+/// moves it to the dead-letter queue. A task that ran and failed is done: its failure is
+/// recorded on the task.
+pub async fn run_batch(core: &Core, kind: Kind, worker: &str, batch: SqsEvent) -> SqsBatchResponse {
     let outcomes = futures_util::future::join_all(batch.records.iter().map(|m| async move {
         (
             m.message_id.clone().unwrap_or_default(),
-            run_record(core, worker, m).await,
+            run_record(core, kind, worker, m).await,
         )
     }))
     .await;
@@ -132,8 +135,14 @@ pub async fn run_batch(core: &Core, worker: &str, batch: SqsEvent) -> SqsBatchRe
     response
 }
 
-async fn run_record(core: &Core, worker: &str, m: &SqsMessage) -> Result<(), String> {
+async fn run_record(core: &Core, kind: Kind, worker: &str, m: &SqsMessage) -> Result<(), String> {
     let body = m.body.as_deref().ok_or("the message has no body")?;
+    if kind == Kind::Scan {
+        return depot_core::scan::on_notification(core, body)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string());
+    }
     let message: TaskMessage =
         serde_json::from_str(body).map_err(|e| format!("not a task message: {e}"))?;
     tasks::run_task(core, &message.task_id, worker)

@@ -37,6 +37,8 @@ pub enum Kind {
     Sweeper,
     /// Applies the database migrations and makes sure the admin user exists.
     Migrate,
+    /// Scans new artifact objects for malware, told of them by object storage notifications.
+    Scan,
 }
 
 /// A function binary: its name (the handler crate's), its routes and its task handlers.
@@ -76,6 +78,16 @@ pub fn sweeper() -> ExitCode {
     main(Function {
         name: "sweeper",
         kind: Kind::Sweeper,
+        router: None,
+        tasks: no_tasks,
+    })
+}
+
+/// Runs the malware scan of new objects.
+pub fn scanner() -> ExitCode {
+    main(Function {
+        name: "scan",
+        kind: Kind::Scan,
         router: None,
         tasks: no_tasks,
     })

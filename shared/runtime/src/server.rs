@@ -33,14 +33,36 @@ pub async fn run(function: &Function, core: Core) -> Result<(), StartupError> {
                 }
             }
         }
+        Kind::Scan => {
+            let queue = required_queue(function, &core)?;
+            tracing::info!("scanning the objects its queue announces");
+            loop {
+                let delivery = tokio::select! {
+                    d = queue.receive() => d,
+                    _ = shutdown_signal() => return Ok(()),
+                };
+                let delivery = match delivery {
+                    Ok(Some(d)) => d,
+                    Ok(None) => return Ok(()),
+                    Err(e) => {
+                        tracing::error!("queue receive failed: {e}");
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                        continue;
+                    }
+                };
+                // Not acknowledged on failure: the queue delivers it again, then dead-letters it.
+                match depot_core::scan::on_notification(&core, &delivery.body).await {
+                    Ok(_) => {
+                        if let Err(e) = queue.ack(&delivery.receipt).await {
+                            tracing::warn!("queue ack failed: {e}");
+                        }
+                    }
+                    Err(e) => tracing::error!("scan failed: {e}"),
+                }
+            }
+        }
         Kind::Tasks => {
-            let queue = own_queue(function, &core).ok_or_else(|| {
-                StartupError(format!(
-                    "{} reads its own queue: set {}",
-                    function.name,
-                    function_queue_variable(function.name)
-                ))
-            })?;
+            let queue = required_queue(function, &core)?;
             let workers = start(&core, queue).await?;
             tracing::info!("{} polling its queue", function.name);
             shutdown_signal().await;
@@ -68,6 +90,19 @@ pub async fn run(function: &Function, core: Core) -> Result<(), StartupError> {
             Ok(())
         }
     }
+}
+
+fn required_queue(
+    function: &Function,
+    core: &Core,
+) -> Result<Arc<dyn depot_queue::Queue>, StartupError> {
+    own_queue(function, core).ok_or_else(|| {
+        StartupError(format!(
+            "{} reads its own queue: set {}",
+            function.name,
+            function_queue_variable(function.name)
+        ))
+    })
 }
 
 fn own_queue(function: &Function, core: &Core) -> Option<Arc<dyn depot_queue::Queue>> {

@@ -29,8 +29,12 @@ pub struct Matched {
 /// A file to send.
 #[derive(Debug, Clone)]
 pub enum File {
-    /// Stored bytes: storage key and size.
-    Stored { key: String, size: i64 },
+    /// Stored bytes: storage key and size, and the malware scan's finding when it found one.
+    Stored {
+        key: String,
+        size: i64,
+        infected: Option<String>,
+    },
     /// Known but not downloaded yet (on demand): fetch it from a remote.
     Remote {
         content_artifact_id: String,
@@ -94,6 +98,7 @@ fn file_from_row(row: &AnyRow) -> CoreResult<Option<File>> {
         return Ok(Some(File::Stored {
             key,
             size: row.try_get::<Option<i64>, _>(1)?.unwrap_or(0),
+            infected: row.try_get(4)?,
         }));
     }
     match row.try_get::<Option<String>, _>(2)? {
@@ -110,11 +115,12 @@ pub async fn find_file(db: &Db, served: &Served, relative_path: &str) -> CoreRes
     let row =
         match &served.publication_id {
             Some(p) => sqlx::query(
-                "SELECT COALESCE(pa.file, a.file), COALESCE(pa.size, a.size), ca.id, ca.content_id \
+                "SELECT COALESCE(pa.file, a.file), COALESCE(pa.size, a.size), ca.id, ca.content_id, s.signature \
                  FROM published_files pf \
                  LEFT JOIN artifacts pa ON pa.id = pf.artifact_id \
                  LEFT JOIN content_artifacts ca ON ca.id = pf.content_artifact_id \
                  LEFT JOIN artifacts a ON a.id = ca.artifact_id \
+                 LEFT JOIN artifact_scans s ON s.sha256 = COALESCE(pa.sha256, a.sha256) AND s.state = 'infected' \
                  WHERE pf.publication_id = $1 AND pf.relative_path = $2",
             )
             .bind(p)
@@ -123,9 +129,10 @@ pub async fn find_file(db: &Db, served: &Served, relative_path: &str) -> CoreRes
             .await?,
             None => {
                 let sql = format!(
-                    "SELECT a.file, a.size, ca.id, ca.content_id FROM content_artifacts ca \
+                    "SELECT a.file, a.size, ca.id, ca.content_id, s.signature FROM content_artifacts ca \
                  JOIN repository_contents rc ON rc.content_id = ca.content_id \
                  LEFT JOIN artifacts a ON a.id = ca.artifact_id \
+                 LEFT JOIN artifact_scans s ON s.sha256 = a.sha256 AND s.state = 'infected' \
                  WHERE ca.relative_path = $3 AND {}",
                     present_condition(1, 2)
                 );

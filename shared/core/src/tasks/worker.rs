@@ -57,9 +57,14 @@ pub async fn run_worker(
                 continue;
             }
         };
-        let task_id = delivery.message.task_id.clone();
-        if let Err(e) = run_task(&core, &task_id, &name).await {
-            tracing::error!(worker = %name, task = %task_id, "task bookkeeping failed: {e}");
+        match delivery.task() {
+            Some(message) => {
+                if let Err(e) = run_task(&core, &message.task_id, &name).await {
+                    tracing::error!(worker = %name, task = %message.task_id, "task bookkeeping failed: {e}");
+                }
+            }
+            // Deleted, so that it never blocks the queue.
+            None => tracing::warn!(worker = %name, "dropping an unreadable queue message"),
         }
         if let Err(e) = queue.ack(&delivery.receipt).await {
             tracing::warn!(worker = %name, "queue ack failed: {e}");
