@@ -140,6 +140,15 @@ def sha256_bytes(data):
     return hashlib.sha256(data).hexdigest()
 
 
+def terminate(process, timeout=10):
+    """SIGTERM, then SIGKILL if it has not ended after `timeout` seconds."""
+    process.terminate()
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
 def free_port():
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.bind(("127.0.0.1", 0))
@@ -199,11 +208,7 @@ class Aws:
         }
 
     def stop(self):
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
+        terminate(self.process)
 
 
 @pytest.fixture(scope="session")
@@ -859,11 +864,7 @@ class Clamd:
         return {"PULP_CLAMAV_HOST": "127.0.0.1", "PULP_CLAMAV_PORT": str(self.port)}
 
     def stop(self):
-        self.process.terminate()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
+        terminate(self.process)
 
 
 @pytest.fixture(scope="session")

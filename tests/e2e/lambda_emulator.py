@@ -333,6 +333,21 @@ def rest_v1_event(method, path, headers=None, body=b"", stage="prod"):
     }
 
 
+def alb_event(method, path, headers=None, body=b""):
+    """An Application Load Balancer request to a Lambda target group."""
+    raw_path, query = _split(path)
+    return {
+        "requestContext": {"elb": {"targetGroupArn":
+                                   f"arn:aws:elasticloadbalancing:{REGION}:{ACCOUNT}:targetgroup/depot/6d0ecf831eec9f09"}},
+        "httpMethod": method,
+        "path": raw_path,
+        "queryStringParameters": dict(pair.partition("=")[::2] for pair in query.split("&")) if query else {},
+        "headers": {k.lower(): v for k, v in (headers or {}).items()},
+        "body": base64.b64encode(body).decode() if body else "",
+        "isBase64Encoded": bool(body),
+    }
+
+
 def sqs_event(bodies, queue_name="depot-tasks"):
     """An SQS batch as the event source mapping delivers it: one record per body."""
     records = []

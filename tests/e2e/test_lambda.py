@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from conftest import REPO_ROOT
-from lambda_emulator import LambdaFunction, http_v2_event, rest_v1_event, scheduled_event, sqs_event
+from lambda_emulator import LambdaFunction, alb_event, http_v2_event, rest_v1_event, scheduled_event, sqs_event
 
 TASK_FUNCTIONS = [
     "task-delete", "api-repositories", "api-remotes", "api-distributions", "api-namespaces",
@@ -140,6 +140,11 @@ def test_api_gateway_requests_reach_the_repositories_api(deployment):
     status, _, body = deployment.request(api, "GET", repo["pulp_href"], builder=rest_v1_event)
     assert status == 200, body
     assert json.loads(body)["name"] == "lambda-repo"
+
+    # An Application Load Balancer in front.
+    status, _, body = deployment.request(api, "GET", base + "?name=lambda-repo", builder=alb_event)
+    assert status == 200, body
+    assert json.loads(body)["count"] == 1
 
     # Bad input gets Pulp's errors, not a Lambda failure.
     status, _, body = deployment.request(api, "POST", base, {"name": "x"}, auth=False)

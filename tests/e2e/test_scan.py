@@ -128,3 +128,29 @@ def test_the_local_runner_scans_what_it_stores(runner_factory, clamd, helpers):
     assert infected.status == 403, infected
     assert "quarantined" in infected.json()["detail"]
     assert helpers.content("GET", base + "clean.txt").body == CLEAN
+
+
+def test_the_registry_refuses_an_infected_blob(runner_factory, clamd, helpers):
+    server = runner_factory.start(**clamd.env())
+    name = "scan/" + uuid.uuid4().hex[:8]
+    auth = server.auth_header()
+    digests = {}
+    for label, data in (("infected", EICAR), ("clean", CLEAN)):
+        digest = "sha256:" + helpers.sha256(data)
+        resp = helpers.request("POST", f"{server.base_url}/v2/{name}/blobs/uploads/?digest={digest}", body=data,
+                               headers={**auth, "Content-Type": "application/octet-stream"})
+        assert resp.status == 201, resp
+        digests[label] = digest
+    deadline = time.monotonic() + 30
+    while True:
+        resp = helpers.request("GET", f"{server.base_url}/v2/{name}/blobs/{digests['infected']}", headers=auth)
+        if resp.status == 403 or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert resp.status == 403, resp
+    error = resp.json()["errors"][0]
+    assert error["code"] == "DENIED" and "Eicar-Test-Signature" in error["message"], error
+    # Served (on object storage, by a redirect to it).
+    clean = helpers.request("GET", f"{server.base_url}/v2/{name}/blobs/{digests['clean']}", headers=auth)
+    assert clean.status in (200, 302), clean
+    assert clean.status == 302 or clean.body == CLEAN

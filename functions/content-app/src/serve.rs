@@ -2,7 +2,7 @@
 
 use axum::http::HeaderValue;
 use axum::response::Response;
-use depot_core::{CoreError, CoreResult};
+use depot_core::CoreResult;
 use depot_http::{AppState, on_demand};
 
 use depot_core::models::serving::File;
@@ -25,9 +25,7 @@ pub(crate) async fn entry(
         File::Stored {
             infected: Some(signature),
             ..
-        } => Err(CoreError::Forbidden(format!(
-            "{name} is quarantined: the malware scan found {signature} in it."
-        ))),
+        } => Err(depot_core::scan::quarantined(name, &signature)),
         File::Stored { key, size, .. } => {
             depot_http::files::serve_stored(
                 state,

@@ -30,6 +30,9 @@ pub async fn get(
     let content_type = HeaderValue::from_static("application/octet-stream");
     let mut r = match blob.file {
         Some((key, size)) => {
+            if let Some(signature) = depot_core::scan::finding(state, &key).await? {
+                return Err(depot_core::scan::quarantined(&name, &signature).into());
+            }
             depot_http::files::serve_stored(
                 state,
                 &parts.method,

@@ -83,6 +83,28 @@ pub async fn scan_key(core: &Core, key: &str) -> CoreResult<Option<Verdict>> {
     Ok(Some(verdict))
 }
 
+/// What the scan found in the stored file at `key`, if it found anything (for servers that do
+/// not read the verdict with the file, as the content app does).
+pub async fn finding(core: &Core, key: &str) -> CoreResult<Option<String>> {
+    let Some(sha256) = sha256_of_key(key) else {
+        return Ok(None);
+    };
+    let signature: Option<Option<String>> = sqlx::query_scalar(
+        "SELECT signature FROM artifact_scans WHERE sha256 = $1 AND state = 'infected'",
+    )
+    .bind(sha256)
+    .fetch_optional(core.db.pool())
+    .await?;
+    Ok(signature.map(|s| s.unwrap_or_else(|| "malware".into())))
+}
+
+/// The error for serving a file the scan found infected.
+pub fn quarantined(name: &str, signature: &str) -> CoreError {
+    CoreError::Forbidden(format!(
+        "{name} is quarantined: the malware scan found {signature} in it."
+    ))
+}
+
 /// Scans a new artifact in the background when this process is the trigger.
 pub fn after_write(core: &Core, key: &str) {
     if core.settings.clamav.is_none() || !core.settings.scan_on_write {
