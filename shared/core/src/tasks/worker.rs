@@ -189,8 +189,9 @@ async fn heartbeat_loop(core: Core, task_id: String, cancel: Arc<Notify>) {
     }
 }
 
-/// Fails tasks whose worker stopped reporting, releases their reservations and queues what that
-/// unblocks. Any process (or a scheduled function) may run it.
+/// Fails tasks whose worker stopped reporting, releases their reservations, runs the unblock
+/// pass (in case a release was lost) and queues what it unblocks, and re-queues runnable tasks
+/// whose message was lost. Any process (or a scheduled function) may run it.
 pub async fn sweep(core: &Core) -> CoreResult<usize> {
     let cutoff = crate::time::ago(core.settings.heartbeat_timeout);
     let stale: Vec<(String, Option<String>)> = {
@@ -205,9 +206,6 @@ pub async fn sweep(core: &Core) -> CoreResult<usize> {
             .collect::<CoreResult<_>>()?
     };
     requeue_unclaimed(core, &cutoff).await?;
-    if stale.is_empty() {
-        return Ok(0);
-    }
     let now = crate::time::now();
     let mut tx = core.db.pool().begin().await?;
     lock(&mut tx).await?;
