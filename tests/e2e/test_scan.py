@@ -4,13 +4,15 @@ under the emulated Lambda runtime) or by the local runner itself. The content ap
 serve what clamd found."""
 
 import json
+import os
+import subprocess
 import time
 import urllib.parse
 import uuid
 
 from conftest import EICAR
 from lambda_emulator import sqs_event
-from test_lambda import Deployment
+from test_lambda import Deployment, functions_dir
 
 CLEAN = b"nothing to see here\n" * 50
 
@@ -154,3 +156,32 @@ def test_the_registry_refuses_an_infected_blob(runner_factory, clamd, helpers):
     clean = helpers.request("GET", f"{server.base_url}/v2/{name}/blobs/{digests['clean']}", headers=auth)
     assert clean.status in (200, 302), clean
     assert clean.status == 302 or clean.body == CLEAN
+
+
+def test_the_scan_function_polls_its_queue_outside_lambda(runner_factory, aws, clamd, helpers):
+    """The container host: the scan binary without AWS_LAMBDA_RUNTIME_API reads its own queue."""
+    server = runner_factory.start(DEPOT_SCAN_TRIGGER="notification", **clamd.env())
+    base, digests = publish(server, helpers, {"eicar.txt": EICAR})
+    queue = aws.new_queue()
+    key = f"artifact/{digests['eicar.txt'][:2]}/{digests['eicar.txt'][2:]}"
+    if runner_factory.base_env.get("DEPOT_STORAGE_URL", "").startswith("s3://"):
+        key = "depot/" + key
+    aws.sqs.send_message(QueueUrl=queue, MessageBody=s3_notification(key))
+    aws.sqs.send_message(QueueUrl=queue, MessageBody="not a notification")  # left for the DLQ
+
+    env = {**os.environ, **runner_factory.base_env, **clamd.env(), "DEPOT_DATA_DIR": str(runner_factory.data_dir),
+           "DEPOT_QUEUE_URL_SCAN": queue, "NO_COLOR": "1"}
+    env.pop("AWS_LAMBDA_RUNTIME_API", None)
+    if runner_factory.database_url:
+        env["DEPOT_DATABASE_URL"] = runner_factory.database_url
+    log = open(runner_factory.data_dir / "scan-poller.log", "ab")
+    poller = subprocess.Popen([str(functions_dir() / "scan")], env=env, stdin=subprocess.DEVNULL,
+                              stdout=log, stderr=subprocess.STDOUT)
+    try:
+        infected = wait_for_status(helpers, base + "eicar.txt", 403)
+        assert infected.status == 403, infected
+    finally:
+        poller.terminate()
+        poller.wait(timeout=30)
+        log.close()
+    assert poller.returncode == 0
