@@ -76,6 +76,11 @@ impl Queues {
         self
     }
 
+    /// `function`'s own queue, if it has one.
+    pub fn own(&self, function: &str) -> Option<&Arc<dyn Queue>> {
+        self.own.get(function)
+    }
+
     /// The queue `function` reads (the shared one when it has none, or for `None`).
     pub fn of(&self, function: Option<&str>) -> &Arc<dyn Queue> {
         function
@@ -136,6 +141,7 @@ mod tests {
         queues.of(Some("task-sync")).send(msg("a")).await.unwrap();
         queues.of(Some("task-modify")).send(msg("b")).await.unwrap();
         queues.of(None).send(msg("c")).await.unwrap();
+        assert!(queues.own("task-sync").is_some() && queues.own("task-modify").is_none());
         let id = |d: Option<Delivery>| d.unwrap().task().unwrap().task_id;
         assert_eq!(id(sync.receive().await.unwrap()), "a");
         assert_eq!(id(shared.receive().await.unwrap()), "b");

@@ -61,6 +61,21 @@ def functions(doc):
     return [Function(k, r) for k, r in doc["Resources"].items() if r["Type"] == "AWS::Serverless::Function"]
 
 
+QUEUE_PREFIX = "DEPOT_QUEUE_URL_"
+
+
+def function_queues(doc):
+    """{function: queue logical id} of the DEPOT_QUEUE_URL_<FUNCTION> variables every function gets."""
+    variables = doc["Globals"]["Function"]["Environment"]["Variables"]
+    return {k[len(QUEUE_PREFIX):].lower().replace("_", "-"): v["Ref"]
+            for k, v in variables.items() if k.startswith(QUEUE_PREFIX)}
+
+
+def queue_variable(function):
+    """`task-sync` -> DEPOT_QUEUE_URL_TASK_SYNC."""
+    return QUEUE_PREFIX + function.upper().replace("-", "_")
+
+
 def route_matches(route, path):
     """Whether an HTTP API route (`/a/b`, or greedy `/a/{proxy+}`) takes `path`."""
     path = path.split("?")[0]

@@ -60,9 +60,7 @@ def test_every_handler_crate_is_one_function():
 
 def test_every_function_that_runs_tasks_reads_its_queue():
     doc = sam_template.load()
-    variables = doc["Globals"]["Function"]["Environment"]["Variables"]
-    routed = {k[len("DEPOT_QUEUE_URL_"):].lower().replace("_", "-"): v["Ref"]
-              for k, v in variables.items() if k.startswith("DEPOT_QUEUE_URL_")}
+    routed = sam_template.function_queues(doc)
     consumers = {}
     for fn in sam_template.functions(doc):
         for queue, props in fn.queues():

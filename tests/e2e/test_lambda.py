@@ -15,15 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO_ROOT
+import sam_template
+from conftest import REPO_ROOT, terminate
 from lambda_emulator import LambdaFunction, alb_event, http_v2_event, rest_v1_event, scheduled_event, sqs_event
-
-TASK_FUNCTIONS = [
-    "task-delete", "api-repositories", "api-remotes", "api-distributions", "api-namespaces",
-    "task-sync", "task-modify", "task-publish", "task-upload", "task-orphan-cleanup",
-    "task-container-add", "task-container-cache", "task-container-remove",
-    "task-container-sync", "task-python-sync",
-]
 
 
 def functions_dir():
@@ -34,10 +28,6 @@ def functions_dir():
     return Path(runner).parent if runner else REPO_ROOT / "target" / "debug"
 
 
-def queue_variable(function):
-    return "DEPOT_QUEUE_URL_" + function.upper().replace("-", "_")
-
-
 class Deployment:
     """Function binaries over one database, storage and set of queues."""
 
@@ -45,29 +35,45 @@ class Deployment:
         self.factory = factory
         self.aws = aws
         self.bin = functions_dir()
-        self.queues = {f: aws.new_queue() for f in TASK_FUNCTIONS}
+        # One queue per function that runs tasks, as the template makes them.
+        self.queues = {f: aws.new_queue() for f in sam_template.function_queues(sam_template.load())}
         self.env = {
             "DEPOT_DATA_DIR": str(factory.data_dir),
             "PULP_ADMIN_PASSWORD": factory.password,
             "RUST_LOG": "info",
             **factory.base_env,
-            **{queue_variable(f): url for f, url in self.queues.items()},
+            **{sam_template.queue_variable(f): url for f, url in self.queues.items()},
         }
         if factory.database_url:
             self.env["DEPOT_DATABASE_URL"] = factory.database_url
         self.functions = []
+        self.processes = []
         self.auth = "Basic " + base64.b64encode(f"admin:{factory.password}".encode()).decode()
 
-    def start(self, name, timeout_seconds=900, **env):
+    def binary(self, name):
         binary = self.bin / name
         if not binary.is_file():
             pytest.fail(f"{binary} does not exist; build the function binaries with "
                         "`cargo build --workspace --bins`", pytrace=False)
+        return binary
+
+    def start(self, name, timeout_seconds=900, **env):
+        """The function in an emulated Lambda execution environment."""
         log = self.factory.data_dir / f"lambda-{name}-{len(self.functions)}.log"
-        fn = LambdaFunction(binary, name, {**self.env, **{k: str(v) for k, v in env.items()}}, log,
+        fn = LambdaFunction(self.binary(name), name, {**self.env, **{k: str(v) for k, v in env.items()}}, log,
                             timeout_seconds=timeout_seconds)
         self.functions.append(fn)
         return fn
+
+    def process(self, name, **env):
+        """The function as an ordinary process (the container host): no Lambda runtime API."""
+        full = {**os.environ, **self.env, **{k: str(v) for k, v in env.items()}, "NO_COLOR": "1"}
+        full.pop("AWS_LAMBDA_RUNTIME_API", None)
+        with open(self.factory.data_dir / f"process-{name}-{len(self.processes)}.log", "ab") as log:
+            p = subprocess.Popen([str(self.binary(name))], env=full, stdin=subprocess.DEVNULL,
+                                 stdout=log, stderr=subprocess.STDOUT)
+        self.processes.append(p)
+        return p
 
     def migrate(self):
         fn = self.start("migrate")
@@ -103,6 +109,9 @@ class Deployment:
     def stop(self):
         for fn in self.functions:
             fn.stop()
+        for p in self.processes:
+            if p.poll() is None:
+                terminate(p, timeout=30)
 
 
 @pytest.fixture
@@ -238,25 +247,11 @@ def test_a_task_function_runs_as_a_queue_poller_outside_lambda(deployment):
     assert status == 202, body
     href = json.loads(body)["task"]
 
-    env = {**os.environ, **deployment.env, "NO_COLOR": "1"}
-    env.pop("AWS_LAMBDA_RUNTIME_API", None)
-    log = open(deployment.factory.data_dir / "task-modify-poller.log", "ab")
-    poller = subprocess.Popen([str(deployment.bin / "task-modify")], env=env, stdin=subprocess.DEVNULL,
-                              stdout=log, stderr=subprocess.STDOUT)
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            status, _, body = deployment.request(tasks_api, "GET", href)
-            task = json.loads(body)
-            if task["state"] in ("completed", "failed", "canceled") or time.monotonic() > deadline:
-                break
-            time.sleep(0.3)
-        assert task["state"] == "completed", task
-    finally:
-        poller.terminate()
-        poller.wait(timeout=30)
-        log.close()
-    assert poller.returncode == 0
+    poller = deployment.process("task-modify")
+    task = wait_task(deployment, tasks_api, href)
+    assert task["state"] == "completed", task
+    terminate(poller, timeout=30)
+    assert poller.returncode == 0  # SIGTERM: a clean stop
 
 
 # --------------------------------------------------------------------------------------
@@ -314,7 +309,6 @@ def test_the_file_workflow_on_separate_functions_matches_the_local_runner(
         runner_factory, aws, pulp, depot_server, file_server, make_file_tree, helpers, tmp_path):
     from conftest import PulpCli
     from lambda_emulator import Deployment as LambdaDeployment
-    import sam_template
 
     files = make_file_tree(file_server.root / "lambda-flow", 8)
     manifest_url = file_server.url("lambda-flow/PULP_MANIFEST")
@@ -332,9 +326,8 @@ def test_the_file_workflow_on_separate_functions_matches_the_local_runner(
     env.pop("DEPOT_QUEUE_URL", None)  # only the functions' own queues, as on Lambda
     if runner_factory.database_url:
         env["DEPOT_DATABASE_URL"] = runner_factory.database_url
-    for name, value in doc["Globals"]["Function"]["Environment"]["Variables"].items():
-        if name.startswith("DEPOT_QUEUE_URL_"):
-            env[name] = queue_urls[value["Ref"]]
+    for function, queue in sam_template.function_queues(doc).items():
+        env[sam_template.queue_variable(function)] = queue_urls[queue]
     deployed = LambdaDeployment(sam_template.functions(doc), functions_dir(), env, runner_factory.data_dir,
                                 aws.sqs, queue_urls)
     try:
@@ -373,7 +366,6 @@ def test_a_sync_longer_than_the_function_timeout_runs_on_the_container_host(depl
                                      for p, d in files.items()).encode()
     upstream = helpers.http_server(helpers.slow_handler(files, delay=0.5))  # about 4.5 s in all
     deployment.env["DEPOT_TASK_HEARTBEAT_TIMEOUT"] = "2"
-    poller = None
     try:
         deployment.migrate()
         repos = deployment.start("api-repositories")
@@ -411,10 +403,7 @@ def test_a_sync_longer_than_the_function_timeout_runs_on_the_container_host(depl
 
         # On the container host: the same binary, polling the same queue.
         second = sync()
-        env = {**os.environ, **deployment.env, "NO_COLOR": "1"}
-        log = open(deployment.factory.data_dir / "task-sync-poller.log", "ab")
-        poller = subprocess.Popen([str(deployment.bin / "task-sync")], env=env, stdin=subprocess.DEVNULL,
-                                  stdout=log, stderr=subprocess.STDOUT)
+        deployment.process("task-sync")
         task = wait_task(deployment, tasks_api, second)
         assert task["state"] == "completed", task
         took = time.mktime(time.strptime(task["finished_at"][:19], "%Y-%m-%dT%H:%M:%S")) - \
@@ -423,7 +412,4 @@ def test_a_sync_longer_than_the_function_timeout_runs_on_the_container_host(depl
         status, _, body = deployment.request(repos, "GET", repo["pulp_href"])
         assert json.loads(body)["latest_version_href"].endswith("/versions/1/")
     finally:
-        if poller:
-            poller.terminate()
-            poller.wait(timeout=30)
         upstream.stop()

@@ -4,15 +4,13 @@ under the emulated Lambda runtime) or by the local runner itself. The content ap
 serve what clamd found."""
 
 import json
-import os
-import subprocess
 import time
 import urllib.parse
 import uuid
 
-from conftest import EICAR
+from conftest import EICAR, terminate
 from lambda_emulator import sqs_event
-from test_lambda import Deployment, functions_dir
+from test_lambda import Deployment
 
 CLEAN = b"nothing to see here\n" * 50
 
@@ -169,19 +167,12 @@ def test_the_scan_function_polls_its_queue_outside_lambda(runner_factory, aws, c
     aws.sqs.send_message(QueueUrl=queue, MessageBody=s3_notification(key))
     aws.sqs.send_message(QueueUrl=queue, MessageBody="not a notification")  # left for the DLQ
 
-    env = {**os.environ, **runner_factory.base_env, **clamd.env(), "DEPOT_DATA_DIR": str(runner_factory.data_dir),
-           "DEPOT_QUEUE_URL_SCAN": queue, "NO_COLOR": "1"}
-    env.pop("AWS_LAMBDA_RUNTIME_API", None)
-    if runner_factory.database_url:
-        env["DEPOT_DATABASE_URL"] = runner_factory.database_url
-    log = open(runner_factory.data_dir / "scan-poller.log", "ab")
-    poller = subprocess.Popen([str(functions_dir() / "scan")], env=env, stdin=subprocess.DEVNULL,
-                              stdout=log, stderr=subprocess.STDOUT)
+    deployment = Deployment(runner_factory, aws)
     try:
+        poller = deployment.process("scan", DEPOT_QUEUE_URL_SCAN=queue, **clamd.env())
         infected = wait_for_status(helpers, base + "eicar.txt", 403)
         assert infected.status == 403, infected
+        terminate(poller, timeout=30)
+        assert poller.returncode == 0  # SIGTERM: a clean stop
     finally:
-        poller.terminate()
-        poller.wait(timeout=30)
-        log.close()
-    assert poller.returncode == 0
+        deployment.stop()

@@ -81,32 +81,28 @@ async fn open_queues(settings: &Settings, check: bool) -> Result<Queues, Startup
         return Ok(Queues::new(InProcessQueue::new()));
     };
     let client = depot_queue::sqs_client(first_url, settings.queue_endpoint.as_deref()).await;
-    let mut named: Vec<(String, &str)> = Vec::new();
-    if let Some(url) = &settings.queue_url {
-        named.push(("DEPOT_QUEUE_URL".into(), url));
-    }
-    for (function, url) in &settings.function_queues {
-        named.push((function_queue_variable(function), url));
-    }
-    let mut opened: Vec<Arc<dyn Queue>> = Vec::new();
-    for (setting, url) in &named {
+    let open = |setting: String, url: &str| {
         let queue = SqsQueue::new(client.clone(), url);
-        if check {
-            queue
-                .check(setting)
-                .await
-                .map_err(|e| StartupError(e.to_string()))?;
+        async move {
+            if check {
+                queue
+                    .check(&setting)
+                    .await
+                    .map_err(|e| StartupError(e.to_string()))?;
+            }
+            Ok::<Arc<dyn Queue>, StartupError>(Arc::new(queue))
         }
-        opened.push(Arc::new(queue));
-    }
-    let mut opened = opened.into_iter();
-    let shared: Arc<dyn Queue> = match settings.queue_url {
-        Some(_) => opened.next().expect("the shared queue was opened first"),
+    };
+    let shared = match &settings.queue_url {
+        Some(url) => open("DEPOT_QUEUE_URL".into(), url).await?,
         None => InProcessQueue::new(),
     };
     let mut queues = Queues::new(shared);
-    for ((function, _), queue) in settings.function_queues.iter().zip(opened) {
-        queues = queues.with(function, queue);
+    for (function, url) in &settings.function_queues {
+        queues = queues.with(
+            function,
+            open(function_queue_variable(function), url).await?,
+        );
     }
     Ok(queues)
 }

@@ -26,7 +26,14 @@ struct Probe {
     #[serde(rename = "httpMethod", default)]
     http_method: Option<String>,
     #[serde(rename = "requestContext", default)]
-    request_context: Option<serde_json::Value>,
+    request_context: Option<ContextProbe>,
+}
+
+/// Only whether `requestContext.http` is there: the rest is read once, by lambda_http.
+#[derive(Deserialize)]
+struct ContextProbe {
+    #[serde(default)]
+    http: Option<serde::de::IgnoredAny>,
 }
 
 #[derive(Deserialize)]
@@ -56,12 +63,8 @@ impl Event {
         }
         // REST APIs and ALBs send httpMethod; HTTP APIs and Function URLs a requestContext
         // with http.method.
-        let v2_method = p
-            .request_context
-            .as_ref()
-            .and_then(|c| c.pointer("/http/method"))
-            .is_some();
-        if p.http_method.is_some() || v2_method {
+        let v2 = p.request_context.is_some_and(|c| c.http.is_some());
+        if p.http_method.is_some() || v2 {
             return Event::Http;
         }
         Event::Other

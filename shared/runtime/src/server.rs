@@ -106,11 +106,7 @@ fn required_queue(
 }
 
 fn own_queue(function: &Function, core: &Core) -> Option<Arc<dyn depot_queue::Queue>> {
-    core.settings
-        .function_queues
-        .iter()
-        .any(|(f, _)| f == function.name)
-        .then(|| core.queues.of(Some(function.name)).clone())
+    core.queues.own(function.name).cloned()
 }
 
 async fn start(
