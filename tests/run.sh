@@ -89,6 +89,12 @@ fi
 if ! "$VENV/bin/python" bench/bench.py --smoke --sets "$bench_sets" --bin "$DEPOT_BIN"; then
     failed+=("bench-smoke")
 fi
+# The side-by-side comparison with real Pulp and the other peers, tiny sizes (it installs Pulp
+# from PyPI into its own virtualenv on the first run).
+banner "comparison smoke run"
+if ! "$VENV/bin/python" bench/compare.py --smoke --production --bin "$DEPOT_BIN"; then
+    failed+=("compare-smoke")
+fi
 
 if [ ${#failed[@]} -gt 0 ]; then
     banner "FAILED: ${failed[*]}"
