@@ -129,6 +129,44 @@ def test_content_app_http_behaviour(depot_server, file_server, make_file_tree, h
     assert helpers.request("GET", f"{depot_server.content_url}{unique('nope')}/x").status == 404
 
 
+def test_content_app_serves_each_change_at_once(depot_server, file_server, make_file_tree, helpers):
+    """The content app remembers what a path resolved to (serving_cache.rs); every change that
+    moves a path to other bytes must show on the next request."""
+    old_root, new_root = file_server.root / unique("before"), file_server.root / unique("after")
+    old, new = make_file_tree(old_root, 2), make_file_tree(new_root, 2)
+    path = sorted(old)[0]
+    assert path in new and old[path]["data"] != new[path]["data"]
+    remote = make(depot_server, "remotes", name=unique("c"), url=file_server.url(f"{old_root.name}/PULP_MANIFEST"))
+    repo = make(depot_server, "repositories", name=unique("c"))
+    assert sync(depot_server, repo, remote)["state"] == "completed"
+    base = unique("cache")
+    dist = make(depot_server, "distributions", name=base, base_path=base, repository=repo["pulp_href"])
+    url = f"{depot_server.content_url}{base}/{path}"
+    for _ in range(3):
+        assert helpers.content("GET", url).body == old[path]["data"]
+
+    # A new repository version (the distribution serves the latest).
+    resp = depot_server.request("PATCH", remote["pulp_href"], {"url": file_server.url(f"{new_root.name}/PULP_MANIFEST")})
+    assert resp.status in (200, 202), resp
+    if resp.status == 202:
+        assert depot_server.wait_task(resp.json()["task"])["state"] == "completed"
+    assert sync(depot_server, repo, remote, mirror=True)["state"] == "completed"
+    assert helpers.content("GET", url).body == new[path]["data"]
+
+    # The distribution moved to the first version, then away, then deleted.
+    resp = depot_server.request("PATCH", dist["pulp_href"], {"repository": None,
+                                                             "repository_version": repo["versions_href"] + "1/"})
+    assert resp.status == 202 and depot_server.wait_task(resp.json()["task"])["state"] == "completed"
+    assert helpers.content("GET", url).body == old[path]["data"]
+    other = make(depot_server, "repositories", name=unique("c"))
+    resp = depot_server.request("PATCH", dist["pulp_href"], {"repository": other["pulp_href"], "repository_version": None})
+    assert resp.status == 202 and depot_server.wait_task(resp.json()["task"])["state"] == "completed"
+    assert helpers.content("GET", url).status == 404
+    resp = depot_server.request("DELETE", dist["pulp_href"])
+    assert resp.status == 202 and depot_server.wait_task(resp.json()["task"])["state"] == "completed"
+    assert helpers.content("GET", url).status == 404
+
+
 def test_streamed_policy_serves_without_saving(depot_server, file_server, make_file_tree, helpers):
     root = file_server.root / unique("streamed")
     files = make_file_tree(root, 2)

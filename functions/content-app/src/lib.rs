@@ -100,6 +100,12 @@ async fn handle(State(state): State<AppState>, req: Request) -> Response {
             .map(str::to_string),
     };
     let path = req.uri().path().to_string();
+    if let Some(file) = state.serving_cache.get(&path) {
+        return match serve::cached(&state, &info, file).await {
+            Ok(r) => r,
+            Err(e) => ApiError(e).into_response(),
+        };
+    }
     match resolve(&state, &info, path).await {
         Ok(r) => r,
         Err(e) => ApiError(e).into_response(),
@@ -110,6 +116,7 @@ async fn resolve(state: &AppState, req: &ReqInfo, raw_path: String) -> CoreResul
     if req.method != Method::GET && req.method != Method::HEAD {
         return Ok(StatusCode::METHOD_NOT_ALLOWED.into_response());
     }
+    let generation = state.serving_cache.generation();
     let path = percent_decode(raw_path.strip_prefix("/pulp/content/").unwrap_or_default());
     if path.split('/').any(|s| s == "..") {
         return Ok(not_found());
@@ -144,6 +151,7 @@ async fn resolve(state: &AppState, req: &ReqInfo, raw_path: String) -> CoreResul
         String::new()
     };
     if !is_dir_request && let Some(file) = serving::find_file(&state.db, &served, &rest).await? {
+        serve::remember(state, &raw_path, generation, &file, &rest);
         return serve::entry(state, req, file, &rest).await;
     }
     // A directory: serve its index.html if there is one, else list it.

@@ -6,6 +6,7 @@ use depot_core::CoreResult;
 use depot_http::{AppState, on_demand};
 
 use depot_core::models::serving::File;
+use depot_core::serving_cache::CachedFile;
 
 use crate::ReqInfo;
 
@@ -13,6 +14,42 @@ fn content_type(name: &str) -> HeaderValue {
     let mime = mime_guess::from_path(name).first_or_octet_stream();
     HeaderValue::from_str(mime.as_ref())
         .unwrap_or(HeaderValue::from_static("application/octet-stream"))
+}
+
+/// Keeps a clean stored file's lookup for the next request of `raw_path` (files still on their
+/// remote change on first download, and infected ones are refused, so neither is kept).
+pub(crate) fn remember(state: &AppState, raw_path: &str, generation: u64, file: &File, name: &str) {
+    if let File::Stored {
+        key,
+        size,
+        infected: None,
+    } = file
+    {
+        let file = CachedFile {
+            key: key.clone(),
+            size: *size,
+            name: name.to_string(),
+        };
+        state.serving_cache.put(raw_path, generation, file);
+    }
+}
+
+/// Serves a file the cache remembered.
+pub(crate) async fn cached(
+    state: &AppState,
+    req: &ReqInfo,
+    file: CachedFile,
+) -> CoreResult<Response> {
+    depot_http::files::serve_stored(
+        state,
+        &req.method,
+        req.range.as_deref(),
+        &file.key,
+        file.size,
+        &file.name,
+        content_type(&file.name),
+    )
+    .await
 }
 
 pub(crate) async fn entry(

@@ -11,6 +11,7 @@ pub mod hrefs;
 pub mod labels;
 pub mod models;
 pub mod scan;
+pub mod serving_cache;
 pub mod startup;
 pub mod storage;
 pub mod tasks;
@@ -33,6 +34,7 @@ pub struct Core {
     pub http: reqwest::Client,
     pub download_clients: Arc<download::ClientCache>,
     pub auth_cache: Arc<users::AuthCache>,
+    pub serving_cache: Arc<serving_cache::ServingCache>,
 }
 
 /// A fresh random id, as used for every row.

@@ -170,6 +170,7 @@ async fn record(core: &Core, sha256: &str, verdict: &Verdict) -> CoreResult<()> 
     .bind(crate::time::now())
     .execute(core.db.pool())
     .await?;
+    core.serving_cache.invalidate(); // an infected file must not be served from memory
     Ok(())
 }
 

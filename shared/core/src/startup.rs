@@ -11,6 +11,7 @@ use depot_queue::{InProcessQueue, Queue, Queues, SqsQueue};
 use crate::Core;
 use crate::config::{Settings, function_queue_variable};
 use crate::db::Db;
+use crate::serving_cache::ServingCache;
 use crate::tasks::TaskRegistry;
 use crate::users::AuthCache;
 
@@ -59,6 +60,8 @@ pub async fn open(
         .build()
         .map_err(|e| StartupError(format!("cannot build the HTTP client: {e}")))?;
     let queues = open_queues(&settings, how.check_queues).await?;
+    // Exact only when every change to what is served happens in this process (serving_cache.rs).
+    let in_process = settings.queue_url.is_none() && settings.function_queues.is_empty();
     Ok(Core {
         db,
         storage,
@@ -68,6 +71,7 @@ pub async fn open(
         http,
         download_clients: Default::default(),
         auth_cache: Arc::new(AuthCache::default()),
+        serving_cache: Arc::new(ServingCache::new(in_process)),
     })
 }
 

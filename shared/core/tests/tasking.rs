@@ -47,6 +47,7 @@ async fn core_for(test_db: &TestDb) -> Core {
         http: reqwest::Client::new(),
         download_clients: Default::default(),
         auth_cache: Default::default(),
+        serving_cache: Default::default(),
     }
 }
 

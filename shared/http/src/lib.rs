@@ -29,9 +29,28 @@ pub type AppState = depot_core::Core;
 /// file parts streamed to storage; a 2 MB cap would refuse files).
 pub fn app(routes: axum::Router<AppState>, core: AppState) -> axum::Router {
     routes
+        .layer(axum::middleware::from_fn_with_state(
+            core.clone(),
+            forget_served_on_write,
+        ))
         .layer(axum::middleware::from_fn(cid::layer))
         .layer(axum::extract::DefaultBodyLimit::disable())
         .with_state(core)
+}
+
+/// A write may change what the content app serves (most changes come through tasks, which
+/// tell the cache themselves; this covers the rest).
+async fn forget_served_on_write(
+    axum::extract::State(core): axum::extract::State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let write = !req.method().is_safe();
+    let response = next.run(req).await;
+    if write {
+        core.serving_cache.invalidate();
+    }
+    response
 }
 
 /// Serves `app` on `listen` until Ctrl-C or SIGTERM, then lets open requests finish.

@@ -27,6 +27,17 @@ pub trait Storage: Send + Sync {
     async fn exists(&self, key: &str) -> io::Result<bool>;
     /// Reads `len` bytes (or to the end) from `offset`.
     async fn open(&self, key: &str, offset: u64, len: Option<u64>) -> io::Result<ByteStream>;
+    /// Reads `len` bytes from `offset` into memory: for small files, where a stream's
+    /// bookkeeping costs more than the bytes.
+    async fn read(&self, key: &str, offset: u64, len: u64) -> io::Result<Bytes> {
+        use futures_util::TryStreamExt;
+        let chunks: Vec<Bytes> = self
+            .open(key, offset, Some(len))
+            .await?
+            .try_collect()
+            .await?;
+        Ok(chunks.concat().into())
+    }
     async fn delete(&self, key: &str) -> io::Result<()>;
     /// A time-limited URL from which a client can fetch the file itself (object storage only).
     /// `head` signs a HEAD request instead of a GET; the URL names the file `filename`.

@@ -327,6 +327,8 @@ async fn finish(
     created: Vec<String>,
     progress: Value,
 ) -> CoreResult<()> {
+    // Whatever the task changed is committed by now; what the content app remembers may be stale.
+    core.serving_cache.invalidate();
     let now = crate::time::now();
     let mut tx = core.db.pool().begin().await?;
     lock(&mut tx).await?;
