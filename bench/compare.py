@@ -12,7 +12,8 @@ see pulp.py), starts every server on 127.0.0.1 (Depot on free ports, never Pulp'
 runs each workload on each server, alternating their order from one repetition to the next,
 and stops them all. It prints one table per workload with Depot's factor against each peer,
 and writes the raw figures (bench/results/compare[-smoke].json) and a chart of the factors
-(bench/results/compare[-smoke].svg).
+(bench/results/compare[-smoke].svg); a full run with Pulp also copies both to bench/figures/,
+which the README shows.
 
 The factor is how many times better Depot does: peer time / Depot time for durations, Depot
 rate / peer rate for rates, peer memory / Depot memory for memory. Above 1, Depot is ahead.
@@ -430,6 +431,12 @@ def main():
     stem = "compare-smoke" if args.smoke else "compare"
     (out_dir / f"{stem}.json").write_text(json.dumps(dict(info, rows=rows), indent=2))
     (out_dir / f"{stem}.svg").write_text(chart.svg(rows, depots, info))
+    if not args.smoke and not args.no_pulp:
+        # The README shows the latest full comparison: keep it beside the harness, in git.
+        figures = ROOT / "bench" / "figures"
+        figures.mkdir(exist_ok=True)
+        for suffix in ("json", "svg"):
+            shutil.copyfile(out_dir / f"{stem}.{suffix}", figures / f"compare.{suffix}")
     m = info["machine"]
     print(f"\nDepot vs its peers, {m['date']}, {m['cores']} cores, {m['memory_gib']} GiB, {m['cpu']}; "
           f"{reps} repetition(s)")

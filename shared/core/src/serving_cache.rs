@@ -6,8 +6,9 @@
 //! looked up: every task's end, every write request and every scan verdict bumps a generation
 //! counter, and entries of an older generation are misses. That is exact only when all of those
 //! happen in this process, so the cache is on only with the in-process queue (the embedded
-//! default, where tasks run in the process that serves); with shared queues another process
-//! may change what is served, and every request is looked up.
+//! default, where tasks run in the process that serves) and scans made on write; with shared
+//! queues, or verdicts from the scan function (`DEPOT_SCAN_TRIGGER=notification`), another
+//! process may change what is served, and every request is looked up.
 
 use std::collections::HashMap;
 use std::sync::Mutex;

@@ -60,8 +60,11 @@ pub async fn open(
         .build()
         .map_err(|e| StartupError(format!("cannot build the HTTP client: {e}")))?;
     let queues = open_queues(&settings, how.check_queues).await?;
-    // Exact only when every change to what is served happens in this process (serving_cache.rs).
-    let in_process = settings.queue_url.is_none() && settings.function_queues.is_empty();
+    // Exact only when every change to what is served happens in this process (serving_cache.rs):
+    // its tasks run here (the in-process queue) and so do its scans (not the scan function's).
+    let changes_are_local = settings.queue_url.is_none()
+        && settings.function_queues.is_empty()
+        && settings.scan_on_write;
     Ok(Core {
         db,
         storage,
@@ -71,7 +74,7 @@ pub async fn open(
         http,
         download_clients: Default::default(),
         auth_cache: Arc::new(AuthCache::default()),
-        serving_cache: Arc::new(ServingCache::new(in_process)),
+        serving_cache: Arc::new(ServingCache::new(changes_are_local)),
     })
 }
 
