@@ -59,19 +59,6 @@ def summary(values):
     return {"median": statistics.median(values), "min": min(values), "max": max(values), "runs": values}
 
 
-def bench_sync(depot, upstream, workdir, count, size, policy):
-    """(sync seconds, seconds to fetch every file of an on_demand sync or None)."""
-    tree = workdir / "upstream" / w.unique("sync")
-    paths = w.make_tree(tree, count, size)
-    try:
-        seconds, repo, _ = w.sync(depot, f"{upstream.base_url}/{tree.name}/PULP_MANIFEST", policy, count)
-        if policy != "on_demand":
-            return seconds, None
-        return seconds, w.fetch_all(depot, w.publish_and_distribute(depot, repo), paths, size)
-    finally:
-        shutil.rmtree(tree)
-
-
 def run_set(binary, db, extra_env, smoke, reps):
     """Every workload against one runner; returns (results, table rows)."""
     n_upload, n_sync, wrk_secs = (10, 20, 1) if smoke else (200, 1000, 10)
@@ -84,8 +71,8 @@ def run_set(binary, db, extra_env, smoke, reps):
         results["idle_rss_mib"] = depot.rss_kib("VmRSS") / 1024
         results["upload_s"] = summary([w.upload(depot, n_upload, 4096) for _ in range(reps)])
         results["sync_immediate_s"] = summary(
-            [bench_sync(depot, upstream, workdir, n_sync, 16384, "immediate")[0] for _ in range(reps)])
-        od = [bench_sync(depot, upstream, workdir, n_sync, 16384, "on_demand") for _ in range(reps)]
+            [w.sync_fresh_tree(depot, upstream, workdir, n_sync, 16384, "immediate")[0] for _ in range(reps)])
+        od = [w.sync_fresh_tree(depot, upstream, workdir, n_sync, 16384, "on_demand") for _ in range(reps)]
         results["sync_on_demand_s"] = summary([s for s, _ in od])
         results["on_demand_fetch_all_s"] = summary([f for _, f in od])
 

@@ -164,22 +164,12 @@ def run_sync(res, servers, reps, smoke, upstream, workdir):
     count = size("sync", smoke)
     for rep in range(reps):
         for s in alternate(servers, rep):
-            # A fresh tree per run: Pulp (and Depot) reuse artifacts they already hold.
-            tree = workdir / "upstream" / w.unique("sync")
-            w.make_tree(tree, count, 16384)
-            url = f"{upstream.base_url}/{tree.name}/PULP_MANIFEST"
-            seconds, _, _ = w.sync(s, url, "immediate", count)
+            seconds, _ = w.sync_fresh_tree(s, upstream, workdir, count, 16384, "immediate")
             res.add("sync", f"sync {count} files of 16 KiB, immediate", "s", "lower", s.name, seconds, {"Pulp": 10})
-            shutil.rmtree(tree)
-            tree = workdir / "upstream" / w.unique("sync")
-            paths = w.make_tree(tree, count, 16384)
-            url = f"{upstream.base_url}/{tree.name}/PULP_MANIFEST"
-            seconds, repo, _ = w.sync(s, url, "on_demand", count)
+            seconds, fetch = w.sync_fresh_tree(s, upstream, workdir, count, 16384, "on_demand")
             res.add("sync", f"sync {count} files of 16 KiB, on_demand", "s", "lower", s.name, seconds, {"Pulp": 10})
-            base_path = w.publish_and_distribute(s, repo)
             res.add("sync", f"then download all {count} through the content app (8 clients)", "s", "lower",
-                    s.name, w.fetch_all(s, base_path, paths, 16384), {"Pulp": 10})
-            shutil.rmtree(tree)
+                    s.name, fetch, {"Pulp": 10})
 
 
 def run_content(res, servers, reps, smoke, upstream, workdir):

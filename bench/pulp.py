@@ -54,10 +54,7 @@ def install():
 
 
 def _database_exists(name):
-    out = subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", "postgres", "-X", "-tAc",
-                          f"SELECT 1 FROM pg_database WHERE datname = '{name}'"],
-                         capture_output=True, text=True, check=True, stdin=subprocess.DEVNULL)
-    return out.stdout.strip() == "1"
+    return psql(f"SELECT 1 FROM pg_database WHERE datname = '{name}'").strip() == "1"
 
 
 def _write_settings(path, database, media, origin):
@@ -96,9 +93,7 @@ def prepare_template():
     print(f"migrating Pulp's schema into {TEMPLATE_DB} (log: {log})", flush=True)
     psql(f'DROP DATABASE IF EXISTS "{TEMPLATE_DB}"')
     psql(f'CREATE DATABASE "{TEMPLATE_DB}"')
-    subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", TEMPLATE_DB, "-X", "-q", "-c",
-                    "CREATE EXTENSION IF NOT EXISTS hstore"], check=True, capture_output=True,
-                   stdin=subprocess.DEVNULL)  # migration core.0098 needs it
+    psql("CREATE EXTENSION IF NOT EXISTS hstore", TEMPLATE_DB)  # migration core.0098 needs it
     with tempfile.TemporaryDirectory(prefix="pulp-migrate-") as tmp:
         settings = Path(tmp) / "settings.py"
         (Path(tmp) / "tmp").mkdir()

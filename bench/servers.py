@@ -48,9 +48,11 @@ def wait_until_up(url, what, timeout=60, proc=None, headers=None):
             time.sleep(0.1)
 
 
-def psql(sql, port=5432):
-    subprocess.run(["psql", "-h", "127.0.0.1", "-p", str(port), "-U", "postgres", "-d", "postgres", "-X", "-q",
-                    "-c", sql], check=True, capture_output=True, stdin=subprocess.DEVNULL)
+def psql(sql, database="postgres"):
+    """Runs `sql` as postgres on 127.0.0.1:5432; returns what it printed, unaligned."""
+    return subprocess.run(["psql", "-h", "127.0.0.1", "-U", "postgres", "-d", database, "-X", "-q", "-tA",
+                           "-c", sql], check=True, capture_output=True, text=True,
+                          stdin=subprocess.DEVNULL).stdout
 
 
 def tool(name):

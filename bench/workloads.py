@@ -111,6 +111,21 @@ def sync(server, manifest_url, policy, expect):
     return elapsed, repo["pulp_href"], latest
 
 
+def sync_fresh_tree(server, upstream, workdir, count, size, policy):
+    """Syncs a new tree of `count` random files (served by `upstream` from workdir/upstream) and
+    returns (sync seconds, seconds to then download every file of an on_demand sync, or None).
+    The tree is new every time: Pulp (and Depot) reuse artifacts they already hold."""
+    tree = workdir / "upstream" / unique("sync")
+    paths = make_tree(tree, count, size)
+    try:
+        seconds, repo, _ = sync(server, f"{upstream.base_url}/{tree.name}/PULP_MANIFEST", policy, count)
+        if policy != "on_demand":
+            return seconds, None
+        return seconds, fetch_all(server, publish_and_distribute(server, repo), paths, size)
+    finally:
+        shutil.rmtree(tree)
+
+
 def fetch_all(server, base_path, paths, size, clients=8):
     """Seconds to GET every path of a distribution through the content app."""
     def get(p):
