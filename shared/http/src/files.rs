@@ -9,7 +9,7 @@ use depot_core::{CoreError, CoreResult};
 use crate::AppState;
 
 /// Up to this size a file is read into memory in one go rather than streamed.
-const SMALL_FILE: i64 = 256 * 1024;
+const READ_WHOLE_UP_TO: i64 = 256 * 1024;
 
 /// Parses a single `bytes=` range against `size`: `Ok(None)` for no range, `Err` when it cannot
 /// be satisfied.
@@ -88,7 +88,7 @@ pub async fn serve_stored(
     };
     let body = if method == Method::HEAD {
         Body::empty()
-    } else if len <= SMALL_FILE {
+    } else if len <= READ_WHOLE_UP_TO {
         Body::from(state.storage.read(key, start as u64, len as u64).await?)
     } else {
         Body::from_stream(
