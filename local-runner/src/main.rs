@@ -2,15 +2,10 @@
 
 use depot_core::config::Settings;
 use depot_http::shutdown_signal;
-use tracing_subscriber::EnvFilter;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
-        )
-        .init();
+    depot_http::logging::init(false);
     match run().await {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
@@ -32,9 +27,13 @@ async fn run() -> Result<(), local_runner::StartupError> {
     // On Ctrl-C running tasks get this long to finish (a second Ctrl-C stops at once).
     let drain = std::time::Duration::from_secs(core.settings.heartbeat_timeout.max(10) * 2);
     if core.settings.role.serves_http() {
-        depot_http::serve(&listen, local_runner::router(core))
-            .await
-            .map_err(local_runner::StartupError)?;
+        depot_http::serve(
+            &listen,
+            core.settings.http,
+            local_runner::router(core.clone()),
+        )
+        .await
+        .map_err(local_runner::StartupError)?;
     } else {
         tracing::info!("Depot task workers running (DEPOT_ROLE=worker)");
         shutdown_signal().await;

@@ -684,6 +684,7 @@ class RunnerFactory:
         self.binary = binary
         self.base_env = base_env or {}  # the backend's settings, shared by every runner
         self.data_dir = Path(tempfile.mkdtemp(prefix="depot-restart-", dir=root))
+        self.log_dir = self.data_dir  # a test may keep the logs elsewhere (off a small disk)
         self.password = "pw-" + secrets.token_hex(8)
         self.port = free_port()
         self.db_name = None
@@ -709,7 +710,7 @@ class RunnerFactory:
             env["DEPOT_DATABASE_URL"] = self.database_url
         env.update(self.base_env)
         env.update({k: str(v) for k, v in extra_env.items()})
-        log_path = self.data_dir / f"server-{len(self.servers)}.log"
+        log_path = self.log_dir / f"server-{len(self.servers)}.log"
         server = DepotServer(f"http://127.0.0.1:{port}", "admin", self.password,
                              self.data_dir, log_path, self.database_url)
         server.process = _start_runner(self.binary, env, log_path)

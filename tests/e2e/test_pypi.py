@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 import pypkgs
+from conftest import encode_multipart
 
 VENV_BIN = Path(sys.executable).parent
 PIP_ACCEPT = ("application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html; q=0.1, "
@@ -193,6 +194,10 @@ def test_bad_uploads_are_refused_with_twines_message(index, tmp_path, depot_serv
     data = pypkgs.wheel(other, "fresh", "1.0").read_bytes()
     wrong = post("fresh-1.0-py3-none-any.whl", data, sha="0" * 64)
     assert wrong.status == 400 and "sha256" in wrong.body.decode()
+    # The name and version twine sends must be the file's.
+    for claims in ({"name": "other", "version": "1.0"}, {"name": "fresh", "version": "2.0"}):
+        lie = post("fresh-1.0-py3-none-any.whl", data, **claims)
+        assert lie.status == 400 and "does not match the file" in lie.body.decode(), lie
     corrupt = post("broken-1.0-py3-none-any.whl", b"this is no zip file")
     assert corrupt.status == 400 and "not a valid wheel" in corrupt.body.decode()
     bad_name = post("bad name-1.0.tar.gz", b"x")
@@ -361,6 +366,16 @@ def test_cli_content_create_reads_the_metadata(pulp, depot_server, tmp_path):
     bad.write_text("x")
     refused = pulp.run("python", "content", "create", "--relative-path", "notes.txt", "--file", bad)
     assert refused.returncode != 0 and "relative_path" in refused.stderr
+    # A sha256 sent with the file must be the file's.
+    other = pypkgs.wheel(tmp_path, "claimed", "0.1")
+    body, ctype = encode_multipart({"relative_path": other.name, "sha256": "0" * 64},
+                                   {"file": (other.name, other.read_bytes())})
+    lie = depot_server.request("POST", "content/python/packages/", body=body, headers={"Content-Type": ctype})
+    assert lie.status == 400 and lie.json()["sha256"] == ["The sha256 does not match the file's sha256."], lie
+    body, ctype = encode_multipart({"relative_path": other.name, "sha256": pypkgs.sha256(other)},
+                                   {"file": (other.name, other.read_bytes())})
+    made = depot_server.request("POST", "content/python/packages/", body=body, headers={"Content-Type": ctype})
+    assert made.status == 202 and depot_server.wait_task(made.json()["task"])["state"] == "completed"
 
 
 def test_a_publication_fixes_the_version_an_index_serves(pulp, depot_server, tmp_path, helpers):

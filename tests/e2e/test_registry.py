@@ -231,6 +231,11 @@ def test_bad_input_gets_the_spec_errors(registry, images):
     good = registry.raw(f"{name}:v1").encode()
     assert code(put_manifest(f"sha256:{'3' * 64}", good)) == (400, "DIGEST_INVALID")
     assert registry.get(f"/v2/{name}/tags/list").json()["tags"] == ["v1"]  # nothing was tagged
+    # A descriptor whose size is not its blob's: clients would trust the lie.
+    liar = json.loads(good)
+    liar["layers"][0]["size"] += 999999
+    assert code(put_manifest("liar", json.dumps(liar).encode())) == (400, "MANIFEST_INVALID")
+    assert registry.get(f"/v2/{name}/manifests/liar").status == 404
     # Pushing the same bytes by digest is accepted and changes no tag.
     digest = "sha256:" + hashlib.sha256(good).hexdigest()
     resp = put_manifest(digest, good)

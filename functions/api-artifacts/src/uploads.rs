@@ -101,26 +101,6 @@ async fn read(
     Ok(ok(&u.detail(chunks)))
 }
 
-/// Parses `bytes <start>-<end>/<total or *>`.
-fn parse_content_range(v: &str) -> Option<(i64, i64, Option<i64>)> {
-    let rest = v.strip_prefix("bytes ")?;
-    let (range, total) = rest.split_once('/')?;
-    let (start, end) = range.split_once('-')?;
-    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
-    if !digits(start) || !digits(end) || !(total == "*" || digits(total)) {
-        return None;
-    }
-    Some((
-        start.parse().ok()?,
-        end.parse().ok()?,
-        if total == "*" {
-            None
-        } else {
-            Some(total.parse().ok()?)
-        },
-    ))
-}
-
 async fn put_chunk(
     State(state): State<AppState>,
     _: Authenticated,
@@ -136,20 +116,17 @@ async fn put_chunk(
         .get("content-range")
         .and_then(|v| v.to_str().ok())
         .ok_or_else(|| CoreError::invalid("Missing 'Content-Range' header."))?;
-    let (start, end, total) = parse_content_range(range)
-        .ok_or_else(|| CoreError::invalid("Invalid 'Content-Range' header."))?;
-    if end < start {
-        return Err(
-            CoreError::invalid("The end of the 'Content-Range' is before its start.").into(),
-        );
-    }
-    if end >= u.size || total.is_some_and(|t| t != u.size) {
+    let range = depot_http::content_range::parse(range, true).ok_or_else(|| {
+        CoreError::invalid("Invalid 'Content-Range' header: bytes <start>-<end>/<size or *>.")
+    })?;
+    let (start, end) = (range.start as i64, range.end as i64);
+    if end >= u.size || range.total.is_some_and(|t| t as i64 != u.size) {
         return Err(CoreError::invalid(
             "The chunk does not fit: 'Content-Range' goes past the size of the upload.",
         )
         .into());
     }
-    if file.digests.size as i64 != end - start + 1 {
+    if file.digests.size != range.size() {
         return Err(CoreError::invalid(
             "The chunk size does not match the 'Content-Range' header.",
         )
@@ -163,7 +140,7 @@ async fn put_chunk(
     }
     let key = format!("upload/{id}/{start}-{}", uuid_suffix());
     file.staged.commit(&key).await.map_err(CoreError::from)?;
-    upload::put_chunk(&state, &u, start, end - start + 1, &key).await?;
+    upload::put_chunk(&state, &u, start, range.size() as i64, &key).await?;
     Ok(ok(&upload::get(&state.db, &id).await?.response()))
 }
 
@@ -249,23 +226,4 @@ pub fn openapi(doc: &mut ApiDoc) {
             .body(commit, JSON_FORM_MULTIPART)
             .response(202, Some(async_op)),
     );
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_content_range;
-
-    #[test]
-    fn content_ranges() {
-        assert_eq!(
-            parse_content_range("bytes 0-99/200"),
-            Some((0, 99, Some(200)))
-        );
-        assert_eq!(
-            parse_content_range("bytes 100-199/*"),
-            Some((100, 199, None))
-        );
-        assert_eq!(parse_content_range("bytes -1-5/10"), None);
-        assert_eq!(parse_content_range("items 0-1/2"), None);
-    }
 }

@@ -61,6 +61,28 @@ async fn create(
     let body: PythonPythonPackageContent = fields.parse()?;
     depot_python::filename::parse(&body.relative_path)
         .map_err(|e| CoreError::field("relative_path", e.to_string()))?;
+    if let Some(claimed) = &body.sha256 {
+        let claimed = claimed.to_ascii_lowercase();
+        let actual = match (&file, &body.artifact) {
+            (Some(f), _) => Some(f.digests.sha256.clone()),
+            (None, Some(href)) => {
+                let id = depot_core::hrefs::resolve(Kind::Artifact, "artifact", href)?;
+                Some(
+                    depot_core::models::artifact::get(&state.db, &id)
+                        .await?
+                        .digests
+                        .sha256,
+                )
+            }
+            // An upload or a URL: its digest is known only once the task has the bytes.
+            _ => None,
+        };
+        if actual.is_some_and(|a| a != claimed) {
+            return Err(
+                CoreError::field("sha256", "The sha256 does not match the file's sha256.").into(),
+            );
+        }
+    }
     let request = crate::CreateRequest {
         pulp_type: depot_python::PACKAGE_TYPE,
         repository_kind: Kind::PythonRepository,
@@ -165,7 +187,7 @@ async fn list(
     )? {
         q.order_by(&o);
     }
-    let (count, rows) = fetch_page(&state, &q, &params, &query, Some("c.pulp_labels")).await?;
+    let (count, rows) = fetch_page(&state, &q, &params, &query, Some("pulp_labels")).await?;
     let results = to_values(&rows, |r| Package::from_row(r).map(response))?;
     Ok(ok(&params.page(&query, count, results)))
 }

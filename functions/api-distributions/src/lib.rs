@@ -447,6 +447,7 @@ fn openapi_of<P: DistributionType>(doc: &mut ApiDoc) {
         patched: doc.schema::<P::Patch>(),
         create: Some((202, async_op.clone())),
         response: doc.schema::<P::Response>(),
+        delete: true,
         async_op,
     };
     openapi::add_crud(doc, crud);

@@ -26,6 +26,7 @@ pub struct OrphansCleanup {
     /// Only these content units (hrefs); all orphans when absent.
     pub content_hrefs: Option<Vec<String>>,
     /// Minutes an orphan is protected after its creation.
+    #[schemars(range(min = 0, max = 2147483647))]
     pub orphan_protection_time: Option<i64>,
 }
 
@@ -36,13 +37,6 @@ async fn cleanup(
     fields: Fields,
 ) -> ApiResult<Response> {
     let body: OrphansCleanup = fields.parse()?;
-    if body.orphan_protection_time.is_some_and(|t| t < 0) {
-        return Err(CoreError::field(
-            "orphan_protection_time",
-            "Ensure this value is greater than or equal to 0.",
-        )
-        .into());
-    }
     let ids = match body.content_hrefs {
         Some(hrefs) => Some(
             hrefs

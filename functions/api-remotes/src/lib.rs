@@ -280,6 +280,7 @@ fn openapi_of<P: RemoteType>(doc: &mut ApiDoc) {
         patched: doc.schema::<P::Patch>(),
         create: Some((201, resp.clone())),
         response: resp,
+        delete: true,
         async_op,
     };
     openapi::add_crud(doc, crud);

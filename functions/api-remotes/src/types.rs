@@ -46,15 +46,26 @@ pub struct RemoteSettings {
     pub proxy_password: Option<String>,
     pub username: Option<String>,
     pub password: Option<String>,
+    #[schemars(range(min = 0, max = 100))]
     pub max_retries: Option<i64>,
+    /// Seconds; at most a day.
+    #[schemars(range(min = 0, max = MAX_TIMEOUT))]
     pub total_timeout: Option<f64>,
+    #[schemars(range(min = 0, max = MAX_TIMEOUT))]
     pub connect_timeout: Option<f64>,
+    #[schemars(range(min = 0, max = MAX_TIMEOUT))]
     pub sock_connect_timeout: Option<f64>,
+    #[schemars(range(min = 0, max = MAX_TIMEOUT))]
     pub sock_read_timeout: Option<f64>,
     pub headers: Option<Vec<Value>>,
+    #[schemars(range(min = 1, max = 1000))]
     pub download_concurrency: Option<i64>,
+    #[schemars(range(min = 0, max = 2147483647))]
     pub rate_limit: Option<i64>,
 }
+
+/// The longest timeout a remote may set, in seconds.
+const MAX_TIMEOUT: f64 = 86_400.0;
 
 pub struct File;
 
@@ -323,6 +334,7 @@ pub struct PythonRemote {
     pub excludes: Option<Vec<String>>,
     pub prereleases: Option<bool>,
     pub package_types: Option<Vec<String>>,
+    #[schemars(range(min = 0, max = 2147483647))]
     pub keep_latest_packages: Option<i64>,
     pub exclude_platforms: Option<Vec<String>>,
     pub provenance: Option<bool>,
@@ -339,6 +351,7 @@ pub struct PatchedPythonRemote {
     pub excludes: Option<Vec<String>>,
     pub prereleases: Option<bool>,
     pub package_types: Option<Vec<String>>,
+    #[schemars(range(min = 0, max = 2147483647))]
     pub keep_latest_packages: Option<i64>,
     pub exclude_platforms: Option<Vec<String>>,
     pub provenance: Option<bool>,

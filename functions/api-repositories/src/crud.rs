@@ -326,6 +326,7 @@ pub fn openapi<P: RepositoryType>(doc: &mut ApiDoc) {
         patched: doc.schema::<P::Patch>(),
         create: P::CREATABLE.then(|| (201, resp.clone())),
         response: resp,
+        delete: P::CREATABLE,
         async_op: doc.schema::<AsyncOperationResponse>(),
     };
     openapi::add_crud(doc, crud);

@@ -76,8 +76,10 @@ pub struct FileRepository {
     pub description: Option<String>,
     #[serde(default)]
     pub pulp_labels: Option<Labels>,
+    #[schemars(range(min = 1, max = 2147483647))]
     #[serde(default)]
     pub retain_repo_versions: Option<i64>,
+    #[schemars(range(min = 1, max = 2147483647))]
     #[serde(default)]
     pub retain_checkpoints: Option<i64>,
     #[serde(default)]
@@ -95,7 +97,9 @@ pub struct PatchedFileRepository {
     pub name: Option<String>,
     pub description: Option<String>,
     pub pulp_labels: Option<Labels>,
+    #[schemars(range(min = 1, max = 2147483647))]
     pub retain_repo_versions: Option<i64>,
+    #[schemars(range(min = 1, max = 2147483647))]
     pub retain_checkpoints: Option<i64>,
     pub remote: Option<String>,
     pub autopublish: Option<bool>,
@@ -156,6 +160,7 @@ pub struct ContainerRepository {
     pub description: Option<String>,
     #[serde(default)]
     pub pulp_labels: Option<Labels>,
+    #[schemars(range(min = 1, max = 2147483647))]
     #[serde(default)]
     pub retain_repo_versions: Option<i64>,
     #[serde(default)]
@@ -169,6 +174,7 @@ pub struct PatchedContainerRepository {
     pub name: Option<String>,
     pub description: Option<String>,
     pub pulp_labels: Option<Labels>,
+    #[schemars(range(min = 1, max = 2147483647))]
     pub retain_repo_versions: Option<i64>,
     pub remote: Option<String>,
 }
@@ -185,6 +191,7 @@ pub struct ContainerRepositoryResponse {
     pub latest_version_href: String,
     pub name: String,
     pub description: Option<String>,
+    #[schemars(range(min = 1, max = 2147483647))]
     pub retain_repo_versions: Option<i64>,
     pub remote: Option<String>,
     pub manifest_signing_service: Option<String>,
@@ -237,6 +244,7 @@ pub struct ContainerPushRepository {
     pub description: Option<String>,
     #[serde(default)]
     pub pulp_labels: Option<Labels>,
+    #[schemars(range(min = 1, max = 2147483647))]
     #[serde(default)]
     pub retain_repo_versions: Option<i64>,
 }
@@ -248,6 +256,7 @@ pub struct PatchedContainerPushRepository {
     pub name: Option<String>,
     pub description: Option<String>,
     pub pulp_labels: Option<Labels>,
+    #[schemars(range(min = 1, max = 2147483647))]
     pub retain_repo_versions: Option<i64>,
 }
 
@@ -263,6 +272,7 @@ pub struct ContainerPushRepositoryResponse {
     pub latest_version_href: String,
     pub name: String,
     pub description: Option<String>,
+    #[schemars(range(min = 1, max = 2147483647))]
     pub retain_repo_versions: Option<i64>,
     pub manifest_signing_service: Option<String>,
 }
@@ -309,8 +319,10 @@ pub struct PythonRepository {
     pub description: Option<String>,
     #[serde(default)]
     pub pulp_labels: Option<Labels>,
+    #[schemars(range(min = 1, max = 2147483647))]
     #[serde(default)]
     pub retain_repo_versions: Option<i64>,
+    #[schemars(range(min = 1, max = 2147483647))]
     #[serde(default)]
     pub retain_checkpoints: Option<i64>,
     #[serde(default)]
@@ -326,7 +338,9 @@ pub struct PatchedPythonRepository {
     pub name: Option<String>,
     pub description: Option<String>,
     pub pulp_labels: Option<Labels>,
+    #[schemars(range(min = 1, max = 2147483647))]
     pub retain_repo_versions: Option<i64>,
+    #[schemars(range(min = 1, max = 2147483647))]
     pub retain_checkpoints: Option<i64>,
     pub remote: Option<String>,
     pub autopublish: Option<bool>,

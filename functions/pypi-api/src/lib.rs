@@ -46,8 +46,14 @@ impl Index {
 
 /// The python distribution whose base path is the longest prefix of `path`, with the rest.
 async fn find(state: &AppState, path: &str) -> CoreResult<Option<(Index, String)>> {
+    use depot_core::models::distribution::{
+        base_path_candidates, base_path_in, bind_base_path_candidates,
+    };
     // Every prefix of the path that ends before a `/` may be a base path.
-    let candidates: Vec<&str> = path.match_indices('/').map(|(i, _)| &path[..i]).collect();
+    let Some((head, _)) = path.rsplit_once('/') else {
+        return Ok(None);
+    };
+    let candidates = base_path_candidates(head);
     if candidates.is_empty() {
         return Ok(None);
     }
@@ -58,13 +64,13 @@ async fn find(state: &AppState, path: &str) -> CoreResult<Option<(Index, String)
          LEFT JOIN publications p ON p.id = d.publication_id \
          LEFT JOIN repository_versions v ON v.id = COALESCE(d.repository_version_id, p.repository_version_id) \
          LEFT JOIN repositories r ON r.id = d.repository_id \
-         WHERE d.pulp_type = $1 AND d.base_path IN ({}) ORDER BY LENGTH(d.base_path) DESC LIMIT 1",
-        depot_core::db::placeholders(2, candidates.len())
+         WHERE d.pulp_type = $1 AND {} ORDER BY LENGTH(d.base_path) DESC LIMIT 1",
+        base_path_in("d.base_path", 2)
     );
-    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(DISTRIBUTION_TYPE);
-    for c in &candidates {
-        q = q.bind(*c);
-    }
+    let q = bind_base_path_candidates(
+        sqlx::query(sqlx::AssertSqlSafe(sql)).bind(DISTRIBUTION_TYPE),
+        &candidates,
+    );
     let Some(r) = q.fetch_optional(state.db.pool()).await? else {
         return Ok(None);
     };
@@ -122,17 +128,30 @@ fn redirect(to: String) -> Response {
 
 async fn handle(State(state): State<AppState>, req: Request) -> Response {
     let path = req.uri().path().trim_start_matches("/pypi/").to_string();
+    let uploader = if req.method() == Method::POST {
+        let authorization = req
+            .headers()
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        match upload::authenticate(&state, authorization.as_deref()).await {
+            Ok(user) => Some(user),
+            Err(refused) => return refused,
+        }
+    } else {
+        None
+    };
     let found = match find(&state, &path).await {
         Ok(Some(f)) => f,
         Ok(None) => return not_found("Index"),
         Err(e) => return ApiError(e).into_response(),
     };
     let (index, rest) = found;
-    let result = match (req.method().clone(), rest.as_str()) {
-        (Method::POST, "legacy/" | "simple/" | "legacy" | "simple") => {
-            upload::handle(&state, &index, req).await
+    let result = match (req.method().clone(), rest.as_str(), uploader) {
+        (Method::POST, "legacy/" | "simple/" | "legacy" | "simple", Some(user)) => {
+            upload::handle(&state, &index, &user, req).await
         }
-        (Method::GET | Method::HEAD, _) => {
+        (Method::GET | Method::HEAD, _, _) => {
             let accept = req
                 .headers()
                 .get(header::ACCEPT)

@@ -5,9 +5,9 @@
 //! Errors carry their message in the status line too, which is what twine prints.
 
 use axum::extract::{FromRequest, Multipart, Request};
-use axum::http::{StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use depot_core::users::authenticate_basic;
+use depot_core::users::{User, authenticate_basic};
 use depot_core::{CoreError, CoreResult};
 use depot_http::{ApiError, AppState};
 use depot_python::{filename, ingest, store};
@@ -16,11 +16,28 @@ use serde_json::{Value, json};
 
 use crate::Index;
 
-pub async fn handle(state: &AppState, index: &Index, req: Request) -> CoreResult<Response> {
-    Ok(match upload(state, index, req).await {
+pub async fn handle(
+    state: &AppState,
+    index: &Index,
+    user: &User,
+    req: Request,
+) -> CoreResult<Response> {
+    Ok(match upload(state, index, user, req).await {
         Ok(r) => r,
         Err(e) => error_response(e),
     })
+}
+
+/// The uploading user: checked before anything else, so that an index's existence is no
+/// answer to anonymous requests.
+pub async fn authenticate(state: &AppState, authorization: Option<&str>) -> Result<User, Response> {
+    let user = match authorization {
+        Some(a) => authenticate_basic(&state.db, &state.auth_cache, a).await,
+        None => Err(CoreError::Unauthenticated(
+            "Uploads need credentials.".into(),
+        )),
+    };
+    user.map_err(error_response)
 }
 
 /// The error as the API answers it, with its message in the status line too
@@ -65,14 +82,12 @@ fn bad(msg: impl Into<String>) -> CoreError {
     CoreError::invalid(msg.into())
 }
 
-async fn upload(state: &AppState, index: &Index, req: Request) -> CoreResult<Response> {
-    let authorization = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| CoreError::Unauthenticated("Uploads need credentials.".into()))?
-        .to_string();
-    let user = authenticate_basic(&state.db, &state.auth_cache, &authorization).await?;
+async fn upload(
+    state: &AppState,
+    index: &Index,
+    user: &User,
+    req: Request,
+) -> CoreResult<Response> {
     if !index.allow_uploads {
         return Err(CoreError::Forbidden("Index is not allowing uploads".into()));
     }
@@ -112,7 +127,11 @@ async fn upload(state: &AppState, index: &Index, req: Request) -> CoreResult<Res
     {
         return Err(bad(format!("Package {name} already exists in index")));
     }
-    let content_id = ingest::file(state, &file, &name, Some(sha256)).await?;
+    let claims = ingest::Claims {
+        name: form.name,
+        version: form.version,
+    };
+    let content_id = ingest::file(state, &file, &name, Some(sha256), &claims).await?;
     // Without overwrite, a file of that name that another upload added meanwhile is refused.
     let task =
         crate::add_to_repository(state, &repository_id, &[content_id], false, Some(&user.id))
@@ -135,6 +154,8 @@ async fn upload(state: &AppState, index: &Index, req: Request) -> CoreResult<Res
 
 /// The fields of an upload that matter; the file in a local temporary file.
 struct Form {
+    name: Option<String>,
+    version: Option<String>,
     action: Option<String>,
     protocol_version: Option<String>,
     sha256: Option<String>,
@@ -148,6 +169,8 @@ impl Form {
             .await
             .map_err(|e| bad(format!("An upload is a multipart/form-data POST: {e}")))?;
         let mut form = Form {
+            name: None,
+            version: None,
             action: None,
             protocol_version: None,
             sha256: None,
@@ -168,15 +191,39 @@ impl Form {
                 form.content = Some((filename, path));
                 continue;
             }
-            let value = field.text().await.map_err(broken)?;
+            let value = text(field).await?;
             match name.as_str() {
+                "name" => form.name = Some(value),
+                "version" => form.version = Some(value),
                 ":action" => form.action = Some(value),
                 "protocol_version" => form.protocol_version = Some(value),
                 "sha256_digest" => form.sha256 = Some(value.trim().to_ascii_lowercase()),
                 "filetype" => form.filetype = Some(value),
-                _ => {} // twine's other fields (name, version, ...) are read from the file itself
+                _ => {} // twine's other fields (summary, ...) are read from the file itself
             }
         }
         Ok(form)
     }
+}
+
+/// The longest text field of an upload (twine sends the whole long description).
+const MAX_TEXT_FIELD: usize = 1024 * 1024;
+
+/// A text field, refused past [`MAX_TEXT_FIELD`] bytes instead of read whole into memory.
+async fn text(mut field: axum::extract::multipart::Field<'_>) -> CoreResult<String> {
+    let mut bytes = Vec::new();
+    while let Some(chunk) = field
+        .chunk()
+        .await
+        .map_err(|e| bad(format!("Reading the upload failed: {e}")))?
+    {
+        if bytes.len() + chunk.len() > MAX_TEXT_FIELD {
+            return Err(bad(format!(
+                "The field {} is longer than {MAX_TEXT_FIELD} bytes.",
+                field.name().unwrap_or_default()
+            )));
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    String::from_utf8(bytes).map_err(|_| bad("A text field is not UTF-8."))
 }

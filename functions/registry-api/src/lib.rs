@@ -21,7 +21,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use depot_container::store::{self, Repo};
 use depot_container::{Digest, RegistryError, names};
-use depot_core::users::{User, authenticate_basic};
+use depot_core::users::{User, authenticate_basic, is_empty_basic};
 use depot_http::AppState;
 
 pub use error::{Error, Result};
@@ -194,18 +194,6 @@ async fn caller(state: &AppState, headers: &HeaderMap) -> Result<Option<User>> {
         Ok(u) => Ok(Some(u)),
         Err(_) => Err(RegistryError::Unauthorized.into()),
     }
-}
-
-fn is_empty_basic(value: &str) -> bool {
-    use base64::Engine;
-    value
-        .strip_prefix("Basic ")
-        .and_then(|b| {
-            base64::engine::general_purpose::STANDARD
-                .decode(b.trim())
-                .ok()
-        })
-        .is_some_and(|d| d == b":" || d.is_empty())
 }
 
 fn pusher(user: Option<User>) -> Result<User> {

@@ -16,6 +16,7 @@ use depot_core::artifacts::{self, Expected};
 use depot_core::models::{artifact, upload};
 use depot_core::users::User;
 use depot_http::AppState;
+use depot_http::content_range::ChunkRange;
 use futures_util::StreamExt;
 
 use crate::{Result, header_value};
@@ -109,26 +110,16 @@ pub async fn start(
 }
 
 /// `Content-Range: <start>-<end>` (also accepted with a `bytes ` or `bytes=` prefix).
-fn content_range(parts: &Parts) -> Result<Option<(i64, i64)>> {
+fn content_range(parts: &Parts) -> Result<Option<ChunkRange>> {
     let Some(v) = parts.headers.get(header::CONTENT_RANGE) else {
         return Ok(None);
     };
-    let bad = || RegistryError::RangeInvalid("invalid Content-Range".into());
-    let s = v.to_str().map_err(|_| bad())?;
-    let s = s.trim_start_matches("bytes").trim_start_matches(['=', ' ']);
-    let (a, b) = s.split_once('-').ok_or_else(bad)?;
-    let start: i64 = a.trim().parse().map_err(|_| bad())?;
-    let end: i64 = b
-        .split('/')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .parse()
-        .map_err(|_| bad())?;
-    if end < start {
-        return Err(bad().into());
-    }
-    Ok(Some((start, end)))
+    let range = v
+        .to_str()
+        .ok()
+        .and_then(|s| depot_http::content_range::parse(s.trim(), false))
+        .ok_or_else(|| RegistryError::RangeInvalid("invalid Content-Range".into()))?;
+    Ok(Some(range))
 }
 
 /// Stores `body` as the chunk at `offset`; returns its length.
@@ -168,12 +159,12 @@ pub async fn patch(
         .into());
     }
     let range = content_range(parts)?;
-    if let Some((start, _)) = range
-        && start != up.size
+    if let Some(r) = range
+        && r.start as i64 != up.size
     {
         return Err(RegistryError::RangeInvalid(format!(
-            "the chunk starts at {start}, but {} bytes were received so far",
-            up.size
+            "the chunk starts at {}, but {} bytes were received so far",
+            r.start, up.size
         ))
         .into());
     }
@@ -187,13 +178,13 @@ pub async fn patch(
         return Ok(session(&repo.name, &up.id, size, StatusCode::ACCEPTED));
     }
     let len = write_chunk(state, &up, up.size, body).await?;
-    if let Some((start, end)) = range
-        && end - start + 1 != len
+    if let Some(r) = range
+        && r.size() as i64 != len
     {
         upload::delete(state, &up.id).await.ok();
         return Err(RegistryError::RangeInvalid(format!(
             "Content-Range announces {} bytes, the body had {len}",
-            end - start + 1
+            r.size()
         ))
         .into());
     }

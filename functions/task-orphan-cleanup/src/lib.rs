@@ -27,7 +27,7 @@ fn cleanup(ctx: TaskContext) -> TaskFuture {
         let minutes = ctx.task.args["orphan_protection_time"]
             .as_u64()
             .unwrap_or(ctx.core.settings.orphan_protection_time);
-        let cutoff = depot_core::time::ago(minutes * 60);
+        let cutoff = depot_core::time::ago(minutes.saturating_mul(60));
         let only: Option<Vec<String>> = ctx.task.args["content_ids"].as_array().map(|a| {
             a.iter()
                 .filter_map(|v| v.as_str().map(str::to_string))
@@ -75,6 +75,15 @@ fn cleanup(ctx: TaskContext) -> TaskFuture {
             }
         }
         ctx.progress.complete("clean-up.content").await;
+
+        // Uploads nobody has added to within the protection time (at least ten minutes, so
+        // that none in progress goes) with their chunks, and files a killed process staged.
+        let idle = std::time::Duration::from_secs(minutes.saturating_mul(60).max(600));
+        let before = depot_core::time::ago(idle.as_secs());
+        for id in depot_core::models::upload::idle_since(db, &before).await? {
+            depot_core::models::upload::delete(&ctx.core, &id).await?;
+        }
+        ctx.core.storage.sweep_staged(idle).await?;
 
         ctx.progress
             .start("clean-up.artifacts", "Clean up orphan Artifacts", None)

@@ -40,8 +40,10 @@ pub fn parse_manifest(text: &str, manifest_url: &str) -> CoreResult<Vec<RemoteFi
             continue;
         }
         let bad = |why: &str| {
+            // Quote at most the start of the line: the manifest is someone else's text.
+            let quoted: String = line.chars().take(200).collect();
             CoreError::Remote(format!(
-                "Malformed PULP_MANIFEST line {}: {why}: '{line}'",
+                "Malformed PULP_MANIFEST line {}: {why}: '{quoted}'",
                 i + 1
             ))
         };
@@ -277,5 +279,35 @@ mod tests {
         assert!(parse_manifest("nope", "http://h/").is_err());
         assert!(parse_manifest(&format!("../x,{sha},1"), "http://h/").is_err());
         assert!(parse_manifest("x,zz,1", "http://h/").is_err());
+    }
+
+    mod properties {
+        use super::parse_manifest;
+        use proptest::prelude::*;
+
+        /// A line as a careless or hostile upstream may write it.
+        fn line() -> impl Strategy<Value = String> {
+            prop_oneof![
+                any::<String>(),
+                (
+                    "[ -~\\n\\r\\t]{0,40}",
+                    "[0-9a-fA-F]{0,70}",
+                    "[-+0-9 ]{0,22}"
+                )
+                    .prop_map(|(p, s, n)| format!("{p},{s},{n}")),
+            ]
+        }
+
+        proptest! {
+            #[test]
+            fn any_manifest_parses_or_not_without_panic(lines in proptest::collection::vec(line(), 0..8)) {
+                if let Ok(files) = parse_manifest(&lines.join("\n"), "http://h/PULP_MANIFEST") {
+                    for f in files {
+                        prop_assert!(!f.relative_path.contains(char::is_control));
+                        prop_assert_eq!(f.sha256.len(), 64);
+                    }
+                }
+            }
+        }
     }
 }

@@ -295,4 +295,63 @@ mod tests {
             );
         }
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        /// JSON of any shape, nested a few levels, with the keys manifests have.
+        fn json_value() -> impl Strategy<Value = serde_json::Value> {
+            let leaf = prop_oneof![
+                Just(serde_json::Value::Null),
+                any::<bool>().prop_map(serde_json::Value::from),
+                any::<i64>().prop_map(serde_json::Value::from),
+                any::<f64>().prop_map(|f| serde_json::json!(f)),
+                "[ -~]{0,20}".prop_map(serde_json::Value::from),
+                Just(serde_json::Value::from(format!(
+                    "sha256:{}",
+                    "a".repeat(64)
+                ))),
+            ];
+            leaf.prop_recursive(4, 64, 8, |inner| {
+                let key = prop_oneof![
+                    Just("schemaVersion".to_string()),
+                    Just("mediaType".to_string()),
+                    Just("config".to_string()),
+                    Just("layers".to_string()),
+                    Just("manifests".to_string()),
+                    Just("digest".to_string()),
+                    Just("size".to_string()),
+                    Just("platform".to_string()),
+                    Just("subject".to_string()),
+                    Just("urls".to_string()),
+                    "[a-z]{1,8}",
+                ];
+                prop_oneof![
+                    proptest::collection::vec(inner.clone(), 0..4)
+                        .prop_map(serde_json::Value::from),
+                    proptest::collection::btree_map(key, inner, 0..6)
+                        .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+                ]
+            })
+        }
+
+        proptest! {
+            #[test]
+            fn any_bytes_parse_or_not_without_panic(bytes in proptest::collection::vec(any::<u8>(), 0..256), ct in proptest::option::of("[ -~]{0,60}")) {
+                let _ = parse(&bytes, ct.as_deref());
+            }
+
+            #[test]
+            fn any_json_parses_or_not_without_panic(v in json_value()) {
+                for ct in [None, Some(OCI_MANIFEST), Some(OCI_INDEX), Some(DOCKER_MANIFEST), Some(DOCKER_LIST)] {
+                    if let Ok(parsed) = parse(v.to_string().as_bytes(), ct) {
+                        for d in parsed.required_blobs() {
+                            prop_assert!(d.size >= 0);
+                        }
+                    }
+                }
+            }
+        }
+    }
 }

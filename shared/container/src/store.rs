@@ -366,6 +366,17 @@ pub async fn manifest_by_tag(db: &Db, repo: &Repo, tag: &str) -> RegistryResult<
     row.as_ref().map(manifest_from).transpose()
 }
 
+/// A descriptor's size must be that of the bytes it names: clients trust it when they pull.
+fn check_size(d: &crate::manifest::Descriptor, actual: i64) -> RegistryResult<()> {
+    if d.size != actual {
+        return Err(RegistryError::ManifestInvalid(format!(
+            "{} is {actual} bytes, but the manifest says {}",
+            d.digest, d.size
+        )));
+    }
+    Ok(())
+}
+
 /// Records a pushed manifest once everything it references is in the repository, and makes it
 /// pending there. Returns its content id.
 pub async fn add_manifest(
@@ -380,6 +391,9 @@ pub async fn add_manifest(
         let b = blob(db, repo, &d.digest)
             .await?
             .ok_or_else(|| RegistryError::ManifestBlobUnknown(d.digest.to_string()))?;
+        if let Some((_, size)) = &b.file {
+            check_size(d, *size)?;
+        }
         blob_ids.push(b.content_id);
     }
     let config_id = match &parsed.config {
@@ -391,6 +405,7 @@ pub async fn add_manifest(
         let m = manifest_by_digest(db, repo, &d.digest)
             .await?
             .ok_or_else(|| RegistryError::ManifestBlobUnknown(d.digest.to_string()))?;
+        check_size(d, m.data.len() as i64)?;
         listed.push((m.content_id, d.platform.clone().unwrap_or_default()));
     }
 

@@ -102,6 +102,75 @@ pub struct Settings {
     /// `DEPOT_TASK_HEARTBEAT_TIMEOUT` in seconds, default 30: a running task whose worker has not
     /// reported for this long is failed.
     pub heartbeat_timeout: u64,
+    /// The HTTP server's time and connection limits.
+    pub http: HttpLimits,
+}
+
+/// What the HTTP server allows a client (see `depot_http::server`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct HttpLimits {
+    /// `DEPOT_HTTP_HEADER_TIMEOUT`, default 20 s: time to send a request's head, and the
+    /// longest a kept-alive connection may sit idle.
+    pub header_timeout: std::time::Duration,
+    /// `DEPOT_HTTP_STALL_TIMEOUT`, default 60 s: the longest a request body may stop arriving,
+    /// or a client stop reading a response, before the connection is closed.
+    pub stall_timeout: std::time::Duration,
+    /// `DEPOT_MAX_CONNECTIONS`: open connections at most; default half the process's open-file
+    /// limit, at most 10,000.
+    pub max_connections: usize,
+}
+
+impl Default for HttpLimits {
+    fn default() -> Self {
+        Self {
+            header_timeout: std::time::Duration::from_secs(20),
+            stall_timeout: std::time::Duration::from_secs(60),
+            max_connections: (open_files_limit() / 2).clamp(64, 10_000),
+        }
+    }
+}
+
+impl HttpLimits {
+    fn from_env() -> Result<Self, SettingsError> {
+        let d = Self::default();
+        let secs = |name: &'static str, default: std::time::Duration| {
+            parsed(name, default.as_secs()).and_then(|s| match s {
+                1..=3600 => Ok(std::time::Duration::from_secs(s)),
+                _ => Err(SettingsError {
+                    name,
+                    message: format!("{s} is not between 1 and 3600 seconds"),
+                }),
+            })
+        };
+        Ok(Self {
+            header_timeout: secs("DEPOT_HTTP_HEADER_TIMEOUT", d.header_timeout)?,
+            stall_timeout: secs("DEPOT_HTTP_STALL_TIMEOUT", d.stall_timeout)?,
+            max_connections: match parsed("DEPOT_MAX_CONNECTIONS", d.max_connections)? {
+                0 => {
+                    return Err(SettingsError {
+                        name: "DEPOT_MAX_CONNECTIONS",
+                        message: "must be at least 1".into(),
+                    });
+                }
+                n => n,
+            },
+        })
+    }
+}
+
+/// The soft limit on open files (Linux: `/proc/self/limits`), 1024 when it cannot be read.
+fn open_files_limit() -> usize {
+    std::fs::read_to_string("/proc/self/limits")
+        .ok()
+        .and_then(|text| {
+            let line = text.lines().find(|l| l.starts_with("Max open files"))?;
+            line["Max open files".len()..]
+                .split_whitespace()
+                .next()?
+                .parse()
+                .ok()
+        })
+        .unwrap_or(1024)
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -197,6 +266,7 @@ impl Settings {
             orphan_protection_time: parsed("PULP_ORPHAN_PROTECTION_TIME", 1440)?,
             workers: parsed("DEPOT_WORKERS", 4)?,
             heartbeat_timeout: parsed("DEPOT_TASK_HEARTBEAT_TIMEOUT", 30)?,
+            http: HttpLimits::from_env()?,
             clamav: match var("PULP_CLAMAV_HOST") {
                 Some(host) => Some((host, parsed("PULP_CLAMAV_PORT", 3310)?)),
                 None => None,
@@ -236,6 +306,7 @@ impl Settings {
             orphan_protection_time: 1440,
             workers: 4,
             heartbeat_timeout: 30,
+            http: HttpLimits::default(),
             clamav: None,
             scan_on_write: true,
         }

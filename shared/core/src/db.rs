@@ -104,6 +104,26 @@ impl Db {
                             Ok(())
                         })
                     })
+                    .after_release(|conn, _| {
+                        Box::pin(async move {
+                            // SQLite ends a transaction by itself when some writes fail (a
+                            // full disk), and a failed COMMIT can leave one open; either way
+                            // sqlx's idea of it may be wrong. A connection still inside a
+                            // transaction would hold the write lock, and read an old snapshot,
+                            // until restart: BEGIN fails on it, and it is closed instead
+                            // (closing rolls back). Two statements without I/O otherwise.
+                            let clean = sqlx::raw_sql("BEGIN DEFERRED; ROLLBACK")
+                                .execute(&mut *conn)
+                                .await
+                                .is_ok();
+                            if !clean {
+                                tracing::warn!(
+                                    "closing a database connection left in a transaction"
+                                );
+                            }
+                            Ok(clean)
+                        })
+                    })
                     .connect_with(options)
                     .await?;
                 sqlx::raw_sql("PRAGMA journal_mode = WAL")
@@ -170,10 +190,15 @@ impl Db {
     pub async fn begin_write(&self) -> CoreResult<Tx> {
         let mut tx = self.pool.begin().await?;
         if self.engine == Engine::Sqlite {
-            sqlx::query("UPDATE task_lock SET counter = counter WHERE id = 0")
+            let locked = sqlx::query("UPDATE task_lock SET counter = counter WHERE id = 0")
                 .execute(&mut *tx)
-                .await
-                .ok();
+                .await;
+            match locked {
+                // Before the first migration there is no lock row to write.
+                Err(sqlx::Error::Database(e)) if e.message().contains("no such table") => {}
+                Err(e) => return Err(e.into()),
+                Ok(_) => {}
+            }
         }
         Ok(tx)
     }

@@ -31,21 +31,25 @@ pub struct ClientCache {
     tokens: Mutex<HashMap<String, String>>,
 }
 
+/// A remote's timeout in seconds as a duration: none when unset, zero or not a duration (the
+/// API bounds them; settings stored before that may not be).
+fn timeout_setting(remote: &Remote, key: &str) -> Option<Duration> {
+    let secs = remote.setting(key)?.as_f64()?;
+    Duration::try_from_secs_f64(secs)
+        .ok()
+        .filter(|d| !d.is_zero())
+}
+
 /// Builds a client that applies a remote's TLS, proxy and timeout settings.
 pub fn build_client(remote: &Remote) -> CoreResult<reqwest::Client> {
     let str_setting = |k: &str| remote.setting(k).and_then(|v| v.as_str());
-    let secs = |k: &str| {
-        remote
-            .setting(k)
-            .and_then(|v| v.as_f64())
-            .filter(|s| *s > 0.0)
-    };
+    let secs = |k: &str| timeout_setting(remote, k);
     let mut b = reqwest::Client::builder();
     if let Some(t) = secs("sock_connect_timeout").or(secs("connect_timeout")) {
-        b = b.connect_timeout(Duration::from_secs_f64(t));
+        b = b.connect_timeout(t);
     }
     if let Some(t) = secs("sock_read_timeout") {
-        b = b.read_timeout(Duration::from_secs_f64(t));
+        b = b.read_timeout(t);
     }
     if remote.setting("tls_validation").and_then(|v| v.as_bool()) == Some(false) {
         b = b.danger_accept_invalid_certs(true);
@@ -148,8 +152,8 @@ fn request(
             }
         }
     }
-    if let Some(t) = remote.setting("total_timeout").and_then(|v| v.as_f64()) {
-        req = req.timeout(Duration::from_secs_f64(t));
+    if let Some(t) = timeout_setting(remote, "total_timeout") {
+        req = req.timeout(t);
     }
     req
 }

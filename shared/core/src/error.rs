@@ -19,6 +19,9 @@ pub enum CoreError {
     /// Missing or wrong credentials: 401.
     #[error("{0}")]
     Unauthenticated(String),
+    /// Too many failed attempts: 429, try again later.
+    #[error("{0}")]
+    Throttled(String),
     /// Known credentials, but not allowed: 403.
     #[error("{0}")]
     Forbidden(String),
@@ -50,6 +53,23 @@ impl CoreError {
         CoreError::NotFound(format!("No {model} matches the given query."))
     }
 
+    /// Whether the database or the storage refused a write for want of space (or because it
+    /// is read-only): the server's condition, not the request's fault, and passing.
+    pub fn is_out_of_space(&self) -> bool {
+        match self {
+            CoreError::Storage(e) => io_out_of_space(e),
+            CoreError::Database(sqlx::Error::Io(e)) => io_out_of_space(e),
+            CoreError::Database(sqlx::Error::Database(e)) => {
+                // SQLite: SQLITE_FULL (13), SQLITE_READONLY (8) and its extended codes;
+                // PostgreSQL: disk_full (53100).
+                let code = e.code().unwrap_or_default();
+                let primary = code.parse::<i64>().map(|c| c & 0xff).unwrap_or(-1);
+                primary == 13 || primary == 8 || code == "53100"
+            }
+            _ => false,
+        }
+    }
+
     pub fn is_unique_violation(&self) -> bool {
         matches!(self, CoreError::Database(sqlx::Error::Database(e)) if e.is_unique_violation())
     }
@@ -79,4 +99,13 @@ fn summarize(v: &Value) -> String {
             .join("; "),
         other => other.to_string(),
     }
+}
+
+fn io_out_of_space(e: &std::io::Error) -> bool {
+    matches!(
+        e.kind(),
+        std::io::ErrorKind::StorageFull
+            | std::io::ErrorKind::QuotaExceeded
+            | std::io::ErrorKind::ReadOnlyFilesystem
+    )
 }

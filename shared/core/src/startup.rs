@@ -60,11 +60,19 @@ pub async fn open(
         .build()
         .map_err(|e| StartupError(format!("cannot build the HTTP client: {e}")))?;
     let queues = open_queues(&settings, how.check_queues).await?;
+    let alone = settings.queue_url.is_none() && settings.function_queues.is_empty();
+    if how.migrate && alone {
+        // No other process shares this storage (that needs a shared queue): every staged file
+        // is a leftover of a process that was killed while writing it.
+        match storage.sweep_staged(Duration::ZERO).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!("removed {n} staged files left by an earlier run"),
+            Err(e) => tracing::warn!("cannot sweep the staged files: {e}"),
+        }
+    }
     // Exact only when every change to what is served happens in this process (serving_cache.rs):
     // its tasks run here (the in-process queue) and so do its scans (not the scan function's).
-    let changes_are_local = settings.queue_url.is_none()
-        && settings.function_queues.is_empty()
-        && settings.scan_on_write;
+    let changes_are_local = alone && settings.scan_on_write;
     Ok(Core {
         db,
         storage,

@@ -9,7 +9,11 @@ pub fn now() -> String {
 
 /// The timestamp `secs` seconds ago (for protection windows and heartbeat timeouts).
 pub fn ago(secs: u64) -> String {
-    format_system_time(SystemTime::now() - Duration::from_secs(secs))
+    // Before the epoch there is nothing to compare with: 1970 stands for "ever".
+    let then = SystemTime::now()
+        .checked_sub(Duration::from_secs(secs))
+        .unwrap_or(UNIX_EPOCH);
+    format_system_time(then)
 }
 
 pub fn format_system_time(t: SystemTime) -> String {

@@ -69,18 +69,95 @@ pub async fn ensure_admin(db: &Db, configured: Option<&str>) -> CoreResult<Optio
     Ok(generated.then_some(password))
 }
 
-#[derive(Default)]
+/// Failed sign-ins a user may have within [`FAILURE_WINDOW`] before further attempts for that
+/// user are refused without checking the password (429).
+pub const MAX_USER_FAILURES: u32 = 10;
+/// Failed sign-ins one client address may have within [`FAILURE_WINDOW`] before its
+/// unverified credentials are refused (429; see `depot_http`).
+pub const MAX_ADDRESS_FAILURES: u32 = 30;
+pub const FAILURE_WINDOW: Duration = Duration::from_secs(60);
+/// Failure counters kept at most; past that the expired ones go, then all.
+const MAX_COUNTERS: usize = 10_000;
+
+/// Verified credentials, failure counters per user and per address, and the bound on password
+/// hashes computed at once: credentials already verified never wait behind guesses.
 pub struct AuthCache {
     entries: Mutex<HashMap<String, (User, Instant)>>,
+    failures: Mutex<HashMap<String, (u32, Instant)>>,
+    hashing: tokio::sync::Semaphore,
+}
+
+impl Default for AuthCache {
+    fn default() -> Self {
+        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+        Self {
+            entries: Mutex::default(),
+            failures: Mutex::default(),
+            hashing: tokio::sync::Semaphore::new(cores),
+        }
+    }
+}
+
+impl AuthCache {
+    /// Whether `header` holds credentials verified within the last minute.
+    pub fn is_verified(&self, header: &str) -> bool {
+        self.verified(header).is_some()
+    }
+
+    fn verified(&self, header: &str) -> Option<User> {
+        let entries = self.entries.lock().expect("auth cache");
+        let (user, at) = entries.get(header)?;
+        (at.elapsed() < CACHE_TTL).then(|| user.clone())
+    }
+
+    /// Whether `key` has reached `max` failures in the current window.
+    fn throttled(&self, key: &str, max: u32) -> bool {
+        let failures = self.failures.lock().expect("auth failures");
+        failures
+            .get(key)
+            .is_some_and(|(n, since)| *n >= max && since.elapsed() < FAILURE_WINDOW)
+    }
+
+    fn failed(&self, key: String) {
+        let mut failures = self.failures.lock().expect("auth failures");
+        if failures.len() >= MAX_COUNTERS {
+            failures.retain(|_, (_, since)| since.elapsed() < FAILURE_WINDOW);
+            if failures.len() >= MAX_COUNTERS {
+                failures.clear();
+            }
+        }
+        let entry = failures.entry(key).or_insert((0, Instant::now()));
+        if entry.1.elapsed() >= FAILURE_WINDOW {
+            *entry = (0, Instant::now());
+        }
+        entry.0 += 1;
+    }
+
+    /// Whether the address has failed too often to have unverified credentials checked.
+    pub fn address_throttled(&self, address: std::net::IpAddr) -> bool {
+        self.throttled(&format!("addr:{address}"), MAX_ADDRESS_FAILURES)
+    }
+
+    /// Counts a refused sign-in from `address`.
+    pub fn address_failed(&self, address: std::net::IpAddr) {
+        self.failed(format!("addr:{address}"));
+    }
+}
+
+/// Whether an `Authorization` value is Basic with no credentials in it (containers/image sends
+/// that when it has none): an anonymous request, not a failed sign-in.
+pub fn is_empty_basic(value: &str) -> bool {
+    value
+        .strip_prefix("Basic ")
+        .and_then(|b| STANDARD.decode(b.trim()).ok())
+        .is_some_and(|d| d == b":" || d.is_empty())
 }
 
 /// Checks an `Authorization: Basic ...` header value.
 pub async fn authenticate_basic(db: &Db, cache: &AuthCache, header: &str) -> CoreResult<User> {
     let bad = || CoreError::Unauthenticated("Invalid username/password.".into());
-    if let Some((user, at)) = cache.entries.lock().expect("auth cache").get(header)
-        && at.elapsed() < CACHE_TTL
-    {
-        return Ok(user.clone());
+    if let Some(user) = cache.verified(header) {
+        return Ok(user);
     }
     let encoded = header.strip_prefix("Basic ").ok_or_else(|| {
         CoreError::Unauthenticated("Authentication credentials were not provided.".into())
@@ -88,19 +165,42 @@ pub async fn authenticate_basic(db: &Db, cache: &AuthCache, header: &str) -> Cor
     let decoded = STANDARD.decode(encoded.trim()).map_err(|_| bad())?;
     let decoded = String::from_utf8(decoded).map_err(|_| bad())?;
     let (username, password) = decoded.split_once(':').ok_or_else(bad)?;
+    let user_key = format!("user:{username}");
+    let throttled = || {
+        CoreError::Throttled(
+            "Too many failed sign-ins for this user; try again in a minute.".into(),
+        )
+    };
+    if cache.throttled(&user_key, MAX_USER_FAILURES) {
+        return Err(throttled());
+    }
     let row = sqlx::query(
         "SELECT id, username, password_hash, is_superuser FROM users WHERE username = $1",
     )
     .bind(username)
     .fetch_optional(db.pool())
-    .await?
-    .ok_or_else(bad)?;
+    .await?;
+    let Some(row) = row else {
+        cache.failed(user_key);
+        return Err(bad());
+    };
     let stored: String = row.try_get(2)?;
     let password = password.to_string();
+    // At most one hash per core at a time: guesses queue here, not on the blocking pool.
+    let _turn = cache
+        .hashing
+        .acquire()
+        .await
+        .map_err(|e| CoreError::Internal(e.to_string()))?;
+    // Guesses that queued while others failed are refused now, unhashed.
+    if cache.throttled(&user_key, MAX_USER_FAILURES) {
+        return Err(throttled());
+    }
     let ok = tokio::task::spawn_blocking(move || verify_password(&password, &stored))
         .await
         .map_err(|e| CoreError::Internal(e.to_string()))?;
     if !ok {
+        cache.failed(user_key);
         return Err(bad());
     }
     let user = User {

@@ -157,14 +157,33 @@ async fn read_multipart(mut mp: Multipart, state: &AppState) -> Result<Fields, A
     Ok(fields)
 }
 
-/// The properties of `T`'s schema: name -> primary JSON type ("string", "boolean", ...).
-pub fn schema_properties<T: JsonSchema>() -> (Vec<(String, String)>, Vec<String>) {
+/// What a body may send for one property, from the target type's JSON schema.
+#[derive(Debug, Clone)]
+pub struct Property {
+    pub name: String,
+    /// The primary JSON type: "string", "boolean", "integer", ...
+    pub kind: String,
+    /// `minimum` and `maximum` of a number.
+    pub minimum: Option<f64>,
+    pub maximum: Option<f64>,
+    /// `maxLength` of a string.
+    pub max_length: Option<u64>,
+}
+
+/// The properties of `T`'s schema, and the required ones.
+pub fn schema_properties<T: JsonSchema>() -> (Vec<Property>, Vec<String>) {
     let schema = crate::openapi::generator().into_root_schema_for::<T>();
     let v = schema.as_value();
     let mut props = Vec::new();
     if let Some(Value::Object(p)) = v.get("properties") {
         for (name, s) in p {
-            props.push((name.clone(), primary_type(s)));
+            props.push(Property {
+                name: name.clone(),
+                kind: primary_type(s),
+                minimum: s.get("minimum").and_then(Value::as_f64),
+                maximum: s.get("maximum").and_then(Value::as_f64),
+                max_length: s.get("maxLength").and_then(Value::as_u64),
+            });
         }
     }
     let required = v
@@ -177,6 +196,80 @@ pub fn schema_properties<T: JsonSchema>() -> (Vec<(String, String)>, Vec<String>
         })
         .unwrap_or_default();
     (props, required)
+}
+
+/// Fields that name or locate something: one line of text, no control characters at all (a
+/// line break in a relative path would become two lines of a published PULP_MANIFEST).
+const SINGLE_LINE: &[&str] = &[
+    "name",
+    "base_path",
+    "relative_path",
+    "upstream_name",
+    "url",
+    "username",
+    "password",
+    "proxy_url",
+    "proxy_username",
+    "proxy_password",
+    "filename",
+    "tag",
+    "namespace",
+];
+
+/// Checks a value against its property's bounds: numbers within `minimum`/`maximum` (finite,
+/// so that they fit what they become: durations, sizes, counts), strings within `maxLength`
+/// and without control characters (tabs and line breaks only where text may have lines).
+fn check_bounds(p: &Property, v: &Value) -> Result<(), String> {
+    match v {
+        Value::Number(n) => {
+            let x = n.as_f64().unwrap_or(f64::INFINITY);
+            if !x.is_finite() {
+                return Err("A valid number is required.".into());
+            }
+            if let Some(min) = p.minimum
+                && x < min
+            {
+                return Err(format!(
+                    "Ensure this value is greater than or equal to {}.",
+                    number_text(min)
+                ));
+            }
+            if let Some(max) = p.maximum
+                && x > max
+            {
+                return Err(format!(
+                    "Ensure this value is less than or equal to {}.",
+                    number_text(max)
+                ));
+            }
+        }
+        Value::String(s) => {
+            if let Some(max) = p.max_length
+                && s.chars().count() as u64 > max
+            {
+                return Err(format!(
+                    "Ensure this field has no more than {max} characters."
+                ));
+            }
+            let single_line = SINGLE_LINE.contains(&p.name.as_str());
+            let bad = s
+                .chars()
+                .any(|c| c.is_control() && (single_line || !matches!(c, '\t' | '\n' | '\r')));
+            if bad {
+                return Err("Control characters are not allowed in this field.".into());
+            }
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+fn number_text(x: f64) -> String {
+    if x.fract() == 0.0 && x.abs() < 1e15 {
+        format!("{}", x as i64)
+    } else {
+        x.to_string()
+    }
 }
 
 fn primary_type(s: &Value) -> String {
@@ -227,8 +320,10 @@ fn coerce(kind: &str, v: Value) -> Result<Value, String> {
             }
             s.trim()
                 .parse::<f64>()
+                .ok()
+                .filter(|n| n.is_finite())
                 .map(|n| json!(n))
-                .map_err(|_| "A valid number is required.".into())
+                .ok_or_else(|| "A valid number is required.".into())
         }
         "object" | "array" => {
             if s.is_empty() || s == "null" {
@@ -283,12 +378,17 @@ impl Fields {
         let mut errors = Map::new();
         let mut values = Map::new();
         for (k, v) in self.values {
-            match props.iter().find(|(name, _)| *name == k) {
+            match props.iter().find(|p| p.name == k) {
                 None => {
                     errors.insert(k, json!(["Unexpected field"]));
                 }
-                Some((_, kind)) => {
-                    let v = if self.textual { coerce(kind, v) } else { Ok(v) };
+                Some(p) => {
+                    let v = if self.textual {
+                        coerce(&p.kind, v)
+                    } else {
+                        Ok(v)
+                    };
+                    let v = v.and_then(|v| check_bounds(p, &v).map(|()| v));
                     match v {
                         Ok(v) => {
                             values.insert(k, v);

@@ -8,6 +8,10 @@ use serde_json::json;
 
 pub type ApiResult<T> = Result<T, ApiError>;
 
+/// What a client is told when the server's storage is full (or read-only).
+pub const OUT_OF_SPACE: &str =
+    "Insufficient storage: the server cannot store anything more right now. Try again later.";
+
 #[derive(Debug)]
 pub struct ApiError(pub CoreError);
 
@@ -19,12 +23,16 @@ impl<E: Into<CoreError>> From<E> for ApiError {
 
 impl ApiError {
     pub fn status(&self) -> StatusCode {
+        if self.0.is_out_of_space() {
+            return StatusCode::INSUFFICIENT_STORAGE;
+        }
         match &self.0 {
             CoreError::NotFound(_) => StatusCode::NOT_FOUND,
             CoreError::Invalid(_) => StatusCode::BAD_REQUEST,
             CoreError::Conflict(_) => StatusCode::CONFLICT,
             CoreError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
             CoreError::Forbidden(_) => StatusCode::FORBIDDEN,
+            CoreError::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
             CoreError::Remote(_) => StatusCode::BAD_GATEWAY,
             CoreError::Database(_)
             | CoreError::Storage(_)
@@ -39,6 +47,10 @@ impl IntoResponse for ApiError {
         let status = self.status();
         let body = match &self.0 {
             CoreError::Invalid(v) => v.clone(),
+            e if status == StatusCode::INSUFFICIENT_STORAGE => {
+                tracing::error!("out of space: {e}");
+                json!({"detail": OUT_OF_SPACE})
+            }
             e if status.is_server_error() => {
                 tracing::error!("internal error: {e}");
                 json!({"detail": "Internal server error."})
@@ -46,6 +58,12 @@ impl IntoResponse for ApiError {
             e => json!({"detail": e.to_string()}),
         };
         let mut resp = crate::response::json(status, &body);
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            let secs = depot_core::users::FAILURE_WINDOW.as_secs().to_string();
+            if let Ok(v) = HeaderValue::from_str(&secs) {
+                resp.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+        }
         if status == StatusCode::UNAUTHORIZED {
             resp.headers_mut().insert(
                 header::WWW_AUTHENTICATE,

@@ -5,16 +5,20 @@
 pub mod auth;
 pub mod body;
 pub mod cid;
+pub mod content_range;
 pub mod error;
 pub mod files;
 pub mod labels;
 pub mod list;
+pub mod logging;
 pub mod on_demand;
 pub mod openapi;
 pub mod query;
 pub mod response;
+pub mod server;
 
 pub use auth::Authenticated;
+use axum::response::IntoResponse;
 pub use body::Fields;
 pub use cid::CorrelationId;
 pub use error::{ApiError, ApiResult};
@@ -33,9 +37,49 @@ pub fn app(routes: axum::Router<AppState>, core: AppState) -> axum::Router {
             core.clone(),
             forget_served_on_write,
         ))
+        .layer(axum::middleware::from_fn_with_state(
+            core.clone(),
+            throttle_failed_sign_ins,
+        ))
         .layer(axum::middleware::from_fn(cid::layer))
         .layer(axum::extract::DefaultBodyLimit::disable())
         .with_state(core)
+}
+
+/// An address with many refused sign-ins gets 429 for credentials not verified already,
+/// before any password is hashed; verified credentials from it still pass.
+async fn throttle_failed_sign_ins(
+    axum::extract::State(core): axum::extract::State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let address = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip());
+    let credentials = req
+        .headers()
+        .get(axum::http::header::AUTHORIZATION)
+        .map(|v| v.as_bytes().to_vec());
+    let (Some(address), Some(credentials)) = (address, credentials) else {
+        return next.run(req).await;
+    };
+    let credentials = String::from_utf8_lossy(&credentials);
+    if depot_core::users::is_empty_basic(&credentials) {
+        return next.run(req).await;
+    }
+    let verified = core.auth_cache.is_verified(&credentials);
+    if !verified && core.auth_cache.address_throttled(address) {
+        return ApiError(depot_core::CoreError::Throttled(
+            "Too many failed sign-ins from this address; try again in a minute.".into(),
+        ))
+        .into_response();
+    }
+    let response = next.run(req).await;
+    if response.status() == axum::http::StatusCode::UNAUTHORIZED {
+        core.auth_cache.address_failed(address);
+    }
+    response
 }
 
 /// A write may change what the content app serves (most changes come through tasks, which
@@ -53,28 +97,7 @@ async fn forget_served_on_write(
     response
 }
 
-/// Serves `app` on `listen` until Ctrl-C or SIGTERM, then lets open requests finish.
-pub async fn serve(listen: &str, app: axum::Router) -> Result<(), String> {
-    use axum::serve::ListenerExt;
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .map_err(|e| format!("cannot listen on DEPOT_LISTEN={listen}: {e}"))?;
-    // Responses go out as headers, then body: without TCP_NODELAY, Nagle's algorithm and the
-    // client's delayed ACK hold such a response back by about 40 ms.
-    let listener = listener.tap_io(|tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::warn!("cannot set TCP_NODELAY: {e}");
-        }
-    });
-    tracing::info!("listening on http://{listen}");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async {
-            shutdown_signal().await;
-            tracing::info!("shutting down");
-        })
-        .await
-        .map_err(|e| format!("server error: {e}"))
-}
+pub use server::serve;
 
 /// Resolves on Ctrl-C, or on SIGTERM (how containers are stopped).
 pub async fn shutdown_signal() {

@@ -79,7 +79,7 @@ pub fn href_filters(
 }
 
 /// Runs the query: the total count and one page of rows. With `pulp_label_select`, labels are
-/// matched in Rust on `labels_column` (an index into the select list).
+/// matched in Rust on `labels_column` (a column name of the select list, without its table).
 pub async fn fetch_page(
     state: &AppState,
     q: &ListQuery,
@@ -89,19 +89,17 @@ pub async fn fetch_page(
 ) -> ApiResult<(i64, Vec<AnyRow>)> {
     if let (Some(expr), Some(col)) = (query.get("pulp_label_select"), labels_column) {
         let select = LabelSelect::parse(expr)?;
-        let mut rows = Vec::new();
+        let mut count = 0i64;
+        let mut page = Vec::new();
         for row in q.fetch(&state.db, None, 0).await? {
             let text: String = row.try_get(col)?;
             if select.matches(&labels_from_text(&text)) {
-                rows.push(row);
+                if count >= params.offset && (page.len() as i64) < params.limit {
+                    page.push(row);
+                }
+                count += 1;
             }
         }
-        let count = rows.len() as i64;
-        let page = rows
-            .into_iter()
-            .skip(params.offset as usize)
-            .take(params.limit as usize)
-            .collect();
         return Ok((count, page));
     }
     let count = q.count(&state.db).await?;

@@ -167,6 +167,7 @@ impl ApiDoc {
             o.insert("summary".into(), json!(op.summary));
         }
         o.insert("tags".into(), json!([op.tag]));
+        let takes_input = op.body.is_some() || op.params.iter().any(|p| p["in"] == "query");
         if !op.params.is_empty() {
             o.insert("parameters".into(), Value::Array(op.params));
         }
@@ -181,7 +182,27 @@ impl ApiDoc {
             );
         }
         let mut responses = Map::new();
-        for (status, schema) in op.responses {
+        let mut answers = op.responses;
+        // The errors every operation of its shape can answer, with the body of `error.rs`.
+        let mut errors = Vec::new();
+        if takes_input {
+            errors.push(400);
+        }
+        if op.auth {
+            errors.extend([401, 429]);
+        }
+        if op.path.contains('{') {
+            errors.push(404);
+        }
+        for status in errors {
+            if !answers.iter().any(|(s, _)| *s == status) {
+                answers.push((
+                    status,
+                    Some(json!({"$ref": "#/components/schemas/ErrorResponse"})),
+                ));
+            }
+        }
+        for (status, schema) in answers {
             let mut r = Map::new();
             r.insert("description".into(), json!(describe_status(status)));
             if let Some(s) = schema {
@@ -202,7 +223,16 @@ impl ApiDoc {
 
     /// The finished document.
     pub fn build(mut self, versions: &[(&str, &str)]) -> Value {
-        let schemas = self.generator.take_definitions(true);
+        let mut schemas = self.generator.take_definitions(true);
+        schemas.insert(
+            "ErrorResponse".into(),
+            json!({
+                "type": "object",
+                "description": "What is wrong: {\"detail\": message}, or {field: [messages]} \
+                                for invalid input.",
+                "additionalProperties": true
+            }),
+        );
         let app_versions: Map<String, Value> = versions
             .iter()
             .map(|(k, v)| (k.to_string(), json!(v)))
@@ -234,7 +264,11 @@ fn describe_status(status: u16) -> &'static str {
         201 => "Created",
         202 => "Accepted: a task was dispatched",
         204 => "No content",
+        400 => "Invalid input: what is wrong, by field",
+        401 => "No credentials, or wrong ones",
+        404 => "Not found",
         409 => "Conflict",
+        429 => "Too many failed sign-ins: try again later",
         _ => "Response",
     }
 }
@@ -256,6 +290,8 @@ pub struct Crud {
     pub patched: Value,
     /// What create answers: 201 with the entity, or 202 with a task; `None`: no create.
     pub create: Option<(u16, Value)>,
+    /// Whether DELETE on the detail path is served (a task).
+    pub delete: bool,
     pub async_op: Value,
 }
 
@@ -293,9 +329,11 @@ pub fn add_crud(doc: &mut ApiDoc, c: Crud) {
                 .response(202, Some(c.async_op.clone())),
         );
     }
-    doc.add(
-        Op::new("delete", detail, id("delete"), c.tag)
-            .param(p())
-            .response(202, Some(c.async_op)),
-    );
+    if c.delete {
+        doc.add(
+            Op::new("delete", detail, id("delete"), c.tag)
+                .param(p())
+                .response(202, Some(c.async_op)),
+        );
+    }
 }

@@ -117,6 +117,8 @@ pub struct ListParams {
 }
 
 pub const DEFAULT_PAGE_SIZE: i64 = 100;
+/// The largest page a list answers, whatever `limit` asks for.
+pub const MAX_PAGE_SIZE: i64 = 1000;
 
 impl ListParams {
     pub fn from_query(q: &QueryMap) -> Result<Self, ApiError> {
@@ -135,7 +137,11 @@ impl ListParams {
             )));
         }
         Ok(Self {
-            limit: if limit == 0 { DEFAULT_PAGE_SIZE } else { limit },
+            // Larger pages are cut to the largest; `next` leads on from there.
+            limit: match limit {
+                0 => DEFAULT_PAGE_SIZE,
+                n => n.min(MAX_PAGE_SIZE),
+            },
             offset,
             ordering: q.list("ordering"),
             fields: q.list("fields"),
@@ -189,11 +195,76 @@ impl ListParams {
 
     /// Pulp's pagination envelope.
     pub fn page(&self, q: &QueryMap, count: i64, results: Vec<Value>) -> Value {
-        let next = (self.offset + self.limit < count)
-            .then(|| q.page_url(self.limit, self.offset + self.limit));
-        let previous =
-            (self.offset > 0).then(|| q.page_url(self.limit, (self.offset - self.limit).max(0)));
+        // Saturating: an offset near i64::MAX must not wrap round to a link back to the start.
+        let following = self.offset.saturating_add(self.limit);
+        let next = (following < count).then(|| q.page_url(self.limit, following));
+        let previous = (self.offset > 0).then(|| {
+            // Past the end, `previous` leads to the last page, as in DRF.
+            let before = self.offset.min(count).saturating_sub(self.limit).max(0);
+            q.page_url(self.limit, before)
+        });
         let results: Vec<Value> = results.into_iter().map(|r| self.shape(r)).collect();
         json!({"count": count, "next": next, "previous": previous, "results": results})
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(pairs: &[(&str, &str)]) -> (QueryMap, ListParams) {
+        let q = QueryMap::from_pairs(
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        );
+        let p = ListParams::from_query(&q).unwrap();
+        (q, p)
+    }
+
+    fn offset_of(link: &Value) -> i64 {
+        let url = link.as_str().unwrap();
+        url.split(['?', '&'])
+            .find_map(|kv| kv.strip_prefix("offset="))
+            .map_or(0, |v| v.parse().unwrap())
+    }
+
+    #[test]
+    fn pages_never_wrap_around() {
+        let (q, p) = params(&[("offset", "9223372036854775807"), ("limit", "1")]);
+        let page = p.page(&q, 5, vec![]);
+        assert!(page["next"].is_null(), "{page}");
+        assert_eq!(offset_of(&page["previous"]), 4);
+
+        let (q, p) = params(&[("offset", "1"), ("limit", "9223372036854775807")]);
+        assert_eq!(p.limit, MAX_PAGE_SIZE);
+        let page = p.page(&q, 5000, vec![]);
+        assert_eq!(offset_of(&page["next"]), 1001);
+        assert_eq!(offset_of(&page["previous"]), 0);
+        assert_ne!(page["next"], page["previous"]);
+    }
+
+    #[test]
+    fn following_next_ends() {
+        for (count, limit) in [(0, 1), (7, 3), (100, 100), (1001, 1000)] {
+            let mut offset = 0i64;
+            let mut pages = 0;
+            loop {
+                let (q, p) = params(&[
+                    ("offset", &offset.to_string()),
+                    ("limit", &limit.to_string()),
+                ]);
+                let page = p.page(&q, count, vec![]);
+                pages += 1;
+                assert!(pages <= count / limit + 1, "no end for count {count}");
+                if page["next"].is_null() {
+                    break;
+                }
+                let next = offset_of(&page["next"]);
+                assert!(next > offset);
+                offset = next;
+            }
+        }
     }
 }

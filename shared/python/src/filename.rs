@@ -115,4 +115,18 @@ mod tests {
         assert!(same_version("1.0", "1.0.0"));
         assert!(!same_version("1.0", "1.1"));
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #[test]
+            fn any_file_name_parses_or_not_without_panic(name in prop_oneof![any::<String>(), "[a-zA-Z0-9_.+!-]{0,20}(-[a-zA-Z0-9_.+!]{0,10}){0,5}(\\.whl|\\.tar\\.gz|\\.zip|\\.egg)?"]) {
+                if let Ok(d) = parse(&name) {
+                    prop_assert!(!d.name.is_empty() && !d.version.is_empty());
+                }
+            }
+        }
+    }
 }

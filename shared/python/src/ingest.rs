@@ -17,15 +17,45 @@ use crate::filename::{self, DistFile};
 use crate::metadata::{self, CoreMetadata};
 use crate::store::{self, NewPackage};
 
-/// Ingests the file at `path`, named `name`; `sha256`, when given, must match. Returns the
-/// package's content id.
+/// What an uploader says of its file besides its name (twine sends the name and version it
+/// read from the file); what it says must be true.
+#[derive(Debug, Default)]
+pub struct Claims {
+    pub name: Option<String>,
+    pub version: Option<String>,
+}
+
+impl Claims {
+    fn check(&self, dist: &DistFile, file: &str) -> CoreResult<()> {
+        if let Some(claimed) = &self.name
+            && crate::names::normalize(claimed) != crate::names::normalize(&dist.name)
+        {
+            return Err(CoreError::invalid(format!(
+                "name {claimed} does not match the file {file}."
+            )));
+        }
+        if let Some(claimed) = &self.version
+            && !crate::filename::same_version(claimed.trim(), &dist.version)
+        {
+            return Err(CoreError::invalid(format!(
+                "version {claimed} does not match the file {file}."
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Ingests the file at `path`, named `name`; `sha256`, when given, must match, and so must
+/// what the uploader `claims`. Returns the package's content id.
 pub async fn file(
     core: &Core,
     path: &Path,
     name: &str,
     sha256: Option<&str>,
+    claims: &Claims,
 ) -> CoreResult<String> {
     let (dist, meta) = inspect(path, name).await?;
+    claims.check(&dist, name)?;
     let expected = Expected {
         size: None,
         digests: sha256

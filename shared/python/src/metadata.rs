@@ -226,4 +226,40 @@ Requires-Python: >=3.8\n\nLong text\nmore\n"
         assert_eq!(j["description"], json!("Long text\nmore\n"));
         assert!(parse(b"Name: x\n".to_vec()).is_err());
     }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        fn metadata_text() -> impl Strategy<Value = Vec<u8>> {
+            let header = prop_oneof![
+                "(Metadata-Version|Name|Version|Requires-Python|Requires-Dist|Summary|Classifier): [ -~]{0,30}",
+                "[ -~]{0,40}",
+                "\\s[ -~]{0,20}",
+            ];
+            prop_oneof![
+                proptest::collection::vec(any::<u8>(), 0..300),
+                (proptest::collection::vec(header, 0..10), "[ -~\\n]{0,60}")
+                    .prop_map(|(hs, body)| format!("{}\n\n{body}", hs.join("\n")).into_bytes()),
+            ]
+        }
+
+        proptest! {
+            #[test]
+            fn any_metadata_parses_or_not_without_panic(raw in metadata_text()) {
+                let _ = parse(raw);
+            }
+
+            /// Archives that are no archives, or truncated ones: refused, never a panic.
+            #[test]
+            fn any_archive_reads_or_not_without_panic(bytes in proptest::collection::vec(any::<u8>(), 0..512), wheel in any::<bool>()) {
+                let dir = tempfile::tempdir().unwrap();
+                let name = if wheel { "pkg-1.0-py3-none-any.whl" } else { "pkg-1.0.tar.gz" };
+                let path = dir.path().join(name);
+                std::fs::write(&path, &bytes).unwrap();
+                let dist = crate::filename::parse(name).unwrap();
+                let _ = read(&path, &dist, name);
+            }
+        }
+    }
 }

@@ -268,10 +268,16 @@ async fn download(core: &Core, remote: &Remote, f: &RemoteFile) -> CoreResult<St
     let r = download::get(core, remote, &f.url).await?;
     let body = download::body_stream(r).map(|c| c.map_err(CoreError::Remote));
     let path = ingest::to_temp_file(body).await?;
-    ingest::file(core, &path, &f.filename, f.sha256.as_deref())
-        .await
-        .map_err(|e| match e {
-            CoreError::Invalid(_) => CoreError::Remote(format!("{}: {e}", f.url)),
-            other => other,
-        })
+    ingest::file(
+        core,
+        &path,
+        &f.filename,
+        f.sha256.as_deref(),
+        &Default::default(),
+    )
+    .await
+    .map_err(|e| match e {
+        CoreError::Invalid(_) => CoreError::Remote(format!("{}: {e}", f.url)),
+        other => other,
+    })
 }

@@ -130,15 +130,8 @@ fn main(function: Function) -> ExitCode {
 }
 
 fn init_tracing() {
-    use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     // CloudWatch shows escape codes as text, and adds its own timestamps.
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
-    if on_lambda() {
-        builder.with_ansi(false).without_time().init();
-    } else {
-        builder.init();
-    }
+    depot_http::logging::init(on_lambda());
 }
 
 async fn run(function: &Function) -> Result<(), StartupError> {

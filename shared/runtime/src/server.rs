@@ -81,7 +81,7 @@ pub async fn run(function: &Function, core: Core) -> Result<(), StartupError> {
                 function.router.expect("an HTTP function has routes")(),
                 core.clone(),
             );
-            depot_http::serve(&core.settings.listen, app)
+            depot_http::serve(&core.settings.listen, core.settings.http, app)
                 .await
                 .map_err(StartupError)?;
             if let Some(workers) = workers {

@@ -114,12 +114,13 @@ pub async fn get(db: &Db, id: &str) -> CoreResult<FileContent> {
     FileContent::from_row(&row)
 }
 
-/// Checks a user-given relative path: relative, no `..`, no empty or `.` segments.
+/// Checks a user-given relative path: relative, no `..`, no empty or `.` segments, no control
+/// characters (a line break would split a line of the published PULP_MANIFEST).
 pub fn validate_relative_path(path: &str) -> CoreResult<()> {
     let bad = path.is_empty()
         || path.starts_with('/')
         || path.contains('\\')
-        || path.contains('\0')
+        || path.contains(char::is_control)
         || path.len() > 255 * 4
         || path
             .split('/')
@@ -127,7 +128,8 @@ pub fn validate_relative_path(path: &str) -> CoreResult<()> {
     if bad {
         return Err(CoreError::field(
             "relative_path",
-            "Relative path must be a relative path without '..', '.' or empty segments.",
+            "Relative path must be a relative path without '..', '.' or empty segments, \
+             control characters or more than 1020 bytes.",
         ));
     }
     Ok(())

@@ -174,7 +174,14 @@ pub async fn get_of_type(db: &Db, id: &str, pulp_type: &str) -> CoreResult<Distr
     get(db, id).await
 }
 
-/// Checks a base path: relative, no empty, `.` or `..` segments, no trailing slash.
+/// Most segments a base path may have. The content app and the package index look a request
+/// up among this many prefixes of its path, however long the path is.
+pub const MAX_BASE_PATH_SEGMENTS: usize = 16;
+/// The longest base path, in bytes (a registry's repository name is at most 255).
+pub const MAX_BASE_PATH_BYTES: usize = 255;
+
+/// Checks a base path: relative, no empty, `.` or `..` segments, no trailing slash, no control
+/// characters, at most [`MAX_BASE_PATH_SEGMENTS`] segments and [`MAX_BASE_PATH_BYTES`] bytes.
 pub fn validate_base_path(base_path: &str) -> CoreResult<()> {
     let bad = base_path.is_empty()
         || base_path.starts_with('/')
@@ -191,7 +198,57 @@ pub fn validate_base_path(base_path: &str) -> CoreResult<()> {
             "Relative path can't start with '/', end with '/' or contain empty, '.' or '..' segments.",
         ));
     }
+    if base_path.len() > MAX_BASE_PATH_BYTES
+        || base_path.split('/').count() > MAX_BASE_PATH_SEGMENTS
+    {
+        return Err(CoreError::field(
+            "base_path",
+            format!(
+                "Ensure this field has no more than {MAX_BASE_PATH_BYTES} characters and \
+                 {MAX_BASE_PATH_SEGMENTS} segments."
+            ),
+        ));
+    }
     Ok(())
+}
+
+/// The prefixes of `path` that could be base paths (each ends where a segment ends), shortest
+/// first: at most [`MAX_BASE_PATH_SEGMENTS`] of them, each at most [`MAX_BASE_PATH_BYTES`],
+/// found without looking further into the path. Empty for an empty path.
+pub fn base_path_candidates(path: &str) -> Vec<&str> {
+    let path = path.trim_end_matches('/');
+    if path.is_empty() {
+        return Vec::new();
+    }
+    path.match_indices('/')
+        .map(|(i, _)| &path[..i])
+        .chain(std::iter::once(path))
+        .take(MAX_BASE_PATH_SEGMENTS)
+        .take_while(|p| p.len() <= MAX_BASE_PATH_BYTES)
+        .collect()
+}
+
+/// `<column> IN (...)` with [`MAX_BASE_PATH_SEGMENTS`] placeholders from `$first` on: one
+/// statement text whatever the path, so it is prepared once. Bind with
+/// [`bind_base_path_candidates`].
+pub fn base_path_in(column: &str, first: usize) -> String {
+    format!(
+        "{column} IN ({})",
+        crate::db::placeholders(first, MAX_BASE_PATH_SEGMENTS)
+    )
+}
+
+/// Binds `candidates` to the placeholders of [`base_path_in`], repeating the last one to fill
+/// them all (an empty list binds a value no base path has).
+pub fn bind_base_path_candidates<'q>(
+    mut q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments>,
+    candidates: &[&str],
+) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments> {
+    let last = candidates.last().copied().unwrap_or("/");
+    for i in 0..MAX_BASE_PATH_SEGMENTS {
+        q = q.bind(candidates.get(i).copied().unwrap_or(last).to_string());
+    }
+    q
 }
 
 /// Checks a distribution's name and base path before anything is dispatched, so that a clash

@@ -5,9 +5,10 @@
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
+use super::distribution::{base_path_candidates, base_path_in, bind_base_path_candidates};
 use super::version::present_condition;
 use crate::CoreResult;
-use crate::db::{Db, placeholders};
+use crate::db::Db;
 
 /// The repository version (and publication, if any) a distribution serves.
 #[derive(Debug, Clone)]
@@ -47,10 +48,10 @@ pub enum File {
 /// that version through its newest file publication when there is one, else the version's
 /// content (as python publications do: they only fix the version).
 pub async fn match_path(db: &Db, path: &str) -> CoreResult<Option<Matched>> {
-    let segments: Vec<&str> = path.trim_end_matches('/').split('/').collect();
-    let candidates: Vec<String> = (1..=segments.len())
-        .map(|n| segments[..n].join("/"))
-        .collect();
+    let candidates = base_path_candidates(path);
+    if candidates.is_empty() {
+        return Ok(None);
+    }
     let sql = format!(
         "SELECT d.base_path, v.repository_id, v.number, \
            COALESCE(CASE WHEN dp.pulp_type = 'file.file' THEN d.publication_id END, \
@@ -61,14 +62,11 @@ pub async fn match_path(db: &Db, path: &str) -> CoreResult<Option<Matched>> {
          LEFT JOIN repositories r ON r.id = d.repository_id \
          LEFT JOIN repository_versions v ON v.id = COALESCE(dp.repository_version_id, d.repository_version_id, \
            (SELECT rv.id FROM repository_versions rv WHERE rv.repository_id = r.id AND rv.number = r.latest_number)) \
-         WHERE d.base_path IN ({}) AND d.pulp_type NOT LIKE 'container.%' \
+         WHERE {} AND d.pulp_type NOT LIKE 'container.%' \
          ORDER BY LENGTH(d.base_path) DESC LIMIT 1",
-        placeholders(1, candidates.len())
+        base_path_in("d.base_path", 1)
     );
-    let mut q = sqlx::query(AssertSqlSafe(sql));
-    for c in &candidates {
-        q = q.bind(c.clone());
-    }
+    let q = bind_base_path_candidates(sqlx::query(AssertSqlSafe(sql)), &candidates);
     let Some(row) = q.fetch_optional(db.pool()).await? else {
         return Ok(None);
     };

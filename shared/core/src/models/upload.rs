@@ -204,3 +204,15 @@ pub async fn delete(core: &Core, id: &str) -> CoreResult<()> {
     }
     Ok(())
 }
+
+/// Uploads nobody has added to since `before` (a timestamp): abandoned, or cut off by a crash.
+pub async fn idle_since(db: &Db, before: &str) -> CoreResult<Vec<String>> {
+    Ok(
+        sqlx::query_scalar(
+            "SELECT id FROM uploads WHERE updated < $1 ORDER BY updated LIMIT 10000",
+        )
+        .bind(before)
+        .fetch_all(db.pool())
+        .await?,
+    )
+}

@@ -198,10 +198,37 @@ impl Storage for FsStorage {
 
     async fn delete(&self, key: &str) -> io::Result<()> {
         self.small.forget(key);
-        match tokio::fs::remove_file(self.path(key)?).await {
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-            other => other,
+        let path = self.path(key)?;
+        match tokio::fs::remove_file(&path).await {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+            other => other?,
         }
+        // A folder of one owner (an upload's chunks) goes with its last file. The artifact
+        // fan-out folders stay: other writers rename files into them at any time.
+        if !key.starts_with("artifact/")
+            && let Some(parent) = path.parent()
+            && parent != self.root
+        {
+            let _ = tokio::fs::remove_dir(parent).await; // fails while not empty
+        }
+        Ok(())
+    }
+
+    async fn sweep_staged(&self, idle: std::time::Duration) -> io::Result<u64> {
+        let dir = self.root.join("tmp");
+        tokio::task::spawn_blocking(move || {
+            let mut removed = 0;
+            for entry in std::fs::read_dir(&dir)? {
+                let entry = entry?;
+                let unused = entry.metadata()?.modified()?.elapsed().unwrap_or_default();
+                if unused >= idle && std::fs::remove_file(entry.path()).is_ok() {
+                    removed += 1;
+                }
+            }
+            Ok(removed)
+        })
+        .await
+        .map_err(io::Error::other)?
     }
 }
 

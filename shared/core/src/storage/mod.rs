@@ -39,6 +39,9 @@ pub trait Storage: Send + Sync {
         Ok(chunks.concat().into())
     }
     async fn delete(&self, key: &str) -> io::Result<()>;
+    /// Removes staged files nobody has written to for `idle` (a process killed while writing
+    /// leaves them; a live writer touches its file far more often). Returns how many went.
+    async fn sweep_staged(&self, idle: std::time::Duration) -> io::Result<u64>;
     /// A time-limited URL from which a client can fetch the file itself (object storage only).
     /// `head` signs a HEAD request instead of a GET; the URL names the file `filename`.
     async fn presigned_url(

@@ -320,6 +320,46 @@ impl Storage for S3Storage {
         Ok(())
     }
 
+    async fn sweep_staged(&self, idle: Duration) -> io::Result<u64> {
+        // Large files are staged under `<prefix>tmp/` (see `stage`); incomplete multipart
+        // uploads are left to the bucket's lifecycle rule.
+        let staged = format!("{}tmp/", self.prefix);
+        let cutoff = std::time::SystemTime::now()
+            .checked_sub(idle)
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_secs() as i64);
+        let mut removed = 0;
+        let mut token = None;
+        loop {
+            let page = self
+                .client
+                .list_objects_v2()
+                .bucket(&self.bucket)
+                .prefix(&staged)
+                .set_continuation_token(token)
+                .send()
+                .await
+                .map_err(|e| s3_error("LIST", &staged, e))?;
+            for object in page.contents() {
+                let old = object.last_modified().is_some_and(|t| t.secs() <= cutoff);
+                if let (true, Some(key)) = (old, object.key()) {
+                    self.client
+                        .delete_object()
+                        .bucket(&self.bucket)
+                        .key(key)
+                        .send()
+                        .await
+                        .map_err(|e| s3_error("DELETE", key, e))?;
+                    removed += 1;
+                }
+            }
+            token = page.next_continuation_token().map(str::to_string);
+            if token.is_none() {
+                return Ok(removed);
+            }
+        }
+    }
+
     async fn presigned_url(
         &self,
         key: &str,
