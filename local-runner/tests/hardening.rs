@@ -318,6 +318,20 @@ async fn long_uris_are_refused_before_any_work() {
         assert_eq!(body["detail"], "The request URI is longer than 8192 bytes.");
     }
     assert!(started.elapsed() < Duration::from_secs(5));
+    // An encoded NUL is no name and no path (PostgreSQL could not even compare it).
+    for path in [
+        "/pulp/api/v3/repositories/file/file/?name=%00",
+        "/pulp/api/v3/tasks/?state=a%00",
+        "/pulp/api/v3/repositories/file/file/a%00b/",
+        "/pulp/content/a%00b/",
+    ] {
+        let (status, body) = d.send("GET", path, None).await;
+        assert_eq!(status, 400, "{path}");
+        assert_eq!(
+            body["non_field_errors"][0],
+            "Null characters are not allowed."
+        );
+    }
 }
 
 #[tokio::test]

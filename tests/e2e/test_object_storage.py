@@ -10,6 +10,10 @@ import time
 import urllib.parse
 import uuid
 
+import pytest
+
+from conftest import backend_kind
+
 
 def unique(prefix):
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
@@ -196,3 +200,15 @@ def test_storage_problems_are_clear_startup_errors(runner_factory, aws):
         log = server.log_text()
         assert "DEPOT_STORAGE_URL" in log and detail in log, log
         assert "panicked" not in log
+
+
+@pytest.mark.skipif(backend_kind() != "local", reason="with a shared queue (the aws round) other "
+                    "processes may be staging objects; orphan cleanup sweeps them there")
+def test_objects_staged_by_a_killed_runner_are_swept_at_start(runner_factory, aws):
+    bucket = aws.new_bucket()
+    # What a runner killed during a large upload leaves: an object under the staging prefix.
+    aws.s3.put_object(Bucket=bucket, Key="depot/tmp/left-by-a-killed-runner", Body=b"partial")
+    aws.s3.put_object(Bucket=bucket, Key="depot/artifact/ab/" + "c" * 62, Body=b"kept")
+    server = runner_factory.start(**aws.storage_env(bucket))
+    assert aws.objects(bucket) == {"depot/artifact/ab/" + "c" * 62: 4}
+    assert "removed 1 staged files left by an earlier run" in server.log_text()

@@ -41,9 +41,37 @@ pub fn app(routes: axum::Router<AppState>, core: AppState) -> axum::Router {
             core.clone(),
             throttle_failed_sign_ins,
         ))
+        .layer(axum::middleware::from_fn(check_target))
         .layer(axum::middleware::from_fn(cid::layer))
         .layer(axum::extract::DefaultBodyLimit::disable())
         .with_state(core)
+}
+
+/// The longest request target (path and query) taken.
+pub const MAX_URI_BYTES: usize = 8 * 1024;
+
+/// Request targets every handler can take: at most [`MAX_URI_BYTES`] (414), and no encoded
+/// NUL, which no name or path has and PostgreSQL cannot compare (400).
+async fn check_target(
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let target = req.uri().path_and_query().map_or("", |pq| pq.as_str());
+    if target.len() > MAX_URI_BYTES {
+        return response::json(
+            axum::http::StatusCode::URI_TOO_LONG,
+            &serde_json::json!({
+                "detail": format!("The request URI is longer than {MAX_URI_BYTES} bytes.")
+            }),
+        );
+    }
+    if target.contains("%00") {
+        return ApiError(depot_core::CoreError::invalid(
+            "Null characters are not allowed.",
+        ))
+        .into_response();
+    }
+    next.run(req).await
 }
 
 /// An address with many refused sign-ins gets 429 for credentials not verified already,

@@ -3,7 +3,7 @@
 //!
 //! - a request's head must arrive within `header_timeout`, and so must the next request on a
 //!   kept-alive connection (hyper starts the same timer when a connection goes idle);
-//! - a head is at most [`MAX_HEADER_BYTES`] (431) and a URI at most [`MAX_URI_BYTES`] (414);
+//! - a head is at most [`MAX_HEADER_BYTES`] (431; the URI's own limit is in `lib.rs`);
 //! - a request body that stops arriving for `stall_timeout`, or a client that stops reading a
 //!   response for as long, ends the connection;
 //! - at most `max_connections` are open; when the limit is hit the idle ones are closed and
@@ -17,7 +17,7 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
 use axum::extract::ConnectInfo;
-use axum::http::{Request, StatusCode};
+use axum::http::Request;
 use axum::response::{IntoResponse, Response};
 use depot_core::config::HttpLimits;
 use futures_util::StreamExt;
@@ -30,8 +30,6 @@ use crate::shutdown_signal;
 
 /// The longest request head (request line and headers) taken.
 pub const MAX_HEADER_BYTES: usize = 64 * 1024;
-/// The longest request target (path and query) taken.
-pub const MAX_URI_BYTES: usize = 8 * 1024;
 /// A connection that was opened or sent a request this recently is not closed to make room:
 /// its request may be on its way.
 const SHED_GRACE: Duration = Duration::from_millis(250);
@@ -175,18 +173,6 @@ async fn connection(
 
 async fn route(app: axum::Router, req: Request<axum::body::Body>) -> Response {
     use tower::ServiceExt;
-    let too_long = req
-        .uri()
-        .path_and_query()
-        .is_some_and(|pq| pq.as_str().len() > MAX_URI_BYTES);
-    if too_long {
-        return crate::response::json(
-            StatusCode::URI_TOO_LONG,
-            &serde_json::json!({
-                "detail": format!("The request URI is longer than {MAX_URI_BYTES} bytes.")
-            }),
-        );
-    }
     match app.oneshot(req).await {
         Ok(r) => r,
         Err(never) => match never {},

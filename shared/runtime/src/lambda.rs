@@ -89,10 +89,10 @@ async fn serve_http(
     app: Router,
     req: lambda_http::Request,
 ) -> Result<axum::response::Response, Infallible> {
-    let stage = match req.request_context_ref() {
-        Some(RequestContext::ApiGatewayV1(c)) => c.stage.clone(),
-        Some(RequestContext::ApiGatewayV2(c)) => c.stage.clone(),
-        _ => None,
+    let (stage, source_ip) = match req.request_context_ref() {
+        Some(RequestContext::ApiGatewayV1(c)) => (c.stage.clone(), c.identity.source_ip.clone()),
+        Some(RequestContext::ApiGatewayV2(c)) => (c.stage.clone(), c.http.source_ip.clone()),
+        _ => (None, None),
     };
     let (mut parts, body) = req.into_parts();
     if let Some(path) = strip_stage(parts.uri.path(), stage.as_deref()) {
@@ -107,6 +107,12 @@ async fn serve_http(
                 parts.uri = u;
             }
         }
+    }
+    // The client's address, as the HTTP server gives it (failed sign-ins are counted by it).
+    if let Some(ip) = source_ip.and_then(|ip| ip.parse::<std::net::IpAddr>().ok()) {
+        parts
+            .extensions
+            .insert(axum::extract::ConnectInfo(std::net::SocketAddr::new(ip, 0)));
     }
     let req = axum::http::Request::from_parts(parts, axum::body::Body::new(body));
     app.oneshot(req).await
