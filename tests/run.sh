@@ -17,9 +17,13 @@ VENV=.venv
 REQUIREMENTS=tests/e2e/requirements.txt
 STAMP=$VENV/.requirements.sha256
 
+# Each banner says how long the stage before it took, and how long the run has taken so far.
+stage_started=$SECONDS
 banner() {
+    local took=$((SECONDS - stage_started))
+    stage_started=$SECONDS
     printf '\n========================================================================\n'
-    printf '== %s\n' "$*"
+    printf '== %s   (previous stage %d s, %d s so far)\n' "$*" "$took" "$SECONDS"
     printf '========================================================================\n'
 }
 

@@ -16,7 +16,7 @@ ST = Path(sys.executable).parent / "st"
 @pytest.mark.skipif(backend_kind() != "local",
                     reason="what is checked is the API's validation; the local rounds cover "
                            "both databases")
-def test_generated_requests_get_no_server_error(runner_factory):
+def test_generated_requests_get_no_server_error(runner_factory, tmp_path):
     server = runner_factory.start()
     done = subprocess.run(
         [str(ST), "--no-color", "run", server.api_url + "docs/api.json",
@@ -29,7 +29,7 @@ def test_generated_requests_get_no_server_error(runner_factory):
          "--request-timeout", "30",
          # A sync reaches out to the remote's URL: generated URLs are no place to send traffic.
          "--exclude-path-regex", "sync/$"],
-        capture_output=True, text=True, timeout=900)
+        capture_output=True, text=True, timeout=900, cwd=tmp_path)  # it keeps a cache there
     tail = (done.stdout + done.stderr)[-6000:]
     assert done.returncode == 0, tail
     counts = re.search(r"(\d+) generated, (\d+) passed", tail)

@@ -76,14 +76,17 @@ fn cleanup(ctx: TaskContext) -> TaskFuture {
         }
         ctx.progress.complete("clean-up.content").await;
 
-        // Uploads nobody has added to within the protection time (at least ten minutes, so
-        // that none in progress goes) with their chunks, and files a killed process staged.
-        let idle = std::time::Duration::from_secs(minutes.saturating_mul(60).max(600));
-        let before = depot_core::time::ago(idle.as_secs());
-        for id in depot_core::models::upload::idle_since(db, &before).await? {
-            depot_core::models::upload::delete(&ctx.core, &id).await?;
+        // A whole clean-up also takes uploads nobody has added to within the protection time
+        // (at least ten minutes, so that none in progress goes), and files a killed process
+        // staged.
+        if only.is_none() {
+            let idle = std::time::Duration::from_secs(minutes.saturating_mul(60).max(600));
+            let before = depot_core::time::ago(idle.as_secs());
+            for id in depot_core::models::upload::idle_since(db, &before).await? {
+                depot_core::models::upload::delete(&ctx.core, &id).await?;
+            }
+            ctx.core.storage.sweep_staged(idle).await?;
         }
-        ctx.core.storage.sweep_staged(idle).await?;
 
         ctx.progress
             .start("clean-up.artifacts", "Clean up orphan Artifacts", None)

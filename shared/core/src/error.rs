@@ -60,11 +60,14 @@ impl CoreError {
             CoreError::Storage(e) => io_out_of_space(e),
             CoreError::Database(sqlx::Error::Io(e)) => io_out_of_space(e),
             CoreError::Database(sqlx::Error::Database(e)) => {
-                // SQLite: SQLITE_FULL (13), SQLITE_READONLY (8) and its extended codes;
-                // PostgreSQL: disk_full (53100).
+                // PostgreSQL: SQLSTATE disk_full (53100); SQLite: SQLITE_FULL (13) and
+                // SQLITE_READONLY (8), with their extended codes (primary in the low byte).
                 let code = e.code().unwrap_or_default();
+                if code.len() == 5 {
+                    return code == "53100";
+                }
                 let primary = code.parse::<i64>().map(|c| c & 0xff).unwrap_or(-1);
-                primary == 13 || primary == 8 || code == "53100"
+                primary == 13 || primary == 8
             }
             _ => false,
         }

@@ -165,7 +165,13 @@ pub async fn authenticate_basic(db: &Db, cache: &AuthCache, header: &str) -> Cor
     let decoded = STANDARD.decode(encoded.trim()).map_err(|_| bad())?;
     let decoded = String::from_utf8(decoded).map_err(|_| bad())?;
     let (username, password) = decoded.split_once(':').ok_or_else(bad)?;
-    let user_key = format!("user:{username}");
+    // Counted under at most the name's first 150 bytes (Django's longest user name), so that
+    // long made-up names cannot make the counters large.
+    let cut = (0..=username.len().min(150))
+        .rev()
+        .find(|i| username.is_char_boundary(*i))
+        .unwrap_or(0);
+    let user_key = format!("user:{}", &username[..cut]);
     let throttled = || {
         CoreError::Throttled(
             "Too many failed sign-ins for this user; try again in a minute.".into(),

@@ -8,6 +8,7 @@ pub mod cid;
 pub mod content_range;
 pub mod error;
 pub mod files;
+pub mod guards;
 pub mod labels;
 pub mod list;
 pub mod logging;
@@ -18,7 +19,6 @@ pub mod response;
 pub mod server;
 
 pub use auth::Authenticated;
-use axum::response::IntoResponse;
 pub use body::Fields;
 pub use cid::CorrelationId;
 pub use error::{ApiError, ApiResult};
@@ -39,75 +39,12 @@ pub fn app(routes: axum::Router<AppState>, core: AppState) -> axum::Router {
         ))
         .layer(axum::middleware::from_fn_with_state(
             core.clone(),
-            throttle_failed_sign_ins,
+            guards::throttle_failed_sign_ins,
         ))
-        .layer(axum::middleware::from_fn(check_target))
+        .layer(axum::middleware::from_fn(guards::check_target))
         .layer(axum::middleware::from_fn(cid::layer))
         .layer(axum::extract::DefaultBodyLimit::disable())
         .with_state(core)
-}
-
-/// The longest request target (path and query) taken.
-pub const MAX_URI_BYTES: usize = 8 * 1024;
-
-/// Request targets every handler can take: at most [`MAX_URI_BYTES`] (414), and no encoded
-/// NUL, which no name or path has and PostgreSQL cannot compare (400).
-async fn check_target(
-    req: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> axum::response::Response {
-    let target = req.uri().path_and_query().map_or("", |pq| pq.as_str());
-    if target.len() > MAX_URI_BYTES {
-        return response::json(
-            axum::http::StatusCode::URI_TOO_LONG,
-            &serde_json::json!({
-                "detail": format!("The request URI is longer than {MAX_URI_BYTES} bytes.")
-            }),
-        );
-    }
-    if target.contains("%00") {
-        return ApiError(depot_core::CoreError::invalid(
-            "Null characters are not allowed.",
-        ))
-        .into_response();
-    }
-    next.run(req).await
-}
-
-/// An address with many refused sign-ins gets 429 for credentials not verified already,
-/// before any password is hashed; verified credentials from it still pass.
-async fn throttle_failed_sign_ins(
-    axum::extract::State(core): axum::extract::State<AppState>,
-    req: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> axum::response::Response {
-    let address = req
-        .extensions()
-        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map(|c| c.0.ip());
-    let credentials = req
-        .headers()
-        .get(axum::http::header::AUTHORIZATION)
-        .map(|v| v.as_bytes().to_vec());
-    let (Some(address), Some(credentials)) = (address, credentials) else {
-        return next.run(req).await;
-    };
-    let credentials = String::from_utf8_lossy(&credentials);
-    if depot_core::users::is_empty_basic(&credentials) {
-        return next.run(req).await;
-    }
-    let verified = core.auth_cache.is_verified(&credentials);
-    if !verified && core.auth_cache.address_throttled(address) {
-        return ApiError(depot_core::CoreError::Throttled(
-            "Too many failed sign-ins from this address; try again in a minute.".into(),
-        ))
-        .into_response();
-    }
-    let response = next.run(req).await;
-    if response.status() == axum::http::StatusCode::UNAUTHORIZED {
-        core.auth_cache.address_failed(address);
-    }
-    response
 }
 
 /// A write may change what the content app serves (most changes come through tasks, which
