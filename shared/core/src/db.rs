@@ -3,6 +3,9 @@
 //! timestamps, text JSON); the migrations are kept per engine in `migrations/`.
 
 use std::str::FromStr;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
 use sqlx::{Any, AnyPool, Row, Transaction};
@@ -106,12 +109,16 @@ impl Db {
                     })
                     .after_release(|conn, _| {
                         Box::pin(async move {
-                            // SQLite ends a transaction by itself when some writes fail (a
-                            // full disk), and a failed COMMIT can leave one open; either way
-                            // sqlx's idea of it may be wrong. A connection still inside a
-                            // transaction would hold the write lock, and read an old snapshot,
-                            // until restart: BEGIN fails on it, and it is closed instead
-                            // (closing rolls back). Two statements without I/O otherwise.
+                            // After a failed statement (a full disk), SQLite may have ended
+                            // the transaction by itself, or refused to roll it back while a
+                            // statement was still open; either way sqlx's idea of it may be
+                            // wrong. A connection still inside a transaction would hold the
+                            // write lock, and read an old snapshot, until restart: BEGIN fails
+                            // on it, and it is closed instead (closing rolls back). Checked
+                            // only for a while after a failure: it costs a trip to SQLite.
+                            if !failed_recently() {
+                                return Ok(true);
+                            }
                             let clean = sqlx::raw_sql("BEGIN DEFERRED; ROLLBACK")
                                 .execute(&mut *conn)
                                 .await
@@ -202,6 +209,27 @@ impl Db {
         }
         Ok(tx)
     }
+}
+
+/// When a statement last failed, in seconds since [`EPOCH`] plus one (0: never).
+static LAST_FAILURE: AtomicU64 = AtomicU64::new(0);
+static EPOCH: OnceLock<Instant> = OnceLock::new();
+/// How long after a failed statement released connections are checked for a transaction left
+/// open (the connection that failed is released at once, or when its task ends).
+const CHECK_AFTER_FAILURE: u64 = 600;
+
+/// Records that a statement failed (the error conversion into `CoreError` calls this).
+pub fn note_failed_statement() {
+    let epoch = EPOCH.get_or_init(Instant::now);
+    LAST_FAILURE.store(epoch.elapsed().as_secs() + 1, Ordering::Relaxed);
+}
+
+fn failed_recently() -> bool {
+    let last = LAST_FAILURE.load(Ordering::Relaxed);
+    let Some(epoch) = EPOCH.get() else {
+        return false;
+    };
+    last != 0 && epoch.elapsed().as_secs() < last + CHECK_AFTER_FAILURE
 }
 
 /// Reads a boolean column; SQLite may hand back an integer for computed values.

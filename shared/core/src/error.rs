@@ -29,13 +29,22 @@ pub enum CoreError {
     #[error("{0}")]
     Remote(String),
     #[error("database error: {0}")]
-    Database(#[from] sqlx::Error),
+    Database(sqlx::Error),
     #[error("storage error: {0}")]
     Storage(#[from] std::io::Error),
     #[error("queue error: {0}")]
     Queue(#[from] depot_queue::QueueError),
     #[error("{0}")]
     Internal(String),
+}
+
+impl From<sqlx::Error> for CoreError {
+    fn from(e: sqlx::Error) -> Self {
+        if matches!(e, sqlx::Error::Database(_)) {
+            crate::db::note_failed_statement();
+        }
+        CoreError::Database(e)
+    }
 }
 
 impl CoreError {

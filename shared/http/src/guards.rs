@@ -8,34 +8,45 @@ use crate::{ApiError, AppState, response};
 /// The longest request target (path and query) taken.
 pub const MAX_URI_BYTES: usize = 8 * 1024;
 
-/// Request targets every handler can take: at most [`MAX_URI_BYTES`] (414), and no encoded
-/// NUL, which no name or path has and PostgreSQL cannot compare (400).
-pub async fn check_target(
+/// Both checks, as one layer (each layer costs every request a little).
+pub async fn check(
+    axum::extract::State(core): axum::extract::State<AppState>,
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {
+    if let Some(refused) = refuse_target(&req) {
+        return refused;
+    }
+    throttle_failed_sign_ins(&core, req, next).await
+}
+
+/// Request targets every handler can take: at most [`MAX_URI_BYTES`] (414), and no encoded
+/// NUL, which no name or path has and PostgreSQL cannot compare (400).
+fn refuse_target(req: &axum::extract::Request) -> Option<axum::response::Response> {
     let target = req.uri().path_and_query().map_or("", |pq| pq.as_str());
     if target.len() > MAX_URI_BYTES {
-        return response::json(
+        return Some(response::json(
             axum::http::StatusCode::URI_TOO_LONG,
             &serde_json::json!({
                 "detail": format!("The request URI is longer than {MAX_URI_BYTES} bytes.")
             }),
-        );
+        ));
     }
     if target.contains("%00") {
-        return ApiError(depot_core::CoreError::invalid(
-            "Null characters are not allowed.",
-        ))
-        .into_response();
+        return Some(
+            ApiError(depot_core::CoreError::invalid(
+                "Null characters are not allowed.",
+            ))
+            .into_response(),
+        );
     }
-    next.run(req).await
+    None
 }
 
 /// An address with many refused sign-ins gets 429 for credentials not verified already,
 /// before any password is hashed; verified credentials from it still pass.
-pub async fn throttle_failed_sign_ins(
-    axum::extract::State(core): axum::extract::State<AppState>,
+async fn throttle_failed_sign_ins(
+    core: &AppState,
     req: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> axum::response::Response {

@@ -39,9 +39,8 @@ pub fn app(routes: axum::Router<AppState>, core: AppState) -> axum::Router {
         ))
         .layer(axum::middleware::from_fn_with_state(
             core.clone(),
-            guards::throttle_failed_sign_ins,
+            guards::check,
         ))
-        .layer(axum::middleware::from_fn(guards::check_target))
         .layer(axum::middleware::from_fn(cid::layer))
         .layer(axum::extract::DefaultBodyLimit::disable())
         .with_state(core)
