@@ -180,7 +180,7 @@ impl Form {
         let broken = |e: axum::extract::multipart::MultipartError| {
             bad(format!("Reading the upload failed: {e}"))
         };
-        while let Some(field) = mp.next_field().await.map_err(broken)? {
+        while let Some(mut field) = mp.next_field().await.map_err(broken)? {
             let name = field.name().unwrap_or_default().to_string();
             if name == "content" {
                 let filename = field
@@ -191,7 +191,7 @@ impl Form {
                 form.content = Some((filename, path));
                 continue;
             }
-            let value = text(field).await?;
+            let value = depot_http::body::text_field(&mut field, &name).await?;
             match name.as_str() {
                 "name" => form.name = Some(value),
                 "version" => form.version = Some(value),
@@ -204,26 +204,4 @@ impl Form {
         }
         Ok(form)
     }
-}
-
-/// The longest text field of an upload (twine sends the whole long description).
-const MAX_TEXT_FIELD: usize = 1024 * 1024;
-
-/// A text field, refused past [`MAX_TEXT_FIELD`] bytes instead of read whole into memory.
-async fn text(mut field: axum::extract::multipart::Field<'_>) -> CoreResult<String> {
-    let mut bytes = Vec::new();
-    while let Some(chunk) = field
-        .chunk()
-        .await
-        .map_err(|e| bad(format!("Reading the upload failed: {e}")))?
-    {
-        if bytes.len() + chunk.len() > MAX_TEXT_FIELD {
-            return Err(bad(format!(
-                "The field {} is longer than {MAX_TEXT_FIELD} bytes.",
-                field.name().unwrap_or_default()
-            )));
-        }
-        bytes.extend_from_slice(&chunk);
-    }
-    String::from_utf8(bytes).map_err(|_| bad("A text field is not UTF-8."))
 }

@@ -19,7 +19,8 @@ use serde_json::{Map, Value, json};
 use crate::{ApiError, AppState};
 
 const MAX_JSON: usize = 16 * 1024 * 1024;
-const MAX_TEXT_FIELD: usize = 1024 * 1024;
+/// The longest text field of a multipart form (twine sends a whole long description).
+pub const MAX_TEXT_FIELD: usize = 1024 * 1024;
 
 /// An uploaded file part, staged but not yet visible.
 pub struct FilePart {
@@ -138,23 +139,31 @@ async fn read_multipart(mut mp: Multipart, state: &AppState) -> Result<Fields, A
                 },
             );
         } else {
-            let mut text = Vec::new();
-            while let Some(chunk) = field
-                .chunk()
-                .await
-                .map_err(|e| CoreError::invalid(format!("Multipart form parse error - {e}")))?
-            {
-                text.extend_from_slice(&chunk);
-                if text.len() > MAX_TEXT_FIELD {
-                    return Err(ApiError(CoreError::field(&name, "This value is too long.")));
-                }
-            }
-            let text = String::from_utf8(text)
-                .map_err(|_| CoreError::field(&name, "This value is not valid UTF-8."))?;
+            let text = text_field(&mut field, &name).await?;
             fields.values.insert(name, Value::String(text));
         }
     }
     Ok(fields)
+}
+
+/// A multipart text field named `name`, refused past [`MAX_TEXT_FIELD`] bytes rather than read
+/// whole into memory.
+pub async fn text_field(
+    field: &mut axum::extract::multipart::Field<'_>,
+    name: &str,
+) -> Result<String, CoreError> {
+    let mut text = Vec::new();
+    while let Some(chunk) = field
+        .chunk()
+        .await
+        .map_err(|e| CoreError::invalid(format!("Multipart form parse error - {e}")))?
+    {
+        text.extend_from_slice(&chunk);
+        if text.len() > MAX_TEXT_FIELD {
+            return Err(CoreError::field(name, "This value is too long."));
+        }
+    }
+    String::from_utf8(text).map_err(|_| CoreError::field(name, "This value is not valid UTF-8."))
 }
 
 /// What a body may send for one property, from the target type's JSON schema.
