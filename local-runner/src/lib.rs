@@ -38,6 +38,14 @@ pub fn task_registry() -> TaskRegistry {
     reg
 }
 
+/// Every task of core and the plugins, with the function that runs it.
+pub fn task_routes() -> Vec<(&'static str, &'static str)> {
+    depot_plugins::install();
+    depot_core::plugin::task_specs()
+        .map(|s| (s.name, s.function))
+        .collect()
+}
+
 /// Every route: the REST API, the docs and the content app.
 pub fn router(core: Core) -> Router {
     let routes = Router::new()
@@ -63,6 +71,7 @@ pub use depot_core::startup::StartupError;
 /// Opens the database (migrating it), the storage and the queues, and makes sure `admin` exists.
 /// Returns the core and, when the admin password was generated, that password.
 pub async fn build_core(settings: Settings) -> Result<(Core, Option<String>), StartupError> {
+    depot_plugins::install();
     let how = Startup {
         migrate: true,
         check_queues: true,
@@ -92,9 +101,10 @@ mod tests {
     use super::*;
     use depot_core::tasks::routes;
 
-    /// Each function registers exactly the handlers the routing table sends to its queue.
+    /// Each function registers exactly the handlers the task specs send to its queue.
     #[test]
     fn every_task_goes_to_the_function_that_runs_it() {
+        depot_plugins::install();
         let mut registered = Vec::new();
         for (function, register) in TASK_FUNCTIONS {
             let mut reg = TaskRegistry::default();
@@ -105,7 +115,7 @@ mod tests {
             }
         }
         registered.sort();
-        let mut routed: Vec<_> = routes::ROUTES.iter().map(|(h, _)| *h).collect();
+        let mut routed: Vec<_> = depot_core::plugin::task_specs().map(|s| s.name).collect();
         routed.sort();
         assert_eq!(registered, routed);
     }

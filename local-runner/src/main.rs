@@ -1,10 +1,18 @@
 //! `cargo run --release -p local-runner`: Depot in one process on `DEPOT_LISTEN`.
+//! `local-runner task-routes` prints each task and the function that runs it, one per line (the
+//! deployment template's checks read it).
 
 use depot_core::config::Settings;
 use depot_http::shutdown_signal;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
+    if std::env::args().nth(1).as_deref() == Some("task-routes") {
+        for (task, function) in local_runner::task_routes() {
+            println!("{task} {function}");
+        }
+        return std::process::ExitCode::SUCCESS;
+    }
     depot_http::logging::init(false);
     match run().await {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -9,7 +9,6 @@ use axum::response::Response;
 use axum::routing::get;
 use depot_core::artifacts::{Expected, ingest_staged};
 use depot_core::checksums::{Algorithm, is_hex_digest};
-use depot_core::hrefs::Kind;
 use depot_core::models::artifact::{self, Artifact, ArtifactResponse};
 use depot_core::models::list::{Bind, ListQuery};
 use depot_core::{CoreError, CoreResult};
@@ -122,7 +121,7 @@ async fn list(
             );
         }
     }
-    href_filters(&mut q, &query, Kind::Artifact, "id");
+    href_filters(&mut q, &query, &depot_core::hrefs::ARTIFACT, "id");
     for o in params.order_sql(
         &[("pulp_created", "created"), ("size", "size"), ("pk", "id")],
         "created DESC",

@@ -7,10 +7,10 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use depot_core::CoreError;
 use depot_core::checksums::{Algorithm, is_hex_digest};
-use depot_core::hrefs::Kind;
 use depot_core::models::list::ListQuery;
 use depot_core::models::upload::{self, UploadChunkResponse, UploadDetailResponse, UploadResponse};
-use depot_core::tasks::{COMMIT_HANDLER, Dispatch};
+use depot_core::tasks::Dispatch;
+use depot_core::tasks::args;
 use depot_http::body::FileField;
 use depot_http::list::fetch_page;
 use depot_http::openapi::{self, ApiDoc, JSON_FORM_MULTIPART, MULTIPART_FORM, Op};
@@ -171,13 +171,13 @@ async fn commit(
         return Err(CoreError::field("sha256", "Invalid sha256 digest.").into());
     }
     upload::get(&state.db, &id).await?;
-    let d = Dispatch::new(
-        "pulpcore.app.tasks.upload.commit",
-        COMMIT_HANDLER,
-        json!({"upload_id": id, "sha256": sha}),
-    )
-    .exclusive(vec![Kind::Upload.prn(&id)])
-    .requested_by(&user.id, &cid.0);
+    let args = args::UploadCommit {
+        upload_id: id.clone(),
+        sha256: Some(sha),
+    };
+    let d = Dispatch::new("pulpcore.app.tasks.upload.commit", &args)
+        .exclusive(vec![depot_core::hrefs::UPLOAD.prn(&id)])
+        .requested_by(&user.id, &cid.0);
     dispatched(&state, d).await
 }
 

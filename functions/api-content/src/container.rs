@@ -119,7 +119,7 @@ struct Resource {
 }
 
 const MANIFEST: Resource = Resource {
-    kind: Kind::ContainerManifest,
+    kind: &depot_container::plugin::MANIFEST,
     model: "Manifest",
     // The platform comes from an index that lists the manifest, when one does.
     columns: "m.digest, m.schema_version, m.media_type, m.config_blob_id, m.annotations, m.data, \
@@ -137,7 +137,7 @@ const MANIFEST: Resource = Resource {
 };
 
 const BLOB: Resource = Resource {
-    kind: Kind::ContainerBlob,
+    kind: &depot_container::plugin::BLOB,
     model: "Blob",
     columns: "b.digest, ca.artifact_id",
     from: "contents c JOIN container_blobs b ON b.content_id = c.id \
@@ -151,7 +151,7 @@ const BLOB: Resource = Resource {
 };
 
 const TAG: Resource = Resource {
-    kind: Kind::ContainerTag,
+    kind: &depot_container::plugin::TAG,
     model: "Tag",
     columns: "t.name, t.manifest_id",
     from: "contents c JOIN container_tags t ON t.content_id = c.id \
@@ -300,13 +300,13 @@ async fn manifests(
             let config: Option<String> = r.try_get(col(3))?;
             let data: String = r.try_get(col(5))?;
             Ok(ContainerManifestResponse {
-                base: ContentBase::from_row(Kind::ContainerManifest, r)?,
+                base: ContentBase::from_row(&depot_container::plugin::MANIFEST, r)?,
                 digest: r.try_get(col(0))?,
                 schema_version: r.try_get(col(1))?,
                 media_type: r.try_get(col(2))?,
-                listed_manifests: hrefs(Kind::ContainerManifest, listed.remove(id)),
-                config_blob: config.map(|b| Kind::ContainerBlob.href(&b)),
-                blobs: hrefs(Kind::ContainerBlob, blobs.remove(id)),
+                listed_manifests: hrefs(&depot_container::plugin::MANIFEST, listed.remove(id)),
+                config_blob: config.map(|b| depot_container::plugin::BLOB.href(&b)),
+                blobs: hrefs(&depot_container::plugin::BLOB, blobs.remove(id)),
                 annotations: labels_from_text(&r.try_get::<String, _>(col(4))?),
                 labels: Map::new(),
                 is_bootable: false,
@@ -356,8 +356,8 @@ async fn related(
 fn blob(r: &AnyRow) -> CoreResult<ContainerBlobResponse> {
     let artifact: Option<String> = r.try_get(BASE_LEN + 1)?;
     Ok(ContainerBlobResponse {
-        base: ContentBase::from_row(Kind::ContainerBlob, r)?,
-        artifact: artifact.map(|a| Kind::Artifact.href(&a)),
+        base: ContentBase::from_row(&depot_container::plugin::BLOB, r)?,
+        artifact: artifact.map(|a| depot_core::hrefs::ARTIFACT.href(&a)),
         digest: r.try_get(BASE_LEN)?,
     })
 }
@@ -392,9 +392,9 @@ async fn blobs_read(
 fn tag(r: &AnyRow) -> CoreResult<ContainerTagResponse> {
     let manifest: String = r.try_get(BASE_LEN + 1)?;
     Ok(ContainerTagResponse {
-        base: ContentBase::from_row(Kind::ContainerTag, r)?,
+        base: ContentBase::from_row(&depot_container::plugin::TAG, r)?,
         name: r.try_get(BASE_LEN)?,
-        tagged_manifest: Kind::ContainerManifest.href(&manifest),
+        tagged_manifest: depot_container::plugin::MANIFEST.href(&manifest),
     })
 }
 

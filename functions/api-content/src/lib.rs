@@ -9,13 +9,14 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use depot_core::artifacts::{Expected, ingest_staged};
 use depot_core::hrefs::{Kind, parse_version_href};
-use depot_core::models::content::{
-    self, FROM, FileContent, FileContentResponse, SELECT, validate_relative_path,
-};
 use depot_core::models::list::{Bind, ListQuery};
 use depot_core::models::{Labels, artifact, repository, upload, version};
-use depot_core::tasks::{CONTENT_CREATE_HANDLER, Dispatch};
+use depot_core::tasks::args::ContentCreate;
+use depot_core::tasks::{Dispatch, TaskArgs};
 use depot_core::{CoreError, CoreResult};
+use depot_file::content::{
+    self, FROM, FileContent, FileContentResponse, SELECT, validate_relative_path,
+};
 use depot_http::body::FileField;
 use depot_http::list::{fetch_page, href_filters, name_filters, to_values};
 use depot_http::openapi::{self, ApiDoc, MULTIPART_FORM, Op};
@@ -25,7 +26,7 @@ use depot_http::{
 };
 use schemars::JsonSchema;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 mod container;
 mod python;
@@ -91,8 +92,7 @@ async fn create(
     let body: FileContentCreate = fields.parse()?;
     validate_relative_path(&body.relative_path)?;
     let request = CreateRequest {
-        pulp_type: "file.file",
-        repository_kind: Kind::FileRepository,
+        repository_kind: &depot_file::REPOSITORY,
         relative_path: body.relative_path,
         upload: body.upload,
         artifact: body.artifact,
@@ -101,12 +101,18 @@ async fn create(
         overwrite: body.overwrite.unwrap_or(true),
         pulp_labels: labels(body.pulp_labels)?,
     };
-    dispatch_create(&state, (&user.id, &cid.0), file, request).await
+    dispatch_create(
+        &state,
+        (&user.id, &cid.0),
+        file,
+        request,
+        depot_file::Create,
+    )
+    .await
 }
 
 /// Content to make (as a task) from exactly one of a file, an upload, an artifact or a URL.
 pub(crate) struct CreateRequest {
-    pub pulp_type: &'static str,
     pub repository_kind: Kind,
     pub relative_path: String,
     pub upload: Option<String>,
@@ -117,12 +123,13 @@ pub(crate) struct CreateRequest {
     pub pulp_labels: Labels,
 }
 
-/// Checks where the bytes come from and dispatches the content-create task.
-pub(crate) async fn dispatch_create(
+/// Checks where the bytes come from and dispatches the plugin's content-create task `A`.
+pub(crate) async fn dispatch_create<A: TaskArgs>(
     state: &AppState,
     (user_id, cid): (&str, &str),
     file: Option<depot_http::body::FilePart>,
     body: CreateRequest,
+    task: fn(ContentCreate) -> A,
 ) -> ApiResult<Response> {
     let sources = file.is_some() as u8
         + body.upload.is_some() as u8
@@ -153,7 +160,7 @@ pub(crate) async fn dispatch_create(
         let a = ingest_staged(state, f.staged, f.digests, &Expected::default()).await?;
         (Some(a.id), None)
     } else if let Some(h) = &body.upload {
-        let id = depot_core::hrefs::resolve(Kind::Upload, "upload", h)?;
+        let id = depot_core::hrefs::resolve(&depot_core::hrefs::UPLOAD, "upload", h)?;
         upload::get(&state.db, &id)
             .await
             .map_err(|_| depot_core::hrefs::missing("upload", h))?;
@@ -162,28 +169,30 @@ pub(crate) async fn dispatch_create(
         (None, None)
     } else {
         let h = body.artifact.as_deref().unwrap_or_default();
-        let id = depot_core::hrefs::resolve(Kind::Artifact, "artifact", h)?;
+        let id = depot_core::hrefs::resolve(&depot_core::hrefs::ARTIFACT, "artifact", h)?;
         artifact::get(&state.db, &id)
             .await
             .map_err(|_| depot_core::hrefs::missing("artifact", h))?;
         (Some(id), None)
     };
-    let held = repo
-        .as_ref()
-        .map(|r| r.prn())
-        .into_iter()
-        .chain(upload_id.as_deref().map(|u| Kind::Upload.prn(u)));
-    let d = Dispatch::new(
-        "pulpcore.app.tasks.base.general_create",
-        CONTENT_CREATE_HANDLER,
-        json!({"relative_path": body.relative_path, "artifact_id": artifact_id, "upload_id": upload_id,
-               "file_url": body.file_url, "pulp_type": body.pulp_type,
-               "repository_id": repo.as_ref().map(|r| r.id.clone()), "pulp_labels": body.pulp_labels,
-               "overwrite": body.overwrite}),
-    )
-    .exclusive(held.collect::<Vec<_>>())
-    .immediate()
-    .requested_by(user_id, cid);
+    let held = repo.as_ref().map(|r| r.prn()).into_iter().chain(
+        upload_id
+            .as_deref()
+            .map(|u| depot_core::hrefs::UPLOAD.prn(u)),
+    );
+    let args = task(ContentCreate {
+        relative_path: body.relative_path,
+        artifact_id,
+        upload_id,
+        file_url: body.file_url,
+        repository_id: repo.as_ref().map(|r| r.id.clone()),
+        pulp_labels: body.pulp_labels,
+        overwrite: body.overwrite,
+    });
+    let d = Dispatch::new("pulpcore.app.tasks.base.general_create", &args)
+        .exclusive(held.collect::<Vec<_>>())
+        .immediate()
+        .requested_by(user_id, cid);
     dispatched(state, d).await
 }
 
@@ -251,7 +260,7 @@ async fn list(
     let params = ListParams::from_query(&query)?;
     let mut q = ListQuery::new(SELECT, FROM);
     name_filters(&mut q, &query, "relative_path", "fc.relative_path");
-    href_filters(&mut q, &query, Kind::FileContent, "c.id");
+    href_filters(&mut q, &query, &depot_file::CONTENT, "c.id");
     if let Some(v) = query.get("sha256").or(query.get("digest")) {
         q.filter("fc.sha256 = ?", vec![Bind::Text(v.to_ascii_lowercase())]);
     }

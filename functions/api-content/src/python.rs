@@ -6,7 +6,6 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::routing::get;
 use depot_core::CoreError;
-use depot_core::hrefs::Kind;
 use depot_core::models::Labels;
 use depot_core::models::list::{Bind, ListQuery};
 use depot_http::body::FileField;
@@ -66,7 +65,8 @@ async fn create(
         let actual = match (&file, &body.artifact) {
             (Some(f), _) => Some(f.digests.sha256.clone()),
             (None, Some(href)) => {
-                let id = depot_core::hrefs::resolve(Kind::Artifact, "artifact", href)?;
+                let id =
+                    depot_core::hrefs::resolve(&depot_core::hrefs::ARTIFACT, "artifact", href)?;
                 Some(
                     depot_core::models::artifact::get(&state.db, &id)
                         .await?
@@ -84,8 +84,7 @@ async fn create(
         }
     }
     let request = crate::CreateRequest {
-        pulp_type: depot_python::PACKAGE_TYPE,
-        repository_kind: Kind::PythonRepository,
+        repository_kind: &depot_python::plugin::REPOSITORY,
         relative_path: body.relative_path,
         upload: body.upload,
         artifact: body.artifact,
@@ -94,7 +93,8 @@ async fn create(
         overwrite: true,
         pulp_labels: crate::labels(body.pulp_labels)?,
     };
-    crate::dispatch_create(&state, (&user.id, &cid.0), file, request).await
+    let task = depot_python::plugin::Create;
+    crate::dispatch_create(&state, (&user.id, &cid.0), file, request, task).await
 }
 
 /// A python package: one distribution file (wheel or sdist) and its core metadata.
@@ -127,13 +127,16 @@ fn response(p: Package) -> PythonPythonPackageContentResponse {
         metadata.remove(own);
     }
     PythonPythonPackageContentResponse {
-        pulp_href: Kind::PythonPackage.href(&p.content_id),
-        prn: Kind::PythonPackage.prn(&p.content_id),
+        pulp_href: depot_python::plugin::PACKAGE.href(&p.content_id),
+        prn: depot_python::plugin::PACKAGE.prn(&p.content_id),
         pulp_created: p.created,
         pulp_last_updated: p.updated,
         pulp_labels: p.pulp_labels,
         vuln_report: None,
-        artifact: p.artifact_id.as_deref().map(|a| Kind::Artifact.href(a)),
+        artifact: p
+            .artifact_id
+            .as_deref()
+            .map(|a| depot_core::hrefs::ARTIFACT.href(a)),
         filename: p.filename,
         packagetype: p.packagetype,
         name: p.name,
@@ -173,7 +176,7 @@ async fn list(
     name_filters(&mut q, &query, "packagetype", "p.packagetype");
     name_filters(&mut q, &query, "sha256", "p.sha256");
     name_filters(&mut q, &query, "version", "p.version");
-    href_filters(&mut q, &query, Kind::PythonPackage, "c.id");
+    href_filters(&mut q, &query, &depot_python::plugin::PACKAGE, "c.id");
     crate::repository_version_filters(&state, &mut q, &query).await?;
     for o in params.order_sql(
         &[

@@ -14,6 +14,7 @@ use depot_core::hrefs::Kind;
 use depot_core::models::distribution::{self, BASE_PATHS, Distribution, NewDistribution, Source};
 use depot_core::models::list::{Bind, ListQuery};
 use depot_core::models::{Labels, publication, remote, repository, version};
+use depot_core::tasks::args::{DistributionCreate, DistributionUpdate};
 use depot_core::tasks::{Dispatch, TaskContext, TaskFuture, TaskRegistry};
 use depot_core::{CoreError, CoreResult};
 use depot_http::list::{fetch_page, href_filters, name_filters};
@@ -22,12 +23,9 @@ use depot_http::{
     ApiResult, AppState, Authenticated, CorrelationId, Fields, ListParams, QueryMap, dispatched,
     ok, shaped,
 };
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use types::{Container, DistributionType, File, PullThrough, Python};
-
-const CREATE_HANDLER: &str = depot_core::tasks::routes::DISTRIBUTION_CREATE;
-const UPDATE_HANDLER: &str = depot_core::tasks::routes::DISTRIBUTION_UPDATE;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -54,8 +52,8 @@ fn routes<P: DistributionType>() -> Router<AppState> {
 }
 
 pub fn register_tasks(reg: &mut TaskRegistry) {
-    reg.register(CREATE_HANDLER, run_create);
-    reg.register(UPDATE_HANDLER, run_update);
+    reg.register(run_create);
+    reg.register(run_update);
 }
 
 /// The distribution as type `P` shows it.
@@ -67,13 +65,16 @@ async fn typed<P: DistributionType>(state: &AppState, d: &Distribution) -> CoreR
 /// The distribution as its own type shows it (for task results).
 async fn response_value(db: &Db, d: &Distribution, s: &Settings) -> CoreResult<Value> {
     let common = distribution::response(db, d, s).await?;
-    let v = match d.kind() {
-        Kind::ContainerDistribution => serde_json::to_value(Container::response(common, d, s)),
-        Kind::ContainerPullThroughDistribution => {
-            serde_json::to_value(PullThrough::response(common, d, s))
+    let v = match d.kind {
+        k if k == Container::KIND => serde_json::to_value(Container::response(common, d, s)),
+        k if k == PullThrough::KIND => serde_json::to_value(PullThrough::response(common, d, s)),
+        k if k == Python::KIND => serde_json::to_value(Python::response(common, d, s)),
+        k if k == File::KIND => serde_json::to_value(File::response(common, d, s)),
+        k => {
+            return Err(CoreError::Internal(format!(
+                "no distribution type {k:?} here"
+            )));
         }
-        Kind::PythonDistribution => serde_json::to_value(Python::response(common, d, s)),
-        _ => serde_json::to_value(common),
     };
     Ok(v.unwrap_or_default())
 }
@@ -206,49 +207,33 @@ async fn create<P: DistributionType>(
         (Some(h), Some(kind)) => Some(depot_core::hrefs::resolve(kind, "remote", &h)?),
         _ => None,
     };
-    let args = json!({"pulp_type": P::PULP_TYPE, "name": name, "base_path": base_path, "hidden": flag("hidden"),
-                      "pulp_labels": labels, "checkpoint": flag("checkpoint"), "private": flag("private"),
-                      "allow_uploads": raw.get("allow_uploads").and_then(Value::as_bool).unwrap_or(true),
-                      "description": text("description"), "remote_id": remote_id,
-                      "repository_id": source.repository_id, "repository_version_id": source.repository_version_id,
-                      "publication_id": source.publication_id});
-    let d = Dispatch::new(
-        "pulpcore.app.tasks.base.general_create",
-        CREATE_HANDLER,
-        args,
-    )
-    .exclusive(vec![BASE_PATHS.into()])
-    .immediate()
-    .requested_by(&user.id, &cid.0);
+    let args = DistributionCreate(NewDistribution {
+        pulp_type: P::PULP_TYPE.to_string(),
+        name,
+        base_path,
+        pulp_labels: labels,
+        hidden: flag("hidden"),
+        source,
+        checkpoint: flag("checkpoint"),
+        private: flag("private"),
+        description: text("description"),
+        remote_id,
+        pull_through_id: None,
+        allow_uploads: raw
+            .get("allow_uploads")
+            .and_then(Value::as_bool)
+            .unwrap_or(true),
+    });
+    let d = Dispatch::new("pulpcore.app.tasks.base.general_create", &args)
+        .exclusive(vec![BASE_PATHS.into()])
+        .immediate()
+        .requested_by(&user.id, &cid.0);
     dispatched(&state, d).await
 }
 
-fn run_create(ctx: TaskContext) -> TaskFuture {
+fn run_create(ctx: TaskContext, args: DistributionCreate) -> TaskFuture {
     Box::pin(async move {
-        let a = &ctx.task.args;
-        let s = |k: &str| a[k].as_str().map(str::to_string);
-        let d = distribution::create(
-            &ctx.core.db,
-            NewDistribution {
-                pulp_type: s("pulp_type").unwrap_or_default(),
-                name: s("name").unwrap_or_default(),
-                base_path: s("base_path").unwrap_or_default(),
-                pulp_labels: a["pulp_labels"].as_object().cloned().unwrap_or_default(),
-                hidden: a["hidden"].as_bool().unwrap_or(false),
-                checkpoint: a["checkpoint"].as_bool().unwrap_or(false),
-                private: a["private"].as_bool().unwrap_or(false),
-                description: s("description"),
-                remote_id: s("remote_id"),
-                pull_through_id: None,
-                allow_uploads: a["allow_uploads"].as_bool().unwrap_or(true),
-                source: Source {
-                    repository_id: s("repository_id"),
-                    repository_version_id: s("repository_version_id"),
-                    publication_id: s("publication_id"),
-                },
-            },
-        )
-        .await?;
+        let d = distribution::create(&ctx.core.db, args.0).await?;
         ctx.created(d.href());
         let d = with_namespace(&ctx.core.db, d).await?;
         Ok(Some(
@@ -352,39 +337,22 @@ async fn apply_update<P: DistributionType>(
     if raw.iter().all(|(k, v)| current.get(k) == Some(v)) {
         return Ok(ok(&current));
     }
-    let args = json!({"id": id, "changes": raw, "source": source.map(|s| json!({
-        "repository_id": s.repository_id, "repository_version_id": s.repository_version_id, "publication_id": s.publication_id}))});
-    let d = Dispatch::new(
-        "pulpcore.app.tasks.base.general_update",
-        UPDATE_HANDLER,
-        args,
-    )
-    .exclusive(vec![BASE_PATHS.into(), P::KIND.prn(&id)])
-    .immediate()
-    .requested_by(&user, &cid);
+    let args = DistributionUpdate {
+        id: id.clone(),
+        changes: raw,
+        source,
+    };
+    let d = Dispatch::new("pulpcore.app.tasks.base.general_update", &args)
+        .exclusive(vec![BASE_PATHS.into(), P::KIND.prn(&id)])
+        .immediate()
+        .requested_by(&user, &cid);
     dispatched(&state, d).await
 }
 
-fn run_update(ctx: TaskContext) -> TaskFuture {
+fn run_update(ctx: TaskContext, args: DistributionUpdate) -> TaskFuture {
     Box::pin(async move {
-        let a = &ctx.task.args;
-        let id = a["id"].as_str().unwrap_or_default().to_string();
-        let changes = a["changes"].as_object().cloned().unwrap_or_default();
-        let source = a["source"].as_object().map(|s| Source {
-            repository_id: s
-                .get("repository_id")
-                .and_then(Value::as_str)
-                .map(str::to_string),
-            repository_version_id: s
-                .get("repository_version_id")
-                .and_then(Value::as_str)
-                .map(str::to_string),
-            publication_id: s
-                .get("publication_id")
-                .and_then(Value::as_str)
-                .map(str::to_string),
-        });
-        distribution::update(&ctx.core.db, &id, changes, source).await?;
+        let id = args.id;
+        distribution::update(&ctx.core.db, &id, args.changes, args.source).await?;
         let d = distribution::get(&ctx.core.db, &id).await?;
         let d = with_namespace(&ctx.core.db, d).await?;
         Ok(Some(

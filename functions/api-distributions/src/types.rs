@@ -41,13 +41,13 @@ pub struct File;
 
 impl DistributionType for File {
     const PULP_TYPE: &'static str = "file.file";
-    const KIND: Kind = Kind::FileDistribution;
+    const KIND: Kind = &depot_file::DISTRIBUTION;
     const BASE: &'static str = "/pulp/api/v3/distributions/file/file/";
     const PREFIX: &'static str = "distributions_file_file";
     const HREF_PARAM: &'static str = "file_file_distribution_href";
     const TAG: &'static str = "Distributions: File";
-    const REPOSITORIES: &'static [Kind] = &[Kind::FileRepository];
-    const PUBLICATION: Option<Kind> = Some(Kind::FilePublication);
+    const REPOSITORIES: &'static [Kind] = &[&depot_file::REPOSITORY];
+    const PUBLICATION: Option<Kind> = Some(&depot_file::PUBLICATION);
     const REMOTE: Option<Kind> = None;
 
     type Create = FileDistribution;
@@ -115,20 +115,22 @@ fn registry_path(s: &Settings, base_path: &str) -> String {
 fn namespace(d: &Distribution) -> Option<String> {
     d.namespace_id
         .as_deref()
-        .map(|id| Kind::ContainerNamespace.href(id))
+        .map(|id| depot_container::plugin::NAMESPACE.href(id))
 }
 
 pub struct Container;
 
 impl DistributionType for Container {
     const PULP_TYPE: &'static str = "container.container";
-    const KIND: Kind = Kind::ContainerDistribution;
+    const KIND: Kind = &depot_container::plugin::DISTRIBUTION;
     const BASE: &'static str = "/pulp/api/v3/distributions/container/container/";
     const PREFIX: &'static str = "distributions_container_container";
     const HREF_PARAM: &'static str = "container_container_distribution_href";
     const TAG: &'static str = "Distributions: Container";
-    const REPOSITORIES: &'static [Kind] =
-        &[Kind::ContainerRepository, Kind::ContainerPushRepository];
+    const REPOSITORIES: &'static [Kind] = &[
+        &depot_container::plugin::REPOSITORY,
+        &depot_container::plugin::PUSH_REPOSITORY,
+    ];
     const PUBLICATION: Option<Kind> = None;
     const REMOTE: Option<Kind> = None;
 
@@ -145,7 +147,7 @@ impl DistributionType for Container {
             remote: d
                 .remote_id
                 .as_deref()
-                .map(|id| Kind::ContainerRemote.href(id)),
+                .map(|id| depot_container::plugin::REMOTE.href(id)),
             pulp_href: c.pulp_href,
             prn: c.prn,
             pulp_created: c.pulp_created,
@@ -224,14 +226,14 @@ pub struct PullThrough;
 
 impl DistributionType for PullThrough {
     const PULP_TYPE: &'static str = "container.pull-through";
-    const KIND: Kind = Kind::ContainerPullThroughDistribution;
+    const KIND: Kind = &depot_container::plugin::PULL_THROUGH_DISTRIBUTION;
     const BASE: &'static str = "/pulp/api/v3/distributions/container/pull-through/";
     const PREFIX: &'static str = "distributions_container_pull_through";
     const HREF_PARAM: &'static str = "container_container_pull_through_distribution_href";
     const TAG: &'static str = "Distributions: Pull-Through";
     const REPOSITORIES: &'static [Kind] = &[];
     const PUBLICATION: Option<Kind> = None;
-    const REMOTE: Option<Kind> = Some(Kind::ContainerPullThroughRemote);
+    const REMOTE: Option<Kind> = Some(&depot_container::plugin::PULL_THROUGH_REMOTE);
 
     type Create = ContainerPullThroughDistribution;
     type Patch = PatchedContainerPullThroughDistribution;
@@ -246,7 +248,7 @@ impl DistributionType for PullThrough {
             remote: d
                 .remote_id
                 .as_deref()
-                .map(|id| Kind::ContainerPullThroughRemote.href(id))
+                .map(|id| depot_container::plugin::PULL_THROUGH_REMOTE.href(id))
                 .unwrap_or_default(),
             distributions: Vec::new(),
             pulp_href: c.pulp_href,
@@ -320,14 +322,14 @@ pub struct Python;
 
 impl DistributionType for Python {
     const PULP_TYPE: &'static str = "python.pypi";
-    const KIND: Kind = Kind::PythonDistribution;
+    const KIND: Kind = &depot_python::plugin::DISTRIBUTION;
     const BASE: &'static str = "/pulp/api/v3/distributions/python/pypi/";
     const PREFIX: &'static str = "distributions_python_pypi";
     const HREF_PARAM: &'static str = "python_python_distribution_href";
     const TAG: &'static str = "Distributions: Pypi";
-    const REPOSITORIES: &'static [Kind] = &[Kind::PythonRepository];
-    const PUBLICATION: Option<Kind> = Some(Kind::PythonPublication);
-    const REMOTE: Option<Kind> = Some(Kind::PythonRemote);
+    const REPOSITORIES: &'static [Kind] = &[&depot_python::plugin::REPOSITORY];
+    const PUBLICATION: Option<Kind> = Some(&depot_python::plugin::PUBLICATION);
+    const REMOTE: Option<Kind> = Some(&depot_python::plugin::REMOTE);
 
     type Create = PythonDistribution;
     type Patch = PatchedPythonDistribution;
@@ -337,7 +339,10 @@ impl DistributionType for Python {
         PythonPythonDistributionResponse {
             base_url: format!("{}/pypi/{}/", s.content_origin, c.base_path),
             allow_uploads: d.allow_uploads,
-            remote: d.remote_id.as_deref().map(|id| Kind::PythonRemote.href(id)),
+            remote: d
+                .remote_id
+                .as_deref()
+                .map(|id| depot_python::plugin::REMOTE.href(id)),
             pulp_href: c.pulp_href,
             prn: c.prn,
             pulp_created: c.pulp_created,
@@ -354,7 +359,7 @@ impl DistributionType for Python {
             publication: d
                 .publication_id
                 .as_deref()
-                .map(|id| Kind::PythonPublication.href(id)),
+                .map(|id| depot_python::plugin::PUBLICATION.href(id)),
         }
     }
 }

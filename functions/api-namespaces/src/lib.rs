@@ -7,7 +7,7 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::routing::get;
 use depot_container::namespaces::{self, ContainerNamespaceResponse, Namespace};
-use depot_core::hrefs::Kind;
+use depot_container::plugin::{NAMESPACE, NamespaceDelete};
 use depot_core::models::Labels;
 use depot_core::models::list::ListQuery;
 use depot_core::tasks::{Dispatch, TaskContext, TaskFuture, TaskRegistry};
@@ -19,10 +19,8 @@ use depot_http::{
 };
 use schemars::JsonSchema;
 use serde::Deserialize;
-use serde_json::json;
 
 const BASE: &str = "/pulp/api/v3/pulp_container/namespaces/";
-const DELETE_HANDLER: &str = depot_core::tasks::routes::NAMESPACE_DELETE;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -31,7 +29,7 @@ pub fn router() -> Router<AppState> {
 }
 
 pub fn register_tasks(reg: &mut TaskRegistry) {
-    reg.register(DELETE_HANDLER, run_delete);
+    reg.register(run_delete);
 }
 
 /// A namespace to make.
@@ -63,7 +61,7 @@ async fn list(
     let params = ListParams::from_query(&query)?;
     let mut q = ListQuery::new(namespaces::COLUMNS, "container_namespaces");
     name_filters(&mut q, &query, "name", "name");
-    href_filters(&mut q, &query, Kind::ContainerNamespace, "id");
+    href_filters(&mut q, &query, &NAMESPACE, "id");
     for o in params.order_sql(
         &[
             ("name", "name"),
@@ -99,24 +97,20 @@ async fn delete(
 ) -> ApiResult<Response> {
     namespaces::get(&state.db, &id).await?;
     // Its distributions go too: base paths change, so hold them like a distribution change.
-    let d = Dispatch::new(
-        "pulpcore.app.tasks.base.general_multi_delete",
-        DELETE_HANDLER,
-        json!({"id": id}),
-    )
-    .exclusive(vec![
-        Kind::ContainerNamespace.prn(&id),
-        depot_core::models::distribution::BASE_PATHS.into(),
-    ])
-    .immediate()
-    .requested_by(&user.id, &cid.0);
+    let args = NamespaceDelete { id: id.clone() };
+    let d = Dispatch::new("pulpcore.app.tasks.base.general_multi_delete", &args)
+        .exclusive(vec![
+            NAMESPACE.prn(&id),
+            depot_core::models::distribution::BASE_PATHS.into(),
+        ])
+        .immediate()
+        .requested_by(&user.id, &cid.0);
     dispatched(&state, d).await
 }
 
-fn run_delete(ctx: TaskContext) -> TaskFuture {
+fn run_delete(ctx: TaskContext, args: NamespaceDelete) -> TaskFuture {
     Box::pin(async move {
-        let id = ctx.task.args["id"].as_str().unwrap_or_default().to_string();
-        namespaces::delete(&ctx.core.db, &id).await?;
+        namespaces::delete(&ctx.core.db, &args.id).await?;
         Ok(None)
     })
 }

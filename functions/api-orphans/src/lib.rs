@@ -5,13 +5,13 @@ use axum::extract::State;
 use axum::response::Response;
 use axum::routing::{delete, post};
 use depot_core::CoreError;
-use depot_core::hrefs::Kind;
-use depot_core::tasks::{Dispatch, ORPHAN_CLEANUP_HANDLER};
+use depot_core::plugin::{self, Family};
+use depot_core::tasks::Dispatch;
+use depot_core::tasks::args::OrphanCleanup;
 use depot_http::openapi::{ApiDoc, JSON_FORM_MULTIPART, Op};
 use depot_http::{ApiResult, AppState, Authenticated, CorrelationId, Fields, dispatched};
 use schemars::JsonSchema;
 use serde::Deserialize;
-use serde_json::json;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -42,7 +42,8 @@ async fn cleanup(
             hrefs
                 .iter()
                 .map(|h| {
-                    Kind::FileContent.parse_ref(h).ok_or_else(|| {
+                    let unit = plugin::of_family(Family::Content).find_map(|k| k.parse_ref(h));
+                    unit.ok_or_else(|| {
                         CoreError::field("content_hrefs", format!("Invalid href: {h}"))
                     })
                 })
@@ -54,7 +55,10 @@ async fn cleanup(
         &state,
         user.id,
         cid.0,
-        json!({"orphan_protection_time": body.orphan_protection_time, "content_ids": ids}),
+        OrphanCleanup {
+            orphan_protection_time: body.orphan_protection_time.map(|m| m.max(0) as u64),
+            content_ids: ids,
+        },
     )
     .await
 }
@@ -64,29 +68,19 @@ async fn legacy_delete(
     Authenticated(user): Authenticated,
     cid: CorrelationId,
 ) -> ApiResult<Response> {
-    dispatch(
-        &state,
-        user.id,
-        cid.0,
-        json!({"orphan_protection_time": null, "content_ids": null}),
-    )
-    .await
+    dispatch(&state, user.id, cid.0, OrphanCleanup::default()).await
 }
 
 async fn dispatch(
     state: &AppState,
     user: String,
     cid: String,
-    args: serde_json::Value,
+    args: OrphanCleanup,
 ) -> ApiResult<Response> {
     // Nothing may add content while orphans are judged: hold the whole domain.
-    let d = Dispatch::new(
-        "pulpcore.app.tasks.orphan.orphan_cleanup",
-        ORPHAN_CLEANUP_HANDLER,
-        args,
-    )
-    .exclusive(vec![depot_core::hrefs::DEFAULT_DOMAIN_PRN.into()])
-    .requested_by(&user, &cid);
+    let d = Dispatch::new("pulpcore.app.tasks.orphan.orphan_cleanup", &args)
+        .exclusive(vec![depot_core::hrefs::DEFAULT_DOMAIN_PRN.into()])
+        .requested_by(&user, &cid);
     dispatched(state, d).await
 }
 

@@ -12,7 +12,7 @@ use depot_core::hrefs::{Kind, parse_version_href};
 use depot_core::models::list::{Bind, ListQuery};
 use depot_core::models::publication::{self, FROM, FilePublicationResponse, Publication, SELECT};
 use depot_core::models::{repository, version};
-use depot_core::tasks::{Dispatch, PUBLISH_HANDLER};
+use depot_core::tasks::{Dispatch, TaskArgs};
 use depot_http::list::{fetch_page, href_filters};
 use depot_http::openapi::{self, ApiDoc, JSON_FORM_MULTIPART, Op};
 use depot_http::{
@@ -22,7 +22,7 @@ use depot_http::{
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 pub trait PublicationType: Send + Sync + 'static {
     const PULP_TYPE: &'static str;
@@ -34,34 +34,51 @@ pub trait PublicationType: Send + Sync + 'static {
     const TAG: &'static str;
     const TASK: &'static str;
     type Create: DeserializeOwned + JsonSchema;
+    /// The plugin's publish task.
+    type Task: TaskArgs;
+    fn task(repository_version_id: String, manifest: String, checkpoint: bool) -> Self::Task;
 }
 
 pub struct File;
 
 impl PublicationType for File {
     const PULP_TYPE: &'static str = "file.file";
-    const KIND: Kind = Kind::FilePublication;
-    const REPOSITORY: Kind = Kind::FileRepository;
+    const KIND: Kind = &depot_file::PUBLICATION;
+    const REPOSITORY: Kind = &depot_file::REPOSITORY;
     const BASE: &'static str = "/pulp/api/v3/publications/file/file/";
     const PREFIX: &'static str = "publications_file_file";
     const HREF_PARAM: &'static str = "file_file_publication_href";
     const TAG: &'static str = "Publications: File";
     const TASK: &'static str = "pulp_file.app.tasks.publishing.publish";
     type Create = FilePublication;
+    type Task = depot_file::Publish;
+    fn task(repository_version_id: String, manifest: String, checkpoint: bool) -> Self::Task {
+        depot_file::Publish {
+            repository_version_id,
+            manifest,
+            checkpoint,
+        }
+    }
 }
 
 pub struct Python;
 
 impl PublicationType for Python {
     const PULP_TYPE: &'static str = "python.python";
-    const KIND: Kind = Kind::PythonPublication;
-    const REPOSITORY: Kind = Kind::PythonRepository;
+    const KIND: Kind = &depot_python::plugin::PUBLICATION;
+    const REPOSITORY: Kind = &depot_python::plugin::REPOSITORY;
     const BASE: &'static str = "/pulp/api/v3/publications/python/pypi/";
     const PREFIX: &'static str = "publications_python_pypi";
     const HREF_PARAM: &'static str = "python_python_publication_href";
     const TAG: &'static str = "Publications: Pypi";
     const TASK: &'static str = "pulp_python.app.tasks.publish.publish";
     type Create = PythonPublication;
+    type Task = depot_python::plugin::Publish;
+    fn task(repository_version_id: String, _: String, _: bool) -> Self::Task {
+        depot_python::plugin::Publish {
+            repository_version_id,
+        }
+    }
 }
 
 pub fn router() -> Router<AppState> {
@@ -137,20 +154,16 @@ async fn create<P: PublicationType>(
         }
     };
     let manifest = text("manifest").unwrap_or("PULP_MANIFEST").to_string();
-    depot_core::models::content::validate_relative_path(&manifest)
+    depot_file::content::validate_relative_path(&manifest)
         .map_err(|_| CoreError::field("manifest", "Invalid manifest name."))?;
     let checkpoint = raw
         .get("checkpoint")
         .and_then(Value::as_bool)
         .unwrap_or(false);
-    let d = Dispatch::new(
-        P::TASK,
-        PUBLISH_HANDLER,
-        json!({"repository_version_id": v.id, "manifest": manifest, "checkpoint": checkpoint,
-               "pulp_type": P::PULP_TYPE}),
-    )
-    .shared(vec![P::REPOSITORY.prn(&v.repository_id)])
-    .requested_by(&user.id, &cid.0);
+    let args = P::task(v.id.clone(), manifest, checkpoint);
+    let d = Dispatch::new(P::TASK, &args)
+        .shared(vec![P::REPOSITORY.prn(&v.repository_id)])
+        .requested_by(&user.id, &cid.0);
     dispatched(&state, d).await
 }
 

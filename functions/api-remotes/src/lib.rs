@@ -9,10 +9,10 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::routing::get;
 use depot_core::CoreError;
-use depot_core::hrefs::Kind;
 use depot_core::models::Labels;
 use depot_core::models::list::{Bind, ListQuery};
 use depot_core::models::remote::{self, NewRemote, Policy, Remote, SETTING_FIELDS};
+use depot_core::tasks::args::RemoteUpdate;
 use depot_core::tasks::{Dispatch, TaskContext, TaskFuture, TaskRegistry};
 use depot_http::list::{fetch_page, href_filters, name_filters, to_values};
 use depot_http::openapi::{self, ApiDoc};
@@ -20,11 +20,9 @@ use depot_http::{
     ApiResult, AppState, Authenticated, CorrelationId, Fields, ListParams, QueryMap, created,
     dispatched, ok, shaped,
 };
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use types::{Container, File, PullThrough, Python, RemoteType};
-
-const UPDATE_HANDLER: &str = depot_core::tasks::routes::REMOTE_UPDATE;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -51,7 +49,7 @@ fn routes<P: RemoteType>() -> Router<AppState> {
 }
 
 pub fn register_tasks(reg: &mut TaskRegistry) {
-    reg.register(UPDATE_HANDLER, run_update);
+    reg.register(run_update);
 }
 
 /// Fields kept in the remote's settings document: the connection settings and the type's own.
@@ -207,31 +205,29 @@ async fn apply_update<P: RemoteType>(
     if unchanged {
         return Ok(ok(&P::response(&r)));
     }
-    let d = Dispatch::new(
-        "pulpcore.app.tasks.base.general_update",
-        UPDATE_HANDLER,
-        json!({"id": id, "changes": raw}),
-    )
-    .exclusive(vec![P::KIND.prn(&id)])
-    .immediate()
-    .requested_by(&user.id, &cid.0);
+    let args = RemoteUpdate {
+        id: id.clone(),
+        changes: raw,
+    };
+    let d = Dispatch::new("pulpcore.app.tasks.base.general_update", &args)
+        .exclusive(vec![P::KIND.prn(&id)])
+        .immediate()
+        .requested_by(&user.id, &cid.0);
     dispatched(&state, d).await
 }
 
-fn run_update(ctx: TaskContext) -> TaskFuture {
+fn run_update(ctx: TaskContext, args: RemoteUpdate) -> TaskFuture {
     Box::pin(async move {
-        let id = ctx.task.args["id"].as_str().unwrap_or_default().to_string();
-        let changes = ctx.task.args["changes"]
-            .as_object()
-            .cloned()
-            .unwrap_or_default();
-        remote::update(&ctx.core.db, &id, changes).await?;
-        let r = remote::get(&ctx.core.db, &id).await?;
-        let value = match r.kind() {
-            Kind::ContainerRemote => serde_json::to_value(Container::response(&r)),
-            Kind::ContainerPullThroughRemote => serde_json::to_value(PullThrough::response(&r)),
-            Kind::PythonRemote => serde_json::to_value(Python::response(&r)),
-            _ => serde_json::to_value(r.response()),
+        remote::update(&ctx.core.db, &args.id, args.changes).await?;
+        let r = remote::get(&ctx.core.db, &args.id).await?;
+        let value = match r.kind {
+            k if k == Container::KIND => serde_json::to_value(Container::response(&r)),
+            k if k == PullThrough::KIND => serde_json::to_value(PullThrough::response(&r)),
+            k if k == Python::KIND => serde_json::to_value(Python::response(&r)),
+            k if k == File::KIND => serde_json::to_value(File::response(&r)),
+            k => {
+                return Err(CoreError::Internal(format!("no remote type {k:?} here")));
+            }
         };
         Ok(Some(value.unwrap_or_default()))
     })

@@ -71,7 +71,7 @@ pub struct File;
 
 impl RemoteType for File {
     const PULP_TYPE: &'static str = "file.file";
-    const KIND: Kind = Kind::FileRemote;
+    const KIND: Kind = &depot_file::REMOTE;
     const BASE: &'static str = "/pulp/api/v3/remotes/file/file/";
     const PREFIX: &'static str = "remotes_file_file";
     const HREF_PARAM: &'static str = "file_file_remote_href";
@@ -110,7 +110,7 @@ pub struct Container;
 
 impl RemoteType for Container {
     const PULP_TYPE: &'static str = "container.container";
-    const KIND: Kind = Kind::ContainerRemote;
+    const KIND: Kind = &depot_container::plugin::REMOTE;
     const BASE: &'static str = "/pulp/api/v3/remotes/container/container/";
     const PREFIX: &'static str = "remotes_container_container";
     const HREF_PARAM: &'static str = "container_container_remote_href";
@@ -180,7 +180,7 @@ pub struct PullThrough;
 
 impl RemoteType for PullThrough {
     const PULP_TYPE: &'static str = "container.pull-through";
-    const KIND: Kind = Kind::ContainerPullThroughRemote;
+    const KIND: Kind = &depot_container::plugin::PULL_THROUGH_REMOTE;
     const BASE: &'static str = "/pulp/api/v3/remotes/container/pull-through/";
     const PREFIX: &'static str = "remotes_container_pull_through";
     const HREF_PARAM: &'static str = "container_container_pull_through_remote_href";
@@ -237,7 +237,7 @@ pub struct Python;
 
 impl RemoteType for Python {
     const PULP_TYPE: &'static str = "python.python";
-    const KIND: Kind = Kind::PythonRemote;
+    const KIND: Kind = &depot_python::plugin::REMOTE;
     const BASE: &'static str = "/pulp/api/v3/remotes/python/python/";
     const PREFIX: &'static str = "remotes_python_python";
     const HREF_PARAM: &'static str = "python_python_remote_href";

@@ -6,18 +6,19 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::routing::post;
+use depot_container::plugin::{Add, Remove, Sync};
 use depot_container::store::{self, Repo};
-use depot_container::{ADD_HANDLER, Digest, REMOVE_HANDLER, SYNC_HANDLER, manifest, names};
+use depot_container::{Digest, manifest, names};
 use depot_core::CoreError;
 use depot_core::hrefs::Kind;
 use depot_core::models::repository::{self, Repository};
 use depot_core::models::version;
-use depot_core::tasks::Dispatch;
+use depot_core::tasks::args::RemoteSync;
+use depot_core::tasks::{Dispatch, TaskArgs};
 use depot_http::openapi::ApiDoc;
 use depot_http::{ApiResult, AppState, Authenticated, CorrelationId, Fields, dispatched};
 use schemars::JsonSchema;
 use serde::Deserialize;
-use serde_json::{Value, json};
 
 use crate::crud::{action, content_ids, dispatch_sync, find, sync_remote};
 use crate::types::{Container, ContainerPush, RepositoryType};
@@ -158,10 +159,10 @@ async fn run(
     user: &depot_core::users::User,
     cid: &CorrelationId,
     repo: &Repository,
-    (name, handler): (&'static str, &'static str),
-    args: Value,
+    name: &'static str,
+    args: impl TaskArgs,
 ) -> ApiResult<Response> {
-    let d = Dispatch::new(name, handler, args)
+    let d = Dispatch::new(name, &args)
         .exclusive(vec![repo.prn()])
         .requested_by(&user.id, &cid.0);
     dispatched(state, d).await
@@ -179,8 +180,13 @@ async fn tag<P: RepositoryType>(
     let digest = digest(&body.digest)?;
     let repo = find::<P>(&state, &id).await?;
     let manifest_id = manifest_in(&state, &repo, &digest).await?;
-    let args = json!({"repository_id": id, "tag": body.tag, "manifest_id": manifest_id});
-    run(&state, &user, &cid, &repo, (TAG_TASK, ADD_HANDLER), args).await
+    let args = Add {
+        repository_id: id,
+        tag: Some(body.tag),
+        manifest_id: Some(manifest_id),
+        content_ids: Vec::new(),
+    };
+    run(&state, &user, &cid, &repo, TAG_TASK, args).await
 }
 
 async fn untag<P: RepositoryType>(
@@ -200,16 +206,12 @@ async fn untag<P: RepositoryType>(
                 body.tag
             ))
         })?;
-    let args = json!({"repository_id": id, "content_ids": [tag]});
-    run(
-        &state,
-        &user,
-        &cid,
-        &repo,
-        (UNTAG_TASK, REMOVE_HANDLER),
-        args,
-    )
-    .await
+    let args = Remove {
+        repository_id: id,
+        content_ids: vec![tag],
+        ..Remove::default()
+    };
+    run(&state, &user, &cid, &repo, UNTAG_TASK, args).await
 }
 
 async fn add(
@@ -223,8 +225,12 @@ async fn add(
     let repo = find::<Container>(&state, &id).await?;
     let hrefs = body.content_units.unwrap_or_default();
     let ids = content_ids::<Container>(&state, "content_units", hrefs).await?;
-    let args = json!({"repository_id": id, "content_ids": ids});
-    run(&state, &user, &cid, &repo, (ADD_TASK, ADD_HANDLER), args).await
+    let args = Add {
+        repository_id: id,
+        content_ids: ids,
+        ..Add::default()
+    };
+    run(&state, &user, &cid, &repo, ADD_TASK, args).await
 }
 
 async fn remove(
@@ -238,20 +244,22 @@ async fn remove(
     let repo = find::<Container>(&state, &id).await?;
     let hrefs = body.content_units.unwrap_or_default();
     let args = if hrefs.iter().any(|h| h == "*") {
-        json!({"repository_id": id, "content_ids": [], "all": true, "recursive": true})
+        Remove {
+            repository_id: id,
+            content_ids: Vec::new(),
+            all: true,
+            recursive: true,
+        }
     } else {
         let ids = content_ids::<Container>(&state, "content_units", hrefs).await?;
-        json!({"repository_id": id, "content_ids": ids, "recursive": true})
+        Remove {
+            repository_id: id,
+            content_ids: ids,
+            all: false,
+            recursive: true,
+        }
     };
-    run(
-        &state,
-        &user,
-        &cid,
-        &repo,
-        (REMOVE_TASK, REMOVE_HANDLER),
-        args,
-    )
-    .await
+    run(&state, &user, &cid, &repo, REMOVE_TASK, args).await
 }
 
 async fn remove_image(
@@ -265,16 +273,13 @@ async fn remove_image(
     let digest = digest(&body.digest)?;
     let repo = find::<ContainerPush>(&state, &id).await?;
     let manifest_id = manifest_in(&state, &repo, &digest).await?;
-    let args = json!({"repository_id": id, "content_ids": [manifest_id], "recursive": true});
-    run(
-        &state,
-        &user,
-        &cid,
-        &repo,
-        (REMOVE_TASK, REMOVE_HANDLER),
-        args,
-    )
-    .await
+    let args = Remove {
+        repository_id: id,
+        content_ids: vec![manifest_id],
+        all: false,
+        recursive: true,
+    };
+    run(&state, &user, &cid, &repo, REMOVE_TASK, args).await
 }
 
 async fn sync(
@@ -292,9 +297,12 @@ async fn sync(
     }
     let repo = find::<Container>(&state, &id).await?;
     let remote_id = sync_remote::<Container>(&state, &repo, body.remote.as_deref()).await?;
-    let args = json!({"repository_id": id, "remote_id": remote_id, "mirror": body.mirror.unwrap_or(false)});
-    let task = (SYNC_TASK, SYNC_HANDLER);
-    dispatch_sync::<Container>(&state, (&user, &cid), &repo, &remote_id, task, args).await
+    let args = Sync(RemoteSync {
+        repository_id: id,
+        remote_id: remote_id.clone(),
+        mirror: body.mirror.unwrap_or(false),
+    });
+    dispatch_sync::<Container>(&state, (&user, &cid), &repo, &remote_id, SYNC_TASK, args).await
 }
 
 /// The version a copy reads: a container repository's latest, or the version given.
@@ -339,9 +347,11 @@ async fn copy_source(
 
 /// The content types a repository holds.
 fn content_kinds(repo: &Repository) -> &'static [Kind] {
-    match repo.kind() {
-        Kind::ContainerRepository | Kind::ContainerPushRepository => Container::CONTENT,
-        _ => &[],
+    let container = [Container::KIND, ContainerPush::KIND];
+    if container.contains(&repo.kind) {
+        Container::CONTENT
+    } else {
+        &[]
     }
 }
 
@@ -353,8 +363,12 @@ async fn copy(
     source: &Repository,
     content_ids: Vec<String>,
 ) -> ApiResult<Response> {
-    let args = json!({"repository_id": repo.id, "content_ids": content_ids});
-    let d = Dispatch::new(ADD_TASK, ADD_HANDLER, args)
+    let args = Add {
+        repository_id: repo.id.clone(),
+        content_ids,
+        ..Add::default()
+    };
+    let d = Dispatch::new(ADD_TASK, &args)
         .exclusive(vec![repo.prn()])
         .shared(vec![source.prn()])
         .requested_by(&user.id, &cid.0);

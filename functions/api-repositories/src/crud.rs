@@ -9,7 +9,8 @@ use depot_core::models::list::{Bind, ListQuery};
 use depot_core::models::remote;
 use depot_core::models::repository::{self, NewRepository, Repository};
 use depot_core::models::{AsyncOperationResponse, Labels, content};
-use depot_core::tasks::{Dispatch, TaskContext, TaskFuture, TaskRegistry};
+use depot_core::tasks::args::RepositoryUpdate;
+use depot_core::tasks::{Dispatch, TaskArgs, TaskContext, TaskFuture, TaskRegistry};
 use depot_core::{CoreError, CoreResult};
 use depot_http::list::{fetch_page, href_filters, name_filters, to_values};
 use depot_http::openapi::{self, ApiDoc, JSON_FORM_MULTIPART, Op};
@@ -17,12 +18,9 @@ use depot_http::{
     ApiResult, AppState, Authenticated, CorrelationId, Fields, ListParams, QueryMap, created,
     dispatched, ok, shaped,
 };
-use serde::Deserialize;
 use serde_json::{Map, Value, json};
 
 use crate::types::{RepositoryType, text};
-
-const UPDATE_HANDLER: &str = depot_core::tasks::routes::REPOSITORY_UPDATE;
 
 pub fn routes<P: RepositoryType>() -> Router<AppState> {
     let detail = get(read::<P>).patch(partial_update::<P>).put(update::<P>);
@@ -39,7 +37,7 @@ pub fn routes<P: RepositoryType>() -> Router<AppState> {
 }
 
 pub fn register_tasks(reg: &mut TaskRegistry) {
-    reg.register(UPDATE_HANDLER, run_update);
+    reg.register(run_update);
 }
 
 /// The repository `id` of type `P`; another type's repository is not found.
@@ -67,7 +65,7 @@ pub async fn content_ids<P: RepositoryType>(
     for h in hrefs {
         let found = P::CONTENT
             .iter()
-            .find_map(|k| Some((k.parse_ref(&h)?, k.content_type()?)));
+            .find_map(|k| Some((k.parse_ref(&h)?, k.pulp_type)));
         let Some((id, pulp_type)) = found else {
             return Err(depot_core::hrefs::resolve(P::CONTENT[0], field, &h).unwrap_err());
         };
@@ -104,11 +102,11 @@ pub async fn dispatch_sync<P: RepositoryType>(
     (user, cid): (&depot_core::users::User, &CorrelationId),
     repo: &Repository,
     remote_id: &str,
-    (name, handler): (&'static str, &'static str),
-    args: Value,
+    name: &'static str,
+    args: impl TaskArgs,
 ) -> ApiResult<Response> {
     let shared: Vec<String> = P::REMOTE.iter().map(|k| k.prn(remote_id)).collect();
-    let d = Dispatch::new(name, handler, args)
+    let d = Dispatch::new(name, &args)
         .exclusive(vec![repo.prn()])
         .shared(shared)
         .requested_by(&user.id, &cid.0);
@@ -248,25 +246,19 @@ async fn apply_update<P: RepositoryType>(
     if raw.iter().all(|(k, v)| current.get(k) == Some(v)) {
         return Ok(ok(&P::response(&repo)));
     }
-    let d = Dispatch::new(
-        "pulpcore.app.tasks.base.general_update",
-        UPDATE_HANDLER,
-        json!({"id": id, "changes": raw}),
-    )
-    .exclusive(vec![repo.prn()])
-    .immediate()
-    .requested_by(&user.id, &cid.0);
+    let args = RepositoryUpdate {
+        id: id.clone(),
+        changes: raw,
+    };
+    let d = Dispatch::new("pulpcore.app.tasks.base.general_update", &args)
+        .exclusive(vec![repo.prn()])
+        .immediate()
+        .requested_by(&user.id, &cid.0);
     dispatched(&state, d).await
 }
 
-fn run_update(ctx: TaskContext) -> TaskFuture {
+fn run_update(ctx: TaskContext, args: RepositoryUpdate) -> TaskFuture {
     Box::pin(async move {
-        #[derive(Deserialize)]
-        struct Args {
-            id: String,
-            changes: Map<String, Value>,
-        }
-        let args: Args = ctx.args()?;
         repository::update(&ctx.core.db, &args.id, args.changes).await?;
         let repo = repository::get(&ctx.core.db, &args.id).await?;
         // The task result is the repository as its own type shows it.
@@ -280,7 +272,12 @@ fn run_update(ctx: TaskContext) -> TaskFuture {
             k if k == crate::types::Python::KIND => {
                 serde_json::to_value(crate::types::Python::response(&repo))
             }
-            _ => serde_json::to_value(repo.response()),
+            k if k == crate::types::File::KIND => serde_json::to_value(repo.response()),
+            k => {
+                return Err(CoreError::Internal(format!(
+                    "no repository type {k:?} here"
+                )));
+            }
         };
         Ok(Some(value.unwrap_or_default()))
     })

@@ -5,12 +5,10 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::routing::post;
 use depot_core::CoreError;
-use depot_core::tasks::SYNC_HANDLER;
 use depot_http::openapi::ApiDoc;
 use depot_http::{ApiResult, AppState, Authenticated, CorrelationId, Fields};
 use schemars::JsonSchema;
 use serde::Deserialize;
-use serde_json::json;
 
 use crate::crud::{action, dispatch_sync, find, sync_remote};
 use crate::types::{File, RepositoryType};
@@ -50,10 +48,13 @@ async fn sync(
     if mirror && repo.autopublish {
         return Err(CoreError::invalid("Cannot use 'mirror' together with 'autopublish'.").into());
     }
-    let args = json!({"repository_id": id, "remote_id": remote_id, "mirror": mirror,
-                      "optimize": body.optimize.unwrap_or(true)});
-    let task = (SYNC_TASK, SYNC_HANDLER);
-    dispatch_sync::<File>(&state, (&user, &cid), &repo, &remote_id, task, args).await
+    let args = depot_file::Sync {
+        repository_id: id,
+        remote_id: remote_id.clone(),
+        mirror,
+        optimize: body.optimize.unwrap_or(true),
+    };
+    dispatch_sync::<File>(&state, (&user, &cid), &repo, &remote_id, SYNC_TASK, args).await
 }
 
 pub fn openapi(doc: &mut ApiDoc) {

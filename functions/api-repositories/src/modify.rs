@@ -6,12 +6,12 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::routing::post;
 use depot_core::CoreError;
-use depot_core::tasks::{Dispatch, MODIFY_HANDLER};
+use depot_core::tasks::Dispatch;
+use depot_core::tasks::args::RepositoryModify;
 use depot_http::openapi::ApiDoc;
 use depot_http::{ApiResult, AppState, Authenticated, CorrelationId, Fields, dispatched};
 use schemars::JsonSchema;
 use serde::Deserialize;
-use serde_json::json;
 
 use crate::crud::{action, content_ids, find};
 use crate::types::RepositoryType;
@@ -82,14 +82,17 @@ async fn modify<P: RepositoryType>(
         }
         None => None,
     };
-    let d = Dispatch::new(
-        MODIFY_TASK,
-        MODIFY_HANDLER,
-        json!({"repository_id": id, "add": add, "remove": remove, "remove_all": remove_all,
-               "base_number": base_number, "overwrite": body.overwrite.unwrap_or(true)}),
-    )
-    .exclusive(vec![repo.prn()])
-    .requested_by(&user.id, &cid.0);
+    let args = RepositoryModify {
+        repository_id: id,
+        add,
+        remove,
+        remove_all,
+        base_number,
+        overwrite: body.overwrite.unwrap_or(true),
+    };
+    let d = Dispatch::new(MODIFY_TASK, &args)
+        .exclusive(vec![repo.prn()])
+        .requested_by(&user.id, &cid.0);
     dispatched(&state, d).await
 }
 

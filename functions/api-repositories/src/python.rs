@@ -4,11 +4,11 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::routing::post;
+use depot_core::tasks::args::RemoteSync;
 use depot_http::openapi::ApiDoc;
 use depot_http::{ApiResult, AppState, Authenticated, CorrelationId, Fields};
 use schemars::JsonSchema;
 use serde::Deserialize;
-use serde_json::json;
 
 use crate::crud::{action, dispatch_sync, find, sync_remote};
 use crate::types::{Python, RepositoryType};
@@ -40,9 +40,12 @@ async fn sync(
     let body: PythonRepositorySyncURL = fields.parse()?;
     let repo = find::<Python>(&state, &id).await?;
     let remote_id = sync_remote::<Python>(&state, &repo, body.remote.as_deref()).await?;
-    let args = json!({"repository_id": id, "remote_id": remote_id, "mirror": body.mirror.unwrap_or(false)});
-    let task = (SYNC_TASK, depot_python::SYNC_HANDLER);
-    dispatch_sync::<Python>(&state, (&user, &cid), &repo, &remote_id, task, args).await
+    let args = depot_python::plugin::Sync(RemoteSync {
+        repository_id: id,
+        remote_id: remote_id.clone(),
+        mirror: body.mirror.unwrap_or(false),
+    });
+    dispatch_sync::<Python>(&state, (&user, &cid), &repo, &remote_id, SYNC_TASK, args).await
 }
 
 pub fn openapi(doc: &mut ApiDoc) {

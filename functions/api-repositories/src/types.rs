@@ -43,9 +43,9 @@ pub struct File;
 
 impl RepositoryType for File {
     const PULP_TYPE: &'static str = "file.file";
-    const KIND: Kind = Kind::FileRepository;
-    const REMOTE: Option<Kind> = Some(Kind::FileRemote);
-    const CONTENT: &'static [Kind] = &[Kind::FileContent];
+    const KIND: Kind = &depot_file::REPOSITORY;
+    const REMOTE: Option<Kind> = Some(&depot_file::REMOTE);
+    const CONTENT: &'static [Kind] = &[&depot_file::CONTENT];
     const CREATABLE: bool = true;
     const BASE: &'static str = "/pulp/api/v3/repositories/file/file/";
     const PREFIX: &'static str = "repositories_file_file";
@@ -107,9 +107,9 @@ pub struct PatchedFileRepository {
 }
 
 const CONTAINER_CONTENT: &[Kind] = &[
-    Kind::ContainerTag,
-    Kind::ContainerManifest,
-    Kind::ContainerBlob,
+    &depot_container::plugin::TAG,
+    &depot_container::plugin::MANIFEST,
+    &depot_container::plugin::BLOB,
 ];
 
 /// Container repositories: filled by syncs and by the repository actions.
@@ -117,8 +117,8 @@ pub struct Container;
 
 impl RepositoryType for Container {
     const PULP_TYPE: &'static str = "container.container";
-    const KIND: Kind = Kind::ContainerRepository;
-    const REMOTE: Option<Kind> = Some(Kind::ContainerRemote);
+    const KIND: Kind = &depot_container::plugin::REPOSITORY;
+    const REMOTE: Option<Kind> = Some(&depot_container::plugin::REMOTE);
     const CONTENT: &'static [Kind] = CONTAINER_CONTENT;
     const CREATABLE: bool = true;
     const BASE: &'static str = "/pulp/api/v3/repositories/container/container/";
@@ -202,7 +202,7 @@ pub struct ContainerPush;
 
 impl RepositoryType for ContainerPush {
     const PULP_TYPE: &'static str = "container.container-push";
-    const KIND: Kind = Kind::ContainerPushRepository;
+    const KIND: Kind = &depot_container::plugin::PUSH_REPOSITORY;
     const REMOTE: Option<Kind> = None;
     const CONTENT: &'static [Kind] = CONTAINER_CONTENT;
     const CREATABLE: bool = false;
@@ -287,9 +287,9 @@ pub struct Python;
 
 impl RepositoryType for Python {
     const PULP_TYPE: &'static str = "python.python";
-    const KIND: Kind = Kind::PythonRepository;
-    const REMOTE: Option<Kind> = Some(Kind::PythonRemote);
-    const CONTENT: &'static [Kind] = &[Kind::PythonPackage];
+    const KIND: Kind = &depot_python::plugin::REPOSITORY;
+    const REMOTE: Option<Kind> = Some(&depot_python::plugin::REMOTE);
+    const CONTENT: &'static [Kind] = &[&depot_python::plugin::PACKAGE];
     const CREATABLE: bool = true;
     const BASE: &'static str = "/pulp/api/v3/repositories/python/python/";
     const PREFIX: &'static str = "repositories_python_python";

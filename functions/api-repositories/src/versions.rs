@@ -8,17 +8,16 @@ use depot_core::CoreError;
 use depot_core::models::list::{Bind, ListQuery};
 use depot_core::models::repository;
 use depot_core::models::version::{self, RepositoryVersionResponse, Version};
+use depot_core::tasks::args::RepositoryVersionDelete;
 use depot_core::tasks::{Dispatch, TaskContext, TaskFuture, TaskRegistry};
 use depot_http::list::fetch_page;
 use depot_http::openapi::{self, ApiDoc, Op};
 use depot_http::{
     ApiResult, AppState, Authenticated, CorrelationId, ListParams, QueryMap, dispatched, ok, shaped,
 };
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::types::RepositoryType;
-
-const DELETE_HANDLER: &str = depot_core::tasks::routes::REPOSITORY_VERSION_DELETE;
 
 pub fn routes<P: RepositoryType>() -> Router<AppState> {
     Router::new()
@@ -30,7 +29,7 @@ pub fn routes<P: RepositoryType>() -> Router<AppState> {
 }
 
 pub fn register_tasks(reg: &mut TaskRegistry) {
-    reg.register(DELETE_HANDLER, run_delete);
+    reg.register(run_delete);
 }
 
 fn number(raw: &str) -> ApiResult<i64> {
@@ -103,24 +102,19 @@ async fn delete<P: RepositoryType>(
     let n = number(&n)?;
     let repo = repository::get_of_type(&state.db, &id, P::PULP_TYPE).await?;
     version::get(&state.db, &id, n).await?;
-    let d = Dispatch::new(
-        "pulpcore.app.tasks.repository.delete_version",
-        DELETE_HANDLER,
-        json!({"repository_id": id, "number": n}),
-    )
-    .exclusive(vec![repo.prn()])
-    .requested_by(&user.id, &cid.0);
+    let args = RepositoryVersionDelete {
+        repository_id: id,
+        number: n,
+    };
+    let d = Dispatch::new("pulpcore.app.tasks.repository.delete_version", &args)
+        .exclusive(vec![repo.prn()])
+        .requested_by(&user.id, &cid.0);
     dispatched(&state, d).await
 }
 
-fn run_delete(ctx: TaskContext) -> TaskFuture {
+fn run_delete(ctx: TaskContext, args: RepositoryVersionDelete) -> TaskFuture {
     Box::pin(async move {
-        let repo = ctx.task.args["repository_id"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
-        let n = ctx.task.args["number"].as_i64().unwrap_or(-1);
-        version::delete(&ctx.core.db, &repo, n).await?;
+        version::delete(&ctx.core.db, &args.repository_id, args.number).await?;
         Ok(None)
     })
 }

@@ -4,7 +4,6 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::routing::get;
-use depot_core::hrefs::Kind;
 use depot_core::models::list::{Bind, ListQuery};
 use depot_core::models::task::{self, STATES, Task, TaskGroupResponse, TaskResponse};
 use depot_core::{CoreError, tasks};
@@ -59,7 +58,7 @@ fn add_filters(q: &mut ListQuery, query: &QueryMap) -> ApiResult<()> {
     }
     depot_http::list::name_filters(q, query, "name", "name");
     depot_http::list::name_filters(q, query, "logging_cid", "logging_cid");
-    href_filters(q, query, Kind::Task, "id");
+    href_filters(q, query, &depot_core::hrefs::TASK, "id");
     for (param, op, col) in [
         ("started_at__gte", ">=", "started_at"),
         ("started_at__lte", "<=", "started_at"),
@@ -110,13 +109,19 @@ fn add_filters(q: &mut ListQuery, query: &QueryMap) -> ApiResult<()> {
     if let Some(g) = query.get("task_group") {
         q.filter(
             "task_group_id = ?",
-            vec![Bind::Text(Kind::TaskGroup.parse_ref(g).unwrap_or_default())],
+            vec![Bind::Text(
+                depot_core::hrefs::TASK_GROUP
+                    .parse_ref(g)
+                    .unwrap_or_default(),
+            )],
         );
     }
     if let Some(p) = query.get("parent_task") {
         q.filter(
             "parent_task_id = ?",
-            vec![Bind::Text(Kind::Task.parse_ref(p).unwrap_or_default())],
+            vec![Bind::Text(
+                depot_core::hrefs::TASK.parse_ref(p).unwrap_or_default(),
+            )],
         );
     }
     if let Some(w) = query.get("worker") {
@@ -127,9 +132,7 @@ fn add_filters(q: &mut ListQuery, query: &QueryMap) -> ApiResult<()> {
 
 /// Resource hrefs in filters become the PRNs reservations are recorded with.
 fn href_to_prn(v: &str) -> Option<String> {
-    Kind::ALL
-        .iter()
-        .find_map(|k| k.parse(v).map(|id| k.prn(&id)))
+    depot_core::hrefs::to_prn(v)
 }
 
 async fn list(

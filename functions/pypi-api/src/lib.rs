@@ -98,14 +98,18 @@ async fn add_to_repository(
     user_id: Option<&str>,
 ) -> CoreResult<depot_core::models::task::Task> {
     let repo = depot_core::models::repository::get(&state.db, repository_id).await?;
-    let mut d = depot_core::tasks::Dispatch::new(
-        "pulpcore.app.tasks.repository.add_and_remove",
-        depot_core::tasks::MODIFY_HANDLER,
-        serde_json::json!({"repository_id": repository_id, "add": content_ids, "remove": [],
-                           "remove_all": false, "base_number": null, "overwrite": overwrite}),
-    )
-    .exclusive(vec![repo.prn()])
-    .immediate();
+    let args = depot_core::tasks::args::RepositoryModify {
+        repository_id: repository_id.to_string(),
+        add: content_ids.to_vec(),
+        remove: Vec::new(),
+        remove_all: false,
+        base_number: None,
+        overwrite,
+    };
+    let mut d =
+        depot_core::tasks::Dispatch::new("pulpcore.app.tasks.repository.add_and_remove", &args)
+            .exclusive(vec![repo.prn()])
+            .immediate();
     if let Some(u) = user_id {
         d = d.requested_by(u, "");
     }

@@ -148,7 +148,7 @@ async fn upload(
             why.to_string()
         }));
     }
-    let href = depot_core::hrefs::Kind::Task.href(&task.id);
+    let href = depot_core::hrefs::TASK.href(&task.id);
     Ok((StatusCode::OK, axum::Json(json!({"task": href}))).into_response())
 }
 

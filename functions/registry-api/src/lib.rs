@@ -222,14 +222,16 @@ async fn remove(
     repo: &Repo,
     content_ids: Vec<String>,
 ) -> Result<Response> {
-    let d = depot_core::tasks::Dispatch::new(
-        "pulp_container.app.tasks.recursive_remove_content",
-        depot_container::REMOVE_HANDLER,
-        serde_json::json!({"repository_id": repo.repository_id, "content_ids": content_ids}),
-    )
-    .exclusive([repo.prn()])
-    .immediate()
-    .requested_by(&user.id, "");
+    let args = depot_container::plugin::Remove {
+        repository_id: repo.repository_id.clone(),
+        content_ids,
+        ..Default::default()
+    };
+    let name = "pulp_container.app.tasks.recursive_remove_content";
+    let d = depot_core::tasks::Dispatch::new(name, &args)
+        .exclusive([repo.prn()])
+        .immediate()
+        .requested_by(&user.id, "");
     depot_core::tasks::dispatch(state, d).await?;
     let mut r = Response::new(Body::empty());
     *r.status_mut() = StatusCode::ACCEPTED;

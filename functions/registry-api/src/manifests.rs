@@ -10,8 +10,9 @@ use axum::http::request::Parts;
 use axum::http::{Method, StatusCode, header};
 use axum::response::Response;
 use depot_container::digest::Algorithm;
+use depot_container::plugin::Add;
 use depot_container::store::{self, Repo};
-use depot_container::{ADD_HANDLER, Digest, RegistryError, manifest, names};
+use depot_container::{Digest, RegistryError, manifest, names};
 use depot_core::tasks::{self, Dispatch};
 use depot_core::users::User;
 use depot_http::AppState;
@@ -151,14 +152,16 @@ pub async fn put(
     let manifest_id = store::add_manifest(&state.db, &repo, &digest, &parsed, &data).await?;
 
     if by_digest.is_none() {
-        let d = Dispatch::new(
-            "pulp_container.app.tasks.tag_image",
-            ADD_HANDLER,
-            json!({"repository_id": repo.repository_id, "tag": reference, "manifest_id": manifest_id}),
-        )
-        .exclusive([repo.prn()])
-        .immediate()
-        .requested_by(&user.id, "");
+        let args = Add {
+            repository_id: repo.repository_id.clone(),
+            tag: Some(reference.to_string()),
+            manifest_id: Some(manifest_id),
+            content_ids: Vec::new(),
+        };
+        let d = Dispatch::new("pulp_container.app.tasks.tag_image", &args)
+            .exclusive([repo.prn()])
+            .immediate()
+            .requested_by(&user.id, "");
         let t = tasks::dispatch(state, d).await?;
         wait(state, &t.id).await?;
     }

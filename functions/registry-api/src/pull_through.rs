@@ -14,16 +14,16 @@ use std::time::{Duration, Instant};
 
 use axum::http::request::Parts;
 use axum::response::Response;
+use depot_container::plugin::Cache;
 use depot_container::pull_through;
 use depot_container::store::{self, Repo};
 use depot_container::upstream::Upstream;
-use depot_container::{CACHE_HANDLER, Digest, RegistryError};
+use depot_container::{Digest, RegistryError};
 use depot_core::CoreError;
 use depot_core::models::remote::{self, Remote};
 use depot_core::tasks::Dispatch;
 use depot_core::users::User;
 use depot_http::AppState;
-use serde_json::json;
 
 use crate::{Result, manifests};
 
@@ -92,12 +92,13 @@ pub async fn manifest(
     }
     // New or moved: answer now, store in the background (once, however many pulls ask).
     if first_ask(&repo.repository_id, reference, &digest) {
-        let d = Dispatch::new(
-            "pulp_container.app.tasks.download_image_data.download_image_data",
-            CACHE_HANDLER,
-            json!({"repository_id": repo.repository_id, "remote_id": remote.id, "reference": reference}),
-        )
-        .exclusive([repo.prn()]);
+        let args = Cache {
+            repository_id: repo.repository_id.clone(),
+            remote_id: remote.id.clone(),
+            reference: reference.to_string(),
+        };
+        let name = "pulp_container.app.tasks.download_image_data.download_image_data";
+        let d = Dispatch::new(name, &args).exclusive([repo.prn()]);
         depot_core::tasks::dispatch(state, d).await?;
     }
     let media_type = fetched.parsed.media_type.clone();

@@ -3,29 +3,17 @@
 //! tag of that name) or the units, with every manifest and blob they need; added content stops
 //! being pending.
 
-use depot_container::{ADD_HANDLER, store};
+use depot_container::plugin::Add;
+use depot_container::store;
 use depot_core::models::version::{self, Change, Removal};
 use depot_core::tasks::{TaskContext, TaskFuture, TaskRegistry};
-use serde::Deserialize;
 
 pub fn register_tasks(reg: &mut TaskRegistry) {
-    reg.register(ADD_HANDLER, add);
+    reg.register(add);
 }
 
-#[derive(Debug, Deserialize)]
-struct Args {
-    repository_id: String,
-    #[serde(default)]
-    tag: Option<String>,
-    #[serde(default)]
-    manifest_id: Option<String>,
-    #[serde(default)]
-    content_ids: Vec<String>,
-}
-
-fn add(ctx: TaskContext) -> TaskFuture {
+fn add(ctx: TaskContext, args: Add) -> TaskFuture {
     Box::pin(async move {
-        let args: Args = ctx.args()?;
         let db = &ctx.core.db;
         let mut add = store::expand(db, &args.content_ids).await?;
         if let (Some(tag), Some(manifest_id)) = (&args.tag, &args.manifest_id) {

@@ -3,30 +3,21 @@
 //! in (its layers stay upstream until first pulled, then are saved) and, for a tag, makes a
 //! version holding the tag, replacing the tag's previous manifest.
 
+use depot_container::Digest;
 use depot_container::fetch::Fetcher;
+use depot_container::plugin::Cache;
 use depot_container::store::{self, Repo};
 use depot_container::upstream::Upstream;
-use depot_container::{CACHE_HANDLER, Digest};
 use depot_core::models::version::{self, Change, Removal};
 use depot_core::models::{remote, repository};
 use depot_core::tasks::{TaskContext, TaskFuture, TaskRegistry};
-use serde::Deserialize;
 
 pub fn register_tasks(reg: &mut TaskRegistry) {
-    reg.register(CACHE_HANDLER, cache);
+    reg.register(cache);
 }
 
-#[derive(Debug, Deserialize)]
-struct Args {
-    repository_id: String,
-    remote_id: String,
-    /// A tag or a digest.
-    reference: String,
-}
-
-fn cache(ctx: TaskContext) -> TaskFuture {
+fn cache(ctx: TaskContext, args: Cache) -> TaskFuture {
     Box::pin(async move {
-        let args: Args = ctx.args()?;
         let core = &ctx.core;
         let repo = repository::get(&core.db, &args.repository_id).await?;
         let remote = remote::get(&core.db, &args.remote_id).await?;

@@ -6,32 +6,20 @@
 
 use std::collections::HashSet;
 
-use depot_container::{BLOB_TYPE, MANIFEST_TYPE, REMOVE_HANDLER, TAG_TYPE, store};
+use depot_container::plugin::Remove;
+use depot_container::{BLOB_TYPE, MANIFEST_TYPE, TAG_TYPE, store};
 use depot_core::CoreResult;
 use depot_core::db::Db;
 use depot_core::models::repository;
 use depot_core::models::version::{self, Change, Removal};
 use depot_core::tasks::{TaskContext, TaskFuture, TaskRegistry};
-use serde::Deserialize;
 
 pub fn register_tasks(reg: &mut TaskRegistry) {
-    reg.register(REMOVE_HANDLER, remove);
+    reg.register(remove);
 }
 
-#[derive(Debug, Deserialize)]
-struct Args {
-    repository_id: String,
-    content_ids: Vec<String>,
-    /// Remove everything (`content_units: ["*"]`).
-    #[serde(default)]
-    all: bool,
-    #[serde(default)]
-    recursive: bool,
-}
-
-fn remove(ctx: TaskContext) -> TaskFuture {
+fn remove(ctx: TaskContext, args: Remove) -> TaskFuture {
     Box::pin(async move {
-        let args: Args = ctx.args()?;
         let db = &ctx.core.db;
         let repo = &args.repository_id;
         let latest = repository::get(db, repo).await?.latest_number;

@@ -4,31 +4,22 @@
 //! `on_demand`). The new version gets the tags, replacing moved ones; with `mirror` it holds
 //! exactly what this sync found.
 
+use depot_container::REPOSITORY_TYPE;
 use depot_container::fetch::Fetcher;
+use depot_container::plugin::Sync;
 use depot_container::store::{self, Repo};
 use depot_container::upstream::{Upstream, included};
-use depot_container::{REPOSITORY_TYPE, SYNC_HANDLER};
 use depot_core::models::remote;
 use depot_core::models::repository;
 use depot_core::models::version::{self, Change, Removal};
 use depot_core::tasks::{TaskContext, TaskFuture, TaskRegistry};
-use serde::Deserialize;
 
 pub fn register_tasks(reg: &mut TaskRegistry) {
-    reg.register(SYNC_HANDLER, sync);
+    reg.register(sync);
 }
 
-#[derive(Debug, Deserialize)]
-struct Args {
-    repository_id: String,
-    remote_id: String,
-    #[serde(default)]
-    mirror: bool,
-}
-
-fn sync(ctx: TaskContext) -> TaskFuture {
+fn sync(ctx: TaskContext, Sync(args): Sync) -> TaskFuture {
     Box::pin(async move {
-        let args: Args = ctx.args()?;
         let core = &ctx.core;
         let repo = repository::get_of_type(&core.db, &args.repository_id, REPOSITORY_TYPE).await?;
         let remote = remote::get(&core.db, &args.remote_id).await?;

@@ -2,26 +2,15 @@
 //! changes).
 
 use depot_core::models::version::{self, Change, Removal};
-use depot_core::tasks::{MODIFY_HANDLER, TaskContext, TaskFuture, TaskRegistry};
-use serde::Deserialize;
+use depot_core::tasks::args::RepositoryModify;
+use depot_core::tasks::{TaskContext, TaskFuture, TaskRegistry};
 
 pub fn register_tasks(reg: &mut TaskRegistry) {
-    reg.register(MODIFY_HANDLER, modify);
+    reg.register(modify);
 }
 
-#[derive(Debug, Deserialize)]
-struct Args {
-    repository_id: String,
-    add: Vec<String>,
-    remove: Vec<String>,
-    remove_all: bool,
-    base_number: Option<i64>,
-    overwrite: bool,
-}
-
-fn modify(ctx: TaskContext) -> TaskFuture {
+fn modify(ctx: TaskContext, args: RepositoryModify) -> TaskFuture {
     Box::pin(async move {
-        let args: Args = ctx.args()?;
         let change = Change {
             base_number: args.base_number,
             remove: if args.remove_all {

@@ -1,38 +1,26 @@
 //! Task: delete content that no repository version holds and artifacts that nothing uses, once
 //! they are older than the protection time.
 //!
-//! Content is still in use when other content needs it: a container blob that a manifest names,
-//! a manifest that an index lists or a tag points at. Such units go only once their users went,
-//! so the cleanup runs in passes (tags, then indexes, then manifests, then blobs). Pushed
-//! container content that is pending in a repository is in use too.
+//! Content is still in use when other content needs it (each plugin says when: a container blob
+//! that a manifest names, say). Such units go only once their users went, so the cleanup runs in
+//! passes.
 
-use depot_core::tasks::{ORPHAN_CLEANUP_HANDLER, TaskContext, TaskFuture, TaskRegistry};
-use sqlx::{AssertSqlSafe, Row};
-
-/// Content `c.id` is in no repository version, pending nowhere, and needed by no other content.
-const UNUSED: &str = "NOT EXISTS (SELECT 1 FROM repository_contents rc WHERE rc.content_id = c.id) \
-     AND NOT EXISTS (SELECT 1 FROM container_pending p WHERE p.content_id = c.id) \
-     AND NOT EXISTS (SELECT 1 FROM container_manifest_blobs mb WHERE mb.blob_id = c.id) \
-     AND NOT EXISTS (SELECT 1 FROM container_manifests m WHERE m.config_blob_id = c.id) \
-     AND NOT EXISTS (SELECT 1 FROM container_listed_manifests l WHERE l.manifest_id = c.id) \
-     AND NOT EXISTS (SELECT 1 FROM container_tags t WHERE t.manifest_id = c.id)";
+use depot_core::models::orphans;
+use depot_core::tasks::args::OrphanCleanup;
+use depot_core::tasks::{TaskContext, TaskFuture, TaskRegistry};
 
 pub fn register_tasks(reg: &mut TaskRegistry) {
-    reg.register(ORPHAN_CLEANUP_HANDLER, cleanup);
+    reg.register(cleanup);
 }
 
-fn cleanup(ctx: TaskContext) -> TaskFuture {
+fn cleanup(ctx: TaskContext, args: OrphanCleanup) -> TaskFuture {
     Box::pin(async move {
         let db = &ctx.core.db;
-        let minutes = ctx.task.args["orphan_protection_time"]
-            .as_u64()
+        let minutes = args
+            .orphan_protection_time
             .unwrap_or(ctx.core.settings.orphan_protection_time);
         let cutoff = depot_core::time::ago(minutes.saturating_mul(60));
-        let only: Option<Vec<String>> = ctx.task.args["content_ids"].as_array().map(|a| {
-            a.iter()
-                .filter_map(|v| v.as_str().map(str::to_string))
-                .collect()
-        });
+        let only = args.content_ids;
 
         ctx.progress
             .start("clean-up.content", "Clean up orphan Content", None)
@@ -41,11 +29,7 @@ fn cleanup(ctx: TaskContext) -> TaskFuture {
         // Each pass frees what the previous one's deletions stopped using; four passes cover
         // tag -> index -> manifest -> blob.
         for _ in 0..4 {
-            let sql = format!("SELECT c.id FROM contents c WHERE c.created <= $1 AND {UNUSED}");
-            let orphans: Vec<String> = sqlx::query_scalar(AssertSqlSafe(sql))
-                .bind(&cutoff)
-                .fetch_all(db.pool())
-                .await?;
+            let orphans = orphans::content(db, &cutoff).await?;
             let orphans: Vec<String> = match &only {
                 Some(ids) => orphans.into_iter().filter(|id| ids.contains(id)).collect(),
                 None => orphans,
@@ -56,19 +40,7 @@ fn cleanup(ctx: TaskContext) -> TaskFuture {
             total += orphans.len() as i64;
             ctx.progress.set_total("clean-up.content", total).await;
             for chunk in orphans.chunks(200) {
-                let mut tx = db.begin_write().await?;
-                for id in chunk {
-                    // Re-check inside the transaction: a concurrent task may have just used it.
-                    let sql = format!(
-                        "DELETE FROM contents WHERE id = $1 AND {}",
-                        UNUSED.replace("c.id", "$1")
-                    );
-                    sqlx::query(AssertSqlSafe(sql))
-                        .bind(id)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                tx.commit().await?;
+                orphans::delete_content(db, chunk).await?;
                 ctx.progress
                     .advance("clean-up.content", chunk.len() as i64)
                     .await;
@@ -91,20 +63,11 @@ fn cleanup(ctx: TaskContext) -> TaskFuture {
         ctx.progress
             .start("clean-up.artifacts", "Clean up orphan Artifacts", None)
             .await;
-        let rows = sqlx::query(
-            "SELECT id, file FROM artifacts a WHERE a.created <= $1 \
-             AND NOT EXISTS (SELECT 1 FROM content_artifacts ca WHERE ca.artifact_id = a.id) \
-             AND NOT EXISTS (SELECT 1 FROM published_files pf WHERE pf.artifact_id = a.id)",
-        )
-        .bind(&cutoff)
-        .fetch_all(db.pool())
-        .await?;
+        let rows = orphans::artifacts(db, &cutoff).await?;
         ctx.progress
             .set_total("clean-up.artifacts", rows.len() as i64)
             .await;
-        for r in rows {
-            let id: String = r.try_get(0)?;
-            let file: String = r.try_get(1)?;
+        for (id, file) in rows {
             if depot_core::models::artifact::delete_if_unused(db, &id).await? {
                 ctx.core.storage.delete(&file).await?;
             }

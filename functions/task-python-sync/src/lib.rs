@@ -7,24 +7,15 @@ use depot_core::models::version::{self, Change, Removal};
 use depot_core::models::{remote, repository};
 use depot_core::tasks::{TaskContext, TaskFuture, TaskRegistry};
 use depot_python::filters::Filters;
-use depot_python::{REPOSITORY_TYPE, SYNC_HANDLER, upstream};
-use serde::Deserialize;
+use depot_python::plugin::Sync;
+use depot_python::{REPOSITORY_TYPE, upstream};
 
 pub fn register_tasks(reg: &mut TaskRegistry) {
-    reg.register(SYNC_HANDLER, sync);
+    reg.register(sync);
 }
 
-#[derive(Debug, Deserialize)]
-struct Args {
-    repository_id: String,
-    remote_id: String,
-    #[serde(default)]
-    mirror: bool,
-}
-
-fn sync(ctx: TaskContext) -> TaskFuture {
+fn sync(ctx: TaskContext, Sync(args): Sync) -> TaskFuture {
     Box::pin(async move {
-        let args: Args = ctx.args()?;
         let core = &ctx.core;
         let repo = repository::get_of_type(&core.db, &args.repository_id, REPOSITORY_TYPE).await?;
         let remote = remote::get(&core.db, &args.remote_id).await?;

@@ -5,14 +5,15 @@
 use depot_core::artifacts::{Expected, ingest};
 use depot_core::checksums::{Algorithm, is_hex_digest, sha256_hex};
 use depot_core::download;
-use depot_core::models::content::{self, RemoteFile, validate_relative_path};
+use depot_core::models::content;
 use depot_core::models::remote::{self, Policy, Remote};
+use depot_core::models::repository;
 use depot_core::models::version::{self, Change, Removal};
-use depot_core::models::{publication, repository};
-use depot_core::tasks::{SYNC_HANDLER, TaskContext, TaskFuture, TaskRegistry};
+use depot_core::tasks::{TaskContext, TaskFuture, TaskRegistry};
 use depot_core::{Core, CoreError, CoreResult};
+use depot_file::Sync;
+use depot_file::content::{RemoteFile, get_or_create_remote, validate_relative_path};
 use futures_util::StreamExt;
-use serde::Deserialize;
 use serde_json::json;
 use sqlx::Row;
 
@@ -20,15 +21,7 @@ use sqlx::Row;
 const MAX_MANIFEST: usize = 256 * 1024 * 1024;
 
 pub fn register_tasks(reg: &mut TaskRegistry) {
-    reg.register(SYNC_HANDLER, sync);
-}
-
-#[derive(Debug, Deserialize)]
-struct Args {
-    repository_id: String,
-    remote_id: String,
-    mirror: bool,
-    optimize: bool,
+    reg.register(sync);
 }
 
 /// Parses a PULP_MANIFEST; every line must be `relative_path,sha256,size`.
@@ -67,9 +60,8 @@ pub fn parse_manifest(text: &str, manifest_url: &str) -> CoreResult<Vec<RemoteFi
     Ok(files)
 }
 
-fn sync(ctx: TaskContext) -> TaskFuture {
+fn sync(ctx: TaskContext, args: Sync) -> TaskFuture {
     Box::pin(async move {
-        let args: Args = ctx.args()?;
         let core = &ctx.core;
         let remote = remote::get(&core.db, &args.remote_id).await?;
         let repo = repository::get(&core.db, &args.repository_id).await?;
@@ -117,7 +109,7 @@ fn sync(ctx: TaskContext) -> TaskFuture {
             .await;
         ctx.progress.complete("sync.parsing.metadata").await;
 
-        let ids = content::get_or_create_remote(&core.db, &remote.id, &files).await?;
+        let ids = get_or_create_remote(&core.db, &remote.id, &files).await?;
         if remote.policy == Policy::Immediate {
             download_missing(&ctx, &remote, &ids).await?;
         }
@@ -162,7 +154,8 @@ fn sync(ctx: TaskContext) -> TaskFuture {
                 .manifest
                 .clone()
                 .unwrap_or_else(|| "PULP_MANIFEST".into());
-            let p = publication::publish(core, &v, &manifest, false, Some(raw_manifest)).await?;
+            let p = depot_file::publish::publish(core, &v, &manifest, false, Some(raw_manifest))
+                .await?;
             ctx.created(p.href());
         }
         match created {

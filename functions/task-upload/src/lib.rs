@@ -4,102 +4,87 @@
 
 use depot_core::artifacts::{Expected, from_upload, ingest};
 use depot_core::download;
-use depot_core::hrefs::Kind;
+use depot_core::models::artifact::{self, Artifact};
 use depot_core::models::remote::Remote;
 use depot_core::models::version::{self, Change, Removal};
-use depot_core::models::{Labels, artifact, content};
-use depot_core::tasks::{
-    COMMIT_HANDLER, CONTENT_CREATE_HANDLER, TaskContext, TaskFuture, TaskRegistry,
-};
-use serde::Deserialize;
+use depot_core::tasks::args::{ContentCreate, UploadCommit};
+use depot_core::tasks::{TaskContext, TaskFuture, TaskRegistry};
+use depot_core::{CoreError, CoreResult};
 
 pub fn register_tasks(reg: &mut TaskRegistry) {
-    reg.register(COMMIT_HANDLER, commit);
-    reg.register(CONTENT_CREATE_HANDLER, create_content);
+    reg.register(commit);
+    reg.register(create_file);
+    reg.register(create_package);
 }
 
-fn commit(ctx: TaskContext) -> TaskFuture {
+fn commit(ctx: TaskContext, args: UploadCommit) -> TaskFuture {
     Box::pin(async move {
-        #[derive(Deserialize)]
-        struct Args {
-            upload_id: String,
-            sha256: Option<String>,
-        }
-        let args: Args = ctx.args()?;
         let a = from_upload(&ctx.core, &args.upload_id, args.sha256.as_deref()).await?;
         ctx.created(a.href());
         Ok(Some(serde_json::to_value(a.response()).unwrap_or_default()))
     })
 }
 
-/// Arguments of [`CONTENT_CREATE_HANDLER`]: exactly one of `artifact_id` and `upload_id`.
-#[derive(Debug, Deserialize, serde::Serialize)]
-pub struct CreateContentArgs {
-    pub relative_path: String,
-    pub artifact_id: Option<String>,
-    pub upload_id: Option<String>,
-    pub file_url: Option<String>,
-    pub repository_id: Option<String>,
-    #[serde(default)]
-    pub pulp_labels: Labels,
-    #[serde(default = "yes")]
-    pub overwrite: bool,
-    /// `file.file` (the default) or `python.python`.
-    #[serde(default)]
-    pub pulp_type: Option<String>,
+/// The artifact the task's bytes are: the one named, the upload's, or the download's.
+async fn artifact_of(ctx: &TaskContext, args: &ContentCreate) -> CoreResult<Artifact> {
+    match (&args.artifact_id, &args.upload_id, &args.file_url) {
+        (Some(id), _, _) => artifact::get(&ctx.core.db, id).await,
+        (None, Some(upload), _) => from_upload(&ctx.core, upload, None).await,
+        (None, None, Some(url)) => {
+            let resp = download::get(&ctx.core, &Remote::ephemeral(url), url).await?;
+            ingest(&ctx.core, download::body_stream(resp), &Expected::default()).await
+        }
+        (None, None, None) => Err(CoreError::invalid("No file, upload or artifact was given.")),
+    }
 }
 
-fn yes() -> bool {
-    true
+/// Adds the new unit to the repository the task names, if any.
+async fn add_to_repository(
+    ctx: &TaskContext,
+    args: &ContentCreate,
+    content_id: &str,
+) -> CoreResult<()> {
+    if let Some(repo) = &args.repository_id {
+        let change = Change {
+            base_number: None,
+            remove: Removal::Some(Vec::new()),
+            add: vec![content_id.to_string()],
+            overwrite: args.overwrite,
+        };
+        if let Some(v) = version::create_next(&ctx.core.db, repo, change).await? {
+            ctx.created(v.href());
+        }
+    }
+    Ok(())
 }
 
-fn create_content(ctx: TaskContext) -> TaskFuture {
+fn create_file(ctx: TaskContext, depot_file::Create(args): depot_file::Create) -> TaskFuture {
     Box::pin(async move {
-        let args: CreateContentArgs = ctx.args()?;
-        let a = match (&args.artifact_id, &args.upload_id, &args.file_url) {
-            (Some(id), _, _) => artifact::get(&ctx.core.db, id).await?,
-            (None, Some(upload), _) => from_upload(&ctx.core, upload, None).await?,
-            (None, None, Some(url)) => {
-                let resp = download::get(&ctx.core, &Remote::ephemeral(url), url).await?;
-                ingest(&ctx.core, download::body_stream(resp), &Expected::default()).await?
-            }
-            (None, None, None) => {
-                return Err(depot_core::CoreError::invalid(
-                    "No file, upload or artifact was given.",
-                ));
-            }
-        };
-        let python = args.pulp_type.as_deref() == Some(depot_python::PACKAGE_TYPE);
-        let content_id = if python {
-            let id = depot_python::ingest::artifact(&ctx.core, &a, &args.relative_path).await?;
-            ctx.created(Kind::PythonPackage.href(&id));
-            id
-        } else {
-            let c = content::get_or_create_with_artifact(
-                &ctx.core.db,
-                &args.relative_path,
-                &a,
-                &args.pulp_labels,
-            )
-            .await?;
-            ctx.created(c.href());
-            c.id
-        };
-        if let Some(repo) = &args.repository_id {
-            let change = Change {
-                base_number: None,
-                remove: Removal::Some(Vec::new()),
-                add: vec![content_id.clone()],
-                overwrite: args.overwrite,
-            };
-            if let Some(v) = version::create_next(&ctx.core.db, repo, change).await? {
-                ctx.created(v.href());
-            }
-        }
-        if python {
-            return Ok(None);
-        }
-        let c = content::get(&ctx.core.db, &content_id).await?;
+        let a = artifact_of(&ctx, &args).await?;
+        let db = &ctx.core.db;
+        let c = depot_file::content::get_or_create_with_artifact(
+            db,
+            &args.relative_path,
+            &a,
+            &args.pulp_labels,
+        )
+        .await?;
+        ctx.created(c.href());
+        add_to_repository(&ctx, &args, &c.id).await?;
+        let c = depot_file::content::get(db, &c.id).await?;
         Ok(Some(serde_json::to_value(c.response()).unwrap_or_default()))
+    })
+}
+
+fn create_package(
+    ctx: TaskContext,
+    depot_python::plugin::Create(args): depot_python::plugin::Create,
+) -> TaskFuture {
+    Box::pin(async move {
+        let a = artifact_of(&ctx, &args).await?;
+        let id = depot_python::ingest::artifact(&ctx.core, &a, &args.relative_path).await?;
+        ctx.created(depot_python::plugin::PACKAGE.href(&id));
+        add_to_repository(&ctx, &args, &id).await?;
+        Ok(None)
     })
 }

@@ -7,12 +7,14 @@ pub mod fetch;
 pub mod manifest;
 pub mod names;
 pub mod namespaces;
+pub mod plugin;
 pub mod pull_through;
 pub mod store;
 pub mod upstream;
 
 pub use digest::Digest;
 pub use error::{RegistryError, RegistryResult};
+pub use plugin::PLUGIN;
 
 /// Content and repository types, as Pulp names them. Syncs fill `container.container`
 /// repositories; the registry creates `container.container-push` ones on first push.
@@ -22,12 +24,3 @@ pub const DISTRIBUTION_TYPE: &str = "container.container";
 pub const BLOB_TYPE: &str = "container.blob";
 pub const MANIFEST_TYPE: &str = "container.manifest";
 pub const TAG_TYPE: &str = "container.tag";
-
-/// The task that adds a tag, its manifest and everything the manifest needs to a repository.
-pub const ADD_HANDLER: &str = depot_core::tasks::routes::CONTAINER_ADD;
-/// The task that syncs a container repository from a remote registry.
-pub const SYNC_HANDLER: &str = depot_core::tasks::routes::CONTAINER_SYNC;
-/// The task that stores an image a pull-through cache served from upstream.
-pub const CACHE_HANDLER: &str = depot_core::tasks::routes::CONTAINER_CACHE;
-/// The task that removes manifests (with their tags) or blobs from a repository.
-pub const REMOVE_HANDLER: &str = depot_core::tasks::routes::CONTAINER_REMOVE;

@@ -3,7 +3,6 @@
 //! first distribution in it; deleting one deletes its distributions.
 
 use depot_core::db::{Db, Tx};
-use depot_core::hrefs::Kind;
 use depot_core::models::{Labels, distribution, labels_from_text, repository};
 use depot_core::{CoreError, CoreResult};
 use schemars::JsonSchema;
@@ -48,8 +47,8 @@ impl Namespace {
 
     pub fn response(&self) -> ContainerNamespaceResponse {
         ContainerNamespaceResponse {
-            pulp_href: Kind::ContainerNamespace.href(&self.id),
-            prn: Kind::ContainerNamespace.prn(&self.id),
+            pulp_href: crate::plugin::NAMESPACE.href(&self.id),
+            prn: crate::plugin::NAMESPACE.prn(&self.id),
             pulp_created: self.created.clone(),
             pulp_last_updated: self.updated.clone(),
             name: self.name.clone(),

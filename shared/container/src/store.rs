@@ -34,7 +34,12 @@ pub struct Repo {
 impl Repo {
     /// The name tasks on the repository reserve.
     pub fn prn(&self) -> String {
-        depot_core::hrefs::Kind::repository(&self.repository_type).prn(&self.repository_id)
+        let kind = if self.repository_type == PUSH_REPOSITORY_TYPE {
+            &crate::plugin::PUSH_REPOSITORY
+        } else {
+            &crate::plugin::REPOSITORY
+        };
+        kind.prn(&self.repository_id)
     }
 
     pub fn pushable(&self) -> bool {

@@ -11,32 +11,71 @@ use common::{TestDb, databases};
 use depot_core::config::Settings;
 use depot_core::models::task::{self, Task};
 use depot_core::storage::FsStorage;
-use depot_core::tasks::{self, Dispatch, TaskContext, TaskFuture, TaskRegistry};
+use depot_core::tasks::{
+    self, Dispatch, TaskArgs, TaskContext, TaskFuture, TaskRegistry, TaskSpec,
+};
 use depot_core::{Core, CoreError};
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-fn sleepy(ctx: TaskContext) -> TaskFuture {
+static SLEEP: TaskSpec = TaskSpec::new("test.sleep", "test");
+static FAIL: TaskSpec = TaskSpec::new("test.fail", "test");
+static PANIC: TaskSpec = TaskSpec::new("test.panic", "test");
+
+#[derive(Serialize, Deserialize)]
+struct Sleep {
+    ms: u64,
+}
+
+impl TaskArgs for Sleep {
+    const SPEC: &'static TaskSpec = &SLEEP;
+}
+
+#[derive(Serialize, Deserialize)]
+struct Fail {}
+
+impl TaskArgs for Fail {
+    const SPEC: &'static TaskSpec = &FAIL;
+}
+
+#[derive(Serialize, Deserialize)]
+struct Panic {}
+
+impl TaskArgs for Panic {
+    const SPEC: &'static TaskSpec = &PANIC;
+}
+
+/// Arguments of another shape sent to `test.sleep`, as an older or newer dispatcher might.
+#[derive(Serialize, Deserialize)]
+struct OddSleep {
+    ms: String,
+}
+
+impl TaskArgs for OddSleep {
+    const SPEC: &'static TaskSpec = &SLEEP;
+}
+
+fn sleepy(_: TaskContext, args: Sleep) -> TaskFuture {
     Box::pin(async move {
-        let ms = ctx.task.args["ms"].as_u64().unwrap_or(0);
-        tokio::time::sleep(Duration::from_millis(ms)).await;
-        Ok(Some(json!({"slept": ms})))
+        tokio::time::sleep(Duration::from_millis(args.ms)).await;
+        Ok(Some(json!({"slept": args.ms})))
     })
 }
 
-fn failing(_: TaskContext) -> TaskFuture {
+fn failing(_: TaskContext, _: Fail) -> TaskFuture {
     Box::pin(async move { Err(CoreError::invalid("the input was wrong")) })
 }
 
-fn panicking(_: TaskContext) -> TaskFuture {
+fn panicking(_: TaskContext, _: Panic) -> TaskFuture {
     Box::pin(async move { panic!("bug") })
 }
 
 async fn core_for(test_db: &TestDb) -> Core {
     let dir = test_db.dir();
     let mut reg = TaskRegistry::default();
-    reg.register("test.sleep", sleepy);
-    reg.register("test.fail", failing);
-    reg.register("test.panic", panicking);
+    reg.register(sleepy);
+    reg.register(failing);
+    reg.register(panicking);
     let settings = Settings::for_tests(dir.clone(), "unused".into(), "127.0.0.1:0".into());
     Core {
         db: test_db.db.clone(),
@@ -59,7 +98,12 @@ async fn dispatch(
     shared: &[&str],
     group: Option<&str>,
 ) -> Task {
-    let mut d = Dispatch::new("test", handler, json!({"ms": ms}))
+    let d = match handler {
+        "test.fail" => Dispatch::new("test", &Fail {}),
+        "test.panic" => Dispatch::new("test", &Panic {}),
+        _ => Dispatch::new("test", &Sleep { ms }),
+    };
+    let mut d = d
         .exclusive(exclusive.iter().map(|s| s.to_string()))
         .shared(shared.iter().map(|s| s.to_string()));
     d.task_group = group.map(str::to_string);
@@ -172,11 +216,22 @@ async fn reservations_order_and_parallelism() {
         assert_eq!(done[2].state, "completed");
 
         // An immediate task with free resources has run when dispatch returns.
-        let d = Dispatch::new("test", "test.sleep", json!({"ms": 0}))
+        let d = Dispatch::new("test", &Sleep { ms: 0 })
             .exclusive(["I".to_string()])
             .immediate();
         let t = tasks::dispatch(&core, d).await.unwrap();
         assert_eq!(t.state, "completed");
+
+        // Arguments the handler cannot read fail the task, saying so, instead of running it
+        // with defaults.
+        let d = Dispatch::new("test", &OddSleep { ms: "soon".into() }).immediate();
+        let t = tasks::dispatch(&core, d).await.unwrap();
+        assert_eq!(t.state, "failed");
+        let why = t.error["description"].as_str().unwrap();
+        assert!(
+            why.contains("arguments of the task 'test.sleep' cannot be read"),
+            "{why}"
+        );
         test_db.close().await;
     }
 }

@@ -8,9 +8,9 @@ mod common;
 use common::databases;
 use depot_core::db::Db;
 use depot_core::models::Labels;
-use depot_core::models::content;
 use depot_core::models::repository::{self, NewRepository};
 use depot_core::models::version::{self, Change, Removal};
+use depot_file::content;
 use serde_json::json;
 use sqlx::AssertSqlSafe;
 
@@ -50,6 +50,8 @@ fn summary(v: &version::Version) -> serde_json::Value {
 
 #[tokio::test]
 async fn versions_record_changes_and_survive_deletes() {
+    static PLUGINS: [&depot_core::plugin::Plugin; 1] = [&depot_file::PLUGIN];
+    depot_core::plugin::install(&PLUGINS);
     for test_db in databases().await {
         let (engine, db) = (test_db.engine, test_db.db.clone());
         let repo = repository::create(

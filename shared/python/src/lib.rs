@@ -7,13 +7,13 @@ pub mod filters;
 pub mod ingest;
 pub mod metadata;
 pub mod names;
+pub mod plugin;
 pub mod store;
 pub mod upstream;
+
+pub use plugin::PLUGIN;
 
 /// Content, repository and distribution types, as pulp_python names them.
 pub const PACKAGE_TYPE: &str = "python.python";
 pub const REPOSITORY_TYPE: &str = "python.python";
 pub const DISTRIBUTION_TYPE: &str = "python.pypi";
-
-/// The task that syncs a python repository from a remote index.
-pub const SYNC_HANDLER: &str = depot_core::tasks::routes::PYTHON_SYNC;

@@ -135,6 +135,7 @@ fn init_tracing() {
 }
 
 async fn run(function: &Function) -> Result<(), StartupError> {
+    depot_plugins::install();
     let settings = Settings::from_env().map_err(|e| StartupError(e.to_string()))?;
     let mut registry = TaskRegistry::default();
     if function.kind == Kind::Http {

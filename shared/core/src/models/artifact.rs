@@ -7,7 +7,6 @@ use sqlx::any::AnyRow;
 
 use crate::checksums::Digests;
 use crate::db::Db;
-use crate::hrefs::Kind;
 use crate::{CoreError, CoreResult};
 
 #[derive(Debug, Clone)]
@@ -42,14 +41,14 @@ impl Artifact {
     }
 
     pub fn href(&self) -> String {
-        Kind::Artifact.href(&self.id)
+        crate::hrefs::ARTIFACT.href(&self.id)
     }
 
     pub fn response(&self) -> ArtifactResponse {
         let d = &self.digests;
         ArtifactResponse {
             pulp_href: self.href(),
-            prn: Kind::Artifact.prn(&self.id),
+            prn: crate::hrefs::ARTIFACT.prn(&self.id),
             pulp_created: self.created.clone(),
             pulp_last_updated: self.updated.clone(),
             file: self.file.clone(),

@@ -1,7 +1,7 @@
 //! Distributions: where content is served, under a base path.
 
 use schemars::JsonSchema;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -10,6 +10,7 @@ use super::remote::unique_name;
 use super::{Labels, labels_from_text};
 use crate::db::{Db, get_bool};
 use crate::hrefs::Kind;
+use crate::plugin::{self, Family, Role};
 use crate::{CoreError, CoreResult};
 
 /// Base paths are a shared namespace: every change of distributions holds this resource.
@@ -18,6 +19,10 @@ pub const BASE_PATHS: &str = "pdrn:distribution-base-paths";
 #[derive(Debug, Clone)]
 pub struct Distribution {
     pub id: String,
+    /// The type its `pulp_type` names (checked when the row is read).
+    pub kind: Kind,
+    /// The type of the repository it serves, if any.
+    pub repository_kind: Option<Kind>,
     pub pulp_type: String,
     pub name: String,
     pub base_path: String,
@@ -55,16 +60,23 @@ pub const COLUMNS: &str = "id, pulp_type, name, base_path, pulp_labels, hidden, 
 
 impl Distribution {
     pub fn from_row(row: &AnyRow) -> CoreResult<Self> {
+        let pulp_type: String = row.try_get("pulp_type")?;
+        let repository_type: Option<String> = row.try_get("repository_type")?;
         Ok(Self {
             id: row.try_get("id")?,
-            pulp_type: row.try_get("pulp_type")?,
+            kind: plugin::find(Family::Distribution, &pulp_type)?,
+            pulp_type,
             name: row.try_get("name")?,
             base_path: row.try_get("base_path")?,
             pulp_labels: labels_from_text(&row.try_get::<String, _>("pulp_labels")?),
             hidden: get_bool(row, "hidden")?,
             content_guard: row.try_get("content_guard")?,
             repository_id: row.try_get("repository_id")?,
-            repository_type: row.try_get("repository_type")?,
+            repository_kind: match &repository_type {
+                Some(t) => Some(plugin::find(Family::Repository, t)?),
+                None => None,
+            },
+            repository_type,
             repository_version_id: row.try_get("repository_version_id")?,
             publication_id: row.try_get("publication_id")?,
             checkpoint: get_bool(row, "checkpoint")?,
@@ -80,7 +92,15 @@ impl Distribution {
     }
 
     pub fn kind(&self) -> Kind {
-        Kind::distribution(&self.pulp_type)
+        self.kind
+    }
+
+    /// The type of the publications it serves, if its type serves publications.
+    pub fn publication_kind(&self) -> Option<Kind> {
+        match self.kind.role {
+            Role::Distribution { publication, .. } => publication,
+            _ => None,
+        }
     }
 
     pub fn href(&self) -> String {
@@ -117,7 +137,8 @@ pub async fn response(
     let repository = d
         .repository_id
         .as_deref()
-        .map(|id| Kind::repository(d.repository_type.as_deref().unwrap_or_default()).href(id));
+        .zip(d.repository_kind)
+        .map(|(id, kind)| kind.href(id));
     let version = match &d.repository_version_id {
         Some(id) => super::version::get_by_id(db, id)
             .await
@@ -146,7 +167,8 @@ pub async fn response(
         publication: d
             .publication_id
             .as_deref()
-            .map(|id| Kind::FilePublication.href(id)),
+            .zip(d.publication_kind())
+            .map(|(id, kind)| kind.href(id)),
         checkpoint: d.checkpoint,
     })
 }
@@ -283,7 +305,8 @@ pub async fn precheck(
 
 /// Base paths are unique, and the content app's may not nest inside each other. Registry names
 /// may (`library` and `library/alpine` are two repositories, and a pull-through cache's
-/// distributions live below its base path), so container distributions only clash on equality.
+/// distributions live below its base path), so distributions the content app does not serve
+/// only clash on equality.
 async fn check_overlap(
     db: &Db,
     pulp_type: &str,
@@ -293,7 +316,8 @@ async fn check_overlap(
     let rows = sqlx::query("SELECT id, name, base_path, pulp_type FROM distributions")
         .fetch_all(db.pool())
         .await?;
-    let served_by_content_app = |t: &str| !t.starts_with("container.");
+    let served_by_content_app =
+        |t: &str| plugin::find(Family::Distribution, t).is_ok_and(|k| k.served_by_content_app());
     for r in rows {
         let id: String = r.try_get(0)?;
         if Some(id.as_str()) == exclude_id {
@@ -318,15 +342,16 @@ async fn check_overlap(
 }
 
 /// What a distribution serves; at most one is set.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Source {
     pub repository_id: Option<String>,
     pub repository_version_id: Option<String>,
     pub publication_id: Option<String>,
 }
 
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct NewDistribution {
-    /// `file.file`, `container.container`, ...
+    /// The distribution type's `pulp_type`.
     pub pulp_type: String,
     pub name: String,
     pub base_path: String,
@@ -395,7 +420,7 @@ pub async fn update(
             "remote" => {
                 d.remote_id = v
                     .as_str()
-                    .and_then(|h| Kind::REMOTES.iter().find_map(|k| k.parse_ref(h)))
+                    .and_then(|h| plugin::of_family(Family::Remote).find_map(|k| k.parse_ref(h)))
             }
             _ => {}
         }

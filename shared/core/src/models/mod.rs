@@ -5,6 +5,7 @@ pub mod artifact;
 pub mod content;
 pub mod distribution;
 pub mod list;
+pub mod orphans;
 pub mod publication;
 pub mod remote;
 pub mod repository;

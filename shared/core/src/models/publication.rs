@@ -7,12 +7,15 @@ use sqlx::any::AnyRow;
 
 use crate::db::{Db, get_bool};
 use crate::hrefs::{Kind, version_href};
+use crate::plugin::{self, Family, Role};
 use crate::{CoreError, CoreResult};
 
 #[derive(Debug, Clone)]
 pub struct Publication {
     pub id: String,
-    /// `file.file`, or `python.python` (which serves its version's content as it is).
+    /// The type its `pulp_type` names (checked when the row is read).
+    pub kind: Kind,
+    /// The publication type's `pulp_type`.
     pub pulp_type: String,
     pub repository_version_id: String,
     pub repository_id: String,
@@ -31,6 +34,7 @@ pub const FROM: &str =
 
 impl Publication {
     pub fn from_row(row: &AnyRow) -> CoreResult<Self> {
+        let pulp_type: String = row.try_get(9)?;
         Ok(Self {
             id: row.try_get(0)?,
             repository_version_id: row.try_get(1)?,
@@ -41,12 +45,13 @@ impl Publication {
             pass_through: get_bool(row, "pass_through")?,
             created: row.try_get(7)?,
             updated: row.try_get(8)?,
-            pulp_type: row.try_get(9)?,
+            kind: plugin::find(Family::Publication, &pulp_type)?,
+            pulp_type,
         })
     }
 
     pub fn kind(&self) -> Kind {
-        Kind::publication(&self.pulp_type)
+        self.kind
     }
 
     pub fn href(&self) -> String {
@@ -85,10 +90,12 @@ pub async fn response(db: &Db, p: &Publication) -> CoreResult<FilePublicationRes
             .bind(&p.id)
             .fetch_all(db.pool())
             .await?;
-    let repository = Kind::repository(&p.pulp_type);
-    let distribution = match p.kind() {
-        Kind::PythonPublication => Kind::PythonDistribution,
-        _ => Kind::FileDistribution,
+    let repository = plugin::find(Family::Repository, &p.pulp_type)?;
+    let Role::Publication { distribution, .. } = p.kind.role else {
+        return Err(CoreError::Internal(format!(
+            "{:?} is not a publication type",
+            p.kind
+        )));
     };
     Ok(FilePublicationResponse {
         pulp_href: p.href(),
@@ -167,61 +174,4 @@ pub async fn delete(db: &Db, id: &str) -> CoreResult<()> {
         return Err(CoreError::not_found("Publication"));
     }
     Ok(())
-}
-
-/// Publishes a repository version: every file under its relative path plus a `manifest` file.
-/// The manifest is generated (`relative_path,sha256,size` per line) unless `upstream_manifest`
-/// is given, which a mirror sync passes through as it was fetched.
-pub async fn publish(
-    core: &crate::Core,
-    v: &super::version::Version,
-    manifest: &str,
-    checkpoint: bool,
-    upstream_manifest: Option<bytes::Bytes>,
-) -> CoreResult<Publication> {
-    let sql = format!(
-        "SELECT ca.id, fc.relative_path, fc.sha256, COALESCE(fc.size, a.size) FROM repository_contents rc \
-         JOIN file_contents fc ON fc.content_id = rc.content_id \
-         JOIN content_artifacts ca ON ca.content_id = rc.content_id \
-         LEFT JOIN artifacts a ON a.id = ca.artifact_id WHERE {} ORDER BY fc.relative_path",
-        super::version::present_condition(1, 2)
-    );
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(&v.repository_id)
-        .bind(v.number)
-        .fetch_all(core.db.pool())
-        .await?;
-    let mut generated = String::new();
-    let mut files = Vec::with_capacity(rows.len() + 1);
-    for r in &rows {
-        let path: String = r.try_get(1)?;
-        let sha: String = r.try_get(2)?;
-        let size: Option<i64> = r.try_get(3)?;
-        generated.push_str(&format!("{path},{sha},{}\n", size.unwrap_or(0)));
-        if path != manifest {
-            files.push(PublishedFile {
-                relative_path: path,
-                content_artifact_id: Some(r.try_get(0)?),
-                artifact_id: None,
-            });
-        }
-    }
-    let pass_through = upstream_manifest.is_some();
-    let bytes = upstream_manifest.unwrap_or_else(|| bytes::Bytes::from(generated));
-    let manifest_artifact = crate::artifacts::ingest_bytes(core, bytes).await?;
-    files.push(PublishedFile {
-        relative_path: manifest.to_string(),
-        content_artifact_id: None,
-        artifact_id: Some(manifest_artifact.id),
-    });
-    create(
-        &core.db,
-        "file.file",
-        &v.id,
-        Some(manifest.to_string()),
-        checkpoint,
-        pass_through,
-        files,
-    )
-    .await
 }

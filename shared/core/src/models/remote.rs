@@ -8,7 +8,8 @@ use sqlx::any::AnyRow;
 
 use super::{Labels, labels_from_text};
 use crate::db::Db;
-use crate::hrefs::Kind;
+use crate::hrefs::{Kind, ResourceType, Role};
+use crate::plugin::{self, Family};
 use crate::{CoreError, CoreResult};
 
 /// Download policies.
@@ -72,6 +73,8 @@ pub const HIDDEN_FIELDS: &[&str] = &[
 #[derive(Debug, Clone)]
 pub struct Remote {
     pub id: String,
+    /// The type its `pulp_type` names (checked when the row is read).
+    pub kind: Kind,
     pub pulp_type: String,
     pub name: String,
     pub url: String,
@@ -85,13 +88,22 @@ pub struct Remote {
 pub const COLUMNS: &str =
     "id, pulp_type, name, url, policy, pulp_labels, settings, created, updated";
 
+/// The type of a remote that exists only for one download (a `file_url`): no rows, no href.
+static ONE_OFF: ResourceType = ResourceType {
+    pulp_type: "",
+    collection: "",
+    prn_model: "core.oneoffremote",
+    role: Role::Other,
+};
+
 impl Remote {
     /// A remote that exists only for one download (content created from a `file_url`), with the
     /// default settings.
     pub fn ephemeral(url: &str) -> Self {
         Remote {
             id: String::new(),
-            pulp_type: "file.file".into(),
+            kind: &ONE_OFF,
+            pulp_type: String::new(),
             name: String::new(),
             url: url.to_string(),
             policy: Policy::Immediate,
@@ -105,9 +117,11 @@ impl Remote {
     pub fn from_row(row: &AnyRow) -> CoreResult<Self> {
         let policy: String = row.try_get("policy")?;
         let settings: String = row.try_get("settings")?;
+        let pulp_type: String = row.try_get("pulp_type")?;
         Ok(Self {
             id: row.try_get("id")?,
-            pulp_type: row.try_get("pulp_type")?,
+            kind: plugin::find(Family::Remote, &pulp_type)?,
+            pulp_type,
             name: row.try_get("name")?,
             url: row.try_get("url")?,
             policy: Policy::parse(&policy).unwrap_or(Policy::Immediate),
@@ -119,7 +133,7 @@ impl Remote {
     }
 
     pub fn kind(&self) -> Kind {
-        Kind::remote(&self.pulp_type)
+        self.kind
     }
 
     pub fn href(&self) -> String {
@@ -297,7 +311,7 @@ pub fn validate_url(url: &str) -> CoreResult<()> {
 }
 
 pub struct NewRemote {
-    /// `file.file`, `container.container`, `container.pull-through`
+    /// The remote type's `pulp_type`.
     pub pulp_type: &'static str,
     pub name: String,
     pub url: String,

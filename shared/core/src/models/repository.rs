@@ -10,11 +10,16 @@ use super::remote::unique_name;
 use super::{Labels, labels_from_text};
 use crate::db::{Db, Tx, get_bool};
 use crate::hrefs::{Kind, version_href};
+use crate::plugin::{self, Family};
 use crate::{CoreError, CoreResult};
 
 #[derive(Debug, Clone)]
 pub struct Repository {
     pub id: String,
+    /// The type its `pulp_type` names (checked when the row is read).
+    pub kind: Kind,
+    /// The type of the remotes it syncs from (its plugin's), if its plugin has remotes.
+    pub remote_kind: Option<Kind>,
     pub pulp_type: String,
     pub name: String,
     pub description: Option<String>,
@@ -37,9 +42,12 @@ pub const COLUMNS: &str = "id, pulp_type, name, description, pulp_labels, retain
 
 impl Repository {
     pub fn from_row(row: &AnyRow) -> CoreResult<Self> {
+        let pulp_type: String = row.try_get("pulp_type")?;
         Ok(Self {
             id: row.try_get("id")?,
-            pulp_type: row.try_get("pulp_type")?,
+            kind: plugin::find(Family::Repository, &pulp_type)?,
+            remote_kind: plugin::find(Family::Remote, &pulp_type).ok(),
+            pulp_type,
             name: row.try_get("name")?,
             description: row.try_get("description")?,
             pulp_labels: labels_from_text(&row.try_get::<String, _>("pulp_labels")?),
@@ -57,7 +65,7 @@ impl Repository {
     }
 
     pub fn kind(&self) -> Kind {
-        Kind::repository(&self.pulp_type)
+        self.kind
     }
 
     pub fn href(&self) -> String {
@@ -85,7 +93,8 @@ impl Repository {
             remote: self
                 .remote_id
                 .as_deref()
-                .map(|id| Kind::remote(&self.pulp_type).href(id)),
+                .zip(self.remote_kind)
+                .map(|(id, kind)| kind.href(id)),
             autopublish: self.autopublish,
             manifest: self.manifest.clone(),
             last_sync_details: self.last_sync_details.clone(),
@@ -145,7 +154,7 @@ async fn fetch<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
 }
 
 pub struct NewRepository {
-    /// `file.file`, `container.container`, ...
+    /// The repository type's `pulp_type`.
     pub pulp_type: &'static str,
     pub name: String,
     pub description: Option<String>,
@@ -219,7 +228,8 @@ pub async fn update(db: &Db, id: &str, changes: Map<String, Value>) -> CoreResul
             "remote" => {
                 repo.remote_id = v
                     .as_str()
-                    .and_then(|h| Kind::remote(&repo.pulp_type).parse_ref(h))
+                    .zip(repo.remote_kind)
+                    .and_then(|(h, kind)| kind.parse_ref(h))
             }
             "autopublish" => repo.autopublish = v.as_bool().unwrap_or(false),
             "manifest" => repo.manifest = v.as_str().map(str::to_string),

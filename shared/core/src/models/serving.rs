@@ -9,6 +9,7 @@ use super::distribution::{base_path_candidates, base_path_in, bind_base_path_can
 use super::version::present_condition;
 use crate::CoreResult;
 use crate::db::Db;
+use crate::plugin::{self, Family};
 
 /// The repository version (and publication, if any) a distribution serves.
 #[derive(Debug, Clone)]
@@ -44,25 +45,31 @@ pub enum File {
 }
 
 /// Finds the distribution whose base path is the longest prefix of `path`, with what it serves.
-/// A distribution with a (file) publication serves it; one with a repository or a version serves
-/// that version through its newest file publication when there is one, else the version's
-/// content (as python publications do: they only fix the version).
+/// A distribution with a publication of published files serves it; one with a repository or a
+/// version serves that version through its newest such publication when there is one, else the
+/// version's content (as python publications do: they only fix the version).
 pub async fn match_path(db: &Db, path: &str) -> CoreResult<Option<Matched>> {
     let candidates = base_path_candidates(path);
     if candidates.is_empty() {
         return Ok(None);
     }
+    // The type names come from the plugins' descriptors, never from a request.
+    let file_publications =
+        plugin::sql_list(plugin::of_family(Family::Publication).filter(|k| k.serves_files()));
+    let served = plugin::sql_list(
+        plugin::of_family(Family::Distribution).filter(|k| k.served_by_content_app()),
+    );
     let sql = format!(
         "SELECT d.base_path, v.repository_id, v.number, \
-           COALESCE(CASE WHEN dp.pulp_type = 'file.file' THEN d.publication_id END, \
-           (SELECT p.id FROM publications p WHERE p.repository_version_id = v.id AND p.pulp_type = 'file.file' \
+           COALESCE(CASE WHEN dp.pulp_type IN ({file_publications}) THEN d.publication_id END, \
+           (SELECT p.id FROM publications p WHERE p.repository_version_id = v.id AND p.pulp_type IN ({file_publications}) \
             ORDER BY p.created DESC LIMIT 1)) \
          FROM distributions d \
          LEFT JOIN publications dp ON dp.id = d.publication_id \
          LEFT JOIN repositories r ON r.id = d.repository_id \
          LEFT JOIN repository_versions v ON v.id = COALESCE(dp.repository_version_id, d.repository_version_id, \
            (SELECT rv.id FROM repository_versions rv WHERE rv.repository_id = r.id AND rv.number = r.latest_number)) \
-         WHERE {} AND d.pulp_type NOT LIKE 'container.%' \
+         WHERE {} AND d.pulp_type IN ({served}) \
          ORDER BY LENGTH(d.base_path) DESC LIMIT 1",
         base_path_in("d.base_path", 1)
     );

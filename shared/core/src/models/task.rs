@@ -7,7 +7,6 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use crate::db::{Db, get_bool, get_json};
-use crate::hrefs::Kind;
 use crate::{CoreError, CoreResult};
 
 pub const WAITING: &str = "waiting";
@@ -90,7 +89,7 @@ impl Task {
     }
 
     pub fn href(&self) -> String {
-        Kind::Task.href(&self.id)
+        crate::hrefs::TASK.href(&self.id)
     }
 
     pub fn is_finished(&self) -> bool {
@@ -109,13 +108,16 @@ impl Task {
     pub fn response(&self) -> TaskResponse {
         TaskResponse {
             pulp_href: self.href(),
-            prn: Kind::Task.prn(&self.id),
+            prn: crate::hrefs::TASK.prn(&self.id),
             pulp_created: self.created.clone(),
             pulp_last_updated: self.updated.clone(),
             state: self.state.clone(),
             name: self.name.clone(),
             logging_cid: self.logging_cid.clone(),
-            created_by: self.created_by.as_deref().map(|u| Kind::User.href(u)),
+            created_by: self
+                .created_by
+                .as_deref()
+                .map(|u| crate::hrefs::USER.href(u)),
             unblocked_at: self.unblocked_at.clone(),
             started_at: self.started_at.clone(),
             finished_at: self.finished_at.clone(),
@@ -125,12 +127,15 @@ impl Task {
                 Some(self.error.clone())
             },
             worker: None,
-            parent_task: self.parent_task_id.as_deref().map(|t| Kind::Task.href(t)),
+            parent_task: self
+                .parent_task_id
+                .as_deref()
+                .map(|t| crate::hrefs::TASK.href(t)),
             child_tasks: Vec::new(),
             task_group: self
                 .task_group_id
                 .as_deref()
-                .map(|g| Kind::TaskGroup.href(g)),
+                .map(|g| crate::hrefs::TASK_GROUP.href(g)),
             progress_reports: self
                 .progress_reports
                 .as_array()
@@ -160,9 +165,7 @@ fn href_to_prn(href: &str) -> Option<String> {
         // repository-scoped form instead.
         return Some(format!("prn:{}:{repo}", crate::hrefs::VERSION_PRN_MODEL));
     }
-    Kind::ALL
-        .iter()
-        .find_map(|k| k.parse(href).map(|id| k.prn(&id)))
+    crate::hrefs::to_prn(href)
 }
 
 /// A unit of background work and its outcome.
@@ -290,8 +293,8 @@ pub async fn group_response(db: &Db, id: &str) -> CoreResult<TaskGroupResponse> 
     let tasks: Vec<Task> = rows.iter().map(Task::from_row).collect::<CoreResult<_>>()?;
     let count = |s: &str| tasks.iter().filter(|t| t.state == s).count() as i64;
     Ok(TaskGroupResponse {
-        pulp_href: Kind::TaskGroup.href(id),
-        prn: Kind::TaskGroup.prn(id),
+        pulp_href: crate::hrefs::TASK_GROUP.href(id),
+        prn: crate::hrefs::TASK_GROUP.prn(id),
         description: row.try_get(1)?,
         all_tasks_dispatched: get_bool(&row, "all_tasks_dispatched")?,
         waiting: count(WAITING),
@@ -306,7 +309,7 @@ pub async fn group_response(db: &Db, id: &str) -> CoreResult<TaskGroupResponse> 
             .iter()
             .map(|t| MinimalTaskResponse {
                 pulp_href: t.href(),
-                prn: Kind::Task.prn(&t.id),
+                prn: crate::hrefs::TASK.prn(&t.id),
                 pulp_created: t.created.clone(),
                 pulp_last_updated: t.updated.clone(),
                 name: t.name.clone(),

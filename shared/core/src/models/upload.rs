@@ -5,7 +5,6 @@ use serde::Serialize;
 use sqlx::Row;
 
 use crate::db::Db;
-use crate::hrefs::Kind;
 use crate::storage::ByteStream;
 use crate::{Core, CoreError, CoreResult};
 
@@ -48,13 +47,13 @@ pub struct UploadDetailResponse {
 
 impl Upload {
     pub fn href(&self) -> String {
-        Kind::Upload.href(&self.id)
+        crate::hrefs::UPLOAD.href(&self.id)
     }
 
     pub fn response(&self) -> UploadResponse {
         UploadResponse {
             pulp_href: self.href(),
-            prn: Kind::Upload.prn(&self.id),
+            prn: crate::hrefs::UPLOAD.prn(&self.id),
             pulp_created: self.created.clone(),
             pulp_last_updated: self.updated.clone(),
             size: self.size,

@@ -11,17 +11,20 @@ use sqlx::{AssertSqlSafe, Row};
 
 use crate::db::{Db, Tx, placeholders};
 use crate::hrefs::{Kind, VERSION_PRN_MODEL, version_href};
+use crate::plugin::{self, Family, Role};
 use crate::{CoreError, CoreResult};
 
 #[derive(Debug, Clone)]
 pub struct Version {
     pub id: String,
+    /// The repository's type (checked when the row is read).
+    pub repository_kind: Kind,
     pub repository_id: String,
     /// The repository's `pulp_type`, which decides the version's href.
     pub repository_type: String,
     pub number: i64,
     pub base_version_id: Option<String>,
-    /// `{"added": {"file.file": 3}, "removed": {...}, "present": {...}}`
+    /// Counts per content `pulp_type`: `{"added": {<type>: 3}, "removed": {...}, "present": {...}}`
     pub summary: Value,
     pub created: String,
     pub updated: String,
@@ -30,24 +33,23 @@ pub struct Version {
 pub const COLUMNS: &str = "id, repository_id, number, base_version_id, content_summary, created, updated, \
     (SELECT r.pulp_type FROM repositories r WHERE r.id = repository_versions.repository_id) AS repository_type";
 
-/// The content list path for each content type, used in `content_summary` hrefs.
-pub fn content_list_path(pulp_type: &str) -> Option<&'static str> {
-    match pulp_type {
-        "file.file" => Some("/pulp/api/v3/content/file/files/"),
-        "container.manifest" => Some("/pulp/api/v3/content/container/manifests/"),
-        "container.blob" => Some("/pulp/api/v3/content/container/blobs/"),
-        "container.tag" => Some("/pulp/api/v3/content/container/tags/"),
-        "python.python" => Some("/pulp/api/v3/content/python/packages/"),
-        _ => None,
+/// The content list path of a content type, used in `content_summary` hrefs.
+pub fn content_list_path(pulp_type: &str) -> String {
+    match plugin::find(Family::Content, pulp_type) {
+        Ok(kind) => format!("{}{}", crate::hrefs::API_ROOT, kind.collection),
+        // A type no installed plugin has still gets a link that lists it.
+        Err(_) => format!("{}content/", crate::hrefs::API_ROOT),
     }
 }
 
 impl Version {
     pub fn from_row(row: &AnyRow) -> CoreResult<Self> {
+        let repository_type: String = row.try_get("repository_type")?;
         Ok(Self {
             id: row.try_get("id")?,
             repository_id: row.try_get("repository_id")?,
-            repository_type: row.try_get("repository_type")?,
+            repository_kind: plugin::find(Family::Repository, &repository_type)?,
+            repository_type,
             number: row.try_get("number")?,
             base_version_id: row.try_get("base_version_id")?,
             summary: crate::db::get_json(row, "content_summary")?,
@@ -61,7 +63,7 @@ impl Version {
     }
 
     pub fn repository_kind(&self) -> Kind {
-        Kind::repository(&self.repository_type)
+        self.repository_kind
     }
 
     pub fn prn(&self) -> String {
@@ -74,7 +76,7 @@ impl Version {
             let mut out = Map::new();
             if let Some(Value::Object(counts)) = self.summary.get(name) {
                 for (t, count) in counts {
-                    let list = content_list_path(t).unwrap_or("/pulp/api/v3/content/");
+                    let list = content_list_path(t);
                     out.insert(
                         t.clone(),
                         json!({"count": count, "href": format!("{list}?{filter}={href}")}),
@@ -237,7 +239,7 @@ async fn keys_of(tx: &mut Tx, ids: &[String]) -> CoreResult<HashMap<String, Unit
     Ok(out)
 }
 
-/// The plugin part of a type name: `file` of `file.file`, `container` of `container.tag`.
+/// The plugin part of a type name: `<plugin>` of `<plugin>.<type>`.
 fn plugin(pulp_type: &str) -> &str {
     pulp_type.split('.').next().unwrap_or(pulp_type)
 }
@@ -329,10 +331,9 @@ pub async fn create_next(
                 )
             })?;
         let (pulp_type, name) = key;
-        let what = match pulp_type.as_str() {
-            "file.file" => "relative path",
-            "container.tag" => "tag name",
-            _ => "digest",
+        let what = match plugin::find(Family::Content, pulp_type).map(|k| k.role) {
+            Ok(Role::Content { key_name }) => key_name,
+            _ => "key",
         };
         if !added_keys.insert(key.clone()) {
             return Err(CoreError::invalid(format!(

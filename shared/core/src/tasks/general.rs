@@ -1,53 +1,58 @@
 //! Pulp's `general_delete`: removing a repository, remote or distribution runs as an immediate
 //! task holding the resource, so that it waits for work already running on it.
 
-use serde_json::json;
-
+use super::args::GeneralDelete;
 use super::{Dispatch, TaskContext, TaskFuture, TaskRegistry};
 use crate::CoreError;
 use crate::hrefs::Kind;
 use crate::models::{distribution, remote, repository};
-
-pub const DELETE_HANDLER: &str = super::routes::GENERAL_DELETE;
+use crate::plugin::{self, Family, Role};
 
 pub fn register_tasks(reg: &mut TaskRegistry) {
-    reg.register(DELETE_HANDLER, delete);
+    reg.register(delete);
 }
 
 /// The task that deletes one resource of `kind` (a repository, remote or distribution).
 pub fn delete_dispatch(kind: Kind, id: &str) -> Dispatch {
-    Dispatch::new(
-        "pulpcore.app.tasks.base.general_delete",
-        DELETE_HANDLER,
-        json!({"kind": kind.prn_model(), "id": id}),
-    )
-    .exclusive([kind.prn(id)])
-    .immediate()
+    let args = GeneralDelete {
+        kind: kind.prn_model.to_string(),
+        id: id.to_string(),
+    };
+    Dispatch::new("pulpcore.app.tasks.base.general_delete", &args)
+        .exclusive([kind.prn(id)])
+        .immediate()
 }
 
-fn delete(ctx: TaskContext) -> TaskFuture {
+fn delete(ctx: TaskContext, args: GeneralDelete) -> TaskFuture {
     Box::pin(async move {
-        let id = ctx.task.args["id"].as_str().unwrap_or_default().to_string();
         let db = &ctx.core.db;
-        let kind = ctx.task.args["kind"]
-            .as_str()
-            .and_then(Kind::from_prn_model);
-        match kind {
-            Some(k) if Kind::REPOSITORIES.contains(&k) => repository::delete(db, &id).await?,
-            Some(k) if Kind::REMOTES.contains(&k) => remote::delete(db, &id).await?,
-            Some(k) if Kind::DISTRIBUTIONS.contains(&k) => {
+        let id = args.id;
+        let Some(kind) = plugin::from_prn_model(&args.kind) else {
+            return Err(CoreError::Internal(format!(
+                "cannot delete resources of the unknown type {}",
+                args.kind
+            )));
+        };
+        match kind.family() {
+            Family::Repository => repository::delete(db, &id).await?,
+            Family::Remote => remote::delete(db, &id).await?,
+            Family::Distribution => {
                 let d = distribution::get(db, &id).await?;
                 distribution::delete(db, &id).await?;
-                // A push repository lives and dies with its distribution, as in Pulp.
-                let push = d.repository_type.as_deref().map(Kind::repository)
-                    == Some(Kind::ContainerPushRepository);
-                if let (Some(repo), true) = (&d.repository_id, push) {
+                // Some repositories live and die with their distribution (container push).
+                let owned = matches!(
+                    d.repository_kind.map(|k| k.role),
+                    Some(Role::Repository {
+                        owned_by_distribution: true
+                    })
+                );
+                if let (Some(repo), true) = (&d.repository_id, owned) {
                     repository::delete(db, repo).await?;
                 }
             }
-            other => {
+            _ => {
                 return Err(CoreError::Internal(format!(
-                    "cannot delete resources of kind {other:?}"
+                    "cannot delete resources of type {kind:?}"
                 )));
             }
         }

@@ -9,6 +9,7 @@
 //! database under one lock row, so they hold across processes; the queue only ever carries tasks
 //! that may run now.
 
+pub mod args;
 pub mod general;
 mod progress;
 pub mod routes;
@@ -19,6 +20,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 
+use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 use sqlx::{AssertSqlSafe, Row};
@@ -31,17 +33,31 @@ use crate::hrefs::DEFAULT_DOMAIN_PRN;
 use crate::models::task::{self, Task, WAITING};
 use crate::{Core, CoreError, CoreResult};
 
-/// Handler keys of tasks that more than one crate dispatches or runs.
-pub const COMMIT_HANDLER: &str = routes::UPLOAD_COMMIT;
-pub const CONTENT_CREATE_HANDLER: &str = routes::CONTENT_CREATE;
-pub const MODIFY_HANDLER: &str = routes::REPOSITORY_MODIFY;
-pub const SYNC_HANDLER: &str = routes::FILE_SYNC;
-pub const PUBLISH_HANDLER: &str = routes::FILE_PUBLISH;
-pub const ORPHAN_CLEANUP_HANDLER: &str = routes::ORPHAN_CLEANUP;
+pub use routes::CORE_TASKS;
+
+/// A task type: its name (the handler key stored with each task) and the function whose queue
+/// it goes to. Core's are in [`routes`]; each plugin lists its own.
+#[derive(Debug)]
+pub struct TaskSpec {
+    pub name: &'static str,
+    pub function: &'static str,
+}
+
+impl TaskSpec {
+    pub const fn new(name: &'static str, function: &'static str) -> Self {
+        Self { name, function }
+    }
+}
+
+/// The arguments of one task type: dispatch takes them, the handler receives them.
+pub trait TaskArgs: Serialize + DeserializeOwned + Send + 'static {
+    const SPEC: &'static TaskSpec;
+}
 
 pub type TaskFuture = Pin<Box<dyn Future<Output = CoreResult<Option<Value>>> + Send>>;
-/// A task handler: gets the context, returns the task's `result`.
-pub type TaskFn = fn(TaskContext) -> TaskFuture;
+/// A task handler: gets the context and its arguments, returns the task's `result`.
+pub type TaskFn<A> = fn(TaskContext, A) -> TaskFuture;
+type Runner = Arc<dyn Fn(TaskContext) -> TaskFuture + Send + Sync>;
 
 /// What a handler crate exports: registers its task handlers.
 pub type RegisterTasks = fn(&mut TaskRegistry);
@@ -50,16 +66,34 @@ pub type RegisterTasks = fn(&mut TaskRegistry);
 /// not here is left on the queue for a process that has it.
 #[derive(Default)]
 pub struct TaskRegistry {
-    handlers: HashMap<&'static str, TaskFn>,
+    handlers: HashMap<&'static str, Runner>,
 }
 
 impl TaskRegistry {
-    pub fn register(&mut self, name: &'static str, handler: TaskFn) {
-        self.handlers.insert(name, handler);
+    /// Registers the handler of the task type `A`. A task whose stored arguments do not read
+    /// as an `A` fails with an error saying so.
+    pub fn register<A: TaskArgs>(&mut self, handler: TaskFn<A>) {
+        let runner = move |ctx: TaskContext| -> TaskFuture {
+            match serde_json::from_value::<A>(ctx.task.args.clone()) {
+                Ok(args) => handler(ctx, args),
+                Err(e) => Box::pin(async move {
+                    Err(CoreError::Internal(format!(
+                        "The arguments of the task '{}' cannot be read: {e}",
+                        A::SPEC.name
+                    )))
+                }),
+            }
+        };
+        self.handlers.insert(A::SPEC.name, Arc::new(runner));
     }
 
-    pub fn get(&self, name: &str) -> Option<TaskFn> {
-        self.handlers.get(name).copied()
+    fn get(&self, name: &str) -> Option<Runner> {
+        self.handlers.get(name).cloned()
+    }
+
+    /// Whether this process runs the task `name`.
+    pub fn has(&self, name: &str) -> bool {
+        self.handlers.contains_key(name)
     }
 
     /// The keys of the handlers registered here.
@@ -78,11 +112,6 @@ pub struct TaskContext {
 }
 
 impl TaskContext {
-    pub fn args<T: DeserializeOwned>(&self) -> CoreResult<T> {
-        serde_json::from_value(self.task.args.clone())
-            .map_err(|e| CoreError::Internal(format!("bad task arguments: {e}")))
-    }
-
     /// Records an href for the task's `created_resources`.
     pub fn created(&self, href: String) {
         self.created.lock().expect("created list").push(href);
@@ -106,11 +135,13 @@ pub struct Dispatch {
 }
 
 impl Dispatch {
-    pub fn new(name: &'static str, handler: &'static str, args: Value) -> Self {
+    /// The task `A` with `args`, shown to clients as `name` (Pulp's dotted task name).
+    pub fn new<A: TaskArgs>(name: &'static str, args: &A) -> Self {
         Self {
             name,
-            handler,
-            args,
+            handler: A::SPEC.name,
+            // Our argument structs always serialize; a null would fail the task visibly.
+            args: serde_json::to_value(args).unwrap_or(Value::Null),
             exclusive: Vec::new(),
             shared: Vec::new(),
             immediate: false,
@@ -213,8 +244,7 @@ pub async fn dispatch(core: &Core, d: Dispatch) -> CoreResult<Task> {
     let unblocked = unblock(&mut tx).await?;
     tx.commit().await?;
 
-    let run_here =
-        d.immediate && unblocked.iter().any(|t| t.id == id) && core.tasks.get(d.handler).is_some();
+    let run_here = d.immediate && unblocked.iter().any(|t| t.id == id) && core.tasks.has(d.handler);
     for t in &unblocked {
         if run_here && t.id == id {
             continue;

@@ -1,55 +1,42 @@
-//! Every task handler's key and the function that runs it. A task is sent to the queue of its
-//! function (`DEPOT_QUEUE_URL_<FUNCTION>`, else the shared `DEPOT_QUEUE_URL`), so that a
-//! deployment with one function per handler crate delivers each task where its code is.
-//! The local runner hosts every function and reads one queue.
+//! Which function runs each task. A task is sent to the queue of its function
+//! (`DEPOT_QUEUE_URL_<FUNCTION>`, else the shared `DEPOT_QUEUE_URL`), so that a deployment with
+//! one function per handler crate delivers each task where its code is. The table is the task
+//! specs of core and of the installed plugins; the local runner hosts every function and reads
+//! one queue.
 
-pub const GENERAL_DELETE: &str = "general.delete";
-pub const REPOSITORY_UPDATE: &str = "repository.update";
-pub const REPOSITORY_VERSION_DELETE: &str = "repository.version_delete";
-pub const REMOTE_UPDATE: &str = "remote.update";
-pub const NAMESPACE_DELETE: &str = "namespace.delete";
-pub const DISTRIBUTION_CREATE: &str = "distribution.create";
-pub const DISTRIBUTION_UPDATE: &str = "distribution.update";
-pub const UPLOAD_COMMIT: &str = "upload.commit";
-pub const CONTENT_CREATE: &str = "file.content_create";
-pub const REPOSITORY_MODIFY: &str = "repository.modify";
-pub const FILE_SYNC: &str = "file.sync";
-pub const FILE_PUBLISH: &str = "file.publish";
-pub const ORPHAN_CLEANUP: &str = "orphan.cleanup";
-pub const CONTAINER_ADD: &str = "container.add";
-pub const CONTAINER_SYNC: &str = "container.sync";
-pub const CONTAINER_CACHE: &str = "container.cache";
-pub const CONTAINER_REMOVE: &str = "container.remove";
-pub const PYTHON_SYNC: &str = "python.sync";
+use super::TaskSpec;
 
-/// (handler key, function) for every task handler.
-pub const ROUTES: &[(&str, &str)] = &[
-    (GENERAL_DELETE, "task-delete"),
-    (REPOSITORY_UPDATE, "api-repositories"),
-    (REPOSITORY_VERSION_DELETE, "api-repositories"),
-    (REMOTE_UPDATE, "api-remotes"),
-    (NAMESPACE_DELETE, "api-namespaces"),
-    (DISTRIBUTION_CREATE, "api-distributions"),
-    (DISTRIBUTION_UPDATE, "api-distributions"),
-    (UPLOAD_COMMIT, "task-upload"),
-    (CONTENT_CREATE, "task-upload"),
-    (REPOSITORY_MODIFY, "task-modify"),
-    (FILE_SYNC, "task-sync"),
-    (FILE_PUBLISH, "task-publish"),
-    (ORPHAN_CLEANUP, "task-orphan-cleanup"),
-    (CONTAINER_ADD, "task-container-add"),
-    (CONTAINER_SYNC, "task-container-sync"),
-    (CONTAINER_CACHE, "task-container-cache"),
-    (CONTAINER_REMOVE, "task-container-remove"),
-    (PYTHON_SYNC, "task-python-sync"),
+pub static GENERAL_DELETE: TaskSpec = TaskSpec::new("general.delete", "task-delete");
+pub static REPOSITORY_UPDATE: TaskSpec = TaskSpec::new("repository.update", "api-repositories");
+pub static REPOSITORY_VERSION_DELETE: TaskSpec =
+    TaskSpec::new("repository.version_delete", "api-repositories");
+pub static REMOTE_UPDATE: TaskSpec = TaskSpec::new("remote.update", "api-remotes");
+pub static DISTRIBUTION_CREATE: TaskSpec =
+    TaskSpec::new("distribution.create", "api-distributions");
+pub static DISTRIBUTION_UPDATE: TaskSpec =
+    TaskSpec::new("distribution.update", "api-distributions");
+pub static UPLOAD_COMMIT: TaskSpec = TaskSpec::new("upload.commit", "task-upload");
+pub static REPOSITORY_MODIFY: TaskSpec = TaskSpec::new("repository.modify", "task-modify");
+pub static ORPHAN_CLEANUP: TaskSpec = TaskSpec::new("orphan.cleanup", "task-orphan-cleanup");
+
+/// Core's tasks; each plugin lists its own in its descriptor.
+pub static CORE_TASKS: [&TaskSpec; 9] = [
+    &GENERAL_DELETE,
+    &REPOSITORY_UPDATE,
+    &REPOSITORY_VERSION_DELETE,
+    &REMOTE_UPDATE,
+    &DISTRIBUTION_CREATE,
+    &DISTRIBUTION_UPDATE,
+    &UPLOAD_COMMIT,
+    &REPOSITORY_MODIFY,
+    &ORPHAN_CLEANUP,
 ];
 
-/// The function that runs `handler`; `None` for a key no function has (a test's own task).
-pub fn function_of(handler: &str) -> Option<&'static str> {
-    ROUTES
-        .iter()
-        .find(|(h, _)| *h == handler)
-        .map(|(_, function)| *function)
+/// The function that runs the task `name`; `None` for a name no spec has (a test's own task).
+pub fn function_of(name: &str) -> Option<&'static str> {
+    crate::plugin::task_specs()
+        .find(|s| s.name == name)
+        .map(|s| s.function)
 }
 
 #[cfg(test)]
@@ -57,12 +44,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_handler_has_one_function() {
-        let mut keys: Vec<_> = ROUTES.iter().map(|(h, _)| h).collect();
+    fn every_core_task_has_one_function() {
+        let mut keys: Vec<_> = CORE_TASKS.iter().map(|s| s.name).collect();
         keys.sort();
         keys.dedup();
-        assert_eq!(keys.len(), ROUTES.len());
-        assert_eq!(function_of(FILE_SYNC), Some("task-sync"));
+        assert_eq!(keys.len(), CORE_TASKS.len());
+        assert_eq!(function_of("repository.modify"), Some("task-modify"));
         assert_eq!(function_of("test.sleep"), None);
     }
 }

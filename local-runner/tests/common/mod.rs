@@ -1,0 +1,184 @@
+//! `TestApp`: the local runner's whole router in process, driven with `tower::ServiceExt::oneshot`
+//! (no sockets), on a temporary SQLite database and, when `DEPOT_TEST_PG_URL` names a server,
+//! on a fresh PostgreSQL database too. Task workers run on the in-process queue.
+
+// Each test binary uses a different part of this module.
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use depot_core::config::Settings;
+use depot_core::db::Db;
+use serde_json::Value;
+use sqlx::AssertSqlSafe;
+use tower::ServiceExt;
+
+pub const PASSWORD: &str = "password";
+
+pub struct TestApp {
+    pub engine: &'static str,
+    pub core: depot_core::Core,
+    router: axum::Router,
+    _dir: tempfile::TempDir,
+    /// The server's admin connection and the database to drop at the end.
+    pg: Option<(Db, String)>,
+}
+
+/// One app per engine this machine has: SQLite always, PostgreSQL when configured.
+pub async fn apps() -> Vec<TestApp> {
+    let mut apps = vec![TestApp::sqlite().await];
+    if let Ok(url) = std::env::var("DEPOT_TEST_PG_URL") {
+        apps.push(TestApp::postgres(&url).await);
+    }
+    apps
+}
+
+impl TestApp {
+    pub async fn sqlite() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/depot.db?mode=rwc", dir.path().display());
+        Self::start("sqlite", dir, url, None).await
+    }
+
+    pub async fn postgres(admin_url: &str) -> Self {
+        let admin = Db::connect(admin_url)
+            .await
+            .expect("DEPOT_TEST_PG_URL must be reachable");
+        let name = format!("depot_api_{}", uuid::Uuid::new_v4().simple());
+        sqlx::raw_sql(AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .execute(admin.pool())
+            .await
+            .unwrap();
+        let base = admin_url.rsplit_once('/').unwrap().0;
+        let url = format!("{base}/{name}");
+        Self::start(
+            "postgres",
+            tempfile::tempdir().unwrap(),
+            url,
+            Some((admin, name)),
+        )
+        .await
+    }
+
+    async fn start(
+        engine: &'static str,
+        dir: tempfile::TempDir,
+        url: String,
+        pg: Option<(Db, String)>,
+    ) -> Self {
+        let settings = Settings::for_tests(dir.path().to_path_buf(), url, "127.0.0.1:1".into());
+        let (core, _) = local_runner::build_core(settings).await.unwrap();
+        let workers = local_runner::start_workers(&core).await.unwrap();
+        std::mem::forget(workers); // they run as long as the test's runtime
+        let router = local_runner::router(core.clone());
+        TestApp {
+            engine,
+            core,
+            router,
+            _dir: dir,
+            pg,
+        }
+    }
+
+    /// Drops the PostgreSQL database (SQLite's goes with the directory).
+    pub async fn close(self) {
+        self.core.db.pool().close().await;
+        if let Some((admin, name)) = self.pg {
+            let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+            sqlx::raw_sql(AssertSqlSafe(sql))
+                .execute(admin.pool())
+                .await
+                .unwrap();
+        }
+    }
+
+    /// Sends a request as `admin`; the answer's status and JSON body (a string when not JSON).
+    /// A 5xx fails the test: no client input may cause one.
+    pub async fn call(&self, method: &str, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+        self.send(method, path, body, true).await
+    }
+
+    /// The same without credentials.
+    pub async fn anonymous(&self, method: &str, path: &str) -> (StatusCode, Value) {
+        self.send(method, path, None, false).await
+    }
+
+    /// A call under the API root (`repositories/file/file/`).
+    pub async fn api(&self, method: &str, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+        self.call(method, &format!("/pulp/api/v3/{path}"), body)
+            .await
+    }
+
+    async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+        signed_in: bool,
+    ) -> (StatusCode, Value) {
+        let mut req = Request::builder().method(method).uri(path);
+        if signed_in {
+            req = req.header(header::AUTHORIZATION, basic("admin", PASSWORD));
+        }
+        let req = match body {
+            Some(b) => req
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(b.to_string())),
+            None => req.body(Body::empty()),
+        }
+        .unwrap();
+        let resp = self.router.clone().oneshot(req).await.unwrap();
+        let status = resp.status();
+        let bytes = axum::body::to_bytes(resp.into_body(), 64 << 20)
+            .await
+            .unwrap();
+        let text = String::from_utf8_lossy(&bytes).to_string();
+        assert!(
+            !status.is_server_error(),
+            "{} {method} {path} -> {status} {text}",
+            self.engine
+        );
+        let value = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        (status, value)
+    }
+
+    /// Waits for the task of a 202 answer and returns it; fails unless it completed.
+    pub async fn completed(&self, accepted: &Value) -> Value {
+        let t = self.wait(accepted).await;
+        assert_eq!(t["state"], "completed", "{} {t}", self.engine);
+        t
+    }
+
+    /// Waits for the task of a 202 answer (`{"task": href}`) to end and returns it.
+    pub async fn wait(&self, accepted: &Value) -> Value {
+        let href = accepted["task"]
+            .as_str()
+            .unwrap_or_else(|| panic!("not a task: {accepted}"))
+            .to_string();
+        for _ in 0..400 {
+            let (_, t) = self.call("GET", &href, None).await;
+            if ["completed", "failed", "canceled"].contains(&t["state"].as_str().unwrap_or("")) {
+                return t;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("{} task {href} did not end", self.engine);
+    }
+
+    /// Creates through a task (an immediate one, as distributions are) and returns the object.
+    pub async fn create_by_task(&self, path: &str, body: Value) -> Value {
+        let (status, accepted) = self.api("POST", path, Some(body)).await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{} {accepted}", self.engine);
+        let t = self.completed(&accepted).await;
+        let href = t["created_resources"][0].as_str().unwrap().to_string();
+        self.call("GET", &href, None).await.1
+    }
+}
+
+fn basic(user: &str, password: &str) -> String {
+    use base64::Engine;
+    let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+    format!("Basic {token}")
+}

@@ -1,0 +1,279 @@
+//! Content-type plugins. Core names no content type: each plugin crate (`shared/file`,
+//! `shared/container`, `shared/python`, ...) exports one [`Plugin`] describing its resource
+//! types and tasks, and the host installs the list of plugins once at start-up
+//! (`depot_plugins::install`). Everything that maps a `pulp_type`, an href or a task name to
+//! its owner looks it up here; a type no installed plugin describes is an error, never a guess.
+
+use std::sync::OnceLock;
+
+use crate::tasks::TaskSpec;
+use crate::{CoreError, CoreResult};
+
+/// What a resource type is, with what core needs to know about each family.
+#[derive(Debug, Clone, Copy)]
+pub enum Role {
+    Repository {
+        /// The repository is created and deleted with its distribution (container push
+        /// repositories), as in Pulp.
+        owned_by_distribution: bool,
+    },
+    Remote,
+    Distribution {
+        /// The content app serves it (file and python do; the registry serves containers).
+        served_by_content_app: bool,
+        /// The type of the publications it may serve, if it serves publications.
+        publication: Option<Kind>,
+    },
+    Publication {
+        /// The type of the distributions that serve it.
+        distribution: Kind,
+        /// Its published files are what the content app serves (a file publication); when
+        /// false it only fixes the version whose content is served (a python publication).
+        serves_files: bool,
+    },
+    Content {
+        /// What the unit's repository key is called in a conflict message ("relative path").
+        key_name: &'static str,
+    },
+    /// A resource with an href that is none of the above (artifacts, tasks, namespaces...).
+    Other,
+}
+
+/// The family of a [`Role`], for lookups.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Family {
+    Repository,
+    Remote,
+    Distribution,
+    Publication,
+    Content,
+    Other,
+}
+
+/// One resource type with an href: where its collection lives and how its PRNs read.
+pub struct ResourceType {
+    /// The `pulp_type` of its rows (`<plugin>.<type>`); for types without one, the PRN model.
+    pub pulp_type: &'static str,
+    /// The list path relative to the API root, e.g. `repositories/file/file/`.
+    pub collection: &'static str,
+    /// The PRN model (`<plugin>.<model>`), unique among all types.
+    pub prn_model: &'static str,
+    pub role: Role,
+}
+
+/// A resource type; compared by PRN model, which is unique.
+pub type Kind = &'static ResourceType;
+
+/// Constructors for the descriptors, one per role: `(pulp_type, collection, prn_model, ...)`.
+impl ResourceType {
+    pub const fn repository(
+        pulp_type: &'static str,
+        collection: &'static str,
+        prn_model: &'static str,
+    ) -> Self {
+        let role = Role::Repository {
+            owned_by_distribution: false,
+        };
+        Self::new(pulp_type, collection, prn_model, role)
+    }
+
+    /// A repository created and deleted with its distribution.
+    pub const fn owned_repository(
+        pulp_type: &'static str,
+        collection: &'static str,
+        prn_model: &'static str,
+    ) -> Self {
+        let role = Role::Repository {
+            owned_by_distribution: true,
+        };
+        Self::new(pulp_type, collection, prn_model, role)
+    }
+
+    pub const fn remote(
+        pulp_type: &'static str,
+        collection: &'static str,
+        prn_model: &'static str,
+    ) -> Self {
+        Self::new(pulp_type, collection, prn_model, Role::Remote)
+    }
+
+    pub const fn content(
+        pulp_type: &'static str,
+        collection: &'static str,
+        prn_model: &'static str,
+        key_name: &'static str,
+    ) -> Self {
+        Self::new(pulp_type, collection, prn_model, Role::Content { key_name })
+    }
+
+    pub const fn publication(
+        (pulp_type, collection, prn_model): (&'static str, &'static str, &'static str),
+        distribution: Kind,
+        serves_files: bool,
+    ) -> Self {
+        let role = Role::Publication {
+            distribution,
+            serves_files,
+        };
+        Self::new(pulp_type, collection, prn_model, role)
+    }
+
+    pub const fn distribution(
+        (pulp_type, collection, prn_model): (&'static str, &'static str, &'static str),
+        served_by_content_app: bool,
+        publication: Option<Kind>,
+    ) -> Self {
+        let role = Role::Distribution {
+            served_by_content_app,
+            publication,
+        };
+        Self::new(pulp_type, collection, prn_model, role)
+    }
+
+    pub const fn new(
+        pulp_type: &'static str,
+        collection: &'static str,
+        prn_model: &'static str,
+        role: Role,
+    ) -> Self {
+        Self {
+            pulp_type,
+            collection,
+            prn_model,
+            role,
+        }
+    }
+
+    /// A distribution type the content app serves.
+    pub fn served_by_content_app(&self) -> bool {
+        matches!(
+            self.role,
+            Role::Distribution {
+                served_by_content_app: true,
+                ..
+            }
+        )
+    }
+
+    /// A publication type whose published files the content app serves.
+    pub fn serves_files(&self) -> bool {
+        matches!(
+            self.role,
+            Role::Publication {
+                serves_files: true,
+                ..
+            }
+        )
+    }
+
+    pub fn family(&self) -> Family {
+        match self.role {
+            Role::Repository { .. } => Family::Repository,
+            Role::Remote => Family::Remote,
+            Role::Distribution { .. } => Family::Distribution,
+            Role::Publication { .. } => Family::Publication,
+            Role::Content { .. } => Family::Content,
+            Role::Other => Family::Other,
+        }
+    }
+}
+
+impl PartialEq for ResourceType {
+    fn eq(&self, other: &Self) -> bool {
+        self.prn_model == other.prn_model
+    }
+}
+
+impl Eq for ResourceType {}
+
+impl std::fmt::Debug for ResourceType {
+    // Not derived: publication and distribution types refer to each other.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.prn_model)
+    }
+}
+
+/// What a content-type plugin provides.
+pub struct Plugin {
+    /// The app label of its types (`file`, `container`, `python`).
+    pub name: &'static str,
+    /// Every resource type it adds, with hrefs.
+    pub resource_types: &'static [Kind],
+    /// The tasks it defines, each with the function that runs it.
+    pub tasks: &'static [&'static TaskSpec],
+    /// SQL conditions, each true when content `c.id` is still in use by the plugin's own rows
+    /// though no repository version holds it (a blob a manifest names, content pending in a
+    /// push): orphan cleanup leaves such content alone.
+    pub content_in_use: &'static [&'static str],
+}
+
+static INSTALLED: OnceLock<&'static [&'static Plugin]> = OnceLock::new();
+
+/// Makes `plugins` the ones this process knows. The first call wins; later calls (tests
+/// building several apps) must pass the same list.
+pub fn install(plugins: &'static [&'static Plugin]) {
+    let _ = INSTALLED.set(plugins);
+}
+
+/// The installed plugins (none before [`install`]).
+pub fn installed() -> &'static [&'static Plugin] {
+    INSTALLED.get().copied().unwrap_or(&[])
+}
+
+/// Every resource type with an href: core's own and the plugins'.
+pub fn resource_types() -> impl Iterator<Item = Kind> {
+    crate::hrefs::CORE_TYPES.iter().copied().chain(
+        installed()
+            .iter()
+            .flat_map(|p| p.resource_types.iter().copied()),
+    )
+}
+
+/// The resource types of one family.
+pub fn of_family(family: Family) -> impl Iterator<Item = Kind> {
+    resource_types().filter(move |k| k.family() == family)
+}
+
+/// The type of a `family` row whose `pulp_type` is `pulp_type`. An unknown type means the
+/// database holds rows of a plugin this process does not have.
+pub fn find(family: Family, pulp_type: &str) -> CoreResult<Kind> {
+    of_family(family)
+        .find(|k| k.pulp_type == pulp_type)
+        .ok_or_else(|| {
+            CoreError::Internal(format!(
+                "no installed plugin provides the {family:?} type '{pulp_type}'"
+            ))
+        })
+}
+
+/// The type whose PRN model is `model`.
+pub fn from_prn_model(model: &str) -> Option<Kind> {
+    resource_types().find(|k| k.prn_model == model)
+}
+
+/// Every task spec: core's and the plugins'.
+pub fn task_specs() -> impl Iterator<Item = &'static TaskSpec> {
+    crate::tasks::CORE_TASKS
+        .iter()
+        .copied()
+        .chain(installed().iter().flat_map(|p| p.tasks.iter().copied()))
+}
+
+/// The `pulp_type`s of `kinds` as an SQL list (`'a', 'b'`), for statements that select rows of
+/// the types with some trait. The names are the plugins' own constants; anything else in them
+/// is left out rather than quoted. An empty list is `NULL`, which matches nothing.
+pub fn sql_list(kinds: impl Iterator<Item = Kind>) -> String {
+    let names: Vec<String> = kinds
+        .map(|k| k.pulp_type)
+        .filter(|t| {
+            t.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b))
+        })
+        .map(|t| format!("'{t}'"))
+        .collect();
+    if names.is_empty() {
+        "NULL".to_string()
+    } else {
+        names.join(", ")
+    }
+}

@@ -1,0 +1,123 @@
+//! The arguments of core's tasks, one struct per task type. The API crate that dispatches a
+//! task and the function that runs it share the struct, so the two cannot drift apart.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::routes::*;
+use super::{TaskArgs, TaskSpec};
+use crate::models::distribution::{NewDistribution, Source};
+
+/// Deletes one repository, remote or distribution.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct GeneralDelete {
+    /// The PRN model of the resource's type.
+    pub kind: String,
+    pub id: String,
+}
+
+/// Applies a validated partial update to a repository.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct RepositoryUpdate {
+    pub id: String,
+    pub changes: Map<String, Value>,
+}
+
+/// Deletes one repository version.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct RepositoryVersionDelete {
+    pub repository_id: String,
+    pub number: i64,
+}
+
+/// Applies a validated partial update to a remote.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct RemoteUpdate {
+    pub id: String,
+    pub changes: Map<String, Value>,
+}
+
+/// Creates a distribution (under the base-path lock, so that paths never overlap).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct DistributionCreate(pub NewDistribution);
+
+/// Applies a validated partial update to a distribution, with what it serves resolved.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct DistributionUpdate {
+    pub id: String,
+    pub changes: Map<String, Value>,
+    pub source: Option<Source>,
+}
+
+/// Turns a finished chunked upload into an artifact.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct UploadCommit {
+    pub upload_id: String,
+    pub sha256: Option<String>,
+}
+
+/// What a plugin's sync from a remote takes; each plugin's sync task wraps it (or adds its
+/// own options).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct RemoteSync {
+    pub repository_id: String,
+    pub remote_id: String,
+    /// Make the new version hold exactly what the remote has.
+    #[serde(default)]
+    pub mirror: bool,
+}
+
+/// What every content-creating task takes: the bytes (exactly one of an artifact, an upload or
+/// a URL), the name the unit is known by, and optionally a repository to add it to. Each
+/// plugin's create task wraps it.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ContentCreate {
+    pub relative_path: String,
+    pub artifact_id: Option<String>,
+    pub upload_id: Option<String>,
+    pub file_url: Option<String>,
+    pub repository_id: Option<String>,
+    #[serde(default)]
+    pub pulp_labels: crate::models::Labels,
+    pub overwrite: bool,
+}
+
+/// Adds and removes content in a repository, making one new version (or none).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct RepositoryModify {
+    pub repository_id: String,
+    pub add: Vec<String>,
+    pub remove: Vec<String>,
+    pub remove_all: bool,
+    pub base_number: Option<i64>,
+    pub overwrite: bool,
+}
+
+/// Deletes orphaned content and artifacts.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct OrphanCleanup {
+    /// Minutes an orphan is kept; the setting's value when `None`.
+    pub orphan_protection_time: Option<u64>,
+    /// Only these content units (when orphaned); all orphans when `None`.
+    pub content_ids: Option<Vec<String>>,
+}
+
+macro_rules! task_args {
+    ($($args:ty => $spec:ident),* $(,)?) => {
+        $(impl TaskArgs for $args {
+            const SPEC: &'static TaskSpec = &$spec;
+        })*
+    };
+}
+
+task_args! {
+    GeneralDelete => GENERAL_DELETE,
+    RepositoryUpdate => REPOSITORY_UPDATE,
+    RepositoryVersionDelete => REPOSITORY_VERSION_DELETE,
+    RemoteUpdate => REMOTE_UPDATE,
+    DistributionCreate => DISTRIBUTION_CREATE,
+    DistributionUpdate => DISTRIBUTION_UPDATE,
+    UploadCommit => UPLOAD_COMMIT,
+    RepositoryModify => REPOSITORY_MODIFY,
+    OrphanCleanup => ORPHAN_CLEANUP,
+}

@@ -1,0 +1,85 @@
+//! The file plugin: plain files at relative paths, synced from and published as a
+//! `PULP_MANIFEST`. This crate holds its resource types, its tasks' arguments and its content
+//! rules; the handler crates serve and run them.
+
+pub mod content;
+pub mod publish;
+
+use depot_core::plugin::{Plugin, ResourceType};
+use depot_core::tasks::args::ContentCreate;
+use depot_core::tasks::{TaskArgs, TaskSpec};
+use serde::{Deserialize, Serialize};
+
+/// The `pulp_type` of file repositories, remotes, content, publications and distributions.
+pub const FILE_TYPE: &str = "file.file";
+
+pub static REPOSITORY: ResourceType =
+    ResourceType::repository(FILE_TYPE, "repositories/file/file/", "file.filerepository");
+pub static REMOTE: ResourceType =
+    ResourceType::remote(FILE_TYPE, "remotes/file/file/", "file.fileremote");
+pub static CONTENT: ResourceType = ResourceType::content(
+    FILE_TYPE,
+    "content/file/files/",
+    "file.filecontent",
+    "relative path",
+);
+pub static PUBLICATION: ResourceType = ResourceType::publication(
+    (FILE_TYPE, "publications/file/file/", "file.filepublication"),
+    &DISTRIBUTION,
+    true,
+);
+pub static DISTRIBUTION: ResourceType = ResourceType::distribution(
+    (
+        FILE_TYPE,
+        "distributions/file/file/",
+        "file.filedistribution",
+    ),
+    true,
+    Some(&PUBLICATION),
+);
+
+pub static SYNC: TaskSpec = TaskSpec::new("file.sync", "task-sync");
+pub static PUBLISH: TaskSpec = TaskSpec::new("file.publish", "task-publish");
+pub static CREATE: TaskSpec = TaskSpec::new("file.content_create", "task-upload");
+
+/// The file plugin.
+pub static PLUGIN: Plugin = Plugin {
+    name: "file",
+    resource_types: &[&REPOSITORY, &REMOTE, &CONTENT, &PUBLICATION, &DISTRIBUTION],
+    tasks: &[&SYNC, &PUBLISH, &CREATE],
+    content_in_use: &[],
+};
+
+/// Syncs a file repository from its remote's `PULP_MANIFEST`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Sync {
+    pub repository_id: String,
+    pub remote_id: String,
+    pub mirror: bool,
+    pub optimize: bool,
+}
+
+impl TaskArgs for Sync {
+    const SPEC: &'static TaskSpec = &SYNC;
+}
+
+/// Publishes a repository version with a `PULP_MANIFEST` named `manifest`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Publish {
+    pub repository_version_id: String,
+    pub manifest: String,
+    pub checkpoint: bool,
+}
+
+impl TaskArgs for Publish {
+    const SPEC: &'static TaskSpec = &PUBLISH;
+}
+
+/// Creates file content from an artifact, an upload or a URL.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Create(pub ContentCreate);
+
+impl TaskArgs for Create {
+    const SPEC: &'static TaskSpec = &CREATE;
+}

@@ -1,0 +1,85 @@
+//! The python plugin's descriptor: its resource types and tasks, with the arguments of each
+//! task.
+
+use depot_core::plugin::{Plugin, ResourceType};
+use depot_core::tasks::args::{ContentCreate, RemoteSync};
+use depot_core::tasks::{TaskArgs, TaskSpec};
+use serde::{Deserialize, Serialize};
+
+use crate::{DISTRIBUTION_TYPE, PACKAGE_TYPE, REPOSITORY_TYPE};
+
+pub static REPOSITORY: ResourceType = ResourceType::repository(
+    REPOSITORY_TYPE,
+    "repositories/python/python/",
+    "python.pythonrepository",
+);
+pub static REMOTE: ResourceType = ResourceType::remote(
+    REPOSITORY_TYPE,
+    "remotes/python/python/",
+    "python.pythonremote",
+);
+pub static PACKAGE: ResourceType = ResourceType::content(
+    PACKAGE_TYPE,
+    "content/python/packages/",
+    "python.pythonpackagecontent",
+    "filename",
+);
+/// A python publication only fixes the version whose packages the index serves.
+pub static PUBLICATION: ResourceType = ResourceType::publication(
+    (
+        REPOSITORY_TYPE,
+        "publications/python/pypi/",
+        "python.pythonpublication",
+    ),
+    &DISTRIBUTION,
+    false,
+);
+pub static DISTRIBUTION: ResourceType = ResourceType::distribution(
+    (
+        DISTRIBUTION_TYPE,
+        "distributions/python/pypi/",
+        "python.pythondistribution",
+    ),
+    true,
+    Some(&PUBLICATION),
+);
+
+pub static SYNC: TaskSpec = TaskSpec::new("python.sync", "task-python-sync");
+pub static PUBLISH: TaskSpec = TaskSpec::new("python.publish", "task-publish");
+pub static CREATE: TaskSpec = TaskSpec::new("python.content_create", "task-upload");
+
+/// The python plugin.
+pub static PLUGIN: Plugin = Plugin {
+    name: "python",
+    resource_types: &[&REPOSITORY, &REMOTE, &PACKAGE, &PUBLICATION, &DISTRIBUTION],
+    tasks: &[&SYNC, &PUBLISH, &CREATE],
+    content_in_use: &[],
+};
+
+/// Syncs a python repository from its remote index.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Sync(pub RemoteSync);
+
+impl TaskArgs for Sync {
+    const SPEC: &'static TaskSpec = &SYNC;
+}
+
+/// Publishes a repository version (a python publication only fixes the version served).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Publish {
+    pub repository_version_id: String,
+}
+
+impl TaskArgs for Publish {
+    const SPEC: &'static TaskSpec = &PUBLISH;
+}
+
+/// Creates a package from an artifact, an upload or a URL; `relative_path` is its filename.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Create(pub ContentCreate);
+
+impl TaskArgs for Create {
+    const SPEC: &'static TaskSpec = &CREATE;
+}
