@@ -176,3 +176,339 @@ async fn repositories_remotes_and_distributions() {
         app.close().await;
     }
 }
+
+/// Artifacts, file content, repository versions, modify, publications, the content app,
+/// chunked uploads, tasks and orphan cleanup: a file repository's whole life.
+#[tokio::test(flavor = "multi_thread")]
+async fn file_content_versions_publications_and_uploads() {
+    for app in apps().await {
+        let engine = app.engine;
+        let bytes = format!("hello from {engine}\n").into_bytes();
+        let sha = depot_core::checksums::sha256_hex(&bytes);
+
+        // An artifact; its digests are computed, and it can be found by them.
+        let (status, artifact) = app
+            .form("POST", "/pulp/api/v3/artifacts/", &[], &bytes, &[])
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{engine} {artifact}");
+        assert_eq!(artifact["sha256"], sha);
+        assert_eq!(artifact["size"], bytes.len());
+        let (_, page) = app
+            .api("GET", &format!("artifacts/?sha256={sha}"), None)
+            .await;
+        assert_eq!(page["count"], 1);
+        // A digest that does not match the bytes is refused before anything is stored.
+        let wrong = [("sha256", "0".repeat(64))];
+        let wrong: Vec<(&str, &str)> = wrong.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        let (status, body) = app
+            .form(
+                "POST",
+                "/pulp/api/v3/artifacts/",
+                &wrong,
+                b"other bytes",
+                &[],
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{engine} {body}");
+
+        // File content from the artifact, added to a repository: version 1.
+        let (_, repo) = app
+            .api(
+                "POST",
+                "repositories/file/file/",
+                Some(json!({"name": "files"})),
+            )
+            .await;
+        let repo_href = repo["pulp_href"].as_str().unwrap().to_string();
+        let (status, accepted) = app
+            .api(
+                "POST",
+                "content/file/files/",
+                Some(
+                    json!({"relative_path": "dir/a.txt", "artifact": artifact["pulp_href"],
+                            "repository": repo_href}),
+                ),
+            )
+            .await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{engine} {accepted}");
+        let t = app.completed(&accepted).await;
+        let created: Vec<&str> = t["created_resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        let content_href = created
+            .iter()
+            .find(|h| h.contains("/content/file/files/"))
+            .unwrap()
+            .to_string();
+        let v1 = format!("{repo_href}versions/1/");
+        assert!(created.contains(&v1.as_str()), "{created:?}");
+        let (_, unit) = app.call("GET", &content_href, None).await;
+        assert_eq!(unit["relative_path"], "dir/a.txt");
+        assert_eq!(unit["sha256"], sha);
+        assert_eq!(unit["artifact"], artifact["pulp_href"]);
+
+        // Content lists filter by path and by version.
+        for (query, count) in [
+            ("relative_path=dir/a.txt".to_string(), 1),
+            ("relative_path=nope".to_string(), 0),
+            (format!("repository_version={v1}"), 1),
+            (format!("repository_version={repo_href}versions/0/"), 0),
+            (format!("sha256={sha}"), 1),
+        ] {
+            let (status, page) = app
+                .api("GET", &format!("content/file/files/?{query}"), None)
+                .await;
+            assert_eq!(status, StatusCode::OK, "{engine} {query} {page}");
+            assert_eq!(page["count"], count, "{engine} {query}");
+        }
+        let (status, body) = app
+            .api(
+                "GET",
+                "content/file/files/?repository_version=/pulp/api/v3/nope/",
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{engine} {body}");
+
+        // The version says what it added.
+        let (_, v) = app.call("GET", &v1, None).await;
+        assert_eq!(v["number"], 1);
+        assert_eq!(
+            v["content_summary"]["added"]["file.file"]["count"], 1,
+            "{v}"
+        );
+        let (_, versions) = app
+            .call("GET", &format!("{repo_href}versions/"), None)
+            .await;
+        assert_eq!(versions["count"], 2);
+
+        // A publication of version 1 and a distribution of it: the content app serves the file
+        // and the generated manifest.
+        let (status, accepted) = app
+            .api(
+                "POST",
+                "publications/file/file/",
+                Some(json!({"repository_version": v1})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{engine} {accepted}");
+        let t = app.completed(&accepted).await;
+        let publication = t["created_resources"][0].as_str().unwrap().to_string();
+        let (_, page) = app
+            .api(
+                "GET",
+                &format!("publications/file/file/?repository_version={v1}"),
+                None,
+            )
+            .await;
+        assert_eq!(page["count"], 1);
+        let dist = app
+            .create_by_task(
+                "distributions/file/file/",
+                json!({"name": "files", "base_path": "files", "publication": publication}),
+            )
+            .await;
+        assert_eq!(dist["publication"], publication.as_str());
+        let (status, served) = app.fetch("/pulp/content/files/dir/a.txt").await;
+        assert_eq!(
+            (status, served.as_slice()),
+            (StatusCode::OK, bytes.as_slice())
+        );
+        let (_, manifest) = app.fetch("/pulp/content/files/PULP_MANIFEST").await;
+        let manifest = String::from_utf8(manifest).unwrap();
+        assert_eq!(manifest, format!("dir/a.txt,{sha},{}\n", bytes.len()));
+        let (status, _) = app.fetch("/pulp/content/files/dir/missing.txt").await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+
+        // Modify removes the unit: version 2 holds nothing; deleting version 2 leaves 0 and 1.
+        let (status, accepted) = app
+            .call(
+                "POST",
+                &format!("{repo_href}modify/"),
+                Some(json!({"remove_content_units": [content_href]})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{engine} {accepted}");
+        app.completed(&accepted).await;
+        let (_, v2) = app
+            .call("GET", &format!("{repo_href}versions/2/"), None)
+            .await;
+        assert_eq!(
+            v2["content_summary"]["removed"]["file.file"]["count"], 1,
+            "{v2}"
+        );
+        let (status, accepted) = app
+            .call("DELETE", &format!("{repo_href}versions/2/"), None)
+            .await;
+        assert_eq!(status, StatusCode::ACCEPTED);
+        app.completed(&accepted).await;
+        let (_, versions) = app
+            .call("GET", &format!("{repo_href}versions/"), None)
+            .await;
+        assert_eq!(versions["count"], 2);
+        // A unit of another type is refused by name.
+        let (status, body) = app
+            .call(
+                "POST",
+                &format!("{repo_href}modify/"),
+                Some(json!({"add_content_units": [format!("/pulp/api/v3/content/python/packages/{MISSING}/")]})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{engine} {body}");
+
+        // A chunked upload in two pieces, committed into an artifact.
+        let data = b"0123456789abcdefghij";
+        let (status, upload) = app
+            .api("POST", "uploads/", Some(json!({"size": data.len()})))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{engine} {upload}");
+        let upload_href = upload["pulp_href"].as_str().unwrap().to_string();
+        for (start, end) in [(0usize, 9usize), (10, 19)] {
+            let range = format!("bytes {start}-{end}/{}", data.len());
+            let (status, body) = app
+                .form(
+                    "PUT",
+                    &upload_href,
+                    &[],
+                    &data[start..=end],
+                    &[("content-range", &range)],
+                )
+                .await;
+            assert_eq!(status, StatusCode::OK, "{engine} {body}");
+        }
+        let (status, body) = app
+            .form(
+                "PUT",
+                &upload_href,
+                &[],
+                b"xx",
+                &[("content-range", "bytes 30-31/20")],
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{engine} {body}");
+        let data_sha = depot_core::checksums::sha256_hex(data);
+        let (status, accepted) = app
+            .call(
+                "POST",
+                &format!("{upload_href}commit/"),
+                Some(json!({"sha256": data_sha})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{engine} {accepted}");
+        let t = app.completed(&accepted).await;
+        let (_, committed) = app
+            .call("GET", t["created_resources"][0].as_str().unwrap(), None)
+            .await;
+        assert_eq!(committed["sha256"], data_sha);
+
+        // Tasks: listed and filtered; a finished one cannot be canceled.
+        let (_, page) = app.api("GET", "tasks/?state=completed", None).await;
+        assert!(page["count"].as_u64().unwrap() >= 5, "{page}");
+        let (_, page) = app.api("GET", "tasks/?state=failed", None).await;
+        assert_eq!(page["count"], 0, "{page}");
+        let task_href = page_first(&app, "tasks/?state=completed").await;
+        let (status, body) = app
+            .call("PATCH", &task_href, Some(json!({"state": "canceled"})))
+            .await;
+        assert_eq!(status, StatusCode::CONFLICT, "{engine} {body}");
+        let (status, body) = app
+            .call("PATCH", &task_href, Some(json!({"state": "done"})))
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{engine} {body}");
+
+        // Orphan cleanup: the unit removed from every version but still in version 1 stays.
+        let (status, accepted) = app
+            .api(
+                "POST",
+                "orphans/cleanup/",
+                Some(json!({"orphan_protection_time": 0})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::ACCEPTED);
+        app.completed(&accepted).await;
+        let (status, _) = app.call("GET", &content_href, None).await;
+        assert_eq!(status, StatusCode::OK);
+        let (status, body) = app
+            .api(
+                "POST",
+                "orphans/cleanup/",
+                Some(json!({"content_hrefs": ["/pulp/api/v3/nope/"]})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{engine} {body}");
+        app.close().await;
+    }
+}
+
+async fn page_first(app: &TestApp, path: &str) -> String {
+    let (_, page) = app.api("GET", path, None).await;
+    page["results"][0]["pulp_href"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+/// Status, the API document, container content lists and namespaces.
+#[tokio::test(flavor = "multi_thread")]
+async fn status_docs_container_content_and_namespaces() {
+    for app in apps().await {
+        let engine = app.engine;
+        let (status, body) = app.anonymous("GET", "/pulp/api/v3/status/").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(
+            body["versions"].as_array().is_some_and(|v| !v.is_empty()),
+            "{body}"
+        );
+        let (status, doc) = app.anonymous("GET", "/pulp/api/v3/docs/api.json").await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(doc["paths"]["/pulp/api/v3/repositories/file/file/"].is_object());
+
+        for list in [
+            "content/container/manifests/",
+            "content/container/blobs/",
+            "content/container/tags/",
+            "content/python/packages/",
+        ] {
+            let (status, page) = app.api("GET", list, None).await;
+            assert_eq!(
+                (status, &page["count"]),
+                (StatusCode::OK, &json!(0)),
+                "{engine} {list}"
+            );
+            let (status, _) = app.api("GET", &format!("{list}{MISSING}/"), None).await;
+            assert_eq!(status, StatusCode::NOT_FOUND, "{engine} {list}");
+        }
+
+        let (status, ns) = app
+            .api(
+                "POST",
+                "pulp_container/namespaces/",
+                Some(json!({"name": "team"})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{engine} {ns}");
+        let (_, page) = app
+            .api("GET", "pulp_container/namespaces/?name=team", None)
+            .await;
+        assert_eq!(page["count"], 1);
+        let (status, body) = app
+            .api(
+                "POST",
+                "pulp_container/namespaces/",
+                Some(json!({"name": "team"})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{engine} {body}");
+        let (status, accepted) = app
+            .call("DELETE", ns["pulp_href"].as_str().unwrap(), None)
+            .await;
+        assert_eq!(status, StatusCode::ACCEPTED);
+        app.completed(&accepted).await;
+        let (_, page) = app.api("GET", "pulp_container/namespaces/", None).await;
+        assert_eq!(page["count"], 0);
+        app.close().await;
+    }
+}

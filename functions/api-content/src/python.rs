@@ -201,18 +201,7 @@ async fn read(
     Path(id): Path<String>,
     query: QueryMap,
 ) -> ApiResult<Response> {
-    let sql = format!(
-        "SELECT {} FROM {} WHERE p.content_id = $1",
-        store::COLUMNS,
-        store::FROM
-    );
-    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(&id)
-        .fetch_optional(state.db.pool())
-        .await
-        .map_err(CoreError::from)?
-        .ok_or_else(|| CoreError::not_found("PythonPackageContent"))?;
-    shaped(&query, &response(Package::from_row(&row)?))
+    shaped(&query, &response(store::get(&state.db, &id).await?))
 }
 
 pub fn openapi(doc: &mut ApiDoc) {

@@ -64,10 +64,7 @@ pub struct StatusResponse {
 }
 
 async fn status(State(state): State<AppState>) -> ApiResult<Response> {
-    let connected = sqlx::query("SELECT 1")
-        .execute(state.db.pool())
-        .await
-        .is_ok();
+    let connected = state.db.is_reachable().await;
     let now = depot_core::time::now();
     let versions: serde_json::Map<String, serde_json::Value> = VERSIONS
         .iter()

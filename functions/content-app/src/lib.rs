@@ -12,7 +12,6 @@ use axum::routing::get;
 use depot_core::CoreResult;
 use depot_core::models::serving::{self, Matched};
 use depot_http::{ApiError, AppState};
-use sqlx::Row;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -66,15 +65,8 @@ async fn root(State(state): State<AppState>) -> Response {
 
 /// Base paths (as directory entries) below `prefix` of visible distributions.
 async fn distribution_names(state: &AppState, prefix: &str) -> CoreResult<Vec<String>> {
-    let rows =
-        // Container distributions are served by the registry, not here.
-        sqlx::query("SELECT base_path FROM distributions WHERE hidden = $1 AND pulp_type NOT LIKE 'container.%' ORDER BY base_path")
-            .bind(false)
-            .fetch_all(state.db.pool())
-            .await?;
     let mut names: Vec<String> = Vec::new();
-    for r in rows {
-        let bp: String = r.try_get(0)?;
+    for bp in serving::listed_base_paths(&state.db).await? {
         if let Some(rest) = bp.strip_prefix(prefix) {
             let first = rest.split('/').next().unwrap_or_default();
             let entry = format!("{first}/");

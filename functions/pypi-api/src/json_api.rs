@@ -53,7 +53,7 @@ fn file_json(state: &AppState, index: &Index, p: &Package) -> Value {
         "size": p.size,
         "upload_time": p.created.trim_end_matches('Z'),
         "upload_time_iso_8601": p.created,
-        "url": index.file_url(state, &p.filename),
+        "url": index.file_url(&state.settings, &p.filename),
         "yanked": false,
         "yanked_reason": null,
     })

@@ -16,76 +16,10 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use depot_core::{CoreError, CoreResult};
 use depot_http::{ApiError, AppState};
-use depot_python::DISTRIBUTION_TYPE;
-use sqlx::Row;
+pub use depot_python::index::Index;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/pypi/{*rest}", any(handle))
-}
-
-/// A python distribution and the repository version it serves.
-pub struct Index {
-    pub base_path: String,
-    pub repository_id: Option<String>,
-    pub number: i64,
-    pub allow_uploads: bool,
-    /// A pull-through index: projects it lacks come from this remote's index on first request.
-    pub remote_id: Option<String>,
-}
-
-impl Index {
-    /// Where the content app serves `filename`.
-    pub fn file_url(&self, state: &AppState, filename: &str) -> String {
-        let s = &state.settings;
-        format!(
-            "{}{}{}/{filename}",
-            s.content_origin, s.content_path_prefix, self.base_path
-        )
-    }
-}
-
-/// The python distribution whose base path is the longest prefix of `path`, with the rest.
-async fn find(state: &AppState, path: &str) -> CoreResult<Option<(Index, String)>> {
-    use depot_core::models::distribution::{
-        base_path_candidates, base_path_in, bind_base_path_candidates,
-    };
-    // Every prefix of the path that ends before a `/` may be a base path.
-    let Some((head, _)) = path.rsplit_once('/') else {
-        return Ok(None);
-    };
-    let candidates = base_path_candidates(head);
-    if candidates.is_empty() {
-        return Ok(None);
-    }
-    let sql = format!(
-        "SELECT d.base_path, COALESCE(d.repository_id, v.repository_id) AS rid, \
-         COALESCE(v.number, r.latest_number) AS number, d.allow_uploads AS allow_uploads, d.remote_id \
-         FROM distributions d \
-         LEFT JOIN publications p ON p.id = d.publication_id \
-         LEFT JOIN repository_versions v ON v.id = COALESCE(d.repository_version_id, p.repository_version_id) \
-         LEFT JOIN repositories r ON r.id = d.repository_id \
-         WHERE d.pulp_type = $1 AND {} ORDER BY LENGTH(d.base_path) DESC LIMIT 1",
-        base_path_in("d.base_path", 2)
-    );
-    let q = bind_base_path_candidates(
-        sqlx::query(sqlx::AssertSqlSafe(sql)).bind(DISTRIBUTION_TYPE),
-        &candidates,
-    );
-    let Some(r) = q.fetch_optional(state.db.pool()).await? else {
-        return Ok(None);
-    };
-    let base_path: String = r.try_get(0)?;
-    let rest = path[base_path.len() + 1..].to_string();
-    Ok(Some((
-        Index {
-            base_path,
-            repository_id: r.try_get(1)?,
-            number: r.try_get::<Option<i64>, _>(2)?.unwrap_or(0),
-            allow_uploads: depot_core::db::get_bool(&r, "allow_uploads")?,
-            remote_id: r.try_get(4)?,
-        },
-        rest,
-    )))
 }
 
 /// Adds packages to the repository in a new version (an immediate task holding it) and waits
@@ -145,7 +79,7 @@ async fn handle(State(state): State<AppState>, req: Request) -> Response {
     } else {
         None
     };
-    let found = match find(&state, &path).await {
+    let found = match depot_python::index::find(&state.db, &path).await {
         Ok(Some(f)) => f,
         Ok(None) => return not_found("Index"),
         Err(e) => return ApiError(e).into_response(),

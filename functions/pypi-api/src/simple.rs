@@ -202,7 +202,7 @@ pub async fn project(
         }
         html.push_str(&format!(
             "<a href=\"{}#sha256={}\"{attrs}>{}</a><br>\n",
-            escape(&index.file_url(state, &p.filename)),
+            escape(&index.file_url(&state.settings, &p.filename)),
             p.sha256,
             escape(&p.filename)
         ));
@@ -224,7 +224,7 @@ fn project_json(state: &AppState, index: &Index, normal: &str, packages: &[Packa
             };
             json!({
                 "filename": p.filename,
-                "url": index.file_url(state, &p.filename),
+                "url": index.file_url(&state.settings, &p.filename),
                 "hashes": {"sha256": p.sha256},
                 "requires-python": p.requires_python,
                 "core-metadata": core,

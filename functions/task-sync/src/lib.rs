@@ -15,7 +15,6 @@ use depot_file::Sync;
 use depot_file::content::{RemoteFile, get_or_create_remote, validate_relative_path};
 use futures_util::StreamExt;
 use serde_json::json;
-use sqlx::Row;
 
 /// The biggest manifest read into memory.
 const MAX_MANIFEST: usize = 256 * 1024 * 1024;
@@ -186,26 +185,11 @@ async fn read_limited(resp: reqwest::Response) -> CoreResult<Vec<u8>> {
 async fn download_missing(ctx: &TaskContext, remote: &Remote, ids: &[String]) -> CoreResult<()> {
     let core = &ctx.core;
     let wanted: std::collections::HashSet<&String> = ids.iter().collect();
-    let rows = sqlx::query(
-        "SELECT ca.content_id, ra.url, ra.size, ra.sha256 FROM content_artifacts ca \
-         JOIN remote_artifacts ra ON ra.content_artifact_id = ca.id AND ra.remote_id = $1 \
-         WHERE ca.artifact_id IS NULL",
-    )
-    .bind(&remote.id)
-    .fetch_all(core.db.pool())
-    .await?;
-    let mut todo = Vec::new();
-    for r in rows {
-        let content_id: String = r.try_get(0)?;
-        if wanted.contains(&content_id) {
-            todo.push((
-                content_id,
-                r.try_get::<String, _>(1)?,
-                r.try_get::<Option<i64>, _>(2)?,
-                r.try_get::<Option<String>, _>(3)?,
-            ));
-        }
-    }
+    let todo: Vec<_> = content::missing_from(&core.db, &remote.id)
+        .await?
+        .into_iter()
+        .filter(|(content_id, ..)| wanted.contains(content_id))
+        .collect();
     ctx.progress
         .start(
             "sync.downloading.artifacts",

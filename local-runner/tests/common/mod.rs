@@ -111,6 +111,61 @@ impl TestApp {
             .await
     }
 
+    /// Sends a multipart form as `admin`: text `fields`, and a `file` part with `bytes`, with
+    /// extra `headers` (a `Content-Range`).
+    pub async fn form(
+        &self,
+        method: &str,
+        path: &str,
+        fields: &[(&str, &str)],
+        bytes: &[u8],
+        headers: &[(&str, &str)],
+    ) -> (StatusCode, Value) {
+        const BOUNDARY: &str = "depot-test-boundary";
+        let mut body = Vec::new();
+        for (name, value) in fields {
+            body.extend_from_slice(
+                format!(
+                    "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+                )
+                .as_bytes(),
+            );
+        }
+        body.extend_from_slice(
+            format!(
+                "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"f\"\r\n\
+                 Content-Type: application/octet-stream\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());
+        let mut req = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(header::AUTHORIZATION, basic("admin", PASSWORD))
+            .header(
+                header::CONTENT_TYPE,
+                format!("multipart/form-data; boundary={BOUNDARY}"),
+            );
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
+        self.answer(method, path, req.body(Body::from(body)).unwrap())
+            .await
+    }
+
+    /// The raw answer to an anonymous GET (the content app, the index): status and bytes.
+    pub async fn fetch(&self, path: &str) -> (StatusCode, Vec<u8>) {
+        let req = Request::builder().uri(path).body(Body::empty()).unwrap();
+        let resp = self.router.clone().oneshot(req).await.unwrap();
+        let status = resp.status();
+        let bytes = axum::body::to_bytes(resp.into_body(), 64 << 20)
+            .await
+            .unwrap();
+        (status, bytes.to_vec())
+    }
+
     async fn send(
         &self,
         method: &str,
@@ -129,6 +184,10 @@ impl TestApp {
             None => req.body(Body::empty()),
         }
         .unwrap();
+        self.answer(method, path, req).await
+    }
+
+    async fn answer(&self, method: &str, path: &str, req: Request<Body>) -> (StatusCode, Value) {
         let resp = self.router.clone().oneshot(req).await.unwrap();
         let status = resp.status();
         let bytes = axum::body::to_bytes(resp.into_body(), 64 << 20)

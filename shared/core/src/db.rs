@@ -26,50 +26,57 @@ pub struct Db {
 
 pub type Tx = Transaction<'static, Any>;
 
-const MIGRATIONS: &[(i64, &str, &str, &str)] = &[
-    (
-        1,
-        "init",
-        include_str!("../../../migrations/sqlite/0001_init.sql"),
-        include_str!("../../../migrations/postgres/0001_init.sql"),
-    ),
-    (
-        2,
-        "content_paths",
-        include_str!("../../../migrations/sqlite/0002_content_paths.sql"),
-        include_str!("../../../migrations/postgres/0002_content_paths.sql"),
-    ),
-    (
-        3,
-        "task_queued_at",
-        include_str!("../../../migrations/sqlite/0003_task_queued_at.sql"),
-        include_str!("../../../migrations/postgres/0003_task_queued_at.sql"),
-    ),
-    (
-        4,
-        "container",
-        include_str!("../../../migrations/sqlite/0004_container.sql"),
-        include_str!("../../../migrations/postgres/0004_container.sql"),
-    ),
-    (
-        5,
-        "container_rest",
-        include_str!("../../../migrations/sqlite/0005_container_rest.sql"),
-        include_str!("../../../migrations/postgres/0005_container_rest.sql"),
-    ),
-    (
-        6,
-        "python",
-        include_str!("../../../migrations/sqlite/0006_python.sql"),
-        include_str!("../../../migrations/postgres/0006_python.sql"),
-    ),
-    (
-        7,
-        "artifact_scans",
-        include_str!("../../../migrations/sqlite/0007_artifact_scans.sql"),
-        include_str!("../../../migrations/postgres/0007_artifact_scans.sql"),
-    ),
+/// A schema change, written once per engine. Core's are below; each plugin lists its own, and
+/// all are applied in version order.
+#[derive(Debug)]
+pub struct Migration {
+    pub version: i64,
+    pub name: &'static str,
+    pub sqlite: &'static str,
+    pub postgres: &'static str,
+}
+
+/// Core's migrations (the file plugin's tables are in the first: they came with it).
+const CORE_MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "init",
+        sqlite: include_str!("../../../migrations/sqlite/0001_init.sql"),
+        postgres: include_str!("../../../migrations/postgres/0001_init.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "content_paths",
+        sqlite: include_str!("../../../migrations/sqlite/0002_content_paths.sql"),
+        postgres: include_str!("../../../migrations/postgres/0002_content_paths.sql"),
+    },
+    Migration {
+        version: 3,
+        name: "task_queued_at",
+        sqlite: include_str!("../../../migrations/sqlite/0003_task_queued_at.sql"),
+        postgres: include_str!("../../../migrations/postgres/0003_task_queued_at.sql"),
+    },
+    Migration {
+        version: 7,
+        name: "artifact_scans",
+        sqlite: include_str!("../../../migrations/sqlite/0007_artifact_scans.sql"),
+        postgres: include_str!("../../../migrations/postgres/0007_artifact_scans.sql"),
+    },
 ];
+
+/// Core's migrations and the installed plugins', in version order.
+pub fn migrations() -> Vec<&'static Migration> {
+    let mut all: Vec<&'static Migration> = CORE_MIGRATIONS
+        .iter()
+        .chain(
+            crate::plugin::installed()
+                .iter()
+                .flat_map(|p| p.migrations.iter()),
+        )
+        .collect();
+    all.sort_by_key(|m| m.version);
+    all
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbOpenError {
@@ -80,6 +87,11 @@ pub enum DbOpenError {
 }
 
 impl Db {
+    /// Whether the database answers a trivial statement.
+    pub async fn is_reachable(&self) -> bool {
+        sqlx::query("SELECT 1").execute(self.pool()).await.is_ok()
+    }
+
     pub async fn connect(url: &str) -> Result<Self, DbOpenError> {
         sqlx::any::install_default_drivers();
         let engine = if url.starts_with("sqlite:") {
@@ -164,7 +176,8 @@ impl Db {
         )
         .execute(&self.pool)
         .await?;
-        for (version, name, sqlite, postgres) in MIGRATIONS {
+        for m in migrations() {
+            let (version, name) = (&m.version, &m.name);
             let mut tx = self.begin_write().await?;
             let done: Option<i64> =
                 sqlx::query_scalar("SELECT version FROM depot_migrations WHERE version = $1")
@@ -175,8 +188,8 @@ impl Db {
                 continue;
             }
             let sql = match self.engine {
-                Engine::Sqlite => *sqlite,
-                Engine::Postgres => *postgres,
+                Engine::Sqlite => m.sqlite,
+                Engine::Postgres => m.postgres,
             };
             sqlx::raw_sql(sql).execute(&mut *tx).await?;
             sqlx::query(

@@ -10,6 +10,7 @@ pub mod error;
 pub mod hrefs;
 pub mod labels;
 pub mod models;
+pub mod on_demand;
 pub mod plugin;
 pub mod scan;
 pub mod serving_cache;

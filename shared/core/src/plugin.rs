@@ -6,6 +6,7 @@
 
 use std::sync::OnceLock;
 
+use crate::db::Migration;
 use crate::tasks::TaskSpec;
 use crate::{CoreError, CoreResult};
 
@@ -205,6 +206,8 @@ pub struct Plugin {
     /// though no repository version holds it (a blob a manifest names, content pending in a
     /// push): orphan cleanup leaves such content alone.
     pub content_in_use: &'static [&'static str],
+    /// Its tables, with versions unique among core's and every plugin's.
+    pub migrations: &'static [Migration],
 }
 
 static INSTALLED: OnceLock<&'static [&'static Plugin]> = OnceLock::new();

@@ -50,8 +50,7 @@ fn summary(v: &version::Version) -> serde_json::Value {
 
 #[tokio::test]
 async fn versions_record_changes_and_survive_deletes() {
-    static PLUGINS: [&depot_core::plugin::Plugin; 1] = [&depot_file::PLUGIN];
-    depot_core::plugin::install(&PLUGINS);
+    depot_plugins::install();
     for test_db in databases().await {
         let (engine, db) = (test_db.engine, test_db.db.clone());
         let repo = repository::create(

@@ -48,6 +48,8 @@ pub static PLUGIN: Plugin = Plugin {
     resource_types: &[&REPOSITORY, &REMOTE, &CONTENT, &PUBLICATION, &DISTRIBUTION],
     tasks: &[&SYNC, &PUBLISH, &CREATE],
     content_in_use: &[],
+    // Its tables came with core's first migration.
+    migrations: &[],
 };
 
 /// Syncs a file repository from its remote's `PULP_MANIFEST`.

@@ -33,6 +33,14 @@ mod tests {
             list.dedup();
             assert_eq!(list.len(), n, "{list:?}");
         }
+        let mut versions: Vec<_> = depot_core::db::migrations()
+            .iter()
+            .map(|m| m.version)
+            .collect();
+        let n = versions.len();
+        versions.dedup();
+        assert_eq!(versions.len(), n, "two migrations share a version");
+        assert!(n >= 7);
         // One type per (family, pulp_type): a lookup by type is never ambiguous.
         let mut keys: Vec<_> = plugin::resource_types()
             .filter(|k| k.family() != Family::Other)

@@ -4,6 +4,7 @@
 
 pub mod filename;
 pub mod filters;
+pub mod index;
 pub mod ingest;
 pub mod metadata;
 pub mod names;

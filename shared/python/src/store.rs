@@ -151,6 +151,17 @@ async fn add_file(
     Ok(())
 }
 
+/// The package `content_id`.
+pub async fn get(db: &Db, content_id: &str) -> CoreResult<Package> {
+    let sql = format!("SELECT {COLUMNS} FROM {FROM} WHERE p.content_id = $1");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(content_id)
+        .fetch_optional(db.pool())
+        .await?
+        .ok_or_else(|| depot_core::CoreError::not_found("PythonPackageContent"))?;
+    Package::from_row(&row)
+}
+
 /// Records a package, or finds the one with the same sha256. Returns its content id. A package
 /// recorded earlier without its bytes (on demand) gets them, and a wheel its metadata file.
 pub async fn add(db: &Db, p: NewPackage<'_>) -> CoreResult<String> {

@@ -53,6 +53,25 @@ pub async fn attach_artifact(db: &Db, content_id: &str, artifact_id: &str) -> Co
     Ok(())
 }
 
+/// The files `remote_id` offers whose bytes are not stored yet:
+/// (content id, url, expected size, expected sha256).
+pub async fn missing_from(
+    db: &Db,
+    remote_id: &str,
+) -> CoreResult<Vec<(String, String, Option<i64>, Option<String>)>> {
+    let rows = sqlx::query(
+        "SELECT ca.content_id, ra.url, ra.size, ra.sha256 FROM content_artifacts ca \
+         JOIN remote_artifacts ra ON ra.content_artifact_id = ca.id AND ra.remote_id = $1 \
+         WHERE ca.artifact_id IS NULL",
+    )
+    .bind(remote_id)
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?)))
+        .collect()
+}
+
 /// Where an on-demand file can be fetched: (url, expected size, expected sha256, remote id).
 pub async fn remote_sources(
     db: &Db,

@@ -115,6 +115,21 @@ fn file_from_row(row: &AnyRow) -> CoreResult<Option<File>> {
     }
 }
 
+/// The base paths the content app lists: of the distributions it serves that are not hidden.
+pub async fn listed_base_paths(db: &Db) -> CoreResult<Vec<String>> {
+    let served = plugin::sql_list(
+        plugin::of_family(Family::Distribution).filter(|k| k.served_by_content_app()),
+    );
+    let sql = format!(
+        "SELECT base_path FROM distributions WHERE hidden = $1 AND pulp_type IN ({served}) \
+         ORDER BY base_path"
+    );
+    Ok(sqlx::query_scalar(AssertSqlSafe(sql))
+        .bind(false)
+        .fetch_all(db.pool())
+        .await?)
+}
+
 /// The file at `relative_path` of what is served.
 pub async fn find_file(db: &Db, served: &Served, relative_path: &str) -> CoreResult<Option<File>> {
     let row =

@@ -1,0 +1,205 @@
+//! Content whose bytes are still upstream (`on_demand` and `streamed` remotes, the registry's
+//! pull-through cache): the first remote that answers is relayed to the caller while size and
+//! sha256 are checked, and for `on_demand` the bytes are saved as an artifact once verified, so
+//! the next request is served from storage. A digest mismatch ends the stream with an error, so
+//! a client never gets a silently wrong file.
+//!
+//! Concurrent requests for the same missing content download it once per process: the first
+//! request claims the download, the others wait for it and are then served from storage.
+
+use std::collections::HashMap;
+use std::sync::{LazyLock, Mutex};
+
+use bytes::Bytes;
+use futures_util::{Stream, StreamExt};
+use sqlx::Row;
+use tokio::sync::watch;
+
+use crate::artifacts::{Expected, ingest_staged};
+use crate::checksums::{Algorithm, Hasher};
+use crate::models::content;
+use crate::models::remote::{self, Policy};
+use crate::{Core, CoreError, CoreResult, download};
+
+/// Downloads in progress, by content id; waiters hold a receiver whose sender the downloader
+/// drops when it is done.
+static IN_FLIGHT: LazyLock<Mutex<HashMap<String, watch::Receiver<()>>>> =
+    LazyLock::new(Default::default);
+
+/// The right to download one content unit's bytes; dropping it wakes the waiters.
+struct Claim {
+    content_id: String,
+    _done: watch::Sender<()>,
+}
+
+impl Drop for Claim {
+    fn drop(&mut self) {
+        IN_FLIGHT
+            .lock()
+            .expect("in-flight downloads")
+            .remove(&self.content_id);
+    }
+}
+
+/// Claims the download of `content_id`, or waits for the request that holds it and answers
+/// `None` (look in storage again).
+async fn claim(content_id: &str) -> Option<Claim> {
+    let mut rx = {
+        let mut map = IN_FLIGHT.lock().expect("in-flight downloads");
+        match map.get(content_id) {
+            Some(rx) => rx.clone(),
+            None => {
+                let (tx, rx) = watch::channel(());
+                map.insert(content_id.to_string(), rx);
+                return Some(Claim {
+                    content_id: content_id.to_string(),
+                    _done: tx,
+                });
+            }
+        }
+    };
+    // Returns once the sender is dropped.
+    while rx.changed().await.is_ok() {}
+    None
+}
+
+/// Storage key and size of the content's bytes, once they are stored.
+async fn stored(core: &Core, content_id: &str) -> CoreResult<Option<(String, i64)>> {
+    let row = sqlx::query(
+        "SELECT a.file, a.size FROM content_artifacts ca JOIN artifacts a ON a.id = ca.artifact_id \
+         WHERE ca.content_id = $1",
+    )
+    .bind(content_id)
+    .fetch_optional(core.db.pool())
+    .await?;
+    Ok(match row {
+        Some(r) => Some((r.try_get(0)?, r.try_get(1)?)),
+        None => None,
+    })
+}
+
+/// Where the bytes of a content unit come from.
+pub enum Found {
+    /// In storage, under this key, of this size.
+    Stored { key: String, size: i64 },
+    /// From upstream: the bytes as they arrive (none for a `HEAD`), and the size the remote
+    /// promised, if it did.
+    Upstream {
+        body: Box<dyn Stream<Item = Result<Bytes, std::io::Error>> + Send + Unpin>,
+        size: Option<i64>,
+    },
+}
+
+/// Finds the bytes of content `content_id` (file `content_artifact_id`): stored ones, or the
+/// first remote that answers. `head` asks only whether they can be had.
+pub async fn fetch(
+    core: &Core,
+    content_id: &str,
+    content_artifact_id: &str,
+    head: bool,
+) -> CoreResult<Found> {
+    let claim = if head {
+        None
+    } else {
+        loop {
+            if let Some((key, size)) = stored(core, content_id).await? {
+                return Ok(Found::Stored { key, size });
+            }
+            if let Some(c) = claim(content_id).await {
+                break Some(c);
+            }
+        }
+    };
+    let sources = content::remote_sources(&core.db, content_artifact_id).await?;
+    let mut last_error = CoreError::NotFound("Not found.".into());
+    for (url, size, sha, remote_id) in sources {
+        let Ok(remote) = remote::get(&core.db, &remote_id).await else {
+            continue;
+        };
+        let resp = match download::get(core, &remote, &url).await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!("on-demand fetch of {url} failed: {e}");
+                last_error = e;
+                continue;
+            }
+        };
+        let body: Box<dyn Stream<Item = Result<Bytes, std::io::Error>> + Send + Unpin> = match claim
+        {
+            None => Box::new(futures_util::stream::empty()),
+            Some(claim) => {
+                let (tx, rx) = tokio::sync::mpsc::channel(16);
+                let core = core.clone();
+                let content_id = content_id.to_string();
+                let save = remote.policy != Policy::Streamed;
+                tokio::spawn(async move {
+                    let _claim = claim;
+                    if let Err(e) =
+                        relay(&core, resp, tx.clone(), size, sha, save, &content_id).await
+                    {
+                        tracing::warn!("on-demand download failed: {e}");
+                        let _ = tx.send(Err(std::io::Error::other(e.to_string()))).await;
+                    }
+                });
+                Box::new(receiver_stream(rx))
+            }
+        };
+        return Ok(Found::Upstream { body, size });
+    }
+    Err(last_error)
+}
+
+fn receiver_stream(
+    mut rx: tokio::sync::mpsc::Receiver<Result<Bytes, std::io::Error>>,
+) -> impl Stream<Item = Result<Bytes, std::io::Error>> + Send + Unpin {
+    futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx))
+}
+
+/// Copies the remote body to the client and to staged storage; commits it when it verifies.
+async fn relay(
+    core: &Core,
+    resp: reqwest::Response,
+    tx: tokio::sync::mpsc::Sender<Result<Bytes, std::io::Error>>,
+    size: Option<i64>,
+    sha: Option<String>,
+    save: bool,
+    content_id: &str,
+) -> CoreResult<()> {
+    let mut staged = if save {
+        Some(core.storage.stage().await?)
+    } else {
+        None
+    };
+    let mut hasher = Hasher::new(&core.settings.allowed_checksums);
+    let mut body = download::body_stream(resp);
+    let mut client_gone = false;
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(CoreError::Remote)?;
+        hasher.update(&chunk);
+        if let Some(s) = staged.as_mut() {
+            s.write(&chunk).await?;
+        }
+        // Keep downloading after the client left, so that the file is saved for the next one.
+        if !client_gone && tx.send(Ok(chunk)).await.is_err() {
+            client_gone = true;
+            if staged.is_none() {
+                return Ok(());
+            }
+        }
+    }
+    let digests = hasher.finish();
+    let expected = Expected {
+        size: size.map(|s| s as u64),
+        digests: sha
+            .map(|s| vec![(Algorithm::Sha256, s)])
+            .unwrap_or_default(),
+    };
+    crate::artifacts::check(&expected, &digests).map_err(|_| {
+        CoreError::Remote("The downloaded file does not match its expected digest.".into())
+    })?;
+    if let Some(staged) = staged {
+        let a = ingest_staged(core, staged, digests, &expected).await?;
+        content::attach_artifact(&core.db, content_id, &a.id).await?;
+    }
+    Ok(())
+}
