@@ -512,3 +512,134 @@ async fn status_docs_container_content_and_namespaces() {
         app.close().await;
     }
 }
+
+/// A wheel of `name` `version` whose only file is its metadata.
+fn wheel(name: &str, version: &str) -> (String, Vec<u8>) {
+    use std::io::Write;
+    let dist = name.replace('-', "_");
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default();
+    zip.start_file(format!("{dist}-{version}.dist-info/METADATA"), opts)
+        .unwrap();
+    write!(
+        zip,
+        "Metadata-Version: 2.1\nName: {name}\nVersion: {version}\nSummary: test\n"
+    )
+    .unwrap();
+    let bytes = zip.finish().unwrap().into_inner();
+    (format!("{dist}-{version}-py3-none-any.whl"), bytes)
+}
+
+/// Python packages made through the REST API, found in a repository and served by its index;
+/// labels set and unset on a repository.
+#[tokio::test(flavor = "multi_thread")]
+async fn python_packages_index_and_labels() {
+    for app in apps().await {
+        let engine = app.engine;
+        let (_, repo) = app
+            .api(
+                "POST",
+                "repositories/python/python/",
+                Some(json!({"name": "py"})),
+            )
+            .await;
+        let repo_href = repo["pulp_href"].as_str().unwrap().to_string();
+        let (filename, bytes) = wheel("demo-pkg", "1.0");
+        let fields = [
+            ("relative_path", filename.as_str()),
+            ("repository", repo_href.as_str()),
+        ];
+        let (status, accepted) = app
+            .form(
+                "POST",
+                "/pulp/api/v3/content/python/packages/",
+                &fields,
+                &bytes,
+                &[],
+            )
+            .await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{engine} {accepted}");
+        app.completed(&accepted).await;
+        let (_, page) = app
+            .api("GET", "content/python/packages/?name=demo-pkg", None)
+            .await;
+        assert_eq!(page["count"], 1, "{engine} {page}");
+        let package = &page["results"][0];
+        assert_eq!(package["version"], "1.0");
+        assert_eq!(package["filename"], filename.as_str());
+        let sha = depot_core::checksums::sha256_hex(&bytes);
+        assert_eq!(package["sha256"], sha);
+        let (_, page) = app
+            .api(
+                "GET",
+                &format!("content/python/packages/?repository_version={repo_href}versions/1/"),
+                None,
+            )
+            .await;
+        assert_eq!(page["count"], 1);
+        // A file name that is no distribution's is refused before any task.
+        let (status, body) = app
+            .form(
+                "POST",
+                "/pulp/api/v3/content/python/packages/",
+                &[("relative_path", "x.exe")],
+                &bytes,
+                &[],
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{engine} {body}");
+
+        // The index of a distribution of the repository lists the project and its file.
+        app.create_by_task(
+            "distributions/python/pypi/",
+            json!({"name": "py", "base_path": "py", "repository": repo_href}),
+        )
+        .await;
+        let (status, html) = app.fetch("/pypi/py/simple/demo-pkg/").await;
+        assert_eq!(status, StatusCode::OK);
+        let html = String::from_utf8(html).unwrap();
+        assert!(
+            html.contains(&format!("{filename}#sha256={sha}")),
+            "{engine} {html}"
+        );
+        let (status, _) = app.fetch("/pypi/py/simple/no-such-project/").await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        let (status, file) = app.fetch(&format!("/pulp/content/py/{filename}")).await;
+        assert_eq!((status, file), (StatusCode::OK, bytes));
+
+        // Labels: set, filter by, unset.
+        let (status, body) = app
+            .call(
+                "POST",
+                &format!("{repo_href}set_label/"),
+                Some(json!({"key": "env", "value": "prod"})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{engine} {body}");
+        let (_, page) = app
+            .api(
+                "GET",
+                "repositories/python/python/?pulp_label_select=env=prod",
+                None,
+            )
+            .await;
+        assert_eq!(page["count"], 1, "{engine} {page}");
+        let (status, _) = app
+            .call(
+                "POST",
+                &format!("{repo_href}unset_label/"),
+                Some(json!({"key": "env"})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED);
+        let (_, page) = app
+            .api(
+                "GET",
+                "repositories/python/python/?pulp_label_select=env",
+                None,
+            )
+            .await;
+        assert_eq!(page["count"], 0, "{engine} {page}");
+        app.close().await;
+    }
+}

@@ -4,24 +4,26 @@
 
 pub mod types;
 
+use std::marker::PhantomData;
+
 use axum::Router;
-use axum::extract::{Path, State};
 use axum::response::Response;
-use axum::routing::get;
 use depot_core::config::Settings;
 use depot_core::db::Db;
 use depot_core::hrefs::Kind;
+use depot_core::labels::Labeled;
 use depot_core::models::distribution::{self, BASE_PATHS, Distribution, NewDistribution, Source};
 use depot_core::models::list::{Bind, ListQuery};
 use depot_core::models::{Labels, publication, remote, repository, version};
 use depot_core::tasks::args::{DistributionCreate, DistributionUpdate};
 use depot_core::tasks::{Dispatch, TaskContext, TaskFuture, TaskRegistry};
+use depot_core::users::User;
 use depot_core::{CoreError, CoreResult};
+use depot_http::crud::{self, Resource};
 use depot_http::list::{fetch_page, href_filters, name_filters};
 use depot_http::openapi::{self, ApiDoc};
 use depot_http::{
-    ApiResult, AppState, Authenticated, CorrelationId, Fields, ListParams, QueryMap, dispatched,
-    ok, shaped,
+    ApiResult, AppState, CorrelationId, Fields, ListParams, QueryMap, dispatched, ok,
 };
 use serde_json::{Map, Value};
 
@@ -29,26 +31,54 @@ use types::{Container, DistributionType, File, PullThrough, Python};
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .merge(routes::<File>())
-        .merge(routes::<Container>())
-        .merge(routes::<PullThrough>())
-        .merge(routes::<Python>())
+        .merge(crud::routes::<Distributions<File>>())
+        .merge(crud::routes::<Distributions<Container>>())
+        .merge(crud::routes::<Distributions<PullThrough>>())
+        .merge(crud::routes::<Distributions<Python>>())
 }
 
-fn routes<P: DistributionType>() -> Router<AppState> {
-    Router::new()
-        .route(P::BASE, get(list::<P>).post(create::<P>))
-        .route(
-            &format!("{}{{id}}/", P::BASE),
-            get(read::<P>)
-                .patch(partial_update::<P>)
-                .put(update::<P>)
-                .delete(delete::<P>),
-        )
-        .merge(depot_http::labels::routes(
-            P::BASE,
-            depot_core::labels::Labeled::Distribution,
-        ))
+/// The distributions of type `P`, for the generic handlers.
+struct Distributions<P>(PhantomData<fn() -> P>);
+
+impl<P: DistributionType> Resource for Distributions<P> {
+    const BASE: &'static str = P::BASE;
+    const KIND: Kind = P::KIND;
+    const LABELED: Labeled = Labeled::Distribution;
+    type Model = Distribution;
+    type Response = P::Response;
+    type Create = P::Create;
+    type Patch = P::Patch;
+
+    async fn find(state: &AppState, id: &str) -> ApiResult<Distribution> {
+        Ok(distribution::get_of_type(&state.db, id, P::PULP_TYPE).await?)
+    }
+
+    async fn show(state: &AppState, d: &Distribution) -> ApiResult<P::Response> {
+        Ok(typed::<P>(state, d).await?)
+    }
+
+    async fn list(state: AppState, query: QueryMap) -> ApiResult<Response> {
+        list::<P>(state, query).await
+    }
+
+    async fn create(
+        state: AppState,
+        user: User,
+        cid: CorrelationId,
+        fields: Fields,
+    ) -> ApiResult<Response> {
+        create::<P>(state, user, cid, fields).await
+    }
+
+    async fn update(
+        state: AppState,
+        user: User,
+        cid: CorrelationId,
+        id: String,
+        raw: Map<String, Value>,
+    ) -> ApiResult<Response> {
+        apply_update::<P>(state, user.id, cid.0, id, raw).await
+    }
 }
 
 pub fn register_tasks(reg: &mut TaskRegistry) {
@@ -184,8 +214,8 @@ async fn resolve_source<P: DistributionType>(
 }
 
 async fn create<P: DistributionType>(
-    State(state): State<AppState>,
-    Authenticated(user): Authenticated,
+    state: AppState,
+    user: User,
     cid: CorrelationId,
     fields: Fields,
 ) -> ApiResult<Response> {
@@ -242,11 +272,7 @@ fn run_create(ctx: TaskContext, args: DistributionCreate) -> TaskFuture {
     })
 }
 
-async fn list<P: DistributionType>(
-    State(state): State<AppState>,
-    _: Authenticated,
-    query: QueryMap,
-) -> ApiResult<Response> {
+async fn list<P: DistributionType>(state: AppState, query: QueryMap) -> ApiResult<Response> {
     let params = ListParams::from_query(&query)?;
     let mut q = ListQuery::new(distribution::COLUMNS, "distributions");
     q.filter("pulp_type = ?", vec![Bind::Text(P::PULP_TYPE.into())]);
@@ -278,38 +304,6 @@ async fn list<P: DistributionType>(
         results.push(serde_json::to_value(typed::<P>(&state, &d).await?).unwrap_or_default());
     }
     Ok(ok(&params.page(&query, count, results)))
-}
-
-async fn read<P: DistributionType>(
-    State(state): State<AppState>,
-    _: Authenticated,
-    Path(id): Path<String>,
-    query: QueryMap,
-) -> ApiResult<Response> {
-    let d = distribution::get_of_type(&state.db, &id, P::PULP_TYPE).await?;
-    shaped(&query, &typed::<P>(&state, &d).await?)
-}
-
-async fn partial_update<P: DistributionType>(
-    State(state): State<AppState>,
-    Authenticated(user): Authenticated,
-    cid: CorrelationId,
-    Path(id): Path<String>,
-    fields: Fields,
-) -> ApiResult<Response> {
-    let (_, raw) = fields.parse_patch::<P::Patch>()?;
-    apply_update::<P>(state, user.id, cid.0, id, raw).await
-}
-
-async fn update<P: DistributionType>(
-    State(state): State<AppState>,
-    Authenticated(user): Authenticated,
-    cid: CorrelationId,
-    Path(id): Path<String>,
-    fields: Fields,
-) -> ApiResult<Response> {
-    let (_, raw) = fields.parse_full::<P::Create>()?;
-    apply_update::<P>(state, user.id, cid.0, id, raw).await
 }
 
 async fn apply_update<P: DistributionType>(
@@ -359,18 +353,6 @@ fn run_update(ctx: TaskContext, args: DistributionUpdate) -> TaskFuture {
             response_value(&ctx.core.db, &d, &ctx.core.settings).await?,
         ))
     })
-}
-
-async fn delete<P: DistributionType>(
-    State(state): State<AppState>,
-    Authenticated(user): Authenticated,
-    cid: CorrelationId,
-    Path(id): Path<String>,
-) -> ApiResult<Response> {
-    distribution::get_of_type(&state.db, &id, P::PULP_TYPE).await?;
-    let d =
-        depot_core::tasks::general::delete_dispatch(P::KIND, &id).requested_by(&user.id, &cid.0);
-    dispatched(&state, d).await
 }
 
 pub fn openapi(doc: &mut ApiDoc) {

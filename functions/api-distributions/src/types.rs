@@ -26,7 +26,7 @@ pub trait DistributionType: Send + Sync + 'static {
 
     type Create: DeserializeOwned + JsonSchema;
     type Patch: DeserializeOwned + JsonSchema;
-    type Response: Serialize + JsonSchema;
+    type Response: Serialize + JsonSchema + Send;
 
     fn response(common: FileDistributionResponse, d: &Distribution, s: &Settings)
     -> Self::Response;

@@ -4,21 +4,24 @@
 
 pub mod types;
 
+use std::marker::PhantomData;
+
 use axum::Router;
-use axum::extract::{Path, State};
 use axum::response::Response;
-use axum::routing::get;
 use depot_core::CoreError;
+use depot_core::hrefs::Kind;
+use depot_core::labels::Labeled;
 use depot_core::models::Labels;
 use depot_core::models::list::{Bind, ListQuery};
 use depot_core::models::remote::{self, NewRemote, Policy, Remote, SETTING_FIELDS};
 use depot_core::tasks::args::RemoteUpdate;
 use depot_core::tasks::{Dispatch, TaskContext, TaskFuture, TaskRegistry};
+use depot_core::users::User;
+use depot_http::crud::{self, Resource};
 use depot_http::list::{fetch_page, href_filters, name_filters, to_values};
 use depot_http::openapi::{self, ApiDoc};
 use depot_http::{
-    ApiResult, AppState, Authenticated, CorrelationId, Fields, ListParams, QueryMap, created,
-    dispatched, ok, shaped,
+    ApiResult, AppState, CorrelationId, Fields, ListParams, QueryMap, created, dispatched, ok,
 };
 use serde_json::{Map, Value};
 
@@ -26,26 +29,62 @@ use types::{Container, File, PullThrough, Python, RemoteType};
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .merge(routes::<File>())
-        .merge(routes::<Container>())
-        .merge(routes::<PullThrough>())
-        .merge(routes::<Python>())
+        .merge(crud::routes::<Remotes<File>>())
+        .merge(crud::routes::<Remotes<Container>>())
+        .merge(crud::routes::<Remotes<PullThrough>>())
+        .merge(crud::routes::<Remotes<Python>>())
 }
 
-fn routes<P: RemoteType>() -> Router<AppState> {
-    Router::new()
-        .route(P::BASE, get(list::<P>).post(create::<P>))
-        .route(
-            &format!("{}{{id}}/", P::BASE),
-            get(read::<P>)
-                .patch(partial_update::<P>)
-                .put(update::<P>)
-                .delete(delete::<P>),
-        )
-        .merge(depot_http::labels::routes(
-            P::BASE,
-            depot_core::labels::Labeled::Remote,
-        ))
+/// The remotes of type `P`, for the generic handlers.
+struct Remotes<P>(PhantomData<fn() -> P>);
+
+impl<P: RemoteType> Resource for Remotes<P> {
+    const BASE: &'static str = P::BASE;
+    const KIND: Kind = P::KIND;
+    const LABELED: Labeled = Labeled::Remote;
+    type Model = Remote;
+    type Response = P::Response;
+    type Create = P::Create;
+    type Patch = P::Patch;
+
+    async fn find(state: &AppState, id: &str) -> ApiResult<Remote> {
+        Ok(remote::get_of_type(&state.db, id, P::PULP_TYPE).await?)
+    }
+
+    async fn show(_: &AppState, r: &Remote) -> ApiResult<P::Response> {
+        Ok(P::response(r))
+    }
+
+    async fn list(state: AppState, query: QueryMap) -> ApiResult<Response> {
+        list::<P>(state, query).await
+    }
+
+    async fn create(state: AppState, _: User, _: CorrelationId, f: Fields) -> ApiResult<Response> {
+        create::<P>(state, f).await
+    }
+
+    fn patch_body(fields: Fields) -> ApiResult<Map<String, Value>> {
+        let (_, mut raw) = fields.parse_patch::<P::Patch>()?;
+        types::fold_aliases(&mut raw);
+        Ok(raw)
+    }
+
+    fn put_body(fields: Fields) -> ApiResult<Map<String, Value>> {
+        let (_, mut raw) = fields.parse_patch::<P::Create>()?;
+        types::fold_aliases(&mut raw);
+        crud::require(&raw, &["name", "url"])?;
+        Ok(raw)
+    }
+
+    async fn update(
+        state: AppState,
+        user: User,
+        cid: CorrelationId,
+        id: String,
+        raw: Map<String, Value>,
+    ) -> ApiResult<Response> {
+        apply_update::<P>(state, user, cid, id, raw).await
+    }
 }
 
 pub fn register_tasks(reg: &mut TaskRegistry) {
@@ -57,15 +96,7 @@ fn is_setting<P: RemoteType>(field: &str) -> bool {
     SETTING_FIELDS.contains(&field) || P::FIELDS.contains(&field)
 }
 
-async fn find<P: RemoteType>(state: &AppState, id: &str) -> ApiResult<Remote> {
-    Ok(remote::get_of_type(&state.db, id, P::PULP_TYPE).await?)
-}
-
-async fn create<P: RemoteType>(
-    State(state): State<AppState>,
-    _: Authenticated,
-    fields: Fields,
-) -> ApiResult<Response> {
+async fn create<P: RemoteType>(state: AppState, fields: Fields) -> ApiResult<Response> {
     let (_, mut raw) = fields.parse_full::<P::Create>()?;
     types::fold_aliases(&mut raw);
     P::validate(&raw)?;
@@ -108,11 +139,7 @@ async fn create<P: RemoteType>(
     Ok(created(&P::response(&r)))
 }
 
-async fn list<P: RemoteType>(
-    State(state): State<AppState>,
-    _: Authenticated,
-    query: QueryMap,
-) -> ApiResult<Response> {
+async fn list<P: RemoteType>(state: AppState, query: QueryMap) -> ApiResult<Response> {
     let params = ListParams::from_query(&query)?;
     let mut q = ListQuery::new(remote::COLUMNS, "remotes");
     q.filter("pulp_type = ?", vec![Bind::Text(P::PULP_TYPE.into())]);
@@ -134,54 +161,15 @@ async fn list<P: RemoteType>(
     Ok(ok(&params.page(&query, count, results)))
 }
 
-async fn read<P: RemoteType>(
-    State(state): State<AppState>,
-    _: Authenticated,
-    Path(id): Path<String>,
-    query: QueryMap,
-) -> ApiResult<Response> {
-    let r = find::<P>(&state, &id).await?;
-    shaped(&query, &P::response(&r))
-}
-
-async fn partial_update<P: RemoteType>(
-    State(state): State<AppState>,
-    Authenticated(user): Authenticated,
-    cid: CorrelationId,
-    Path(id): Path<String>,
-    fields: Fields,
-) -> ApiResult<Response> {
-    let (_, mut raw) = fields.parse_patch::<P::Patch>()?;
-    types::fold_aliases(&mut raw);
-    apply_update::<P>(state, user, cid, id, raw).await
-}
-
-async fn update<P: RemoteType>(
-    State(state): State<AppState>,
-    Authenticated(user): Authenticated,
-    cid: CorrelationId,
-    Path(id): Path<String>,
-    fields: Fields,
-) -> ApiResult<Response> {
-    let (_, mut raw) = fields.parse_patch::<P::Create>()?;
-    types::fold_aliases(&mut raw);
-    for f in ["name", "url"] {
-        if !raw.contains_key(f) {
-            return Err(CoreError::field(f, "This field is required.").into());
-        }
-    }
-    apply_update::<P>(state, user, cid, id, raw).await
-}
-
 async fn apply_update<P: RemoteType>(
     state: AppState,
-    user: depot_core::users::User,
+    user: User,
     cid: CorrelationId,
     id: String,
     raw: Map<String, Value>,
 ) -> ApiResult<Response> {
     P::validate(&raw)?;
-    let r = find::<P>(&state, &id).await?;
+    let r = Remotes::<P>::find(&state, &id).await?;
     // Validate now so that the client gets a 400 rather than a failed task.
     let mut check = r.settings.clone();
     check.extend(
@@ -231,18 +219,6 @@ fn run_update(ctx: TaskContext, args: RemoteUpdate) -> TaskFuture {
         };
         Ok(Some(value.unwrap_or_default()))
     })
-}
-
-async fn delete<P: RemoteType>(
-    State(state): State<AppState>,
-    Authenticated(user): Authenticated,
-    cid: CorrelationId,
-    Path(id): Path<String>,
-) -> ApiResult<Response> {
-    find::<P>(&state, &id).await?;
-    let d =
-        depot_core::tasks::general::delete_dispatch(P::KIND, &id).requested_by(&user.id, &cid.0);
-    dispatched(&state, d).await
 }
 
 pub fn openapi(doc: &mut ApiDoc) {

@@ -22,7 +22,7 @@ pub trait RemoteType: Send + Sync + 'static {
 
     type Create: DeserializeOwned + JsonSchema;
     type Patch: DeserializeOwned + JsonSchema;
-    type Response: Serialize + JsonSchema;
+    type Response: Serialize + JsonSchema + Send;
 
     fn response(remote: &Remote) -> Self::Response;
 

@@ -1,9 +1,10 @@
 //! List, create, read, update and delete, written once for every repository type.
 
+use std::marker::PhantomData;
+
 use axum::Router;
-use axum::extract::{Path, State};
 use axum::response::Response;
-use axum::routing::get;
+use depot_core::hrefs::Kind;
 use depot_core::labels::Labeled;
 use depot_core::models::list::{Bind, ListQuery};
 use depot_core::models::remote;
@@ -11,29 +12,66 @@ use depot_core::models::repository::{self, NewRepository, Repository};
 use depot_core::models::{AsyncOperationResponse, Labels, content};
 use depot_core::tasks::args::RepositoryUpdate;
 use depot_core::tasks::{Dispatch, TaskArgs, TaskContext, TaskFuture, TaskRegistry};
+use depot_core::users::User;
 use depot_core::{CoreError, CoreResult};
+use depot_http::crud::{self, Resource};
 use depot_http::list::{fetch_page, href_filters, name_filters, to_values};
 use depot_http::openapi::{self, ApiDoc, JSON_FORM_MULTIPART, Op};
 use depot_http::{
-    ApiResult, AppState, Authenticated, CorrelationId, Fields, ListParams, QueryMap, created,
-    dispatched, ok, shaped,
+    ApiResult, AppState, CorrelationId, Fields, ListParams, QueryMap, created, dispatched, ok,
 };
 use serde_json::{Map, Value, json};
 
 use crate::types::{RepositoryType, text};
 
 pub fn routes<P: RepositoryType>() -> Router<AppState> {
-    let detail = get(read::<P>).patch(partial_update::<P>).put(update::<P>);
-    if !P::CREATABLE {
-        // Push repositories come and go with their distribution, as in Pulp.
-        return Router::new()
-            .route(P::BASE, get(list::<P>))
-            .route(&format!("{}{{id}}/", P::BASE), detail);
+    crud::routes::<Repositories<P>>()
+}
+
+/// The repositories of type `P`, for the generic handlers.
+struct Repositories<P>(PhantomData<fn() -> P>);
+
+impl<P: RepositoryType> Resource for Repositories<P> {
+    const BASE: &'static str = P::BASE;
+    const KIND: Kind = P::KIND;
+    const LABELED: Labeled = Labeled::Repository;
+    const CREATABLE: bool = P::CREATABLE;
+    type Model = Repository;
+    type Response = P::Response;
+    type Create = P::Create;
+    type Patch = P::Patch;
+
+    async fn find(state: &AppState, id: &str) -> ApiResult<Repository> {
+        find::<P>(state, id).await
     }
-    Router::new()
-        .route(P::BASE, get(list::<P>).post(create::<P>))
-        .route(&format!("{}{{id}}/", P::BASE), detail.delete(delete::<P>))
-        .merge(depot_http::labels::routes(P::BASE, Labeled::Repository))
+
+    async fn show(_: &AppState, repo: &Repository) -> ApiResult<P::Response> {
+        Ok(P::response(repo))
+    }
+
+    async fn list(state: AppState, query: QueryMap) -> ApiResult<Response> {
+        list::<P>(state, query).await
+    }
+
+    async fn create(state: AppState, _: User, _: CorrelationId, f: Fields) -> ApiResult<Response> {
+        create::<P>(state, f).await
+    }
+
+    fn put_body(fields: Fields) -> ApiResult<Map<String, Value>> {
+        let (_, raw) = fields.parse_patch::<P::Create>()?;
+        crud::require(&raw, &["name"])?;
+        Ok(raw)
+    }
+
+    async fn update(
+        state: AppState,
+        user: User,
+        cid: CorrelationId,
+        id: String,
+        raw: Map<String, Value>,
+    ) -> ApiResult<Response> {
+        apply_update::<P>(state, user, cid, id, raw).await
+    }
 }
 
 pub fn register_tasks(reg: &mut TaskRegistry) {
@@ -122,11 +160,7 @@ fn blank_name(name: Option<&Value>) -> CoreResult<()> {
     }
 }
 
-async fn create<P: RepositoryType>(
-    State(state): State<AppState>,
-    _: Authenticated,
-    fields: Fields,
-) -> ApiResult<Response> {
+async fn create<P: RepositoryType>(state: AppState, fields: Fields) -> ApiResult<Response> {
     let (_, raw) = fields.parse_full::<P::Create>()?;
     blank_name(raw.get("name"))?;
     let remote_id = match text(&raw, "remote") {
@@ -156,11 +190,7 @@ async fn create<P: RepositoryType>(
     Ok(created(&P::response(&repo)))
 }
 
-async fn list<P: RepositoryType>(
-    State(state): State<AppState>,
-    _: Authenticated,
-    query: QueryMap,
-) -> ApiResult<Response> {
+async fn list<P: RepositoryType>(state: AppState, query: QueryMap) -> ApiResult<Response> {
     let params = ListParams::from_query(&query)?;
     let mut q = ListQuery::new(repository::COLUMNS, "repositories");
     q.filter("pulp_type = ?", vec![Bind::Text(P::PULP_TYPE.into())]);
@@ -191,44 +221,9 @@ async fn list<P: RepositoryType>(
     Ok(ok(&params.page(&query, count, results)))
 }
 
-async fn read<P: RepositoryType>(
-    State(state): State<AppState>,
-    _: Authenticated,
-    Path(id): Path<String>,
-    query: QueryMap,
-) -> ApiResult<Response> {
-    let repo = find::<P>(&state, &id).await?;
-    shaped(&query, &P::response(&repo))
-}
-
-async fn partial_update<P: RepositoryType>(
-    State(state): State<AppState>,
-    Authenticated(user): Authenticated,
-    cid: CorrelationId,
-    Path(id): Path<String>,
-    fields: Fields,
-) -> ApiResult<Response> {
-    let (_, raw) = fields.parse_patch::<P::Patch>()?;
-    apply_update::<P>(state, user, cid, id, raw).await
-}
-
-async fn update<P: RepositoryType>(
-    State(state): State<AppState>,
-    Authenticated(user): Authenticated,
-    cid: CorrelationId,
-    Path(id): Path<String>,
-    fields: Fields,
-) -> ApiResult<Response> {
-    let (_, raw) = fields.parse_patch::<P::Create>()?;
-    if !raw.contains_key("name") {
-        return Err(CoreError::field("name", "This field is required.").into());
-    }
-    apply_update::<P>(state, user, cid, id, raw).await
-}
-
 async fn apply_update<P: RepositoryType>(
     state: AppState,
-    user: depot_core::users::User,
+    user: User,
     cid: CorrelationId,
     id: String,
     mut raw: Map<String, Value>,
@@ -281,18 +276,6 @@ fn run_update(ctx: TaskContext, args: RepositoryUpdate) -> TaskFuture {
         };
         Ok(Some(value.unwrap_or_default()))
     })
-}
-
-async fn delete<P: RepositoryType>(
-    State(state): State<AppState>,
-    Authenticated(user): Authenticated,
-    cid: CorrelationId,
-    Path(id): Path<String>,
-) -> ApiResult<Response> {
-    find::<P>(&state, &id).await?;
-    let d =
-        depot_core::tasks::general::delete_dispatch(P::KIND, &id).requested_by(&user.id, &cid.0);
-    dispatched(&state, d).await
 }
 
 /// The CRUD and label operations of type `P` in the OpenAPI document.

@@ -31,7 +31,7 @@ pub trait RepositoryType: Send + Sync + 'static {
 
     type Create: DeserializeOwned + JsonSchema;
     type Patch: DeserializeOwned + JsonSchema;
-    type Response: Serialize + JsonSchema;
+    type Response: Serialize + JsonSchema + Send;
 
     fn response(repo: &Repository) -> Self::Response;
 

@@ -1,7 +1,6 @@
 //! The container plugin's descriptor: its resource types and tasks, with the arguments of each
 //! task.
 
-use depot_core::db::Migration;
 use depot_core::plugin::{Plugin, ResourceType, Role};
 use depot_core::tasks::args::RemoteSync;
 use depot_core::tasks::{TaskArgs, TaskSpec};
@@ -108,18 +107,8 @@ pub static PLUGIN: Plugin = Plugin {
         "EXISTS (SELECT 1 FROM container_tags t WHERE t.manifest_id = c.id)",
     ],
     migrations: &[
-        Migration {
-            version: 4,
-            name: "container",
-            sqlite: include_str!("../../../migrations/sqlite/0004_container.sql"),
-            postgres: include_str!("../../../migrations/postgres/0004_container.sql"),
-        },
-        Migration {
-            version: 5,
-            name: "container_rest",
-            sqlite: include_str!("../../../migrations/sqlite/0005_container_rest.sql"),
-            postgres: include_str!("../../../migrations/postgres/0005_container_rest.sql"),
-        },
+        depot_core::migration!(4, "container", "0004_container"),
+        depot_core::migration!(5, "container_rest", "0005_container_rest"),
     ],
 };
 

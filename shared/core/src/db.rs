@@ -36,32 +36,36 @@ pub struct Migration {
     pub postgres: &'static str,
 }
 
+/// A [`Migration`] from `migrations/{sqlite,postgres}/<file>.sql` at the workspace root (for
+/// crates under `shared/`).
+#[macro_export]
+macro_rules! migration {
+    ($version:literal, $name:literal, $file:literal) => {
+        $crate::db::Migration {
+            version: $version,
+            name: $name,
+            sqlite: include_str!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../migrations/sqlite/",
+                $file,
+                ".sql"
+            )),
+            postgres: include_str!(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../migrations/postgres/",
+                $file,
+                ".sql"
+            )),
+        }
+    };
+}
+
 /// Core's migrations (the file plugin's tables are in the first: they came with it).
 const CORE_MIGRATIONS: &[Migration] = &[
-    Migration {
-        version: 1,
-        name: "init",
-        sqlite: include_str!("../../../migrations/sqlite/0001_init.sql"),
-        postgres: include_str!("../../../migrations/postgres/0001_init.sql"),
-    },
-    Migration {
-        version: 2,
-        name: "content_paths",
-        sqlite: include_str!("../../../migrations/sqlite/0002_content_paths.sql"),
-        postgres: include_str!("../../../migrations/postgres/0002_content_paths.sql"),
-    },
-    Migration {
-        version: 3,
-        name: "task_queued_at",
-        sqlite: include_str!("../../../migrations/sqlite/0003_task_queued_at.sql"),
-        postgres: include_str!("../../../migrations/postgres/0003_task_queued_at.sql"),
-    },
-    Migration {
-        version: 7,
-        name: "artifact_scans",
-        sqlite: include_str!("../../../migrations/sqlite/0007_artifact_scans.sql"),
-        postgres: include_str!("../../../migrations/postgres/0007_artifact_scans.sql"),
-    },
+    crate::migration!(1, "init", "0001_init"),
+    crate::migration!(2, "content_paths", "0002_content_paths"),
+    crate::migration!(3, "task_queued_at", "0003_task_queued_at"),
+    crate::migration!(7, "artifact_scans", "0007_artifact_scans"),
 ];
 
 /// Core's migrations and the installed plugins', in version order.

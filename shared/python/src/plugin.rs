@@ -1,7 +1,6 @@
 //! The python plugin's descriptor: its resource types and tasks, with the arguments of each
 //! task.
 
-use depot_core::db::Migration;
 use depot_core::plugin::{Plugin, ResourceType};
 use depot_core::tasks::args::{ContentCreate, RemoteSync};
 use depot_core::tasks::{TaskArgs, TaskSpec};
@@ -55,12 +54,7 @@ pub static PLUGIN: Plugin = Plugin {
     resource_types: &[&REPOSITORY, &REMOTE, &PACKAGE, &PUBLICATION, &DISTRIBUTION],
     tasks: &[&SYNC, &PUBLISH, &CREATE],
     content_in_use: &[],
-    migrations: &[Migration {
-        version: 6,
-        name: "python",
-        sqlite: include_str!("../../../migrations/sqlite/0006_python.sql"),
-        postgres: include_str!("../../../migrations/postgres/0006_python.sql"),
-    }],
+    migrations: &[depot_core::migration!(6, "python", "0006_python")],
 };
 
 /// Syncs a python repository from its remote index.
