@@ -643,3 +643,98 @@ async fn python_packages_index_and_labels() {
         app.close().await;
     }
 }
+
+/// An image pushed through the registry in process: its blobs, manifest and tag are listed by
+/// the container content endpoints, filtered by digest, and pulled back byte for byte.
+#[tokio::test(flavor = "multi_thread")]
+async fn pushed_image_in_container_content_lists() {
+    for app in apps().await {
+        let engine = app.engine;
+        let digest = |b: &[u8]| format!("sha256:{}", depot_core::checksums::sha256_hex(b));
+        let config =
+            br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#
+                .to_vec();
+        let layer = format!("layer of {engine}").into_bytes();
+        for blob in [&config, &layer] {
+            let path = format!("/v2/team/app/blobs/uploads/?digest={}", digest(blob));
+            let (status, _, _) = app
+                .raw(
+                    "POST",
+                    &path,
+                    &[("content-type", "application/octet-stream")],
+                    blob.to_vec(),
+                )
+                .await;
+            assert_eq!(status, StatusCode::CREATED, "{engine} blob upload");
+        }
+        let manifest = json!({
+            "schemaVersion": 2,
+            "mediaType": "application/vnd.oci.image.manifest.v1+json",
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                       "digest": digest(&config), "size": config.len()},
+            "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar",
+                        "digest": digest(&layer), "size": layer.len()}],
+        })
+        .to_string()
+        .into_bytes();
+        let media = [("content-type", "application/vnd.oci.image.manifest.v1+json")];
+        let (status, _, body) = app
+            .raw("PUT", "/v2/team/app/manifests/v1", &media, manifest.clone())
+            .await;
+        assert_eq!(
+            status,
+            StatusCode::CREATED,
+            "{engine} {}",
+            String::from_utf8_lossy(&body)
+        );
+
+        // The content endpoints list what the push made.
+        let (_, tags) = app
+            .api("GET", "content/container/tags/?name=v1", None)
+            .await;
+        assert_eq!(tags["count"], 1, "{engine} {tags}");
+        let tagged = tags["results"][0]["tagged_manifest"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let (_, m) = app.call("GET", &tagged, None).await;
+        assert_eq!(m["digest"], digest(&manifest));
+        assert_eq!(m["compressed_image_size"], layer.len());
+        // The config and the layer, as pulp_container lists them.
+        assert_eq!(m["blobs"].as_array().unwrap().len(), 2, "{m}");
+        let (_, blobs) = app
+            .api(
+                "GET",
+                &format!("content/container/blobs/?digest={}", digest(&layer)),
+                None,
+            )
+            .await;
+        assert_eq!(blobs["count"], 1, "{engine} {blobs}");
+        let layer_href = &blobs["results"][0]["pulp_href"];
+        assert!(m["blobs"].as_array().unwrap().contains(layer_href), "{m}");
+        assert_ne!(&m["config_blob"], layer_href);
+        let (_, all) = app
+            .api("GET", "content/container/blobs/?ordering=digest", None)
+            .await;
+        assert_eq!(all["count"], 2);
+        let (status, body) = app
+            .api("GET", "content/container/blobs/?ordering=size", None)
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{engine} {body}");
+        let (_, none) = app
+            .api("GET", "content/container/manifests/?media_type=application/vnd.docker.distribution.manifest.list.v2+json", None)
+            .await;
+        assert_eq!(none["count"], 0);
+
+        // Pulled back as pushed.
+        let accept = [("accept", "application/vnd.oci.image.manifest.v1+json")];
+        let (status, _, pulled) = app
+            .raw("GET", "/v2/team/app/manifests/v1", &accept, vec![])
+            .await;
+        assert_eq!((status, pulled), (StatusCode::OK, manifest.clone()));
+        let path = format!("/v2/team/app/blobs/{}", digest(&layer));
+        let (status, _, pulled) = app.raw("GET", &path, &[], vec![]).await;
+        assert_eq!((status, pulled), (StatusCode::OK, layer.clone()));
+        app.close().await;
+    }
+}

@@ -10,7 +10,7 @@ use axum::routing::get;
 use depot_core::artifacts::{Expected, ingest_staged};
 use depot_core::checksums::{Algorithm, is_hex_digest};
 use depot_core::models::artifact::{self, Artifact, ArtifactResponse};
-use depot_core::models::list::{Bind, ListQuery};
+use depot_core::models::list::{Bind, Filter, ListQuery};
 use depot_core::{CoreError, CoreResult};
 use depot_http::body::FileField;
 use depot_http::list::{fetch_page, href_filters, to_values};
@@ -112,22 +112,18 @@ async fn list(
     query: QueryMap,
 ) -> ApiResult<Response> {
     let params = ListParams::from_query(&query)?;
-    let mut q = ListQuery::new(artifact::COLUMNS, "artifacts");
+    let mut q = ListQuery::of(&artifact::TABLE);
     for alg in Algorithm::ALL {
         if let Some(v) = query.get(alg.name()) {
-            q.filter(
-                &format!("{} = ?", alg.name()),
-                vec![Bind::Text(v.to_ascii_lowercase())],
-            );
+            q.with(Filter::Is(alg.name(), Bind::Text(v.to_ascii_lowercase())))?;
         }
     }
-    href_filters(&mut q, &query, &depot_core::hrefs::ARTIFACT, "id");
-    for o in params.order_sql(
-        &[("pulp_created", "created"), ("size", "size"), ("pk", "id")],
-        "created DESC",
-    )? {
-        q.order_by(&o);
-    }
+    href_filters(&mut q, &query, &depot_core::hrefs::ARTIFACT)?;
+    params.order(
+        &mut q,
+        &["pulp_created", "size", "pk"],
+        &[("pulp_created", true)],
+    )?;
     let (count, rows) = fetch_page(&state, &q, &params, &query, None).await?;
     let results = to_values(&rows, |r| Artifact::from_row(r).map(|a| a.response()))?;
     Ok(ok(&params.page(&query, count, results)))

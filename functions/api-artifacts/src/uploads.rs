@@ -21,7 +21,6 @@ use depot_http::{
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde_json::json;
-use sqlx::Row;
 
 const BASE: &str = "/pulp/api/v3/uploads/";
 
@@ -74,12 +73,12 @@ async fn list(
     query: QueryMap,
 ) -> ApiResult<Response> {
     let params = ListParams::from_query(&query)?;
-    let mut q = ListQuery::new("id", "uploads");
-    q.order_by("created DESC");
+    let mut q = ListQuery::of(&upload::TABLE);
+    q.order("pulp_created", true)?;
     let (count, rows) = fetch_page(&state, &q, &params, &query, None).await?;
     let mut results = Vec::new();
     for r in rows {
-        let id: String = r.try_get(0).map_err(CoreError::from)?;
+        let id = upload::id_of(&r)?;
         results.push(
             serde_json::to_value(upload::get(&state.db, &id).await?.response()).unwrap_or_default(),
         );

@@ -2,15 +2,14 @@
 //! pulp_container serves them. Units are made by pushes and syncs, never through these
 //! endpoints.
 
-use std::collections::HashMap;
-
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::routing::get;
+use depot_container::content::{self, BlobRow, ManifestRow, TagRow, Unit};
 use depot_core::hrefs::Kind;
-use depot_core::models::list::{Bind, ListQuery};
-use depot_core::models::{Labels, labels_from_text};
+use depot_core::models::Labels;
+use depot_core::models::list::{Bind, Filter, ListQuery, Row as AnyRow, Table};
 use depot_core::{CoreError, CoreResult};
 use depot_http::list::{fetch_page, href_filters, name_filters};
 use depot_http::openapi::{self, ApiDoc, Op};
@@ -18,8 +17,6 @@ use depot_http::{ApiResult, AppState, Authenticated, ListParams, QueryMap, ok, s
 use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
-use sqlx::any::AnyRow;
-use sqlx::{AssertSqlSafe, Row};
 
 const MANIFESTS: &str = "/pulp/api/v3/content/container/manifests/";
 const BLOBS: &str = "/pulp/api/v3/content/container/blobs/";
@@ -46,21 +43,16 @@ pub struct ContentBase {
     pub vuln_report: Option<String>,
 }
 
-/// The `contents` columns every query below selects first, in this order.
-const BASE_COLUMNS: &str = "c.id, c.pulp_labels, c.created, c.updated";
-const BASE_LEN: usize = 4;
-
 impl ContentBase {
-    fn from_row(kind: Kind, row: &AnyRow) -> CoreResult<Self> {
-        let id: String = row.try_get(0)?;
-        Ok(Self {
-            pulp_href: kind.href(&id),
-            prn: kind.prn(&id),
-            pulp_labels: labels_from_text(&row.try_get::<String, _>(1)?),
-            pulp_created: row.try_get(2)?,
-            pulp_last_updated: row.try_get(3)?,
+    fn of(kind: Kind, unit: Unit) -> Self {
+        Self {
+            pulp_href: kind.href(&unit.id),
+            prn: kind.prn(&unit.id),
+            pulp_labels: unit.pulp_labels,
+            pulp_created: unit.created,
+            pulp_last_updated: unit.updated,
             vuln_report: None,
-        })
+        }
     }
 }
 
@@ -108,67 +100,43 @@ pub struct ContainerTagResponse {
     pub tagged_manifest: String,
 }
 
-/// One content type: its href kind, query and orderings.
-struct Resource {
+/// One content type: its href kind, table and orderings.
+struct Listed {
     kind: Kind,
     model: &'static str,
-    /// Columns after [`BASE_COLUMNS`].
-    columns: &'static str,
-    from: &'static str,
-    ordering: &'static [(&'static str, &'static str)],
+    table: &'static Table,
+    orderings: &'static [&'static str],
 }
 
-const MANIFEST: Resource = Resource {
+const MANIFEST: Listed = Listed {
     kind: &depot_container::plugin::MANIFEST,
     model: "Manifest",
-    // The platform comes from an index that lists the manifest, when one does.
-    columns: "m.digest, m.schema_version, m.media_type, m.config_blob_id, m.annotations, m.data, \
-        (SELECT MIN(lm.architecture) FROM container_listed_manifests lm WHERE lm.manifest_id = m.content_id), \
-        (SELECT MIN(lm.os) FROM container_listed_manifests lm WHERE lm.manifest_id = m.content_id)",
-    from: "contents c JOIN container_manifests m ON m.content_id = c.id",
-    ordering: &[
-        ("digest", "m.digest"),
-        ("media_type", "m.media_type"),
-        ("schema_version", "m.schema_version"),
-        ("pulp_created", "c.created"),
-        ("pulp_last_updated", "c.updated"),
-        ("pk", "c.id"),
+    table: &content::MANIFESTS,
+    orderings: &[
+        "digest",
+        "media_type",
+        "schema_version",
+        "pulp_created",
+        "pulp_last_updated",
+        "pk",
     ],
 };
 
-const BLOB: Resource = Resource {
+const BLOB: Listed = Listed {
     kind: &depot_container::plugin::BLOB,
     model: "Blob",
-    columns: "b.digest, ca.artifact_id",
-    from: "contents c JOIN container_blobs b ON b.content_id = c.id \
-        LEFT JOIN content_artifacts ca ON ca.content_id = c.id",
-    ordering: &[
-        ("digest", "b.digest"),
-        ("pulp_created", "c.created"),
-        ("pulp_last_updated", "c.updated"),
-        ("pk", "c.id"),
-    ],
+    table: &content::BLOBS,
+    orderings: &["digest", "pulp_created", "pulp_last_updated", "pk"],
 };
 
-const TAG: Resource = Resource {
+const TAG: Listed = Listed {
     kind: &depot_container::plugin::TAG,
     model: "Tag",
-    columns: "t.name, t.manifest_id",
-    from: "contents c JOIN container_tags t ON t.content_id = c.id \
-        JOIN container_manifests m ON m.content_id = t.manifest_id",
-    ordering: &[
-        ("name", "t.name"),
-        ("pulp_created", "c.created"),
-        ("pulp_last_updated", "c.updated"),
-        ("pk", "c.id"),
-    ],
+    table: &content::TAGS,
+    orderings: &["name", "pulp_created", "pulp_last_updated", "pk"],
 };
 
-impl Resource {
-    fn query(&self) -> ListQuery {
-        ListQuery::new(&format!("{BASE_COLUMNS}, {}", self.columns), self.from)
-    }
-
+impl Listed {
     /// One page of units matching the common content filters plus those `add` sets.
     async fn page(
         &self,
@@ -177,40 +145,39 @@ impl Resource {
         add: impl FnOnce(&mut ListQuery) -> ApiResult<()>,
     ) -> ApiResult<(ListParams, i64, Vec<AnyRow>)> {
         let params = ListParams::from_query(query)?;
-        let mut q = self.query();
-        href_filters(&mut q, query, self.kind, "c.id");
+        let mut q = ListQuery::of(self.table);
+        href_filters(&mut q, query, self.kind)?;
         crate::repository_version_filters(state, &mut q, query).await?;
         add(&mut q)?;
-        for o in params.order_sql(self.ordering, "c.created DESC, c.id DESC")? {
-            q.order_by(&o);
-        }
+        let newest_first = [("pulp_created", true), ("pk", true)];
+        params.order(&mut q, self.orderings, &newest_first)?;
         let (count, rows) = fetch_page(state, &q, &params, query, Some("pulp_labels")).await?;
         Ok((params, count, rows))
     }
 
     async fn one(&self, state: &AppState, id: &str) -> ApiResult<AnyRow> {
-        let mut q = self.query();
-        q.filter("c.id = ?", vec![Bind::Text(id.to_string())]);
-        let row = q.fetch(&state.db, Some(1), 0).await?.into_iter().next();
+        let row = content::one(&state.db, self.table, id).await?;
         Ok(row.ok_or_else(|| CoreError::not_found(self.model))?)
     }
 }
 
-/// `digest` (exact) and `digest__in` on `column`.
-fn digest_filters(q: &mut ListQuery, query: &QueryMap, column: &str) {
+/// `digest` (exact) and `digest__in`.
+fn digest_filters(q: &mut ListQuery, query: &QueryMap) -> ApiResult<()> {
     if let Some(d) = query.get("digest") {
-        q.filter(&format!("{column} = ?"), vec![Bind::Text(d.to_string())]);
+        q.with(Filter::Is("digest", Bind::Text(d.to_string())))?;
     }
     if query.get("digest__in").is_some() {
-        q.filter_in(column, query.list("digest__in"));
+        q.with(Filter::In("digest", query.list("digest__in")))?;
     }
+    Ok(())
 }
 
 /// A filter taking one value or several (repeated or comma-separated), matching any of them.
-fn any_of_filter(q: &mut ListQuery, query: &QueryMap, param: &str, column: &str) {
-    if query.get(param).is_some() {
-        q.filter_in(column, query.list(param));
+fn any_of_filter(q: &mut ListQuery, query: &QueryMap, field: &'static str) -> ApiResult<()> {
+    if query.get(field).is_some() {
+        q.with(Filter::In(field, query.list(field)))?;
     }
+    Ok(())
 }
 
 fn page_response(
@@ -238,12 +205,12 @@ async fn manifests_list(
 ) -> ApiResult<Response> {
     let (params, count, rows) = MANIFEST
         .page(&state, &query, |q| {
-            digest_filters(q, &query, "m.digest");
-            any_of_filter(q, &query, "media_type", "m.media_type");
+            digest_filters(q, &query)?;
+            any_of_filter(q, &query, "media_type")?;
             // Depot does not read image configs, so no manifest is bootable or a flatpak.
             for flag in ["is_bootable", "is_flatpak"] {
                 if query.bool(flag)? == Some(true) {
-                    q.filter("1 = 0", vec![]);
+                    q.with(Filter::Nothing)?;
                 }
             }
             Ok(())
@@ -269,55 +236,45 @@ async fn manifests(
     state: &AppState,
     rows: &[AnyRow],
 ) -> CoreResult<Vec<ContainerManifestResponse>> {
-    let ids = rows
+    let rows = rows
         .iter()
-        .map(|r| r.try_get::<String, _>(0))
-        .collect::<Result<Vec<_>, _>>()?;
-    let mut listed = related(
-        state,
-        "SELECT list_id, manifest_id FROM container_listed_manifests WHERE list_id IN ({}) \
-         ORDER BY manifest_id",
-        &ids,
-    )
-    .await?;
-    let mut blobs = related(
-        state,
-        "SELECT manifest_id, blob_id FROM container_manifest_blobs WHERE manifest_id IN ({}) \
-         ORDER BY blob_id",
-        &ids,
-    )
-    .await?;
+        .map(ManifestRow::from_row)
+        .collect::<CoreResult<Vec<_>>>()?;
+    let ids: Vec<String> = rows.iter().map(|m| m.unit.id.clone()).collect();
+    let mut refs = content::references(&state.db, &ids).await?;
     let hrefs = |kind: Kind, ids: Option<Vec<String>>| -> Vec<String> {
         ids.unwrap_or_default()
             .iter()
             .map(|id| kind.href(id))
             .collect()
     };
-    rows.iter()
-        .zip(&ids)
-        .map(|(r, id)| {
-            let col = |i: usize| BASE_LEN + i;
-            let config: Option<String> = r.try_get(col(3))?;
-            let data: String = r.try_get(col(5))?;
-            Ok(ContainerManifestResponse {
-                base: ContentBase::from_row(&depot_container::plugin::MANIFEST, r)?,
-                digest: r.try_get(col(0))?,
-                schema_version: r.try_get(col(1))?,
-                media_type: r.try_get(col(2))?,
-                listed_manifests: hrefs(&depot_container::plugin::MANIFEST, listed.remove(id)),
-                config_blob: config.map(|b| depot_container::plugin::BLOB.href(&b)),
-                blobs: hrefs(&depot_container::plugin::BLOB, blobs.remove(id)),
-                annotations: labels_from_text(&r.try_get::<String, _>(col(4))?),
+    let (manifest, blob) = (
+        &depot_container::plugin::MANIFEST,
+        &depot_container::plugin::BLOB,
+    );
+    Ok(rows
+        .into_iter()
+        .map(|m| {
+            let id = m.unit.id.clone();
+            ContainerManifestResponse {
+                base: ContentBase::of(manifest, m.unit),
+                digest: m.digest,
+                schema_version: m.schema_version,
+                media_type: m.media_type,
+                listed_manifests: hrefs(manifest, refs.listed.remove(&id)),
+                config_blob: m.config_blob_id.map(|b| blob.href(&b)),
+                blobs: hrefs(blob, refs.blobs.remove(&id)),
+                annotations: m.annotations,
                 labels: Map::new(),
                 is_bootable: false,
                 is_flatpak: false,
-                architecture: r.try_get(col(6))?,
-                os: r.try_get(col(7))?,
-                compressed_image_size: layers_size(&data),
+                architecture: m.architecture,
+                os: m.os,
+                compressed_image_size: layers_size(&m.data),
                 manifest_type: None,
-            })
+            }
         })
-        .collect()
+        .collect())
 }
 
 /// The sum of an image manifest's layer sizes; `None` for indexes and schema 1 manifests.
@@ -330,35 +287,14 @@ fn layers_size(data: &str) -> Option<i64> {
         .sum()
 }
 
-/// Runs `sql` (selecting owner id, related id, with `{}` for the owner id placeholders) over
-/// `ids` and groups the related ids by owner.
-async fn related(
-    state: &AppState,
-    sql: &str,
-    ids: &[String],
-) -> CoreResult<HashMap<String, Vec<String>>> {
-    let mut out: HashMap<String, Vec<String>> = HashMap::new();
-    for chunk in ids.chunks(500) {
-        let sql = sql.replace("{}", &depot_core::db::placeholders(1, chunk.len()));
-        let mut q = sqlx::query(AssertSqlSafe(sql));
-        for id in chunk {
-            q = q.bind(id.clone());
-        }
-        for r in q.fetch_all(state.db.pool()).await? {
-            out.entry(r.try_get(0)?).or_default().push(r.try_get(1)?);
-        }
-    }
-    Ok(out)
-}
-
 // Blobs.
 
 fn blob(r: &AnyRow) -> CoreResult<ContainerBlobResponse> {
-    let artifact: Option<String> = r.try_get(BASE_LEN + 1)?;
+    let b = BlobRow::from_row(r)?;
     Ok(ContainerBlobResponse {
-        base: ContentBase::from_row(&depot_container::plugin::BLOB, r)?,
-        artifact: artifact.map(|a| depot_core::hrefs::ARTIFACT.href(&a)),
-        digest: r.try_get(BASE_LEN)?,
+        base: ContentBase::of(&depot_container::plugin::BLOB, b.unit),
+        artifact: b.artifact_id.map(|a| depot_core::hrefs::ARTIFACT.href(&a)),
+        digest: b.digest,
     })
 }
 
@@ -368,10 +304,7 @@ async fn blobs_list(
     query: QueryMap,
 ) -> ApiResult<Response> {
     let (params, count, rows) = BLOB
-        .page(&state, &query, |q| {
-            digest_filters(q, &query, "b.digest");
-            Ok(())
-        })
+        .page(&state, &query, |q| digest_filters(q, &query))
         .await?;
     let results = rows.iter().map(blob).collect::<CoreResult<Vec<_>>>()?;
     Ok(page_response(&params, &query, count, values(results)))
@@ -390,11 +323,11 @@ async fn blobs_read(
 // Tags.
 
 fn tag(r: &AnyRow) -> CoreResult<ContainerTagResponse> {
-    let manifest: String = r.try_get(BASE_LEN + 1)?;
+    let t = TagRow::from_row(r)?;
     Ok(ContainerTagResponse {
-        base: ContentBase::from_row(&depot_container::plugin::TAG, r)?,
-        name: r.try_get(BASE_LEN)?,
-        tagged_manifest: depot_container::plugin::MANIFEST.href(&manifest),
+        base: ContentBase::of(&depot_container::plugin::TAG, t.unit),
+        name: t.name,
+        tagged_manifest: depot_container::plugin::MANIFEST.href(&t.manifest_id),
     })
 }
 
@@ -405,9 +338,9 @@ async fn tags_list(
 ) -> ApiResult<Response> {
     let (params, count, rows) = TAG
         .page(&state, &query, |q| {
-            name_filters(q, &query, "name", "t.name");
-            any_of_filter(q, &query, "digest", "m.digest");
-            any_of_filter(q, &query, "media_type", "m.media_type");
+            name_filters(q, &query, "name")?;
+            any_of_filter(q, &query, "digest")?;
+            any_of_filter(q, &query, "media_type")?;
             Ok(())
         })
         .await?;

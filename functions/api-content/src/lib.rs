@@ -9,14 +9,12 @@ use axum::response::Response;
 use axum::routing::{get, post};
 use depot_core::artifacts::{Expected, ingest_staged};
 use depot_core::hrefs::{Kind, parse_version_href};
-use depot_core::models::list::{Bind, ListQuery};
+use depot_core::models::list::{Bind, Filter, InVersion, ListQuery};
 use depot_core::models::{Labels, artifact, repository, upload, version};
 use depot_core::tasks::args::ContentCreate;
 use depot_core::tasks::{Dispatch, TaskArgs};
 use depot_core::{CoreError, CoreResult};
-use depot_file::content::{
-    self, FROM, FileContent, FileContentResponse, SELECT, validate_relative_path,
-};
+use depot_file::content::{self, FileContent, FileContentResponse, validate_relative_path};
 use depot_http::body::FileField;
 use depot_http::list::{fetch_page, href_filters, name_filters, to_values};
 use depot_http::openapi::{self, ApiDoc, MULTIPART_FORM, Op};
@@ -220,9 +218,7 @@ fn version_filter(param: &str, href: &str) -> ApiResult<(String, i64)> {
 }
 
 /// Adds the `repository_version`, `repository_version_added` and `repository_version_removed`
-/// filters on content whose id is `c.id` (every content list selects `contents c`). They are
-/// `IN` a subquery, not a correlated `EXISTS`: SQLite would probe the version's whole range of
-/// `repository_contents` once per content row (seconds per page at 10,000 units).
+/// filters on content (the list's `id` field).
 pub(crate) async fn repository_version_filters(
     state: &AppState,
     q: &mut ListQuery,
@@ -231,22 +227,15 @@ pub(crate) async fn repository_version_filters(
     if let Some(h) = query.get("repository_version") {
         let (repo, n) = version_filter("repository_version", h)?;
         version::get(&state.db, &repo, n).await?;
-        q.filter(
-            "c.id IN (SELECT rc.content_id FROM repository_contents rc WHERE rc.repository_id = ? \
-             AND rc.version_added <= ? AND (rc.version_removed IS NULL OR rc.version_removed > ?))",
-            vec![Bind::Text(repo), Bind::Int(n), Bind::Int(n)],
-        );
+        q.with(Filter::Version("id", InVersion::Present, repo, n))?;
     }
-    for (param, col) in [
-        ("repository_version_added", "version_added"),
-        ("repository_version_removed", "version_removed"),
+    for (param, how) in [
+        ("repository_version_added", InVersion::Added),
+        ("repository_version_removed", InVersion::Removed),
     ] {
         if let Some(h) = query.get(param) {
             let (repo, n) = version_filter(param, h)?;
-            q.filter(
-                &format!("c.id IN (SELECT rc.content_id FROM repository_contents rc WHERE rc.repository_id = ? AND rc.{col} = ?)"),
-                vec![Bind::Text(repo), Bind::Int(n)],
-            );
+            q.with(Filter::Version("id", how, repo, n))?;
         }
     }
     Ok(())
@@ -258,24 +247,15 @@ async fn list(
     query: QueryMap,
 ) -> ApiResult<Response> {
     let params = ListParams::from_query(&query)?;
-    let mut q = ListQuery::new(SELECT, FROM);
-    name_filters(&mut q, &query, "relative_path", "fc.relative_path");
-    href_filters(&mut q, &query, &depot_file::CONTENT, "c.id");
+    let mut q = ListQuery::of(&content::TABLE);
+    name_filters(&mut q, &query, "relative_path")?;
+    href_filters(&mut q, &query, &depot_file::CONTENT)?;
     if let Some(v) = query.get("sha256").or(query.get("digest")) {
-        q.filter("fc.sha256 = ?", vec![Bind::Text(v.to_ascii_lowercase())]);
+        q.with(Filter::Is("sha256", Bind::Text(v.to_ascii_lowercase())))?;
     }
     repository_version_filters(&state, &mut q, &query).await?;
-    for o in params.order_sql(
-        &[
-            ("relative_path", "fc.relative_path"),
-            ("pulp_created", "c.created"),
-            ("pulp_last_updated", "c.updated"),
-            ("pk", "c.id"),
-        ],
-        "c.created DESC, c.id DESC",
-    )? {
-        q.order_by(&o);
-    }
+    let orderings = ["relative_path", "pulp_created", "pulp_last_updated", "pk"];
+    params.order(&mut q, &orderings, &[("pulp_created", true), ("pk", true)])?;
     let (count, rows) = fetch_page(&state, &q, &params, &query, Some("pulp_labels")).await?;
     let results = to_values(&rows, |r| FileContent::from_row(r).map(|c| c.response()))?;
     Ok(ok(&params.page(&query, count, results)))

@@ -7,7 +7,7 @@ use axum::response::Response;
 use axum::routing::get;
 use depot_core::CoreError;
 use depot_core::models::Labels;
-use depot_core::models::list::{Bind, ListQuery};
+use depot_core::models::list::{Bind, Filter, ListQuery, Match};
 use depot_http::body::FileField;
 use depot_http::list::{fetch_page, href_filters, name_filters, to_values};
 use depot_http::openapi::{self, ApiDoc, Op};
@@ -156,10 +156,11 @@ async fn list(
     query: QueryMap,
 ) -> ApiResult<Response> {
     let params = ListParams::from_query(&query)?;
-    let mut q = ListQuery::new(store::COLUMNS, store::FROM);
+    let mut q = ListQuery::of(&store::TABLE);
+    // Project names match as PEP 503 normalizes them.
     if let Some(n) = query.get("name") {
         let normal = depot_python::names::normalize(n);
-        q.filter("p.name_normalized = ?", vec![Bind::Text(normal)]);
+        q.with(Filter::Is("name", Bind::Text(normal)))?;
     }
     if query.get("name__in").is_some() {
         let names = query
@@ -167,29 +168,18 @@ async fn list(
             .iter()
             .map(|n| depot_python::names::normalize(n))
             .collect();
-        q.filter_in("p.name_normalized", names);
+        q.with(Filter::In("name", names))?;
     }
     if let Some(v) = query.get("name__contains") {
-        q.filter("p.name LIKE ?", vec![Bind::Text(format!("%{v}%"))]);
+        q.with(Filter::Text("display_name", Match::Contains, v.to_string()))?;
     }
-    name_filters(&mut q, &query, "filename", "p.filename");
-    name_filters(&mut q, &query, "packagetype", "p.packagetype");
-    name_filters(&mut q, &query, "sha256", "p.sha256");
-    name_filters(&mut q, &query, "version", "p.version");
-    href_filters(&mut q, &query, &depot_python::plugin::PACKAGE, "c.id");
+    for field in ["filename", "packagetype", "sha256", "version"] {
+        name_filters(&mut q, &query, field)?;
+    }
+    href_filters(&mut q, &query, &depot_python::plugin::PACKAGE)?;
     crate::repository_version_filters(&state, &mut q, &query).await?;
-    for o in params.order_sql(
-        &[
-            ("name", "p.name_normalized"),
-            ("version", "p.version"),
-            ("filename", "p.filename"),
-            ("pulp_created", "c.created"),
-            ("pk", "c.id"),
-        ],
-        "c.created DESC",
-    )? {
-        q.order_by(&o);
-    }
+    let orderings = ["name", "version", "filename", "pulp_created", "pk"];
+    params.order(&mut q, &orderings, &[("pulp_created", true)])?;
     let (count, rows) = fetch_page(&state, &q, &params, &query, Some("pulp_labels")).await?;
     let results = to_values(&rows, |r| Package::from_row(r).map(response))?;
     Ok(ok(&params.page(&query, count, results)))

@@ -13,7 +13,7 @@ use depot_core::db::Db;
 use depot_core::hrefs::Kind;
 use depot_core::labels::Labeled;
 use depot_core::models::distribution::{self, BASE_PATHS, Distribution, NewDistribution, Source};
-use depot_core::models::list::{Bind, ListQuery};
+use depot_core::models::list::{Bind, Filter, ListQuery};
 use depot_core::models::{Labels, publication, remote, repository, version};
 use depot_core::tasks::args::{DistributionCreate, DistributionUpdate};
 use depot_core::tasks::{Dispatch, TaskContext, TaskFuture, TaskRegistry};
@@ -274,29 +274,19 @@ fn run_create(ctx: TaskContext, args: DistributionCreate) -> TaskFuture {
 
 async fn list<P: DistributionType>(state: AppState, query: QueryMap) -> ApiResult<Response> {
     let params = ListParams::from_query(&query)?;
-    let mut q = ListQuery::new(distribution::COLUMNS, "distributions");
-    q.filter("pulp_type = ?", vec![Bind::Text(P::PULP_TYPE.into())]);
-    name_filters(&mut q, &query, "name", "name");
-    name_filters(&mut q, &query, "base_path", "base_path");
-    href_filters(&mut q, &query, P::KIND, "id");
+    let mut q = ListQuery::of(&distribution::TABLE);
+    q.with(Filter::Is("pulp_type", Bind::Text(P::PULP_TYPE.into())))?;
+    name_filters(&mut q, &query, "name")?;
+    name_filters(&mut q, &query, "base_path")?;
+    href_filters(&mut q, &query, P::KIND)?;
     if let Some(h) = query.get("repository") {
-        let id = P::REPOSITORIES.iter().find_map(|k| k.parse_ref(h));
-        q.filter(
-            "repository_id = ?",
-            vec![Bind::Text(id.unwrap_or_default())],
-        );
+        q.with(match P::REPOSITORIES.iter().find_map(|k| k.parse_ref(h)) {
+            Some(id) => Filter::Is("repository", Bind::Text(id)),
+            None => Filter::Nothing,
+        })?;
     }
-    for o in params.order_sql(
-        &[
-            ("name", "name"),
-            ("base_path", "base_path"),
-            ("pulp_created", "created"),
-            ("pk", "id"),
-        ],
-        "name ASC",
-    )? {
-        q.order_by(&o);
-    }
+    let orderings = ["name", "base_path", "pulp_created", "pk"];
+    params.order(&mut q, &orderings, &[("name", false)])?;
     let (count, rows) = fetch_page(&state, &q, &params, &query, Some("pulp_labels")).await?;
     let mut results = Vec::new();
     for r in &rows {

@@ -59,21 +59,11 @@ async fn list(
     query: QueryMap,
 ) -> ApiResult<Response> {
     let params = ListParams::from_query(&query)?;
-    let mut q = ListQuery::new(namespaces::COLUMNS, "container_namespaces");
-    name_filters(&mut q, &query, "name", "name");
-    href_filters(&mut q, &query, &NAMESPACE, "id");
-    for o in params.order_sql(
-        &[
-            ("name", "name"),
-            ("pulp_created", "created"),
-            ("pulp_last_updated", "updated"),
-            ("pk", "id"),
-            ("pulp_id", "id"),
-        ],
-        "name ASC",
-    )? {
-        q.order_by(&o);
-    }
+    let mut q = ListQuery::of(&namespaces::TABLE);
+    name_filters(&mut q, &query, "name")?;
+    href_filters(&mut q, &query, &NAMESPACE)?;
+    let orderings = ["name", "pulp_created", "pulp_last_updated", "pk", "pulp_id"];
+    params.order(&mut q, &orderings, &[("name", false)])?;
     let (count, rows) = fetch_page(&state, &q, &params, &query, Some("pulp_labels")).await?;
     let results = to_values(&rows, |r| Namespace::from_row(r).map(|n| n.response()))?;
     Ok(ok(&params.page(&query, count, results)))

@@ -9,8 +9,8 @@ use axum::response::Response;
 use axum::routing::get;
 use depot_core::CoreError;
 use depot_core::hrefs::{Kind, parse_version_href};
-use depot_core::models::list::{Bind, ListQuery};
-use depot_core::models::publication::{self, FROM, FilePublicationResponse, Publication, SELECT};
+use depot_core::models::list::{Bind, Filter, ListQuery};
+use depot_core::models::publication::{self, FilePublicationResponse, Publication};
 use depot_core::models::{repository, version};
 use depot_core::tasks::{Dispatch, TaskArgs};
 use depot_http::list::{fetch_page, href_filters};
@@ -173,30 +173,23 @@ async fn list<P: PublicationType>(
     query: QueryMap,
 ) -> ApiResult<Response> {
     let params = ListParams::from_query(&query)?;
-    let mut q = ListQuery::new(SELECT, FROM);
-    q.filter("p.pulp_type = ?", vec![Bind::Text(P::PULP_TYPE.into())]);
-    href_filters(&mut q, &query, P::KIND, "p.id");
+    let mut q = ListQuery::of(&publication::TABLE);
+    q.with(Filter::Is("pulp_type", Bind::Text(P::PULP_TYPE.into())))?;
+    href_filters(&mut q, &query, P::KIND)?;
     if let Some(h) = query.get("repository_version") {
         let (repo, n) = parse_version_href(h).ok_or_else(|| {
             CoreError::field("repository_version", "Invalid repository version href.")
         })?;
-        q.filter(
-            "v.repository_id = ? AND v.number = ?",
-            vec![Bind::Text(repo), Bind::Int(n)],
-        );
+        q.with(Filter::Is("repository", Bind::Text(repo)))?;
+        q.with(Filter::Is("number", Bind::Int(n)))?;
     }
     if let Some(h) = query.get("repository") {
         let id = P::REPOSITORY
             .parse_ref(h)
             .ok_or_else(|| CoreError::field("repository", "Invalid repository href."))?;
-        q.filter("v.repository_id = ?", vec![Bind::Text(id)]);
+        q.with(Filter::Is("repository", Bind::Text(id)))?;
     }
-    for o in params.order_sql(
-        &[("pulp_created", "p.created"), ("pk", "p.id")],
-        "p.created DESC",
-    )? {
-        q.order_by(&o);
-    }
+    params.order(&mut q, &["pulp_created", "pk"], &[("pulp_created", true)])?;
     let (count, rows) = fetch_page(&state, &q, &params, &query, None).await?;
     let mut results = Vec::new();
     for r in &rows {

@@ -12,7 +12,7 @@ use depot_core::CoreError;
 use depot_core::hrefs::Kind;
 use depot_core::labels::Labeled;
 use depot_core::models::Labels;
-use depot_core::models::list::{Bind, ListQuery};
+use depot_core::models::list::{Bind, Filter, ListQuery};
 use depot_core::models::remote::{self, NewRemote, Policy, Remote, SETTING_FIELDS};
 use depot_core::tasks::args::RemoteUpdate;
 use depot_core::tasks::{Dispatch, TaskContext, TaskFuture, TaskRegistry};
@@ -141,21 +141,12 @@ async fn create<P: RemoteType>(state: AppState, fields: Fields) -> ApiResult<Res
 
 async fn list<P: RemoteType>(state: AppState, query: QueryMap) -> ApiResult<Response> {
     let params = ListParams::from_query(&query)?;
-    let mut q = ListQuery::new(remote::COLUMNS, "remotes");
-    q.filter("pulp_type = ?", vec![Bind::Text(P::PULP_TYPE.into())]);
-    name_filters(&mut q, &query, "name", "name");
-    href_filters(&mut q, &query, P::KIND, "id");
-    for o in params.order_sql(
-        &[
-            ("name", "name"),
-            ("pulp_created", "created"),
-            ("pulp_last_updated", "updated"),
-            ("pk", "id"),
-        ],
-        "name ASC",
-    )? {
-        q.order_by(&o);
-    }
+    let mut q = ListQuery::of(&remote::TABLE);
+    q.with(Filter::Is("pulp_type", Bind::Text(P::PULP_TYPE.into())))?;
+    name_filters(&mut q, &query, "name")?;
+    href_filters(&mut q, &query, P::KIND)?;
+    let orderings = ["name", "pulp_created", "pulp_last_updated", "pk"];
+    params.order(&mut q, &orderings, &[("name", false)])?;
     let (count, rows) = fetch_page(&state, &q, &params, &query, Some("pulp_labels")).await?;
     let results = to_values(&rows, |r| Remote::from_row(r).map(|x| P::response(&x)))?;
     Ok(ok(&params.page(&query, count, results)))

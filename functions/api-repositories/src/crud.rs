@@ -6,7 +6,7 @@ use axum::Router;
 use axum::response::Response;
 use depot_core::hrefs::Kind;
 use depot_core::labels::Labeled;
-use depot_core::models::list::{Bind, ListQuery};
+use depot_core::models::list::{Bind, Filter, ListQuery};
 use depot_core::models::remote;
 use depot_core::models::repository::{self, NewRepository, Repository};
 use depot_core::models::{AsyncOperationResponse, Labels, content};
@@ -192,28 +192,18 @@ async fn create<P: RepositoryType>(state: AppState, fields: Fields) -> ApiResult
 
 async fn list<P: RepositoryType>(state: AppState, query: QueryMap) -> ApiResult<Response> {
     let params = ListParams::from_query(&query)?;
-    let mut q = ListQuery::new(repository::COLUMNS, "repositories");
-    q.filter("pulp_type = ?", vec![Bind::Text(P::PULP_TYPE.into())]);
-    name_filters(&mut q, &query, "name", "name");
-    href_filters(&mut q, &query, P::KIND, "id");
+    let mut q = ListQuery::of(&repository::TABLE);
+    q.with(Filter::Is("pulp_type", Bind::Text(P::PULP_TYPE.into())))?;
+    name_filters(&mut q, &query, "name")?;
+    href_filters(&mut q, &query, P::KIND)?;
     if let (Some(r), Some(kind)) = (query.get("remote"), P::REMOTE) {
-        match kind.parse_ref(r) {
-            Some(id) => q.filter("remote_id = ?", vec![Bind::Text(id)]),
-            None => q.filter("1 = 0", vec![]),
-        };
+        q.with(match kind.parse_ref(r) {
+            Some(id) => Filter::Is("remote", Bind::Text(id)),
+            None => Filter::Nothing,
+        })?;
     }
-    for o in params.order_sql(
-        &[
-            ("name", "name"),
-            ("pulp_created", "created"),
-            ("pulp_last_updated", "updated"),
-            ("pk", "id"),
-            ("pulp_id", "id"),
-        ],
-        "name ASC",
-    )? {
-        q.order_by(&o);
-    }
+    let orderings = ["name", "pulp_created", "pulp_last_updated", "pk", "pulp_id"];
+    params.order(&mut q, &orderings, &[("name", false)])?;
     let (count, rows) = fetch_page(&state, &q, &params, &query, Some("pulp_labels")).await?;
     let results = to_values(&rows, |r| {
         Repository::from_row(r).map(|repo| P::response(&repo))

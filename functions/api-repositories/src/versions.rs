@@ -5,12 +5,12 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::routing::get;
 use depot_core::CoreError;
-use depot_core::models::list::{Bind, ListQuery};
+use depot_core::models::list::{Bind, Filter, ListQuery};
 use depot_core::models::repository;
 use depot_core::models::version::{self, RepositoryVersionResponse, Version};
 use depot_core::tasks::args::RepositoryVersionDelete;
 use depot_core::tasks::{Dispatch, TaskContext, TaskFuture, TaskRegistry};
-use depot_http::list::fetch_page;
+use depot_http::list::{fetch_page, number_filters};
 use depot_http::openapi::{self, ApiDoc, Op};
 use depot_http::{
     ApiResult, AppState, Authenticated, CorrelationId, ListParams, QueryMap, dispatched, ok, shaped,
@@ -47,29 +47,14 @@ async fn list<P: RepositoryType>(
 ) -> ApiResult<Response> {
     repository::get_of_type(&state.db, &id, P::PULP_TYPE).await?;
     let params = ListParams::from_query(&query)?;
-    let mut q = ListQuery::new(version::COLUMNS, "repository_versions");
-    q.filter("repository_id = ?", vec![Bind::Text(id.clone())]);
-    for (param, op) in [
-        ("number", "="),
-        ("number__gte", ">="),
-        ("number__lte", "<="),
-        ("number__gt", ">"),
-        ("number__lt", "<"),
-    ] {
-        if let Some(n) = query.int(param)? {
-            q.filter(&format!("number {op} ?"), vec![Bind::Int(n)]);
-        }
-    }
-    for o in params.order_sql(
-        &[
-            ("number", "number"),
-            ("pulp_created", "created"),
-            ("pk", "id"),
-        ],
-        "number DESC",
-    )? {
-        q.order_by(&o);
-    }
+    let mut q = ListQuery::of(&version::TABLE);
+    q.with(Filter::Is("repository", Bind::Text(id.clone())))?;
+    number_filters(&mut q, &query, "number")?;
+    params.order(
+        &mut q,
+        &["number", "pulp_created", "pk"],
+        &[("number", true)],
+    )?;
     let (count, rows) = fetch_page(&state, &q, &params, &query, None).await?;
     let mut results = Vec::new();
     for r in &rows {

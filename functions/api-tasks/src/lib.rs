@@ -4,17 +4,16 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::routing::get;
-use depot_core::models::list::{Bind, ListQuery};
+use depot_core::models::list::{Bind, Cmp, Filter, ListQuery};
 use depot_core::models::task::{self, STATES, Task, TaskGroupResponse, TaskResponse};
 use depot_core::{CoreError, tasks};
-use depot_http::list::{fetch_page, href_filters, to_values};
+use depot_http::list::{fetch_page, href_filters, name_filters, time_filters, to_values};
 use depot_http::openapi::{self, ApiDoc, JSON_FORM_MULTIPART, Op};
 use depot_http::{
     ApiResult, AppState, Authenticated, Fields, ListParams, QueryMap, no_content, ok, shaped,
 };
 use schemars::JsonSchema;
 use serde::Deserialize;
-use sqlx::Row;
 
 const BASE: &str = "/pulp/api/v3/tasks/";
 const GROUPS: &str = "/pulp/api/v3/task-groups/";
@@ -40,10 +39,10 @@ pub struct PatchedTaskCancel {
 
 fn add_filters(q: &mut ListQuery, query: &QueryMap) -> ApiResult<()> {
     if let Some(s) = query.get("state") {
-        q.filter("state = ?", vec![Bind::Text(s.into())]);
+        q.with(Filter::Is("state", Bind::Text(s.into())))?;
     }
     if let Some(s) = query.get("state__ne") {
-        q.filter("state <> ?", vec![Bind::Text(s.into())]);
+        q.with(Filter::Cmp("state", Cmp::Ne, Bind::Text(s.into())))?;
     }
     if query.get("state__in").is_some() {
         let states = query.list("state__in");
@@ -54,31 +53,24 @@ fn add_filters(q: &mut ListQuery, query: &QueryMap) -> ApiResult<()> {
             )
             .into());
         }
-        q.filter_in("state", states);
+        q.with(Filter::In("state", states))?;
     }
-    depot_http::list::name_filters(q, query, "name", "name");
-    depot_http::list::name_filters(q, query, "logging_cid", "logging_cid");
-    href_filters(q, query, &depot_core::hrefs::TASK, "id");
-    for (param, op, col) in [
-        ("started_at__gte", ">=", "started_at"),
-        ("started_at__lte", "<=", "started_at"),
-        ("started_at__gt", ">", "started_at"),
-        ("started_at__lt", "<", "started_at"),
-        ("finished_at__gte", ">=", "finished_at"),
-        ("finished_at__lte", "<=", "finished_at"),
-        ("finished_at__gt", ">", "finished_at"),
-        ("finished_at__lt", "<", "finished_at"),
-        ("pulp_created__gte", ">=", "created"),
-        ("pulp_created__lte", "<=", "created"),
-    ] {
-        if let Some(v) = query.get(param) {
+    name_filters(q, query, "name")?;
+    name_filters(q, query, "logging_cid")?;
+    href_filters(q, query, &depot_core::hrefs::TASK)?;
+    time_filters(q, query, "started_at", &["__gte", "__lte", "__gt", "__lt"])?;
+    time_filters(q, query, "finished_at", &["__gte", "__lte", "__gt", "__lt"])?;
+    // `pulp_created` orders by the dispatch sequence; its filters compare the time.
+    for (suffix, cmp) in [("__gte", Cmp::Ge), ("__lte", Cmp::Le)] {
+        let param = format!("pulp_created{suffix}");
+        if let Some(v) = query.get(&param) {
             let ts = depot_core::time::normalize(v)
-                .ok_or_else(|| CoreError::field(param, "Enter a valid date/time."))?;
-            q.filter(&format!("{col} {op} ?"), vec![Bind::Text(ts)]);
+                .ok_or_else(|| CoreError::field(&param, "Enter a valid date/time."))?;
+            q.with(Filter::Cmp("created", cmp, Bind::Text(ts)))?;
         }
     }
     // Resource filters match PRNs or hrefs inside the stored JSON lists.
-    for (param, cols) in [
+    for (param, fields) in [
         (
             "reserved_resources",
             &["exclusive_resources", "shared_resources"][..],
@@ -92,40 +84,28 @@ fn add_filters(q: &mut ListQuery, query: &QueryMap) -> ApiResult<()> {
             .chain(query.list(&format!("{param}__in")))
         {
             let prn = href_to_prn(&value).unwrap_or(value);
-            let conds: Vec<String> = cols.iter().map(|c| format!("{c} LIKE ?")).collect();
-            let binds = cols
+            let any = fields
                 .iter()
-                .map(|_| Bind::Text(format!("%\"{}\"%", prn.replace('%', ""))))
+                .map(|f| Filter::Listed(f, prn.clone()))
                 .collect();
-            q.filter(&format!("({})", conds.join(" OR ")), binds);
+            q.with(Filter::AnyOf(any))?;
         }
     }
     if let Some(h) = query.get("created_resources") {
-        q.filter(
-            "created_resources LIKE ?",
-            vec![Bind::Text(format!("%\"{}\"%", h.replace('%', "")))],
-        );
+        q.with(Filter::Listed("created_resources", h.to_string()))?;
     }
     if let Some(g) = query.get("task_group") {
-        q.filter(
-            "task_group_id = ?",
-            vec![Bind::Text(
-                depot_core::hrefs::TASK_GROUP
-                    .parse_ref(g)
-                    .unwrap_or_default(),
-            )],
-        );
+        let id = depot_core::hrefs::TASK_GROUP
+            .parse_ref(g)
+            .unwrap_or_default();
+        q.with(Filter::Is("task_group", Bind::Text(id)))?;
     }
     if let Some(p) = query.get("parent_task") {
-        q.filter(
-            "parent_task_id = ?",
-            vec![Bind::Text(
-                depot_core::hrefs::TASK.parse_ref(p).unwrap_or_default(),
-            )],
-        );
+        let id = depot_core::hrefs::TASK.parse_ref(p).unwrap_or_default();
+        q.with(Filter::Is("parent_task", Bind::Text(id)))?;
     }
     if let Some(w) = query.get("worker") {
-        q.filter("worker = ?", vec![Bind::Text(w.into())]);
+        q.with(Filter::Is("worker", Bind::Text(w.into())))?;
     }
     Ok(())
 }
@@ -141,21 +121,17 @@ async fn list(
     query: QueryMap,
 ) -> ApiResult<Response> {
     let params = ListParams::from_query(&query)?;
-    let mut q = ListQuery::new(task::COLUMNS, "tasks");
+    let mut q = ListQuery::of(&task::TABLE);
     add_filters(&mut q, &query)?;
-    for o in params.order_sql(
-        &[
-            ("pulp_created", "seq"),
-            ("started_at", "started_at"),
-            ("finished_at", "finished_at"),
-            ("name", "name"),
-            ("state", "state"),
-            ("pk", "id"),
-        ],
-        "seq DESC",
-    )? {
-        q.order_by(&o);
-    }
+    let orderings = [
+        "pulp_created",
+        "started_at",
+        "finished_at",
+        "name",
+        "state",
+        "pk",
+    ];
+    params.order(&mut q, &orderings, &[("pulp_created", true)])?;
     let (count, rows) = fetch_page(&state, &q, &params, &query, None).await?;
     let results = to_values(&rows, |r| Task::from_row(r).map(|t| t.response()))?;
     Ok(ok(&params.page(&query, count, results)))
@@ -219,15 +195,12 @@ async fn list_groups(
     query: QueryMap,
 ) -> ApiResult<Response> {
     let params = ListParams::from_query(&query)?;
-    let q = {
-        let mut q = ListQuery::new("id", "task_groups");
-        q.order_by("created DESC");
-        q
-    };
+    let mut q = ListQuery::of(&task::GROUP_TABLE);
+    q.order("pulp_created", true)?;
     let (count, rows) = fetch_page(&state, &q, &params, &query, None).await?;
     let mut results = Vec::new();
     for r in rows {
-        let id: String = r.try_get(0).map_err(CoreError::from)?;
+        let id = task::group_id(&r)?;
         results.push(
             serde_json::to_value(task::group_response(&state.db, &id).await?).unwrap_or_default(),
         );

@@ -155,6 +155,40 @@ impl TestApp {
             .await
     }
 
+    /// Sends `body` as `admin` with `headers`; the answer's status, headers and bytes (the
+    /// registry, the index).
+    pub async fn raw(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+    ) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+        let mut req = Request::builder()
+            .method(method)
+            .uri(path)
+            .header(header::AUTHORIZATION, basic("admin", PASSWORD));
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
+        let resp = self
+            .router
+            .clone()
+            .oneshot(req.body(Body::from(body)).unwrap())
+            .await
+            .unwrap();
+        let (status, headers) = (resp.status(), resp.headers().clone());
+        let bytes = axum::body::to_bytes(resp.into_body(), 64 << 20)
+            .await
+            .unwrap();
+        assert!(
+            !status.is_server_error(),
+            "{} {method} {path} -> {status}",
+            self.engine
+        );
+        (status, headers, bytes.to_vec())
+    }
+
     /// The raw answer to an anonymous GET (the content app, the index): status and bytes.
     pub async fn fetch(&self, path: &str) -> (StatusCode, Vec<u8>) {
         let req = Request::builder().uri(path).body(Body::empty()).unwrap();

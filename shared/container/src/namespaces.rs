@@ -3,6 +3,7 @@
 //! first distribution in it; deleting one deletes its distributions.
 
 use depot_core::db::{Db, Tx};
+use depot_core::models::list::Table;
 use depot_core::models::{Labels, distribution, labels_from_text, repository};
 use depot_core::{CoreError, CoreResult};
 use schemars::JsonSchema;
@@ -14,6 +15,20 @@ use sqlx::any::AnyRow;
 use crate::PUSH_REPOSITORY_TYPE;
 
 pub const COLUMNS: &str = "id, name, pulp_labels, created, updated";
+
+/// Namespaces as lists see them.
+pub static TABLE: Table = Table {
+    select: COLUMNS,
+    from: "container_namespaces",
+    fields: &[
+        ("id", "id"),
+        ("pk", "id"),
+        ("pulp_id", "id"),
+        ("name", "name"),
+        ("pulp_created", "created"),
+        ("pulp_last_updated", "updated"),
+    ],
+};
 
 pub struct Namespace {
     pub id: String,

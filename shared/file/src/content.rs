@@ -5,6 +5,7 @@ use depot_core::db::{Db, Tx};
 use depot_core::hrefs::ARTIFACT;
 use depot_core::models::artifact::Artifact;
 use depot_core::models::content::add_remote_source;
+use depot_core::models::list::Table;
 use depot_core::models::{Labels, labels_from_text};
 use depot_core::{CoreError, CoreResult};
 use schemars::JsonSchema;
@@ -38,6 +39,20 @@ pub const SELECT: &str = "c.id, fc.relative_path, fc.sha256, fc.size, c.pulp_lab
 pub const FROM: &str = "contents c JOIN file_contents fc ON fc.content_id = c.id \
     LEFT JOIN content_artifacts ca ON ca.content_id = c.id \
     LEFT JOIN artifacts a ON a.id = ca.artifact_id";
+
+/// File content as lists see it.
+pub static TABLE: Table = Table {
+    select: SELECT,
+    from: FROM,
+    fields: &[
+        ("id", "c.id"),
+        ("pk", "c.id"),
+        ("relative_path", "fc.relative_path"),
+        ("sha256", "fc.sha256"),
+        ("pulp_created", "c.created"),
+        ("pulp_last_updated", "c.updated"),
+    ],
+};
 
 impl FileContent {
     pub fn from_row(row: &AnyRow) -> CoreResult<Self> {

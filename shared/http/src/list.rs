@@ -1,69 +1,91 @@
 //! Running a list query with Pulp's common filters and pagination.
 
+use depot_core::CoreResult;
+use depot_core::hrefs::Kind;
 use depot_core::labels::LabelSelect;
 use depot_core::models::labels_from_text;
-use depot_core::models::list::{Bind, ListQuery};
+use depot_core::models::list::{Bind, Cmp, Filter, ListQuery, Match};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use crate::{ApiResult, AppState, ListParams, QueryMap};
 
-/// Adds `name`, `name__contains`, `name__icontains`, `name__startswith`, `name__in` and
-/// `name__iexact` filters on `column`.
-pub fn name_filters(q: &mut ListQuery, query: &QueryMap, field: &str, column: &str) {
-    if let Some(v) = query.get(field) {
-        q.filter(&format!("{column} = ?"), vec![Bind::Text(v.into())]);
+/// Adds `<field>`, `__iexact`, `__contains`, `__icontains`, `__startswith` and `__in` filters on
+/// a text field.
+pub fn name_filters(q: &mut ListQuery, query: &QueryMap, field: &'static str) -> CoreResult<()> {
+    let matches = [
+        ("", Match::Exact),
+        ("__iexact", Match::IExact),
+        ("__contains", Match::Contains),
+        ("__icontains", Match::IContains),
+        ("__startswith", Match::StartsWith),
+    ];
+    for (suffix, how) in matches {
+        if let Some(v) = query.get(&format!("{field}{suffix}")) {
+            q.with(Filter::Text(field, how, v.to_string()))?;
+        }
     }
-    if let Some(v) = query.get(&format!("{field}__iexact")) {
-        q.filter(
-            &format!("LOWER({column}) = ?"),
-            vec![Bind::Text(v.to_lowercase())],
-        );
+    let name_in = format!("{field}__in");
+    if query.get(&name_in).is_some() {
+        q.with(Filter::In(field, query.list(&name_in)))?;
     }
-    if let Some(v) = query.get(&format!("{field}__contains")) {
-        q.filter(
-            &format!("{column} LIKE ? ESCAPE '\\'"),
-            vec![Bind::Text(format!("%{}%", like_escape(v)))],
-        );
-    }
-    if let Some(v) = query.get(&format!("{field}__icontains")) {
-        q.filter(
-            &format!("LOWER({column}) LIKE ? ESCAPE '\\'"),
-            vec![Bind::Text(format!("%{}%", like_escape(&v.to_lowercase())))],
-        );
-    }
-    if let Some(v) = query.get(&format!("{field}__startswith")) {
-        q.filter(
-            &format!("{column} LIKE ? ESCAPE '\\'"),
-            vec![Bind::Text(format!("{}%", like_escape(v)))],
-        );
-    }
-    let list = query.list(&format!("{field}__in"));
-    if query.get(&format!("{field}__in")).is_some() {
-        q.filter_in(column, list);
-    }
+    Ok(())
 }
 
-fn like_escape(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_")
+/// Adds `<field>`, `__gte`, `__lte`, `__gt` and `__lt` filters on an integer field.
+pub fn number_filters(q: &mut ListQuery, query: &QueryMap, field: &'static str) -> ApiResult<()> {
+    if let Some(n) = query.int(field)? {
+        q.with(Filter::Is(field, Bind::Int(n)))?;
+    }
+    for (suffix, cmp) in [
+        ("__gte", Cmp::Ge),
+        ("__lte", Cmp::Le),
+        ("__gt", Cmp::Gt),
+        ("__lt", Cmp::Lt),
+    ] {
+        if let Some(n) = query.int(&format!("{field}{suffix}"))? {
+            q.with(Filter::Cmp(field, cmp, Bind::Int(n)))?;
+        }
+    }
+    Ok(())
 }
 
-/// Adds `pulp_href__in` and `prn__in` filters for hrefs of `kind`.
-pub fn href_filters(
+/// Adds time filters on `field` with each of `suffixes` (`__gte`, `__lt`, ...); the values are
+/// ISO 8601 times.
+pub fn time_filters(
     q: &mut ListQuery,
     query: &QueryMap,
-    kind: depot_core::hrefs::Kind,
-    column: &str,
-) {
+    field: &'static str,
+    suffixes: &[&str],
+) -> ApiResult<()> {
+    for suffix in suffixes {
+        let cmp = match *suffix {
+            "__gte" => Cmp::Ge,
+            "__lte" => Cmp::Le,
+            "__gt" => Cmp::Gt,
+            "__lt" => Cmp::Lt,
+            _ => continue,
+        };
+        let param = format!("{field}{suffix}");
+        if let Some(v) = query.get(&param) {
+            let ts = depot_core::time::normalize(v)
+                .ok_or_else(|| depot_core::CoreError::field(&param, "Enter a valid date/time."))?;
+            q.with(Filter::Cmp(field, cmp, Bind::Text(ts)))?;
+        }
+    }
+    Ok(())
+}
+
+/// Adds `pulp_href__in`, `prn__in` and `pulp_id__in` filters for resources of `kind` (on the
+/// table's `id` field).
+pub fn href_filters(q: &mut ListQuery, query: &QueryMap, kind: Kind) -> CoreResult<()> {
     if query.get("pulp_href__in").is_some() {
         let ids = query
             .list("pulp_href__in")
             .iter()
             .filter_map(|h| kind.parse(h))
             .collect();
-        q.filter_in(column, ids);
+        q.with(Filter::In("id", ids))?;
     }
     if query.get("prn__in").is_some() {
         let ids = query
@@ -71,11 +93,12 @@ pub fn href_filters(
             .iter()
             .filter_map(|h| kind.parse_ref(h))
             .collect();
-        q.filter_in(column, ids);
+        q.with(Filter::In("id", ids))?;
     }
     if query.get("pulp_id__in").is_some() {
-        q.filter_in(column, query.list("pulp_id__in"));
+        q.with(Filter::In("id", query.list("pulp_id__in")))?;
     }
+    Ok(())
 }
 
 /// Runs the query: the total count and one page of rows. With `pulp_label_select`, labels are

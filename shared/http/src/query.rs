@@ -5,6 +5,7 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{Uri, header};
 use depot_core::CoreError;
+use depot_core::models::list::ListQuery;
 use serde_json::{Map, Value, json};
 
 use crate::ApiError;
@@ -149,37 +150,34 @@ impl ListParams {
         })
     }
 
-    /// Translates `ordering` into SQL using the allowed `(name, column)` pairs; unknown names are
-    /// a 400 as in Pulp.
-    pub fn order_sql(
+    /// Orders `q` as `ordering` asks, by fields among `allowed` (each a field of the list's
+    /// table), else by `default` (fields, each with whether descending).
+    pub fn order(
         &self,
-        allowed: &[(&str, &str)],
-        default: &str,
-    ) -> Result<Vec<String>, ApiError> {
+        q: &mut ListQuery,
+        allowed: &[&str],
+        default: &[(&str, bool)],
+    ) -> Result<(), ApiError> {
         if self.ordering.is_empty() {
-            return Ok(vec![default.to_string()]);
+            for (field, descending) in default {
+                q.order(field, *descending)?;
+            }
+            return Ok(());
         }
-        let mut out = Vec::new();
         for o in &self.ordering {
             let (desc, name) = match o.strip_prefix('-') {
                 Some(n) => (true, n),
                 None => (false, o.as_str()),
             };
-            let col = allowed
-                .iter()
-                .find(|(n, _)| *n == name)
-                .map(|(_, c)| *c)
-                .ok_or_else(|| {
-                    ApiError(CoreError::field(
-                        "ordering",
-                        format!(
-                            "Select a valid choice. {name} is not one of the available choices."
-                        ),
-                    ))
-                })?;
-            out.push(format!("{col} {}", if desc { "DESC" } else { "ASC" }));
+            if !allowed.contains(&name) {
+                return Err(ApiError(CoreError::field(
+                    "ordering",
+                    format!("Select a valid choice. {name} is not one of the available choices."),
+                )));
+            }
+            q.order(name, desc)?;
         }
-        Ok(out)
+        Ok(())
     }
 
     /// Applies `fields` / `exclude_fields` to one serialized object.

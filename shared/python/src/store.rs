@@ -3,6 +3,7 @@
 
 use depot_core::CoreResult;
 use depot_core::db::{Db, Tx};
+use depot_core::models::list::Table;
 use depot_core::models::version::present_condition;
 use serde_json::Value;
 use sqlx::any::AnyRow;
@@ -41,6 +42,24 @@ pub const COLUMNS: &str = "p.content_id, p.filename, p.sha256, p.name, p.name_no
     AS artifact_id";
 
 pub const FROM: &str = "python_packages p JOIN contents c ON c.id = p.content_id";
+
+/// Packages as lists see them. `name` is the normalized project name (filters and orderings
+/// by name go by it); `display_name` is the name as the metadata spells it.
+pub static TABLE: Table = Table {
+    select: COLUMNS,
+    from: FROM,
+    fields: &[
+        ("id", "c.id"),
+        ("pk", "c.id"),
+        ("name", "p.name_normalized"),
+        ("display_name", "p.name"),
+        ("filename", "p.filename"),
+        ("packagetype", "p.packagetype"),
+        ("sha256", "p.sha256"),
+        ("version", "p.version"),
+        ("pulp_created", "c.created"),
+    ],
+};
 
 impl Package {
     pub fn from_row(r: &AnyRow) -> CoreResult<Self> {

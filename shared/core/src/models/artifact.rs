@@ -5,6 +5,7 @@ use serde::Serialize;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
+use super::list::Table;
 use crate::checksums::Digests;
 use crate::db::Db;
 use crate::{CoreError, CoreResult};
@@ -20,6 +21,24 @@ pub struct Artifact {
 
 pub const COLUMNS: &str =
     "id, file, size, md5, sha1, sha224, sha256, sha384, sha512, created, updated";
+
+/// Artifacts as lists see them.
+pub static TABLE: Table = Table {
+    select: COLUMNS,
+    from: "artifacts",
+    fields: &[
+        ("id", "id"),
+        ("pk", "id"),
+        ("size", "size"),
+        ("md5", "md5"),
+        ("sha1", "sha1"),
+        ("sha224", "sha224"),
+        ("sha256", "sha256"),
+        ("sha384", "sha384"),
+        ("sha512", "sha512"),
+        ("pulp_created", "created"),
+    ],
+};
 
 impl Artifact {
     pub fn from_row(row: &AnyRow) -> CoreResult<Self> {

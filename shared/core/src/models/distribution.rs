@@ -6,6 +6,7 @@ use serde_json::{Map, Value};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
+use super::list::Table;
 use super::remote::unique_name;
 use super::{Labels, labels_from_text};
 use crate::db::{Db, get_bool};
@@ -57,6 +58,21 @@ pub const COLUMNS: &str = "id, pulp_type, name, base_path, pulp_labels, hidden, 
     (SELECT n.id FROM container_namespaces n WHERE distributions.pulp_type LIKE 'container.%' AND \
       (n.name = distributions.base_path OR substr(distributions.base_path, 1, length(n.name) + 1) = n.name || '/')) \
       AS namespace_id";
+
+/// Distributions as lists see them.
+pub static TABLE: Table = Table {
+    select: COLUMNS,
+    from: "distributions",
+    fields: &[
+        ("id", "id"),
+        ("pk", "id"),
+        ("pulp_type", "pulp_type"),
+        ("name", "name"),
+        ("base_path", "base_path"),
+        ("repository", "repository_id"),
+        ("pulp_created", "created"),
+    ],
+};
 
 impl Distribution {
     pub fn from_row(row: &AnyRow) -> CoreResult<Self> {

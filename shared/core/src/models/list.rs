@@ -1,16 +1,81 @@
 //! A small builder for filtered, ordered, paginated list queries that run on both engines.
+//! Handlers say what a client asked for in typed [`Filter`]s over field names; each listable
+//! model's [`Table`] says which column a field is, so SQL stays in the domain layer.
 
+use sqlx::AssertSqlSafe;
+use sqlx::Row as _;
 use sqlx::any::AnyRow;
-use sqlx::{AssertSqlSafe, Row};
 
 use crate::CoreResult;
 use crate::db::Db;
+
+/// A row of a list, read by its model's `from_row`.
+pub type Row = AnyRow;
 
 #[derive(Debug, Clone)]
 pub enum Bind {
     Text(String),
     Int(i64),
     Bool(bool),
+}
+
+/// A listable model: its select list, its `FROM` and the column of each field a filter or an
+/// ordering may name.
+#[derive(Debug)]
+pub struct Table {
+    pub select: &'static str,
+    pub from: &'static str,
+    pub fields: &'static [(&'static str, &'static str)],
+}
+
+/// How a text filter matches (Pulp's `name`, `name__iexact`, `name__contains`, ...).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Match {
+    Exact,
+    IExact,
+    Contains,
+    IContains,
+    StartsWith,
+}
+
+/// A comparison (`number__gte`, `state__ne`, ...).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cmp {
+    Lt,
+    Le,
+    Gt,
+    Ge,
+    Ne,
+}
+
+/// How content relates to a repository version in a [`Filter::Version`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InVersion {
+    Present,
+    Added,
+    Removed,
+}
+
+/// One condition of a list, on a field of its [`Table`].
+#[derive(Debug, Clone)]
+pub enum Filter {
+    /// The field equals the value.
+    Is(&'static str, Bind),
+    /// The field is null (`true`) or not.
+    Null(&'static str, bool),
+    Text(&'static str, Match, String),
+    /// The field is one of the values; none matches nothing.
+    In(&'static str, Vec<String>),
+    Cmp(&'static str, Cmp, Bind),
+    /// The field, a JSON list of strings, holds the value.
+    Listed(&'static str, String),
+    /// The content whose id is the field is in a repository version (`Present`), or was added
+    /// or removed by it.
+    Version(&'static str, InVersion, String, i64),
+    /// Any of the filters holds (none: no row).
+    AnyOf(Vec<Filter>),
+    /// Matches no row (a reference to something that cannot exist).
+    Nothing,
 }
 
 /// `SELECT <columns> FROM <from> WHERE <filters> ORDER BY <order> LIMIT/OFFSET`, plus the count.
@@ -21,6 +86,7 @@ pub struct ListQuery {
     wheres: Vec<String>,
     binds: Vec<Bind>,
     order: Vec<String>,
+    fields: &'static [(&'static str, &'static str)],
 }
 
 impl ListQuery {
@@ -31,7 +97,132 @@ impl ListQuery {
             wheres: Vec::new(),
             binds: Vec::new(),
             order: Vec::new(),
+            fields: &[],
         }
+    }
+
+    /// A list of `table`'s rows; filters and orderings name its fields.
+    pub fn of(table: &'static Table) -> Self {
+        let mut q = Self::new(table.select, table.from);
+        q.fields = table.fields;
+        q
+    }
+
+    fn column(&self, field: &str) -> CoreResult<&'static str> {
+        self.fields
+            .iter()
+            .find(|(f, _)| *f == field)
+            .map(|(_, c)| *c)
+            .ok_or_else(|| crate::CoreError::Internal(format!("no list field '{field}'")))
+    }
+
+    /// Adds a condition.
+    pub fn with(&mut self, filter: Filter) -> CoreResult<&mut Self> {
+        let (cond, binds) = self.condition(filter)?;
+        self.filter(&cond, binds);
+        Ok(self)
+    }
+
+    /// The SQL of `filter`, with a `?` for each of its values.
+    fn condition(&self, filter: Filter) -> CoreResult<(String, Vec<Bind>)> {
+        Ok(match filter {
+            Filter::Is(field, value) => (format!("{} = ?", self.column(field)?), vec![value]),
+            Filter::Null(field, null) => {
+                let not = if null { "" } else { "NOT " };
+                (format!("{} IS {not}NULL", self.column(field)?), vec![])
+            }
+            Filter::Text(field, how, value) => {
+                let c = self.column(field)?;
+                let (cond, value) = match how {
+                    Match::Exact => (format!("{c} = ?"), value),
+                    Match::IExact => (format!("LOWER({c}) = ?"), value.to_lowercase()),
+                    Match::Contains => (
+                        format!("{c} LIKE ? ESCAPE '\\'"),
+                        format!("%{}%", like_escape(&value)),
+                    ),
+                    Match::IContains => (
+                        format!("LOWER({c}) LIKE ? ESCAPE '\\'"),
+                        format!("%{}%", like_escape(&value.to_lowercase())),
+                    ),
+                    Match::StartsWith => (
+                        format!("{c} LIKE ? ESCAPE '\\'"),
+                        format!("{}%", like_escape(&value)),
+                    ),
+                };
+                (cond, vec![Bind::Text(value)])
+            }
+            Filter::Listed(field, value) => (
+                format!("{} LIKE ? ESCAPE '\\'", self.column(field)?),
+                vec![Bind::Text(format!("%\"{}\"%", like_escape(&value)))],
+            ),
+            Filter::In(field, values) if values.is_empty() => {
+                self.column(field)?;
+                ("1 = 0".into(), vec![])
+            }
+            Filter::In(field, values) => {
+                let marks = vec!["?"; values.len()].join(", ");
+                let binds = values.into_iter().map(Bind::Text).collect();
+                (format!("{} IN ({marks})", self.column(field)?), binds)
+            }
+            Filter::Cmp(field, cmp, value) => {
+                let op = match cmp {
+                    Cmp::Lt => "<",
+                    Cmp::Le => "<=",
+                    Cmp::Gt => ">",
+                    Cmp::Ge => ">=",
+                    Cmp::Ne => "<>",
+                };
+                (format!("{} {op} ?", self.column(field)?), vec![value])
+            }
+            // `IN` a subquery, not a correlated `EXISTS`: SQLite would probe the version's whole
+            // range of `repository_contents` once per content row (seconds per page at 10,000).
+            Filter::Version(field, how, repository_id, number) => {
+                let c = self.column(field)?;
+                let rows =
+                    "SELECT rc.content_id FROM repository_contents rc WHERE rc.repository_id = ?";
+                match how {
+                    InVersion::Present => (
+                        format!(
+                            "{c} IN ({rows} AND rc.version_added <= ? \
+                             AND (rc.version_removed IS NULL OR rc.version_removed > ?))"
+                        ),
+                        vec![
+                            Bind::Text(repository_id),
+                            Bind::Int(number),
+                            Bind::Int(number),
+                        ],
+                    ),
+                    InVersion::Added => (
+                        format!("{c} IN ({rows} AND rc.version_added = ?)"),
+                        vec![Bind::Text(repository_id), Bind::Int(number)],
+                    ),
+                    InVersion::Removed => (
+                        format!("{c} IN ({rows} AND rc.version_removed = ?)"),
+                        vec![Bind::Text(repository_id), Bind::Int(number)],
+                    ),
+                }
+            }
+            Filter::AnyOf(filters) if filters.is_empty() => ("1 = 0".into(), vec![]),
+            Filter::AnyOf(filters) => {
+                let mut conds = Vec::new();
+                let mut binds = Vec::new();
+                for f in filters {
+                    let (c, b) = self.condition(f)?;
+                    conds.push(c);
+                    binds.extend(b);
+                }
+                (format!("({})", conds.join(" OR ")), binds)
+            }
+            Filter::Nothing => ("1 = 0".into(), vec![]),
+        })
+    }
+
+    /// Orders by `field`, after the orderings already added.
+    pub fn order(&mut self, field: &str, descending: bool) -> CoreResult<&mut Self> {
+        let c = self.column(field)?;
+        let dir = if descending { "DESC" } else { "ASC" };
+        self.order.push(format!("{c} {dir}"));
+        Ok(self)
     }
 
     /// Adds a condition; each `?` in `cond` is replaced by the next numbered placeholder.
@@ -106,6 +297,13 @@ impl ListQuery {
         }
         Ok(q.fetch_all(db.pool()).await?)
     }
+}
+
+/// Escapes `LIKE`'s wildcards for patterns written with `ESCAPE` and a backslash.
+fn like_escape(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
 }
 
 pub fn bind<'q>(

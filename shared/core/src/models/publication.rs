@@ -5,6 +5,7 @@ use serde::Serialize;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
+use super::list::Table;
 use crate::db::{Db, get_bool};
 use crate::hrefs::{Kind, version_href};
 use crate::plugin::{self, Family, Role};
@@ -31,6 +32,20 @@ pub const SELECT: &str = "p.id, p.repository_version_id, v.repository_id, v.numb
     p.pass_through, p.created, p.updated, p.pulp_type";
 pub const FROM: &str =
     "publications p JOIN repository_versions v ON v.id = p.repository_version_id";
+
+/// Publications as lists see them.
+pub static TABLE: Table = Table {
+    select: SELECT,
+    from: FROM,
+    fields: &[
+        ("id", "p.id"),
+        ("pk", "p.id"),
+        ("pulp_type", "p.pulp_type"),
+        ("repository", "v.repository_id"),
+        ("number", "v.number"),
+        ("pulp_created", "p.created"),
+    ],
+};
 
 impl Publication {
     pub fn from_row(row: &AnyRow) -> CoreResult<Self> {

@@ -6,6 +6,7 @@ use serde_json::{Map, Value, json};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
+use super::list::Table;
 use super::{Labels, labels_from_text};
 use crate::db::Db;
 use crate::hrefs::{Kind, ResourceType, Role};
@@ -87,6 +88,20 @@ pub struct Remote {
 
 pub const COLUMNS: &str =
     "id, pulp_type, name, url, policy, pulp_labels, settings, created, updated";
+
+/// Remotes as lists see them.
+pub static TABLE: Table = Table {
+    select: COLUMNS,
+    from: "remotes",
+    fields: &[
+        ("id", "id"),
+        ("pk", "id"),
+        ("pulp_type", "pulp_type"),
+        ("name", "name"),
+        ("pulp_created", "created"),
+        ("pulp_last_updated", "updated"),
+    ],
+};
 
 /// The type of a remote that exists only for one download (a `file_url`): no rows, no href.
 static ONE_OFF: ResourceType = ResourceType {

@@ -6,6 +6,7 @@ use serde_json::{Map, Value, json};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
+use super::list::Table;
 use super::remote::unique_name;
 use super::{Labels, labels_from_text};
 use crate::db::{Db, Tx, get_bool};
@@ -39,6 +40,22 @@ pub struct Repository {
 
 pub const COLUMNS: &str = "id, pulp_type, name, description, pulp_labels, retain_repo_versions, \
     retain_checkpoints, remote_id, autopublish, manifest, latest_number, next_number, last_sync_details, created, updated";
+
+/// Repositories as lists see them.
+pub static TABLE: Table = Table {
+    select: COLUMNS,
+    from: "repositories",
+    fields: &[
+        ("id", "id"),
+        ("pk", "id"),
+        ("pulp_id", "id"),
+        ("pulp_type", "pulp_type"),
+        ("name", "name"),
+        ("remote", "remote_id"),
+        ("pulp_created", "created"),
+        ("pulp_last_updated", "updated"),
+    ],
+};
 
 impl Repository {
     pub fn from_row(row: &AnyRow) -> CoreResult<Self> {

@@ -6,6 +6,7 @@ use serde_json::Value;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
+use super::list::Table;
 use crate::db::{Db, get_bool, get_json};
 use crate::{CoreError, CoreResult};
 
@@ -49,6 +50,42 @@ pub struct Task {
 pub const COLUMNS: &str = "id, seq, name, handler, state, args, logging_cid, created_by, task_group_id, parent_task_id, \
     exclusive_resources, shared_resources, created, updated, unblocked_at, started_at, finished_at, worker, error, \
     progress_reports, created_resources, result";
+
+/// Tasks as lists see them.
+pub static TABLE: Table = Table {
+    select: COLUMNS,
+    from: "tasks",
+    fields: &[
+        ("id", "id"),
+        ("pk", "id"),
+        ("state", "state"),
+        ("name", "name"),
+        ("logging_cid", "logging_cid"),
+        ("started_at", "started_at"),
+        ("finished_at", "finished_at"),
+        // Creation times follow dispatch order; the sequence orders ties too.
+        ("pulp_created", "seq"),
+        ("created", "created"),
+        ("exclusive_resources", "exclusive_resources"),
+        ("shared_resources", "shared_resources"),
+        ("created_resources", "created_resources"),
+        ("task_group", "task_group_id"),
+        ("parent_task", "parent_task_id"),
+        ("worker", "worker"),
+    ],
+};
+
+/// The id of a row of [`GROUP_TABLE`].
+pub fn group_id(row: &AnyRow) -> CoreResult<String> {
+    Ok(row.try_get("id")?)
+}
+
+/// Task groups as lists see them.
+pub static GROUP_TABLE: Table = Table {
+    select: "id",
+    from: "task_groups",
+    fields: &[("id", "id"), ("pulp_created", "created")],
+};
 
 fn string_list(v: Value) -> Vec<String> {
     match v {

@@ -4,6 +4,7 @@ use schemars::JsonSchema;
 use serde::Serialize;
 use sqlx::Row;
 
+use super::list::Table;
 use crate::db::Db;
 use crate::storage::ByteStream;
 use crate::{Core, CoreError, CoreResult};
@@ -91,6 +92,18 @@ pub async fn create(db: &Db, size: i64) -> CoreResult<Upload> {
         .execute(db.pool())
         .await?;
     get(db, &id).await
+}
+
+/// Uploads as lists see them (ids: [`get`] reads each).
+pub static TABLE: Table = Table {
+    select: "id",
+    from: "uploads",
+    fields: &[("id", "id"), ("pulp_created", "created")],
+};
+
+/// The id of a row of [`TABLE`].
+pub fn id_of(row: &sqlx::any::AnyRow) -> CoreResult<String> {
+    Ok(row.try_get("id")?)
 }
 
 pub async fn get(db: &Db, id: &str) -> CoreResult<Upload> {

@@ -9,6 +9,7 @@ use serde_json::{Map, Value, json};
 use sqlx::any::AnyRow;
 use sqlx::{AssertSqlSafe, Row};
 
+use super::list::Table;
 use crate::db::{Db, Tx, placeholders};
 use crate::hrefs::{Kind, VERSION_PRN_MODEL, version_href};
 use crate::plugin::{self, Family, Role};
@@ -32,6 +33,19 @@ pub struct Version {
 
 pub const COLUMNS: &str = "id, repository_id, number, base_version_id, content_summary, created, updated, \
     (SELECT r.pulp_type FROM repositories r WHERE r.id = repository_versions.repository_id) AS repository_type";
+
+/// Repository versions as lists see them.
+pub static TABLE: Table = Table {
+    select: COLUMNS,
+    from: "repository_versions",
+    fields: &[
+        ("id", "id"),
+        ("pk", "id"),
+        ("repository", "repository_id"),
+        ("number", "number"),
+        ("pulp_created", "created"),
+    ],
+};
 
 /// The content list path of a content type, used in `content_summary` hrefs.
 pub fn content_list_path(pulp_type: &str) -> String {
