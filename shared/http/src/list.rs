@@ -3,10 +3,7 @@
 use depot_core::CoreResult;
 use depot_core::hrefs::Kind;
 use depot_core::labels::LabelSelect;
-use depot_core::models::labels_from_text;
-use depot_core::models::list::{Bind, Cmp, Filter, ListQuery, Match};
-use sqlx::Row;
-use sqlx::any::AnyRow;
+use depot_core::models::list::{Bind, Cmp, Filter, ListQuery, Match, Row};
 
 use crate::{ApiResult, AppState, ListParams, QueryMap};
 
@@ -102,43 +99,27 @@ pub fn href_filters(q: &mut ListQuery, query: &QueryMap, kind: Kind) -> CoreResu
 }
 
 /// Runs the query: the total count and one page of rows. With `pulp_label_select`, labels are
-/// matched in Rust on `labels_column` (a column name of the select list, without its table).
+/// matched on `labels_column` (a column name of the select list, without its table).
 pub async fn fetch_page(
     state: &AppState,
     q: &ListQuery,
     params: &ListParams,
     query: &QueryMap,
     labels_column: Option<&str>,
-) -> ApiResult<(i64, Vec<AnyRow>)> {
-    if let (Some(expr), Some(col)) = (query.get("pulp_label_select"), labels_column) {
-        let select = LabelSelect::parse(expr)?;
-        let mut count = 0i64;
-        let mut page = Vec::new();
-        for row in q.fetch(&state.db, None, 0).await? {
-            let text: String = row.try_get(col)?;
-            if select.matches(&labels_from_text(&text)) {
-                if count >= params.offset && (page.len() as i64) < params.limit {
-                    page.push(row);
-                }
-                count += 1;
-            }
-        }
-        return Ok((count, page));
-    }
-    let count = q.count(&state.db).await?;
-    let rows = if params.offset >= count {
-        Vec::new()
-    } else {
-        q.fetch(&state.db, Some(params.limit), params.offset)
-            .await?
+) -> ApiResult<(i64, Vec<Row>)> {
+    let select = match (query.get("pulp_label_select"), labels_column) {
+        (Some(expr), Some(col)) => Some((LabelSelect::parse(expr)?, col)),
+        _ => None,
     };
-    Ok((count, rows))
+    let labels = select.as_ref().map(|(s, col)| (s, *col));
+    Ok(q.page(&state.db, params.limit, params.offset, labels)
+        .await?)
 }
 
 /// Serializes each row through `f`.
 pub fn to_values<R: serde::Serialize>(
-    rows: &[AnyRow],
-    f: impl Fn(&AnyRow) -> depot_core::CoreResult<R>,
+    rows: &[Row],
+    f: impl Fn(&Row) -> depot_core::CoreResult<R>,
 ) -> depot_core::CoreResult<Vec<serde_json::Value>> {
     rows.iter()
         .map(|r| f(r).map(|v| serde_json::to_value(v).unwrap_or_default()))

@@ -8,6 +8,7 @@ use sqlx::any::AnyRow;
 
 use crate::CoreResult;
 use crate::db::Db;
+use crate::labels::LabelSelect;
 
 /// A row of a list, read by its model's `from_row`.
 pub type Row = AnyRow;
@@ -275,6 +276,39 @@ impl ListQuery {
         }
         let row = q.fetch_one(db.pool()).await?;
         Ok(row.try_get::<i64, _>(0)?)
+    }
+
+    /// The total count and the rows from `offset`, at most `limit`. With `labels` (a selector
+    /// and the labels column of the select list), rows are matched on their labels here, over
+    /// every row: `pulp_label_select` has no SQL form on both engines.
+    pub async fn page(
+        &self,
+        db: &Db,
+        limit: i64,
+        offset: i64,
+        labels: Option<(&LabelSelect, &str)>,
+    ) -> CoreResult<(i64, Vec<Row>)> {
+        if let Some((select, column)) = labels {
+            let mut count = 0i64;
+            let mut page = Vec::new();
+            for row in self.fetch(db, None, 0).await? {
+                let text: String = row.try_get(column)?;
+                if select.matches(&super::labels_from_text(&text)) {
+                    if count >= offset && (page.len() as i64) < limit {
+                        page.push(row);
+                    }
+                    count += 1;
+                }
+            }
+            return Ok((count, page));
+        }
+        let count = self.count(db).await?;
+        let rows = if offset >= count {
+            Vec::new()
+        } else {
+            self.fetch(db, Some(limit), offset).await?
+        };
+        Ok((count, rows))
     }
 
     /// Fetches rows; `limit` of `None` fetches all.
