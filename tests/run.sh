@@ -63,7 +63,7 @@ run_e2e() {
     local name="$db + $backend"
     banner "end-to-end tests on $name (DEPOT_TEST_DB=$db DEPOT_TEST_BACKEND=$backend)"
     if DEPOT_TEST_DB=$db DEPOT_TEST_BACKEND=$backend \
-        "$VENV/bin/python" -m pytest tests/e2e -q -p no:cacheprovider -rfEs "$@"; then
+        "$VENV/bin/python" -m pytest tests/e2e -q -p no:cacheprovider -rfEs --durations=15 "$@"; then
         echo "end-to-end tests on $name: passed"
     else
         echo "end-to-end tests on $name: FAILED"

@@ -225,6 +225,17 @@ def backend_kind():
     return kind
 
 
+def first_round():
+    """True in the round on SQLite with local storage: tests that do not depend on the backend set
+    (the deployment template, client compatibility details) run only there; the in-process Rust
+    tests cover both database engines."""
+    return os.environ.get("DEPOT_TEST_DB", "sqlite") == "sqlite" and backend_kind() == "local"
+
+
+first_round_only = pytest.mark.skipif(not first_round(),
+                                      reason="backend-independent: runs in the SQLite + local round only")
+
+
 def backend_env(request):
     """Settings for one system (one or more runners sharing them) on the chosen backend."""
     if backend_kind() == "local":

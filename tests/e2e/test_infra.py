@@ -11,7 +11,10 @@ from pathlib import Path
 import pytest
 
 import sam_template
-from conftest import REPO_ROOT
+from conftest import REPO_ROOT, first_round_only
+
+# Nothing here starts a server: the template and the code are the same in every round.
+pytestmark = first_round_only
 
 CFN_LINT = Path(sys.executable).parent / "cfn-lint"
 

@@ -112,7 +112,8 @@ async fn response_value(db: &Db, d: &Distribution, s: &Settings) -> CoreResult<V
 /// A container distribution is in the namespace of its first base path segment, made when
 /// missing (as Pulp does); other distributions have none.
 async fn with_namespace(db: &Db, d: Distribution) -> CoreResult<Distribution> {
-    if !d.pulp_type.starts_with("container.") || d.namespace_id.is_some() {
+    let container = [Container::KIND, PullThrough::KIND].contains(&d.kind);
+    if !container || d.namespace_id.is_some() {
         return Ok(d);
     }
     depot_container::namespaces::ensure(db, &d.base_path).await?;

@@ -91,7 +91,7 @@ pub struct ListQuery {
 }
 
 impl ListQuery {
-    pub fn new(columns: &str, from: &str) -> Self {
+    fn new(columns: &str, from: &str) -> Self {
         Self {
             columns: columns.into(),
             from: from.into(),
@@ -227,7 +227,7 @@ impl ListQuery {
     }
 
     /// Adds a condition; each `?` in `cond` is replaced by the next numbered placeholder.
-    pub fn filter(&mut self, cond: &str, binds: Vec<Bind>) -> &mut Self {
+    fn filter(&mut self, cond: &str, binds: Vec<Bind>) -> &mut Self {
         let mut out = String::new();
         let mut binds = binds.into_iter();
         for (i, part) in cond.split('?').enumerate() {
@@ -239,24 +239,6 @@ impl ListQuery {
             out.push_str(part);
         }
         self.wheres.push(out);
-        self
-    }
-
-    /// `column IN (...)` over text values; an empty list matches nothing.
-    pub fn filter_in(&mut self, column: &str, values: Vec<String>) -> &mut Self {
-        if values.is_empty() {
-            self.wheres.push("1 = 0".into());
-            return self;
-        }
-        let marks = vec!["?"; values.len()].join(", ");
-        self.filter(
-            &format!("{column} IN ({marks})"),
-            values.into_iter().map(Bind::Text).collect(),
-        )
-    }
-
-    pub fn order_by(&mut self, expr: &str) -> &mut Self {
-        self.order.push(expr.into());
         self
     }
 
