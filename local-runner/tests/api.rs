@@ -13,7 +13,7 @@ const MISSING: &str = "0190a3c2-7d6e-7c1a-9b1e-2f3a4b5c6d7e";
 
 /// One resource type of a family: its collection, a body that creates one, and a change.
 struct Case {
-    collection: &'static str,
+    collection: String,
     create: Value,
     change: Value,
 }
@@ -22,7 +22,7 @@ fn repositories() -> Vec<Case> {
     ["file/file", "container/container", "python/python"]
         .into_iter()
         .map(|t| Case {
-            collection: leak(format!("repositories/{t}/")),
+            collection: format!("repositories/{t}/"),
             create: json!({"name": "r", "description": "first"}),
             change: json!({"description": "second"}),
         })
@@ -32,22 +32,22 @@ fn repositories() -> Vec<Case> {
 fn remotes() -> Vec<Case> {
     vec![
         Case {
-            collection: "remotes/file/file/",
+            collection: "remotes/file/file/".into(),
             create: json!({"name": "r", "url": "http://example.test/PULP_MANIFEST"}),
             change: json!({"url": "http://example.test/other/PULP_MANIFEST"}),
         },
         Case {
-            collection: "remotes/container/container/",
+            collection: "remotes/container/container/".into(),
             create: json!({"name": "r", "url": "https://registry.test", "upstream_name": "library/app"}),
             change: json!({"upstream_name": "library/other"}),
         },
         Case {
-            collection: "remotes/container/pull-through/",
+            collection: "remotes/container/pull-through/".into(),
             create: json!({"name": "r", "url": "https://registry.test"}),
             change: json!({"url": "https://mirror.test"}),
         },
         Case {
-            collection: "remotes/python/python/",
+            collection: "remotes/python/python/".into(),
             create: json!({"name": "r", "url": "https://pypi.test/"}),
             change: json!({"url": "https://other.test/"}),
         },
@@ -58,22 +58,18 @@ fn distributions() -> Vec<Case> {
     ["file/file", "container/container", "python/pypi"]
         .into_iter()
         .map(|t| Case {
-            collection: leak(format!("distributions/{t}/")),
+            collection: format!("distributions/{t}/"),
             create: json!({"name": "r", "base_path": "r"}),
             change: json!({"base_path": "r2"}),
         })
         .collect()
 }
 
-fn leak(s: String) -> &'static str {
-    Box::leak(s.into_boxed_str())
-}
-
 /// Creates (directly, or through a task for distributions), reads, lists, filters, updates and
 /// deletes one resource of `case`'s type, and checks the error answers on the way.
 async fn crud(app: &TestApp, case: &Case) {
     let engine = app.engine;
-    let c = case.collection;
+    let c = case.collection.as_str();
     let (status, body) = app.api("POST", c, Some(case.create.clone())).await;
     let created = match status {
         StatusCode::CREATED => body,
@@ -105,11 +101,11 @@ async fn crud(app: &TestApp, case: &Case) {
 
     // List with filters: one match, and none.
     for (query, count) in [
-        ("name=r", 1),
-        ("name__startswith=r", 1),
-        ("name__in=r,x", 1),
-        ("name=x", 0),
-        (leak(format!("pulp_href__in={href}")), 1),
+        ("name=r".to_string(), 1),
+        ("name__startswith=r".to_string(), 1),
+        ("name__in=r,x".to_string(), 1),
+        ("name=x".to_string(), 0),
+        (format!("pulp_href__in={href}"), 1),
     ] {
         let (status, page) = app.api("GET", &format!("{c}?{query}"), None).await;
         assert_eq!(status, StatusCode::OK, "{engine} {c}?{query} {page}");
