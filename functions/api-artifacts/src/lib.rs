@@ -13,11 +13,10 @@ use depot_core::models::artifact::{self, Artifact, ArtifactResponse};
 use depot_core::models::list::{Bind, Filter, ListQuery};
 use depot_core::{CoreError, CoreResult};
 use depot_http::body::FileField;
-use depot_http::list::{fetch_page, href_filters, to_values};
+use depot_http::list::{href_filters, page_response};
 use depot_http::openapi::{self, ApiDoc, MULTIPART_FORM, Op};
 use depot_http::{
-    ApiResult, AppState, Authenticated, Fields, ListParams, QueryMap, created, no_content, ok,
-    shaped,
+    ApiResult, AppState, Authenticated, Fields, ListParams, QueryMap, created, no_content, shaped,
 };
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -124,9 +123,10 @@ async fn list(
         &["pulp_created", "size", "pk"],
         &[("pulp_created", true)],
     )?;
-    let (count, rows) = fetch_page(&state, &q, &params, &query, None).await?;
-    let results = to_values(&rows, |r| Artifact::from_row(r).map(|a| a.response()))?;
-    Ok(ok(&params.page(&query, count, results)))
+    page_response(&state, &q, &params, &query, None, |r| {
+        Artifact::from_row(r).map(|a| a.response())
+    })
+    .await
 }
 
 async fn read(

@@ -16,11 +16,11 @@ use depot_core::tasks::{Dispatch, TaskArgs};
 use depot_core::{CoreError, CoreResult};
 use depot_file::content::{self, FileContent, FileContentResponse, validate_relative_path};
 use depot_http::body::FileField;
-use depot_http::list::{fetch_page, href_filters, name_filters, to_values};
+use depot_http::list::{href_filters, name_filters, page_response};
 use depot_http::openapi::{self, ApiDoc, MULTIPART_FORM, Op};
 use depot_http::{
     ApiResult, AppState, Authenticated, CorrelationId, Fields, ListParams, QueryMap, created,
-    dispatched, ok, shaped,
+    dispatched, shaped,
 };
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -256,9 +256,10 @@ async fn list(
     repository_version_filters(&state, &mut q, &query).await?;
     let orderings = ["relative_path", "pulp_created", "pulp_last_updated", "pk"];
     params.order(&mut q, &orderings, &[("pulp_created", true), ("pk", true)])?;
-    let (count, rows) = fetch_page(&state, &q, &params, &query, Some("pulp_labels")).await?;
-    let results = to_values(&rows, |r| FileContent::from_row(r).map(|c| c.response()))?;
-    Ok(ok(&params.page(&query, count, results)))
+    page_response(&state, &q, &params, &query, Some("pulp_labels"), |r| {
+        FileContent::from_row(r).map(|c| c.response())
+    })
+    .await
 }
 
 async fn read(

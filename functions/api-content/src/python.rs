@@ -9,10 +9,10 @@ use depot_core::CoreError;
 use depot_core::models::Labels;
 use depot_core::models::list::{Bind, Filter, ListQuery, Match};
 use depot_http::body::FileField;
-use depot_http::list::{fetch_page, href_filters, name_filters, to_values};
+use depot_http::list::{href_filters, name_filters, page_response};
 use depot_http::openapi::{self, ApiDoc, Op};
 use depot_http::{
-    ApiResult, AppState, Authenticated, CorrelationId, Fields, ListParams, QueryMap, ok, shaped,
+    ApiResult, AppState, Authenticated, CorrelationId, Fields, ListParams, QueryMap, shaped,
 };
 use depot_python::store::{self, Package};
 use schemars::JsonSchema;
@@ -180,9 +180,10 @@ async fn list(
     crate::repository_version_filters(&state, &mut q, &query).await?;
     let orderings = ["name", "version", "filename", "pulp_created", "pk"];
     params.order(&mut q, &orderings, &[("pulp_created", true)])?;
-    let (count, rows) = fetch_page(&state, &q, &params, &query, Some("pulp_labels")).await?;
-    let results = to_values(&rows, |r| Package::from_row(r).map(response))?;
-    Ok(ok(&params.page(&query, count, results)))
+    page_response(&state, &q, &params, &query, Some("pulp_labels"), |r| {
+        Package::from_row(r).map(response)
+    })
+    .await
 }
 
 async fn read(

@@ -11,11 +11,11 @@ use depot_container::plugin::{NAMESPACE, NamespaceDelete};
 use depot_core::models::Labels;
 use depot_core::models::list::ListQuery;
 use depot_core::tasks::{Dispatch, TaskContext, TaskFuture, TaskRegistry};
-use depot_http::list::{fetch_page, href_filters, name_filters, to_values};
+use depot_http::list::{href_filters, name_filters, page_response};
 use depot_http::openapi::{self, ApiDoc, JSON_FORM_MULTIPART, Op};
 use depot_http::{
     ApiResult, AppState, Authenticated, CorrelationId, Fields, ListParams, QueryMap, created,
-    dispatched, ok, shaped,
+    dispatched, shaped,
 };
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -64,9 +64,10 @@ async fn list(
     href_filters(&mut q, &query, &NAMESPACE)?;
     let orderings = ["name", "pulp_created", "pulp_last_updated", "pk", "pulp_id"];
     params.order(&mut q, &orderings, &[("name", false)])?;
-    let (count, rows) = fetch_page(&state, &q, &params, &query, Some("pulp_labels")).await?;
-    let results = to_values(&rows, |r| Namespace::from_row(r).map(|n| n.response()))?;
-    Ok(ok(&params.page(&query, count, results)))
+    page_response(&state, &q, &params, &query, Some("pulp_labels"), |r| {
+        Namespace::from_row(r).map(|n| n.response())
+    })
+    .await
 }
 
 async fn read(

@@ -18,7 +18,7 @@ use depot_core::tasks::args::RemoteUpdate;
 use depot_core::tasks::{Dispatch, TaskContext, TaskFuture, TaskRegistry};
 use depot_core::users::User;
 use depot_http::crud::{self, Resource};
-use depot_http::list::{fetch_page, href_filters, name_filters, to_values};
+use depot_http::list::{href_filters, name_filters, page_response};
 use depot_http::openapi::{self, ApiDoc};
 use depot_http::{
     ApiResult, AppState, CorrelationId, Fields, ListParams, QueryMap, created, dispatched, ok,
@@ -147,9 +147,10 @@ async fn list<P: RemoteType>(state: AppState, query: QueryMap) -> ApiResult<Resp
     href_filters(&mut q, &query, P::KIND)?;
     let orderings = ["name", "pulp_created", "pulp_last_updated", "pk"];
     params.order(&mut q, &orderings, &[("name", false)])?;
-    let (count, rows) = fetch_page(&state, &q, &params, &query, Some("pulp_labels")).await?;
-    let results = to_values(&rows, |r| Remote::from_row(r).map(|x| P::response(&x)))?;
-    Ok(ok(&params.page(&query, count, results)))
+    page_response(&state, &q, &params, &query, Some("pulp_labels"), |r| {
+        Remote::from_row(r).map(|x| P::response(&x))
+    })
+    .await
 }
 
 async fn apply_update<P: RemoteType>(

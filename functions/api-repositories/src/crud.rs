@@ -15,7 +15,7 @@ use depot_core::tasks::{Dispatch, TaskArgs, TaskContext, TaskFuture, TaskRegistr
 use depot_core::users::User;
 use depot_core::{CoreError, CoreResult};
 use depot_http::crud::{self, Resource};
-use depot_http::list::{fetch_page, href_filters, name_filters, to_values};
+use depot_http::list::{href_filters, name_filters, page_response};
 use depot_http::openapi::{self, ApiDoc, JSON_FORM_MULTIPART, Op};
 use depot_http::{
     ApiResult, AppState, CorrelationId, Fields, ListParams, QueryMap, created, dispatched, ok,
@@ -204,11 +204,10 @@ async fn list<P: RepositoryType>(state: AppState, query: QueryMap) -> ApiResult<
     }
     let orderings = ["name", "pulp_created", "pulp_last_updated", "pk", "pulp_id"];
     params.order(&mut q, &orderings, &[("name", false)])?;
-    let (count, rows) = fetch_page(&state, &q, &params, &query, Some("pulp_labels")).await?;
-    let results = to_values(&rows, |r| {
+    page_response(&state, &q, &params, &query, Some("pulp_labels"), |r| {
         Repository::from_row(r).map(|repo| P::response(&repo))
-    })?;
-    Ok(ok(&params.page(&query, count, results)))
+    })
+    .await
 }
 
 async fn apply_update<P: RepositoryType>(

@@ -7,7 +7,7 @@ use axum::routing::get;
 use depot_core::models::list::{Bind, Cmp, Filter, ListQuery};
 use depot_core::models::task::{self, STATES, Task, TaskGroupResponse, TaskResponse};
 use depot_core::{CoreError, tasks};
-use depot_http::list::{fetch_page, href_filters, name_filters, time_filters, to_values};
+use depot_http::list::{fetch_page, href_filters, name_filters, page_response, time_filters};
 use depot_http::openapi::{self, ApiDoc, JSON_FORM_MULTIPART, Op};
 use depot_http::{
     ApiResult, AppState, Authenticated, Fields, ListParams, QueryMap, no_content, ok, shaped,
@@ -132,9 +132,10 @@ async fn list(
         "pk",
     ];
     params.order(&mut q, &orderings, &[("pulp_created", true)])?;
-    let (count, rows) = fetch_page(&state, &q, &params, &query, None).await?;
-    let results = to_values(&rows, |r| Task::from_row(r).map(|t| t.response()))?;
-    Ok(ok(&params.page(&query, count, results)))
+    page_response(&state, &q, &params, &query, None, |r| {
+        Task::from_row(r).map(|t| t.response())
+    })
+    .await
 }
 
 async fn read(

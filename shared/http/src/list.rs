@@ -116,8 +116,22 @@ pub async fn fetch_page(
         .await?)
 }
 
+/// Runs `q` and answers one page of it, each row shown through `show`.
+pub async fn page_response<R: serde::Serialize>(
+    state: &AppState,
+    q: &ListQuery,
+    params: &ListParams,
+    query: &QueryMap,
+    labels_column: Option<&str>,
+    show: impl Fn(&Row) -> depot_core::CoreResult<R>,
+) -> ApiResult<axum::response::Response> {
+    let (count, rows) = fetch_page(state, q, params, query, labels_column).await?;
+    let results = to_values(&rows, show)?;
+    Ok(crate::ok(&params.page(query, count, results)))
+}
+
 /// Serializes each row through `f`.
-pub fn to_values<R: serde::Serialize>(
+fn to_values<R: serde::Serialize>(
     rows: &[Row],
     f: impl Fn(&Row) -> depot_core::CoreResult<R>,
 ) -> depot_core::CoreResult<Vec<serde_json::Value>> {
