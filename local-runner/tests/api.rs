@@ -400,6 +400,28 @@ async fn file_content_versions_publications_and_uploads() {
             .await;
         assert_eq!(committed["sha256"], data_sha);
 
+        // An artifact in use cannot be deleted; an unused one can, with its bytes. An upload
+        // can be abandoned.
+        let (status, body) = app
+            .call("DELETE", artifact["pulp_href"].as_str().unwrap(), None)
+            .await;
+        assert_eq!(status, StatusCode::CONFLICT, "{engine} {body}");
+        let (_, spare) = app
+            .form("POST", "/pulp/api/v3/artifacts/", &[], b"spare bytes", &[])
+            .await;
+        let spare = spare["pulp_href"].as_str().unwrap().to_string();
+        let (status, _) = app.call("DELETE", &spare, None).await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+        let (status, _) = app.call("GET", &spare, None).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        let (_, abandoned) = app.api("POST", "uploads/", Some(json!({"size": 4}))).await;
+        let (status, _) = app
+            .call("DELETE", abandoned["pulp_href"].as_str().unwrap(), None)
+            .await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+        let (_, uploads) = app.api("GET", "uploads/", None).await;
+        assert_eq!(uploads["count"], 0, "{engine} {uploads}");
+
         // Tasks: listed and filtered; a finished one cannot be canceled.
         let (_, page) = app.api("GET", "tasks/?state=completed", None).await;
         assert!(page["count"].as_u64().unwrap() >= 5, "{page}");
@@ -458,6 +480,16 @@ async fn status_docs_container_content_and_namespaces() {
             body["versions"].as_array().is_some_and(|v| !v.is_empty()),
             "{body}"
         );
+        let (status, groups) = app.api("GET", "task-groups/", None).await;
+        assert_eq!(
+            (status, &groups["count"]),
+            (StatusCode::OK, &json!(0)),
+            "{engine} {groups}"
+        );
+        let (status, _) = app
+            .api("GET", &format!("task-groups/{MISSING}/"), None)
+            .await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
         let (status, doc) = app.anonymous("GET", "/pulp/api/v3/docs/api.json").await;
         assert_eq!(status, StatusCode::OK);
         assert!(doc["paths"]["/pulp/api/v3/repositories/file/file/"].is_object());
