@@ -83,6 +83,14 @@ async fn crud(app: &TestApp, case: &Case) {
     let href = created["pulp_href"].as_str().unwrap().to_string();
     assert!(href.starts_with(&format!("/pulp/api/v3/{c}")), "{href}");
     assert!(created["prn"].as_str().unwrap().starts_with("prn:"));
+    if c.starts_with("distributions/container/") {
+        // A container distribution is in the namespace of its first path segment.
+        let ns = created["namespace"].as_str().unwrap_or_default();
+        assert!(
+            ns.starts_with("/pulp/api/v3/pulp_container/namespaces/"),
+            "{created}"
+        );
+    }
 
     // The same name again is a 400 naming the field.
     let (status, body) = app.api("POST", c, Some(case.create.clone())).await;

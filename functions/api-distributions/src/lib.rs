@@ -89,17 +89,31 @@ pub fn register_tasks(reg: &mut TaskRegistry) {
 /// The distribution as type `P` shows it.
 async fn typed<P: DistributionType>(state: &AppState, d: &Distribution) -> CoreResult<P::Response> {
     let common = distribution::response(&state.db, d, &state.settings).await?;
-    Ok(P::response(common, d, &state.settings))
+    let namespace = namespace_href(&state.db, d).await?;
+    Ok(P::response(common, d, namespace, &state.settings))
+}
+
+/// The href of the namespace a container distribution is in (its first base path segment).
+async fn namespace_href(db: &Db, d: &Distribution) -> CoreResult<Option<String>> {
+    if ![Container::KIND, PullThrough::KIND].contains(&d.kind) {
+        return Ok(None);
+    }
+    let name = depot_container::namespaces::of(&d.base_path);
+    let ns = depot_container::namespaces::by_name(db, name).await?;
+    Ok(ns.map(|n| depot_container::plugin::NAMESPACE.href(&n.id)))
 }
 
 /// The distribution as its own type shows it (for task results).
 async fn response_value(db: &Db, d: &Distribution, s: &Settings) -> CoreResult<Value> {
     let common = distribution::response(db, d, s).await?;
+    let ns = namespace_href(db, d).await?;
     let v = match d.kind {
-        k if k == Container::KIND => serde_json::to_value(Container::response(common, d, s)),
-        k if k == PullThrough::KIND => serde_json::to_value(PullThrough::response(common, d, s)),
-        k if k == Python::KIND => serde_json::to_value(Python::response(common, d, s)),
-        k if k == File::KIND => serde_json::to_value(File::response(common, d, s)),
+        k if k == Container::KIND => serde_json::to_value(Container::response(common, d, ns, s)),
+        k if k == PullThrough::KIND => {
+            serde_json::to_value(PullThrough::response(common, d, ns, s))
+        }
+        k if k == Python::KIND => serde_json::to_value(Python::response(common, d, ns, s)),
+        k if k == File::KIND => serde_json::to_value(File::response(common, d, ns, s)),
         k => {
             return Err(CoreError::Internal(format!(
                 "no distribution type {k:?} here"
@@ -112,12 +126,10 @@ async fn response_value(db: &Db, d: &Distribution, s: &Settings) -> CoreResult<V
 /// A container distribution is in the namespace of its first base path segment, made when
 /// missing (as Pulp does); other distributions have none.
 async fn with_namespace(db: &Db, d: Distribution) -> CoreResult<Distribution> {
-    let container = [Container::KIND, PullThrough::KIND].contains(&d.kind);
-    if !container || d.namespace_id.is_some() {
-        return Ok(d);
+    if [Container::KIND, PullThrough::KIND].contains(&d.kind) {
+        depot_container::namespaces::ensure(db, &d.base_path).await?;
     }
-    depot_container::namespaces::ensure(db, &d.base_path).await?;
-    distribution::get(db, &d.id).await
+    Ok(d)
 }
 
 /// An href of any of `kinds`, as an id.

@@ -28,8 +28,14 @@ pub trait DistributionType: Send + Sync + 'static {
     type Patch: DeserializeOwned + JsonSchema;
     type Response: Serialize + JsonSchema + Send;
 
-    fn response(common: FileDistributionResponse, d: &Distribution, s: &Settings)
-    -> Self::Response;
+    /// The type's response; `namespace` is the href of the container namespace the
+    /// distribution is in, for the types that have one.
+    fn response(
+        common: FileDistributionResponse,
+        d: &Distribution,
+        namespace: Option<String>,
+        s: &Settings,
+    ) -> Self::Response;
 
     /// The type's own rules for a base path.
     fn validate_base_path(_base_path: &str) -> CoreResult<()> {
@@ -57,6 +63,7 @@ impl DistributionType for File {
     fn response(
         common: FileDistributionResponse,
         _: &Distribution,
+        _: Option<String>,
         _: &Settings,
     ) -> Self::Response {
         common
@@ -112,12 +119,6 @@ fn registry_path(s: &Settings, base_path: &str) -> String {
     format!("{host}/{base_path}")
 }
 
-fn namespace(d: &Distribution) -> Option<String> {
-    d.namespace_id
-        .as_deref()
-        .map(|id| depot_container::plugin::NAMESPACE.href(id))
-}
-
 pub struct Container;
 
 impl DistributionType for Container {
@@ -138,10 +139,15 @@ impl DistributionType for Container {
     type Patch = PatchedContainerDistribution;
     type Response = ContainerDistributionResponse;
 
-    fn response(c: FileDistributionResponse, d: &Distribution, s: &Settings) -> Self::Response {
+    fn response(
+        c: FileDistributionResponse,
+        d: &Distribution,
+        namespace: Option<String>,
+        s: &Settings,
+    ) -> Self::Response {
         ContainerDistributionResponse {
             registry_path: registry_path(s, &c.base_path),
-            namespace: namespace(d),
+            namespace,
             private: d.private,
             description: d.description.clone(),
             remote: d
@@ -239,10 +245,15 @@ impl DistributionType for PullThrough {
     type Patch = PatchedContainerPullThroughDistribution;
     type Response = ContainerPullThroughDistributionResponse;
 
-    fn response(c: FileDistributionResponse, d: &Distribution, s: &Settings) -> Self::Response {
+    fn response(
+        c: FileDistributionResponse,
+        d: &Distribution,
+        namespace: Option<String>,
+        s: &Settings,
+    ) -> Self::Response {
         ContainerPullThroughDistributionResponse {
             registry_path: registry_path(s, &c.base_path),
-            namespace: namespace(d),
+            namespace,
             private: d.private,
             description: d.description.clone(),
             remote: d
@@ -335,7 +346,12 @@ impl DistributionType for Python {
     type Patch = PatchedPythonDistribution;
     type Response = PythonPythonDistributionResponse;
 
-    fn response(c: FileDistributionResponse, d: &Distribution, s: &Settings) -> Self::Response {
+    fn response(
+        c: FileDistributionResponse,
+        d: &Distribution,
+        _: Option<String>,
+        s: &Settings,
+    ) -> Self::Response {
         PythonPythonDistributionResponse {
             base_url: format!("{}/pypi/{}/", s.content_origin, c.base_path),
             allow_uploads: d.allow_uploads,

@@ -106,6 +106,7 @@ pub static PLUGIN: Plugin = Plugin {
         "EXISTS (SELECT 1 FROM container_listed_manifests l WHERE l.manifest_id = c.id)",
         "EXISTS (SELECT 1 FROM container_tags t WHERE t.manifest_id = c.id)",
     ],
+    artifact_in_use: &["EXISTS (SELECT 1 FROM container_uploads u WHERE u.artifact_id = a.id)"],
     migrations: &[
         depot_core::migration!(4, "container", "0004_container"),
         depot_core::migration!(5, "container_rest", "0005_container_rest"),

@@ -206,6 +206,9 @@ pub struct Plugin {
     /// though no repository version holds it (a blob a manifest names, content pending in a
     /// push): orphan cleanup leaves such content alone.
     pub content_in_use: &'static [&'static str],
+    /// SQL conditions, each true when artifact `a.id` is in use by the plugin's own rows (a
+    /// blob upload in progress): it is not deleted.
+    pub artifact_in_use: &'static [&'static str],
     /// Its tables, with versions unique among core's and every plugin's.
     pub migrations: &'static [Migration],
 }

@@ -48,6 +48,7 @@ pub static PLUGIN: Plugin = Plugin {
     resource_types: &[&REPOSITORY, &REMOTE, &CONTENT, &PUBLICATION, &DISTRIBUTION],
     tasks: &[&SYNC, &PUBLISH, &CREATE],
     content_in_use: &[],
+    artifact_in_use: &[],
     // Its tables came with core's first migration.
     migrations: &[],
 };

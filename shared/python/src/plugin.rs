@@ -54,6 +54,7 @@ pub static PLUGIN: Plugin = Plugin {
     resource_types: &[&REPOSITORY, &REMOTE, &PACKAGE, &PUBLICATION, &DISTRIBUTION],
     tasks: &[&SYNC, &PUBLISH, &CREATE],
     content_in_use: &[],
+    artifact_in_use: &[],
     migrations: &[depot_core::migration!(6, "python", "0006_python")],
 };
 

@@ -146,16 +146,30 @@ pub async fn insert(db: &Db, file: &str, d: &Digests) -> CoreResult<Artifact> {
         .ok_or_else(|| CoreError::Internal("artifact vanished after insert".into()))
 }
 
+/// The condition "artifact `a.id` is used by no content, publication or plugin row".
+pub fn unused() -> String {
+    let mut conditions = vec![
+        "NOT EXISTS (SELECT 1 FROM content_artifacts ca WHERE ca.artifact_id = a.id)".to_string(),
+        "NOT EXISTS (SELECT 1 FROM published_files pf WHERE pf.artifact_id = a.id)".to_string(),
+    ];
+    for plugin in crate::plugin::installed() {
+        for in_use in plugin.artifact_in_use {
+            conditions.push(format!("NOT {in_use}"));
+        }
+    }
+    conditions.join(" AND ")
+}
+
 /// Deletes an artifact row that nothing references. Returns false when it is still in use.
 pub async fn delete_if_unused(db: &Db, id: &str) -> CoreResult<bool> {
-    let res = sqlx::query(
+    let sql = format!(
         "DELETE FROM artifacts WHERE id = $1 \
-         AND NOT EXISTS (SELECT 1 FROM content_artifacts WHERE artifact_id = $1) \
-         AND NOT EXISTS (SELECT 1 FROM published_files WHERE artifact_id = $1) \
-         AND NOT EXISTS (SELECT 1 FROM container_uploads WHERE artifact_id = $1)",
-    )
-    .bind(id)
-    .execute(db.pool())
-    .await?;
+         AND EXISTS (SELECT 1 FROM artifacts a WHERE a.id = $1 AND {})",
+        unused()
+    );
+    let res = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(id)
+        .execute(db.pool())
+        .await?;
     Ok(res.rows_affected() == 1)
 }

@@ -43,8 +43,6 @@ pub struct Distribution {
     pub remote_id: Option<String>,
     /// A distribution a pull-through distribution created for one upstream name.
     pub pull_through_id: Option<String>,
-    /// Container distributions: the namespace (first base path segment) they are in.
-    pub namespace_id: Option<String>,
     /// Python distributions: whether twine may upload to them.
     pub allow_uploads: bool,
     pub created: String,
@@ -54,10 +52,7 @@ pub struct Distribution {
 pub const COLUMNS: &str = "id, pulp_type, name, base_path, pulp_labels, hidden, content_guard, repository_id, \
     repository_version_id, publication_id, checkpoint, private, description, remote_id, pull_through_id, allow_uploads, \
     created, updated, \
-    (SELECT r.pulp_type FROM repositories r WHERE r.id = distributions.repository_id) AS repository_type, \
-    (SELECT n.id FROM container_namespaces n WHERE distributions.pulp_type LIKE 'container.%' AND \
-      (n.name = distributions.base_path OR substr(distributions.base_path, 1, length(n.name) + 1) = n.name || '/')) \
-      AS namespace_id";
+    (SELECT r.pulp_type FROM repositories r WHERE r.id = distributions.repository_id) AS repository_type";
 
 /// Distributions as lists see them.
 pub static TABLE: Table = Table {
@@ -100,7 +95,6 @@ impl Distribution {
             description: row.try_get("description")?,
             remote_id: row.try_get("remote_id")?,
             pull_through_id: row.try_get("pull_through_id")?,
-            namespace_id: row.try_get("namespace_id")?,
             allow_uploads: get_bool(row, "allow_uploads")?,
             created: row.try_get("created")?,
             updated: row.try_get("updated")?,

@@ -53,14 +53,14 @@ pub async fn delete_content(db: &Db, ids: &[String]) -> CoreResult<()> {
 /// Artifacts created at or before `cutoff` that no content and no publication uses:
 /// (id, storage key).
 pub async fn artifacts(db: &Db, cutoff: &str) -> CoreResult<Vec<(String, String)>> {
-    let rows = sqlx::query(
-        "SELECT id, file FROM artifacts a WHERE a.created <= $1 \
-         AND NOT EXISTS (SELECT 1 FROM content_artifacts ca WHERE ca.artifact_id = a.id) \
-         AND NOT EXISTS (SELECT 1 FROM published_files pf WHERE pf.artifact_id = a.id)",
-    )
-    .bind(cutoff)
-    .fetch_all(db.pool())
-    .await?;
+    let sql = format!(
+        "SELECT id, file FROM artifacts a WHERE a.created <= $1 AND {}",
+        super::artifact::unused()
+    );
+    let rows = sqlx::query(AssertSqlSafe(sql))
+        .bind(cutoff)
+        .fetch_all(db.pool())
+        .await?;
     rows.iter()
         .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
         .collect()
