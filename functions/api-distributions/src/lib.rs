@@ -4,6 +4,7 @@
 
 pub mod types;
 
+use std::collections::HashMap;
 use std::marker::PhantomData;
 
 use axum::Router;
@@ -54,7 +55,7 @@ impl<P: DistributionType> Resource for Distributions<P> {
     }
 
     async fn show(state: &AppState, d: &Distribution) -> ApiResult<P::Response> {
-        Ok(typed::<P>(state, d).await?)
+        Ok(one::<P>(state, d).await?)
     }
 
     async fn list(state: AppState, query: QueryMap) -> ApiResult<Response> {
@@ -87,26 +88,62 @@ pub fn register_tasks(reg: &mut TaskRegistry) {
 }
 
 /// The distribution as type `P` shows it.
-async fn typed<P: DistributionType>(state: &AppState, d: &Distribution) -> CoreResult<P::Response> {
-    let common = distribution::response(&state.db, d, &state.settings).await?;
-    let namespace = namespace_href(&state.db, d).await?;
-    Ok(P::response(common, d, namespace, &state.settings))
+async fn one<P: DistributionType>(state: &AppState, d: &Distribution) -> CoreResult<P::Response> {
+    let mut shown = typed::<P>(state, std::slice::from_ref(d)).await?;
+    shown
+        .pop()
+        .ok_or_else(|| CoreError::Internal("a distribution went unshown".into()))
 }
 
-/// The href of the namespace a container distribution is in (its first base path segment).
-async fn namespace_href(db: &Db, d: &Distribution) -> CoreResult<Option<String>> {
-    if ![Container::KIND, PullThrough::KIND].contains(&d.kind) {
-        return Ok(None);
+/// The distributions as type `P` shows them.
+async fn typed<P: DistributionType>(
+    state: &AppState,
+    ds: &[Distribution],
+) -> CoreResult<Vec<P::Response>> {
+    let mut namespaces = namespace_hrefs(&state.db, ds).await?;
+    let mut out = Vec::with_capacity(ds.len());
+    for d in ds {
+        let common = distribution::response(&state.db, d, &state.settings).await?;
+        out.push(P::response(
+            common,
+            d,
+            namespaces.remove(&d.id),
+            &state.settings,
+        ));
     }
-    let name = depot_container::namespaces::of(&d.base_path);
-    let ns = depot_container::namespaces::by_name(db, name).await?;
-    Ok(ns.map(|n| depot_container::plugin::NAMESPACE.href(&n.id)))
+    Ok(out)
+}
+
+/// The href of the namespace each container distribution of `ds` is in (its first base path
+/// segment), by distribution id; one query for them all.
+async fn namespace_hrefs(db: &Db, ds: &[Distribution]) -> CoreResult<HashMap<String, String>> {
+    let containers: Vec<&Distribution> = ds
+        .iter()
+        .filter(|d| [Container::KIND, PullThrough::KIND].contains(&d.kind))
+        .collect();
+    if containers.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let names: Vec<&str> = containers
+        .iter()
+        .map(|d| depot_container::namespaces::of(&d.base_path))
+        .collect();
+    let ids = depot_container::namespaces::ids_by_name(db, &names).await?;
+    Ok(containers
+        .iter()
+        .filter_map(|d| {
+            let id = ids.get(depot_container::namespaces::of(&d.base_path))?;
+            Some((d.id.clone(), depot_container::plugin::NAMESPACE.href(id)))
+        })
+        .collect())
 }
 
 /// The distribution as its own type shows it (for task results).
 async fn response_value(db: &Db, d: &Distribution, s: &Settings) -> CoreResult<Value> {
     let common = distribution::response(db, d, s).await?;
-    let ns = namespace_href(db, d).await?;
+    let ns = namespace_hrefs(db, std::slice::from_ref(d))
+        .await?
+        .remove(&d.id);
     let v = match d.kind {
         k if k == Container::KIND => serde_json::to_value(Container::response(common, d, ns, s)),
         k if k == PullThrough::KIND => {
@@ -301,11 +338,15 @@ async fn list<P: DistributionType>(state: AppState, query: QueryMap) -> ApiResul
     let orderings = ["name", "base_path", "pulp_created", "pk"];
     params.order(&mut q, &orderings, &[("name", false)])?;
     let (count, rows) = fetch_page(&state, &q, &params, &query, Some("pulp_labels")).await?;
-    let mut results = Vec::new();
-    for r in &rows {
-        let d = Distribution::from_row(r)?;
-        results.push(serde_json::to_value(typed::<P>(&state, &d).await?).unwrap_or_default());
-    }
+    let ds = rows
+        .iter()
+        .map(Distribution::from_row)
+        .collect::<CoreResult<Vec<_>>>()?;
+    let results = typed::<P>(&state, &ds)
+        .await?
+        .into_iter()
+        .map(|r| serde_json::to_value(r).unwrap_or_default())
+        .collect();
     Ok(ok(&params.page(&query, count, results)))
 }
 
@@ -330,7 +371,7 @@ async fn apply_update<P: DistributionType>(
         depot_core::labels::validate(l)?;
     }
     let source = resolve_source::<P>(&state, &raw).await?;
-    let current = serde_json::to_value(typed::<P>(&state, &d).await?).unwrap_or_default();
+    let current = serde_json::to_value(one::<P>(&state, &d).await?).unwrap_or_default();
     if raw.iter().all(|(k, v)| current.get(k) == Some(v)) {
         return Ok(ok(&current));
     }

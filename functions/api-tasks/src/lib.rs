@@ -83,7 +83,8 @@ fn add_filters(q: &mut ListQuery, query: &QueryMap) -> ApiResult<()> {
             .into_iter()
             .chain(query.list(&format!("{param}__in")))
         {
-            let prn = href_to_prn(&value).unwrap_or(value);
+            // Hrefs become the PRNs reservations are recorded with.
+            let prn = depot_core::hrefs::to_prn(&value).unwrap_or(value);
             let any = fields
                 .iter()
                 .map(|f| Filter::Listed(f, prn.clone()))
@@ -108,11 +109,6 @@ fn add_filters(q: &mut ListQuery, query: &QueryMap) -> ApiResult<()> {
         q.with(Filter::Is("worker", Bind::Text(w.into())))?;
     }
     Ok(())
-}
-
-/// Resource hrefs in filters become the PRNs reservations are recorded with.
-fn href_to_prn(v: &str) -> Option<String> {
-    depot_core::hrefs::to_prn(v)
 }
 
 async fn list(

@@ -2,6 +2,8 @@
 //! groups registry repositories (`library` in `library/alpine`). A namespace is made with the
 //! first distribution in it; deleting one deletes its distributions.
 
+use std::collections::HashMap;
+
 use depot_core::db::{Db, Tx};
 use depot_core::models::list::Table;
 use depot_core::models::{Labels, distribution, labels_from_text, repository};
@@ -135,6 +137,25 @@ pub async fn ensure(db: &Db, base_path: &str) -> CoreResult<()> {
     insert(&mut tx, of(base_path), &Labels::new()).await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// The ids of the namespaces among `names`, by name (one query per 500 names).
+pub async fn ids_by_name(db: &Db, names: &[&str]) -> CoreResult<HashMap<String, String>> {
+    let mut out = HashMap::new();
+    for chunk in names.chunks(500) {
+        let sql = format!(
+            "SELECT name, id FROM container_namespaces WHERE name IN ({})",
+            depot_core::db::placeholders(1, chunk.len())
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for name in chunk {
+            q = q.bind(name.to_string());
+        }
+        for r in q.fetch_all(db.pool()).await? {
+            out.insert(r.try_get(0)?, r.try_get(1)?);
+        }
+    }
+    Ok(out)
 }
 
 pub async fn by_name(db: &Db, name: &str) -> CoreResult<Option<Namespace>> {

@@ -15,12 +15,7 @@ pub static USER: ResourceType = core_type("users/", "core.user");
 pub(crate) static CORE_TYPES: [Kind; 5] = [&ARTIFACT, &UPLOAD, &TASK, &TASK_GROUP, &USER];
 
 const fn core_type(collection: &'static str, prn_model: &'static str) -> ResourceType {
-    ResourceType {
-        pulp_type: prn_model,
-        collection,
-        prn_model,
-        role: Role::Other,
-    }
+    ResourceType::new(prn_model, collection, prn_model, Role::Other)
 }
 
 impl ResourceType {

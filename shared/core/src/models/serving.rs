@@ -56,9 +56,7 @@ pub async fn match_path(db: &Db, path: &str) -> CoreResult<Option<Matched>> {
     // The type names come from the plugins' descriptors, never from a request.
     let file_publications =
         plugin::sql_list(plugin::of_family(Family::Publication).filter(|k| k.serves_files()));
-    let served = plugin::sql_list(
-        plugin::of_family(Family::Distribution).filter(|k| k.served_by_content_app()),
-    );
+    let served = served_types();
     let sql = format!(
         "SELECT d.base_path, v.repository_id, v.number, \
            COALESCE(CASE WHEN dp.pulp_type IN ({file_publications}) THEN d.publication_id END, \
@@ -115,11 +113,14 @@ fn file_from_row(row: &AnyRow) -> CoreResult<Option<File>> {
     }
 }
 
+/// The distribution types the content app serves, as an SQL list.
+fn served_types() -> String {
+    plugin::sql_list(plugin::of_family(Family::Distribution).filter(|k| k.served_by_content_app()))
+}
+
 /// The base paths the content app lists: of the distributions it serves that are not hidden.
 pub async fn listed_base_paths(db: &Db) -> CoreResult<Vec<String>> {
-    let served = plugin::sql_list(
-        plugin::of_family(Family::Distribution).filter(|k| k.served_by_content_app()),
-    );
+    let served = served_types();
     let sql = format!(
         "SELECT base_path FROM distributions WHERE hidden = $1 AND pulp_type IN ({served}) \
          ORDER BY base_path"
