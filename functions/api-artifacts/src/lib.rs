@@ -16,7 +16,8 @@ use depot_http::body::FileField;
 use depot_http::list::{href_filters, page_response};
 use depot_http::openapi::{self, ApiDoc, MULTIPART_FORM, Op};
 use depot_http::{
-    ApiResult, AppState, Authenticated, Fields, ListParams, QueryMap, created, no_content, shaped,
+    ApiResult, AppState, Authenticated, Detail, Fields, ListParams, QueryMap, created, no_content,
+    shaped,
 };
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -129,12 +130,7 @@ async fn list(
     .await
 }
 
-async fn read(
-    State(state): State<AppState>,
-    _: Authenticated,
-    Path(id): Path<String>,
-    query: QueryMap,
-) -> ApiResult<Response> {
+async fn read(State(state): State<AppState>, Detail { id, query }: Detail) -> ApiResult<Response> {
     let a = artifact::get(&state.db, &id).await?;
     shaped(&query, &a.response())
 }

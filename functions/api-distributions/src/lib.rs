@@ -1,10 +1,7 @@
-//! Distributions of every type: `distributions/file/file/`, `distributions/container/container/`
-//! and `distributions/container/pull-through/`. Create, update and delete run as immediate
-//! tasks, as in Pulp. The operations are written once over [`types::DistributionType`].
+//! Distributions of every type the plugins have (`distributions/<plugin>/<type>/`). Create,
+//! update and delete run as immediate tasks, as in Pulp. The operations are written once over
+//! [`DistributionType`].
 
-pub mod types;
-
-use std::collections::HashMap;
 use std::marker::PhantomData;
 
 use axum::Router;
@@ -16,6 +13,7 @@ use depot_core::labels::Labeled;
 use depot_core::models::distribution::{self, BASE_PATHS, Distribution, NewDistribution, Source};
 use depot_core::models::list::{Bind, Filter, ListQuery};
 use depot_core::models::{Labels, publication, remote, repository, version};
+use depot_core::plugin::Family;
 use depot_core::tasks::args::{DistributionCreate, DistributionUpdate};
 use depot_core::tasks::{Dispatch, TaskContext, TaskFuture, TaskRegistry};
 use depot_core::users::User;
@@ -23,19 +21,34 @@ use depot_core::{CoreError, CoreResult};
 use depot_http::crud::{self, Resource};
 use depot_http::list::{fetch_page, href_filters, name_filters};
 use depot_http::openapi::{self, ApiDoc};
+use depot_http::plugin_api::{self, ApiVisitor, DistributionType, FamilyApi};
 use depot_http::{
     ApiResult, AppState, CorrelationId, Fields, ListParams, QueryMap, dispatched, ok,
 };
 use serde_json::{Map, Value};
 
-use types::{Container, DistributionType, File, PullThrough, Python};
-
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .merge(crud::routes::<Distributions<File>>())
-        .merge(crud::routes::<Distributions<Container>>())
-        .merge(crud::routes::<Distributions<PullThrough>>())
-        .merge(crud::routes::<Distributions<Python>>())
+    plugin_api::mount::<DistributionFamily>(depot_plugins::visit_api)
+}
+
+/// Adds this family's operations to the OpenAPI document.
+pub fn openapi(doc: &mut ApiDoc) {
+    plugin_api::document::<DistributionFamily>(doc, depot_plugins::visit_api);
+}
+
+/// This family, as it serves each distribution type.
+struct DistributionFamily;
+
+impl FamilyApi for DistributionFamily {
+    const FAMILY: Family = Family::Distribution;
+
+    fn distribution<T: DistributionType>() -> Router<AppState> {
+        crud::routes::<Distributions<T>>()
+    }
+
+    fn document_distribution<T: DistributionType>(doc: &mut ApiDoc) {
+        openapi_of::<T>(doc);
+    }
 }
 
 /// The distributions of type `P`, for the generic handlers.
@@ -100,73 +113,65 @@ async fn typed<P: DistributionType>(
     state: &AppState,
     ds: &[Distribution],
 ) -> CoreResult<Vec<P::Response>> {
-    let mut namespaces = namespace_hrefs(&state.db, ds).await?;
+    typed_in::<P>(&state.db, &state.settings, ds).await
+}
+
+async fn typed_in<P: DistributionType>(
+    db: &Db,
+    settings: &Settings,
+    ds: &[Distribution],
+) -> CoreResult<Vec<P::Response>> {
+    let mut related = P::related(db, ds).await?;
     let mut out = Vec::with_capacity(ds.len());
     for d in ds {
-        let common = distribution::response(&state.db, d, &state.settings).await?;
-        out.push(P::response(
-            common,
-            d,
-            namespaces.remove(&d.id),
-            &state.settings,
-        ));
+        let common = distribution::response(db, d, settings).await?;
+        out.push(P::response(common, d, related.remove(&d.id), settings));
     }
     Ok(out)
 }
 
-/// The href of the namespace each container distribution of `ds` is in (its first base path
-/// segment), by distribution id; one query for them all.
-async fn namespace_hrefs(db: &Db, ds: &[Distribution]) -> CoreResult<HashMap<String, String>> {
-    let containers: Vec<&Distribution> = ds
-        .iter()
-        .filter(|d| [Container::KIND, PullThrough::KIND].contains(&d.kind))
-        .collect();
-    if containers.is_empty() {
-        return Ok(HashMap::new());
+/// What the task that created or changed `d` answers: the distribution as its own type shows
+/// it, once the type did what it does on a save.
+async fn saved(db: &Db, d: &Distribution, s: &Settings) -> CoreResult<Value> {
+    async fn shown<P: DistributionType>(
+        db: &Db,
+        d: &Distribution,
+        s: &Settings,
+    ) -> CoreResult<Value> {
+        P::saved(db, d).await?;
+        let mut shown = typed_in::<P>(db, s, std::slice::from_ref(d)).await?;
+        let one = shown
+            .pop()
+            .ok_or_else(|| CoreError::Internal("a distribution went unshown".into()))?;
+        Ok(serde_json::to_value(one).unwrap_or_default())
     }
-    let names: Vec<&str> = containers
-        .iter()
-        .map(|d| depot_container::namespaces::of(&d.base_path))
-        .collect();
-    let ids = depot_container::namespaces::ids_by_name(db, &names).await?;
-    Ok(containers
-        .iter()
-        .filter_map(|d| {
-            let id = ids.get(depot_container::namespaces::of(&d.base_path))?;
-            Some((d.id.clone(), depot_container::plugin::NAMESPACE.href(id)))
-        })
-        .collect())
-}
-
-/// The distribution as its own type shows it (for task results).
-async fn response_value(db: &Db, d: &Distribution, s: &Settings) -> CoreResult<Value> {
-    let common = distribution::response(db, d, s).await?;
-    let ns = namespace_hrefs(db, std::slice::from_ref(d))
-        .await?
-        .remove(&d.id);
-    let v = match d.kind {
-        k if k == Container::KIND => serde_json::to_value(Container::response(common, d, ns, s)),
-        k if k == PullThrough::KIND => {
-            serde_json::to_value(PullThrough::response(common, d, ns, s))
+    struct Find<'a> {
+        db: &'a Db,
+        d: &'a Distribution,
+        s: &'a Settings,
+        found: Option<futures_util::future::BoxFuture<'a, CoreResult<Value>>>,
+    }
+    impl<'a> ApiVisitor for Find<'a> {
+        fn distribution<T: DistributionType>(&mut self) {
+            if T::KIND == self.d.kind {
+                self.found = Some(Box::pin(shown::<T>(self.db, self.d, self.s)));
+            }
         }
-        k if k == Python::KIND => serde_json::to_value(Python::response(common, d, ns, s)),
-        k if k == File::KIND => serde_json::to_value(File::response(common, d, ns, s)),
-        k => {
-            return Err(CoreError::Internal(format!(
-                "no distribution type {k:?} here"
-            )));
-        }
+    }
+    let mut find = Find {
+        db,
+        d,
+        s,
+        found: None,
     };
-    Ok(v.unwrap_or_default())
-}
-
-/// A container distribution is in the namespace of its first base path segment, made when
-/// missing (as Pulp does); other distributions have none.
-async fn with_namespace(db: &Db, d: Distribution) -> CoreResult<Distribution> {
-    if [Container::KIND, PullThrough::KIND].contains(&d.kind) {
-        depot_container::namespaces::ensure(db, &d.base_path).await?;
+    depot_plugins::visit_api(&mut find);
+    match find.found {
+        Some(f) => f.await,
+        None => Err(CoreError::Internal(format!(
+            "no distribution type {:?} here",
+            d.kind
+        ))),
     }
-    Ok(d)
 }
 
 /// An href of any of `kinds`, as an id.
@@ -315,10 +320,7 @@ fn run_create(ctx: TaskContext, args: DistributionCreate) -> TaskFuture {
     Box::pin(async move {
         let d = distribution::create(&ctx.core.db, args.0).await?;
         ctx.created(d.href());
-        let d = with_namespace(&ctx.core.db, d).await?;
-        Ok(Some(
-            response_value(&ctx.core.db, &d, &ctx.core.settings).await?,
-        ))
+        Ok(Some(saved(&ctx.core.db, &d, &ctx.core.settings).await?))
     })
 }
 
@@ -392,18 +394,8 @@ fn run_update(ctx: TaskContext, args: DistributionUpdate) -> TaskFuture {
         let id = args.id;
         distribution::update(&ctx.core.db, &id, args.changes, args.source).await?;
         let d = distribution::get(&ctx.core.db, &id).await?;
-        let d = with_namespace(&ctx.core.db, d).await?;
-        Ok(Some(
-            response_value(&ctx.core.db, &d, &ctx.core.settings).await?,
-        ))
+        Ok(Some(saved(&ctx.core.db, &d, &ctx.core.settings).await?))
     })
-}
-
-pub fn openapi(doc: &mut ApiDoc) {
-    openapi_of::<File>(doc);
-    openapi_of::<Container>(doc);
-    openapi_of::<PullThrough>(doc);
-    openapi_of::<Python>(doc);
 }
 
 fn openapi_of<P: DistributionType>(doc: &mut ApiDoc) {

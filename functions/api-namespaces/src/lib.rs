@@ -14,8 +14,8 @@ use depot_core::tasks::{Dispatch, TaskContext, TaskFuture, TaskRegistry};
 use depot_http::list::{href_filters, name_filters, page_response};
 use depot_http::openapi::{self, ApiDoc, JSON_FORM_MULTIPART, Op};
 use depot_http::{
-    ApiResult, AppState, Authenticated, CorrelationId, Fields, ListParams, QueryMap, created,
-    dispatched, shaped,
+    ApiResult, AppState, Authenticated, CorrelationId, Detail, Fields, ListParams, QueryMap,
+    created, dispatched, shaped,
 };
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -70,12 +70,7 @@ async fn list(
     .await
 }
 
-async fn read(
-    State(state): State<AppState>,
-    _: Authenticated,
-    Path(id): Path<String>,
-    query: QueryMap,
-) -> ApiResult<Response> {
+async fn read(State(state): State<AppState>, Detail { id, query }: Detail) -> ApiResult<Response> {
     let ns = namespaces::get(&state.db, &id).await?;
     shaped(&query, &ns.response())
 }

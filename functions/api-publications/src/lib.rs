@@ -1,90 +1,48 @@
-//! Publications of every type: `publications/file/file/` (a version's files plus a generated
-//! PULP_MANIFEST, served by the content app) and `publications/python/pypi/` (pulp_python's
-//! deprecated publications: a fixed version for an index to serve). The operations are written
-//! once over [`PublicationType`].
+//! Publications of every type the plugins have (`publications/<plugin>/<type>/`): list,
+//! create (the plugin's publish task), read and delete, written once over [`PublicationType`].
 
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::routing::get;
 use depot_core::CoreError;
-use depot_core::hrefs::{Kind, parse_version_href};
+use depot_core::hrefs::parse_version_href;
 use depot_core::models::list::{Bind, Filter, ListQuery};
 use depot_core::models::publication::{self, FilePublicationResponse, Publication};
 use depot_core::models::{repository, version};
-use depot_core::tasks::{Dispatch, TaskArgs};
+use depot_core::plugin::Family;
+use depot_core::tasks::Dispatch;
 use depot_http::list::{fetch_page, href_filters};
 use depot_http::openapi::{self, ApiDoc, JSON_FORM_MULTIPART, Op};
+use depot_http::plugin_api::{self, FamilyApi, PublicationType};
 use depot_http::{
-    ApiResult, AppState, Authenticated, CorrelationId, Fields, ListParams, QueryMap, dispatched,
-    no_content, ok, shaped,
+    ApiResult, AppState, Authenticated, CorrelationId, Detail, Fields, ListParams, QueryMap,
+    dispatched, no_content, ok, shaped,
 };
-use schemars::JsonSchema;
-use serde::Deserialize;
-use serde::de::DeserializeOwned;
 use serde_json::Value;
 
-pub trait PublicationType: Send + Sync + 'static {
-    const PULP_TYPE: &'static str;
-    const KIND: Kind;
-    const REPOSITORY: Kind;
-    const BASE: &'static str;
-    const PREFIX: &'static str;
-    const HREF_PARAM: &'static str;
-    const TAG: &'static str;
-    const TASK: &'static str;
-    type Create: DeserializeOwned + JsonSchema;
-    /// The plugin's publish task.
-    type Task: TaskArgs;
-    fn task(repository_version_id: String, manifest: String, checkpoint: bool) -> Self::Task;
-}
-
-pub struct File;
-
-impl PublicationType for File {
-    const PULP_TYPE: &'static str = "file.file";
-    const KIND: Kind = &depot_file::PUBLICATION;
-    const REPOSITORY: Kind = &depot_file::REPOSITORY;
-    const BASE: &'static str = "/pulp/api/v3/publications/file/file/";
-    const PREFIX: &'static str = "publications_file_file";
-    const HREF_PARAM: &'static str = "file_file_publication_href";
-    const TAG: &'static str = "Publications: File";
-    const TASK: &'static str = "pulp_file.app.tasks.publishing.publish";
-    type Create = FilePublication;
-    type Task = depot_file::Publish;
-    fn task(repository_version_id: String, manifest: String, checkpoint: bool) -> Self::Task {
-        depot_file::Publish {
-            repository_version_id,
-            manifest,
-            checkpoint,
-        }
-    }
-}
-
-pub struct Python;
-
-impl PublicationType for Python {
-    const PULP_TYPE: &'static str = "python.python";
-    const KIND: Kind = &depot_python::plugin::PUBLICATION;
-    const REPOSITORY: Kind = &depot_python::plugin::REPOSITORY;
-    const BASE: &'static str = "/pulp/api/v3/publications/python/pypi/";
-    const PREFIX: &'static str = "publications_python_pypi";
-    const HREF_PARAM: &'static str = "python_python_publication_href";
-    const TAG: &'static str = "Publications: Pypi";
-    const TASK: &'static str = "pulp_python.app.tasks.publish.publish";
-    type Create = PythonPublication;
-    type Task = depot_python::plugin::Publish;
-    fn task(repository_version_id: String, _: String, _: bool) -> Self::Task {
-        depot_python::plugin::Publish {
-            repository_version_id,
-        }
-    }
-}
-
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .merge(routes::<File>())
-        .merge(routes::<Python>())
+    plugin_api::mount::<PublicationFamily>(depot_plugins::visit_api)
+}
+
+/// Adds this family's operations to the OpenAPI document.
+pub fn openapi(doc: &mut ApiDoc) {
+    plugin_api::document::<PublicationFamily>(doc, depot_plugins::visit_api);
+}
+
+/// This family, as it serves each publication type.
+struct PublicationFamily;
+
+impl FamilyApi for PublicationFamily {
+    const FAMILY: Family = Family::Publication;
+
+    fn publication<T: PublicationType>() -> Router<AppState> {
+        routes::<T>()
+    }
+
+    fn document_publication<T: PublicationType>(doc: &mut ApiDoc) {
+        openapi_of::<T>(doc);
+    }
 }
 
 fn routes<P: PublicationType>() -> Router<AppState> {
@@ -94,25 +52,6 @@ fn routes<P: PublicationType>() -> Router<AppState> {
             &format!("{}{{id}}/", P::BASE),
             get(read::<P>).delete(delete::<P>),
         )
-}
-
-/// What to publish: a repository (its latest version) or one version, not both.
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct FilePublication {
-    pub repository: Option<String>,
-    pub repository_version: Option<String>,
-    /// Name of the generated manifest file.
-    pub manifest: Option<String>,
-    pub checkpoint: Option<bool>,
-}
-
-/// The repository (its latest version) or the version an index serves, not both.
-#[derive(Debug, Deserialize, JsonSchema)]
-#[serde(deny_unknown_fields)]
-pub struct PythonPublication {
-    pub repository: Option<String>,
-    pub repository_version: Option<String>,
 }
 
 async fn create<P: PublicationType>(
@@ -153,14 +92,7 @@ async fn create<P: PublicationType>(
                 .map_err(|_| depot_core::hrefs::missing("repository_version", h))?
         }
     };
-    let manifest = text("manifest").unwrap_or("PULP_MANIFEST").to_string();
-    depot_file::content::validate_relative_path(&manifest)
-        .map_err(|_| CoreError::field("manifest", "Invalid manifest name."))?;
-    let checkpoint = raw
-        .get("checkpoint")
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
-    let args = P::task(v.id.clone(), manifest, checkpoint);
+    let args = P::task(v.id.clone(), &raw)?;
     let d = Dispatch::new(P::TASK, &args)
         .shared(vec![P::REPOSITORY.prn(&v.repository_id)])
         .requested_by(&user.id, &cid.0);
@@ -211,9 +143,7 @@ async fn find<P: PublicationType>(state: &AppState, id: &str) -> ApiResult<Publi
 
 async fn read<P: PublicationType>(
     State(state): State<AppState>,
-    _: Authenticated,
-    Path(id): Path<String>,
-    query: QueryMap,
+    Detail { id, query }: Detail,
 ) -> ApiResult<Response> {
     let p = find::<P>(&state, &id).await?;
     let resp = publication::response(&state.db, &p).await?;
@@ -228,11 +158,6 @@ async fn delete<P: PublicationType>(
     find::<P>(&state, &id).await?;
     publication::delete(&state.db, &id).await?;
     Ok(no_content())
-}
-
-pub fn openapi(doc: &mut ApiDoc) {
-    openapi_of::<File>(doc);
-    openapi_of::<Python>(doc);
 }
 
 fn openapi_of<P: PublicationType>(doc: &mut ApiDoc) {

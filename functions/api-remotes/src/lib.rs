@@ -1,8 +1,5 @@
-//! Remotes of every type: `remotes/file/file/`, `remotes/container/container/` and
-//! `remotes/container/pull-through/`. The operations are written once over
-//! [`types::RemoteType`].
-
-pub mod types;
+//! Remotes of every type the plugins have (`remotes/<plugin>/<type>/`): list, create, read,
+//! update, delete and labels, written once over [`RemoteType`].
 
 use std::marker::PhantomData;
 
@@ -14,25 +11,42 @@ use depot_core::labels::Labeled;
 use depot_core::models::Labels;
 use depot_core::models::list::{Bind, Filter, ListQuery};
 use depot_core::models::remote::{self, NewRemote, Policy, Remote, SETTING_FIELDS};
+use depot_core::plugin::Family;
 use depot_core::tasks::args::RemoteUpdate;
 use depot_core::tasks::{Dispatch, TaskContext, TaskFuture, TaskRegistry};
 use depot_core::users::User;
 use depot_http::crud::{self, Resource};
 use depot_http::list::{href_filters, name_filters, page_response};
 use depot_http::openapi::{self, ApiDoc};
+use depot_http::plugin_api::remote::fold_aliases;
+use depot_http::plugin_api::{self, ApiVisitor, FamilyApi, RemoteType};
 use depot_http::{
     ApiResult, AppState, CorrelationId, Fields, ListParams, QueryMap, created, dispatched, ok,
 };
 use serde_json::{Map, Value};
 
-use types::{Container, File, PullThrough, Python, RemoteType};
-
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .merge(crud::routes::<Remotes<File>>())
-        .merge(crud::routes::<Remotes<Container>>())
-        .merge(crud::routes::<Remotes<PullThrough>>())
-        .merge(crud::routes::<Remotes<Python>>())
+    plugin_api::mount::<RemoteFamily>(depot_plugins::visit_api)
+}
+
+/// Adds this family's operations to the OpenAPI document.
+pub fn openapi(doc: &mut ApiDoc) {
+    plugin_api::document::<RemoteFamily>(doc, depot_plugins::visit_api);
+}
+
+/// This family, as it serves each remote type.
+struct RemoteFamily;
+
+impl FamilyApi for RemoteFamily {
+    const FAMILY: Family = Family::Remote;
+
+    fn remote<T: RemoteType>() -> Router<AppState> {
+        crud::routes::<Remotes<T>>()
+    }
+
+    fn document_remote<T: RemoteType>(doc: &mut ApiDoc) {
+        openapi_of::<T>(doc);
+    }
 }
 
 /// The remotes of type `P`, for the generic handlers.
@@ -65,13 +79,13 @@ impl<P: RemoteType> Resource for Remotes<P> {
 
     fn patch_body(fields: Fields) -> ApiResult<Map<String, Value>> {
         let (_, mut raw) = fields.parse_patch::<P::Patch>()?;
-        types::fold_aliases(&mut raw);
+        fold_aliases(&mut raw);
         Ok(raw)
     }
 
     fn put_body(fields: Fields) -> ApiResult<Map<String, Value>> {
         let (_, mut raw) = fields.parse_patch::<P::Create>()?;
-        types::fold_aliases(&mut raw);
+        fold_aliases(&mut raw);
         crud::require(&raw, &["name", "url"])?;
         Ok(raw)
     }
@@ -98,7 +112,7 @@ fn is_setting<P: RemoteType>(field: &str) -> bool {
 
 async fn create<P: RemoteType>(state: AppState, fields: Fields) -> ApiResult<Response> {
     let (_, mut raw) = fields.parse_full::<P::Create>()?;
-    types::fold_aliases(&mut raw);
+    fold_aliases(&mut raw);
     P::validate(&raw)?;
     let text = |f: &str| {
         raw.get(f)
@@ -200,24 +214,24 @@ fn run_update(ctx: TaskContext, args: RemoteUpdate) -> TaskFuture {
     Box::pin(async move {
         remote::update(&ctx.core.db, &args.id, args.changes).await?;
         let r = remote::get(&ctx.core.db, &args.id).await?;
-        let value = match r.kind {
-            k if k == Container::KIND => serde_json::to_value(Container::response(&r)),
-            k if k == PullThrough::KIND => serde_json::to_value(PullThrough::response(&r)),
-            k if k == Python::KIND => serde_json::to_value(Python::response(&r)),
-            k if k == File::KIND => serde_json::to_value(File::response(&r)),
-            k => {
-                return Err(CoreError::Internal(format!("no remote type {k:?} here")));
-            }
-        };
-        Ok(Some(value.unwrap_or_default()))
+        Ok(Some(as_its_type(&r)?))
     })
 }
 
-pub fn openapi(doc: &mut ApiDoc) {
-    openapi_of::<File>(doc);
-    openapi_of::<Container>(doc);
-    openapi_of::<PullThrough>(doc);
-    openapi_of::<Python>(doc);
+/// The remote as its own type shows it (for task results).
+fn as_its_type(r: &Remote) -> Result<Value, CoreError> {
+    struct Show<'a>(&'a Remote, Option<Value>);
+    impl ApiVisitor for Show<'_> {
+        fn remote<T: RemoteType>(&mut self) {
+            if T::KIND == self.0.kind {
+                self.1 = serde_json::to_value(T::response(self.0)).ok();
+            }
+        }
+    }
+    let mut show = Show(r, None);
+    depot_plugins::visit_api(&mut show);
+    show.1
+        .ok_or_else(|| CoreError::Internal(format!("no remote type {:?} here", r.kind)))
 }
 
 fn openapi_of<P: RemoteType>(doc: &mut ApiDoc) {

@@ -7,22 +7,22 @@ use axum::response::Response;
 use depot_core::hrefs::Kind;
 use depot_core::labels::Labeled;
 use depot_core::models::list::{Bind, Filter, ListQuery};
-use depot_core::models::remote;
 use depot_core::models::repository::{self, NewRepository, Repository};
-use depot_core::models::{AsyncOperationResponse, Labels, content};
+use depot_core::models::{AsyncOperationResponse, Labels};
 use depot_core::tasks::args::RepositoryUpdate;
-use depot_core::tasks::{Dispatch, TaskArgs, TaskContext, TaskFuture, TaskRegistry};
+use depot_core::tasks::{Dispatch, TaskContext, TaskFuture, TaskRegistry};
 use depot_core::users::User;
 use depot_core::{CoreError, CoreResult};
 use depot_http::crud::{self, Resource};
 use depot_http::list::{href_filters, name_filters, page_response};
-use depot_http::openapi::{self, ApiDoc, JSON_FORM_MULTIPART, Op};
+use depot_http::openapi::{self, ApiDoc};
 use depot_http::{
     ApiResult, AppState, CorrelationId, Fields, ListParams, QueryMap, created, dispatched, ok,
 };
 use serde_json::{Map, Value, json};
 
-use crate::types::{RepositoryType, text};
+use depot_http::plugin_api::repository::{find, remote_id, text};
+use depot_http::plugin_api::{ApiVisitor, RepositoryType};
 
 pub fn routes<P: RepositoryType>() -> Router<AppState> {
     crud::routes::<Repositories<P>>()
@@ -76,79 +76,6 @@ impl<P: RepositoryType> Resource for Repositories<P> {
 
 pub fn register_tasks(reg: &mut TaskRegistry) {
     reg.register(run_update);
-}
-
-/// The repository `id` of type `P`; another type's repository is not found.
-pub async fn find<P: RepositoryType>(state: &AppState, id: &str) -> ApiResult<Repository> {
-    Ok(repository::get_of_type(&state.db, id, P::PULP_TYPE).await?)
-}
-
-/// Resolves a remote reference to its id, checking it exists and is of the type `P` syncs from.
-pub async fn remote_id<P: RepositoryType>(state: &AppState, href: &str) -> CoreResult<String> {
-    let kind = P::REMOTE.ok_or_else(|| CoreError::field("remote", "Unexpected field"))?;
-    let id = depot_core::hrefs::resolve(kind, "remote", href)?;
-    remote::get(&state.db, &id)
-        .await
-        .map_err(|_| depot_core::hrefs::missing("remote", href))?;
-    Ok(id)
-}
-
-/// Resolves content references of the types `P` holds, refusing unknown ones.
-pub async fn content_ids<P: RepositoryType>(
-    state: &AppState,
-    field: &str,
-    hrefs: Vec<String>,
-) -> CoreResult<Vec<String>> {
-    let mut ids = Vec::with_capacity(hrefs.len());
-    for h in hrefs {
-        let found = P::CONTENT
-            .iter()
-            .find_map(|k| Some((k.parse_ref(&h)?, k.pulp_type)));
-        let Some((id, pulp_type)) = found else {
-            return Err(depot_core::hrefs::resolve(P::CONTENT[0], field, &h).unwrap_err());
-        };
-        if !content::exists(&state.db, &id, pulp_type).await? {
-            return Err(depot_core::hrefs::missing(field, &h));
-        }
-        ids.push(id);
-    }
-    Ok(ids)
-}
-
-/// The remote a sync uses: the one sent, else the repository's.
-pub async fn sync_remote<P: RepositoryType>(
-    state: &AppState,
-    repo: &depot_core::models::repository::Repository,
-    sent: Option<&str>,
-) -> ApiResult<String> {
-    match sent {
-        Some(h) => Ok(remote_id::<P>(state, h).await?),
-        None => repo.remote_id.clone().ok_or_else(|| {
-            CoreError::field(
-                "remote",
-                "A remote must be specified, or the repository must have one.",
-            )
-            .into()
-        }),
-    }
-}
-
-/// Dispatches a sync of `repo` from the remote `remote_id`: the task holds the repository and
-/// shares the remote with other syncs from it.
-pub async fn dispatch_sync<P: RepositoryType>(
-    state: &AppState,
-    (user, cid): (&depot_core::users::User, &CorrelationId),
-    repo: &Repository,
-    remote_id: &str,
-    name: &'static str,
-    args: impl TaskArgs,
-) -> ApiResult<Response> {
-    let shared: Vec<String> = P::REMOTE.iter().map(|k| k.prn(remote_id)).collect();
-    let d = Dispatch::new(name, &args)
-        .exclusive(vec![repo.prn()])
-        .shared(shared)
-        .requested_by(&user.id, &cid.0);
-    dispatched(state, d).await
 }
 
 fn blank_name(name: Option<&Value>) -> CoreResult<()> {
@@ -245,26 +172,24 @@ fn run_update(ctx: TaskContext, args: RepositoryUpdate) -> TaskFuture {
     Box::pin(async move {
         repository::update(&ctx.core.db, &args.id, args.changes).await?;
         let repo = repository::get(&ctx.core.db, &args.id).await?;
-        // The task result is the repository as its own type shows it.
-        let value = match repo.kind() {
-            k if k == crate::types::Container::KIND => {
-                serde_json::to_value(crate::types::Container::response(&repo))
-            }
-            k if k == crate::types::ContainerPush::KIND => {
-                serde_json::to_value(crate::types::ContainerPush::response(&repo))
-            }
-            k if k == crate::types::Python::KIND => {
-                serde_json::to_value(crate::types::Python::response(&repo))
-            }
-            k if k == crate::types::File::KIND => serde_json::to_value(repo.response()),
-            k => {
-                return Err(CoreError::Internal(format!(
-                    "no repository type {k:?} here"
-                )));
-            }
-        };
-        Ok(Some(value.unwrap_or_default()))
+        Ok(Some(as_its_type(&repo)?))
     })
+}
+
+/// The repository as its own type shows it (for task results).
+fn as_its_type(repo: &Repository) -> CoreResult<Value> {
+    struct Show<'a>(&'a Repository, Option<Value>);
+    impl ApiVisitor for Show<'_> {
+        fn repository<T: RepositoryType>(&mut self) {
+            if T::KIND == self.0.kind {
+                self.1 = serde_json::to_value(T::response(self.0)).ok();
+            }
+        }
+    }
+    let mut show = Show(repo, None);
+    depot_plugins::visit_api(&mut show);
+    show.1
+        .ok_or_else(|| CoreError::Internal(format!("no repository type {:?} here", repo.kind)))
 }
 
 /// The CRUD and label operations of type `P` in the OpenAPI document.
@@ -302,26 +227,4 @@ pub fn openapi<P: RepositoryType>(doc: &mut ApiDoc) {
     if P::CREATABLE {
         depot_http::labels::openapi(doc, P::HREF_PARAM, P::PREFIX, P::TAG);
     }
-}
-
-/// A repository action (`POST <repository>/<action>/` answered by a task) in the document.
-pub fn action<P: RepositoryType>(
-    doc: &mut ApiDoc,
-    action: &str,
-    summary: &'static str,
-    body: serde_json::Value,
-) {
-    let async_op = doc.schema::<AsyncOperationResponse>();
-    doc.add(
-        Op::new(
-            "post",
-            format!("{{{}}}{action}/", P::HREF_PARAM),
-            format!("{}_{action}", P::PREFIX),
-            P::TAG,
-        )
-        .summary(summary)
-        .param(depot_http::openapi::href_param(P::HREF_PARAM))
-        .body(body, JSON_FORM_MULTIPART)
-        .response(202, Some(async_op)),
-    );
 }

@@ -1,40 +1,21 @@
-//! Repositories of every type: `repositories/file/file/`, `repositories/container/container/`
-//! and `repositories/container/container-push/`, with their versions, labels and the actions
-//! of each type. The shared operations are written once over [`types::RepositoryType`].
+//! Repositories of every type the plugins have (`repositories/<plugin>/<type>/`), with their
+//! versions, labels and `modify/`, written once over [`RepositoryType`]; each type's own
+//! actions (`sync/`, `tag/`, ...) come from its plugin.
 
-mod container;
 mod crud;
-mod file;
 mod modify;
-mod python;
-pub mod types;
 mod versions;
 
 use axum::Router;
 use depot_core::models::AsyncOperationResponse;
+use depot_core::plugin::Family;
 use depot_core::tasks::TaskRegistry;
 use depot_http::AppState;
 use depot_http::openapi::ApiDoc;
-
-pub use file::SYNC_TASK;
-pub use modify::MODIFY_TASK;
-use types::{Container, ContainerPush, File, Python, RepositoryType};
+use depot_http::plugin_api::{self, FamilyApi, RepositoryType};
 
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .merge(typed::<File>())
-        .merge(typed::<Container>())
-        .merge(typed::<ContainerPush>())
-        .merge(typed::<Python>())
-        .merge(modify::routes::<File>())
-        .merge(modify::routes::<Python>())
-        .merge(python::routes())
-        .merge(file::routes())
-        .merge(container::routes())
-}
-
-fn typed<P: RepositoryType>() -> Router<AppState> {
-    crud::routes::<P>().merge(versions::routes::<P>())
+    plugin_api::mount::<RepositoryFamily>(depot_plugins::visit_api)
 }
 
 pub fn register_tasks(reg: &mut TaskRegistry) {
@@ -44,19 +25,29 @@ pub fn register_tasks(reg: &mut TaskRegistry) {
 
 /// Adds this family's operations to the OpenAPI document.
 pub fn openapi(doc: &mut ApiDoc) {
-    openapi_of::<File>(doc);
-    file::openapi(doc);
-    modify::openapi::<File>(doc);
-    openapi_of::<Python>(doc);
-    modify::openapi::<Python>(doc);
-    python::openapi(doc);
-    openapi_of::<Container>(doc);
-    openapi_of::<ContainerPush>(doc);
-    container::openapi(doc);
+    plugin_api::document::<RepositoryFamily>(doc, depot_plugins::visit_api);
 }
 
-fn openapi_of<P: RepositoryType>(doc: &mut ApiDoc) {
-    crud::openapi::<P>(doc);
-    let async_op = doc.schema::<AsyncOperationResponse>();
-    versions::openapi::<P>(doc, async_op);
+/// This family, as it serves each repository type.
+struct RepositoryFamily;
+
+impl FamilyApi for RepositoryFamily {
+    const FAMILY: Family = Family::Repository;
+
+    fn repository<T: RepositoryType>() -> Router<AppState> {
+        let routes = crud::routes::<T>().merge(versions::routes::<T>());
+        match T::MODIFY {
+            true => routes.merge(modify::routes::<T>()),
+            false => routes,
+        }
+    }
+
+    fn document_repository<T: RepositoryType>(doc: &mut ApiDoc) {
+        crud::openapi::<T>(doc);
+        if T::MODIFY {
+            modify::openapi::<T>(doc);
+        }
+        let async_op = doc.schema::<AsyncOperationResponse>();
+        versions::openapi::<T>(doc, async_op);
+    }
 }

@@ -1,5 +1,5 @@
 //! `modify/`: add and remove content in a new version, for the repository types that have it
-//! (file, python; container repositories have their own recursive `add/` and `remove/`).
+//! (`RepositoryType::MODIFY`; a type with its own rules for what comes along has not).
 
 use axum::Router;
 use axum::extract::{Path, State};
@@ -13,10 +13,10 @@ use depot_http::{ApiResult, AppState, Authenticated, CorrelationId, Fields, disp
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use crate::crud::{action, content_ids, find};
-use crate::types::RepositoryType;
+use depot_http::plugin_api::RepositoryType;
+use depot_http::plugin_api::repository::{action, content_ids, find};
 
-pub const MODIFY_TASK: &str = "pulpcore.app.tasks.repository.add_and_remove";
+const MODIFY_TASK: &str = "pulpcore.app.tasks.repository.add_and_remove";
 
 pub fn routes<P: RepositoryType>() -> Router<AppState> {
     Router::new().route(&format!("{}{{id}}/modify/", P::BASE), post(modify::<P>))

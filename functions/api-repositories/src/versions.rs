@@ -13,11 +13,12 @@ use depot_core::tasks::{Dispatch, TaskContext, TaskFuture, TaskRegistry};
 use depot_http::list::{fetch_page, number_filters};
 use depot_http::openapi::{self, ApiDoc, Op};
 use depot_http::{
-    ApiResult, AppState, Authenticated, CorrelationId, ListParams, QueryMap, dispatched, ok, shaped,
+    ApiResult, AppState, Authenticated, CorrelationId, Detail, ListParams, QueryMap, dispatched,
+    ok, shaped,
 };
 use serde_json::Value;
 
-use crate::types::RepositoryType;
+use depot_http::plugin_api::RepositoryType;
 
 pub fn routes<P: RepositoryType>() -> Router<AppState> {
     Router::new()
@@ -41,9 +42,7 @@ fn number(raw: &str) -> ApiResult<i64> {
 
 async fn list<P: RepositoryType>(
     State(state): State<AppState>,
-    _: Authenticated,
-    Path(id): Path<String>,
-    query: QueryMap,
+    Detail { id, query }: Detail,
 ) -> ApiResult<Response> {
     repository::get_of_type(&state.db, &id, P::PULP_TYPE).await?;
     let params = ListParams::from_query(&query)?;

@@ -10,7 +10,8 @@ use depot_core::{CoreError, tasks};
 use depot_http::list::{fetch_page, href_filters, name_filters, page_response, time_filters};
 use depot_http::openapi::{self, ApiDoc, JSON_FORM_MULTIPART, Op};
 use depot_http::{
-    ApiResult, AppState, Authenticated, Fields, ListParams, QueryMap, no_content, ok, shaped,
+    ApiResult, AppState, Authenticated, Detail, Fields, ListParams, QueryMap, no_content, ok,
+    shaped,
 };
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -134,12 +135,7 @@ async fn list(
     .await
 }
 
-async fn read(
-    State(state): State<AppState>,
-    _: Authenticated,
-    Path(id): Path<String>,
-    query: QueryMap,
-) -> ApiResult<Response> {
+async fn read(State(state): State<AppState>, Detail { id, query }: Detail) -> ApiResult<Response> {
     let t = task::get(&state.db, &id).await?;
     shaped(&query, &t.response())
 }
@@ -178,9 +174,7 @@ async fn delete(
 
 async fn read_group(
     State(state): State<AppState>,
-    _: Authenticated,
-    Path(id): Path<String>,
-    query: QueryMap,
+    Detail { id, query }: Detail,
 ) -> ApiResult<Response> {
     let g = task::group_response(&state.db, &id).await?;
     shaped(&query, &g)

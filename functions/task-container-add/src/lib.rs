@@ -5,7 +5,7 @@
 
 use depot_container::plugin::Add;
 use depot_container::store;
-use depot_core::models::version::{self, Change, Removal};
+use depot_core::models::version::Change;
 use depot_core::tasks::{TaskContext, TaskFuture, TaskRegistry};
 
 pub fn register_tasks(reg: &mut TaskRegistry) {
@@ -20,14 +20,7 @@ fn add(ctx: TaskContext, args: Add) -> TaskFuture {
             add.push(store::tag(db, tag, manifest_id).await?);
             add.extend(store::closure(db, manifest_id).await?);
         }
-        let change = Change {
-            base_number: None,
-            remove: Removal::Some(Vec::new()),
-            add: add.clone(),
-            overwrite: true,
-        };
-        let created = version::create_next(db, &args.repository_id, change).await?;
-        store::unpend(db, &args.repository_id, &add).await?;
+        let created = store::new_version(db, &args.repository_id, Change::add(add)).await?;
         if let Some(v) = &created {
             ctx.created(v.href());
         }

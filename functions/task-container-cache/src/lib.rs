@@ -8,7 +8,7 @@ use depot_container::fetch::Fetcher;
 use depot_container::plugin::Cache;
 use depot_container::store::{self, Repo};
 use depot_container::upstream::Upstream;
-use depot_core::models::version::{self, Change, Removal};
+use depot_core::models::version::Change;
 use depot_core::models::{remote, repository};
 use depot_core::tasks::{TaskContext, TaskFuture, TaskRegistry};
 
@@ -33,14 +33,7 @@ fn cache(ctx: TaskContext, args: Cache) -> TaskFuture {
         if !Digest::is_digest_like(&args.reference) {
             add.push(store::tag(&core.db, &args.reference, &image.manifest_id).await?);
         }
-        let change = Change {
-            base_number: None,
-            remove: Removal::Some(Vec::new()),
-            add: add.clone(),
-            overwrite: true,
-        };
-        let created = version::create_next(&core.db, &repo.id, change).await?;
-        store::unpend(&core.db, &repo.id, &add).await?;
+        let created = store::new_version(&core.db, &repo.id, Change::add(add)).await?;
         if let Some(v) = &created {
             ctx.created(v.href());
         }

@@ -11,7 +11,7 @@ use depot_container::{BLOB_TYPE, MANIFEST_TYPE, TAG_TYPE, store};
 use depot_core::CoreResult;
 use depot_core::db::Db;
 use depot_core::models::repository;
-use depot_core::models::version::{self, Change, Removal};
+use depot_core::models::version::{self, Change};
 use depot_core::tasks::{TaskContext, TaskFuture, TaskRegistry};
 
 pub fn register_tasks(reg: &mut TaskRegistry) {
@@ -36,13 +36,7 @@ fn remove(ctx: TaskContext, args: Remove) -> TaskFuture {
         }
         let ids: Vec<String> = gone.into_iter().collect();
         store::unpend(db, repo, &ids).await?;
-        let change = Change {
-            base_number: None,
-            remove: Removal::Some(ids),
-            add: Vec::new(),
-            overwrite: true,
-        };
-        if let Some(v) = version::create_next(db, repo, change).await? {
+        if let Some(v) = version::create_next(db, repo, Change::remove(ids)).await? {
             ctx.created(v.href());
         }
         Ok(None)

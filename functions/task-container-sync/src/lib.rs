@@ -11,7 +11,7 @@ use depot_container::store::{self, Repo};
 use depot_container::upstream::{Upstream, included};
 use depot_core::models::remote;
 use depot_core::models::repository;
-use depot_core::models::version::{self, Change, Removal};
+use depot_core::models::version::Change;
 use depot_core::tasks::{TaskContext, TaskFuture, TaskRegistry};
 
 pub fn register_tasks(reg: &mut TaskRegistry) {
@@ -59,18 +59,8 @@ fn sync(ctx: TaskContext, Sync(args): Sync) -> TaskFuture {
         }
         ctx.progress.complete(processing).await;
 
-        let change = Change {
-            base_number: None,
-            remove: if args.mirror {
-                Removal::All
-            } else {
-                Removal::Some(Vec::new())
-            },
-            add: add.clone(),
-            overwrite: true,
-        };
-        let created = version::create_next(&core.db, &repo.id, change).await?;
-        store::unpend(&core.db, &repo.id, &add).await?;
+        let change = Change::synced(add, args.mirror);
+        let created = store::new_version(&core.db, &repo.id, change).await?;
         if let Some(v) = &created {
             ctx.created(v.href());
         }

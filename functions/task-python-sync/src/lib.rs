@@ -3,7 +3,7 @@
 //! take are brought in as its policy says. The new version adds them (replacing files of the
 //! same name); with `mirror` it holds exactly them.
 
-use depot_core::models::version::{self, Change, Removal};
+use depot_core::models::version::{self, Change};
 use depot_core::models::{remote, repository};
 use depot_core::tasks::{TaskContext, TaskFuture, TaskRegistry};
 use depot_python::filters::Filters;
@@ -55,16 +55,7 @@ fn sync(ctx: TaskContext, Sync(args): Sync) -> TaskFuture {
             upstream::bring_in(core, &remote, files, Some((&ctx.progress, downloading))).await?;
         ctx.progress.complete(downloading).await;
 
-        let change = Change {
-            base_number: None,
-            remove: if args.mirror {
-                Removal::All
-            } else {
-                Removal::Some(Vec::new())
-            },
-            add,
-            overwrite: true,
-        };
+        let change = Change::synced(add, args.mirror);
         if let Some(v) = version::create_next(&core.db, &repo.id, change).await? {
             ctx.created(v.href());
         }

@@ -8,7 +8,7 @@ use depot_core::download;
 use depot_core::models::content;
 use depot_core::models::remote::{self, Policy, Remote};
 use depot_core::models::repository;
-use depot_core::models::version::{self, Change, Removal};
+use depot_core::models::version::{self, Change};
 use depot_core::tasks::{TaskContext, TaskFuture, TaskRegistry};
 use depot_core::{Core, CoreError, CoreResult};
 use depot_file::Sync;
@@ -120,16 +120,7 @@ fn sync(ctx: TaskContext, args: Sync) -> TaskFuture {
                 Some(ids.len() as i64),
             )
             .await;
-        let change = Change {
-            base_number: None,
-            remove: if args.mirror {
-                Removal::All
-            } else {
-                Removal::Some(Vec::new())
-            },
-            add: ids.clone(),
-            overwrite: true,
-        };
+        let change = Change::synced(ids.clone(), args.mirror);
         let created = version::create_next(&core.db, &repo.id, change).await?;
         ctx.progress
             .advance("associating.content", ids.len() as i64)

@@ -1,6 +1,7 @@
 //! Containers: the OCI distribution rules (digests, names, manifests, errors) and the content
 //! store the registry API and the container tasks share.
 
+pub mod api;
 pub mod content;
 pub mod digest;
 pub mod error;

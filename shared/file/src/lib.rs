@@ -2,6 +2,7 @@
 //! `PULP_MANIFEST`. This crate holds its resource types, its tasks' arguments and its content
 //! rules; the handler crates serve and run them.
 
+pub mod api;
 pub mod content;
 pub mod publish;
 

@@ -17,7 +17,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
-use crate::{ApiResult, AppState, Authenticated, CorrelationId, Fields, QueryMap, dispatched};
+use crate::{
+    ApiResult, AppState, Authenticated, CorrelationId, Detail, Fields, QueryMap, dispatched,
+};
 
 /// One resource type of a family, as the generic handlers see it.
 pub trait Resource: Send + Sync + 'static {
@@ -111,9 +113,7 @@ async fn create<R: Resource>(
 
 async fn read<R: Resource>(
     State(state): State<AppState>,
-    _: Authenticated,
-    Path(id): Path<String>,
-    query: QueryMap,
+    Detail { id, query }: Detail,
 ) -> ApiResult<Response> {
     let model = R::find(&state, &id).await?;
     crate::shaped(&query, &R::show(&state, &model).await?)

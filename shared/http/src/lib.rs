@@ -15,11 +15,12 @@ pub mod list;
 pub mod logging;
 pub mod on_demand;
 pub mod openapi;
+pub mod plugin_api;
 pub mod query;
 pub mod response;
 pub mod server;
 
-pub use auth::Authenticated;
+pub use auth::{Authenticated, Detail};
 pub use body::Fields;
 pub use cid::CorrelationId;
 pub use error::{ApiError, ApiResult};

@@ -1,15 +1,24 @@
 //! The content-type plugins, in one list. Adding a content type is its crates, its migrations
 //! and one line here; hosts (the local runner, every function binary) call [`install`] once at
-//! start-up.
+//! start-up, and the resource-family crates walk [`visit_api`] for the plugins' REST types.
 
 use depot_core::plugin::Plugin;
+use depot_http::plugin_api::ApiVisitor;
 
-/// Every plugin, in the order their types are listed.
-pub static PLUGINS: &[&Plugin] = &[
-    &depot_file::PLUGIN,
-    &depot_container::PLUGIN,
-    &depot_python::PLUGIN,
-];
+/// Each plugin crate exports `PLUGIN` (its descriptor) and `api::visit` (its REST pieces).
+macro_rules! plugins {
+    ($($krate:ident),* $(,)?) => {
+        /// Every plugin, in the order their types are listed.
+        pub static PLUGINS: &[&Plugin] = &[$(&$krate::PLUGIN),*];
+
+        /// Shows every plugin's REST pieces to `v`, in the same order.
+        pub fn visit_api<V: ApiVisitor>(v: &mut V) {
+            $($krate::api::visit(v);)*
+        }
+    };
+}
+
+plugins![depot_file, depot_container, depot_python];
 
 /// Makes [`PLUGINS`] the plugins of this process.
 pub fn install() {
@@ -71,5 +80,43 @@ mod tests {
         );
         assert!(plugin::find(Family::Repository, "rpm.rpm").is_err());
         assert!(plugin::find(Family::Remote, "container.container-push").is_err());
+    }
+
+    /// The REST types the plugins show are the resource types their descriptors list.
+    #[test]
+    fn rest_types_match_the_descriptors() {
+        use depot_http::plugin_api::*;
+        struct Kinds(Vec<(Family, &'static str)>);
+        impl ApiVisitor for Kinds {
+            fn repository<T: RepositoryType>(&mut self) {
+                self.0.push((Family::Repository, T::KIND.prn_model));
+            }
+            fn remote<T: RemoteType>(&mut self) {
+                self.0.push((Family::Remote, T::KIND.prn_model));
+            }
+            fn distribution<T: DistributionType>(&mut self) {
+                self.0.push((Family::Distribution, T::KIND.prn_model));
+            }
+            fn publication<T: PublicationType>(&mut self) {
+                self.0.push((Family::Publication, T::KIND.prn_model));
+            }
+        }
+        super::install();
+        let mut shown = Kinds(Vec::new());
+        super::visit_api(&mut shown);
+        let families = [
+            Family::Repository,
+            Family::Remote,
+            Family::Distribution,
+            Family::Publication,
+        ];
+        let mut listed: Vec<_> = plugin::resource_types()
+            .filter(|k| families.contains(&k.family()))
+            .map(|k| (k.family(), k.prn_model))
+            .collect();
+        let key = |p: &(Family, &str)| format!("{:?} {}", p.0, p.1);
+        listed.sort_by_key(key);
+        shown.0.sort_by_key(key);
+        assert_eq!(shown.0, listed);
     }
 }

@@ -2,6 +2,7 @@
 //! distribution file names (wheels, sdists), core metadata read from the files themselves,
 //! PEP 440 version order, and the package content store.
 
+pub mod api;
 pub mod filename;
 pub mod filters;
 pub mod index;

@@ -245,6 +245,19 @@ pub async fn catalog(
     Ok(q.fetch_all(db.pool()).await?)
 }
 
+/// A new version of the repository with `change` (container content: what it adds stops being
+/// pending); `None` when nothing changed.
+pub async fn new_version(
+    db: &Db,
+    repository_id: &str,
+    change: depot_core::models::version::Change,
+) -> CoreResult<Option<depot_core::models::version::Version>> {
+    let added = change.add.clone();
+    let created = depot_core::models::version::create_next(db, repository_id, change).await?;
+    unpend(db, repository_id, &added).await?;
+    Ok(created)
+}
+
 /// Content that is now in a version is no longer pending.
 pub async fn unpend(db: &Db, repository_id: &str, ids: &[String]) -> CoreResult<()> {
     let mut tx = db.begin_write().await?;

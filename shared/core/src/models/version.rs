@@ -273,6 +273,36 @@ pub struct Change {
     pub overwrite: bool,
 }
 
+impl Change {
+    /// Adds `ids` to the latest version, replacing units with the same keys.
+    pub fn add(ids: Vec<String>) -> Self {
+        Self::synced(ids, false)
+    }
+
+    /// Removes `ids` from the latest version.
+    pub fn remove(ids: Vec<String>) -> Self {
+        Self {
+            base_number: None,
+            remove: Removal::Some(ids),
+            add: Vec::new(),
+            overwrite: true,
+        }
+    }
+
+    /// What a sync brought: `ids` added, and with `mirror` everything else removed.
+    pub fn synced(ids: Vec<String>, mirror: bool) -> Self {
+        Self {
+            base_number: None,
+            remove: match mirror {
+                true => Removal::All,
+                false => Removal::Some(Vec::new()),
+            },
+            add: ids,
+            overwrite: true,
+        }
+    }
+}
+
 /// Creates the next version of a repository from its latest (or `base_number`) with removals
 /// applied before additions. Returns `None` when the change adds and removes nothing, in which
 /// case no version is created. The caller holds the repository's exclusive reservation.

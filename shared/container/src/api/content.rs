@@ -2,18 +2,18 @@
 //! pulp_container serves them. Units are made by pushes and syncs, never through these
 //! endpoints.
 
+use crate::content::{self, BlobRow, ManifestRow, TagRow, Unit};
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::Response;
 use axum::routing::get;
-use depot_container::content::{self, BlobRow, ManifestRow, TagRow, Unit};
 use depot_core::hrefs::Kind;
 use depot_core::models::Labels;
 use depot_core::models::list::{Bind, Filter, ListQuery, Row as AnyRow, Table};
 use depot_core::{CoreError, CoreResult};
 use depot_http::list::{fetch_page, href_filters, name_filters};
 use depot_http::openapi::{self, ApiDoc, Op};
-use depot_http::{ApiResult, AppState, Authenticated, ListParams, QueryMap, ok, shaped};
+use depot_http::{ApiResult, AppState, Authenticated, Detail, ListParams, QueryMap, ok, shaped};
 use schemars::JsonSchema;
 use serde::Serialize;
 use serde_json::{Map, Value, json};
@@ -22,7 +22,7 @@ const MANIFESTS: &str = "/pulp/api/v3/content/container/manifests/";
 const BLOBS: &str = "/pulp/api/v3/content/container/blobs/";
 const TAGS: &str = "/pulp/api/v3/content/container/tags/";
 
-pub fn router() -> Router<AppState> {
+pub fn routes() -> Router<AppState> {
     Router::new()
         .route(MANIFESTS, get(manifests_list))
         .route(&format!("{MANIFESTS}{{id}}/"), get(manifests_read))
@@ -109,7 +109,7 @@ struct Listed {
 }
 
 const MANIFEST: Listed = Listed {
-    kind: &depot_container::plugin::MANIFEST,
+    kind: &crate::plugin::MANIFEST,
     model: "Manifest",
     table: &content::MANIFESTS,
     orderings: &[
@@ -123,14 +123,14 @@ const MANIFEST: Listed = Listed {
 };
 
 const BLOB: Listed = Listed {
-    kind: &depot_container::plugin::BLOB,
+    kind: &crate::plugin::BLOB,
     model: "Blob",
     table: &content::BLOBS,
     orderings: &["digest", "pulp_created", "pulp_last_updated", "pk"],
 };
 
 const TAG: Listed = Listed {
-    kind: &depot_container::plugin::TAG,
+    kind: &crate::plugin::TAG,
     model: "Tag",
     table: &content::TAGS,
     orderings: &["name", "pulp_created", "pulp_last_updated", "pk"],
@@ -147,7 +147,7 @@ impl Listed {
         let params = ListParams::from_query(query)?;
         let mut q = ListQuery::of(self.table);
         href_filters(&mut q, query, self.kind)?;
-        crate::repository_version_filters(state, &mut q, query).await?;
+        depot_http::plugin_api::content::repository_version_filters(state, &mut q, query).await?;
         add(&mut q)?;
         let newest_first = [("pulp_created", true), ("pk", true)];
         params.order(&mut q, self.orderings, &newest_first)?;
@@ -222,9 +222,7 @@ async fn manifests_list(
 
 async fn manifests_read(
     State(state): State<AppState>,
-    _: Authenticated,
-    Path(id): Path<String>,
-    query: QueryMap,
+    Detail { id, query }: Detail,
 ) -> ApiResult<Response> {
     let row = MANIFEST.one(&state, &id).await?;
     let mut m = manifests(&state, std::slice::from_ref(&row)).await?;
@@ -248,10 +246,7 @@ async fn manifests(
             .map(|id| kind.href(id))
             .collect()
     };
-    let (manifest, blob) = (
-        &depot_container::plugin::MANIFEST,
-        &depot_container::plugin::BLOB,
-    );
+    let (manifest, blob) = (&crate::plugin::MANIFEST, &crate::plugin::BLOB);
     Ok(rows
         .into_iter()
         .map(|m| {
@@ -292,7 +287,7 @@ fn layers_size(data: &str) -> Option<i64> {
 fn blob(r: &AnyRow) -> CoreResult<ContainerBlobResponse> {
     let b = BlobRow::from_row(r)?;
     Ok(ContainerBlobResponse {
-        base: ContentBase::of(&depot_container::plugin::BLOB, b.unit),
+        base: ContentBase::of(&crate::plugin::BLOB, b.unit),
         artifact: b.artifact_id.map(|a| depot_core::hrefs::ARTIFACT.href(&a)),
         digest: b.digest,
     })
@@ -312,9 +307,7 @@ async fn blobs_list(
 
 async fn blobs_read(
     State(state): State<AppState>,
-    _: Authenticated,
-    Path(id): Path<String>,
-    query: QueryMap,
+    Detail { id, query }: Detail,
 ) -> ApiResult<Response> {
     let row = BLOB.one(&state, &id).await?;
     shaped(&query, &blob(&row)?)
@@ -325,9 +318,9 @@ async fn blobs_read(
 fn tag(r: &AnyRow) -> CoreResult<ContainerTagResponse> {
     let t = TagRow::from_row(r)?;
     Ok(ContainerTagResponse {
-        base: ContentBase::of(&depot_container::plugin::TAG, t.unit),
+        base: ContentBase::of(&crate::plugin::TAG, t.unit),
         name: t.name,
-        tagged_manifest: depot_container::plugin::MANIFEST.href(&t.manifest_id),
+        tagged_manifest: crate::plugin::MANIFEST.href(&t.manifest_id),
     })
 }
 
@@ -350,9 +343,7 @@ async fn tags_list(
 
 async fn tags_read(
     State(state): State<AppState>,
-    _: Authenticated,
-    Path(id): Path<String>,
-    query: QueryMap,
+    Detail { id, query }: Detail,
 ) -> ApiResult<Response> {
     let row = TAG.one(&state, &id).await?;
     shaped(&query, &tag(&row)?)

@@ -6,9 +6,6 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::routing::post;
-use depot_container::plugin::{Add, Remove, Sync};
-use depot_container::store::{self, Repo};
-use depot_container::{Digest, manifest, names};
 use depot_core::CoreError;
 use depot_core::hrefs::Kind;
 use depot_core::models::repository::{self, Repository};
@@ -16,12 +13,16 @@ use depot_core::models::version;
 use depot_core::tasks::args::RemoteSync;
 use depot_core::tasks::{Dispatch, TaskArgs};
 use depot_http::openapi::ApiDoc;
+use depot_http::plugin_api::RepositoryType;
+use depot_http::plugin_api::repository::{action, content_ids, dispatch_sync, find, sync_remote};
 use depot_http::{ApiResult, AppState, Authenticated, CorrelationId, Fields, dispatched};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
-use crate::crud::{action, content_ids, dispatch_sync, find, sync_remote};
-use crate::types::{Container, ContainerPush, RepositoryType};
+use super::repositories::{PushRepositories, Repositories};
+use crate::plugin::{Add, Remove, Sync};
+use crate::store::{self, Repo};
+use crate::{Digest, manifest, names};
 
 pub const SYNC_TASK: &str = "pulp_container.app.tasks.synchronize";
 const TAG_TASK: &str = "pulp_container.app.tasks.tag_image";
@@ -32,34 +33,37 @@ const REMOVE_TASK: &str = "pulp_container.app.tasks.recursive_remove_content";
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route(
-            &format!("{}{{id}}/tag/", Container::BASE),
-            post(tag::<Container>),
+            &format!("{}{{id}}/tag/", Repositories::BASE),
+            post(tag::<Repositories>),
         )
         .route(
-            &format!("{}{{id}}/untag/", Container::BASE),
-            post(untag::<Container>),
+            &format!("{}{{id}}/untag/", Repositories::BASE),
+            post(untag::<Repositories>),
         )
-        .route(&format!("{}{{id}}/add/", Container::BASE), post(add))
-        .route(&format!("{}{{id}}/remove/", Container::BASE), post(remove))
-        .route(&format!("{}{{id}}/sync/", Container::BASE), post(sync))
+        .route(&format!("{}{{id}}/add/", Repositories::BASE), post(add))
         .route(
-            &format!("{}{{id}}/copy_tags/", Container::BASE),
+            &format!("{}{{id}}/remove/", Repositories::BASE),
+            post(remove),
+        )
+        .route(&format!("{}{{id}}/sync/", Repositories::BASE), post(sync))
+        .route(
+            &format!("{}{{id}}/copy_tags/", Repositories::BASE),
             post(copy_tags),
         )
         .route(
-            &format!("{}{{id}}/copy_manifests/", Container::BASE),
+            &format!("{}{{id}}/copy_manifests/", Repositories::BASE),
             post(copy_manifests),
         )
         .route(
-            &format!("{}{{id}}/tag/", ContainerPush::BASE),
-            post(tag::<ContainerPush>),
+            &format!("{}{{id}}/tag/", PushRepositories::BASE),
+            post(tag::<PushRepositories>),
         )
         .route(
-            &format!("{}{{id}}/untag/", ContainerPush::BASE),
-            post(untag::<ContainerPush>),
+            &format!("{}{{id}}/untag/", PushRepositories::BASE),
+            post(untag::<PushRepositories>),
         )
         .route(
-            &format!("{}{{id}}/remove_image/", ContainerPush::BASE),
+            &format!("{}{{id}}/remove_image/", PushRepositories::BASE),
             post(remove_image),
         )
 }
@@ -222,9 +226,9 @@ async fn add(
     fields: Fields,
 ) -> ApiResult<Response> {
     let body: RecursiveManage = fields.parse()?;
-    let repo = find::<Container>(&state, &id).await?;
+    let repo = find::<Repositories>(&state, &id).await?;
     let hrefs = body.content_units.unwrap_or_default();
-    let ids = content_ids::<Container>(&state, "content_units", hrefs).await?;
+    let ids = content_ids::<Repositories>(&state, "content_units", hrefs).await?;
     let args = Add {
         repository_id: id,
         content_ids: ids,
@@ -241,7 +245,7 @@ async fn remove(
     fields: Fields,
 ) -> ApiResult<Response> {
     let body: RecursiveManage = fields.parse()?;
-    let repo = find::<Container>(&state, &id).await?;
+    let repo = find::<Repositories>(&state, &id).await?;
     let hrefs = body.content_units.unwrap_or_default();
     let args = if hrefs.iter().any(|h| h == "*") {
         Remove {
@@ -251,7 +255,7 @@ async fn remove(
             recursive: true,
         }
     } else {
-        let ids = content_ids::<Container>(&state, "content_units", hrefs).await?;
+        let ids = content_ids::<Repositories>(&state, "content_units", hrefs).await?;
         Remove {
             repository_id: id,
             content_ids: ids,
@@ -271,7 +275,7 @@ async fn remove_image(
 ) -> ApiResult<Response> {
     let body: RemoveImage = fields.parse()?;
     let digest = digest(&body.digest)?;
-    let repo = find::<ContainerPush>(&state, &id).await?;
+    let repo = find::<PushRepositories>(&state, &id).await?;
     let manifest_id = manifest_in(&state, &repo, &digest).await?;
     let args = Remove {
         repository_id: id,
@@ -295,14 +299,14 @@ async fn sync(
             CoreError::field("signed_only", "Signature verification is not supported.").into(),
         );
     }
-    let repo = find::<Container>(&state, &id).await?;
-    let remote_id = sync_remote::<Container>(&state, &repo, body.remote.as_deref()).await?;
+    let repo = find::<Repositories>(&state, &id).await?;
+    let remote_id = sync_remote::<Repositories>(&state, &repo, body.remote.as_deref()).await?;
     let args = Sync(RemoteSync {
         repository_id: id,
         remote_id: remote_id.clone(),
         mirror: body.mirror.unwrap_or(false),
     });
-    dispatch_sync::<Container>(&state, (&user, &cid), &repo, &remote_id, SYNC_TASK, args).await
+    dispatch_sync::<Repositories>(&state, (&user, &cid), &repo, &remote_id, SYNC_TASK, args).await
 }
 
 /// The version a copy reads: a container repository's latest, or the version given.
@@ -322,8 +326,8 @@ async fn copy_source(
         .into()),
         (Some(h), None) => {
             let field = "source_repository";
-            let id = depot_core::hrefs::resolve(Container::KIND, field, h)?;
-            let repo = find::<Container>(state, &id)
+            let id = depot_core::hrefs::resolve(Repositories::KIND, field, h)?;
+            let repo = find::<Repositories>(state, &id)
                 .await
                 .map_err(|_| depot_core::hrefs::missing(field, h))?;
             let n = repo.latest_number;
@@ -335,7 +339,7 @@ async fn copy_source(
             let repo = repository::get(&state.db, &id)
                 .await
                 .ok()
-                .filter(|r| Container::CONTENT == content_kinds(r))
+                .filter(|r| Repositories::CONTENT == content_kinds(r))
                 .ok_or_else(|| depot_core::hrefs::missing(field, h))?;
             version::get(&state.db, &id, n)
                 .await
@@ -347,9 +351,9 @@ async fn copy_source(
 
 /// The content types a repository holds.
 fn content_kinds(repo: &Repository) -> &'static [Kind] {
-    let container = [Container::KIND, ContainerPush::KIND];
+    let container = [Repositories::KIND, PushRepositories::KIND];
     if container.contains(&repo.kind) {
-        Container::CONTENT
+        Repositories::CONTENT
     } else {
         &[]
     }
@@ -383,7 +387,7 @@ async fn copy_tags(
     fields: Fields,
 ) -> ApiResult<Response> {
     let body: TagCopy = fields.parse()?;
-    let repo = find::<Container>(&state, &id).await?;
+    let repo = find::<Repositories>(&state, &id).await?;
     let (source, n) = copy_source(
         &state,
         body.source_repository.as_deref(),
@@ -421,7 +425,7 @@ async fn copy_manifests(
             CoreError::field("media_types", format!("\"{bad}\" is not a valid choice.")).into(),
         );
     }
-    let repo = find::<Container>(&state, &id).await?;
+    let repo = find::<Repositories>(&state, &id).await?;
     let (source, n) = copy_source(
         &state,
         body.source_repository.as_deref(),
@@ -445,18 +449,18 @@ pub fn openapi(doc: &mut ApiDoc) {
     let manage = doc.schema::<RecursiveManage>();
     let sync_req = doc.schema::<ContainerRepositorySyncURL>();
     let remove_image = doc.schema::<RemoveImage>();
-    action::<Container>(doc, "tag", "Create a Tag", tag_req.clone());
-    action::<Container>(doc, "untag", "Delete a tag", untag_req.clone());
-    action::<Container>(doc, "add", "Add content", manage.clone());
-    action::<Container>(doc, "remove", "Remove content", manage);
-    action::<Container>(doc, "sync", "Sync from a remote", sync_req);
+    action::<Repositories>(doc, "tag", "Create a Tag", tag_req.clone());
+    action::<Repositories>(doc, "untag", "Delete a tag", untag_req.clone());
+    action::<Repositories>(doc, "add", "Add content", manage.clone());
+    action::<Repositories>(doc, "remove", "Remove content", manage);
+    action::<Repositories>(doc, "sync", "Sync from a remote", sync_req);
     let tag_copy = doc.schema::<TagCopy>();
-    action::<Container>(doc, "copy_tags", "Copy tags", tag_copy);
+    action::<Repositories>(doc, "copy_tags", "Copy tags", tag_copy);
     let manifest_copy = doc.schema::<ManifestCopy>();
-    action::<Container>(doc, "copy_manifests", "Copy manifests", manifest_copy);
-    action::<ContainerPush>(doc, "tag", "Create a Tag", tag_req);
-    action::<ContainerPush>(doc, "untag", "Delete a tag", untag_req);
-    action::<ContainerPush>(
+    action::<Repositories>(doc, "copy_manifests", "Copy manifests", manifest_copy);
+    action::<PushRepositories>(doc, "tag", "Create a Tag", tag_req);
+    action::<PushRepositories>(doc, "untag", "Delete a tag", untag_req);
+    action::<PushRepositories>(
         doc,
         "remove_image",
         "Delete an image from a repository",

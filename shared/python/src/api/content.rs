@@ -1,8 +1,9 @@
 //! `content/python/packages/`: the python packages (made by uploads and syncs), with the core
 //! metadata read from each file.
 
+use crate::store::{self, Package};
 use axum::Router;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::response::Response;
 use axum::routing::get;
 use depot_core::CoreError;
@@ -12,9 +13,8 @@ use depot_http::body::FileField;
 use depot_http::list::{href_filters, name_filters, page_response};
 use depot_http::openapi::{self, ApiDoc, Op};
 use depot_http::{
-    ApiResult, AppState, Authenticated, CorrelationId, Fields, ListParams, QueryMap, shaped,
+    ApiResult, AppState, Authenticated, CorrelationId, Detail, Fields, ListParams, QueryMap, shaped,
 };
-use depot_python::store::{self, Package};
 use schemars::JsonSchema;
 use serde::Deserialize;
 use serde::Serialize;
@@ -22,7 +22,7 @@ use serde_json::{Map, Value};
 
 const BASE: &str = "/pulp/api/v3/content/python/packages/";
 
-pub fn router() -> Router<AppState> {
+pub fn routes() -> Router<AppState> {
     Router::new()
         .route(BASE, get(list).post(create))
         .route(&format!("{BASE}{{id}}/"), get(read))
@@ -58,7 +58,7 @@ async fn create(
 ) -> ApiResult<Response> {
     let file = fields.take_file("file");
     let body: PythonPythonPackageContent = fields.parse()?;
-    depot_python::filename::parse(&body.relative_path)
+    crate::filename::parse(&body.relative_path)
         .map_err(|e| CoreError::field("relative_path", e.to_string()))?;
     if let Some(claimed) = &body.sha256 {
         let claimed = claimed.to_ascii_lowercase();
@@ -83,18 +83,25 @@ async fn create(
             );
         }
     }
-    let request = crate::CreateRequest {
-        repository_kind: &depot_python::plugin::REPOSITORY,
+    let request = depot_http::plugin_api::content::CreateRequest {
+        repository_kind: &crate::plugin::REPOSITORY,
         relative_path: body.relative_path,
         upload: body.upload,
         artifact: body.artifact,
         file_url: body.file_url,
         repository: body.repository,
         overwrite: true,
-        pulp_labels: crate::labels(body.pulp_labels)?,
+        pulp_labels: depot_http::plugin_api::content::labels(body.pulp_labels)?,
     };
-    let task = depot_python::plugin::Create;
-    crate::dispatch_create(&state, (&user.id, &cid.0), file, request, task).await
+    let task = crate::plugin::Create;
+    depot_http::plugin_api::content::dispatch_create(
+        &state,
+        (&user.id, &cid.0),
+        file,
+        request,
+        task,
+    )
+    .await
 }
 
 /// A python package: one distribution file (wheel or sdist) and its core metadata.
@@ -127,8 +134,8 @@ fn response(p: Package) -> PythonPythonPackageContentResponse {
         metadata.remove(own);
     }
     PythonPythonPackageContentResponse {
-        pulp_href: depot_python::plugin::PACKAGE.href(&p.content_id),
-        prn: depot_python::plugin::PACKAGE.prn(&p.content_id),
+        pulp_href: crate::plugin::PACKAGE.href(&p.content_id),
+        prn: crate::plugin::PACKAGE.prn(&p.content_id),
         pulp_created: p.created,
         pulp_last_updated: p.updated,
         pulp_labels: p.pulp_labels,
@@ -159,14 +166,14 @@ async fn list(
     let mut q = ListQuery::of(&store::TABLE);
     // Project names match as PEP 503 normalizes them.
     if let Some(n) = query.get("name") {
-        let normal = depot_python::names::normalize(n);
+        let normal = crate::names::normalize(n);
         q.with(Filter::Is("name", Bind::Text(normal)))?;
     }
     if query.get("name__in").is_some() {
         let names = query
             .list("name__in")
             .iter()
-            .map(|n| depot_python::names::normalize(n))
+            .map(|n| crate::names::normalize(n))
             .collect();
         q.with(Filter::In("name", names))?;
     }
@@ -176,8 +183,8 @@ async fn list(
     for field in ["filename", "packagetype", "sha256", "version"] {
         name_filters(&mut q, &query, field)?;
     }
-    href_filters(&mut q, &query, &depot_python::plugin::PACKAGE)?;
-    crate::repository_version_filters(&state, &mut q, &query).await?;
+    href_filters(&mut q, &query, &crate::plugin::PACKAGE)?;
+    depot_http::plugin_api::content::repository_version_filters(&state, &mut q, &query).await?;
     let orderings = ["name", "version", "filename", "pulp_created", "pk"];
     params.order(&mut q, &orderings, &[("pulp_created", true)])?;
     page_response(&state, &q, &params, &query, Some("pulp_labels"), |r| {
@@ -186,12 +193,7 @@ async fn list(
     .await
 }
 
-async fn read(
-    State(state): State<AppState>,
-    _: Authenticated,
-    Path(id): Path<String>,
-    query: QueryMap,
-) -> ApiResult<Response> {
+async fn read(State(state): State<AppState>, Detail { id, query }: Detail) -> ApiResult<Response> {
     shaped(&query, &response(store::get(&state.db, &id).await?))
 }
 

@@ -1,0 +1,138 @@
+//! What the content endpoints of the plugins share: labels as sent, the content-create task
+//! from a file, an upload, an artifact or a URL, and the repository version filters.
+
+use axum::response::Response;
+use depot_core::artifacts::{Expected, ingest_staged};
+use depot_core::hrefs::{Kind, parse_version_href};
+use depot_core::models::list::{Filter, InVersion, ListQuery};
+use depot_core::models::{Labels, artifact, repository, upload, version};
+use depot_core::tasks::args::ContentCreate;
+use depot_core::tasks::{Dispatch, TaskArgs};
+use depot_core::{CoreError, CoreResult};
+use serde_json::Value;
+
+use crate::{ApiResult, AppState, QueryMap, dispatched};
+
+/// Labels as sent, checked; none when absent.
+pub fn labels(l: Option<Labels>) -> CoreResult<Labels> {
+    match l {
+        Some(l) => depot_core::labels::validate(&Value::Object(l)),
+        None => Ok(Labels::new()),
+    }
+}
+
+/// Content to make (as a task) from exactly one of a file, an upload, an artifact or a URL.
+pub struct CreateRequest {
+    pub repository_kind: Kind,
+    pub relative_path: String,
+    pub upload: Option<String>,
+    pub artifact: Option<String>,
+    pub file_url: Option<String>,
+    pub repository: Option<String>,
+    pub overwrite: bool,
+    pub pulp_labels: Labels,
+}
+
+/// Checks where the bytes come from and dispatches the plugin's content-create task `A`.
+pub async fn dispatch_create<A: TaskArgs>(
+    state: &AppState,
+    (user_id, cid): (&str, &str),
+    file: Option<crate::body::FilePart>,
+    body: CreateRequest,
+    task: fn(ContentCreate) -> A,
+) -> ApiResult<Response> {
+    let sources = file.is_some() as u8
+        + body.upload.is_some() as u8
+        + body.artifact.is_some() as u8
+        + body.file_url.is_some() as u8;
+    if sources != 1 {
+        return Err(CoreError::invalid(
+            "Exactly one of 'file', 'upload', 'artifact' or 'file_url' must be given.",
+        )
+        .into());
+    }
+    if let Some(url) = &body.file_url {
+        depot_core::models::remote::validate_url(url)
+            .map_err(|_| CoreError::field("file_url", "Enter a valid URL."))?;
+    }
+    let repo = match body.repository.as_deref() {
+        Some(h) => {
+            let id = depot_core::hrefs::resolve(body.repository_kind, "repository", h)?;
+            Some(
+                repository::get(&state.db, &id)
+                    .await
+                    .map_err(|_| depot_core::hrefs::missing("repository", h))?,
+            )
+        }
+        None => None,
+    };
+    let (artifact_id, upload_id) = if let Some(f) = file {
+        let a = ingest_staged(state, f.staged, f.digests, &Expected::default()).await?;
+        (Some(a.id), None)
+    } else if let Some(h) = &body.upload {
+        let id = depot_core::hrefs::resolve(&depot_core::hrefs::UPLOAD, "upload", h)?;
+        upload::get(&state.db, &id)
+            .await
+            .map_err(|_| depot_core::hrefs::missing("upload", h))?;
+        (None, Some(id))
+    } else if body.file_url.is_some() {
+        (None, None)
+    } else {
+        let h = body.artifact.as_deref().unwrap_or_default();
+        let id = depot_core::hrefs::resolve(&depot_core::hrefs::ARTIFACT, "artifact", h)?;
+        artifact::get(&state.db, &id)
+            .await
+            .map_err(|_| depot_core::hrefs::missing("artifact", h))?;
+        (Some(id), None)
+    };
+    let held = repo.as_ref().map(|r| r.prn()).into_iter().chain(
+        upload_id
+            .as_deref()
+            .map(|u| depot_core::hrefs::UPLOAD.prn(u)),
+    );
+    let args = task(ContentCreate {
+        relative_path: body.relative_path,
+        artifact_id,
+        upload_id,
+        file_url: body.file_url,
+        repository_id: repo.as_ref().map(|r| r.id.clone()),
+        pulp_labels: body.pulp_labels,
+        overwrite: body.overwrite,
+    });
+    let d = Dispatch::new("pulpcore.app.tasks.base.general_create", &args)
+        .exclusive(held.collect::<Vec<_>>())
+        .immediate()
+        .requested_by(user_id, cid);
+    dispatched(state, d).await
+}
+
+/// Resolves a version href filter into (repository id, number), or a 400.
+fn version_filter(param: &str, href: &str) -> ApiResult<(String, i64)> {
+    parse_version_href(href).ok_or_else(|| {
+        CoreError::field(param, format!("Invalid repository version href: {href}")).into()
+    })
+}
+
+/// Adds the `repository_version`, `repository_version_added` and `repository_version_removed`
+/// filters on content (the list's `id` field).
+pub async fn repository_version_filters(
+    state: &AppState,
+    q: &mut ListQuery,
+    query: &QueryMap,
+) -> ApiResult<()> {
+    if let Some(h) = query.get("repository_version") {
+        let (repo, n) = version_filter("repository_version", h)?;
+        version::get(&state.db, &repo, n).await?;
+        q.with(Filter::Version("id", InVersion::Present, repo, n))?;
+    }
+    for (param, how) in [
+        ("repository_version_added", InVersion::Added),
+        ("repository_version_removed", InVersion::Removed),
+    ] {
+        if let Some(h) = query.get(param) {
+            let (repo, n) = version_filter(param, h)?;
+            q.with(Filter::Version("id", how, repo, n))?;
+        }
+    }
+    Ok(())
+}
