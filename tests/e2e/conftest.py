@@ -86,6 +86,13 @@ class Response:
         return f"<{self.method} {self.url} -> {self.status} {self.content_type!r} {text!r}>"
 
 
+# Secrets at rest: every server of a run reads one key file, made here as Pulp's installer makes
+# it (processes that share a queue must share the key; a lone server could make its own).
+DB_ENCRYPTION_KEY = Path(tempfile.mkdtemp(prefix="depot-key-")) / "database_fields.symmetric.key"
+DB_ENCRYPTION_KEY.write_bytes(base64.urlsafe_b64encode(os.urandom(32)) + b"\n")
+os.environ.setdefault("PULP_DB_ENCRYPTION_KEY", str(DB_ENCRYPTION_KEY))
+
+
 def http_request(method, url, body=None, headers=None, timeout=60):
     """Send one request and return a Response whatever the status code."""
     req = urllib.request.Request(url, data=body, method=method, headers=headers or {})

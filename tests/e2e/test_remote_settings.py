@@ -3,11 +3,16 @@ and TLS material that must be valid PEM."""
 
 import base64
 import http.server
+import json
+import os
+import sqlite3
+import subprocess
 import time
 import urllib.request
 import uuid
 
 import pytest
+from cryptography.fernet import Fernet
 
 
 class ProxyHandler(http.server.BaseHTTPRequestHandler):
@@ -60,6 +65,47 @@ def test_sync_goes_through_the_proxy_with_its_credentials(depot_server, file_ser
     assert url in fetched
     assert len(fetched) == len(files) + 1
     expected = "Basic " + base64.b64encode(b"pu:pp").decode()
+    assert {auth for _, auth in proxy.seen} == {expected}
+
+
+def stored_settings(server, name, replace=None):
+    """The settings row of the remote `name` as stored; with `replace`, first writes that."""
+    if server.database_url:
+        def sql(q):
+            return subprocess.run(["psql", server.database_url, "-At", "-X", "-c", q],
+                                  capture_output=True, text=True, check=True).stdout
+        if replace is not None:
+            sql(f"UPDATE remotes SET settings = '{json.dumps(replace)}' WHERE name = '{name}'")
+        return json.loads(sql(f"SELECT settings FROM remotes WHERE name = '{name}'"))
+    with sqlite3.connect(server.data_dir / "depot.db", timeout=30) as db:
+        if replace is not None:
+            db.execute("UPDATE remotes SET settings = ? WHERE name = ?", (json.dumps(replace), name))
+        return json.loads(db.execute("SELECT settings FROM remotes WHERE name = ?", (name,)).fetchone()[0])
+
+
+def test_credentials_are_stored_encrypted_as_pulp_stores_them(depot_server, file_server, make_file_tree, proxy):
+    """Stored as Fernet tokens of PULP_DB_ENCRYPTION_KEY (Python's cryptography reads them), and
+    a token Python made (a database moved from Pulp) is what the next sync sends."""
+    fernet = Fernet(open(os.environ["PULP_DB_ENCRYPTION_KEY"], "rb").read().strip())
+    root = file_server.root / ("sealed-" + uuid.uuid4().hex[:6])
+    make_file_tree(root, 1)
+    url = file_server.url(f"{root.name}/PULP_MANIFEST")
+    resp = new_remote(depot_server, url=url, proxy_url=proxy.url, proxy_username="pu", proxy_password="pp",
+                      username="alice", password="hunter2")
+    assert resp.status == 201, resp
+    remote = resp.json()
+    stored = stored_settings(depot_server, remote["name"])
+    assert "hunter2" not in json.dumps(stored) and "alice" not in json.dumps(stored)
+    assert fernet.decrypt(stored["password"].encode()) == b"hunter2"
+    assert fernet.decrypt(stored["proxy_password"].encode()) == b"pp"
+
+    stored["proxy_password"] = fernet.encrypt(b"from-pulp").decode()
+    stored_settings(depot_server, remote["name"], replace=stored)
+    repo = depot_server.request("POST", "repositories/file/file/", {"name": "rs-" + uuid.uuid4().hex[:8]}).json()
+    task = depot_server.request("POST", repo["pulp_href"] + "sync/", {"remote": remote["pulp_href"]}).json()["task"]
+    task = depot_server.wait_task(task)
+    assert task["state"] == "completed", task["error"]
+    expected = "Basic " + base64.b64encode(b"pu:from-pulp").decode()
     assert {auth for _, auth in proxy.seen} == {expected}
 
 

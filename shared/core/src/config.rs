@@ -87,6 +87,10 @@ pub struct Settings {
     pub content_path_prefix: String,
     /// `PULP_ADMIN_PASSWORD`.
     pub admin_password: Option<String>,
+    /// `PULP_DB_ENCRYPTION_KEY`: the key file of the secrets stored encrypted (remote
+    /// credentials and client keys). Unset: `<data dir>/database_fields.symmetric.key`, made
+    /// on first start by a process that has its data directory to itself.
+    pub db_encryption_key: Option<PathBuf>,
     /// `PULP_ALLOWED_CONTENT_CHECKSUMS`, default sha224, sha256, sha384, sha512.
     pub allowed_checksums: Vec<Algorithm>,
     /// `PULP_ORPHAN_PROTECTION_TIME` in minutes, default 1440.
@@ -262,6 +266,7 @@ impl Settings {
             content_origin: content_origin.trim_end_matches('/').to_string(),
             content_path_prefix: prefix,
             admin_password: var("PULP_ADMIN_PASSWORD"),
+            db_encryption_key: var("PULP_DB_ENCRYPTION_KEY").map(PathBuf::from),
             allowed_checksums,
             orphan_protection_time: parsed("PULP_ORPHAN_PROTECTION_TIME", 1440)?,
             workers: parsed("DEPOT_WORKERS", 4)?,
@@ -302,6 +307,7 @@ impl Settings {
             database_url,
             content_path_prefix: "/pulp/content/".into(),
             admin_password: Some("password".into()),
+            db_encryption_key: None,
             allowed_checksums: Algorithm::DEFAULT_ALLOWED.to_vec(),
             orphan_protection_time: 1440,
             workers: 4,

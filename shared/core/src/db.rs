@@ -3,14 +3,15 @@
 //! timestamps, text JSON); the migrations are kept per engine in `migrations/`.
 
 use std::str::FromStr;
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
 use sqlx::{Any, AnyPool, Row, Transaction};
 
-use crate::CoreResult;
+use crate::secrets::Secrets;
+use crate::{CoreError, CoreResult};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Engine {
@@ -22,6 +23,8 @@ pub enum Engine {
 pub struct Db {
     pool: AnyPool,
     engine: Engine,
+    /// The keys of the fields stored encrypted (`crate::secrets`); none until set.
+    secrets: Option<Arc<Secrets>>,
 }
 
 pub type Tx = Transaction<'static, Any>;
@@ -91,6 +94,22 @@ pub enum DbOpenError {
 }
 
 impl Db {
+    /// This handle, with the keys its encrypted fields are read and written with.
+    pub fn with_secrets(mut self, secrets: Secrets) -> Self {
+        self.secrets = Some(Arc::new(secrets));
+        self
+    }
+
+    /// The keys of the encrypted fields; an error when the process has none (a deployment
+    /// without `PULP_DB_ENCRYPTION_KEY` cannot store secrets).
+    pub fn secrets(&self) -> CoreResult<&Secrets> {
+        self.secrets.as_deref().ok_or_else(|| {
+            CoreError::Internal(
+                "no key file for secrets at rest: set PULP_DB_ENCRYPTION_KEY".into(),
+            )
+        })
+    }
+
     /// Whether the database answers a trivial statement.
     pub async fn is_reachable(&self) -> bool {
         sqlx::query("SELECT 1").execute(self.pool()).await.is_ok()
@@ -161,7 +180,11 @@ impl Db {
                     .await?
             }
         };
-        Ok(Self { pool, engine })
+        Ok(Self {
+            pool,
+            engine,
+            secrets: None,
+        })
     }
 
     pub fn pool(&self) -> &AnyPool {

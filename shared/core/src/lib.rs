@@ -13,6 +13,7 @@ pub mod models;
 pub mod on_demand;
 pub mod plugin;
 pub mod scan;
+pub mod secrets;
 pub mod serving_cache;
 pub mod startup;
 pub mod storage;

@@ -11,6 +11,7 @@ use depot_queue::{InProcessQueue, Queue, Queues, SqsQueue};
 use crate::Core;
 use crate::config::{Settings, function_queue_variable};
 use crate::db::Db;
+use crate::secrets::Secrets;
 use crate::serving_cache::ServingCache;
 use crate::tasks::TaskRegistry;
 use crate::users::AuthCache;
@@ -44,13 +45,23 @@ pub async fn open(
             ))
         })?;
     }
+    let alone = settings.queue_url.is_none() && settings.function_queues.is_empty();
     let db = Db::connect(&settings.database_url)
         .await
         .map_err(|e| StartupError(e.to_string()))?;
+    let db = match secrets(&settings, alone)? {
+        Some(s) => db.with_secrets(s),
+        None => db,
+    };
     if how.migrate {
         db.migrate()
             .await
             .map_err(|e| StartupError(format!("database migration failed: {e}")))?;
+        if db.secrets().is_ok() {
+            crate::models::remote::encrypt_plain_secrets(&db)
+                .await
+                .map_err(|e| StartupError(format!("encrypting stored secrets failed: {e}")))?;
+        }
     }
     let storage = crate::storage::open(&settings.storage)
         .await
@@ -60,7 +71,6 @@ pub async fn open(
         .build()
         .map_err(|e| StartupError(format!("cannot build the HTTP client: {e}")))?;
     let queues = open_queues(&settings, how.check_queues).await?;
-    let alone = settings.queue_url.is_none() && settings.function_queues.is_empty();
     if how.migrate && alone {
         // No other process shares this storage (that needs a shared queue): every staged file
         // is a leftover of a process that was killed while writing it.
@@ -84,6 +94,29 @@ pub async fn open(
         auth_cache: Arc::new(AuthCache::default()),
         serving_cache: Arc::new(ServingCache::new(changes_are_local)),
     })
+}
+
+/// The keys of the secrets at rest. A key file named by `PULP_DB_ENCRYPTION_KEY` must exist;
+/// the default one, in the data directory, is made when missing by a process that runs alone
+/// (processes that share a queue must share the key, so none of them may make its own).
+fn secrets(settings: &Settings, alone: bool) -> Result<Option<Secrets>, StartupError> {
+    let opened = match &settings.db_encryption_key {
+        Some(path) => Secrets::load(path).map(Some),
+        None => {
+            let path = settings.data_dir.join("database_fields.symmetric.key");
+            if alone {
+                Secrets::load_or_create(&path).map(Some)
+            } else if path.exists() {
+                Secrets::load(&path).map(Some)
+            } else {
+                tracing::warn!(
+                    "PULP_DB_ENCRYPTION_KEY is not set: remotes with credentials cannot be stored"
+                );
+                Ok(None)
+            }
+        }
+    };
+    opened.map_err(|e| StartupError(format!("PULP_DB_ENCRYPTION_KEY: {e}")))
 }
 
 /// The shared queue (`DEPOT_QUEUE_URL`, in-process when unset) and each function's own queue.

@@ -11,6 +11,7 @@ use super::{Labels, labels_from_text};
 use crate::db::Db;
 use crate::hrefs::{Kind, ResourceType, Role};
 use crate::plugin::{self, Family};
+use crate::secrets::Secrets;
 use crate::{CoreError, CoreResult};
 
 /// Download policies.
@@ -258,7 +259,69 @@ pub async fn get(db: &Db, id: &str) -> CoreResult<Remote> {
     .fetch_optional(db.pool())
     .await?
     .ok_or_else(|| CoreError::not_found("Remote"))?;
-    Remote::from_row(&row)
+    let mut remote = Remote::from_row(&row)?;
+    open_secrets(db, &mut remote.settings)?;
+    Ok(remote)
+}
+
+/// `settings` as stored: the secret fields (`HIDDEN_FIELDS`, those Pulp encrypts) as tokens.
+fn sealed(db: &Db, settings: &Map<String, Value>) -> CoreResult<Map<String, Value>> {
+    let mut stored = settings.clone();
+    for field in HIDDEN_FIELDS {
+        if let Some(Value::String(plain)) = settings.get(*field) {
+            let token = db.secrets()?.encrypt(plain)?;
+            stored.insert(field.to_string(), Value::String(token));
+        }
+    }
+    Ok(stored)
+}
+
+/// `settings` as read: the secret fields decrypted.
+fn open_secrets(db: &Db, settings: &mut Map<String, Value>) -> CoreResult<()> {
+    for field in HIDDEN_FIELDS {
+        if let Some(Value::String(token)) = settings.get(*field) {
+            let plain = db.secrets()?.decrypt(token).ok_or_else(|| {
+                CoreError::Internal(format!(
+                    "a remote's {field} does not decrypt with the keys of PULP_DB_ENCRYPTION_KEY"
+                ))
+            })?;
+            settings.insert(field.to_string(), Value::String(plain));
+        }
+    }
+    Ok(())
+}
+
+/// Encrypts the secret fields stored in plain text (by a version before secrets at rest);
+/// run at start-up after the migrations, and a no-op once done.
+pub async fn encrypt_plain_secrets(db: &Db) -> CoreResult<()> {
+    let secrets = db.secrets()?;
+    let rows: Vec<(String, String)> = sqlx::query_as("SELECT id, settings FROM remotes")
+        .fetch_all(db.pool())
+        .await?;
+    for (id, raw) in rows {
+        let Ok(mut settings) = serde_json::from_str::<Map<String, Value>>(&raw) else {
+            continue;
+        };
+        let mut changed = false;
+        for field in HIDDEN_FIELDS {
+            // A token of a key no longer listed stays as it is (reading it fails, loudly).
+            if let Some(Value::String(v)) = settings.get(*field)
+                && !Secrets::is_token(v)
+            {
+                let token = secrets.encrypt(v)?;
+                settings.insert(field.to_string(), Value::String(token));
+                changed = true;
+            }
+        }
+        if changed {
+            sqlx::query("UPDATE remotes SET settings = $2 WHERE id = $1")
+                .bind(&id)
+                .bind(Value::Object(settings).to_string())
+                .execute(db.pool())
+                .await?;
+        }
+    }
+    Ok(())
 }
 
 /// A remote of the given type: another plugin's remote is not found here.
@@ -350,7 +413,7 @@ pub async fn create(db: &Db, r: NewRemote) -> CoreResult<Remote> {
     .bind(&r.url)
     .bind(r.policy.as_str())
     .bind(Value::Object(r.pulp_labels).to_string())
-    .bind(Value::Object(r.settings).to_string())
+    .bind(Value::Object(sealed(db, &r.settings)?).to_string())
     .bind(now)
     .bind(r.pulp_type)
     .execute(db.pool())
@@ -407,7 +470,7 @@ pub async fn update(db: &Db, id: &str, changes: Map<String, Value>) -> CoreResul
     .bind(&remote.url)
     .bind(remote.policy.as_str())
     .bind(Value::Object(remote.pulp_labels).to_string())
-    .bind(Value::Object(remote.settings).to_string())
+    .bind(Value::Object(sealed(db, &remote.settings)?).to_string())
     .bind(crate::time::now())
     .execute(db.pool())
     .await;
