@@ -67,12 +67,7 @@ fn redirect(to: String) -> Response {
 async fn handle(State(state): State<AppState>, req: Request) -> Response {
     let path = req.uri().path().trim_start_matches("/pypi/").to_string();
     let uploader = if req.method() == Method::POST {
-        let authorization = req
-            .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
-        match upload::authenticate(&state, authorization.as_deref()).await {
+        match upload::authenticate(&state, req.headers(), req.extensions()).await {
             Ok(user) => Some(user),
             Err(refused) => return refused,
         }

@@ -6,8 +6,9 @@
 
 use axum::extract::{FromRequest, Multipart, Request};
 use axum::http::StatusCode;
+use axum::http::{Extensions, HeaderMap};
 use axum::response::{IntoResponse, Response};
-use depot_core::users::{User, authenticate_basic};
+use depot_core::users::User;
 use depot_core::{CoreError, CoreResult};
 use depot_http::{ApiError, AppState};
 use depot_python::{filename, ingest, store};
@@ -30,13 +31,17 @@ pub async fn handle(
 
 /// The uploading user: checked before anything else, so that an index's existence is no
 /// answer to anonymous requests.
-pub async fn authenticate(state: &AppState, authorization: Option<&str>) -> Result<User, Response> {
-    let user = match authorization {
-        Some(a) => authenticate_basic(&state.db, &state.auth_cache, a).await,
-        None => Err(CoreError::Unauthenticated(
-            "Uploads need credentials.".into(),
-        )),
-    };
+pub async fn authenticate(
+    state: &AppState,
+    headers: &HeaderMap,
+    extensions: &Extensions,
+) -> Result<User, Response> {
+    let user = depot_http::auth::signed_in(state, headers, extensions)
+        .await
+        .and_then(|u| {
+            u.ok_or_else(|| CoreError::Unauthenticated("Uploads need credentials.".into()))
+        })
+        .and_then(|u| u.permitted().map(|()| u));
     user.map_err(error_response)
 }
 

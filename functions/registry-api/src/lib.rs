@@ -16,12 +16,12 @@ use axum::Router;
 use axum::body::Body;
 use axum::extract::{Request, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use depot_container::store::{self, Repo};
 use depot_container::{Digest, RegistryError, names};
-use depot_core::users::{User, authenticate_basic, is_empty_basic};
+use depot_core::users::User;
 use depot_http::AppState;
 
 pub use error::{Error, Result};
@@ -96,7 +96,7 @@ async fn dispatch(state: &AppState, parts: &Parts, body: Body) -> Result<Respons
     let Some(route) = route(&path) else {
         return Err(RegistryError::NameUnknown(path.into_owned()).into());
     };
-    let user = caller(state, &parts.headers).await?;
+    let user = caller(state, parts).await?;
     let m = &parts.method;
     let query = parts.uri.query().unwrap_or("");
     match route {
@@ -179,25 +179,24 @@ async fn dispatch(state: &AppState, parts: &Parts, body: Body) -> Result<Respons
     }
 }
 
-/// The user behind the request's Basic credentials; `None` when there are none. Wrong
-/// credentials are refused rather than treated as anonymous.
-async fn caller(state: &AppState, headers: &HeaderMap) -> Result<Option<User>> {
-    let Some(value) = headers.get(header::AUTHORIZATION) else {
-        return Ok(None);
-    };
-    let value = value.to_str().map_err(|_| RegistryError::Unauthorized)?;
-    if is_empty_basic(value) {
-        // containers/image sends empty Basic credentials when it has none: anonymous.
-        return Ok(None);
-    }
-    match authenticate_basic(&state.db, &state.auth_cache, value).await {
-        Ok(u) => Ok(Some(u)),
-        Err(_) => Err(RegistryError::Unauthorized.into()),
-    }
+/// The user behind the request's credentials; `None` when there are none. Wrong credentials
+/// are refused rather than treated as anonymous.
+async fn caller(state: &AppState, parts: &Parts) -> Result<Option<User>> {
+    depot_http::auth::signed_in(state, &parts.headers, &parts.extensions)
+        .await
+        .map_err(|_| RegistryError::Unauthorized.into())
 }
 
+/// The caller, when they may change content.
 fn pusher(user: Option<User>) -> Result<User> {
-    user.ok_or_else(|| RegistryError::Unauthorized.into())
+    let user = user.ok_or(RegistryError::Unauthorized)?;
+    user.permitted().map_err(|_| RegistryError::Denied)?;
+    Ok(user)
+}
+
+/// The caller, when they may read private content and fill caches.
+fn reader(user: Option<&User>) -> Option<&User> {
+    user.filter(|u| u.permitted().is_ok())
 }
 
 /// A repository the caller may pull from (a pull-through cache's, made on first pull).
@@ -205,10 +204,11 @@ async fn pull_repo(state: &AppState, name: &str, user: Option<&User>) -> Result<
     names::validate_name(name)?;
     let repo = match store::find(&state.db, name).await? {
         Some(r) => Some(r),
-        None => pull_through::open(state, name, user).await?,
+        None => pull_through::open(state, name, reader(user)).await?,
     };
     match repo {
         Some(r) if r.private && user.is_none() => Err(RegistryError::Unauthorized.into()),
+        Some(r) if r.private && reader(user).is_none() => Err(RegistryError::Denied.into()),
         Some(r) => Ok(r),
         None => Err(RegistryError::NameUnknown(name.to_string()).into()),
     }

@@ -20,7 +20,7 @@ pub const PASSWORD: &str = "password";
 pub struct TestApp {
     pub engine: &'static str,
     pub core: depot_core::Core,
-    router: axum::Router,
+    pub router: axum::Router,
     _dir: tempfile::TempDir,
     /// The server's admin connection and the database to drop at the end.
     pg: Option<(Db, String)>,
@@ -37,9 +37,16 @@ pub async fn apps() -> Vec<TestApp> {
 
 impl TestApp {
     pub async fn sqlite() -> Self {
+        Self::sqlite_with(|_| {}).await
+    }
+
+    /// An app on SQLite whose settings `change` adjusts first.
+    pub async fn sqlite_with(change: impl FnOnce(&mut Settings)) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let url = format!("sqlite://{}/depot.db?mode=rwc", dir.path().display());
-        Self::start("sqlite", dir, url, None).await
+        let mut settings = Settings::for_tests(dir.path().to_path_buf(), url, "127.0.0.1:1".into());
+        change(&mut settings);
+        Self::started("sqlite", dir, settings, None).await
     }
 
     pub async fn postgres(admin_url: &str) -> Self {
@@ -69,6 +76,15 @@ impl TestApp {
         pg: Option<(Db, String)>,
     ) -> Self {
         let settings = Settings::for_tests(dir.path().to_path_buf(), url, "127.0.0.1:1".into());
+        Self::started(engine, dir, settings, pg).await
+    }
+
+    async fn started(
+        engine: &'static str,
+        dir: tempfile::TempDir,
+        settings: Settings,
+        pg: Option<(Db, String)>,
+    ) -> Self {
         let (core, _) = local_runner::build_core(settings).await.unwrap();
         let workers = local_runner::start_workers(&core).await.unwrap();
         std::mem::forget(workers); // they run as long as the test's runtime
@@ -219,6 +235,21 @@ impl TestApp {
         }
         .unwrap();
         self.answer(method, path, req).await
+    }
+
+    /// Sends a request with only `headers` (no Basic credentials of its own); fails on a 5xx.
+    pub async fn with_headers(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+    ) -> (StatusCode, Value) {
+        let mut req = Request::builder().method(method).uri(path);
+        for (name, value) in headers {
+            req = req.header(*name, *value);
+        }
+        self.answer(method, path, req.body(Body::empty()).unwrap())
+            .await
     }
 
     async fn answer(&self, method: &str, path: &str, req: Request<Body>) -> (StatusCode, Value) {

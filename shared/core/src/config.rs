@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 
 use crate::checksums::Algorithm;
+use crate::identity::{self, JqFilter};
 
 /// What this process hosts (`DEPOT_ROLE`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,6 +92,8 @@ pub struct Settings {
     /// credentials and client keys). Unset: `<data dir>/database_fields.symmetric.key`, made
     /// on first start by a process that has its data directory to itself.
     pub db_encryption_key: Option<PathBuf>,
+    /// Who may sign in without a password, on a gateway's word (off unless set).
+    pub header_auth: HeaderAuth,
     /// `PULP_ALLOWED_CONTENT_CHECKSUMS`, default sha224, sha256, sha384, sha512.
     pub allowed_checksums: Vec<Algorithm>,
     /// `PULP_ORPHAN_PROTECTION_TIME` in minutes, default 1440.
@@ -210,6 +213,45 @@ fn parsed<T: std::str::FromStr>(name: &'static str, default: T) -> Result<T, Set
     }
 }
 
+/// Sign-in by headers a gateway sets (`crate::identity`), with Pulp's settings.
+#[derive(Debug, Clone, Default)]
+pub struct HeaderAuth {
+    /// `PULP_AUTHENTICATION_JSON_HEADER` (`HTTP_X_RH_IDENTITY`) as a header name, with the
+    /// filter `PULP_AUTHENTICATION_JSON_HEADER_JQ_FILTER` that names the user (default: the
+    /// user name of each identity type, `identity::DEFAULT_FILTER`).
+    pub json_header: Option<(String, JqFilter)>,
+    /// `PULP_REMOTE_USER_ENVIRON_NAME` (`HTTP_REMOTE_USER`) as a header name: the header names
+    /// the user.
+    pub remote_user_header: Option<String>,
+}
+
+impl HeaderAuth {
+    fn from_env() -> Result<Self, SettingsError> {
+        let header = |name: &'static str| -> Result<Option<String>, SettingsError> {
+            var(name)
+                .map(|v| identity::header_name(&v))
+                .transpose()
+                .map_err(|message| SettingsError { name, message })
+        };
+        let json_header = match header("PULP_AUTHENTICATION_JSON_HEADER")? {
+            None => None,
+            Some(h) => {
+                let text = var("PULP_AUTHENTICATION_JSON_HEADER_JQ_FILTER")
+                    .unwrap_or_else(|| identity::DEFAULT_FILTER.to_string());
+                let filter = JqFilter::parse(&text).map_err(|message| SettingsError {
+                    name: "PULP_AUTHENTICATION_JSON_HEADER_JQ_FILTER",
+                    message,
+                })?;
+                Some((h, filter))
+            }
+        };
+        Ok(Self {
+            json_header,
+            remote_user_header: header("PULP_REMOTE_USER_ENVIRON_NAME")?,
+        })
+    }
+}
+
 impl Settings {
     pub fn from_env() -> Result<Self, SettingsError> {
         let listen = var("DEPOT_LISTEN").unwrap_or_else(|| "127.0.0.1:24817".into());
@@ -267,6 +309,7 @@ impl Settings {
             content_path_prefix: prefix,
             admin_password: var("PULP_ADMIN_PASSWORD"),
             db_encryption_key: var("PULP_DB_ENCRYPTION_KEY").map(PathBuf::from),
+            header_auth: HeaderAuth::from_env()?,
             allowed_checksums,
             orphan_protection_time: parsed("PULP_ORPHAN_PROTECTION_TIME", 1440)?,
             workers: parsed("DEPOT_WORKERS", 4)?,
@@ -308,6 +351,7 @@ impl Settings {
             content_path_prefix: "/pulp/content/".into(),
             admin_password: Some("password".into()),
             db_encryption_key: None,
+            header_auth: HeaderAuth::default(),
             allowed_checksums: Algorithm::DEFAULT_ALLOWED.to_vec(),
             orphan_protection_time: 1440,
             workers: 4,

@@ -8,6 +8,7 @@ pub mod db;
 pub mod download;
 pub mod error;
 pub mod hrefs;
+pub mod identity;
 pub mod labels;
 pub mod models;
 pub mod on_demand;

@@ -11,7 +11,9 @@ use base64::engine::general_purpose::STANDARD;
 use rand::RngCore;
 use sqlx::Row;
 
+use crate::config::HeaderAuth;
 use crate::db::{Db, get_bool};
+use crate::identity;
 use crate::{CoreError, CoreResult};
 
 const CACHE_TTL: Duration = Duration::from_secs(60);
@@ -21,6 +23,107 @@ pub struct User {
     pub id: String,
     pub username: String,
     pub is_superuser: bool,
+    /// The organisation of the identity header it signed in with, if any.
+    pub org_id: Option<String>,
+}
+
+impl User {
+    /// Refuses what only a superuser may do. Until roles exist (issue 16) that is everything
+    /// past signing in: other users (made by identity headers) are known but may do nothing.
+    pub fn permitted(&self) -> CoreResult<()> {
+        match self.is_superuser {
+            true => Ok(()),
+            false => Err(CoreError::Forbidden(
+                "You do not have permission to perform this action.".into(),
+            )),
+        }
+    }
+}
+
+/// What a request signs in with.
+#[derive(Debug, Clone, Copy)]
+pub enum Credentials<'a> {
+    /// An `Authorization: Basic ...` value.
+    Basic(&'a str),
+    /// The JSON identity header's value (`X-RH-IDENTITY`).
+    JsonHeader(&'a str),
+    /// The remote-user header's value.
+    RemoteUser(&'a str),
+}
+
+/// The user `credentials` name: a password checked, or a gateway's identity taken at its word
+/// (the user is made on first sign-in, without a password, as Pulp's remote-user backend does).
+pub async fn authenticate(
+    db: &Db,
+    cache: &AuthCache,
+    auth: &HeaderAuth,
+    credentials: Credentials<'_>,
+) -> CoreResult<User> {
+    let (key, identity) = match credentials {
+        Credentials::Basic(header) => return authenticate_basic(db, cache, header).await,
+        Credentials::JsonHeader(value) => {
+            let key = format!("json:{value}");
+            if let Some(user) = cache.verified(&key) {
+                return Ok(user);
+            }
+            let (_, filter) = auth.json_header.as_ref().ok_or_else(|| {
+                CoreError::Unauthenticated("Identity headers are not accepted here.".into())
+            })?;
+            (key, identity::from_json_header(value, filter)?)
+        }
+        Credentials::RemoteUser(value) => {
+            let key = format!("remote:{value}");
+            if let Some(user) = cache.verified(&key) {
+                return Ok(user);
+            }
+            (key, identity::from_remote_user(value)?)
+        }
+    };
+    let mut user = find_or_create(db, &identity.username).await?;
+    user.org_id = identity.org_id;
+    cache.remember(key, &user);
+    Ok(user)
+}
+
+/// The user `username`, made (without a usable password) when it does not exist yet.
+async fn find_or_create(db: &Db, username: &str) -> CoreResult<User> {
+    let find = || async {
+        let row = sqlx::query("SELECT id, username, is_superuser FROM users WHERE username = $1")
+            .bind(username)
+            .fetch_optional(db.pool())
+            .await?;
+        row.map(|r| {
+            Ok::<_, CoreError>(User {
+                id: r.try_get(0)?,
+                username: r.try_get(1)?,
+                is_superuser: get_bool(&r, "is_superuser")?,
+                org_id: None,
+            })
+        })
+        .transpose()
+    };
+    if let Some(user) = find().await? {
+        return Ok(user);
+    }
+    let made = sqlx::query(
+        "INSERT INTO users (id, username, password_hash, is_superuser, created) \
+         VALUES ($1, $2, '!', $3, $4)",
+    )
+    .bind(crate::new_id())
+    .bind(username)
+    .bind(false)
+    .bind(crate::time::now())
+    .execute(db.pool())
+    .await;
+    match made.map_err(CoreError::from) {
+        Ok(_) => {}
+        // Made meanwhile by a concurrent first sign-in.
+        Err(e) if e.is_unique_violation() => {}
+        Err(e) => return Err(e),
+    }
+    find()
+        .await?
+        .ok_or_else(|| CoreError::Internal(format!("user {username} vanished")))
 }
 
 pub use depot_password::{hash as hash_password, verify as verify_password};
@@ -102,6 +205,15 @@ impl AuthCache {
     /// Whether `header` holds credentials verified within the last minute.
     pub fn is_verified(&self, header: &str) -> bool {
         self.verified(header).is_some()
+    }
+
+    /// Keeps `user` as verified for `key` (a credential) for a minute.
+    fn remember(&self, key: String, user: &User) {
+        let mut entries = self.entries.lock().expect("auth cache");
+        if entries.len() > 10_000 {
+            entries.clear();
+        }
+        entries.insert(key, (user.clone(), Instant::now()));
     }
 
     fn verified(&self, header: &str) -> Option<User> {
@@ -213,12 +325,9 @@ pub async fn authenticate_basic(db: &Db, cache: &AuthCache, header: &str) -> Cor
         id: row.try_get(0)?,
         username: row.try_get(1)?,
         is_superuser: get_bool(&row, "is_superuser")?,
+        org_id: None,
     };
-    let mut entries = cache.entries.lock().expect("auth cache");
-    if entries.len() > 10_000 {
-        entries.clear();
-    }
-    entries.insert(header.to_string(), (user.clone(), Instant::now()));
+    cache.remember(header.to_string(), &user);
     Ok(user)
 }
 

@@ -1,14 +1,19 @@
-//! HTTP Basic authentication for every write and every read except status and docs.
+//! Authentication for every write and every read except status and docs: HTTP Basic, or the
+//! identity a gateway asserts in a header (`depot_core::identity`), when that is configured.
+
+use std::sync::{Arc, Mutex};
 
 use axum::extract::{FromRequestParts, Path};
-use axum::http::header;
 use axum::http::request::Parts;
+use axum::http::{Extensions, HeaderMap, header};
 use depot_core::CoreError;
-use depot_core::users::{User, authenticate_basic};
+use depot_core::config::HeaderAuth;
+use depot_core::users::{self, Credentials, User};
 
 use crate::{ApiError, AppState, QueryMap};
 
-/// Extracting this requires valid credentials.
+/// Extracting this requires valid credentials, of a user allowed to act (a superuser, until
+/// roles exist).
 pub struct Authenticated(pub User);
 
 impl FromRequestParts<AppState> for Authenticated {
@@ -18,17 +23,85 @@ impl FromRequestParts<AppState> for Authenticated {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let header = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
+        let user = signed_in(state, &parts.headers, &parts.extensions)
+            .await?
             .ok_or_else(|| {
-                ApiError(CoreError::Unauthenticated(
-                    "Authentication credentials were not provided.".into(),
-                ))
+                CoreError::Unauthenticated("Authentication credentials were not provided.".into())
             })?;
-        let user = authenticate_basic(&state.db, &state.auth_cache, header).await?;
+        user.permitted()?;
         Ok(Authenticated(user))
+    }
+}
+
+/// The user the request's credentials name (`None`: it carries none), noted for the access
+/// log. Wrong credentials are an error, never anonymous.
+pub async fn signed_in(
+    state: &AppState,
+    headers: &HeaderMap,
+    extensions: &Extensions,
+) -> Result<Option<User>, CoreError> {
+    let auth = &state.settings.header_auth;
+    let Some(credentials) = credentials(headers, auth)? else {
+        return Ok(None);
+    };
+    let user = users::authenticate(&state.db, &state.auth_cache, auth, credentials).await?;
+    if let Some(slot) = extensions.get::<SignedIn>() {
+        slot.note(&user);
+    }
+    Ok(Some(user))
+}
+
+/// The credentials a request carries, in Pulp's order: the identity header and the remote-user
+/// header (each only when configured), then Basic. Empty Basic credentials (containers/image
+/// sends them when it has none) are none.
+pub fn credentials<'a>(
+    headers: &'a HeaderMap,
+    auth: &HeaderAuth,
+) -> Result<Option<Credentials<'a>>, CoreError> {
+    let text = |name: &str| -> Result<Option<&'a str>, CoreError> {
+        headers
+            .get(name)
+            .map(|v| {
+                v.to_str().map_err(|_| {
+                    CoreError::Unauthenticated(format!("The {name} header is not text."))
+                })
+            })
+            .transpose()
+    };
+    if let Some((name, _)) = &auth.json_header
+        && let Some(v) = text(name)?
+    {
+        return Ok(Some(Credentials::JsonHeader(v)));
+    }
+    if let Some(name) = &auth.remote_user_header
+        && let Some(v) = text(name)?
+    {
+        return Ok(Some(Credentials::RemoteUser(v)));
+    }
+    Ok(text(header::AUTHORIZATION.as_str())?
+        .filter(|v| !users::is_empty_basic(v))
+        .map(Credentials::Basic))
+}
+
+/// Who signed in during a request, for its access log line (set by the correlation-id layer,
+/// filled by [`signed_in`]).
+#[derive(Clone, Default)]
+pub struct SignedIn(Arc<Mutex<Option<User>>>);
+
+impl SignedIn {
+    fn note(&self, user: &User) {
+        if let Ok(mut who) = self.0.lock() {
+            *who = Some(user.clone());
+        }
+    }
+
+    /// The user name and organisation, `-` for none.
+    pub fn names(&self) -> (String, String) {
+        let who = self.0.lock().ok().and_then(|w| w.clone());
+        match who {
+            Some(u) => (u.username, u.org_id.unwrap_or_else(|| "-".into())),
+            None => ("-".into(), "-".into()),
+        }
     }
 }
 

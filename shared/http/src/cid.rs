@@ -31,10 +31,15 @@ pub async fn layer(mut req: Request, next: Next) -> Response {
         .map(str::to_string)
         .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
     req.extensions_mut().insert(CorrelationId(id.clone()));
+    let signed_in = crate::auth::SignedIn::default();
+    req.extensions_mut().insert(signed_in.clone());
     let mut resp = next.run(req).await;
+    let (user, org_id) = signed_in.names();
     tracing::info!(
         target: "depot::access",
         cid = %id,
+        user = %user,
+        org_id = %org_id,
         status = resp.status().as_u16(),
         ms = started.elapsed().as_secs_f64() * 1000.0,
         "{method} {path}"
