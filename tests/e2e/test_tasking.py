@@ -106,3 +106,22 @@ def test_syncs_of_different_repositories_overlap_and_of_one_repository_do_not(de
     repo_prn = "prn:file.filerepository:" + c["pulp_href"].rstrip("/").rsplit("/", 1)[1]
     assert repo_prn in first["reserved_resources_record"]
     assert any(r.startswith("shared:prn:file.fileremote:") for r in first["reserved_resources_record"])
+
+
+def test_the_correlation_id_follows_a_request_into_its_task_and_the_log(depot_server):
+    """Pulp's Correlation-ID: echoed, kept as the task's logging_cid, and on every log line of
+    the request and of the task it dispatched (the access line names the user too)."""
+    cid = uuid.uuid4().hex
+    remote = depot_server.request("POST", "remotes/file/file/", {
+        "name": "cid-" + uuid.uuid4().hex[:8], "url": "http://127.0.0.1:9/PULP_MANIFEST", "max_retries": 0,
+    }).json()
+    repo = create_repo(depot_server)
+    resp = depot_server.request("POST", repo["pulp_href"] + "sync/", {"remote": remote["pulp_href"]},
+                                headers={"Correlation-ID": cid})
+    assert resp.status == 202, resp
+    assert resp.headers["Correlation-ID"] == cid
+    task = depot_server.wait_task(resp.json()["task"])
+    assert task["state"] == "failed" and task["logging_cid"] == cid
+    lines = [line for line in depot_server.log_path.read_text().splitlines() if cid in line]
+    assert any("task failed" in line for line in lines), lines
+    assert any("depot::access" in line and "user=admin" in line and "POST" in line for line in lines), lines

@@ -6,6 +6,7 @@ use axum::http::HeaderValue;
 use axum::http::request::Parts;
 use axum::middleware::Next;
 use axum::response::Response;
+use tracing::Instrument;
 
 #[derive(Debug, Clone)]
 pub struct CorrelationId(pub String);
@@ -33,7 +34,11 @@ pub async fn layer(mut req: Request, next: Next) -> Response {
     req.extensions_mut().insert(CorrelationId(id.clone()));
     let signed_in = crate::auth::SignedIn::default();
     req.extensions_mut().insert(signed_in.clone());
-    let mut resp = next.run(req).await;
+    // Every line logged while the request is served carries its correlation id.
+    let mut resp = next
+        .run(req)
+        .instrument(tracing::info_span!("request", cid = %id))
+        .await;
     let (user, org_id) = signed_in.names();
     tracing::info!(
         target: "depot::access",

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 use tokio::sync::Notify;
+use tracing::Instrument;
 
 use super::{Runnable, TaskContext, finish, lock, send, unblock};
 use crate::models::task::{self, CANCELED, COMPLETED, FAILED};
@@ -117,6 +118,8 @@ pub async fn run_task(core: &Core, task_id: &str, worker: &str) -> CoreResult<()
         )
         .await;
     };
+    // Every line the task logs names it and the request that dispatched it.
+    let span = tracing::info_span!("task", cid = %t.logging_cid, task = %t.id, name = %t.name);
     let ctx = TaskContext {
         progress: super::Progress::new(core.db.clone(), t.id.clone()),
         core: core.clone(),
@@ -130,7 +133,7 @@ pub async fn run_task(core: &Core, task_id: &str, worker: &str) -> CoreResult<()
         .insert(task_id.to_string(), cancel.clone());
 
     // Run on its own tokio task so that a panic becomes a failed task, not a stuck one.
-    let job = tokio::spawn(handler(ctx.clone()));
+    let job = tokio::spawn(handler(ctx.clone()).instrument(span.clone()));
     let abort = job.abort_handle();
     let heartbeat = tokio::spawn(heartbeat_loop(
         core.clone(),
@@ -149,11 +152,11 @@ pub async fn run_task(core: &Core, task_id: &str, worker: &str) -> CoreResult<()
         None => (CANCELED, None, None),
         Some(Ok(Ok(result))) => (COMPLETED, result, None),
         Some(Ok(Err(e))) => {
-            tracing::warn!(task = task_id, "task failed: {e}");
+            tracing::warn!(parent: &span, "task failed: {e}");
             (FAILED, None, Some(super::error_value(&e)))
         }
         Some(Err(join)) => {
-            tracing::error!(task = task_id, "task panicked: {join}");
+            tracing::error!(parent: &span, "task panicked: {join}");
             let e = CoreError::Internal("The task stopped with an internal error.".into());
             (FAILED, None, Some(super::error_value(&e)))
         }
