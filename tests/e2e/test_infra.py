@@ -102,6 +102,7 @@ def test_every_function_that_runs_tasks_reads_its_queue():
     ("/pulp/api/v3/task-groups/", "api-tasks"),
     ("/pulp/api/v3/orphans/cleanup/", "api-orphans"),
     ("/pulp/api/v3/pulp_container/namespaces/", "api-namespaces"),
+    ("/pulp/api/v3/users/", "api-users"),
     ("/pypi/team/simple/", "pypi-api"),
     ("/v2/", "registry-api"),
     ("/v2/library/busybox/manifests/latest", "registry-api"),

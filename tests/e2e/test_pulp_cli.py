@@ -339,3 +339,23 @@ def test_content_with_unsafe_relative_path_is_400(depot_server, helpers, relativ
     assert resp.status == 400, resp
     assert resp.content_type == "application/json", resp
     assert "relative_path" in resp.json(), resp
+
+
+def test_users(pulp, depot_server):
+    """`pulp user`: create, list, show, update and destroy; the new user signs in with the
+    password given, and (without roles) may not read repositories."""
+    name = "u" + uuid.uuid4().hex[:8]
+    made = pulp("user", "create", "--username", name, "--password", "Sup3r-secret", "--email", f"{name}@example.com")
+    assert made["username"] == name and isinstance(made["id"], int)
+    assert {"name": "password", "is_set": True} in made["hidden_fields"]
+    assert name in [u["username"] for u in pulp("user", "list", "--limit", "1000")]
+    assert pulp("user", "show", "--username", name)["pulp_href"] == made["pulp_href"]
+    pulp("user", "update", "--username", name, "--first-name", "Una", "--password", "")
+    changed = pulp("user", "show", "--username", name)
+    assert changed["first_name"] == "Una"
+    assert {"name": "password", "is_set": False} in changed["hidden_fields"]
+    pulp("user", "update", "--username", name, "--password", "An0ther-secret")
+    resp = depot_server.request("GET", "repositories/file/file/", auth=(name, "An0ther-secret"))
+    assert resp.status == 403, resp
+    pulp("user", "destroy", "--username", name)
+    assert name not in [u["username"] for u in pulp("user", "list", "--limit", "1000")]

@@ -10,7 +10,7 @@ pub static ARTIFACT: ResourceType = core_type("artifacts/", "core.artifact");
 pub static UPLOAD: ResourceType = core_type("uploads/", "core.upload");
 pub static TASK: ResourceType = core_type("tasks/", "core.task");
 pub static TASK_GROUP: ResourceType = core_type("task-groups/", "core.taskgroup");
-pub static USER: ResourceType = core_type("users/", "core.user");
+pub static USER: ResourceType = core_type("users/", "auth.user");
 
 pub(crate) static CORE_TYPES: [Kind; 5] = [&ARTIFACT, &UPLOAD, &TASK, &TASK_GROUP, &USER];
 

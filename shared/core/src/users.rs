@@ -14,6 +14,7 @@ use sqlx::Row;
 use crate::config::HeaderAuth;
 use crate::db::{Db, get_bool};
 use crate::identity;
+use crate::models::user;
 use crate::{CoreError, CoreResult};
 
 const CACHE_TTL: Duration = Duration::from_secs(60);
@@ -85,45 +86,55 @@ pub async fn authenticate(
     Ok(user)
 }
 
-/// The user `username`, made (without a usable password) when it does not exist yet.
+/// The user `username`, made (without a usable password) when it does not exist yet; an
+/// inactive user may not sign in.
 async fn find_or_create(db: &Db, username: &str) -> CoreResult<User> {
     let find = || async {
-        let row = sqlx::query("SELECT id, username, is_superuser FROM users WHERE username = $1")
-            .bind(username)
-            .fetch_optional(db.pool())
-            .await?;
-        row.map(|r| {
-            Ok::<_, CoreError>(User {
-                id: r.try_get(0)?,
-                username: r.try_get(1)?,
-                is_superuser: get_bool(&r, "is_superuser")?,
-                org_id: None,
-            })
-        })
-        .transpose()
+        let row = sqlx::query(
+            "SELECT id, username, is_superuser, is_active FROM users WHERE username = $1",
+        )
+        .bind(username)
+        .fetch_optional(db.pool())
+        .await?;
+        row.map(|r| Ok::<_, CoreError>((signed_in(&r)?, get_bool(&r, "is_active")?)))
+            .transpose()
     };
-    if let Some(user) = find().await? {
-        return Ok(user);
+    let found = match find().await? {
+        Some(found) => found,
+        None => {
+            let new = user::NewUser {
+                username: username.to_string(),
+                is_active: true,
+                ..Default::default()
+            };
+            match user::create(db, new).await {
+                // Made meanwhile by a concurrent first sign-in.
+                Ok(_) | Err(CoreError::Invalid(_)) => {}
+                Err(e) => return Err(e),
+            }
+            find()
+                .await?
+                .ok_or_else(|| CoreError::Internal(format!("user {username} vanished")))?
+        }
+    };
+    match found {
+        (user, true) => Ok(user),
+        (_, false) => Err(inactive()),
     }
-    let made = sqlx::query(
-        "INSERT INTO users (id, username, password_hash, is_superuser, created) \
-         VALUES ($1, $2, '!', $3, $4)",
-    )
-    .bind(crate::new_id())
-    .bind(username)
-    .bind(false)
-    .bind(crate::time::now())
-    .execute(db.pool())
-    .await;
-    match made.map_err(CoreError::from) {
-        Ok(_) => {}
-        // Made meanwhile by a concurrent first sign-in.
-        Err(e) if e.is_unique_violation() => {}
-        Err(e) => return Err(e),
-    }
-    find()
-        .await?
-        .ok_or_else(|| CoreError::Internal(format!("user {username} vanished")))
+}
+
+fn inactive() -> CoreError {
+    CoreError::Unauthenticated("User inactive or deleted.".into())
+}
+
+/// The signed-in user of a `users` row.
+fn signed_in(row: &sqlx::any::AnyRow) -> CoreResult<User> {
+    Ok(User {
+        id: row.try_get("id")?,
+        username: row.try_get("username")?,
+        is_superuser: get_bool(row, "is_superuser")?,
+        org_id: None,
+    })
 }
 
 pub use depot_password::{hash as hash_password, verify as verify_password};
@@ -162,13 +173,21 @@ pub async fn ensure_admin(db: &Db, configured: Option<&str>) -> CoreResult<Optio
             )
         }
     };
-    sqlx::query("INSERT INTO users (id, username, password_hash, is_superuser, created) VALUES ($1, 'admin', $2, $3, $4) ON CONFLICT (username) DO NOTHING")
-        .bind(crate::new_id())
-        .bind(hash_password(&password))
-        .bind(true)
-        .bind(crate::time::now())
-        .execute(db.pool())
-        .await?;
+    let admin = user::NewUser {
+        username: "admin".into(),
+        password: Some(password.clone()),
+        is_active: true,
+        is_staff: true,
+        is_superuser: true,
+        ..Default::default()
+    };
+    match user::create(db, admin).await {
+        // Made meanwhile by another process starting.
+        Err(CoreError::Invalid(_)) => {}
+        other => {
+            other?;
+        }
+    }
     Ok(generated.then_some(password))
 }
 
@@ -205,6 +224,11 @@ impl AuthCache {
     /// Whether `header` holds credentials verified within the last minute.
     pub fn is_verified(&self, header: &str) -> bool {
         self.verified(header).is_some()
+    }
+
+    /// Forgets every verified credential (a user changed or went).
+    pub fn forget(&self) {
+        self.entries.lock().expect("auth cache").clear();
     }
 
     /// Keeps `user` as verified for `key` (a credential) for a minute.
@@ -293,7 +317,7 @@ pub async fn authenticate_basic(db: &Db, cache: &AuthCache, header: &str) -> Cor
         return Err(throttled());
     }
     let row = sqlx::query(
-        "SELECT id, username, password_hash, is_superuser FROM users WHERE username = $1",
+        "SELECT id, username, password_hash, is_superuser, is_active FROM users WHERE username = $1",
     )
     .bind(username)
     .fetch_optional(db.pool())
@@ -321,12 +345,10 @@ pub async fn authenticate_basic(db: &Db, cache: &AuthCache, header: &str) -> Cor
         cache.failed(user_key);
         return Err(bad());
     }
-    let user = User {
-        id: row.try_get(0)?,
-        username: row.try_get(1)?,
-        is_superuser: get_bool(&row, "is_superuser")?,
-        org_id: None,
-    };
+    if !get_bool(&row, "is_active")? {
+        return Err(inactive());
+    }
+    let user = signed_in(&row)?;
     cache.remember(header.to_string(), &user);
     Ok(user)
 }

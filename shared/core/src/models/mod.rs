@@ -12,6 +12,7 @@ pub mod repository;
 pub mod serving;
 pub mod task;
 pub mod upload;
+pub mod user;
 pub mod version;
 
 use schemars::JsonSchema;

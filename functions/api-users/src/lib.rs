@@ -1,0 +1,253 @@
+//! `users/`: the users who may sign in, as Pulp's user resource lists, makes, changes and
+//! removes them (at once, without tasks). Only superusers reach it.
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::response::Response;
+use axum::routing::get;
+use depot_core::hrefs::USER;
+use depot_core::models::list::{Bind, Filter, ListQuery};
+use depot_core::models::user::{self, NewUser, UserRecord, UserResponse};
+use depot_http::list::{href_filters, name_filters, page_response};
+use depot_http::openapi::{self, ApiDoc, JSON_FORM_MULTIPART, Op};
+use depot_http::{
+    ApiResult, AppState, Authenticated, Detail, Fields, ListParams, QueryMap, created, no_content,
+    ok, shaped,
+};
+use schemars::JsonSchema;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+
+const BASE: &str = "/pulp/api/v3/users/";
+
+pub fn router() -> Router<AppState> {
+    Router::new().route(BASE, get(list).post(create)).route(
+        &format!("{BASE}{{id}}/"),
+        get(read).put(replace).patch(change).delete(delete),
+    )
+}
+
+/// A user to make (or, with PUT, the whole of one).
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)] // read through the fields that were sent
+pub struct User {
+    /// Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only.
+    pub username: String,
+    /// Users password. Set to ``null`` to disable password authentication.
+    #[serde(default)]
+    pub password: Option<String>,
+    #[serde(default)]
+    pub first_name: Option<String>,
+    #[serde(default)]
+    pub last_name: Option<String>,
+    #[serde(default)]
+    pub email: Option<String>,
+    /// Designates whether the user can log into this admin site.
+    #[serde(default)]
+    pub is_staff: Option<bool>,
+    /// Designates whether this user should be treated as active.
+    #[serde(default)]
+    pub is_active: Option<bool>,
+}
+
+/// Fields to change on a user.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)] // read through the fields that were sent
+pub struct PatchedUser {
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub email: Option<String>,
+    pub is_staff: Option<bool>,
+    pub is_active: Option<bool>,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    _: Authenticated,
+    query: QueryMap,
+) -> ApiResult<Response> {
+    let params = ListParams::from_query(&query)?;
+    let mut q = ListQuery::of(&user::TABLE);
+    for field in ["username", "first_name", "last_name", "email"] {
+        name_filters(&mut q, &query, field)?;
+    }
+    for field in ["is_active", "is_staff"] {
+        if let Some(v) = query.bool(field)? {
+            q.with(Filter::Is(field, Bind::Bool(v)))?;
+        }
+    }
+    href_filters(&mut q, &query, &USER)?;
+    let orderings = [
+        "id",
+        "username",
+        "first_name",
+        "last_name",
+        "email",
+        "date_joined",
+    ];
+    params.order(&mut q, &orderings, &[("date_joined", true)])?;
+    page_response(&state, &q, &params, &query, None, |r| {
+        UserRecord::from_row(r).map(|u| u.response())
+    })
+    .await
+}
+
+async fn create(
+    State(state): State<AppState>,
+    _: Authenticated,
+    fields: Fields,
+) -> ApiResult<Response> {
+    let (body, raw) = fields.parse_full::<User>()?;
+    user::check(&raw, &body.username)?;
+    let new = NewUser {
+        username: body.username,
+        password: body.password,
+        first_name: body.first_name.unwrap_or_default(),
+        last_name: body.last_name.unwrap_or_default(),
+        email: body.email.unwrap_or_default(),
+        is_staff: body.is_staff.unwrap_or(false),
+        is_active: body.is_active.unwrap_or(true),
+        is_superuser: false,
+    };
+    Ok(created(&user::create(&state.db, new).await?.response()))
+}
+
+async fn read(State(state): State<AppState>, Detail { id, query }: Detail) -> ApiResult<Response> {
+    shaped(&query, &user::get(&state.db, &id).await?.response())
+}
+
+async fn replace(
+    state: State<AppState>,
+    auth: Authenticated,
+    id: Path<String>,
+    fields: Fields,
+) -> ApiResult<Response> {
+    let (_, raw) = fields.parse_full::<User>()?;
+    update(state, auth, id, raw).await
+}
+
+async fn change(
+    state: State<AppState>,
+    auth: Authenticated,
+    id: Path<String>,
+    fields: Fields,
+) -> ApiResult<Response> {
+    let (_, raw) = fields.parse_patch::<PatchedUser>()?;
+    update(state, auth, id, raw).await
+}
+
+async fn update(
+    State(state): State<AppState>,
+    _: Authenticated,
+    Path(id): Path<String>,
+    raw: Map<String, Value>,
+) -> ApiResult<Response> {
+    let current = user::get(&state.db, &id).await?;
+    let username = raw
+        .get("username")
+        .and_then(Value::as_str)
+        .unwrap_or(&current.username)
+        .to_string();
+    user::check(&raw, &username)?;
+    let updated = user::update(&state.db, &id, &raw).await?;
+    // A changed password or a deactivated user takes effect at once in this process.
+    state.auth_cache.forget();
+    Ok(ok(&updated.response()))
+}
+
+async fn delete(
+    State(state): State<AppState>,
+    _: Authenticated,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    user::delete(&state.db, &id).await?;
+    state.auth_cache.forget();
+    Ok(no_content())
+}
+
+pub fn openapi(doc: &mut ApiDoc) {
+    let resp = doc.schema::<UserResponse>();
+    let page = doc.paginated::<UserResponse>();
+    let req = doc.schema::<User>();
+    let patched = doc.schema::<PatchedUser>();
+    let tag = "Users";
+    let href = "auth_user_href";
+    let detail = format!("{{{href}}}");
+    let plain = [
+        "username",
+        "username__contains",
+        "username__icontains",
+        "username__iexact",
+        "username__startswith",
+        "first_name",
+        "first_name__contains",
+        "first_name__icontains",
+        "first_name__iexact",
+        "first_name__startswith",
+        "last_name",
+        "last_name__contains",
+        "last_name__icontains",
+        "last_name__iexact",
+        "last_name__startswith",
+        "email",
+        "email__contains",
+        "email__icontains",
+        "email__iexact",
+        "email__startswith",
+        "is_active",
+        "is_staff",
+    ];
+    let lists = [
+        "username__in",
+        "first_name__in",
+        "last_name__in",
+        "email__in",
+        "pulp_href__in",
+        "prn__in",
+    ];
+    let filters = openapi::list_filters(&plain, &lists);
+    doc.add(
+        Op::new("get", BASE, "users_list", tag)
+            .summary("List users")
+            .params(filters)
+            .response(200, Some(page)),
+    );
+    doc.add(
+        Op::new("post", BASE, "users_create", tag)
+            .summary("Create an user")
+            .body(req.clone(), JSON_FORM_MULTIPART)
+            .response(201, Some(resp.clone())),
+    );
+    let p = || openapi::href_param(href);
+    doc.add(
+        Op::new("get", detail.clone(), "users_read", tag)
+            .summary("Inspect an user")
+            .param(p())
+            .params(openapi::field_params())
+            .response(200, Some(resp.clone())),
+    );
+    doc.add(
+        Op::new("put", detail.clone(), "users_update", tag)
+            .summary("Update an user")
+            .param(p())
+            .body(req, JSON_FORM_MULTIPART)
+            .response(200, Some(resp.clone())),
+    );
+    doc.add(
+        Op::new("patch", detail.clone(), "users_partial_update", tag)
+            .summary("Update an user")
+            .param(p())
+            .body(patched, JSON_FORM_MULTIPART)
+            .response(200, Some(resp)),
+    );
+    doc.add(
+        Op::new("delete", detail, "users_delete", tag)
+            .summary("Delete an user")
+            .param(p())
+            .response(204, None),
+    );
+}
