@@ -37,7 +37,7 @@ HTTP_PATHS = {
     "api-tasks": "/pulp/api/v3/tasks/",
     "api-orphans": "/pulp/api/v3/orphans/cleanup/",
     "api-namespaces": "/pulp/api/v3/pulp_container/namespaces/",
-    "api-users": "/pulp/api/v3/users/",
+    "api-access": "/pulp/api/v3/users/",
     "pypi-api": "/pypi/none/simple/",
     "registry-api": "/v2/",
     "content-app": "/pulp/content/",

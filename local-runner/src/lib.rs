@@ -60,7 +60,7 @@ pub fn router(core: Core) -> Router {
         .merge(api_tasks::router())
         .merge(api_orphans::router())
         .merge(api_namespaces::router())
-        .merge(api_users::router())
+        .merge(api_access::router())
         .merge(pypi_api::router())
         .merge(content_app::router())
         .merge(registry_api::router());

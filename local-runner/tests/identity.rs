@@ -54,6 +54,9 @@ async fn identity_headers_sign_users_in() {
     // Signing in again finds the same user.
     app.with_headers("GET", REPOS, &[(IDENTITY, &alice)]).await;
     assert_eq!(usernames(&app).await.len(), users.len());
+    // She is in her organisation's group, as pulp-service puts her.
+    let (_, page) = app.api("GET", "users/?username=alice", None).await;
+    assert_eq!(page["results"][0]["groups"][0]["name"], "rh-org-123");
 
     // Each identity type names its user.
     let cert = identity(json!({"identity": {"org_id": "9", "x509": {"subject_dn": "CN=robot"}}}));

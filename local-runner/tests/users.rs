@@ -1,5 +1,6 @@
-//! `users/`, as Pulp serves it: list with filters, create, read, update, delete, the checks
-//! Django's user model makes, and what a change does to signing in.
+//! `users/` and `groups/`, as Pulp serves them: list with filters, create, read, update,
+//! delete, the checks Django's user model makes, what a change does to signing in, and who is
+//! in which group.
 
 mod common;
 
@@ -136,6 +137,76 @@ async fn users_resource() {
         assert_eq!(status, StatusCode::NOT_FOUND);
         let (status, _) = app.anonymous("GET", "/pulp/api/v3/users/").await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
+        app.close().await;
+    }
+}
+
+#[tokio::test]
+async fn groups_and_their_users() {
+    for app in apps().await {
+        let (status, g) = app
+            .api("POST", "groups/", Some(json!({"name": "ops"})))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{g}");
+        assert_eq!(g["id"], 1);
+        let href = g["pulp_href"].as_str().unwrap().to_string();
+        let (status, err) = app
+            .api("POST", "groups/", Some(json!({"name": "ops"})))
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(err["name"], json!(["This field must be unique."]));
+        let (status, _) = app.api("POST", "groups/", Some(json!({"name": ""}))).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+
+        let (_, carol) = app
+            .api("POST", "users/", Some(json!({"username": "carol"})))
+            .await;
+        let users = format!("{href}users/");
+        let (status, member) = app
+            .call("POST", &users, Some(json!({"username": "carol"})))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{member}");
+        assert_eq!(member["pulp_href"], carol["pulp_href"]);
+        // Twice is no change; an unknown user is a 400.
+        app.call("POST", &users, Some(json!({"username": "carol"})))
+            .await;
+        let (status, err) = app
+            .call("POST", &users, Some(json!({"username": "nobody"})))
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{err}");
+        let (_, page) = app.call("GET", &users, None).await;
+        assert_eq!(page["count"], 1);
+        assert_eq!(page["results"][0]["username"], "carol");
+        let (_, shown) = app
+            .call("GET", carol["pulp_href"].as_str().unwrap(), None)
+            .await;
+        assert_eq!(shown["groups"], json!([{"name": "ops", "pulp_href": href}]));
+
+        let (_, page) = app.api("GET", "groups/?name__icontains=OP", None).await;
+        assert_eq!(page["count"], 1);
+        let (status, renamed) = app.call("PATCH", &href, Some(json!({"name": "sre"}))).await;
+        assert_eq!((status, &renamed["name"]), (StatusCode::OK, &json!("sre")));
+
+        // pulp-cli takes a user out by `<group>users/<last segment of the user's href>/`.
+        let user_id = carol["pulp_href"]
+            .as_str()
+            .unwrap()
+            .trim_end_matches('/')
+            .rsplit('/')
+            .next()
+            .unwrap();
+        let member_href = format!("{users}{user_id}/");
+        let (status, _) = app.call("DELETE", &member_href, None).await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+        let (status, _) = app.call("DELETE", &member_href, None).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        let (_, page) = app.call("GET", &users, None).await;
+        assert_eq!(page["count"], 0);
+
+        let (status, _) = app.call("DELETE", &href, None).await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+        let (status, _) = app.call("GET", &href, None).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
         app.close().await;
     }
 }

@@ -359,3 +359,19 @@ def test_users(pulp, depot_server):
     assert resp.status == 403, resp
     pulp("user", "destroy", "--username", name)
     assert name not in [u["username"] for u in pulp("user", "list", "--limit", "1000")]
+
+
+def test_groups(pulp):
+    """`pulp group`: create, show, list, add and remove a user, destroy."""
+    name, user = "g" + uuid.uuid4().hex[:8], "gu" + uuid.uuid4().hex[:8]
+    made = pulp("group", "create", "--name", name)
+    assert made["name"] == name and isinstance(made["id"], int)
+    assert pulp("group", "show", "--name", name)["pulp_href"] == made["pulp_href"]
+    pulp("user", "create", "--username", user)
+    pulp("group", "user", "add", "--group", name, "--username", user)
+    assert [u["username"] for u in pulp("group", "user", "list", "--group", name)] == [user]
+    assert pulp("user", "show", "--username", user)["groups"] == [{"name": name, "pulp_href": made["pulp_href"]}]
+    pulp("group", "user", "remove", "--group", name, "--username", user)
+    assert pulp("group", "user", "list", "--group", name) == []
+    pulp("group", "destroy", "--name", name)
+    assert name not in [g["name"] for g in pulp("group", "list")]

@@ -24,7 +24,7 @@ pub fn document() -> serde_json::Value {
     api_tasks::openapi(&mut doc);
     api_orphans::openapi(&mut doc);
     api_namespaces::openapi(&mut doc);
-    api_users::openapi(&mut doc);
+    api_access::openapi(&mut doc);
     doc.add(
         Op::new(
             "get",

@@ -69,7 +69,7 @@ const CORE_MIGRATIONS: &[Migration] = &[
     crate::migration!(2, "content_paths", "0002_content_paths"),
     crate::migration!(3, "task_queued_at", "0003_task_queued_at"),
     crate::migration!(7, "artifact_scans", "0007_artifact_scans"),
-    crate::migration!(8, "user_fields", "0008_user_fields"),
+    crate::migration!(8, "users_and_groups", "0008_users_and_groups"),
 ];
 
 /// Core's migrations and the installed plugins', in version order.

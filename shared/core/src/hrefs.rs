@@ -11,8 +11,9 @@ pub static UPLOAD: ResourceType = core_type("uploads/", "core.upload");
 pub static TASK: ResourceType = core_type("tasks/", "core.task");
 pub static TASK_GROUP: ResourceType = core_type("task-groups/", "core.taskgroup");
 pub static USER: ResourceType = core_type("users/", "auth.user");
+pub static GROUP: ResourceType = core_type("groups/", "auth.group");
 
-pub(crate) static CORE_TYPES: [Kind; 5] = [&ARTIFACT, &UPLOAD, &TASK, &TASK_GROUP, &USER];
+pub(crate) static CORE_TYPES: [Kind; 6] = [&ARTIFACT, &UPLOAD, &TASK, &TASK_GROUP, &USER, &GROUP];
 
 const fn core_type(collection: &'static str, prn_model: &'static str) -> ResourceType {
     ResourceType::new(prn_model, collection, prn_model, Role::Other)

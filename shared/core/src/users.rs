@@ -14,7 +14,7 @@ use sqlx::Row;
 use crate::config::HeaderAuth;
 use crate::db::{Db, get_bool};
 use crate::identity;
-use crate::models::user;
+use crate::models::{group, user};
 use crate::{CoreError, CoreResult};
 
 const CACHE_TTL: Duration = Duration::from_secs(60);
@@ -81,9 +81,35 @@ pub async fn authenticate(
         }
     };
     let mut user = find_or_create(db, &identity.username).await?;
+    if let Some(org_id) = &identity.org_id {
+        join_org_group(db, &user.id, org_id).await?;
+    }
     user.org_id = identity.org_id;
     cache.remember(key, &user);
     Ok(user)
+}
+
+/// The group of an organisation's users, as pulp-service names it.
+pub fn org_group_name(org_id: &str) -> String {
+    format!("rh-org-{org_id}")
+}
+
+/// Puts the user in their organisation's group (made on first use), as pulp-service does on
+/// each identity sign-in.
+async fn join_org_group(db: &Db, user_id: &str, org_id: &str) -> CoreResult<()> {
+    let name = org_group_name(org_id);
+    let found = match group::find_by_name(db, &name).await? {
+        Some(g) => g,
+        None => match group::create(db, &name).await {
+            Ok(g) => g,
+            // Made meanwhile by a concurrent sign-in.
+            Err(CoreError::Invalid(_)) => group::find_by_name(db, &name)
+                .await?
+                .ok_or_else(|| CoreError::Internal(format!("group {name} vanished")))?,
+            Err(e) => return Err(e),
+        },
+    };
+    group::join(db, &found.id, user_id).await
 }
 
 /// The user `username`, made (without a usable password) when it does not exist yet; an

@@ -4,6 +4,7 @@
 pub mod artifact;
 pub mod content;
 pub mod distribution;
+pub mod group;
 pub mod list;
 pub mod orphans;
 pub mod publication;

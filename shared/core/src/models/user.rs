@@ -50,7 +50,7 @@ pub struct UserRecord {
     pub has_password: bool,
 }
 
-/// A group a user is in (none until groups exist).
+/// A group a user is in.
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct UserGroup {
     pub name: String,
@@ -98,7 +98,8 @@ impl UserRecord {
         })
     }
 
-    pub fn response(&self) -> UserResponse {
+    /// The user as `users/` shows it, in `groups`.
+    pub fn response(&self, groups: Vec<UserGroup>) -> UserResponse {
         UserResponse {
             pulp_href: USER.href(&self.id),
             prn: USER.prn(&self.id),
@@ -110,13 +111,31 @@ impl UserRecord {
             is_staff: self.is_staff,
             is_active: self.is_active,
             date_joined: self.date_joined.clone(),
-            groups: Vec::new(),
+            groups,
             hidden_fields: vec![HiddenField {
                 name: "password".into(),
                 is_set: self.has_password,
             }],
         }
     }
+}
+
+/// The users as `users/` shows them, with their groups (one query for them all).
+pub async fn responses(db: &Db, users: &[UserRecord]) -> CoreResult<Vec<UserResponse>> {
+    let ids: Vec<String> = users.iter().map(|u| u.id.clone()).collect();
+    let mut groups = super::group::of_users(db, &ids).await?;
+    Ok(users
+        .iter()
+        .map(|u| u.response(groups.remove(&u.id).unwrap_or_default()))
+        .collect())
+}
+
+/// The user `id` as `users/` shows it.
+pub async fn shown(db: &Db, id: &str) -> CoreResult<UserResponse> {
+    let user = get(db, id).await?;
+    let mut one = responses(db, std::slice::from_ref(&user)).await?;
+    one.pop()
+        .ok_or_else(|| CoreError::Internal("a user went unshown".into()))
 }
 
 pub async fn get(db: &Db, id: &str) -> CoreResult<UserRecord> {

@@ -1,9 +1,9 @@
-//! The `api-users` function; `depot_runtime` says how it runs (Lambda or an HTTP server).
+//! The `api-access` function; `depot_runtime` says how it runs (Lambda or an HTTP server).
 
 fn main() -> std::process::ExitCode {
     depot_runtime::http(
         env!("CARGO_PKG_NAME"),
-        api_users::router,
+        api_access::router,
         depot_runtime::no_tasks,
     )
 }

@@ -1,14 +1,15 @@
 //! `users/`: the users who may sign in, as Pulp's user resource lists, makes, changes and
-//! removes them (at once, without tasks). Only superusers reach it.
+//! removes them (at once, without tasks).
 
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::routing::get;
+use depot_core::CoreResult;
 use depot_core::hrefs::USER;
 use depot_core::models::list::{Bind, Filter, ListQuery};
 use depot_core::models::user::{self, NewUser, UserRecord, UserResponse};
-use depot_http::list::{href_filters, name_filters, page_response};
+use depot_http::list::{fetch_page, href_filters, name_filters};
 use depot_http::openapi::{self, ApiDoc, JSON_FORM_MULTIPART, Op};
 use depot_http::{
     ApiResult, AppState, Authenticated, Detail, Fields, ListParams, QueryMap, created, no_content,
@@ -20,7 +21,7 @@ use serde_json::{Map, Value};
 
 const BASE: &str = "/pulp/api/v3/users/";
 
-pub fn router() -> Router<AppState> {
+pub fn routes() -> Router<AppState> {
     Router::new().route(BASE, get(list).post(create)).route(
         &format!("{BASE}{{id}}/"),
         get(read).put(replace).patch(change).delete(delete),
@@ -90,10 +91,17 @@ async fn list(
         "date_joined",
     ];
     params.order(&mut q, &orderings, &[("date_joined", true)])?;
-    page_response(&state, &q, &params, &query, None, |r| {
-        UserRecord::from_row(r).map(|u| u.response())
-    })
-    .await
+    let (count, rows) = fetch_page(&state, &q, &params, &query, None).await?;
+    let users = rows
+        .iter()
+        .map(UserRecord::from_row)
+        .collect::<CoreResult<Vec<_>>>()?;
+    let results = user::responses(&state.db, &users)
+        .await?
+        .into_iter()
+        .map(|u| serde_json::to_value(u).unwrap_or_default())
+        .collect();
+    Ok(ok(&params.page(&query, count, results)))
 }
 
 async fn create(
@@ -113,11 +121,12 @@ async fn create(
         is_active: body.is_active.unwrap_or(true),
         is_superuser: false,
     };
-    Ok(created(&user::create(&state.db, new).await?.response()))
+    let made = user::create(&state.db, new).await?;
+    Ok(created(&user::shown(&state.db, &made.id).await?))
 }
 
 async fn read(State(state): State<AppState>, Detail { id, query }: Detail) -> ApiResult<Response> {
-    shaped(&query, &user::get(&state.db, &id).await?.response())
+    shaped(&query, &user::shown(&state.db, &id).await?)
 }
 
 async fn replace(
@@ -153,10 +162,10 @@ async fn update(
         .unwrap_or(&current.username)
         .to_string();
     user::check(&raw, &username)?;
-    let updated = user::update(&state.db, &id, &raw).await?;
+    user::update(&state.db, &id, &raw).await?;
     // A changed password or a deactivated user takes effect at once in this process.
     state.auth_cache.forget();
-    Ok(ok(&updated.response()))
+    Ok(ok(&user::shown(&state.db, &id).await?))
 }
 
 async fn delete(

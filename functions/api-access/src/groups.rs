@@ -1,0 +1,260 @@
+//! `groups/` and `groups/<id>/users/`: groups of users, and who is in each, as Pulp serves
+//! them (at once, without tasks).
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::response::Response;
+use axum::routing::{delete, get};
+use depot_core::hrefs::GROUP;
+use depot_core::models::group::{self, Group, GroupResponse, GroupUserResponse};
+use depot_core::models::list::{Bind, Filter, ListQuery};
+use depot_http::list::{href_filters, name_filters, page_response};
+use depot_http::openapi::{self, ApiDoc, JSON_FORM_MULTIPART, Op};
+use depot_http::{
+    ApiResult, AppState, Authenticated, Detail, Fields, ListParams, QueryMap, created, no_content,
+    ok, shaped,
+};
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+const BASE: &str = "/pulp/api/v3/groups/";
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route(BASE, get(list).post(create))
+        .route(
+            &format!("{BASE}{{id}}/"),
+            get(read).put(rename).patch(rename).delete(remove),
+        )
+        .route(
+            &format!("{BASE}{{id}}/users/"),
+            get(members).post(add_member),
+        )
+        .route(
+            &format!("{BASE}{{id}}/users/{{user}}/"),
+            delete(remove_member),
+        )
+}
+
+/// A group to make, or its new name.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename = "Group")]
+pub struct GroupBody {
+    /// Name
+    pub name: String,
+}
+
+/// A new name for a group.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename = "PatchedGroup")]
+pub struct PatchedGroupBody {
+    pub name: Option<String>,
+}
+
+/// The user to put in a group.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename = "GroupUser")]
+pub struct GroupUserBody {
+    /// Required. 150 characters or fewer. Letters, digits and @/./+/-/_ only.
+    pub username: String,
+}
+
+async fn list(
+    State(state): State<AppState>,
+    _: Authenticated,
+    query: QueryMap,
+) -> ApiResult<Response> {
+    let params = ListParams::from_query(&query)?;
+    let mut q = ListQuery::of(&group::TABLE);
+    name_filters(&mut q, &query, "name")?;
+    if let Some(n) = query.int("id")? {
+        q.with(Filter::Is("id", Bind::Int(n)))?;
+    }
+    href_filters(&mut q, &query, &GROUP)?;
+    params.order(&mut q, &["id", "name", "pulp_created"], &[("name", false)])?;
+    page_response(&state, &q, &params, &query, None, |r| {
+        Group::from_row(r).map(|g| g.response())
+    })
+    .await
+}
+
+async fn create(
+    State(state): State<AppState>,
+    _: Authenticated,
+    fields: Fields,
+) -> ApiResult<Response> {
+    let body: GroupBody = fields.parse()?;
+    Ok(created(
+        &group::create(&state.db, &body.name).await?.response(),
+    ))
+}
+
+async fn read(State(state): State<AppState>, Detail { id, query }: Detail) -> ApiResult<Response> {
+    shaped(&query, &group::get(&state.db, &id).await?.response())
+}
+
+async fn rename(
+    State(state): State<AppState>,
+    _: Authenticated,
+    Path(id): Path<String>,
+    fields: Fields,
+) -> ApiResult<Response> {
+    let (body, _) = fields.parse_patch::<PatchedGroupBody>()?;
+    let g = match body.name {
+        Some(name) => group::rename(&state.db, &id, &name).await?,
+        None => group::get(&state.db, &id).await?,
+    };
+    Ok(ok(&g.response()))
+}
+
+async fn remove(
+    State(state): State<AppState>,
+    _: Authenticated,
+    Path(id): Path<String>,
+) -> ApiResult<Response> {
+    group::delete(&state.db, &id).await?;
+    Ok(no_content())
+}
+
+async fn members(
+    State(state): State<AppState>,
+    Detail { id, query }: Detail,
+) -> ApiResult<Response> {
+    group::get(&state.db, &id).await?;
+    let params = ListParams::from_query(&query)?;
+    let mut q = ListQuery::of(&group::MEMBERS);
+    q.with(Filter::Is("group", Bind::Text(id)))?;
+    params.order(&mut q, &["username"], &[("username", false)])?;
+    page_response(
+        &state,
+        &q,
+        &params,
+        &query,
+        None,
+        GroupUserResponse::from_row,
+    )
+    .await
+}
+
+async fn add_member(
+    State(state): State<AppState>,
+    _: Authenticated,
+    Path(id): Path<String>,
+    fields: Fields,
+) -> ApiResult<Response> {
+    let body: GroupUserBody = fields.parse()?;
+    Ok(created(
+        &group::add_member(&state.db, &id, &body.username).await?,
+    ))
+}
+
+async fn remove_member(
+    State(state): State<AppState>,
+    _: Authenticated,
+    Path((id, user)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    group::get(&state.db, &id).await?;
+    group::remove_member(&state.db, &id, &user).await?;
+    Ok(no_content())
+}
+
+pub fn openapi(doc: &mut ApiDoc) {
+    let resp = doc.schema::<GroupResponse>();
+    let page = doc.paginated::<GroupResponse>();
+    let req = doc.schema::<GroupBody>();
+    let patched = doc.schema::<PatchedGroupBody>();
+    let tag = "Groups";
+    let href = "group_href";
+    let detail = format!("{{{href}}}");
+    let p = || openapi::href_param(href);
+    let filters = openapi::list_filters(
+        &[
+            "id",
+            "name",
+            "name__contains",
+            "name__icontains",
+            "name__iexact",
+            "name__startswith",
+        ],
+        &["name__in", "pulp_href__in", "prn__in"],
+    );
+    doc.add(
+        Op::new("get", BASE, "groups_list", tag)
+            .summary("List groups")
+            .params(filters)
+            .response(200, Some(page)),
+    );
+    doc.add(
+        Op::new("post", BASE, "groups_create", tag)
+            .summary("Create a group")
+            .body(req.clone(), JSON_FORM_MULTIPART)
+            .response(201, Some(resp.clone())),
+    );
+    doc.add(
+        Op::new("get", detail.clone(), "groups_read", tag)
+            .summary("Inspect a group")
+            .param(p())
+            .params(openapi::field_params())
+            .response(200, Some(resp.clone())),
+    );
+    doc.add(
+        Op::new("put", detail.clone(), "groups_update", tag)
+            .summary("Update a group")
+            .param(p())
+            .body(req, JSON_FORM_MULTIPART)
+            .response(200, Some(resp.clone())),
+    );
+    doc.add(
+        Op::new("patch", detail.clone(), "groups_partial_update", tag)
+            .summary("Update a group")
+            .param(p())
+            .body(patched, JSON_FORM_MULTIPART)
+            .response(200, Some(resp)),
+    );
+    doc.add(
+        Op::new("delete", detail.clone(), "groups_delete", tag)
+            .summary("Delete a group")
+            .param(p())
+            .response(204, None),
+    );
+    let member = doc.schema::<GroupUserResponse>();
+    let members = doc.paginated::<GroupUserResponse>();
+    let add = doc.schema::<GroupUserBody>();
+    let users_tag = "Groups: Users";
+    doc.add(
+        Op::new(
+            "get",
+            format!("{detail}users/"),
+            "groups_users_list",
+            users_tag,
+        )
+        .summary("List users of a group")
+        .param(p())
+        .params(openapi::list_filters(&[], &[]))
+        .response(200, Some(members)),
+    );
+    doc.add(
+        Op::new(
+            "post",
+            format!("{detail}users/"),
+            "groups_users_create",
+            users_tag,
+        )
+        .summary("Put a user in a group")
+        .param(p())
+        .body(add, JSON_FORM_MULTIPART)
+        .response(201, Some(member)),
+    );
+    let member_href = "groups_user_href";
+    doc.add(
+        Op::new(
+            "delete",
+            format!("{{{member_href}}}"),
+            "groups_users_delete",
+            users_tag,
+        )
+        .summary("Take a user out of a group")
+        .param(openapi::href_param(member_href))
+        .response(204, None),
+    );
+}
