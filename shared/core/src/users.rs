@@ -230,7 +230,8 @@ const MAX_COUNTERS: usize = 10_000;
 /// Verified credentials, failure counters per user and per address, and the bound on password
 /// hashes computed at once: credentials already verified never wait behind guesses.
 pub struct AuthCache {
-    entries: Mutex<HashMap<String, (User, Instant)>>,
+    /// By the sha256 of the credential: an entry costs the same whatever the header's size.
+    entries: Mutex<HashMap<[u8; 32], (User, Instant)>>,
     failures: Mutex<HashMap<String, (u32, Instant)>>,
     hashing: tokio::sync::Semaphore,
 }
@@ -263,12 +264,12 @@ impl AuthCache {
         if entries.len() > 10_000 {
             entries.clear();
         }
-        entries.insert(key, (user.clone(), Instant::now()));
+        entries.insert(digest(&key), (user.clone(), Instant::now()));
     }
 
     fn verified(&self, header: &str) -> Option<User> {
         let entries = self.entries.lock().expect("auth cache");
-        let (user, at) = entries.get(header)?;
+        let (user, at) = entries.get(&digest(header))?;
         (at.elapsed() < CACHE_TTL).then(|| user.clone())
     }
 
@@ -304,6 +305,11 @@ impl AuthCache {
     pub fn address_failed(&self, address: std::net::IpAddr) {
         self.failed(format!("addr:{address}"));
     }
+}
+
+fn digest(credential: &str) -> [u8; 32] {
+    use sha2::Digest;
+    sha2::Sha256::digest(credential.as_bytes()).into()
 }
 
 /// Whether an `Authorization` value is Basic with no credentials in it (containers/image sends
