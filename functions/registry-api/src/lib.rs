@@ -108,7 +108,9 @@ async fn dispatch(state: &AppState, parts: &Parts, body: Body) -> Result<Respons
             }
             Ok(json_response(StatusCode::OK, "{}"))
         }
-        Route::Catalog if m == Method::GET => listing::catalog(state, user.as_ref(), query).await,
+        Route::Catalog if m == Method::GET => {
+            listing::catalog(state, reader(user.as_ref()), query).await
+        }
         Route::Tags(name) if m == Method::GET => {
             let repo = pull_repo(state, &name, user.as_ref()).await?;
             listing::tags(state, &repo, query).await
