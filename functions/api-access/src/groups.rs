@@ -163,7 +163,6 @@ pub fn openapi(doc: &mut ApiDoc) {
     let page = doc.paginated::<GroupResponse>();
     let req = doc.schema::<GroupBody>();
     let patched = doc.schema::<PatchedGroupBody>();
-    let tag = "Groups";
     let href = "group_href";
     let detail = format!("{{{href}}}");
     let p = || openapi::href_param(href);
@@ -178,44 +177,22 @@ pub fn openapi(doc: &mut ApiDoc) {
         ],
         &["name__in", "pulp_href__in", "prn__in"],
     );
-    doc.add(
-        Op::new("get", BASE, "groups_list", tag)
-            .summary("List groups")
-            .params(filters)
-            .response(200, Some(page)),
-    );
-    doc.add(
-        Op::new("post", BASE, "groups_create", tag)
-            .summary("Create a group")
-            .body(req.clone(), JSON_FORM_MULTIPART)
-            .response(201, Some(resp.clone())),
-    );
-    doc.add(
-        Op::new("get", detail.clone(), "groups_read", tag)
-            .summary("Inspect a group")
-            .param(p())
-            .params(openapi::field_params())
-            .response(200, Some(resp.clone())),
-    );
-    doc.add(
-        Op::new("put", detail.clone(), "groups_update", tag)
-            .summary("Update a group")
-            .param(p())
-            .body(req, JSON_FORM_MULTIPART)
-            .response(200, Some(resp.clone())),
-    );
-    doc.add(
-        Op::new("patch", detail.clone(), "groups_partial_update", tag)
-            .summary("Update a group")
-            .param(p())
-            .body(patched, JSON_FORM_MULTIPART)
-            .response(200, Some(resp)),
-    );
-    doc.add(
-        Op::new("delete", detail.clone(), "groups_delete", tag)
-            .summary("Delete a group")
-            .param(p())
-            .response(204, None),
+    openapi::add_crud(
+        doc,
+        openapi::Crud {
+            base: BASE,
+            href_param: href,
+            prefix: "groups",
+            tag: "Groups",
+            filters,
+            page,
+            request: req,
+            patched,
+            create: Some((201, resp.clone())),
+            response: resp,
+            delete: true,
+            async_op: None,
+        },
     );
     let member = doc.schema::<GroupUserResponse>();
     let members = doc.paginated::<GroupUserResponse>();

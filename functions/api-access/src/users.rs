@@ -10,7 +10,7 @@ use depot_core::hrefs::USER;
 use depot_core::models::list::{Bind, Filter, ListQuery};
 use depot_core::models::user::{self, NewUser, UserRecord, UserResponse};
 use depot_http::list::{fetch_page, href_filters, name_filters};
-use depot_http::openapi::{self, ApiDoc, JSON_FORM_MULTIPART, Op};
+use depot_http::openapi::{self, ApiDoc};
 use depot_http::{
     ApiResult, AppState, Authenticated, Detail, Fields, ListParams, QueryMap, created, no_content,
     ok, shaped,
@@ -183,9 +183,6 @@ pub fn openapi(doc: &mut ApiDoc) {
     let page = doc.paginated::<UserResponse>();
     let req = doc.schema::<User>();
     let patched = doc.schema::<PatchedUser>();
-    let tag = "Users";
-    let href = "auth_user_href";
-    let detail = format!("{{{href}}}");
     let plain = [
         "username",
         "username__contains",
@@ -218,45 +215,21 @@ pub fn openapi(doc: &mut ApiDoc) {
         "pulp_href__in",
         "prn__in",
     ];
-    let filters = openapi::list_filters(&plain, &lists);
-    doc.add(
-        Op::new("get", BASE, "users_list", tag)
-            .summary("List users")
-            .params(filters)
-            .response(200, Some(page)),
-    );
-    doc.add(
-        Op::new("post", BASE, "users_create", tag)
-            .summary("Create an user")
-            .body(req.clone(), JSON_FORM_MULTIPART)
-            .response(201, Some(resp.clone())),
-    );
-    let p = || openapi::href_param(href);
-    doc.add(
-        Op::new("get", detail.clone(), "users_read", tag)
-            .summary("Inspect an user")
-            .param(p())
-            .params(openapi::field_params())
-            .response(200, Some(resp.clone())),
-    );
-    doc.add(
-        Op::new("put", detail.clone(), "users_update", tag)
-            .summary("Update an user")
-            .param(p())
-            .body(req, JSON_FORM_MULTIPART)
-            .response(200, Some(resp.clone())),
-    );
-    doc.add(
-        Op::new("patch", detail.clone(), "users_partial_update", tag)
-            .summary("Update an user")
-            .param(p())
-            .body(patched, JSON_FORM_MULTIPART)
-            .response(200, Some(resp)),
-    );
-    doc.add(
-        Op::new("delete", detail, "users_delete", tag)
-            .summary("Delete an user")
-            .param(p())
-            .response(204, None),
+    openapi::add_crud(
+        doc,
+        openapi::Crud {
+            base: BASE,
+            href_param: "auth_user_href",
+            prefix: "users",
+            tag: "Users",
+            filters: openapi::list_filters(&plain, &lists),
+            page,
+            request: req,
+            patched,
+            create: Some((201, resp.clone())),
+            response: resp,
+            delete: true,
+            async_op: None,
+        },
     );
 }

@@ -434,7 +434,7 @@ fn openapi_of<P: DistributionType>(doc: &mut ApiDoc) {
         create: Some((202, async_op.clone())),
         response: doc.schema::<P::Response>(),
         delete: true,
-        async_op,
+        async_op: Some(async_op),
     };
     openapi::add_crud(doc, crud);
     depot_http::labels::openapi(doc, P::HREF_PARAM, P::PREFIX, P::TAG);

@@ -259,7 +259,7 @@ fn openapi_of<P: RemoteType>(doc: &mut ApiDoc) {
         create: Some((201, resp.clone())),
         response: resp,
         delete: true,
-        async_op,
+        async_op: Some(async_op),
     };
     openapi::add_crud(doc, crud);
     depot_http::labels::openapi(doc, P::HREF_PARAM, P::PREFIX, P::TAG);

@@ -221,7 +221,7 @@ pub fn openapi<P: RepositoryType>(doc: &mut ApiDoc) {
         create: P::CREATABLE.then(|| (201, resp.clone())),
         response: resp,
         delete: P::CREATABLE,
-        async_op: doc.schema::<AsyncOperationResponse>(),
+        async_op: Some(doc.schema::<AsyncOperationResponse>()),
     };
     openapi::add_crud(doc, crud);
     if P::CREATABLE {

@@ -273,8 +273,9 @@ fn describe_status(status: u16) -> &'static str {
     }
 }
 
-/// The six operations of a resource with Pulp's asynchronous update and delete: list, create,
-/// read, partial_update, update (200 when nothing changed, else 202) and delete (202).
+/// The six operations of a resource: list, create, read, partial_update, update and delete.
+/// With `async_op`, update and delete are Pulp's asynchronous ones (update 200 when nothing
+/// changed, else 202; delete 202); without, both answer at once (200, 204).
 pub struct Crud {
     /// List path, e.g. `/pulp/api/v3/remotes/file/file/`.
     pub base: &'static str,
@@ -290,9 +291,10 @@ pub struct Crud {
     pub patched: Value,
     /// What create answers: 201 with the entity, or 202 with a task; `None`: no create.
     pub create: Option<(u16, Value)>,
-    /// Whether DELETE on the detail path is served (a task).
+    /// Whether DELETE on the detail path is served.
     pub delete: bool,
-    pub async_op: Value,
+    /// The task answer of updates and deletes; `None`: they answer at once.
+    pub async_op: Option<Value>,
 }
 
 pub fn add_crud(doc: &mut ApiDoc, c: Crud) {
@@ -321,19 +323,20 @@ pub fn add_crud(doc: &mut ApiDoc, c: Crud) {
         ("patch", "partial_update", c.patched),
         ("put", "update", c.request),
     ] {
-        doc.add(
-            Op::new(method, detail.clone(), id(action), c.tag)
-                .param(p())
-                .body(body, JSON_FORM_MULTIPART)
-                .response(200, Some(c.response.clone()))
-                .response(202, Some(c.async_op.clone())),
-        );
+        let op = Op::new(method, detail.clone(), id(action), c.tag)
+            .param(p())
+            .body(body, JSON_FORM_MULTIPART)
+            .response(200, Some(c.response.clone()));
+        doc.add(match &c.async_op {
+            Some(task) => op.response(202, Some(task.clone())),
+            None => op,
+        });
     }
     if c.delete {
-        doc.add(
-            Op::new("delete", detail, id("delete"), c.tag)
-                .param(p())
-                .response(202, Some(c.async_op)),
-        );
+        let op = Op::new("delete", detail, id("delete"), c.tag).param(p());
+        doc.add(match c.async_op {
+            Some(task) => op.response(202, Some(task)),
+            None => op.response(204, None),
+        });
     }
 }

@@ -9,6 +9,7 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use super::list::Table;
+use super::remote::HiddenField;
 use crate::db::{Db, get_bool};
 use crate::hrefs::USER;
 use crate::users::hash_password;
@@ -55,12 +56,6 @@ pub struct UserRecord {
 pub struct UserGroup {
     pub name: String,
     pub pulp_href: String,
-}
-
-#[derive(Debug, Serialize, JsonSchema)]
-pub struct HiddenField {
-    pub name: String,
-    pub is_set: bool,
 }
 
 /// A user, as Pulp's `users/` shows it.
