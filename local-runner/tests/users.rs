@@ -130,6 +130,10 @@ async fn users_resource() {
             .call("PUT", &href, Some(json!({"email": "x@y.z"})))
             .await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "PUT needs a username");
+        let (status, _) = app
+            .call("PATCH", &href, Some(json!({"username": null})))
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
 
         let (status, _) = app.call("DELETE", &href, None).await;
         assert_eq!(status, StatusCode::NO_CONTENT);
@@ -186,6 +190,12 @@ async fn groups_and_their_users() {
         assert_eq!(page["count"], 1);
         let (status, renamed) = app.call("PATCH", &href, Some(json!({"name": "sre"}))).await;
         assert_eq!((status, &renamed["name"]), (StatusCode::OK, &json!("sre")));
+        for bad in [json!({"name": null}), json!({"name": ""})] {
+            let (status, _) = app.call("PATCH", &href, Some(bad)).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST);
+        }
+        let (status, _) = app.call("PUT", &href, Some(json!({}))).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "PUT needs a name");
 
         // pulp-cli takes a user out by `<group>users/<last segment of the user's href>/`.
         let user_id = carol["pulp_href"]

@@ -5,6 +5,7 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::routing::{delete, get};
+use depot_core::CoreError;
 use depot_core::hrefs::GROUP;
 use depot_core::models::group::{self, Group, GroupResponse, GroupUserResponse};
 use depot_core::models::list::{Bind, Filter, ListQuery};
@@ -16,6 +17,7 @@ use depot_http::{
 };
 use schemars::JsonSchema;
 use serde::Deserialize;
+use serde_json::Value;
 
 const BASE: &str = "/pulp/api/v3/groups/";
 
@@ -24,7 +26,7 @@ pub fn routes() -> Router<AppState> {
         .route(BASE, get(list).post(create))
         .route(
             &format!("{BASE}{{id}}/"),
-            get(read).put(rename).patch(rename).delete(remove),
+            get(read).put(replace).patch(change).delete(remove),
         )
         .route(
             &format!("{BASE}{{id}}/users/"),
@@ -47,6 +49,7 @@ pub struct GroupBody {
 /// A new name for a group.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields, rename = "PatchedGroup")]
+#[allow(dead_code)] // read through the fields that were sent
 pub struct PatchedGroupBody {
     pub name: Option<String>,
 }
@@ -93,15 +96,30 @@ async fn read(State(state): State<AppState>, Detail { id, query }: Detail) -> Ap
     shaped(&query, &group::get(&state.db, &id).await?.response())
 }
 
-async fn rename(
+/// PUT: the whole group (its name).
+async fn replace(
     State(state): State<AppState>,
     _: Authenticated,
     Path(id): Path<String>,
     fields: Fields,
 ) -> ApiResult<Response> {
-    let (body, _) = fields.parse_patch::<PatchedGroupBody>()?;
-    let g = match body.name {
-        Some(name) => group::rename(&state.db, &id, &name).await?,
+    let body: GroupBody = fields.parse()?;
+    Ok(ok(&group::rename(&state.db, &id, &body.name)
+        .await?
+        .response()))
+}
+
+/// PATCH: the name, when sent.
+async fn change(
+    State(state): State<AppState>,
+    _: Authenticated,
+    Path(id): Path<String>,
+    fields: Fields,
+) -> ApiResult<Response> {
+    let (_, raw) = fields.parse_patch::<PatchedGroupBody>()?;
+    let g = match raw.get("name") {
+        Some(Value::String(name)) => group::rename(&state.db, &id, name).await?,
+        Some(_) => return Err(CoreError::field("name", "This field may not be null.").into()),
         None => group::get(&state.db, &id).await?,
     };
     Ok(ok(&g.response()))

@@ -278,6 +278,12 @@ pub async fn delete(db: &Db, id: &str) -> CoreResult<()> {
 /// (Django's defaults, less its list of common passwords). `username` is the name the user
 /// will have (for the similarity rule).
 pub fn check(fields: &Map<String, Value>, username: &str) -> CoreResult<()> {
+    // Only the password may be null (no password: it cannot sign in with one).
+    for (field, value) in fields {
+        if value.is_null() && field != "password" {
+            return Err(CoreError::field(field, "This field may not be null."));
+        }
+    }
     if let Some(name) = fields.get("username").and_then(Value::as_str) {
         let valid = name
             .chars()
@@ -382,5 +388,11 @@ mod tests {
             }
         }
         assert!(check(&fields(json!({"email": "", "password": null})), "a").is_ok());
+        for field in ["username", "email", "is_active"] {
+            let null = fields(json!({ field: null }));
+            assert!(
+                matches!(check(&null, "a"), Err(CoreError::Invalid(v)) if v.get(field).is_some())
+            );
+        }
     }
 }
