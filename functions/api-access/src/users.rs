@@ -122,11 +122,12 @@ async fn create(
         is_superuser: false,
     };
     let made = user::create(&state.db, new).await?;
-    Ok(created(&user::shown(&state.db, &made.id).await?))
+    Ok(created(&user::shown(&state.db, &made).await?))
 }
 
 async fn read(State(state): State<AppState>, Detail { id, query }: Detail) -> ApiResult<Response> {
-    shaped(&query, &user::shown(&state.db, &id).await?)
+    let found = user::get(&state.db, &id).await?;
+    shaped(&query, &user::shown(&state.db, &found).await?)
 }
 
 async fn replace(
@@ -155,17 +156,10 @@ async fn update(
     Path(id): Path<String>,
     raw: Map<String, Value>,
 ) -> ApiResult<Response> {
-    let current = user::get(&state.db, &id).await?;
-    let username = raw
-        .get("username")
-        .and_then(Value::as_str)
-        .unwrap_or(&current.username)
-        .to_string();
-    user::check(&raw, &username)?;
-    user::update(&state.db, &id, &raw).await?;
+    let updated = user::update(&state.db, &id, &raw).await?;
     // A changed password or a deactivated user takes effect at once in this process.
     state.auth_cache.forget();
-    Ok(ok(&user::shown(&state.db, &id).await?))
+    Ok(ok(&user::shown(&state.db, &updated).await?))
 }
 
 async fn delete(

@@ -68,7 +68,7 @@ impl<P: DistributionType> Resource for Distributions<P> {
     }
 
     async fn show(state: &AppState, d: &Distribution) -> ApiResult<P::Response> {
-        Ok(one::<P>(state, d).await?)
+        Ok(one::<P>(&state.db, &state.settings, d).await?)
     }
 
     async fn list(state: AppState, query: QueryMap) -> ApiResult<Response> {
@@ -101,8 +101,12 @@ pub fn register_tasks(reg: &mut TaskRegistry) {
 }
 
 /// The distribution as type `P` shows it.
-async fn one<P: DistributionType>(state: &AppState, d: &Distribution) -> CoreResult<P::Response> {
-    let mut shown = typed::<P>(state, std::slice::from_ref(d)).await?;
+async fn one<P: DistributionType>(
+    db: &Db,
+    settings: &Settings,
+    d: &Distribution,
+) -> CoreResult<P::Response> {
+    let mut shown = typed::<P>(db, settings, std::slice::from_ref(d)).await?;
     shown
         .pop()
         .ok_or_else(|| CoreError::Internal("a distribution went unshown".into()))
@@ -110,13 +114,6 @@ async fn one<P: DistributionType>(state: &AppState, d: &Distribution) -> CoreRes
 
 /// The distributions as type `P` shows them.
 async fn typed<P: DistributionType>(
-    state: &AppState,
-    ds: &[Distribution],
-) -> CoreResult<Vec<P::Response>> {
-    typed_in::<P>(&state.db, &state.settings, ds).await
-}
-
-async fn typed_in<P: DistributionType>(
     db: &Db,
     settings: &Settings,
     ds: &[Distribution],
@@ -139,11 +136,7 @@ async fn saved(db: &Db, d: &Distribution, s: &Settings) -> CoreResult<Value> {
         s: &Settings,
     ) -> CoreResult<Value> {
         P::saved(db, d).await?;
-        let mut shown = typed_in::<P>(db, s, std::slice::from_ref(d)).await?;
-        let one = shown
-            .pop()
-            .ok_or_else(|| CoreError::Internal("a distribution went unshown".into()))?;
-        Ok(serde_json::to_value(one).unwrap_or_default())
+        Ok(serde_json::to_value(one::<P>(db, s, d).await?).unwrap_or_default())
     }
     struct Find<'a> {
         db: &'a Db,
@@ -344,7 +337,7 @@ async fn list<P: DistributionType>(state: AppState, query: QueryMap) -> ApiResul
         .iter()
         .map(Distribution::from_row)
         .collect::<CoreResult<Vec<_>>>()?;
-    let results = typed::<P>(&state, &ds)
+    let results = typed::<P>(&state.db, &state.settings, &ds)
         .await?
         .into_iter()
         .map(|r| serde_json::to_value(r).unwrap_or_default())
@@ -373,7 +366,8 @@ async fn apply_update<P: DistributionType>(
         depot_core::labels::validate(l)?;
     }
     let source = resolve_source::<P>(&state, &raw).await?;
-    let current = serde_json::to_value(one::<P>(&state, &d).await?).unwrap_or_default();
+    let current =
+        serde_json::to_value(one::<P>(&state.db, &state.settings, &d).await?).unwrap_or_default();
     if raw.iter().all(|(k, v)| current.get(k) == Some(v)) {
         return Ok(ok(&current));
     }

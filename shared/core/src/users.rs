@@ -116,12 +116,7 @@ async fn join_org_group(db: &Db, user_id: &str, org_id: &str) -> CoreResult<()> 
 /// inactive user may not sign in.
 async fn find_or_create(db: &Db, username: &str) -> CoreResult<User> {
     let find = || async {
-        let row = sqlx::query(
-            "SELECT id, username, is_superuser, is_active FROM users WHERE username = $1",
-        )
-        .bind(username)
-        .fetch_optional(db.pool())
-        .await?;
+        let row = row_of(db, username).await?;
         row.map(|r| Ok::<_, CoreError>((signed_in(&r)?, get_bool(&r, "is_active")?)))
             .transpose()
     };
@@ -151,6 +146,16 @@ async fn find_or_create(db: &Db, username: &str) -> CoreResult<User> {
 
 fn inactive() -> CoreError {
     CoreError::Unauthenticated("User inactive or deleted.".into())
+}
+
+/// What signing in reads of the user `username`.
+async fn row_of(db: &Db, username: &str) -> CoreResult<Option<sqlx::any::AnyRow>> {
+    Ok(sqlx::query(
+        "SELECT id, username, password_hash, is_superuser, is_active FROM users WHERE username = $1",
+    )
+    .bind(username)
+    .fetch_optional(db.pool())
+    .await?)
 }
 
 /// The signed-in user of a `users` row.
@@ -348,17 +353,11 @@ pub async fn authenticate_basic(db: &Db, cache: &AuthCache, header: &str) -> Cor
     if cache.throttled(&user_key, MAX_USER_FAILURES) {
         return Err(throttled());
     }
-    let row = sqlx::query(
-        "SELECT id, username, password_hash, is_superuser, is_active FROM users WHERE username = $1",
-    )
-    .bind(username)
-    .fetch_optional(db.pool())
-    .await?;
-    let Some(row) = row else {
+    let Some(row) = row_of(db, username).await? else {
         cache.failed(user_key);
         return Err(bad());
     };
-    let stored: String = row.try_get(2)?;
+    let stored: String = row.try_get("password_hash")?;
     let password = password.to_string();
     // At most one hash per core at a time: guesses queue here, not on the blocking pool.
     let _turn = cache

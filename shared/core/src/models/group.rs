@@ -111,31 +111,23 @@ fn unique_name() -> CoreError {
 pub async fn create(db: &Db, name: &str) -> CoreResult<Group> {
     check_name(name)?;
     let id = crate::new_id();
-    // As with users: two groups made at once may draw the same number; the loser draws again.
-    for _ in 0..5 {
-        let made = sqlx::query(
+    // Borrowed, so that each attempt's future copies a reference.
+    let id = &id;
+    let insert = move || async move {
+        sqlx::query(
             "INSERT INTO user_groups (id, number, name, created) \
              VALUES ($1, (SELECT COALESCE(MAX(number), 0) + 1 FROM user_groups), $2, $3)",
         )
-        .bind(&id)
+        .bind(id)
         .bind(name)
         .bind(crate::time::now())
         .execute(db.pool())
-        .await
-        .map_err(CoreError::from);
-        match made {
-            Ok(_) => return get(db, &id).await,
-            Err(e) if e.is_unique_violation() => {
-                if find_by_name(db, name).await?.is_some() {
-                    return Err(unique_name());
-                }
-            }
-            Err(e) => return Err(e),
-        }
-    }
-    Err(CoreError::Conflict(
-        "Too many groups are being made at once; try again.".into(),
-    ))
+        .await?;
+        Ok(())
+    };
+    let name_taken = move || async move { Ok(find_by_name(db, name).await?.is_some()) };
+    super::insert_numbered("groups", insert, name_taken, unique_name).await?;
+    get(db, id).await
 }
 
 pub async fn find_by_name(db: &Db, name: &str) -> CoreResult<Option<Group>> {
@@ -190,16 +182,14 @@ impl GroupUserResponse {
 /// Puts the user `username` in group `id` (again is no change); the user must exist.
 pub async fn add_member(db: &Db, id: &str, username: &str) -> CoreResult<GroupUserResponse> {
     get(db, id).await?;
-    let user_id: Option<String> = sqlx::query_scalar("SELECT id FROM users WHERE username = $1")
-        .bind(username)
-        .fetch_optional(db.pool())
-        .await?;
-    let user_id = user_id.ok_or_else(|| {
-        CoreError::field(
-            "username",
-            format!("User with username '{username}' does not exist."),
-        )
-    })?;
+    let user_id = super::user::id_by_name(db, username)
+        .await?
+        .ok_or_else(|| {
+            CoreError::field(
+                "username",
+                format!("User with username '{username}' does not exist."),
+            )
+        })?;
     join(db, id, &user_id).await?;
     Ok(GroupUserResponse {
         username: username.to_string(),

@@ -46,3 +46,32 @@ pub struct UnsetLabelResponse {
     pub key: String,
     pub value: Option<String>,
 }
+
+/// Inserts a row of a table whose clients see an integer `number` (users, groups), drawn in
+/// the statement as the highest plus one: two rows made at once may draw the same one, and the
+/// later draws again. A unique violation while `name_taken` holds is the name's: `taken_error`.
+pub(crate) async fn insert_numbered<I, T>(
+    what: &str,
+    insert: impl Fn() -> I,
+    name_taken: impl Fn() -> T,
+    taken_error: fn() -> crate::CoreError,
+) -> crate::CoreResult<()>
+where
+    I: std::future::Future<Output = crate::CoreResult<()>>,
+    T: std::future::Future<Output = crate::CoreResult<bool>>,
+{
+    for _ in 0..5 {
+        match insert().await {
+            Ok(()) => return Ok(()),
+            Err(e) if e.is_unique_violation() => {
+                if name_taken().await? {
+                    return Err(taken_error());
+                }
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Err(crate::CoreError::Conflict(format!(
+        "Too many {what} are being made at once; try again."
+    )))
+}

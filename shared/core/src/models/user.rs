@@ -125,10 +125,9 @@ pub async fn responses(db: &Db, users: &[UserRecord]) -> CoreResult<Vec<UserResp
         .collect())
 }
 
-/// The user `id` as `users/` shows it.
-pub async fn shown(db: &Db, id: &str) -> CoreResult<UserResponse> {
-    let user = get(db, id).await?;
-    let mut one = responses(db, std::slice::from_ref(&user)).await?;
+/// The user as `users/` shows it.
+pub async fn shown(db: &Db, user: &UserRecord) -> CoreResult<UserResponse> {
+    let mut one = responses(db, std::slice::from_ref(user)).await?;
     one.pop()
         .ok_or_else(|| CoreError::Internal("a user went unshown".into()))
 }
@@ -164,18 +163,18 @@ pub async fn create(db: &Db, new: NewUser) -> CoreResult<UserRecord> {
         Some(p) => hash_password(p),
         None => "!".to_string(),
     };
-    // The next number is read in the statement; two users made at once may draw the same one,
-    // and the loser draws again.
-    for _ in 0..5 {
-        let made = sqlx::query(
+    // Borrowed, so that each attempt's future copies references.
+    let (id, new, hash) = (&id, &new, &hash);
+    let insert = move || async move {
+        sqlx::query(
             "INSERT INTO users (id, number, username, password_hash, first_name, last_name, email, \
              is_staff, is_active, is_superuser, created) \
              VALUES ($1, (SELECT COALESCE(MAX(number), 0) + 1 FROM users), $2, $3, $4, $5, $6, \
              $7, $8, $9, $10)",
         )
-        .bind(&id)
+        .bind(id)
         .bind(&new.username)
-        .bind(&hash)
+        .bind(hash)
         .bind(&new.first_name)
         .bind(&new.last_name)
         .bind(&new.email)
@@ -184,39 +183,33 @@ pub async fn create(db: &Db, new: NewUser) -> CoreResult<UserRecord> {
         .bind(new.is_superuser)
         .bind(crate::time::now())
         .execute(db.pool())
-        .await
-        .map_err(CoreError::from);
-        match made {
-            Ok(_) => return get(db, &id).await,
-            Err(e) if e.is_unique_violation() => {
-                if taken(db, &new.username, None).await? {
-                    return Err(unique_username());
-                }
-            }
-            Err(e) => return Err(e),
-        }
-    }
-    Err(CoreError::Conflict(
-        "Too many users are being made at once; try again.".into(),
-    ))
+        .await?;
+        Ok(())
+    };
+    let name_taken = move || async move { Ok(id_by_name(db, &new.username).await?.is_some()) };
+    super::insert_numbered("users", insert, name_taken, unique_username).await?;
+    get(db, id).await
 }
 
 fn unique_username() -> CoreError {
     CoreError::Invalid(json!({"username": ["This field must be unique."]}))
 }
 
-/// Whether another user than `except` has `username`.
-async fn taken(db: &Db, username: &str, except: Option<&str>) -> CoreResult<bool> {
-    let other: Option<String> = sqlx::query_scalar("SELECT id FROM users WHERE username = $1")
-        .bind(username)
-        .fetch_optional(db.pool())
-        .await?;
-    Ok(other.is_some_and(|o| Some(o.as_str()) != except))
+/// The id of the user `username`, if there is one.
+pub async fn id_by_name(db: &Db, username: &str) -> CoreResult<Option<String>> {
+    Ok(
+        sqlx::query_scalar("SELECT id FROM users WHERE username = $1")
+            .bind(username)
+            .fetch_optional(db.pool())
+            .await?,
+    )
 }
 
-/// Applies checked `changes` (fields of the `users/` body; `password` already validated).
+/// Checks `changes` (fields of a `users/` body) and applies them.
 pub async fn update(db: &Db, id: &str, changes: &Map<String, Value>) -> CoreResult<UserRecord> {
     let mut user = get(db, id).await?;
+    let username = changes.get("username").and_then(Value::as_str);
+    check(changes, username.unwrap_or(&user.username))?;
     let mut password: Option<Option<String>> = None;
     for (k, v) in changes {
         let text = || v.as_str().unwrap_or_default().to_string();
@@ -232,7 +225,10 @@ pub async fn update(db: &Db, id: &str, changes: &Map<String, Value>) -> CoreResu
             _ => {}
         }
     }
-    if taken(db, &user.username, Some(id)).await? {
+    if id_by_name(db, &user.username)
+        .await?
+        .is_some_and(|other| other != id)
+    {
         return Err(unique_username());
     }
     let res = sqlx::query(
