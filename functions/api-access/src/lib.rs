@@ -1,7 +1,10 @@
-//! Who may sign in, and how they are grouped: Pulp's `users/` and `groups/` (with
-//! `groups/<id>/users/`). Only superusers reach them until roles exist.
+//! Who may sign in, how they are grouped, and what they may do: Pulp's `users/`, `groups/`
+//! (with `groups/<id>/users/`), `roles/`, and the roles given to each user and group
+//! (`users/<id>/roles/`, `groups/<id>/roles/`). Only superusers reach them.
 
+mod assignments;
 mod groups;
+mod roles;
 mod users;
 
 use axum::Router;
@@ -9,10 +12,15 @@ use depot_http::AppState;
 use depot_http::openapi::ApiDoc;
 
 pub fn router() -> Router<AppState> {
-    users::routes().merge(groups::routes())
+    users::routes()
+        .merge(groups::routes())
+        .merge(roles::routes())
+        .merge(assignments::routes())
 }
 
 pub fn openapi(doc: &mut ApiDoc) {
     users::openapi(doc);
     groups::openapi(doc);
+    roles::openapi(doc);
+    assignments::openapi(doc);
 }

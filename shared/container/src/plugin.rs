@@ -1,6 +1,8 @@
 //! The container plugin's descriptor: its resource types and tasks, with the arguments of each
 //! task.
 
+use depot_core::access::RoleSpec;
+use depot_core::model_role;
 use depot_core::plugin::{Plugin, ResourceType, Role};
 use depot_core::tasks::args::RemoteSync;
 use depot_core::tasks::{TaskArgs, TaskSpec};
@@ -71,7 +73,9 @@ pub static NAMESPACE: ResourceType = ResourceType::new(
     "container.containernamespace",
     "pulp_container/namespaces/",
     "container.containernamespace",
-    Role::Other,
+    Role::Other {
+        table: "container_namespaces",
+    },
 );
 
 pub static ADD: TaskSpec = TaskSpec::new("container.add", "task-container-add");
@@ -79,6 +83,175 @@ pub static SYNC: TaskSpec = TaskSpec::new("container.sync", "task-container-sync
 pub static CACHE: TaskSpec = TaskSpec::new("container.cache", "task-container-cache");
 pub static REMOVE: TaskSpec = TaskSpec::new("container.remove", "task-container-remove");
 pub static NAMESPACE_DELETE: TaskSpec = TaskSpec::new("namespace.delete", "api-namespaces");
+
+/// pulp_container's locked roles.
+static ROLES: &[&RoleSpec] = &[
+    &model_role!("container", "containerremote", "creator", ["add"]),
+    &model_role!(
+        "container",
+        "containerremote",
+        "owner",
+        ["view", "change", "delete", "manage_roles"]
+    ),
+    &model_role!("container", "containerremote", "viewer", ["view"]),
+    &model_role!(
+        "container",
+        "containerpullthroughremote",
+        "creator",
+        ["add"]
+    ),
+    &model_role!(
+        "container",
+        "containerpullthroughremote",
+        "owner",
+        ["view", "change", "delete", "manage_roles"]
+    ),
+    &model_role!(
+        "container",
+        "containerpullthroughremote",
+        "viewer",
+        ["view"]
+    ),
+    &model_role!("container", "containerrepository", "creator", ["add"]),
+    &RoleSpec {
+        name: "container.containerrepository_owner",
+        description: None,
+        model: "container.containerrepository",
+        permissions: &[
+            "container.view_containerrepository",
+            "container.change_containerrepository",
+            "container.delete_containerrepository",
+            "container.delete_containerrepository_versions",
+            "container.sync_containerrepository",
+            "container.modify_content_containerrepository",
+            "container.build_image_containerrepository",
+            "container.manage_roles_containerrepository",
+        ],
+    },
+    &RoleSpec {
+        name: "container.containerrepository_content_manager",
+        description: None,
+        model: "container.containerrepository",
+        permissions: &[
+            "container.view_containerrepository",
+            "container.delete_containerrepository_versions",
+            "container.sync_containerrepository",
+            "container.modify_content_containerrepository",
+            "container.build_image_containerrepository",
+        ],
+    },
+    &model_role!("container", "containerrepository", "viewer", ["view"]),
+    &model_role!("container", "containerdistribution", "creator", ["add"]),
+    &model_role!(
+        "container",
+        "containerdistribution",
+        "owner",
+        ["view", "pull", "push", "delete", "change", "manage_roles"]
+    ),
+    &model_role!(
+        "container",
+        "containerdistribution",
+        "collaborator",
+        ["view", "pull", "push"]
+    ),
+    &model_role!(
+        "container",
+        "containerdistribution",
+        "consumer",
+        ["view", "pull"]
+    ),
+    &model_role!(
+        "container",
+        "containerpullthroughdistribution",
+        "creator",
+        ["add"]
+    ),
+    &RoleSpec {
+        name: "container.containerpullthroughdistribution_owner",
+        description: None,
+        model: "container.containerpullthroughdistribution",
+        permissions: &[
+            "container.view_containerpullthroughdistribution",
+            "container.delete_containerpullthroughdistribution",
+            "container.change_containerpullthroughdistribution",
+            "container.manage_roles_containerpullthroughdistribution",
+            "container.pull_new_containerdistribution",
+        ],
+    },
+    &RoleSpec {
+        name: "container.containerpullthroughdistribution_collaborator",
+        description: None,
+        model: "container.containerpullthroughdistribution",
+        permissions: &[
+            "container.view_containerpullthroughdistribution",
+            "container.pull_new_containerdistribution",
+        ],
+    },
+    &RoleSpec {
+        name: "container.containerpullthroughdistribution_consumer",
+        description: None,
+        model: "container.containerpullthroughdistribution",
+        permissions: &[
+            "container.view_containerpullthroughdistribution",
+            "container.pull_new_containerdistribution",
+        ],
+    },
+    &model_role!("container", "containernamespace", "creator", ["add"]),
+    &RoleSpec {
+        name: "container.containernamespace_owner",
+        description: None,
+        model: "container.containernamespace",
+        permissions: &[
+            "container.view_containernamespace",
+            "container.delete_containernamespace",
+            "container.namespace_add_containerdistribution",
+            "container.namespace_delete_containerdistribution",
+            "container.namespace_view_containerdistribution",
+            "container.namespace_pull_containerdistribution",
+            "container.namespace_push_containerdistribution",
+            "container.namespace_change_containerdistribution",
+            "container.namespace_view_containerpushrepository",
+            "container.namespace_view_containerrepository",
+            "container.namespace_modify_content_containerpushrepository",
+            "container.namespace_modify_content_containerrepository",
+            "container.namespace_change_containerpushrepository",
+            "container.namespace_change_containerrepository",
+            "container.manage_roles_containernamespace",
+        ],
+    },
+    &RoleSpec {
+        name: "container.containernamespace_collaborator",
+        description: None,
+        model: "container.containernamespace",
+        permissions: &[
+            "container.view_containernamespace",
+            "container.namespace_add_containerdistribution",
+            "container.namespace_delete_containerdistribution",
+            "container.namespace_view_containerdistribution",
+            "container.namespace_pull_containerdistribution",
+            "container.namespace_push_containerdistribution",
+            "container.namespace_change_containerdistribution",
+            "container.namespace_view_containerpushrepository",
+            "container.namespace_view_containerrepository",
+            "container.namespace_modify_content_containerpushrepository",
+            "container.namespace_modify_content_containerrepository",
+            "container.namespace_change_containerpushrepository",
+            "container.namespace_change_containerrepository",
+        ],
+    },
+    &RoleSpec {
+        name: "container.containernamespace_consumer",
+        description: None,
+        model: "container.containernamespace",
+        permissions: &[
+            "container.view_containernamespace",
+            "container.namespace_view_containerdistribution",
+            "container.namespace_pull_containerdistribution",
+            "container.namespace_view_containerpushrepository",
+            "container.namespace_view_containerrepository",
+        ],
+    },
+];
 
 /// The container plugin.
 pub static PLUGIN: Plugin = Plugin {
@@ -95,6 +268,7 @@ pub static PLUGIN: Plugin = Plugin {
         &TAG,
         &NAMESPACE,
     ],
+    roles: ROLES,
     tasks: &[&ADD, &SYNC, &CACHE, &REMOVE, &NAMESPACE_DELETE],
     // Pushed content waits in `container_pending` until its tag lands; a blob is needed by the
     // manifests that name it, a manifest by the indexes that list it and the tags on it. Such

@@ -70,6 +70,7 @@ const CORE_MIGRATIONS: &[Migration] = &[
     crate::migration!(3, "task_queued_at", "0003_task_queued_at"),
     crate::migration!(7, "artifact_scans", "0007_artifact_scans"),
     crate::migration!(8, "users_and_groups", "0008_users_and_groups"),
+    crate::migration!(9, "roles", "0009_roles"),
 ];
 
 /// Core's migrations and the installed plugins', in version order.

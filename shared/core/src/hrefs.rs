@@ -6,17 +6,24 @@ pub const API_ROOT: &str = "/pulp/api/v3/";
 pub use crate::plugin::{Kind, ResourceType, Role};
 
 /// Core's own resource types; the plugins add theirs (see [`crate::plugin`]).
-pub static ARTIFACT: ResourceType = core_type("artifacts/", "core.artifact");
-pub static UPLOAD: ResourceType = core_type("uploads/", "core.upload");
-pub static TASK: ResourceType = core_type("tasks/", "core.task");
-pub static TASK_GROUP: ResourceType = core_type("task-groups/", "core.taskgroup");
-pub static USER: ResourceType = core_type("users/", "auth.user");
-pub static GROUP: ResourceType = core_type("groups/", "auth.group");
+pub static ARTIFACT: ResourceType = core_type("artifacts/", "core.artifact", "artifacts");
+pub static UPLOAD: ResourceType = core_type("uploads/", "core.upload", "uploads");
+pub static TASK: ResourceType = core_type("tasks/", "core.task", "tasks");
+pub static TASK_GROUP: ResourceType = core_type("task-groups/", "core.taskgroup", "task_groups");
+pub static USER: ResourceType = core_type("users/", "auth.user", "users");
+// Pulp's groups are its own proxy of Django's, so their model is `core.group`.
+pub static GROUP: ResourceType = core_type("groups/", "core.group", "user_groups");
+pub static ROLE: ResourceType = core_type("roles/", "core.role", "roles");
 
-pub(crate) static CORE_TYPES: [Kind; 6] = [&ARTIFACT, &UPLOAD, &TASK, &TASK_GROUP, &USER, &GROUP];
+pub(crate) static CORE_TYPES: [Kind; 7] =
+    [&ARTIFACT, &UPLOAD, &TASK, &TASK_GROUP, &USER, &GROUP, &ROLE];
 
-const fn core_type(collection: &'static str, prn_model: &'static str) -> ResourceType {
-    ResourceType::new(prn_model, collection, prn_model, Role::Other)
+const fn core_type(
+    collection: &'static str,
+    prn_model: &'static str,
+    table: &'static str,
+) -> ResourceType {
+    ResourceType::new(prn_model, collection, prn_model, Role::Other { table })
 }
 
 impl ResourceType {

@@ -1,6 +1,7 @@
 //! Depot's domain library: everything the handlers share. Models and their rules live here; the
 //! handler crates in `functions/` only translate between HTTP (or queue messages) and these calls.
 
+pub mod access;
 pub mod artifacts;
 pub mod checksums;
 pub mod config;

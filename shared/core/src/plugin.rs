@@ -36,8 +36,11 @@ pub enum Role {
         /// What the unit's repository key is called in a conflict message ("relative path").
         key_name: &'static str,
     },
-    /// A resource with an href that is none of the above (artifacts, tasks, namespaces...).
-    Other,
+    /// A resource with an href that is none of the above (artifacts, tasks, namespaces...),
+    /// whose rows live in `table` by `id`.
+    Other {
+        table: &'static str,
+    },
 }
 
 /// The family of a [`Role`], for lookups.
@@ -167,6 +170,18 @@ impl ResourceType {
         )
     }
 
+    /// The table its rows live in, by `id`.
+    pub fn table(&self) -> &'static str {
+        match self.role {
+            Role::Repository { .. } => "repositories",
+            Role::Remote => "remotes",
+            Role::Distribution { .. } => "distributions",
+            Role::Publication { .. } => "publications",
+            Role::Content { .. } => "contents",
+            Role::Other { table } => table,
+        }
+    }
+
     pub fn family(&self) -> Family {
         match self.role {
             Role::Repository { .. } => Family::Repository,
@@ -174,7 +189,7 @@ impl ResourceType {
             Role::Distribution { .. } => Family::Distribution,
             Role::Publication { .. } => Family::Publication,
             Role::Content { .. } => Family::Content,
-            Role::Other => Family::Other,
+            Role::Other { .. } => Family::Other,
         }
     }
 }
@@ -200,6 +215,8 @@ pub struct Plugin {
     pub name: &'static str,
     /// Every resource type it adds, with hrefs.
     pub resource_types: &'static [Kind],
+    /// Its locked roles (Pulp's `LOCKED_ROLES`), kept in the roles table at start-up.
+    pub roles: &'static [&'static crate::access::RoleSpec],
     /// The tasks it defines, each with the function that runs it.
     pub tasks: &'static [&'static TaskSpec],
     /// SQL conditions, each true when content `c.id` is still in use by the plugin's own rows

@@ -57,6 +57,9 @@ pub async fn open(
         db.migrate()
             .await
             .map_err(|e| StartupError(format!("database migration failed: {e}")))?;
+        crate::models::role::sync_locked(&db)
+            .await
+            .map_err(|e| StartupError(format!("writing the locked roles failed: {e}")))?;
         if db.secrets().is_ok() {
             crate::models::remote::encrypt_plain_secrets(&db)
                 .await

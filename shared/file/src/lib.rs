@@ -6,6 +6,8 @@ pub mod api;
 pub mod content;
 pub mod publish;
 
+use depot_core::access::RoleSpec;
+use depot_core::model_role;
 use depot_core::plugin::{Plugin, ResourceType};
 use depot_core::tasks::args::ContentCreate;
 use depot_core::tasks::{TaskArgs, TaskSpec};
@@ -47,12 +49,63 @@ pub static CREATE: TaskSpec = TaskSpec::new("file.content_create", "task-upload"
 pub static PLUGIN: Plugin = Plugin {
     name: "file",
     resource_types: &[&REPOSITORY, &REMOTE, &CONTENT, &PUBLICATION, &DISTRIBUTION],
+    roles: ROLES,
     tasks: &[&SYNC, &PUBLISH, &CREATE],
     content_in_use: &[],
     artifact_in_use: &[],
     // Its tables came with core's first migration.
     migrations: &[],
 };
+
+/// pulp_file's locked roles.
+static ROLES: &[&RoleSpec] = &[
+    &model_role!("file", "filerepository", "creator", ["add"]),
+    &model_role!(
+        "file",
+        "filerepository",
+        "owner",
+        [
+            "view",
+            "change",
+            "delete",
+            "modify",
+            "sync",
+            "manage_roles",
+            "repair"
+        ]
+    ),
+    &model_role!("file", "filerepository", "viewer", ["view"]),
+    &model_role!("file", "fileremote", "creator", ["add"]),
+    &model_role!(
+        "file",
+        "fileremote",
+        "owner",
+        ["view", "change", "delete", "manage_roles"]
+    ),
+    &model_role!("file", "fileremote", "viewer", ["view"]),
+    &model_role!("file", "filepublication", "creator", ["add"]),
+    &model_role!(
+        "file",
+        "filepublication",
+        "owner",
+        ["view", "delete", "manage_roles"]
+    ),
+    &model_role!("file", "filepublication", "viewer", ["view"]),
+    &model_role!("file", "filedistribution", "creator", ["add"]),
+    &model_role!(
+        "file",
+        "filedistribution",
+        "owner",
+        ["view", "change", "delete", "manage_roles"]
+    ),
+    &model_role!("file", "filedistribution", "viewer", ["view"]),
+    &RoleSpec {
+        name: "file.file_uploader",
+        description: None,
+        model: "file.filecontent",
+        permissions: &["file.upload_files"],
+    },
+];
 
 /// Syncs a file repository from its remote's `PULP_MANIFEST`.
 #[derive(Debug, Serialize, Deserialize)]

@@ -1,6 +1,8 @@
 //! The python plugin's descriptor: its resource types and tasks, with the arguments of each
 //! task.
 
+use depot_core::access::RoleSpec;
+use depot_core::model_role;
 use depot_core::plugin::{Plugin, ResourceType};
 use depot_core::tasks::args::{ContentCreate, RemoteSync};
 use depot_core::tasks::{TaskArgs, TaskSpec};
@@ -48,10 +50,61 @@ pub static SYNC: TaskSpec = TaskSpec::new("python.sync", "task-python-sync");
 pub static PUBLISH: TaskSpec = TaskSpec::new("python.publish", "task-publish");
 pub static CREATE: TaskSpec = TaskSpec::new("python.content_create", "task-upload");
 
+/// pulp_python's locked roles.
+static ROLES: &[&RoleSpec] = &[
+    &model_role!("python", "pythonrepository", "creator", ["add"]),
+    &model_role!(
+        "python",
+        "pythonrepository",
+        "owner",
+        [
+            "view",
+            "change",
+            "delete",
+            "modify",
+            "sync",
+            "manage_roles",
+            "repair"
+        ]
+    ),
+    &model_role!("python", "pythonrepository", "viewer", ["view"]),
+    &model_role!("python", "pythondistribution", "creator", ["add"]),
+    &model_role!(
+        "python",
+        "pythondistribution",
+        "owner",
+        ["view", "change", "delete", "manage_roles"]
+    ),
+    &model_role!("python", "pythondistribution", "viewer", ["view"]),
+    &RoleSpec {
+        name: "python.python_package_uploader",
+        description: None,
+        model: "python.pythonpackagecontent",
+        permissions: &["python.upload_python_packages"],
+    },
+    &model_role!("python", "pythonremote", "creator", ["add"]),
+    &model_role!(
+        "python",
+        "pythonremote",
+        "owner",
+        ["view", "change", "delete", "manage_roles"]
+    ),
+    &model_role!("python", "pythonremote", "viewer", ["view"]),
+    &model_role!("python", "pythonpublication", "creator", ["add"]),
+    &model_role!(
+        "python",
+        "pythonpublication",
+        "owner",
+        ["view", "delete", "manage_roles"]
+    ),
+    &model_role!("python", "pythonpublication", "viewer", ["view"]),
+];
+
 /// The python plugin.
 pub static PLUGIN: Plugin = Plugin {
     name: "python",
     resource_types: &[&REPOSITORY, &REMOTE, &PACKAGE, &PUBLICATION, &DISTRIBUTION],
+    roles: ROLES,
     tasks: &[&SYNC, &PUBLISH, &CREATE],
     content_in_use: &[],
     artifact_in_use: &[],

@@ -10,6 +10,8 @@ pub mod orphans;
 pub mod publication;
 pub mod remote;
 pub mod repository;
+pub mod role;
+pub mod role_assignment;
 pub mod serving;
 pub mod task;
 pub mod upload;

@@ -109,7 +109,7 @@ static ONE_OFF: ResourceType = ResourceType {
     pulp_type: "",
     collection: "",
     prn_model: "core.oneoffremote",
-    role: Role::Other,
+    role: Role::Other { table: "" },
 };
 
 impl Remote {

@@ -5,7 +5,7 @@ use super::args::GeneralDelete;
 use super::{Dispatch, TaskContext, TaskFuture, TaskRegistry};
 use crate::CoreError;
 use crate::hrefs::Kind;
-use crate::models::{distribution, remote, repository};
+use crate::models::{distribution, remote, repository, role_assignment};
 use crate::plugin::{self, Family, Role};
 
 pub fn register_tasks(reg: &mut TaskRegistry) {
@@ -48,6 +48,7 @@ fn delete(ctx: TaskContext, args: GeneralDelete) -> TaskFuture {
                 );
                 if let (Some(repo), true) = (&d.repository_id, owned) {
                     repository::delete(db, repo).await?;
+                    role_assignment::forget_object(db, repo).await?;
                 }
             }
             _ => {
@@ -56,6 +57,8 @@ fn delete(ctx: TaskContext, args: GeneralDelete) -> TaskFuture {
                 )));
             }
         }
+        // Roles given on it go with it (an id is never reused, but the list stays clean).
+        role_assignment::forget_object(db, &id).await?;
         Ok(None)
     })
 }
