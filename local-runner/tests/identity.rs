@@ -11,6 +11,8 @@ use common::TestApp;
 use depot_core::identity::{DEFAULT_FILTER, JqFilter};
 use serde_json::{Value, json};
 
+/// Superusers only: what a user without roles is refused.
+const ADMIN_ONLY: &str = "/pulp/api/v3/users/";
 const REPOS: &str = "/pulp/api/v3/repositories/file/file/";
 const IDENTITY: &str = "x-rh-identity";
 
@@ -43,7 +45,9 @@ async fn identity_headers_sign_users_in() {
     let app = app().await;
     // A new identity is made a user, without a password, and may do nothing yet.
     let alice = user("alice", "123");
-    let (status, body) = app.with_headers("GET", REPOS, &[(IDENTITY, &alice)]).await;
+    let (status, body) = app
+        .with_headers("GET", ADMIN_ONLY, &[(IDENTITY, &alice)])
+        .await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{body}");
     assert_eq!(
         body["detail"],
@@ -51,8 +55,16 @@ async fn identity_headers_sign_users_in() {
     );
     let users = usernames(&app).await;
     assert!(users.contains(&("alice".into(), "!".into())), "{users:?}");
+    // Lists she may read show her only what her roles let her see: nothing yet.
+    let (status, body) = app.with_headers("GET", REPOS, &[(IDENTITY, &alice)]).await;
+    assert_eq!(
+        (status, &body["count"]),
+        (StatusCode::OK, &json!(0)),
+        "{body}"
+    );
     // Signing in again finds the same user.
-    app.with_headers("GET", REPOS, &[(IDENTITY, &alice)]).await;
+    app.with_headers("GET", ADMIN_ONLY, &[(IDENTITY, &alice)])
+        .await;
     assert_eq!(usernames(&app).await.len(), users.len());
     // She is in her organisation's group, as pulp-service puts her.
     let (_, page) = app.api("GET", "users/?username=alice", None).await;
@@ -62,7 +74,7 @@ async fn identity_headers_sign_users_in() {
     let cert = identity(json!({"identity": {"org_id": "9", "x509": {"subject_dn": "CN=robot"}}}));
     let saml = identity(json!({"identity": {"associate": {"email": "ops@example.com"}}}));
     for h in [&cert, &saml] {
-        let (status, _) = app.with_headers("GET", REPOS, &[(IDENTITY, h)]).await;
+        let (status, _) = app.with_headers("GET", ADMIN_ONLY, &[(IDENTITY, h)]).await;
         assert_eq!(status, StatusCode::FORBIDDEN);
     }
     let names: Vec<String> = usernames(&app).await.into_iter().map(|u| u.0).collect();
@@ -70,25 +82,25 @@ async fn identity_headers_sign_users_in() {
 
     // An identity of a superuser acts as that user; so does a remote-user header.
     let (status, _) = app
-        .with_headers("GET", REPOS, &[(IDENTITY, &user("admin", "1"))])
+        .with_headers("GET", ADMIN_ONLY, &[(IDENTITY, &user("admin", "1"))])
         .await;
     assert_eq!(status, StatusCode::OK);
     let (status, _) = app
-        .with_headers("GET", REPOS, &[("remote-user", "admin")])
+        .with_headers("GET", ADMIN_ONLY, &[("remote-user", "admin")])
         .await;
     assert_eq!(status, StatusCode::OK);
     let (status, _) = app
-        .with_headers("GET", REPOS, &[("remote-user", "bob")])
+        .with_headers("GET", ADMIN_ONLY, &[("remote-user", "bob")])
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
 
     // Basic still works beside them; the identity header, when sent, is the one read.
-    let (status, _) = app.call("GET", REPOS, None).await;
+    let (status, _) = app.call("GET", ADMIN_ONLY, None).await;
     assert_eq!(status, StatusCode::OK);
     let (status, _) = app
         .with_headers(
             "GET",
-            REPOS,
+            ADMIN_ONLY,
             &[(IDENTITY, &alice), ("authorization", "Basic YWRtaW46eA==")],
         )
         .await;
@@ -157,12 +169,14 @@ async fn malformed_identity_headers_get_401() {
         "A".repeat(9000),
     ]);
     for value in &bad {
-        let (status, body) = app.with_headers("GET", REPOS, &[(IDENTITY, value)]).await;
+        let (status, body) = app
+            .with_headers("GET", ADMIN_ONLY, &[(IDENTITY, value)])
+            .await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{value:?} -> {body}");
     }
     // Bytes that are not text.
     let req = axum::http::Request::builder()
-        .uri(REPOS)
+        .uri(ADMIN_ONLY)
         .header(
             IDENTITY,
             axum::http::HeaderValue::from_bytes(b"\xff\xfe").unwrap(),
@@ -176,7 +190,9 @@ async fn malformed_identity_headers_get_401() {
     // None of them made a user; the good one still works.
     let names: Vec<String> = usernames(&app).await.into_iter().map(|u| u.0).collect();
     assert_eq!(names, ["admin"]);
-    let (status, _) = app.with_headers("GET", REPOS, &[(IDENTITY, &good)]).await;
+    let (status, _) = app
+        .with_headers("GET", ADMIN_ONLY, &[(IDENTITY, &good)])
+        .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     app.close().await;
 }
@@ -185,11 +201,11 @@ async fn malformed_identity_headers_get_401() {
 async fn identity_headers_are_ignored_unless_configured() {
     let app = TestApp::sqlite().await;
     let (status, body) = app
-        .with_headers("GET", REPOS, &[(IDENTITY, &user("admin", "1"))])
+        .with_headers("GET", ADMIN_ONLY, &[(IDENTITY, &user("admin", "1"))])
         .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
     let (status, _) = app
-        .with_headers("GET", REPOS, &[("remote-user", "admin")])
+        .with_headers("GET", ADMIN_ONLY, &[("remote-user", "admin")])
         .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     app.close().await;

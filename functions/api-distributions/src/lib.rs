@@ -11,7 +11,7 @@ use depot_core::db::Db;
 use depot_core::hrefs::Kind;
 use depot_core::labels::Labeled;
 use depot_core::models::distribution::{self, BASE_PATHS, Distribution, NewDistribution, Source};
-use depot_core::models::list::{Bind, Filter, ListQuery};
+use depot_core::models::list::{Bind, Filter, Grantee, ListQuery};
 use depot_core::models::{Labels, publication, remote, repository, version};
 use depot_core::plugin::Family;
 use depot_core::tasks::args::{DistributionCreate, DistributionUpdate};
@@ -19,11 +19,11 @@ use depot_core::tasks::{Dispatch, TaskContext, TaskFuture, TaskRegistry};
 use depot_core::users::User;
 use depot_core::{CoreError, CoreResult};
 use depot_http::crud::{self, Resource};
-use depot_http::list::{fetch_page, href_filters, name_filters};
+use depot_http::list::{fetch_page, href_filters, name_filters, scoped};
 use depot_http::openapi::{self, ApiDoc};
 use depot_http::plugin_api::{self, ApiVisitor, DistributionType, FamilyApi};
 use depot_http::{
-    ApiResult, AppState, CorrelationId, Fields, ListParams, QueryMap, dispatched, ok,
+    ApiResult, AppState, Caller, CorrelationId, Fields, ListParams, QueryMap, dispatched, ok,
 };
 use serde_json::{Map, Value};
 
@@ -71,27 +71,27 @@ impl<P: DistributionType> Resource for Distributions<P> {
         Ok(one::<P>(&state.db, &state.settings, d).await?)
     }
 
-    async fn list(state: AppState, query: QueryMap) -> ApiResult<Response> {
-        list::<P>(state, query).await
+    async fn list(state: AppState, query: QueryMap, scope: Option<Grantee>) -> ApiResult<Response> {
+        list::<P>(state, query, scope).await
     }
 
     async fn create(
         state: AppState,
-        user: User,
+        caller: Caller,
         cid: CorrelationId,
         fields: Fields,
     ) -> ApiResult<Response> {
-        create::<P>(state, user, cid, fields).await
+        create::<P>(state, caller.user, cid, fields).await
     }
 
     async fn update(
         state: AppState,
-        user: User,
+        caller: Caller,
         cid: CorrelationId,
         id: String,
         raw: Map<String, Value>,
     ) -> ApiResult<Response> {
-        apply_update::<P>(state, user.id, cid.0, id, raw).await
+        apply_update::<P>(state, caller.user.id, cid.0, id, raw).await
     }
 }
 
@@ -312,15 +312,20 @@ async fn create<P: DistributionType>(
 fn run_create(ctx: TaskContext, args: DistributionCreate) -> TaskFuture {
     Box::pin(async move {
         let d = distribution::create(&ctx.core.db, args.0).await?;
-        ctx.created(d.href());
+        ctx.made(d.kind, &d.id).await?;
         Ok(Some(saved(&ctx.core.db, &d, &ctx.core.settings).await?))
     })
 }
 
-async fn list<P: DistributionType>(state: AppState, query: QueryMap) -> ApiResult<Response> {
+async fn list<P: DistributionType>(
+    state: AppState,
+    query: QueryMap,
+    scope: Option<Grantee>,
+) -> ApiResult<Response> {
     let params = ListParams::from_query(&query)?;
     let mut q = ListQuery::of(&distribution::TABLE);
     q.with(Filter::Is("pulp_type", Bind::Text(P::PULP_TYPE.into())))?;
+    scoped(&mut q, scope)?;
     name_filters(&mut q, &query, "name")?;
     name_filters(&mut q, &query, "base_path")?;
     href_filters(&mut q, &query, P::KIND)?;
@@ -431,5 +436,6 @@ fn openapi_of<P: DistributionType>(doc: &mut ApiDoc) {
         async_op: Some(async_op),
     };
     openapi::add_crud(doc, crud);
+    depot_http::object_roles::openapi(doc, P::HREF_PARAM, P::PREFIX, P::TAG);
     depot_http::labels::openapi(doc, P::HREF_PARAM, P::PREFIX, P::TAG);
 }

@@ -6,18 +6,20 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::routing::get;
 use depot_core::CoreError;
+use depot_core::access::Check;
 use depot_core::hrefs::parse_version_href;
 use depot_core::models::list::{Bind, Filter, ListQuery};
 use depot_core::models::publication::{self, FilePublicationResponse, Publication};
 use depot_core::models::{repository, version};
 use depot_core::plugin::Family;
 use depot_core::tasks::Dispatch;
-use depot_http::list::{fetch_page, href_filters};
+use depot_http::access::{params, viewset_of};
+use depot_http::list::{fetch_page, href_filters, scoped};
 use depot_http::openapi::{self, ApiDoc, JSON_FORM_MULTIPART, Op};
 use depot_http::plugin_api::{self, FamilyApi, PublicationType};
 use depot_http::{
-    ApiResult, AppState, Authenticated, CorrelationId, Detail, Fields, ListParams, QueryMap,
-    dispatched, no_content, ok, shaped,
+    ApiResult, AppState, Caller, CorrelationId, Fields, ListParams, QueryMap, dispatched,
+    no_content, ok, shaped,
 };
 use serde_json::Value;
 
@@ -52,14 +54,22 @@ fn routes<P: PublicationType>() -> Router<AppState> {
             &format!("{}{{id}}/", P::BASE),
             get(read::<P>).delete(delete::<P>),
         )
+        .merge(depot_http::object_roles::routes(P::BASE, P::KIND))
 }
 
 async fn create<P: PublicationType>(
     State(state): State<AppState>,
-    Authenticated(user): Authenticated,
+    caller: Caller,
     cid: CorrelationId,
     fields: Fields,
 ) -> ApiResult<Response> {
+    let check = Check {
+        action: "create",
+        params: params(&fields),
+        ..Check::default()
+    };
+    caller.authorize(&state, viewset_of(P::BASE), check).await?;
+    let user = &caller.user;
     let (_, raw) = fields.parse_full::<P::Create>()?;
     let text = |k: &str| raw.get(k).and_then(Value::as_str);
     let v = match (text("repository"), text("repository_version")) {
@@ -101,12 +111,18 @@ async fn create<P: PublicationType>(
 
 async fn list<P: PublicationType>(
     State(state): State<AppState>,
-    _: Authenticated,
+    caller: Caller,
     query: QueryMap,
 ) -> ApiResult<Response> {
+    let check = Check {
+        action: "list",
+        ..Check::default()
+    };
+    caller.authorize(&state, viewset_of(P::BASE), check).await?;
     let params = ListParams::from_query(&query)?;
     let mut q = ListQuery::of(&publication::TABLE);
     q.with(Filter::Is("pulp_type", Bind::Text(P::PULP_TYPE.into())))?;
+    scoped(&mut q, caller.scope(P::KIND))?;
     href_filters(&mut q, &query, P::KIND)?;
     if let Some(h) = query.get("repository_version") {
         let (repo, n) = parse_version_href(h).ok_or_else(|| {
@@ -143,19 +159,27 @@ async fn find<P: PublicationType>(state: &AppState, id: &str) -> ApiResult<Publi
 
 async fn read<P: PublicationType>(
     State(state): State<AppState>,
-    Detail { id, query }: Detail,
+    caller: Caller,
+    Path(id): Path<String>,
+    query: QueryMap,
 ) -> ApiResult<Response> {
     let p = find::<P>(&state, &id).await?;
+    caller
+        .may(&state, P::BASE, (P::KIND, &id), "retrieve", vec![])
+        .await?;
     let resp = publication::response(&state.db, &p).await?;
     shaped(&query, &resp)
 }
 
 async fn delete<P: PublicationType>(
     State(state): State<AppState>,
-    _: Authenticated,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     find::<P>(&state, &id).await?;
+    caller
+        .may(&state, P::BASE, (P::KIND, &id), "destroy", vec![])
+        .await?;
     publication::delete(&state.db, &id).await?;
     Ok(no_content())
 }
@@ -193,4 +217,5 @@ fn openapi_of<P: PublicationType>(doc: &mut ApiDoc) {
             .param(p())
             .response(204, None),
     );
+    depot_http::object_roles::openapi(doc, P::HREF_PARAM, P::PREFIX, P::TAG);
 }

@@ -6,22 +6,24 @@ use std::marker::PhantomData;
 use axum::Router;
 use axum::response::Response;
 use depot_core::CoreError;
+use depot_core::access::Object;
 use depot_core::hrefs::Kind;
 use depot_core::labels::Labeled;
 use depot_core::models::Labels;
-use depot_core::models::list::{Bind, Filter, ListQuery};
+use depot_core::models::list::{Bind, Filter, Grantee, ListQuery};
 use depot_core::models::remote::{self, NewRemote, Policy, Remote, SETTING_FIELDS};
 use depot_core::plugin::Family;
 use depot_core::tasks::args::RemoteUpdate;
 use depot_core::tasks::{Dispatch, TaskContext, TaskFuture, TaskRegistry};
 use depot_core::users::User;
 use depot_http::crud::{self, Resource};
-use depot_http::list::{href_filters, name_filters, page_response};
+use depot_http::list::{href_filters, name_filters, page_response, scoped};
 use depot_http::openapi::{self, ApiDoc};
 use depot_http::plugin_api::remote::fold_aliases;
 use depot_http::plugin_api::{self, ApiVisitor, FamilyApi, RemoteType};
 use depot_http::{
-    ApiResult, AppState, CorrelationId, Fields, ListParams, QueryMap, created, dispatched, ok,
+    ApiResult, AppState, Caller, CorrelationId, Fields, ListParams, QueryMap, created, dispatched,
+    ok,
 };
 use serde_json::{Map, Value};
 
@@ -69,12 +71,17 @@ impl<P: RemoteType> Resource for Remotes<P> {
         Ok(P::response(r))
     }
 
-    async fn list(state: AppState, query: QueryMap) -> ApiResult<Response> {
-        list::<P>(state, query).await
+    async fn list(state: AppState, query: QueryMap, scope: Option<Grantee>) -> ApiResult<Response> {
+        list::<P>(state, query, scope).await
     }
 
-    async fn create(state: AppState, _: User, _: CorrelationId, f: Fields) -> ApiResult<Response> {
-        create::<P>(state, f).await
+    async fn create(
+        state: AppState,
+        caller: Caller,
+        _: CorrelationId,
+        f: Fields,
+    ) -> ApiResult<Response> {
+        create::<P>(state, caller, f).await
     }
 
     fn patch_body(fields: Fields) -> ApiResult<Map<String, Value>> {
@@ -92,12 +99,12 @@ impl<P: RemoteType> Resource for Remotes<P> {
 
     async fn update(
         state: AppState,
-        user: User,
+        caller: Caller,
         cid: CorrelationId,
         id: String,
         raw: Map<String, Value>,
     ) -> ApiResult<Response> {
-        apply_update::<P>(state, user, cid, id, raw).await
+        apply_update::<P>(state, caller.user, cid, id, raw).await
     }
 }
 
@@ -110,7 +117,11 @@ fn is_setting<P: RemoteType>(field: &str) -> bool {
     SETTING_FIELDS.contains(&field) || P::FIELDS.contains(&field)
 }
 
-async fn create<P: RemoteType>(state: AppState, fields: Fields) -> ApiResult<Response> {
+async fn create<P: RemoteType>(
+    state: AppState,
+    caller: Caller,
+    fields: Fields,
+) -> ApiResult<Response> {
     let (_, mut raw) = fields.parse_full::<P::Create>()?;
     fold_aliases(&mut raw);
     P::validate(&raw)?;
@@ -150,13 +161,19 @@ async fn create<P: RemoteType>(state: AppState, fields: Fields) -> ApiResult<Res
         },
     )
     .await?;
+    caller.created(&state, &Object::new(P::KIND, &r.id)).await?;
     Ok(created(&P::response(&r)))
 }
 
-async fn list<P: RemoteType>(state: AppState, query: QueryMap) -> ApiResult<Response> {
+async fn list<P: RemoteType>(
+    state: AppState,
+    query: QueryMap,
+    scope: Option<Grantee>,
+) -> ApiResult<Response> {
     let params = ListParams::from_query(&query)?;
     let mut q = ListQuery::of(&remote::TABLE);
     q.with(Filter::Is("pulp_type", Bind::Text(P::PULP_TYPE.into())))?;
+    scoped(&mut q, scope)?;
     name_filters(&mut q, &query, "name")?;
     href_filters(&mut q, &query, P::KIND)?;
     let orderings = ["name", "pulp_created", "pulp_last_updated", "pk"];
@@ -262,5 +279,6 @@ fn openapi_of<P: RemoteType>(doc: &mut ApiDoc) {
         async_op: Some(async_op),
     };
     openapi::add_crud(doc, crud);
+    depot_http::object_roles::openapi(doc, P::HREF_PARAM, P::PREFIX, P::TAG);
     depot_http::labels::openapi(doc, P::HREF_PARAM, P::PREFIX, P::TAG);
 }

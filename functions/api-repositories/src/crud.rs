@@ -4,9 +4,10 @@ use std::marker::PhantomData;
 
 use axum::Router;
 use axum::response::Response;
+use depot_core::access::Object;
 use depot_core::hrefs::Kind;
 use depot_core::labels::Labeled;
-use depot_core::models::list::{Bind, Filter, ListQuery};
+use depot_core::models::list::{Bind, Filter, Grantee, ListQuery};
 use depot_core::models::repository::{self, NewRepository, Repository};
 use depot_core::models::{AsyncOperationResponse, Labels};
 use depot_core::tasks::args::RepositoryUpdate;
@@ -14,10 +15,11 @@ use depot_core::tasks::{Dispatch, TaskContext, TaskFuture, TaskRegistry};
 use depot_core::users::User;
 use depot_core::{CoreError, CoreResult};
 use depot_http::crud::{self, Resource};
-use depot_http::list::{href_filters, name_filters, page_response};
+use depot_http::list::{href_filters, name_filters, page_response, scoped};
 use depot_http::openapi::{self, ApiDoc};
 use depot_http::{
-    ApiResult, AppState, CorrelationId, Fields, ListParams, QueryMap, created, dispatched, ok,
+    ApiResult, AppState, Caller, CorrelationId, Fields, ListParams, QueryMap, created, dispatched,
+    ok,
 };
 use serde_json::{Map, Value, json};
 
@@ -49,12 +51,17 @@ impl<P: RepositoryType> Resource for Repositories<P> {
         Ok(P::response(repo))
     }
 
-    async fn list(state: AppState, query: QueryMap) -> ApiResult<Response> {
-        list::<P>(state, query).await
+    async fn list(state: AppState, query: QueryMap, scope: Option<Grantee>) -> ApiResult<Response> {
+        list::<P>(state, query, scope).await
     }
 
-    async fn create(state: AppState, _: User, _: CorrelationId, f: Fields) -> ApiResult<Response> {
-        create::<P>(state, f).await
+    async fn create(
+        state: AppState,
+        caller: Caller,
+        _: CorrelationId,
+        f: Fields,
+    ) -> ApiResult<Response> {
+        create::<P>(state, caller, f).await
     }
 
     fn put_body(fields: Fields) -> ApiResult<Map<String, Value>> {
@@ -65,12 +72,12 @@ impl<P: RepositoryType> Resource for Repositories<P> {
 
     async fn update(
         state: AppState,
-        user: User,
+        caller: Caller,
         cid: CorrelationId,
         id: String,
         raw: Map<String, Value>,
     ) -> ApiResult<Response> {
-        apply_update::<P>(state, user, cid, id, raw).await
+        apply_update::<P>(state, caller.user, cid, id, raw).await
     }
 }
 
@@ -87,7 +94,11 @@ fn blank_name(name: Option<&Value>) -> CoreResult<()> {
     }
 }
 
-async fn create<P: RepositoryType>(state: AppState, fields: Fields) -> ApiResult<Response> {
+async fn create<P: RepositoryType>(
+    state: AppState,
+    caller: Caller,
+    fields: Fields,
+) -> ApiResult<Response> {
     let (_, raw) = fields.parse_full::<P::Create>()?;
     blank_name(raw.get("name"))?;
     let remote_id = match text(&raw, "remote") {
@@ -114,13 +125,21 @@ async fn create<P: RepositoryType>(state: AppState, fields: Fields) -> ApiResult
     };
     P::defaults(&mut new);
     let repo = repository::create(&state.db, new).await?;
+    caller
+        .created(&state, &Object::new(P::KIND, &repo.id))
+        .await?;
     Ok(created(&P::response(&repo)))
 }
 
-async fn list<P: RepositoryType>(state: AppState, query: QueryMap) -> ApiResult<Response> {
+async fn list<P: RepositoryType>(
+    state: AppState,
+    query: QueryMap,
+    scope: Option<Grantee>,
+) -> ApiResult<Response> {
     let params = ListParams::from_query(&query)?;
     let mut q = ListQuery::of(&repository::TABLE);
     q.with(Filter::Is("pulp_type", Bind::Text(P::PULP_TYPE.into())))?;
+    scoped(&mut q, scope)?;
     name_filters(&mut q, &query, "name")?;
     href_filters(&mut q, &query, P::KIND)?;
     if let (Some(r), Some(kind)) = (query.get("remote"), P::REMOTE) {
@@ -224,6 +243,7 @@ pub fn openapi<P: RepositoryType>(doc: &mut ApiDoc) {
         async_op: Some(doc.schema::<AsyncOperationResponse>()),
     };
     openapi::add_crud(doc, crud);
+    depot_http::object_roles::openapi(doc, P::HREF_PARAM, P::PREFIX, P::TAG);
     if P::CREATABLE {
         depot_http::labels::openapi(doc, P::HREF_PARAM, P::PREFIX, P::TAG);
     }

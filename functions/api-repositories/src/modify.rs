@@ -9,12 +9,13 @@ use depot_core::CoreError;
 use depot_core::tasks::Dispatch;
 use depot_core::tasks::args::RepositoryModify;
 use depot_http::openapi::ApiDoc;
-use depot_http::{ApiResult, AppState, Authenticated, CorrelationId, Fields, dispatched};
+use depot_http::{ApiResult, AppState, Caller, CorrelationId, Fields, dispatched};
 use schemars::JsonSchema;
 use serde::Deserialize;
 
+use depot_http::access::params;
 use depot_http::plugin_api::RepositoryType;
-use depot_http::plugin_api::repository::{action, content_ids, find};
+use depot_http::plugin_api::repository::{acting_on, action, content_ids};
 
 const MODIFY_TASK: &str = "pulpcore.app.tasks.repository.add_and_remove";
 
@@ -38,13 +39,15 @@ pub struct RepositoryAddRemoveContent {
 
 async fn modify<P: RepositoryType>(
     State(state): State<AppState>,
-    Authenticated(user): Authenticated,
+    caller: Caller,
     cid: CorrelationId,
     Path(id): Path<String>,
     fields: Fields,
 ) -> ApiResult<Response> {
+    let params = params(&fields);
+    let repo = acting_on::<P>(&state, &caller, &id, "modify", params).await?;
     let body: RepositoryAddRemoveContent = fields.parse()?;
-    let repo = find::<P>(&state, &id).await?;
+    let user = &caller.user;
     let add = content_ids::<P>(
         &state,
         "add_content_units",

@@ -5,16 +5,17 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::routing::get;
 use depot_core::CoreError;
+use depot_core::access::{Check, Object};
 use depot_core::models::list::{Bind, Filter, ListQuery};
-use depot_core::models::repository;
+use depot_core::models::repository::{self, Repository};
 use depot_core::models::version::{self, RepositoryVersionResponse, Version};
 use depot_core::tasks::args::RepositoryVersionDelete;
 use depot_core::tasks::{Dispatch, TaskContext, TaskFuture, TaskRegistry};
+use depot_http::access::viewset_of;
 use depot_http::list::{fetch_page, number_filters};
 use depot_http::openapi::{self, ApiDoc, Op};
 use depot_http::{
-    ApiResult, AppState, Authenticated, CorrelationId, Detail, ListParams, QueryMap, dispatched,
-    ok, shaped,
+    ApiResult, AppState, Caller, CorrelationId, ListParams, QueryMap, dispatched, ok, shaped,
 };
 use serde_json::Value;
 
@@ -33,6 +34,25 @@ pub fn register_tasks(reg: &mut TaskRegistry) {
     reg.register(run_delete);
 }
 
+/// Repository `id` of type `P`, whose versions the caller may `action` (`list`,
+/// `retrieve`, `destroy`): the versions' policy asks for permissions on the repository.
+async fn allowed<P: RepositoryType>(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    action: &str,
+) -> ApiResult<Repository> {
+    let repo = repository::get_of_type(&state.db, id, P::PULP_TYPE).await?;
+    let check = Check {
+        action,
+        repository: Some(Object::new(P::KIND, id)),
+        ..Check::default()
+    };
+    let viewset = format!("{}/versions", viewset_of(P::BASE));
+    caller.authorize(state, &viewset, check).await?;
+    Ok(repo)
+}
+
 fn number(raw: &str) -> ApiResult<i64> {
     raw.parse::<i64>()
         .ok()
@@ -42,9 +62,11 @@ fn number(raw: &str) -> ApiResult<i64> {
 
 async fn list<P: RepositoryType>(
     State(state): State<AppState>,
-    Detail { id, query }: Detail,
+    caller: Caller,
+    Path(id): Path<String>,
+    query: QueryMap,
 ) -> ApiResult<Response> {
-    repository::get_of_type(&state.db, &id, P::PULP_TYPE).await?;
+    allowed::<P>(&state, &caller, &id, "list").await?;
     let params = ListParams::from_query(&query)?;
     let mut q = ListQuery::of(&version::TABLE);
     q.with(Filter::Is("repository", Bind::Text(id.clone())))?;
@@ -67,11 +89,11 @@ async fn list<P: RepositoryType>(
 
 async fn read<P: RepositoryType>(
     State(state): State<AppState>,
-    _: Authenticated,
+    caller: Caller,
     Path((id, n)): Path<(String, String)>,
     query: QueryMap,
 ) -> ApiResult<Response> {
-    repository::get_of_type(&state.db, &id, P::PULP_TYPE).await?;
+    allowed::<P>(&state, &caller, &id, "retrieve").await?;
     let v = version::get(&state.db, &id, number(&n)?).await?;
     let resp = version::response(&state.db, &v).await?;
     shaped(&query, &resp)
@@ -79,12 +101,13 @@ async fn read<P: RepositoryType>(
 
 async fn delete<P: RepositoryType>(
     State(state): State<AppState>,
-    Authenticated(user): Authenticated,
+    caller: Caller,
     cid: CorrelationId,
     Path((id, n)): Path<(String, String)>,
 ) -> ApiResult<Response> {
     let n = number(&n)?;
-    let repo = repository::get_of_type(&state.db, &id, P::PULP_TYPE).await?;
+    let repo = allowed::<P>(&state, &caller, &id, "destroy").await?;
+    let user = &caller.user;
     version::get(&state.db, &id, n).await?;
     let args = RepositoryVersionDelete {
         repository_id: id,

@@ -4,14 +4,16 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::routing::get;
+use depot_core::access::Check;
+use depot_core::hrefs::TASK;
 use depot_core::models::list::{Bind, Cmp, Filter, ListQuery};
 use depot_core::models::task::{self, STATES, Task, TaskGroupResponse, TaskResponse};
 use depot_core::{CoreError, tasks};
 use depot_http::list::{fetch_page, href_filters, name_filters, page_response, time_filters};
 use depot_http::openapi::{self, ApiDoc, JSON_FORM_MULTIPART, Op};
 use depot_http::{
-    ApiResult, AppState, Authenticated, Detail, Fields, ListParams, QueryMap, no_content, ok,
-    shaped,
+    ApiResult, AppState, Authenticated, Caller, Detail, Fields, ListParams, QueryMap, no_content,
+    ok, shaped,
 };
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -112,13 +114,45 @@ fn add_filters(q: &mut ListQuery, query: &QueryMap) -> ApiResult<()> {
     Ok(())
 }
 
+/// The tasks' policy, as Pulp names the viewset.
+const VIEWSET: &str = "tasks";
+
+/// The permissions whoever dispatched a task holds on it (Pulp gives them `core.task_owner`
+/// on the task; here the task's `created_by` says it, without a role row per task).
+fn dispatcher_permissions() -> &'static [&'static str] {
+    depot_core::access::CORE_ROLES
+        .iter()
+        .find(|r| r.name == "core.task_owner")
+        .map_or(&[], |r| r.permissions)
+}
+
+/// Task `id`, on which the caller may do `action`: not found unless they may see it,
+/// forbidden unless the tasks' policy allows it.
+async fn allowed(state: &AppState, caller: &mut Caller, id: &str, action: &str) -> ApiResult<Task> {
+    let t = task::get(&state.db, id).await?;
+    if t.created_by.as_deref() == Some(caller.user.id.as_str()) {
+        caller.grants.imply(id, dispatcher_permissions());
+    }
+    caller.may(state, BASE, (&TASK, id), action, vec![]).await?;
+    Ok(t)
+}
+
 async fn list(
     State(state): State<AppState>,
-    _: Authenticated,
+    caller: Caller,
     query: QueryMap,
 ) -> ApiResult<Response> {
+    let check = Check {
+        action: "list",
+        ..Check::default()
+    };
+    caller.authorize(&state, VIEWSET, check).await?;
     let params = ListParams::from_query(&query)?;
     let mut q = ListQuery::of(&task::TABLE);
+    if let Some(grantee) = caller.scope(&TASK) {
+        let mine = Filter::Is("created_by", Bind::Text(caller.user.id.clone()));
+        q.with(Filter::AnyOf(vec![mine, Filter::Granted("id", grantee)]))?;
+    }
     add_filters(&mut q, &query)?;
     let orderings = [
         "pulp_created",
@@ -135,17 +169,23 @@ async fn list(
     .await
 }
 
-async fn read(State(state): State<AppState>, Detail { id, query }: Detail) -> ApiResult<Response> {
-    let t = task::get(&state.db, &id).await?;
+async fn read(
+    State(state): State<AppState>,
+    mut caller: Caller,
+    Path(id): Path<String>,
+    query: QueryMap,
+) -> ApiResult<Response> {
+    let t = allowed(&state, &mut caller, &id, "retrieve").await?;
     shaped(&query, &t.response())
 }
 
 async fn cancel(
     State(state): State<AppState>,
-    _: Authenticated,
+    mut caller: Caller,
     Path(id): Path<String>,
     fields: Fields,
 ) -> ApiResult<Response> {
+    allowed(&state, &mut caller, &id, "partial_update").await?;
     let body: PatchedTaskCancel = fields.parse()?;
     if body.state != "canceled" {
         return Err(CoreError::field("state", "The only acceptable value is 'canceled'.").into());
@@ -165,9 +205,10 @@ async fn cancel(
 
 async fn delete(
     State(state): State<AppState>,
-    _: Authenticated,
+    mut caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
+    allowed(&state, &mut caller, &id, "destroy").await?;
     task::delete(&state.db, &id).await?;
     Ok(no_content())
 }

@@ -52,7 +52,7 @@ async fn with_progress(
 
 /// The task's result: the publication, recorded as created.
 async fn result(ctx: &TaskContext, p: &Publication) -> CoreResult<Option<serde_json::Value>> {
-    ctx.created(p.href());
+    ctx.made(p.kind, &p.id).await?;
     let response = publication::response(&ctx.core.db, p).await?;
     Ok(Some(serde_json::to_value(response).unwrap_or_default()))
 }

@@ -146,7 +146,7 @@ fn sync(ctx: TaskContext, args: Sync) -> TaskFuture {
                 .unwrap_or_else(|| "PULP_MANIFEST".into());
             let p = depot_file::publish::publish(core, &v, &manifest, false, Some(raw_manifest))
                 .await?;
-            ctx.created(p.href());
+            ctx.made(p.kind, &p.id).await?;
         }
         match created {
             Some(v) => Ok(Some(

@@ -216,6 +216,17 @@ impl TestApp {
         (status, bytes.to_vec())
     }
 
+    /// Sends a request as `user` (Basic, with [`PASSWORD`]); fails on a 5xx.
+    pub async fn as_user(
+        &self,
+        user: &str,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        self.send_as(Some(user), method, path, body).await
+    }
+
     async fn send(
         &self,
         method: &str,
@@ -223,9 +234,20 @@ impl TestApp {
         body: Option<Value>,
         signed_in: bool,
     ) -> (StatusCode, Value) {
+        let user = signed_in.then_some("admin");
+        self.send_as(user, method, path, body).await
+    }
+
+    async fn send_as(
+        &self,
+        user: Option<&str>,
+        method: &str,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
         let mut req = Request::builder().method(method).uri(path);
-        if signed_in {
-            req = req.header(header::AUTHORIZATION, basic("admin", PASSWORD));
+        if let Some(user) = user {
+            req = req.header(header::AUTHORIZATION, basic(user, PASSWORD));
         }
         let req = match body {
             Some(b) => req

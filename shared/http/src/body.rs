@@ -353,6 +353,11 @@ impl Fields {
         self.values.contains_key(name)
     }
 
+    /// The text value of field `name`, before any parsing (for checks that precede it).
+    pub fn text(&self, name: &str) -> Option<&str> {
+        self.values.get(name).and_then(Value::as_str)
+    }
+
     /// Validates and deserializes into `T`. Unknown fields and file parts nobody took are
     /// refused with Pulp's "Unexpected field".
     pub fn parse<T: DeserializeOwned + JsonSchema>(self) -> Result<T, ApiError> {

@@ -1,6 +1,8 @@
 //! The REST skeleton of the resource families (repositories, remotes, distributions): routes,
-//! read, update (PATCH and PUT) and delete written once over [`Resource`]. Each family writes
-//! what differs: how a page is listed, how one is created, and what an update checks before its
+//! read, update (PATCH and PUT) and delete written once over [`Resource`], each checked
+//! against the type's access policy (what the caller may not see is not found; what they may
+//! see but not do is forbidden), with the role actions on each object. Each family writes what
+//! differs: how a page is listed, how one is created, and what an update checks before its
 //! task is dispatched.
 
 use std::future::Future;
@@ -9,17 +11,17 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::routing::get;
+use depot_core::access::{Check, Object};
 use depot_core::hrefs::Kind;
 use depot_core::labels::Labeled;
-use depot_core::users::User;
+use depot_core::models::list::Grantee;
 use schemars::JsonSchema;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
-use crate::{
-    ApiResult, AppState, Authenticated, CorrelationId, Detail, Fields, QueryMap, dispatched,
-};
+use crate::access::{params, viewset_of};
+use crate::{ApiResult, AppState, Caller, CorrelationId, Fields, QueryMap, dispatched};
 
 /// One resource type of a family, as the generic handlers see it.
 pub trait Resource: Send + Sync + 'static {
@@ -48,12 +50,19 @@ pub trait Resource: Send + Sync + 'static {
         model: &Self::Model,
     ) -> impl Future<Output = ApiResult<Self::Response>> + Send;
 
-    /// A page of the collection, filtered as `query` asks.
-    fn list(state: AppState, query: QueryMap) -> impl Future<Output = ApiResult<Response>> + Send;
+    /// A page of the collection, filtered as `query` asks, and to the rows `scope` names
+    /// when it names some (what the caller may see).
+    fn list(
+        state: AppState,
+        query: QueryMap,
+        scope: Option<Grantee>,
+    ) -> impl Future<Output = ApiResult<Response>> + Send;
 
+    /// Creates one; the caller's policy allowed it. Whoever makes the resource runs the
+    /// creation hooks for it ([`Caller::created`], or in the task that makes it).
     fn create(
         state: AppState,
-        user: User,
+        caller: Caller,
         cid: CorrelationId,
         fields: Fields,
     ) -> impl Future<Output = ApiResult<Response>> + Send;
@@ -72,7 +81,7 @@ pub trait Resource: Send + Sync + 'static {
     /// when nothing changes).
     fn update(
         state: AppState,
-        user: User,
+        caller: Caller,
         cid: CorrelationId,
         id: String,
         changes: Map<String, Value>,
@@ -83,74 +92,108 @@ pub trait Resource: Send + Sync + 'static {
 pub fn routes<R: Resource>() -> Router<AppState> {
     let detail_path = format!("{}{{id}}/", R::BASE);
     let detail = get(read::<R>).patch(partial_update::<R>).put(update::<R>);
+    let roles = crate::object_roles::routes(R::BASE, R::KIND);
     if !R::CREATABLE {
         return Router::new()
             .route(R::BASE, get(list::<R>))
-            .route(&detail_path, detail);
+            .route(&detail_path, detail)
+            .merge(roles);
     }
     Router::new()
         .route(R::BASE, get(list::<R>).post(create::<R>))
         .route(&detail_path, detail.delete(delete::<R>))
         .merge(crate::labels::routes(R::BASE, R::LABELED))
+        .merge(roles)
+}
+
+/// The policy check of `action` on object `id` of `R`, which must exist and be visible to the
+/// caller (404 otherwise), with the objects the body names (`params`).
+async fn check<R: Resource>(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    action: &str,
+    params: Vec<(&'static str, Object)>,
+) -> ApiResult<R::Model> {
+    let model = R::find(state, id).await?;
+    caller
+        .may(state, R::BASE, (R::KIND, id), action, params)
+        .await?;
+    Ok(model)
 }
 
 async fn list<R: Resource>(
     State(state): State<AppState>,
-    _: Authenticated,
+    caller: Caller,
     query: QueryMap,
 ) -> ApiResult<Response> {
-    R::list(state, query).await
+    let check = Check {
+        action: "list",
+        ..Check::default()
+    };
+    caller.authorize(&state, viewset_of(R::BASE), check).await?;
+    R::list(state, query, caller.scope(R::KIND)).await
 }
 
 async fn create<R: Resource>(
     State(state): State<AppState>,
-    Authenticated(user): Authenticated,
+    caller: Caller,
     cid: CorrelationId,
     fields: Fields,
 ) -> ApiResult<Response> {
-    R::create(state, user, cid, fields).await
+    let check = Check {
+        action: "create",
+        params: params(&fields),
+        ..Check::default()
+    };
+    caller.authorize(&state, viewset_of(R::BASE), check).await?;
+    R::create(state, caller, cid, fields).await
 }
 
 async fn read<R: Resource>(
     State(state): State<AppState>,
-    Detail { id, query }: Detail,
+    caller: Caller,
+    Path(id): Path<String>,
+    query: QueryMap,
 ) -> ApiResult<Response> {
-    let model = R::find(&state, &id).await?;
+    let model = check::<R>(&state, &caller, &id, "retrieve", vec![]).await?;
     crate::shaped(&query, &R::show(&state, &model).await?)
 }
 
 async fn partial_update<R: Resource>(
     State(state): State<AppState>,
-    Authenticated(user): Authenticated,
+    caller: Caller,
     cid: CorrelationId,
     Path(id): Path<String>,
     fields: Fields,
 ) -> ApiResult<Response> {
+    check::<R>(&state, &caller, &id, "partial_update", params(&fields)).await?;
     let changes = R::patch_body(fields)?;
-    R::update(state, user, cid, id, changes).await
+    R::update(state, caller, cid, id, changes).await
 }
 
 async fn update<R: Resource>(
     State(state): State<AppState>,
-    Authenticated(user): Authenticated,
+    caller: Caller,
     cid: CorrelationId,
     Path(id): Path<String>,
     fields: Fields,
 ) -> ApiResult<Response> {
+    check::<R>(&state, &caller, &id, "update", params(&fields)).await?;
     let changes = R::put_body(fields)?;
-    R::update(state, user, cid, id, changes).await
+    R::update(state, caller, cid, id, changes).await
 }
 
 /// Deleting runs as Pulp's `general_delete` task, holding the resource.
 async fn delete<R: Resource>(
     State(state): State<AppState>,
-    Authenticated(user): Authenticated,
+    caller: Caller,
     cid: CorrelationId,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    R::find(&state, &id).await?;
-    let d =
-        depot_core::tasks::general::delete_dispatch(R::KIND, &id).requested_by(&user.id, &cid.0);
+    check::<R>(&state, &caller, &id, "destroy", vec![]).await?;
+    let d = depot_core::tasks::general::delete_dispatch(R::KIND, &id)
+        .requested_by(&caller.user.id, &cid.0);
     dispatched(&state, d).await
 }
 

@@ -2,6 +2,7 @@
 //! auth, request bodies in Pulp's three encodings, list queries and pagination, correlation ids,
 //! and the OpenAPI document builder.
 
+pub mod access;
 pub mod auth;
 pub mod body;
 pub mod cid;
@@ -13,6 +14,7 @@ pub mod guards;
 pub mod labels;
 pub mod list;
 pub mod logging;
+pub mod object_roles;
 pub mod on_demand;
 pub mod openapi;
 pub mod plugin_api;
@@ -20,6 +22,7 @@ pub mod query;
 pub mod response;
 pub mod server;
 
+pub use access::Caller;
 pub use auth::{Authenticated, Detail};
 pub use body::Fields;
 pub use cid::CorrelationId;

@@ -98,6 +98,17 @@ pub fn href_filters(q: &mut ListQuery, query: &QueryMap, kind: Kind) -> CoreResu
     Ok(())
 }
 
+/// Keeps only the rows the caller may see, when `scope` says they may not see all.
+pub fn scoped(
+    q: &mut ListQuery,
+    scope: Option<depot_core::models::list::Grantee>,
+) -> CoreResult<()> {
+    if let Some(grantee) = scope {
+        q.with(Filter::Granted("id", grantee))?;
+    }
+    Ok(())
+}
+
 /// Runs the query: the total count and one page of rows. With `pulp_label_select`, labels are
 /// matched on `labels_column` (a column name of the select list, without its table).
 pub async fn fetch_page(

@@ -127,31 +127,43 @@ pub fn locked_roles() -> impl Iterator<Item = &'static RoleSpec> {
     )
 }
 
+/// Every permission on `model`, sorted (what a superuser holds on one of its objects).
+pub fn permissions_on(model: &str) -> Vec<String> {
+    let mut out: Vec<String> = catalog()
+        .iter()
+        .filter(|(_, m)| **m == model)
+        .map(|(p, _)| p.clone())
+        .collect();
+    out.sort();
+    out
+}
+
 /// The model permission `name` (`<app>.<codename>`) is on, if it exists: Django's four for
 /// every model with an href or a locked role, and every permission a locked role names.
 pub fn permission_model(name: &str) -> Option<&'static str> {
+    catalog().get(name).copied()
+}
+
+fn catalog() -> &'static HashMap<String, &'static str> {
     static CATALOG: OnceLock<HashMap<String, &'static str>> = OnceLock::new();
-    CATALOG
-        .get_or_init(|| {
-            let mut all = HashMap::new();
-            let models = crate::plugin::resource_types()
-                .map(|k| k.prn_model)
-                .chain(locked_roles().map(|r| r.model));
-            for model in models {
-                let (app, short) = model.split_once('.').unwrap_or(("", model));
-                for action in ["add", "view", "change", "delete"] {
-                    all.insert(format!("{app}.{action}_{short}"), model);
-                }
+    CATALOG.get_or_init(|| {
+        let mut all = HashMap::new();
+        let models = crate::plugin::resource_types()
+            .map(|k| k.prn_model)
+            .chain(locked_roles().map(|r| r.model));
+        for model in models {
+            let (app, short) = model.split_once('.').unwrap_or(("", model));
+            for action in ["add", "view", "change", "delete"] {
+                all.insert(format!("{app}.{action}_{short}"), model);
             }
-            for role in locked_roles() {
-                for p in role.permissions {
-                    all.insert((*p).to_string(), role.model);
-                }
+        }
+        for role in locked_roles() {
+            for p in role.permissions {
+                all.insert((*p).to_string(), role.model);
             }
-            all
-        })
-        .get(name)
-        .copied()
+        }
+        all
+    })
 }
 
 #[cfg(test)]

@@ -225,6 +225,17 @@ pub async fn remove_member(db: &Db, id: &str, user_id: &str) -> CoreResult<()> {
     Ok(())
 }
 
+/// The names of the groups user `user_id` is in.
+pub async fn names_of(db: &Db, user_id: &str) -> CoreResult<Vec<String>> {
+    Ok(sqlx::query_scalar(
+        "SELECT g.name FROM user_group_members m JOIN user_groups g ON g.id = m.group_id \
+         WHERE m.user_id = $1",
+    )
+    .bind(user_id)
+    .fetch_all(db.pool())
+    .await?)
+}
+
 /// The groups each of `user_ids` is in, by user id (one query for a page of users).
 pub async fn of_users(db: &Db, user_ids: &[String]) -> CoreResult<HashMap<String, Vec<UserGroup>>> {
     let mut out: HashMap<String, Vec<UserGroup>> = HashMap::new();

@@ -73,10 +73,42 @@ pub enum Filter {
     /// The content whose id is the field is in a repository version (`Present`), or was added
     /// or removed by it.
     Version(&'static str, InVersion, String, i64),
+    /// The field is the id of an object on which the user (directly or through a group) holds
+    /// one of the permissions by a role given for that object (list scoping).
+    Granted(&'static str, Grantee),
+    /// The field is the id of content in a repository the user may see that way.
+    GrantedContent(&'static str, Grantee),
+    /// The field is the id of content in some repository.
+    InSomeRepository(&'static str),
     /// Any of the filters holds (none: no row).
     AnyOf(Vec<Filter>),
     /// Matches no row (a reference to something that cannot exist).
     Nothing,
+}
+
+/// Who a [`Filter::Granted`] is for, and which permissions count.
+#[derive(Debug, Clone)]
+pub struct Grantee {
+    pub user_id: String,
+    pub permissions: Vec<String>,
+}
+
+impl Grantee {
+    /// The ids of the objects the grantee holds a permission on, as a subquery.
+    fn objects(&self) -> (String, Vec<Bind>) {
+        let marks = vec!["?"; self.permissions.len()].join(", ");
+        let sql = format!(
+            "SELECT a.object_id FROM role_assignments a \
+             JOIN role_permissions p ON p.role_id = a.role_id \
+             WHERE a.object_id IS NOT NULL AND p.permission IN ({marks}) \
+             AND (a.user_id = ? OR a.group_id IN \
+             (SELECT m.group_id FROM user_group_members m WHERE m.user_id = ?))"
+        );
+        let mut binds: Vec<Bind> = self.permissions.iter().cloned().map(Bind::Text).collect();
+        binds.push(Bind::Text(self.user_id.clone()));
+        binds.push(Bind::Text(self.user_id.clone()));
+        (sql, binds)
+    }
 }
 
 /// `SELECT <columns> FROM <from> WHERE <filters> ORDER BY <order> LIMIT/OFFSET`, plus the count.
@@ -203,6 +235,29 @@ impl ListQuery {
                     ),
                 }
             }
+            Filter::Granted(_, g) | Filter::GrantedContent(_, g) if g.permissions.is_empty() => {
+                ("1 = 0".into(), vec![])
+            }
+            Filter::Granted(field, grantee) => {
+                let (objects, binds) = grantee.objects();
+                (format!("{} IN ({objects})", self.column(field)?), binds)
+            }
+            Filter::GrantedContent(field, grantee) => {
+                let (objects, binds) = grantee.objects();
+                let sql = format!(
+                    "{} IN (SELECT rc.content_id FROM repository_contents rc \
+                     WHERE rc.repository_id IN ({objects}))",
+                    self.column(field)?
+                );
+                (sql, binds)
+            }
+            Filter::InSomeRepository(field) => (
+                format!(
+                    "{} IN (SELECT rc.content_id FROM repository_contents rc)",
+                    self.column(field)?
+                ),
+                vec![],
+            ),
             Filter::AnyOf(filters) if filters.is_empty() => ("1 = 0".into(), vec![]),
             Filter::AnyOf(filters) => {
                 let mut conds = Vec::new();

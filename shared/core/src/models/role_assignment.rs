@@ -8,10 +8,10 @@ use sqlx::any::AnyRow;
 
 use super::list::Table;
 use super::role;
-use crate::access;
+use crate::access::{self, Object};
 use crate::db::Db;
 use crate::hrefs::{GROUP, USER};
-use crate::plugin::{self, Kind};
+use crate::plugin;
 use crate::{CoreError, CoreResult};
 
 const SELECT: &str = "a.id AS id, a.role_id AS role_id, r.name AS role, \
@@ -72,13 +72,6 @@ impl Holder {
             Holder::Group(_) => "core.grouprole",
         }
     }
-}
-
-/// An object a role is given for.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Object {
-    pub kind: Kind,
-    pub id: String,
 }
 
 #[derive(Debug, Clone)]
@@ -290,6 +283,35 @@ pub async fn create(
     }
 }
 
+/// Gives role `role_name` to `holder` on `object` as a creation hook does: no checks, and
+/// already given is no change. A role that does not exist is skipped (and logged).
+pub async fn give(db: &Db, holder: &Holder, role_name: &str, object: &Object) -> CoreResult<()> {
+    let (user, group) = match holder {
+        Holder::User(id) => (Some(id.as_str()), None),
+        Holder::Group(id) => (None, Some(id.as_str())),
+    };
+    let given = sqlx::query(
+        "INSERT INTO role_assignments \
+         (id, role_id, user_id, group_id, object_type, object_id, domain_id, created) \
+         SELECT $1, r.id, $2, $3, $4, $5, NULL, $6 FROM roles r WHERE r.name = $7 \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(crate::new_id())
+    .bind(user)
+    .bind(group)
+    .bind(object.kind.prn_model)
+    .bind(&object.id)
+    .bind(crate::time::now())
+    .bind(role_name)
+    .execute(db.pool())
+    .await?
+    .rows_affected();
+    if given == 0 && role::find_by_name(db, role_name).await?.is_none() {
+        tracing::warn!("creation hook: there is no role {role_name:?} to give");
+    }
+    Ok(())
+}
+
 /// Takes back assignment `id` of `holder`.
 pub async fn delete(db: &Db, holder: &Holder, id: &str) -> CoreResult<()> {
     get(db, holder, id).await?;
@@ -306,5 +328,155 @@ pub async fn forget_object(db: &Db, id: &str) -> CoreResult<()> {
         .bind(id)
         .execute(db.pool())
         .await?;
+    Ok(())
+}
+
+/// Who holds each role given for `object`, as `list_roles/` shows it.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ObjectRole {
+    pub role: String,
+    pub users: Vec<String>,
+    pub groups: Vec<String>,
+}
+
+/// The roles given for `object`, by role name, with their users and groups.
+pub async fn of_object(db: &Db, object: &Object) -> CoreResult<Vec<ObjectRole>> {
+    let rows: Vec<(String, Option<String>, Option<String>)> = sqlx::query_as(
+        "SELECT r.name, u.username, g.name FROM role_assignments a \
+         JOIN roles r ON r.id = a.role_id \
+         LEFT JOIN users u ON u.id = a.user_id \
+         LEFT JOIN user_groups g ON g.id = a.group_id \
+         WHERE a.object_id = $1 AND a.object_type = $2 ORDER BY r.name, a.created",
+    )
+    .bind(&object.id)
+    .bind(object.kind.prn_model)
+    .fetch_all(db.pool())
+    .await?;
+    let mut out: Vec<ObjectRole> = Vec::new();
+    for (role, user, group) in rows {
+        if out.last().is_none_or(|r| r.role != role) {
+            out.push(ObjectRole {
+                role,
+                users: Vec::new(),
+                groups: Vec::new(),
+            });
+        }
+        let entry = out.last_mut().expect("just pushed");
+        entry.users.extend(user);
+        entry.groups.extend(group);
+    }
+    Ok(out)
+}
+
+/// The most users and groups one `add_role/` or `remove_role/` names.
+pub const MAX_HOLDERS: usize = 1000;
+
+/// Gives (`assign`) or takes back role `role_name` on `object` for the named users and groups,
+/// all or none, with Pulp's checks and messages.
+pub async fn change_object_role(
+    db: &Db,
+    object: &Object,
+    role_name: &str,
+    users: &[String],
+    groups: &[String],
+    assign: bool,
+) -> CoreResult<()> {
+    for (field, names) in [("users", users), ("groups", groups)] {
+        if names.len() > MAX_HOLDERS {
+            return Err(CoreError::field(
+                field,
+                format!("Ensure this field has no more than {MAX_HOLDERS} elements."),
+            ));
+        }
+    }
+    let role = role::find_by_name(db, role_name).await?.ok_or_else(|| {
+        CoreError::field(
+            "role",
+            format!("Object with name={role_name} does not exist."),
+        )
+    })?;
+    let mut holders = Vec::new();
+    for name in users {
+        let id = super::user::id_by_name(db, name).await?.ok_or_else(|| {
+            CoreError::field(
+                "users",
+                format!("Object with username={name} does not exist."),
+            )
+        })?;
+        holders.push((Holder::User(id), name));
+    }
+    for name in groups {
+        let g = super::group::find_by_name(db, name).await?.ok_or_else(|| {
+            CoreError::field("groups", format!("Object with name={name} does not exist."))
+        })?;
+        holders.push((Holder::Group(g.id), name));
+    }
+    let carries = role
+        .permissions
+        .iter()
+        .any(|p| access::permission_model(p) == Some(object.kind.prn_model));
+    if !carries {
+        return Err(CoreError::invalid(
+            "The role does not contain any permission for that object.",
+        ));
+    }
+    let mut tx = db.pool().begin().await?;
+    for (holder, name) in &holders {
+        let (column, id) = match holder {
+            Holder::User(id) => ("user_id", id),
+            Holder::Group(id) => ("group_id", id),
+        };
+        let existing: Option<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT id FROM role_assignments WHERE {column} = $1 AND role_id = $2 \
+             AND object_id = $3 AND object_type = $4"
+        )))
+        .bind(id)
+        .bind(&role.id)
+        .bind(&object.id)
+        .bind(object.kind.prn_model)
+        .fetch_optional(&mut *tx)
+        .await?;
+        match (assign, existing) {
+            (true, Some(_)) => {
+                return Err(CoreError::invalid(format!(
+                    "The role is already assigned to {} '{name}'.",
+                    holder.word()
+                )));
+            }
+            (false, None) => {
+                return Err(CoreError::invalid(format!(
+                    "The role is not assigned to {} '{name}'.",
+                    holder.word()
+                )));
+            }
+            (true, None) => {
+                let (user, group) = match holder {
+                    Holder::User(id) => (Some(id), None),
+                    Holder::Group(id) => (None, Some(id)),
+                };
+                sqlx::query(
+                    "INSERT INTO role_assignments \
+                     (id, role_id, user_id, group_id, object_type, object_id, domain_id, created) \
+                     VALUES ($1, $2, $3, $4, $5, $6, NULL, $7)",
+                )
+                .bind(crate::new_id())
+                .bind(&role.id)
+                .bind(user)
+                .bind(group)
+                .bind(object.kind.prn_model)
+                .bind(&object.id)
+                .bind(crate::time::now())
+                .execute(&mut *tx)
+                .await?;
+            }
+            (false, Some(assignment)) => {
+                sqlx::query("DELETE FROM role_assignments WHERE id = $1")
+                    .bind(assignment)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+    }
+    tx.commit().await?;
     Ok(())
 }

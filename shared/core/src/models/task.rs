@@ -56,6 +56,7 @@ pub static TABLE: Table = Table {
     select: COLUMNS,
     from: "tasks",
     fields: &[
+        ("created_by", "created_by"),
         ("id", "id"),
         ("pk", "id"),
         ("state", "state"),

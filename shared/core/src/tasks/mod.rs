@@ -29,7 +29,7 @@ pub use progress::Progress;
 pub use worker::{Workers, resend_unblocked, run_task, run_worker, start_workers, sweep};
 
 use crate::db::Tx;
-use crate::hrefs::DEFAULT_DOMAIN_PRN;
+use crate::hrefs::{DEFAULT_DOMAIN_PRN, Kind};
 use crate::models::task::{self, Task, WAITING};
 use crate::{Core, CoreError, CoreResult};
 
@@ -115,6 +115,18 @@ impl TaskContext {
     /// Records an href for the task's `created_resources`.
     pub fn created(&self, href: String) {
         self.created.lock().expect("created list").push(href);
+    }
+
+    /// Records a resource the task made (a distribution, a publication) as created, and runs
+    /// its type's creation hooks for whoever dispatched the task (the owner role, in Pulp's
+    /// default policies).
+    pub async fn made(&self, kind: Kind, id: &str) -> CoreResult<()> {
+        self.created(kind.href(id));
+        if let Some(user) = &self.task.created_by {
+            crate::access::on_created(&self.core.db, user, &crate::access::Object::new(kind, id))
+                .await?;
+        }
+        Ok(())
     }
 }
 

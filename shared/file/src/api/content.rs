@@ -3,21 +3,22 @@
 //! repository is named, a new repository version.
 
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::routing::{get, post};
 use depot_core::CoreError;
 use depot_core::artifacts::{Expected, ingest_staged};
 use depot_core::models::Labels;
 use depot_core::models::list::{Bind, Filter, ListQuery};
+use depot_http::access::params;
 use depot_http::body::FileField;
 use depot_http::list::{href_filters, name_filters, page_response};
 use depot_http::openapi::{self, ApiDoc, MULTIPART_FORM, Op};
 use depot_http::plugin_api::content::{
-    CreateRequest, dispatch_create, labels, repository_version_filters,
+    CreateRequest, creating, dispatch_create, labels, listing, reading, repository_version_filters,
 };
 use depot_http::{
-    ApiResult, AppState, Authenticated, CorrelationId, Detail, Fields, ListParams, QueryMap,
+    ApiResult, AppState, Authenticated, Caller, CorrelationId, Fields, ListParams, QueryMap,
     created, shaped,
 };
 use schemars::JsonSchema;
@@ -69,10 +70,13 @@ pub struct FileContentUpload {
 
 async fn create(
     State(state): State<AppState>,
-    Authenticated(user): Authenticated,
+    caller: Caller,
     cid: CorrelationId,
     mut fields: Fields,
 ) -> ApiResult<Response> {
+    let params = params(&fields);
+    creating(&state, &caller, &crate::CONTENT, params).await?;
+    let user = &caller.user;
     let file = fields.take_file("file");
     let body: FileContentCreate = fields.parse()?;
     validate_relative_path(&body.relative_path)?;
@@ -107,11 +111,12 @@ async fn upload_sync(
 
 async fn list(
     State(state): State<AppState>,
-    _: Authenticated,
+    caller: Caller,
     query: QueryMap,
 ) -> ApiResult<Response> {
     let params = ListParams::from_query(&query)?;
     let mut q = ListQuery::of(&content::TABLE);
+    listing(&state, &caller, &crate::CONTENT, &mut q).await?;
     name_filters(&mut q, &query, "relative_path")?;
     href_filters(&mut q, &query, &crate::CONTENT)?;
     if let Some(v) = query.get("sha256").or(query.get("digest")) {
@@ -126,8 +131,14 @@ async fn list(
     .await
 }
 
-async fn read(State(state): State<AppState>, Detail { id, query }: Detail) -> ApiResult<Response> {
+async fn read(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    query: QueryMap,
+) -> ApiResult<Response> {
     let c = content::get(&state.db, &id).await?;
+    reading(&state, &caller, &crate::CONTENT, &content::TABLE, &id).await?;
     shaped(&query, &c.response())
 }
 

@@ -2,16 +2,82 @@
 //! from a file, an upload, an artifact or a URL, and the repository version filters.
 
 use axum::response::Response;
+use depot_core::access::{Check, Object, defaults};
 use depot_core::artifacts::{Expected, ingest_staged};
 use depot_core::hrefs::{Kind, parse_version_href};
-use depot_core::models::list::{Filter, InVersion, ListQuery};
+use depot_core::models::list::{Bind, Filter, InVersion, ListQuery, Table};
 use depot_core::models::{Labels, artifact, repository, upload, version};
 use depot_core::tasks::args::ContentCreate;
 use depot_core::tasks::{Dispatch, TaskArgs};
 use depot_core::{CoreError, CoreResult};
 use serde_json::Value;
 
-use crate::{ApiResult, AppState, QueryMap, dispatched};
+use crate::{ApiResult, AppState, Caller, QueryMap, dispatched};
+
+/// The policy check of listing content of `kind`, and the list narrowed to what the caller
+/// may see.
+pub async fn listing(
+    state: &AppState,
+    caller: &Caller,
+    kind: Kind,
+    q: &mut ListQuery,
+) -> ApiResult<()> {
+    let check = Check {
+        action: "list",
+        ..Check::default()
+    };
+    caller
+        .authorize(state, defaults::viewset(kind), check)
+        .await?;
+    if let Some(scope) = caller.content_scope(kind) {
+        q.with(scope)?;
+    }
+    Ok(())
+}
+
+/// Content `id` of `kind` (rows of `table`) is there for the caller to read: not found
+/// unless they may see it, forbidden unless the policy lets them read it.
+pub async fn reading(
+    state: &AppState,
+    caller: &Caller,
+    kind: Kind,
+    table: &'static Table,
+    id: &str,
+) -> ApiResult<()> {
+    if let Some(scope) = caller.content_scope(kind) {
+        let mut q = ListQuery::of(table);
+        q.with(Filter::Is("id", Bind::Text(id.to_string())))?;
+        q.with(scope)?;
+        if q.count(&state.db).await? == 0 {
+            return Err(CoreError::not_found("Content").into());
+        }
+    }
+    let check = Check {
+        action: "retrieve",
+        ..Check::default()
+    };
+    caller
+        .authorize(state, defaults::viewset(kind), check)
+        .await
+}
+
+/// The policy check of creating content of `kind` with the objects the body names
+/// (`params`, from [`crate::access::params`]).
+pub async fn creating(
+    state: &AppState,
+    caller: &Caller,
+    kind: Kind,
+    params: Vec<(&'static str, Object)>,
+) -> ApiResult<()> {
+    let check = Check {
+        action: "create",
+        params,
+        ..Check::default()
+    };
+    caller
+        .authorize(state, defaults::viewset(kind), check)
+        .await
+}
 
 /// Labels as sent, checked; none when absent.
 pub fn labels(l: Option<Labels>) -> CoreResult<Labels> {

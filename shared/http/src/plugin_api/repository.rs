@@ -15,7 +15,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use crate::openapi::{ApiDoc, JSON_FORM_MULTIPART, Op};
-use crate::{ApiResult, AppState, CorrelationId, dispatched};
+use crate::{ApiResult, AppState, Caller, CorrelationId, dispatched};
 
 pub trait RepositoryType: Send + Sync + 'static {
     const PULP_TYPE: &'static str;
@@ -84,6 +84,23 @@ pub async fn content_ids<T: RepositoryType>(
         ids.push(id);
     }
     Ok(ids)
+}
+
+/// The repository `id` of type `T`, on which the caller may do `action` (a repository
+/// action such as `sync` or `modify`) with the objects the body names (`params`, from
+/// [`crate::access::params`]).
+pub async fn acting_on<T: RepositoryType>(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    action: &str,
+    params: Vec<(&'static str, depot_core::access::Object)>,
+) -> ApiResult<Repository> {
+    let repo = find::<T>(state, id).await?;
+    caller
+        .may(state, T::BASE, (T::KIND, id), action, params)
+        .await?;
+    Ok(repo)
 }
 
 /// The remote a sync uses: the one sent, else the repository's.

@@ -3,17 +3,19 @@
 
 use crate::store::{self, Package};
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::routing::get;
 use depot_core::CoreError;
 use depot_core::models::Labels;
 use depot_core::models::list::{Bind, Filter, ListQuery, Match};
+use depot_http::access::params;
 use depot_http::body::FileField;
 use depot_http::list::{href_filters, name_filters, page_response};
 use depot_http::openapi::{self, ApiDoc, Op};
+use depot_http::plugin_api::content::{creating, listing, reading};
 use depot_http::{
-    ApiResult, AppState, Authenticated, CorrelationId, Detail, Fields, ListParams, QueryMap, shaped,
+    ApiResult, AppState, Caller, CorrelationId, Fields, ListParams, QueryMap, shaped,
 };
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -52,10 +54,13 @@ pub struct PythonPythonPackageContent {
 
 async fn create(
     State(state): State<AppState>,
-    Authenticated(user): Authenticated,
+    caller: Caller,
     cid: CorrelationId,
     mut fields: Fields,
 ) -> ApiResult<Response> {
+    let params = params(&fields);
+    creating(&state, &caller, &crate::plugin::PACKAGE, params).await?;
+    let user = &caller.user;
     let file = fields.take_file("file");
     let body: PythonPythonPackageContent = fields.parse()?;
     crate::filename::parse(&body.relative_path)
@@ -159,11 +164,12 @@ fn response(p: Package) -> PythonPythonPackageContentResponse {
 
 async fn list(
     State(state): State<AppState>,
-    _: Authenticated,
+    caller: Caller,
     query: QueryMap,
 ) -> ApiResult<Response> {
     let params = ListParams::from_query(&query)?;
     let mut q = ListQuery::of(&store::TABLE);
+    listing(&state, &caller, &crate::plugin::PACKAGE, &mut q).await?;
     // Project names match as PEP 503 normalizes them.
     if let Some(n) = query.get("name") {
         let normal = crate::names::normalize(n);
@@ -193,8 +199,15 @@ async fn list(
     .await
 }
 
-async fn read(State(state): State<AppState>, Detail { id, query }: Detail) -> ApiResult<Response> {
-    shaped(&query, &response(store::get(&state.db, &id).await?))
+async fn read(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    query: QueryMap,
+) -> ApiResult<Response> {
+    let package = store::get(&state.db, &id).await?;
+    reading(&state, &caller, &crate::plugin::PACKAGE, &store::TABLE, &id).await?;
+    shaped(&query, &response(package))
 }
 
 pub fn openapi(doc: &mut ApiDoc) {

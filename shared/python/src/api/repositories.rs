@@ -9,10 +9,11 @@ use depot_core::hrefs::Kind;
 use depot_core::models::Labels;
 use depot_core::models::repository::{FileRepositoryResponse, Repository};
 use depot_core::tasks::args::RemoteSync;
+use depot_http::access::params;
 use depot_http::openapi::ApiDoc;
 use depot_http::plugin_api::RepositoryType;
-use depot_http::plugin_api::repository::{action, dispatch_sync, find, sync_remote};
-use depot_http::{ApiResult, AppState, Authenticated, CorrelationId, Fields};
+use depot_http::plugin_api::repository::{acting_on, action, dispatch_sync, sync_remote};
+use depot_http::{ApiResult, AppState, Caller, CorrelationId, Fields};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -108,20 +109,22 @@ pub struct PythonRepositorySyncURL {
 
 async fn sync(
     State(state): State<AppState>,
-    Authenticated(user): Authenticated,
+    caller: Caller,
     cid: CorrelationId,
     Path(id): Path<String>,
     fields: Fields,
 ) -> ApiResult<Response> {
+    let params = params(&fields);
+    let repo = acting_on::<Repositories>(&state, &caller, &id, "sync", params).await?;
     let body: PythonRepositorySyncURL = fields.parse()?;
-    let repo = find::<Repositories>(&state, &id).await?;
+    let user = &caller.user;
     let remote_id = sync_remote::<Repositories>(&state, &repo, body.remote.as_deref()).await?;
     let args = crate::plugin::Sync(RemoteSync {
         repository_id: id,
         remote_id: remote_id.clone(),
         mirror: body.mirror.unwrap_or(false),
     });
-    dispatch_sync::<Repositories>(&state, (&user, &cid), &repo, &remote_id, SYNC_TASK, args).await
+    dispatch_sync::<Repositories>(&state, (user, &cid), &repo, &remote_id, SYNC_TASK, args).await
 }
 
 pub fn openapi(doc: &mut ApiDoc) {

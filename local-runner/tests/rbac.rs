@@ -1,0 +1,467 @@
+//! Role-based access as Pulp's default policies give it (pulp_file's `test_rbac.py`, in
+//! process): alice holds a type's viewer role model-wide, bob its creator role, charlie
+//! nothing. What a user may not see is not found (404); what they may see but not do is
+//! forbidden (403); lists show only what they may see; creators own what they make; a task
+//! is seen by whoever dispatched it.
+
+mod common;
+
+use axum::http::StatusCode;
+use common::{PASSWORD, TestApp, apps};
+use serde_json::{Value, json};
+
+const REPOS: &str = "/pulp/api/v3/repositories/file/file/";
+
+/// Makes user `name` with model-wide `roles`.
+async fn user(app: &TestApp, name: &str, roles: &[&str]) {
+    let (status, made) = app
+        .api(
+            "POST",
+            "users/",
+            Some(json!({"username": name, "password": PASSWORD})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{made}");
+    for role in roles {
+        let (status, body) = app
+            .call(
+                "POST",
+                &format!("{}roles/", made["pulp_href"].as_str().unwrap()),
+                Some(json!({"role": role, "content_object": null})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+    }
+}
+
+/// The three users, with `kind`'s (`filerepository`, ...) viewer and creator roles.
+async fn alice_bob_charlie(app: &TestApp, kinds: &[&str]) {
+    let viewer: Vec<String> = kinds.iter().map(|k| format!("file.{k}_viewer")).collect();
+    let creator: Vec<String> = kinds.iter().map(|k| format!("file.{k}_creator")).collect();
+    let refs = |v: &[String]| v.iter().map(String::clone).collect::<Vec<_>>();
+    let (viewer, creator) = (refs(&viewer), refs(&creator));
+    let viewer: Vec<&str> = viewer.iter().map(String::as_str).collect();
+    let creator: Vec<&str> = creator.iter().map(String::as_str).collect();
+    user(app, "alice", &viewer).await;
+    user(app, "bob", &creator).await;
+    user(app, "charlie", &[]).await;
+}
+
+fn href(v: &Value) -> String {
+    v["pulp_href"].as_str().unwrap().to_string()
+}
+
+/// Waits for the task of `accepted` as `who` sees it (they must see it) to complete.
+async fn completed_as(app: &TestApp, who: &str, accepted: &Value) -> Value {
+    let task = accepted["task"].as_str().unwrap().to_string();
+    for _ in 0..400 {
+        let (status, t) = app.as_user(who, "GET", &task, None).await;
+        assert_eq!(status, StatusCode::OK, "{who} cannot see {task}: {t}");
+        if ["completed", "failed", "canceled"].contains(&t["state"].as_str().unwrap_or("")) {
+            assert_eq!(t["state"], "completed", "{t}");
+            return t;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    panic!("task {task} did not end");
+}
+
+#[tokio::test]
+async fn basic_actions_on_repositories() {
+    for app in apps().await {
+        alice_bob_charlie(&app, &["filerepository"]).await;
+        app.api(
+            "POST",
+            "repositories/file/file/",
+            Some(json!({"name": "admins"})),
+        )
+        .await;
+        let count = |page: &Value| page["count"].as_i64().unwrap();
+        let (status, a) = app.as_user("alice", "GET", REPOS, None).await;
+        assert_eq!(status, StatusCode::OK, "{a}");
+        assert!(count(&a) >= 1);
+        assert_eq!(count(&app.as_user("bob", "GET", REPOS, None).await.1), 0);
+        assert_eq!(
+            count(&app.as_user("charlie", "GET", REPOS, None).await.1),
+            0
+        );
+
+        let body = |name: &str| Some(json!({ "name": name }));
+        let (status, _) = app.as_user("alice", "POST", REPOS, body("a")).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        let (status, _) = app.as_user("charlie", "POST", REPOS, body("c")).await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        let (status, repo) = app.as_user("bob", "POST", REPOS, body("b")).await;
+        assert_eq!(status, StatusCode::CREATED, "{repo}");
+        let repo = href(&repo);
+        // Bob owns what he made, and now sees it in his list.
+        assert_eq!(count(&app.as_user("bob", "GET", REPOS, None).await.1), 1);
+
+        for (who, status) in [
+            ("alice", StatusCode::OK),
+            ("bob", StatusCode::OK),
+            ("charlie", StatusCode::NOT_FOUND),
+        ] {
+            assert_eq!(
+                app.as_user(who, "GET", &repo, None).await.0,
+                status,
+                "{who}"
+            );
+        }
+        let rename = || Some(json!({"name": "b2"}));
+        for (who, status) in [
+            ("alice", StatusCode::FORBIDDEN),
+            ("charlie", StatusCode::NOT_FOUND),
+            ("bob", StatusCode::ACCEPTED),
+        ] {
+            let (got, body) = app.as_user(who, "PATCH", &repo, rename()).await;
+            assert_eq!(got, status, "{who}: {body}");
+            if got == StatusCode::ACCEPTED {
+                // The task is bob's to watch, and no one else's but the admin's.
+                completed_as(&app, "bob", &body).await;
+                let task = body["task"].as_str().unwrap();
+                let (status, _) = app.as_user("charlie", "GET", task, None).await;
+                assert_eq!(status, StatusCode::NOT_FOUND);
+                let (_, mine) = app.as_user("bob", "GET", "/pulp/api/v3/tasks/", None).await;
+                assert!(count(&mine) >= 1);
+                let (_, none) = app
+                    .as_user("charlie", "GET", "/pulp/api/v3/tasks/", None)
+                    .await;
+                assert_eq!(count(&none), 0);
+            }
+        }
+        // Versions: their policy asks for the repository's permissions (403, never 404).
+        let versions = format!("{repo}versions/");
+        assert_eq!(
+            app.as_user("charlie", "GET", &versions, None).await.0,
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(
+            app.as_user("bob", "GET", &versions, None).await.0,
+            StatusCode::OK
+        );
+        // Repository actions.
+        let modify = format!("{repo}modify/");
+        for (who, status) in [
+            ("alice", StatusCode::FORBIDDEN),
+            ("charlie", StatusCode::NOT_FOUND),
+            ("bob", StatusCode::ACCEPTED),
+        ] {
+            let (got, body) = app.as_user(who, "POST", &modify, Some(json!({}))).await;
+            assert_eq!(got, status, "{who}: {body}");
+        }
+        for (who, status) in [
+            ("alice", StatusCode::FORBIDDEN),
+            ("charlie", StatusCode::NOT_FOUND),
+            ("bob", StatusCode::ACCEPTED),
+        ] {
+            assert_eq!(
+                app.as_user(who, "DELETE", &repo, None).await.0,
+                status,
+                "{who}"
+            );
+        }
+        app.close().await;
+    }
+}
+
+#[tokio::test]
+async fn object_roles_are_managed_on_the_object() {
+    for app in apps().await {
+        alice_bob_charlie(&app, &["filerepository"]).await;
+        let (_, repo) = app
+            .as_user("bob", "POST", REPOS, Some(json!({"name": "bobs"})))
+            .await;
+        let repo = href(&repo);
+        let mine = format!("{repo}my_permissions/");
+        let (status, a) = app.as_user("alice", "GET", &mine, None).await;
+        assert_eq!((status, &a["permissions"]), (StatusCode::OK, &json!([])));
+        let (_, b) = app.as_user("bob", "GET", &mine, None).await;
+        assert!(b["permissions"].as_array().unwrap().len() > 1, "{b}");
+        assert_eq!(
+            app.as_user("charlie", "GET", &mine, None).await.0,
+            StatusCode::NOT_FOUND
+        );
+        let (_, roles) = app
+            .as_user("bob", "GET", &format!("{repo}list_roles/"), None)
+            .await;
+        assert_eq!(
+            roles["roles"],
+            json!([{"role": "file.filerepository_owner", "users": ["bob"], "groups": []}])
+        );
+
+        let nested = || Some(json!({"users": ["charlie"], "role": "file.filerepository_viewer"}));
+        let add = format!("{repo}add_role/");
+        let remove = format!("{repo}remove_role/");
+        assert_eq!(
+            app.as_user("alice", "POST", &add, nested()).await.0,
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(
+            app.as_user("charlie", "POST", &add, nested()).await.0,
+            StatusCode::NOT_FOUND
+        );
+        let (status, body) = app.as_user("bob", "POST", &add, nested()).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let (status, body) = app.as_user("bob", "POST", &add, nested()).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(
+            body["non_field_errors"][0],
+            "The role is already assigned to user 'charlie'."
+        );
+        let (_, c) = app.as_user("charlie", "GET", &mine, None).await;
+        assert_eq!(c["permissions"], json!(["file.view_filerepository"]));
+        // Charlie now sees it, but may not manage its roles.
+        assert_eq!(
+            app.as_user("charlie", "GET", &repo, None).await.0,
+            StatusCode::OK
+        );
+        assert_eq!(
+            app.as_user("alice", "POST", &remove, nested()).await.0,
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(
+            app.as_user("charlie", "POST", &remove, nested()).await.0,
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(
+            app.as_user("bob", "POST", &remove, nested()).await.0,
+            StatusCode::CREATED
+        );
+        assert_eq!(
+            app.as_user("charlie", "GET", &mine, None).await.0,
+            StatusCode::NOT_FOUND
+        );
+        // A role with nothing on this type, or someone unknown, is refused.
+        let (status, body) = app
+            .as_user(
+                "bob",
+                "POST",
+                &add,
+                Some(json!({"users": ["charlie"], "role": "core.task_viewer"})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        let (status, body) = app
+            .as_user(
+                "bob",
+                "POST",
+                &add,
+                Some(json!({"users": ["nobody"], "role": "file.filerepository_viewer"})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert_eq!(
+            body["users"][0],
+            "Object with username=nobody does not exist."
+        );
+        // A group's role counts for its members.
+        let (_, group) = app
+            .api("POST", "groups/", Some(json!({"name": "readers"})))
+            .await;
+        app.call(
+            "POST",
+            &format!("{}users/", href(&group)),
+            Some(json!({"username": "charlie"})),
+        )
+        .await;
+        let (status, _) = app
+            .as_user(
+                "bob",
+                "POST",
+                &add,
+                Some(json!({"groups": ["readers"], "role": "file.filerepository_viewer"})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED);
+        assert_eq!(
+            app.as_user("charlie", "GET", &repo, None).await.0,
+            StatusCode::OK
+        );
+        let (_, page) = app.as_user("charlie", "GET", REPOS, None).await;
+        assert_eq!(page["count"], 1);
+        app.close().await;
+    }
+}
+
+#[tokio::test]
+async fn content_is_scoped_to_the_repositories_one_may_see() {
+    for app in apps().await {
+        alice_bob_charlie(&app, &["filerepository"]).await;
+        let (_, repo) = app
+            .api(
+                "POST",
+                "repositories/file/file/",
+                Some(json!({"name": "r"})),
+            )
+            .await;
+        let repo = href(&repo);
+        let (status, artifact) = app
+            .form(
+                "POST",
+                "/pulp/api/v3/artifacts/",
+                &[],
+                b"some file bytes",
+                &[],
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{artifact}");
+        let artifact = href(&artifact);
+        let made = app
+            .api(
+                "POST",
+                "content/file/files/",
+                Some(json!({"relative_path": "a.txt", "artifact": artifact, "repository": repo})),
+            )
+            .await
+            .1;
+        app.completed(&made).await;
+
+        let files = "/pulp/api/v3/content/file/files/";
+        let count = |v: Value| v["count"].as_i64().unwrap();
+        assert_eq!(count(app.as_user("alice", "GET", files, None).await.1), 1);
+        assert_eq!(count(app.as_user("bob", "GET", files, None).await.1), 0);
+        assert_eq!(count(app.as_user("charlie", "GET", files, None).await.1), 0);
+        let (_, page) = app.api("GET", "content/file/files/", None).await;
+        let unit = page["results"][0]["pulp_href"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert_eq!(
+            app.as_user("charlie", "GET", &unit, None).await.0,
+            StatusCode::NOT_FOUND
+        );
+        app.call(
+            "POST",
+            &format!("{repo}add_role/"),
+            Some(json!({"users": ["charlie"], "role": "file.filerepository_viewer"})),
+        )
+        .await;
+        assert_eq!(count(app.as_user("charlie", "GET", files, None).await.1), 1);
+        assert_eq!(
+            app.as_user("charlie", "GET", &unit, None).await.0,
+            StatusCode::OK
+        );
+
+        // Creating content needs a repository one may modify.
+        let body = |repository: Option<&str>| {
+            let mut b = json!({"relative_path": "b.txt", "artifact": artifact});
+            if let Some(r) = repository {
+                b["repository"] = json!(r);
+            }
+            Some(b)
+        };
+        let (status, err) = app.as_user("alice", "POST", files, body(None)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{err}");
+        assert_eq!(
+            err["non_field_errors"][0],
+            "Destination upload repository was not provided."
+        );
+        assert_eq!(
+            app.as_user("bob", "POST", files, body(Some(&repo))).await.0,
+            StatusCode::FORBIDDEN
+        );
+        assert_eq!(
+            app.as_user("charlie", "POST", files, body(Some(&repo)))
+                .await
+                .0,
+            StatusCode::FORBIDDEN
+        );
+        app.call(
+            "POST",
+            &format!("{repo}add_role/"),
+            Some(json!({"users": ["charlie"], "role": "file.filerepository_owner"})),
+        )
+        .await;
+        let (status, accepted) = app
+            .as_user("charlie", "POST", files, body(Some(&repo)))
+            .await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{accepted}");
+        completed_as(&app, "charlie", &accepted).await;
+        assert_eq!(count(app.as_user("charlie", "GET", files, None).await.1), 2);
+        app.close().await;
+    }
+}
+
+#[tokio::test]
+async fn referenced_objects_need_their_own_permissions() {
+    for app in apps().await {
+        alice_bob_charlie(&app, &["filerepository", "filedistribution"]).await;
+        let (_, remote) = app
+            .api(
+                "POST",
+                "remotes/file/file/",
+                Some(json!({"name": "up", "url": "http://127.0.0.1:1/PULP_MANIFEST"})),
+            )
+            .await;
+        let remote = href(&remote);
+        // Bob may make repositories, but not name a remote he cannot see.
+        let (status, _) = app
+            .as_user(
+                "bob",
+                "POST",
+                REPOS,
+                Some(json!({"name": "r", "remote": remote})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        let (status, repo) = app
+            .as_user("bob", "POST", REPOS, Some(json!({"name": "r"})))
+            .await;
+        assert_eq!(status, StatusCode::CREATED);
+        let repo = href(&repo);
+        let (status, _) = app
+            .as_user(
+                "bob",
+                "POST",
+                &format!("{repo}sync/"),
+                Some(json!({"remote": remote})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+
+        // A distribution of his own repository: made by a task, owned by him.
+        let dists = "/pulp/api/v3/distributions/file/file/";
+        let (status, accepted) = app
+            .as_user(
+                "bob",
+                "POST",
+                dists,
+                Some(json!({"name": "d", "base_path": "d", "repository": repo})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{accepted}");
+        let task = completed_as(&app, "bob", &accepted).await;
+        let dist = task["created_resources"][0].as_str().unwrap().to_string();
+        assert_eq!(
+            app.as_user("bob", "GET", &dist, None).await.0,
+            StatusCode::OK
+        );
+        assert_eq!(
+            app.as_user("charlie", "GET", &dist, None).await.0,
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(
+            app.as_user("alice", "GET", &dist, None).await.0,
+            StatusCode::OK
+        );
+        // Not of someone else's repository.
+        let (_, theirs) = app
+            .api(
+                "POST",
+                "repositories/file/file/",
+                Some(json!({"name": "theirs"})),
+            )
+            .await;
+        let (status, _) = app
+            .as_user(
+                "bob",
+                "POST",
+                dists,
+                Some(json!({"name": "e", "base_path": "e", "repository": href(&theirs)})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        app.close().await;
+    }
+}

@@ -1,0 +1,323 @@
+//! Pulp's default access policies, one per viewset, named as Pulp names them
+//! (`repositories/file/file`, `repositories/file/file/versions`, `tasks`, ...). The families'
+//! are written once and filled in with each type's permissions, as each Pulp plugin writes
+//! the same statements for its own types.
+
+use serde_json::{Value, json};
+
+use super::policy::Policy;
+use crate::plugin::{self, Family, Kind};
+
+/// A type's permission for `action`: `<app>.<action>_<model>`.
+pub fn perm(kind: Kind, action: &str) -> String {
+    let (app, model) = kind
+        .prn_model
+        .split_once('.')
+        .unwrap_or(("", kind.prn_model));
+    format!("{app}.{action}_{model}")
+}
+
+/// A type's viewset name: its collection without the trailing slash.
+pub fn viewset(kind: Kind) -> &'static str {
+    kind.collection.trim_end_matches('/')
+}
+
+/// The types of `family` in `kind`'s plugin.
+fn siblings(kind: Kind, family: Family) -> impl Iterator<Item = Kind> {
+    let app = kind.prn_model.split_once('.').map_or("", |(a, _)| a);
+    let prefix = format!("{app}.");
+    plugin::of_family(family).filter(move |k| k.prn_model.starts_with(&prefix))
+}
+
+/// Permission `action` on each type of `family` in `kind`'s plugin, comma-joined (a condition
+/// holds with any of them).
+fn sibling_perms(kind: Kind, family: Family, action: &str) -> String {
+    siblings(kind, family)
+        .map(|k| perm(k, action))
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+fn repository_views(kind: Kind) -> String {
+    sibling_perms(kind, Family::Repository, "view")
+}
+
+fn allow(actions: &[&str], conditions: Vec<String>) -> Value {
+    let mut s = json!({"action": actions, "principal": "authenticated", "effect": "allow"});
+    if !conditions.is_empty() {
+        s["condition"] = json!(conditions);
+    }
+    s
+}
+
+fn owner_hook(kind: Kind) -> Vec<Value> {
+    vec![json!({
+        "function": "add_roles_for_object_creator",
+        "parameters": {"roles": format!("{}_owner", kind.prn_model)},
+    })]
+}
+
+fn scoped(statements: Vec<Value>, creation_hooks: Vec<Value>) -> Policy {
+    Policy {
+        statements,
+        creation_hooks,
+        queryset_scoping: Some(json!({"function": "scope_queryset"})),
+    }
+}
+
+fn any(f: &str, p: &str) -> String {
+    format!("{f}:{p}")
+}
+
+const MODEL_OR_OBJ: &str = "has_model_or_domain_or_obj_perms";
+const MODEL: &str = "has_model_or_domain_perms";
+
+fn repository(kind: Kind) -> Policy {
+    let p = |a: &str| perm(kind, a);
+    let remote = any(
+        "has_remote_param_model_or_domain_or_obj_perms",
+        &sibling_perms(kind, Family::Remote, "view"),
+    );
+    scoped(
+        vec![
+            allow(&["list", "my_permissions"], vec![]),
+            allow(&["create"], vec![any(MODEL, &p("add")), remote.clone()]),
+            allow(&["retrieve"], vec![any(MODEL_OR_OBJ, &p("view"))]),
+            allow(
+                &["destroy"],
+                vec![
+                    any(MODEL_OR_OBJ, &p("delete")),
+                    any(MODEL_OR_OBJ, &p("view")),
+                ],
+            ),
+            allow(
+                &["update", "partial_update", "set_label", "unset_label"],
+                vec![
+                    any(MODEL_OR_OBJ, &p("change")),
+                    any(MODEL_OR_OBJ, &p("view")),
+                    remote.clone(),
+                ],
+            ),
+            allow(
+                &["sync"],
+                vec![
+                    any(MODEL_OR_OBJ, &p("sync")),
+                    remote,
+                    any(MODEL_OR_OBJ, &p("view")),
+                ],
+            ),
+            allow(
+                &["modify"],
+                vec![
+                    any(MODEL_OR_OBJ, &p("modify")),
+                    any(MODEL_OR_OBJ, &p("view")),
+                ],
+            ),
+            allow(
+                &["list_roles", "add_role", "remove_role"],
+                vec![any(MODEL_OR_OBJ, &p("manage_roles"))],
+            ),
+        ],
+        owner_hook(kind),
+    )
+}
+
+fn versions(kind: Kind) -> Policy {
+    let p = |a: &str| {
+        any(
+            "has_repository_model_or_domain_or_obj_perms",
+            &perm(kind, a),
+        )
+    };
+    Policy {
+        statements: vec![
+            allow(&["list", "retrieve"], vec![p("view")]),
+            allow(&["destroy"], vec![p("delete"), p("view")]),
+            allow(&["repair"], vec![p("repair"), p("view")]),
+        ],
+        creation_hooks: vec![],
+        queryset_scoping: None,
+    }
+}
+
+fn remote(kind: Kind) -> Policy {
+    let p = |a: &str| perm(kind, a);
+    scoped(
+        vec![
+            allow(&["list", "my_permissions"], vec![]),
+            allow(&["create"], vec![any(MODEL, &p("add"))]),
+            allow(&["retrieve"], vec![any(MODEL_OR_OBJ, &p("view"))]),
+            allow(
+                &["update", "partial_update", "set_label", "unset_label"],
+                vec![
+                    any(MODEL_OR_OBJ, &p("change")),
+                    any(MODEL_OR_OBJ, &p("view")),
+                ],
+            ),
+            allow(
+                &["destroy"],
+                vec![
+                    any(MODEL_OR_OBJ, &p("delete")),
+                    any(MODEL_OR_OBJ, &p("view")),
+                ],
+            ),
+            allow(
+                &["list_roles", "add_role", "remove_role"],
+                vec![any(MODEL_OR_OBJ, &p("manage_roles"))],
+            ),
+        ],
+        owner_hook(kind),
+    )
+}
+
+fn publication(kind: Kind) -> Policy {
+    let p = |a: &str| perm(kind, a);
+    let repo = any(
+        "has_repo_or_repo_ver_param_model_or_domain_or_obj_perms",
+        &repository_views(kind),
+    );
+    scoped(
+        vec![
+            allow(&["list", "my_permissions"], vec![]),
+            allow(&["create"], vec![any(MODEL, &p("add")), repo]),
+            allow(&["retrieve"], vec![any(MODEL_OR_OBJ, &p("view"))]),
+            allow(
+                &["destroy"],
+                vec![
+                    any(MODEL_OR_OBJ, &p("delete")),
+                    any(MODEL_OR_OBJ, &p("view")),
+                ],
+            ),
+            allow(
+                &["list_roles", "add_role", "remove_role"],
+                vec![any(MODEL_OR_OBJ, &p("manage_roles"))],
+            ),
+        ],
+        owner_hook(kind),
+    )
+}
+
+fn distribution(kind: Kind) -> Policy {
+    let p = |a: &str| perm(kind, a);
+    let mut params = vec![any(
+        "has_repo_or_repo_ver_param_model_or_domain_or_obj_perms",
+        &repository_views(kind),
+    )];
+    let publications = sibling_perms(kind, Family::Publication, "view");
+    if !publications.is_empty() {
+        params.push(any(
+            "has_publication_param_model_or_domain_or_obj_perms",
+            &publications,
+        ));
+    }
+    let mut create = vec![any(MODEL, &p("add"))];
+    create.extend(params.clone());
+    let mut update = vec![
+        any(MODEL_OR_OBJ, &p("change")),
+        any(MODEL_OR_OBJ, &p("view")),
+    ];
+    update.extend(params);
+    scoped(
+        vec![
+            allow(&["list", "my_permissions"], vec![]),
+            allow(&["create"], create),
+            allow(&["retrieve"], vec![any(MODEL_OR_OBJ, &p("view"))]),
+            allow(
+                &["update", "partial_update", "set_label", "unset_label"],
+                update,
+            ),
+            allow(
+                &["destroy"],
+                vec![
+                    any(MODEL_OR_OBJ, &p("delete")),
+                    any(MODEL_OR_OBJ, &p("view")),
+                ],
+            ),
+            allow(
+                &["list_roles", "add_role", "remove_role"],
+                vec![any(MODEL_OR_OBJ, &p("manage_roles"))],
+            ),
+        ],
+        owner_hook(kind),
+    )
+}
+
+fn content(kind: Kind) -> Policy {
+    let modify = sibling_perms(kind, Family::Repository, "modify");
+    scoped(
+        vec![
+            allow(&["list", "retrieve"], vec![]),
+            allow(
+                &["create"],
+                vec![
+                    any("has_required_repo_perms_on_upload", &modify),
+                    any("has_required_repo_perms_on_upload", &repository_views(kind)),
+                    any(
+                        "has_upload_param_model_or_domain_or_obj_perms",
+                        "core.change_upload",
+                    ),
+                ],
+            ),
+            allow(
+                &["set_label", "unset_label"],
+                vec![any(MODEL, "core.manage_content_labels")],
+            ),
+        ],
+        vec![],
+    )
+}
+
+fn tasks() -> Policy {
+    let view = "core.view_task";
+    scoped(
+        vec![
+            allow(&["list"], vec![]),
+            allow(
+                &["retrieve", "my_permissions"],
+                vec![any(MODEL_OR_OBJ, view)],
+            ),
+            allow(&["destroy"], vec![any(MODEL_OR_OBJ, "core.delete_task")]),
+            allow(
+                &["update", "partial_update"],
+                vec![any(MODEL_OR_OBJ, "core.change_task")],
+            ),
+            allow(&["purge"], vec![]),
+            allow(
+                &["list_roles", "add_role", "remove_role"],
+                vec![any(MODEL_OR_OBJ, "core.manage_roles_task")],
+            ),
+        ],
+        vec![json!({
+            "function": "add_roles_for_object_creator",
+            "parameters": {"roles": "core.task_owner"},
+        })],
+    )
+}
+
+/// Every viewset with a default policy, and that policy.
+pub fn all() -> Vec<(String, Policy)> {
+    let mut out = vec![("tasks".to_string(), tasks())];
+    for kind in plugin::resource_types() {
+        let name = viewset(kind).to_string();
+        match kind.family() {
+            Family::Repository => {
+                out.push((format!("{name}/versions"), versions(kind)));
+                out.push((name, repository(kind)));
+            }
+            Family::Remote => out.push((name, remote(kind))),
+            Family::Publication => out.push((name, publication(kind))),
+            Family::Distribution => out.push((name, distribution(kind))),
+            Family::Content => out.push((name, content(kind))),
+            Family::Other => {}
+        }
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+/// The default policy of viewset `name` (built once).
+pub fn of(name: &str) -> Option<&'static Policy> {
+    static ALL: std::sync::OnceLock<std::collections::HashMap<String, Policy>> =
+        std::sync::OnceLock::new();
+    ALL.get_or_init(|| all().into_iter().collect()).get(name)
+}

@@ -1,0 +1,192 @@
+//! Role-based access for the resources that have an access policy: the signed-in [`Caller`]
+//! with what their roles give them, the policy check (403), what they may see (404 for what
+//! they may not, and the list filter), and the roles given to whoever creates something.
+//! Endpoints without a policy yet take [`crate::Authenticated`], which admits superusers only.
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use depot_core::access::{self, Check, Grants, Object, Principal, defaults};
+use depot_core::hrefs::{self, Kind};
+use depot_core::models::list::{Filter, Grantee};
+use depot_core::plugin;
+use depot_core::users::User;
+use depot_core::{CoreError, CoreResult};
+
+use crate::{ApiError, ApiResult, AppState, Fields};
+
+/// A signed-in user of any rights, with the permissions their roles give.
+pub struct Caller {
+    pub user: User,
+    pub grants: Grants,
+    groups: Vec<String>,
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let user = crate::auth::signed_in(state, &parts.headers, &parts.extensions)
+            .await?
+            .ok_or_else(|| {
+                CoreError::Unauthenticated("Authentication credentials were not provided.".into())
+            })?;
+        Ok(Caller::of(state, user).await?)
+    }
+}
+
+impl Caller {
+    pub async fn of(state: &AppState, user: User) -> CoreResult<Self> {
+        let grants = Grants::load(&state.db, &user.id, user.is_superuser).await?;
+        let groups = match user.is_superuser {
+            true => Vec::new(),
+            false => depot_core::models::group::names_of(&state.db, &user.id).await?,
+        };
+        Ok(Self {
+            user,
+            grants,
+            groups,
+        })
+    }
+
+    /// Checks `check` against the policy of `viewset`: 403 when it does not allow it. A
+    /// viewset without a policy admits superusers only.
+    pub async fn authorize(
+        &self,
+        state: &AppState,
+        viewset: &str,
+        check: Check<'_>,
+    ) -> ApiResult<()> {
+        let allowed = match defaults::of(viewset) {
+            Some(policy) => {
+                let who = Principal {
+                    username: &self.user.username,
+                    is_superuser: self.user.is_superuser,
+                    groups: &self.groups,
+                };
+                access::policy::allows(&state.db, policy, &who, &self.grants, &check).await?
+            }
+            None => self.user.is_superuser,
+        };
+        match allowed {
+            true => Ok(()),
+            false => Err(forbidden().into()),
+        }
+    }
+
+    /// Whether the caller may see `object` (holds its type's view permission, model-wide or
+    /// on it); what they may not see is not found.
+    pub async fn sees(&self, state: &AppState, object: &Object) -> CoreResult<bool> {
+        let view = defaults::perm(object.kind, "view");
+        self.grants.holds(&state.db, &view, object).await
+    }
+
+    /// Not found unless the caller may see `object`.
+    pub async fn must_see(&self, state: &AppState, object: &Object, model: &str) -> ApiResult<()> {
+        match self.sees(state, object).await? {
+            true => Ok(()),
+            false => Err(CoreError::not_found(model).into()),
+        }
+    }
+
+    /// Checks `action` on object `id` of `kind` under the policy of the collection `base`,
+    /// with the objects the request body names (`params`): not found unless the caller may
+    /// see the object, forbidden unless the policy allows the action.
+    pub async fn may(
+        &self,
+        state: &AppState,
+        base: &str,
+        (kind, id): (Kind, &str),
+        action: &str,
+        params: Vec<(&'static str, Object)>,
+    ) -> ApiResult<()> {
+        let object = Object::new(kind, id);
+        let name = kind.prn_model.split_once('.').map_or("", |(_, m)| m);
+        self.must_see(state, &object, name).await?;
+        let check = Check {
+            action,
+            object: Some(object),
+            params,
+            ..Check::default()
+        };
+        self.authorize(state, viewset_of(base), check).await
+    }
+
+    /// The filter a list of `kind` needs: `None` when the caller sees every row.
+    pub fn scope(&self, kind: Kind) -> Option<Grantee> {
+        self.grants.scope(&[&defaults::perm(kind, "view")])
+    }
+
+    /// The filter a list of content of `kind` needs: all of it with its view permission
+    /// model-wide; what is in any repository with a repository type's view permission
+    /// model-wide; else what is in the repositories they may see. `None`: no filter.
+    pub fn content_scope(&self, kind: Kind) -> Option<Filter> {
+        if self.grants.model_wide(&defaults::perm(kind, "view")) {
+            return None;
+        }
+        let views: Vec<String> = plugin::of_family(plugin::Family::Repository)
+            .filter(|k| k.prn_model.split('.').next() == kind.prn_model.split('.').next())
+            .map(|k| defaults::perm(k, "view"))
+            .collect();
+        let views: Vec<&str> = views.iter().map(String::as_str).collect();
+        Some(match self.grants.scope(&views) {
+            None => Filter::InSomeRepository("id"),
+            Some(grantee) => Filter::GrantedContent("id", grantee),
+        })
+    }
+
+    /// Gives the caller the roles the creation hooks of `object`'s type name for it.
+    pub async fn created(&self, state: &AppState, object: &Object) -> CoreResult<()> {
+        access::on_created(&state.db, &self.user.id, object).await
+    }
+}
+
+pub fn forbidden() -> CoreError {
+    CoreError::Forbidden("You do not have permission to perform this action.".into())
+}
+
+/// The viewset a collection path names (`/pulp/api/v3/repositories/file/file/` ->
+/// `repositories/file/file`).
+pub fn viewset_of(base: &str) -> &str {
+    base.strip_prefix(hrefs::API_ROOT)
+        .unwrap_or(base)
+        .trim_end_matches('/')
+}
+
+/// The objects a request body names that policies check (`remote`, `repository`,
+/// `publication`, `upload`; a `repository_version` counts as its repository). A reference
+/// that names nothing known is left to the body's own checks (400).
+pub fn params(fields: &Fields) -> Vec<(&'static str, Object)> {
+    let mut out = Vec::new();
+    for name in ["remote", "repository", "publication", "upload"] {
+        if let Some(r) = fields.text(name)
+            && let Some(o) = object_of(r)
+        {
+            out.push((name, o));
+        }
+    }
+    if !out.iter().any(|(n, _)| *n == "repository")
+        && let Some(href) = fields.text("repository_version")
+        && let Some(o) = version_repository(href)
+    {
+        out.push(("repository", o));
+    }
+    out
+}
+
+/// The object an href or PRN names, of any type with rows.
+pub fn object_of(reference: &str) -> Option<Object> {
+    plugin::resource_types()
+        .filter(|k| !k.table().is_empty())
+        .find_map(|k| k.parse_ref(reference).map(|id| Object::new(k, id)))
+}
+
+/// The repository of a repository version href.
+pub fn version_repository(href: &str) -> Option<Object> {
+    let (id, _) = hrefs::parse_version_href(href)?;
+    plugin::of_family(plugin::Family::Repository)
+        .find(|k| href.starts_with(&k.href(&id)))
+        .map(|k| Object::new(k, id))
+}
