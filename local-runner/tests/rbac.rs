@@ -465,3 +465,89 @@ async fn referenced_objects_need_their_own_permissions() {
         app.close().await;
     }
 }
+
+#[tokio::test]
+async fn groups_follow_their_own_roles() {
+    for app in apps().await {
+        user(&app, "gina", &["core.group_creator"]).await;
+        user(&app, "hal", &[]).await;
+        let groups = "/pulp/api/v3/groups/";
+        let (status, _) = app
+            .as_user("hal", "POST", groups, Some(json!({"name": "hals"})))
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        let (status, made) = app
+            .as_user("gina", "POST", groups, Some(json!({"name": "ginas"})))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{made}");
+        let group = href(&made);
+        let (_, mine) = app
+            .as_user("gina", "GET", &format!("{group}my_permissions/"), None)
+            .await;
+        assert_eq!(
+            mine["permissions"],
+            json!([
+                "core.change_group",
+                "core.delete_group",
+                "core.manage_roles_group",
+                "core.view_group"
+            ])
+        );
+        // Hal sees neither the group nor its members, and cannot join himself.
+        assert_eq!(
+            app.as_user("hal", "GET", &group, None).await.0,
+            StatusCode::NOT_FOUND
+        );
+        let (_, page) = app.as_user("hal", "GET", groups, None).await;
+        assert_eq!(page["count"], 0);
+        let members = format!("{group}users/");
+        assert_eq!(
+            app.as_user("hal", "GET", &members, None).await.0,
+            StatusCode::FORBIDDEN
+        );
+        let join = || Some(json!({"username": "hal"}));
+        assert_eq!(
+            app.as_user("hal", "POST", &members, join()).await.0,
+            StatusCode::FORBIDDEN
+        );
+        // Gina, its owner, puts him in; the list filters find it by href.
+        let (status, body) = app.as_user("gina", "POST", &members, join()).await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        let (_, page) = app
+            .as_user(
+                "gina",
+                "GET",
+                &format!("{groups}?pulp_href__in={group}"),
+                None,
+            )
+            .await;
+        assert_eq!(page["count"], 1, "{page}");
+        // Given the viewer role on the group, Hal sees it, but may not rename it.
+        let (status, _) = app
+            .as_user(
+                "gina",
+                "POST",
+                &format!("{group}add_role/"),
+                Some(json!({"users": ["hal"], "role": "core.group_viewer"})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED);
+        assert_eq!(
+            app.as_user("hal", "GET", &group, None).await.0,
+            StatusCode::OK
+        );
+        assert_eq!(
+            app.as_user("hal", "GET", &members, None).await.0,
+            StatusCode::OK
+        );
+        let (status, _) = app
+            .as_user("hal", "PATCH", &group, Some(json!({"name": "mine"})))
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        assert_eq!(
+            app.as_user("gina", "DELETE", &group, None).await.0,
+            StatusCode::NO_CONTENT
+        );
+        app.close().await;
+    }
+}

@@ -19,6 +19,7 @@ Nothing is built here: run `cargo build -p local-runner` first (tests/run.sh doe
 """
 
 import base64
+import copy
 import functools
 import hashlib
 import http.server
@@ -495,6 +496,7 @@ class PulpCli:
     def __init__(self, executable, server, home):
         self.executable = executable
         self.server = server
+        self.username, self.password = server.username, server.password
         self.last = None  # CompletedProcess of the last run
         self.env = dict(os.environ)
         self.env.update(
@@ -507,11 +509,17 @@ class PulpCli:
         return [
             str(self.executable),
             "--base-url", self.server.base_url,
-            "--username", self.server.username,
-            "--password", self.server.password,
+            "--username", self.username,
+            "--password", self.password,
             "--format", "json",
             *[str(a) for a in args],
         ]
+
+    def as_user(self, username, password):
+        """The same command, signed in as another user."""
+        other = copy.copy(self)
+        other.username, other.password = username, password
+        return other
 
     def run(self, *args):
         """Run and return the CompletedProcess, whatever the exit code."""

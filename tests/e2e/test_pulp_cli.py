@@ -343,7 +343,7 @@ def test_content_with_unsafe_relative_path_is_400(depot_server, helpers, relativ
 
 def test_users(pulp, depot_server):
     """`pulp user`: create, list, show, update and destroy; the new user signs in with the
-    password given, and (without roles) may not read repositories."""
+    password given, and (without roles) sees no repositories and may not make one."""
     name = "u" + uuid.uuid4().hex[:8]
     made = pulp("user", "create", "--username", name, "--password", "Sup3r-secret", "--email", f"{name}@example.com")
     assert made["username"] == name and isinstance(made["id"], int)
@@ -356,9 +356,80 @@ def test_users(pulp, depot_server):
     assert {"name": "password", "is_set": False} in changed["hidden_fields"]
     pulp("user", "update", "--username", name, "--password", "An0ther-secret")
     resp = depot_server.request("GET", "repositories/file/file/", auth=(name, "An0ther-secret"))
+    assert resp.status == 200 and resp.json()["count"] == 0, resp
+    resp = depot_server.request("POST", "repositories/file/file/", json_body={"name": name},
+                                auth=(name, "An0ther-secret"))
     assert resp.status == 403, resp
     pulp("user", "destroy", "--username", name)
     assert name not in [u["username"] for u in pulp("user", "list", "--limit", "1000")]
+
+
+def test_roles(pulp):
+    """Roles with pulp-cli, as its own role scripts drive them: locked and custom roles, roles
+    given to users and groups model-wide and on one object, and what each lets a user do."""
+    assert pulp("role", "show", "--name", "core.task_owner")["locked"] is True
+    custom, user, group = ("r" + uuid.uuid4().hex[:8] + ".group_viewer",
+                           "ru" + uuid.uuid4().hex[:8], "rg" + uuid.uuid4().hex[:8])
+    password = "Yeech6ba-" + uuid.uuid4().hex[:6]
+    made = pulp("role", "create", "--name", custom, "--permission", "core.view_group")
+    assert made["permissions"] == ["core.view_group"] and made["locked"] is False
+    pulp("user", "create", "--username", user, "--password", password)
+    group_href = pulp("group", "create", "--name", group)["pulp_href"]
+    as_user = pulp.as_user(user, password)
+
+    # No roles: empty lists, nothing to show, nothing to make.
+    assert as_user("task", "list") == []
+    assert as_user("file", "repository", "list") == []
+    assert as_user.run("group", "show", "--name", group).returncode != 0
+    assert as_user.run("file", "repository", "create", "--name", user).returncode != 0
+
+    # A custom role on one group, given and taken back.
+    pulp("user", "role-assignment", "add", "--username", user, "--role", custom, "--object", group_href)
+    given = pulp("user", "role-assignment", "list", "--username", user, "--role-in", custom,
+                 "--object", group_href)
+    assert len(given) == 1 and given[0]["content_object"] == group_href
+    assert as_user("group", "show", "--name", group)["pulp_href"] == group_href
+    pulp("user", "role-assignment", "remove", "--username", user, "--role", custom, "--object", group_href)
+    assert as_user.run("group", "show", "--name", group).returncode != 0
+
+    # The same through a group the user is in.
+    pulp("group", "user", "add", "--group", group, "--username", user)
+    pulp("group", "role-assignment", "add", "--group", group, "--role", custom, "--object", group_href)
+    assert as_user("group", "show", "--name", group)["name"] == group
+    pulp("group", "role-assignment", "remove", "--group", group, "--role", custom, "--object", group_href)
+    assert as_user.run("group", "show", "--name", group).returncode != 0
+
+    # Model-wide: the creator role lets the user make repositories, which they then own.
+    pulp("user", "role-assignment", "add", "--username", user, "--role",
+         "file.filerepository_creator", "--object", "")
+    repo = as_user("file", "repository", "create", "--name", user)
+    perms = as_user("file", "repository", "role", "my-permissions", "--name", user)["permissions"]
+    assert "file.change_filerepository" in perms
+    roles = pulp("file", "repository", "role", "list", "--name", user)["roles"]
+    assert {"role": "file.filerepository_owner", "users": [user], "groups": []} in roles
+    # Admin's repositories stay out of sight; an object role on one shows it.
+    other = "ro" + uuid.uuid4().hex[:8]
+    pulp("file", "repository", "create", "--name", other)
+    assert as_user.run("file", "repository", "show", "--name", other).returncode != 0
+    pulp("file", "repository", "role", "add", "--name", other, "--user", user,
+         "--role", "file.filerepository_viewer")
+    assert as_user("file", "repository", "show", "--name", other)["name"] == other
+    assert as_user.run("file", "repository", "update", "--name", other,
+                       "--retain-repo-versions", "1").returncode != 0
+    assert sorted(r["name"] for r in as_user("file", "repository", "list")) == sorted([user, other])
+    pulp("file", "repository", "role", "remove", "--name", other, "--user", user,
+         "--role", "file.filerepository_viewer")
+    assert as_user.run("file", "repository", "show", "--name", other).returncode != 0
+    # Their own tasks, and only those, are theirs to see.
+    as_user("file", "repository", "update", "--name", user, "--description", "mine")
+    assert {t["name"] for t in as_user("task", "list")} == {"pulpcore.app.tasks.base.general_update"}
+
+    for name in (user, other):
+        pulp("file", "repository", "destroy", "--name", name)
+    pulp("group", "destroy", "--name", group)
+    pulp("user", "destroy", "--username", user)
+    pulp("role", "destroy", "--name", custom)
+    assert pulp.run("role", "show", "--name", custom).returncode != 0
 
 
 def test_groups(pulp):

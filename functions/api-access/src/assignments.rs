@@ -209,12 +209,22 @@ pub fn openapi(doc: &mut ApiDoc) {
         ],
         &["role__in"],
     );
-    for (holder_href, prefix, tag) in [
-        ("auth_user_href", "users_roles", "Users: Roles"),
-        ("group_href", "groups_roles", "Groups: Roles"),
+    // The parameter names are Pulp's, which pulp-glue looks them up by.
+    for (holder_href, detail_param, prefix, tag) in [
+        (
+            "auth_user_href",
+            "auth_users_user_role_href",
+            "users_roles",
+            "Users: Roles",
+        ),
+        (
+            "group_href",
+            "groups_group_role_href",
+            "groups_roles",
+            "Groups: Roles",
+        ),
     ] {
         let collection = format!("{{{holder_href}}}roles/");
-        let detail_param = format!("{prefix}_href");
         let holder = || openapi::href_param(holder_href);
         doc.add(
             Op::new("get", collection.clone(), format!("{prefix}_list"), tag)
@@ -234,13 +244,13 @@ pub fn openapi(doc: &mut ApiDoc) {
         doc.add(
             Op::new("get", detail.clone(), format!("{prefix}_read"), tag)
                 .summary("Inspect a role")
-                .param(openapi::href_param(&detail_param))
+                .param(openapi::href_param(detail_param))
                 .response(200, Some(resp.clone())),
         );
         doc.add(
             Op::new("delete", detail, format!("{prefix}_delete"), tag)
                 .summary("Delete a role")
-                .param(openapi::href_param(&detail_param))
+                .param(openapi::href_param(detail_param))
                 .response(204, None),
         );
     }

@@ -1,19 +1,21 @@
 //! `groups/` and `groups/<id>/users/`: groups of users, and who is in each, as Pulp serves
-//! them (at once, without tasks).
+//! them (at once, without tasks), under Pulp's policies for both: whoever may add groups
+//! owns the ones they make, and a group's own roles say who may see and change it.
 
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::routing::{delete, get};
 use depot_core::CoreError;
+use depot_core::access::{Check, Object};
 use depot_core::hrefs::GROUP;
 use depot_core::models::group::{self, Group, GroupResponse, GroupUserResponse};
 use depot_core::models::list::{Bind, Filter, ListQuery};
-use depot_http::list::{href_filters, name_filters, page_response};
+use depot_http::access::viewset_of;
+use depot_http::list::{href_filters_on, name_filters, page_response, scoped_on};
 use depot_http::openapi::{self, ApiDoc, JSON_FORM_MULTIPART, Op};
 use depot_http::{
-    ApiResult, AppState, Authenticated, Detail, Fields, ListParams, QueryMap, created, no_content,
-    ok, shaped,
+    ApiResult, AppState, Caller, Fields, ListParams, QueryMap, created, no_content, ok, shaped,
 };
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -36,6 +38,37 @@ pub fn routes() -> Router<AppState> {
             &format!("{BASE}{{id}}/users/{{user}}/"),
             delete(remove_member),
         )
+        .merge(depot_http::object_roles::routes(BASE, &GROUP))
+}
+
+/// The policy of what is nested under a group.
+const MEMBERS_VIEWSET: &str = "groups/users";
+
+/// Group `id`, on which the caller may do `action`: not found unless they may see it,
+/// forbidden unless the groups' policy allows it.
+async fn allowed(state: &AppState, caller: &Caller, id: &str, action: &str) -> ApiResult<Group> {
+    let g = group::get(&state.db, id).await?;
+    caller
+        .may(state, BASE, (&GROUP, id), action, vec![])
+        .await?;
+    Ok(g)
+}
+
+/// Group `id`, whose members the caller may `action` (`list`, `create`, `destroy`).
+async fn members_allowed(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    action: &str,
+) -> ApiResult<Group> {
+    let g = group::get(&state.db, id).await?;
+    let check = Check {
+        action,
+        object: Some(Object::new(&GROUP, id)),
+        ..Check::default()
+    };
+    caller.authorize(state, MEMBERS_VIEWSET, check).await?;
+    Ok(g)
 }
 
 /// A group to make, or its new name.
@@ -64,16 +97,22 @@ pub struct GroupUserBody {
 
 async fn list(
     State(state): State<AppState>,
-    _: Authenticated,
+    caller: Caller,
     query: QueryMap,
 ) -> ApiResult<Response> {
+    let check = Check {
+        action: "list",
+        ..Check::default()
+    };
+    caller.authorize(&state, viewset_of(BASE), check).await?;
     let params = ListParams::from_query(&query)?;
     let mut q = ListQuery::of(&group::TABLE);
+    scoped_on(&mut q, caller.scope(&state, &GROUP).await?, "row_id")?;
     name_filters(&mut q, &query, "name")?;
     if let Some(n) = query.int("id")? {
         q.with(Filter::Is("id", Bind::Int(n)))?;
     }
-    href_filters(&mut q, &query, &GROUP)?;
+    href_filters_on(&mut q, &query, &GROUP, "row_id")?;
     params.order(&mut q, &["id", "name", "pulp_created"], &[("name", false)])?;
     page_response(&state, &q, &params, &query, None, |r| {
         Group::from_row(r).map(|g| g.response())
@@ -83,26 +122,40 @@ async fn list(
 
 async fn create(
     State(state): State<AppState>,
-    _: Authenticated,
+    caller: Caller,
     fields: Fields,
 ) -> ApiResult<Response> {
+    let check = Check {
+        action: "create",
+        ..Check::default()
+    };
+    caller.authorize(&state, viewset_of(BASE), check).await?;
     let body: GroupBody = fields.parse()?;
-    Ok(created(
-        &group::create(&state.db, &body.name).await?.response(),
-    ))
+    let made = group::create(&state.db, &body.name).await?;
+    caller
+        .created(&state, &Object::new(&GROUP, &made.id))
+        .await?;
+    Ok(created(&made.response()))
 }
 
-async fn read(State(state): State<AppState>, Detail { id, query }: Detail) -> ApiResult<Response> {
-    shaped(&query, &group::get(&state.db, &id).await?.response())
+async fn read(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    query: QueryMap,
+) -> ApiResult<Response> {
+    let g = allowed(&state, &caller, &id, "retrieve").await?;
+    shaped(&query, &g.response())
 }
 
 /// PUT: the whole group (its name).
 async fn replace(
     State(state): State<AppState>,
-    _: Authenticated,
+    caller: Caller,
     Path(id): Path<String>,
     fields: Fields,
 ) -> ApiResult<Response> {
+    allowed(&state, &caller, &id, "update").await?;
     let body: GroupBody = fields.parse()?;
     Ok(ok(&group::rename(&state.db, &id, &body.name)
         .await?
@@ -112,10 +165,11 @@ async fn replace(
 /// PATCH: the name, when sent.
 async fn change(
     State(state): State<AppState>,
-    _: Authenticated,
+    caller: Caller,
     Path(id): Path<String>,
     fields: Fields,
 ) -> ApiResult<Response> {
+    allowed(&state, &caller, &id, "partial_update").await?;
     let (_, raw) = fields.parse_patch::<PatchedGroupBody>()?;
     let g = match raw.get("name") {
         Some(Value::String(name)) => group::rename(&state.db, &id, name).await?,
@@ -127,18 +181,21 @@ async fn change(
 
 async fn remove(
     State(state): State<AppState>,
-    _: Authenticated,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
+    allowed(&state, &caller, &id, "destroy").await?;
     group::delete(&state.db, &id).await?;
     Ok(no_content())
 }
 
 async fn members(
     State(state): State<AppState>,
-    Detail { id, query }: Detail,
+    caller: Caller,
+    Path(id): Path<String>,
+    query: QueryMap,
 ) -> ApiResult<Response> {
-    group::get(&state.db, &id).await?;
+    members_allowed(&state, &caller, &id, "list").await?;
     let params = ListParams::from_query(&query)?;
     let mut q = ListQuery::of(&group::MEMBERS);
     q.with(Filter::Is("group", Bind::Text(id)))?;
@@ -156,10 +213,11 @@ async fn members(
 
 async fn add_member(
     State(state): State<AppState>,
-    _: Authenticated,
+    caller: Caller,
     Path(id): Path<String>,
     fields: Fields,
 ) -> ApiResult<Response> {
+    members_allowed(&state, &caller, &id, "create").await?;
     let body: GroupUserBody = fields.parse()?;
     Ok(created(
         &group::add_member(&state.db, &id, &body.username).await?,
@@ -168,10 +226,10 @@ async fn add_member(
 
 async fn remove_member(
     State(state): State<AppState>,
-    _: Authenticated,
+    caller: Caller,
     Path((id, user)): Path<(String, String)>,
 ) -> ApiResult<Response> {
-    group::get(&state.db, &id).await?;
+    members_allowed(&state, &caller, &id, "destroy").await?;
     group::remove_member(&state.db, &id, &user).await?;
     Ok(no_content())
 }

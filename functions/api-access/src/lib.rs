@@ -1,7 +1,9 @@
 //! Who may sign in, how they are grouped, and what they may do: Pulp's `users/`, `groups/`
 //! (with `groups/<id>/users/`), `roles/`, and the roles given to each user and group
-//! (`users/<id>/roles/`, `groups/<id>/roles/`). Only superusers reach them.
+//! (`users/<id>/roles/`, `groups/<id>/roles/`), and the access policies (`access_policies/`).
+//! Only superusers reach them.
 
+mod access_policies;
 mod assignments;
 mod groups;
 mod roles;
@@ -16,6 +18,7 @@ pub fn router() -> Router<AppState> {
         .merge(groups::routes())
         .merge(roles::routes())
         .merge(assignments::routes())
+        .merge(access_policies::routes())
 }
 
 pub fn openapi(doc: &mut ApiDoc) {
@@ -23,4 +26,5 @@ pub fn openapi(doc: &mut ApiDoc) {
     groups::openapi(doc);
     roles::openapi(doc);
     assignments::openapi(doc);
+    access_policies::openapi(doc);
 }

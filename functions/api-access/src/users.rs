@@ -9,7 +9,7 @@ use depot_core::CoreResult;
 use depot_core::hrefs::USER;
 use depot_core::models::list::{Bind, Filter, ListQuery};
 use depot_core::models::user::{self, NewUser, UserRecord, UserResponse};
-use depot_http::list::{fetch_page, href_filters, name_filters};
+use depot_http::list::{fetch_page, href_filters_on, name_filters};
 use depot_http::openapi::{self, ApiDoc};
 use depot_http::{
     ApiResult, AppState, Authenticated, Detail, Fields, ListParams, QueryMap, created, no_content,
@@ -81,7 +81,7 @@ async fn list(
             q.with(Filter::Is(field, Bind::Bool(v)))?;
         }
     }
-    href_filters(&mut q, &query, &USER)?;
+    href_filters_on(&mut q, &query, &USER, "row_id")?;
     let orderings = [
         "id",
         "username",

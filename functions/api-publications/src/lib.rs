@@ -122,7 +122,7 @@ async fn list<P: PublicationType>(
     let params = ListParams::from_query(&query)?;
     let mut q = ListQuery::of(&publication::TABLE);
     q.with(Filter::Is("pulp_type", Bind::Text(P::PULP_TYPE.into())))?;
-    scoped(&mut q, caller.scope(P::KIND))?;
+    scoped(&mut q, caller.scope(&state, P::KIND).await?)?;
     href_filters(&mut q, &query, P::KIND)?;
     if let Some(h) = query.get("repository_version") {
         let (repo, n) = parse_version_href(h).ok_or_else(|| {

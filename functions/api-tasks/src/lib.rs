@@ -149,7 +149,7 @@ async fn list(
     caller.authorize(&state, VIEWSET, check).await?;
     let params = ListParams::from_query(&query)?;
     let mut q = ListQuery::of(&task::TABLE);
-    if let Some(grantee) = caller.scope(&TASK) {
+    if let Some(grantee) = caller.scope(&state, &TASK).await? {
         let mine = Filter::Is("created_by", Bind::Text(caller.user.id.clone()));
         q.with(Filter::AnyOf(vec![mine, Filter::Granted("id", grantee)]))?;
     }

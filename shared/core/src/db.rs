@@ -71,6 +71,7 @@ const CORE_MIGRATIONS: &[Migration] = &[
     crate::migration!(7, "artifact_scans", "0007_artifact_scans"),
     crate::migration!(8, "users_and_groups", "0008_users_and_groups"),
     crate::migration!(9, "roles", "0009_roles"),
+    crate::migration!(10, "access_policies", "0010_access_policies"),
 ];
 
 /// Core's migrations and the installed plugins', in version order.

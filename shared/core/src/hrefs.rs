@@ -14,9 +14,19 @@ pub static USER: ResourceType = core_type("users/", "auth.user", "users");
 // Pulp's groups are its own proxy of Django's, so their model is `core.group`.
 pub static GROUP: ResourceType = core_type("groups/", "core.group", "user_groups");
 pub static ROLE: ResourceType = core_type("roles/", "core.role", "roles");
+pub static ACCESS_POLICY: ResourceType =
+    core_type("access_policies/", "core.accesspolicy", "access_policies");
 
-pub(crate) static CORE_TYPES: [Kind; 7] =
-    [&ARTIFACT, &UPLOAD, &TASK, &TASK_GROUP, &USER, &GROUP, &ROLE];
+pub(crate) static CORE_TYPES: [Kind; 8] = [
+    &ARTIFACT,
+    &UPLOAD,
+    &TASK,
+    &TASK_GROUP,
+    &USER,
+    &GROUP,
+    &ROLE,
+    &ACCESS_POLICY,
+];
 
 const fn core_type(
     collection: &'static str,

@@ -40,6 +40,7 @@ pub struct Core {
     pub download_clients: Arc<download::ClientCache>,
     pub auth_cache: Arc<users::AuthCache>,
     pub serving_cache: Arc<serving_cache::ServingCache>,
+    pub policies: Arc<access::PolicyCache>,
 }
 
 /// A fresh random id, as used for every row.

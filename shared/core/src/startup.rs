@@ -60,6 +60,9 @@ pub async fn open(
         crate::models::role::sync_locked(&db)
             .await
             .map_err(|e| StartupError(format!("writing the locked roles failed: {e}")))?;
+        crate::models::access_policy::sync_defaults(&db)
+            .await
+            .map_err(|e| StartupError(format!("writing the access policies failed: {e}")))?;
         if db.secrets().is_ok() {
             crate::models::remote::encrypt_plain_secrets(&db)
                 .await
@@ -96,6 +99,7 @@ pub async fn open(
         download_clients: Default::default(),
         auth_cache: Arc::new(AuthCache::default()),
         serving_cache: Arc::new(ServingCache::new(changes_are_local)),
+        policies: Default::default(),
     })
 }
 

@@ -87,6 +87,7 @@ async fn core_for(test_db: &TestDb) -> Core {
         download_clients: Default::default(),
         auth_cache: Default::default(),
         serving_cache: Default::default(),
+        policies: Default::default(),
     }
 }
 

@@ -59,14 +59,14 @@ impl Caller {
         viewset: &str,
         check: Check<'_>,
     ) -> ApiResult<()> {
-        let allowed = match defaults::of(viewset) {
+        let allowed = match state.policies.get(&state.db, viewset).await? {
             Some(policy) => {
                 let who = Principal {
                     username: &self.user.username,
                     is_superuser: self.user.is_superuser,
                     groups: &self.groups,
                 };
-                access::policy::allows(&state.db, policy, &who, &self.grants, &check).await?
+                access::policy::allows(&state.db, &policy, &who, &self.grants, &check).await?
             }
             None => self.user.is_superuser,
         };
@@ -114,32 +114,51 @@ impl Caller {
         self.authorize(state, viewset_of(base), check).await
     }
 
+    /// Whether the policy of `kind`'s viewset scopes its lists (Pulp's `queryset_scoping`;
+    /// a policy that sets it blank shows every row to whoever may list).
+    async fn scoped(&self, state: &AppState, kind: Kind) -> CoreResult<bool> {
+        let policy = state
+            .policies
+            .get(&state.db, defaults::viewset(kind))
+            .await?;
+        Ok(policy.is_none_or(|p| {
+            p.queryset_scoping
+                .as_ref()
+                .is_some_and(|s| s.as_object().is_some_and(|o| !o.is_empty()))
+        }))
+    }
+
     /// The filter a list of `kind` needs: `None` when the caller sees every row.
-    pub fn scope(&self, kind: Kind) -> Option<Grantee> {
-        self.grants.scope(&[&defaults::perm(kind, "view")])
+    pub async fn scope(&self, state: &AppState, kind: Kind) -> CoreResult<Option<Grantee>> {
+        if !self.scoped(state, kind).await? {
+            return Ok(None);
+        }
+        Ok(self.grants.scope(&[&defaults::perm(kind, "view")]))
     }
 
     /// The filter a list of content of `kind` needs: all of it with its view permission
     /// model-wide; what is in any repository with a repository type's view permission
     /// model-wide; else what is in the repositories they may see. `None`: no filter.
-    pub fn content_scope(&self, kind: Kind) -> Option<Filter> {
-        if self.grants.model_wide(&defaults::perm(kind, "view")) {
-            return None;
+    pub async fn content_scope(&self, state: &AppState, kind: Kind) -> CoreResult<Option<Filter>> {
+        if self.grants.model_wide(&defaults::perm(kind, "view"))
+            || !self.scoped(state, kind).await?
+        {
+            return Ok(None);
         }
         let views: Vec<String> = plugin::of_family(plugin::Family::Repository)
             .filter(|k| k.prn_model.split('.').next() == kind.prn_model.split('.').next())
             .map(|k| defaults::perm(k, "view"))
             .collect();
         let views: Vec<&str> = views.iter().map(String::as_str).collect();
-        Some(match self.grants.scope(&views) {
+        Ok(Some(match self.grants.scope(&views) {
             None => Filter::InSomeRepository("id"),
             Some(grantee) => Filter::GrantedContent("id", grantee),
-        })
+        }))
     }
 
     /// Gives the caller the roles the creation hooks of `object`'s type name for it.
     pub async fn created(&self, state: &AppState, object: &Object) -> CoreResult<()> {
-        access::on_created(&state.db, &self.user.id, object).await
+        access::on_created(state, &self.user.id, object).await
     }
 }
 

@@ -353,6 +353,14 @@ impl Fields {
         self.values.contains_key(name)
     }
 
+    /// Drops fields a resource shows but does not take (read-only ones Pulp accepts and
+    /// ignores).
+    pub fn ignore(&mut self, names: &[&str]) {
+        for n in names {
+            self.values.remove(*n);
+        }
+    }
+
     /// The text value of field `name`, before any parsing (for checks that precede it).
     pub fn text(&self, name: &str) -> Option<&str> {
         self.values.get(name).and_then(Value::as_str)

@@ -132,7 +132,8 @@ async fn list<R: Resource>(
         ..Check::default()
     };
     caller.authorize(&state, viewset_of(R::BASE), check).await?;
-    R::list(state, query, caller.scope(R::KIND)).await
+    let scope = caller.scope(&state, R::KIND).await?;
+    R::list(state, query, scope).await
 }
 
 async fn create<R: Resource>(

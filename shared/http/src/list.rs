@@ -76,13 +76,24 @@ pub fn time_filters(
 /// Adds `pulp_href__in`, `prn__in` and `pulp_id__in` filters for resources of `kind` (on the
 /// table's `id` field).
 pub fn href_filters(q: &mut ListQuery, query: &QueryMap, kind: Kind) -> CoreResult<()> {
+    href_filters_on(q, query, kind, "id")
+}
+
+/// The same on `field`, the row's id in a table whose `id` field is something else (users
+/// and groups show an integer `id`).
+pub fn href_filters_on(
+    q: &mut ListQuery,
+    query: &QueryMap,
+    kind: Kind,
+    field: &'static str,
+) -> CoreResult<()> {
     if query.get("pulp_href__in").is_some() {
         let ids = query
             .list("pulp_href__in")
             .iter()
             .filter_map(|h| kind.parse(h))
             .collect();
-        q.with(Filter::In("id", ids))?;
+        q.with(Filter::In(field, ids))?;
     }
     if query.get("prn__in").is_some() {
         let ids = query
@@ -90,10 +101,10 @@ pub fn href_filters(q: &mut ListQuery, query: &QueryMap, kind: Kind) -> CoreResu
             .iter()
             .filter_map(|h| kind.parse_ref(h))
             .collect();
-        q.with(Filter::In("id", ids))?;
+        q.with(Filter::In(field, ids))?;
     }
     if query.get("pulp_id__in").is_some() {
-        q.with(Filter::In("id", query.list("pulp_id__in")))?;
+        q.with(Filter::In(field, query.list("pulp_id__in")))?;
     }
     Ok(())
 }
@@ -103,8 +114,17 @@ pub fn scoped(
     q: &mut ListQuery,
     scope: Option<depot_core::models::list::Grantee>,
 ) -> CoreResult<()> {
+    scoped_on(q, scope, "id")
+}
+
+/// The same on `field`, the row's id (see [`href_filters_on`]).
+pub fn scoped_on(
+    q: &mut ListQuery,
+    scope: Option<depot_core::models::list::Grantee>,
+    field: &'static str,
+) -> CoreResult<()> {
     if let Some(grantee) = scope {
-        q.with(Filter::Granted("id", grantee))?;
+        q.with(Filter::Granted(field, grantee))?;
     }
     Ok(())
 }

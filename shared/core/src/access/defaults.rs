@@ -294,9 +294,53 @@ fn tasks() -> Policy {
     )
 }
 
+fn groups() -> Policy {
+    let model_or_obj = |p: &str| vec![any("has_model_or_obj_perms", p)];
+    scoped(
+        vec![
+            allow(&["list"], vec![]),
+            allow(&["create"], vec![any("has_model_perms", "core.add_group")]),
+            allow(
+                &["retrieve", "my_permissions"],
+                model_or_obj("core.view_group"),
+            ),
+            allow(
+                &["update", "partial_update"],
+                model_or_obj("core.change_group"),
+            ),
+            allow(&["destroy"], model_or_obj("core.delete_group")),
+            allow(
+                &["list_roles", "add_role", "remove_role"],
+                model_or_obj("core.manage_roles_group"),
+            ),
+        ],
+        vec![json!({
+            "function": "add_roles_for_object_creator",
+            "parameters": {"roles": "core.group_owner"},
+        })],
+    )
+}
+
+fn group_users() -> Policy {
+    let group = |p: &str| vec![any("has_group_model_or_obj_perms", p)];
+    Policy {
+        statements: vec![
+            allow(&["list"], group("core.view_group")),
+            allow(&["create"], group("core.change_group")),
+            allow(&["destroy"], group("core.change_group")),
+        ],
+        creation_hooks: vec![],
+        queryset_scoping: None,
+    }
+}
+
 /// Every viewset with a default policy, and that policy.
 pub fn all() -> Vec<(String, Policy)> {
-    let mut out = vec![("tasks".to_string(), tasks())];
+    let mut out = vec![
+        ("tasks".to_string(), tasks()),
+        ("groups".to_string(), groups()),
+        ("groups/users".to_string(), group_users()),
+    ];
     for kind in plugin::resource_types() {
         let name = viewset(kind).to_string();
         match kind.family() {

@@ -2,26 +2,29 @@
 //! roles (named sets of permissions; the locked ones are defined in code by core and the
 //! plugins), and roles assigned to users and groups for a whole model or for one object.
 
+mod cache;
 mod catalog;
 pub mod defaults;
 mod grants;
 pub mod policy;
 
+pub use cache::PolicyCache;
 pub use catalog::{CORE_ROLES, RoleSpec, locked_roles, permission_model, permissions_on};
 pub use grants::{Grants, Object};
 pub use policy::{Check, Policy, Principal};
 
 use serde_json::Value;
 
-use crate::CoreResult;
-use crate::db::Db;
 use crate::models::role_assignment::{self, Holder};
+use crate::{Core, CoreResult};
 
 /// Runs the creation hooks of the policy of `object`'s type for it, just made by user
 /// `user_id`: Pulp's `add_roles_for_object_creator`, `add_roles_for_users` and
 /// `add_roles_for_groups`.
-pub async fn on_created(db: &Db, user_id: &str, object: &Object) -> CoreResult<()> {
-    let Some(policy) = defaults::of(defaults::viewset(object.kind)) else {
+pub async fn on_created(core: &Core, user_id: &str, object: &Object) -> CoreResult<()> {
+    let db = &core.db;
+    let viewset = defaults::viewset(object.kind);
+    let Some(policy) = core.policies.get(db, viewset).await? else {
         return Ok(());
     };
     for hook in &policy.creation_hooks {

@@ -258,7 +258,11 @@ async fn condition_holds(
         // No domains yet: nothing is held per domain.
         "has_domain_perms" => grants.is_superuser(),
         "has_obj_perms" => only_on(object, false).await?,
-        "has_model_or_obj_perms" | "has_model_or_domain_or_obj_perms" => on(object, false).await?,
+        // A group's own permissions, for what is nested under it (`groups/<id>/users/`).
+        "has_model_or_obj_perms"
+        | "has_model_or_domain_or_obj_perms"
+        | "has_group_model_or_obj_perms" => on(object, false).await?,
+        "has_group_obj_perms" => only_on(object, false).await?,
         "has_remote_param_obj_perms" => only_on(check.param("remote"), true).await?,
         "has_remote_param_model_or_obj_perms" | "has_remote_param_model_or_domain_or_obj_perms" => {
             on(check.param("remote"), true).await?

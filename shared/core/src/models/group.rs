@@ -23,6 +23,8 @@ pub static TABLE: Table = Table {
     fields: &[
         ("id", "number"),
         ("pk", "number"),
+        // The row's own id (hrefs, roles given on a group).
+        ("row_id", "id"),
         ("name", "name"),
         ("pulp_created", "created"),
     ],

@@ -1,6 +1,7 @@
 //! Pulp's resources as domain types, their SQL, and their Pulp-shaped JSON representations.
 //! The `*Response` structs are the wire shapes; their JSON schemas feed the OpenAPI document.
 
+pub mod access_policy;
 pub mod artifact;
 pub mod content;
 pub mod distribution;

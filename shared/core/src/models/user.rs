@@ -24,6 +24,8 @@ pub static TABLE: Table = Table {
     fields: &[
         ("id", "number"),
         ("pk", "number"),
+        // The row's own id (hrefs).
+        ("row_id", "id"),
         ("username", "username"),
         ("first_name", "first_name"),
         ("last_name", "last_name"),

@@ -123,7 +123,7 @@ impl TaskContext {
     pub async fn made(&self, kind: Kind, id: &str) -> CoreResult<()> {
         self.created(kind.href(id));
         if let Some(user) = &self.task.created_by {
-            crate::access::on_created(&self.core.db, user, &crate::access::Object::new(kind, id))
+            crate::access::on_created(&self.core, user, &crate::access::Object::new(kind, id))
                 .await?;
         }
         Ok(())

@@ -29,7 +29,7 @@ pub async fn listing(
     caller
         .authorize(state, defaults::viewset(kind), check)
         .await?;
-    if let Some(scope) = caller.content_scope(kind) {
+    if let Some(scope) = caller.content_scope(state, kind).await? {
         q.with(scope)?;
     }
     Ok(())
@@ -44,7 +44,7 @@ pub async fn reading(
     table: &'static Table,
     id: &str,
 ) -> ApiResult<()> {
-    if let Some(scope) = caller.content_scope(kind) {
+    if let Some(scope) = caller.content_scope(state, kind).await? {
         let mut q = ListQuery::of(table);
         q.with(Filter::Is("id", Bind::Text(id.to_string())))?;
         q.with(scope)?;
