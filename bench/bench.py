@@ -20,7 +20,9 @@ Workloads (each repeated, reported as median, min and max):
   upload   200 files of 4 KiB uploaded as file content into one repository, until every task completed
   sync     1,000 files of 16 KiB from a PULP_MANIFEST: immediate, and on_demand followed by fetching all
   content  requests per second for one 16 KiB file from the content app (wrk, 32 connections)
-  api      requests per second for a repository list of 100 (wrk, 32 connections, Basic auth)
+  api      requests per second for a repository list of 100 (wrk, 32 connections, Basic auth), as
+           the admin and, side by side, as a user with a model-wide viewer role and as one who
+           owns each of the 100 by an object role (the cost of authorisation)
   memory   resident memory of the runner at idle and its peak over the run
   registry push and pull (skopeo) of an image with 5 layers of 10 MiB, and a first and second pull
            of a fresh image through a pull-through cache of a third registry; Depot and Debian's
@@ -85,12 +87,22 @@ def run_set(binary, db, extra_env, smoke, reps):
         while int(depot.ok("GET", "/pulp/api/v3/repositories/file/file/?limit=1")["count"]) < 100:
             w.new_repo(depot)
         content = [w.wrk(f"{depot.base}/pulp/content/{base_path}/one.bin", wrk_secs) for _ in range(reps)]
-        api = [w.wrk(f"{depot.base}/pulp/api/v3/repositories/file/file/?limit=100", wrk_secs,
-                     [f"Authorization: {depot.auth}"]) for _ in range(reps)]
+        # The list as the admin (a superuser: no role is read) and, side by side in each round,
+        # as users whose roles decide what they see: the cost of authorisation.
+        repos = depot.ok("GET", "/pulp/api/v3/repositories/file/file/?limit=1000")["results"]
+        role_auth = w.role_users(depot, [r["pulp_href"] for r in repos])
+        list_url = f"{depot.base}/pulp/api/v3/repositories/file/file/?limit=100"
+        api, api_viewer, api_owner = [], [], []
+        for _ in range(reps):
+            api.append(w.wrk(list_url, wrk_secs, [f"Authorization: {depot.auth}"]))
+            api_viewer.append(w.wrk(list_url, wrk_secs, [role_auth["viewer"]]))
+            api_owner.append(w.wrk(list_url, wrk_secs, [role_auth["owner"]]))
         results["content_rps"] = summary([c["rps"] for c in content])
         results["content_p99_ms"] = summary([c["p99_ms"] for c in content])
         results["api_list_rps"] = summary([a["rps"] for a in api])
         results["api_list_p99_ms"] = summary([a["p99_ms"] for a in api])
+        results["api_list_viewer_rps"] = summary([a["rps"] for a in api_viewer])
+        results["api_list_owner_rps"] = summary([a["rps"] for a in api_owner])
         n_layers, layer_size = (2, 1024 * 1024) if smoke else (5, 10 * 1024 * 1024)
         reg = bench_registry(depot, workdir, reps, n_layers, layer_size)
         results["registry"] = {name: {k: summary(v) for k, v in r.items()} for name, r in reg.items()}
@@ -115,6 +127,8 @@ def run_set(binary, db, extra_env, smoke, reps):
         ("content app, 16 KiB file, p99 (ms)", results["content_p99_ms"]),
         ("repository list of 100 (req/s)", results["api_list_rps"]),
         ("repository list of 100, p99 (ms)", results["api_list_p99_ms"]),
+        ("  the same, by a model-wide viewer role (req/s)", results["api_list_viewer_rps"]),
+        ("  the same, by 100 object owner roles (req/s)", results["api_list_owner_rps"]),
     ]
     return results, rows
 

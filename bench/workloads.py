@@ -36,6 +36,23 @@ def latest_count(server, repo_href, type_key="file.file"):
     return server.ok("GET", latest)["content_summary"]["present"].get(type_key, {}).get("count", 0), latest
 
 
+def role_users(server, repo_hrefs):
+    """Two users who are not superusers, for the cost of authorisation: one holding the file
+    repository viewer role model-wide, one holding the owner role on each of `repo_hrefs` (its
+    lists are narrowed by those object roles). Returns their Authorization headers by name."""
+    password = "bench-" + uuid.uuid4().hex
+    headers = {}
+    for name, grants in (("viewer", [("file.filerepository_viewer", None)]),
+                         ("owner", [("file.filerepository_owner", h) for h in repo_hrefs])):
+        username = unique(f"bench-{name}")
+        made = server.ok("POST", "/pulp/api/v3/users/", {"username": username, "password": password})
+        for role, obj in grants:
+            server.ok("POST", f"{made['pulp_href']}roles/", {"role": role, "content_object": obj})
+        token = base64.b64encode(f"{username}:{password}".encode()).decode()
+        headers[name] = f"Authorization: Basic {token}"
+    return headers
+
+
 def publish_and_distribute(server, repo_href):
     """A publication of the repository's latest version, distributed at a new base path."""
     task = server.wait(server.ok("POST", "/pulp/api/v3/publications/file/file/", {"repository": repo_href})["task"])

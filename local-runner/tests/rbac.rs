@@ -551,3 +551,47 @@ async fn groups_follow_their_own_roles() {
         app.close().await;
     }
 }
+
+#[tokio::test]
+async fn uploads_belong_to_whoever_started_them() {
+    for app in apps().await {
+        user(&app, "uma", &["core.upload_creator"]).await;
+        user(&app, "vic", &[]).await;
+        let uploads = "/pulp/api/v3/uploads/";
+        let size = || Some(json!({"size": 4}));
+        assert_eq!(
+            app.as_user("vic", "POST", uploads, size()).await.0,
+            StatusCode::FORBIDDEN
+        );
+        let (status, made) = app.as_user("uma", "POST", uploads, size()).await;
+        assert_eq!(status, StatusCode::CREATED, "{made}");
+        let upload = href(&made);
+        assert_eq!(
+            app.as_user("uma", "GET", &upload, None).await.0,
+            StatusCode::OK
+        );
+        assert_eq!(
+            app.as_user("vic", "GET", &upload, None).await.0,
+            StatusCode::NOT_FOUND
+        );
+        let (_, page) = app.as_user("uma", "GET", uploads, None).await;
+        assert_eq!(page["count"], 1);
+        let (_, page) = app.as_user("vic", "GET", uploads, None).await;
+        assert_eq!(page["count"], 0);
+        // Vic cannot commit or remove it; Uma can.
+        let commit = Some(json!({"sha256": "0".repeat(64)}));
+        let (status, _) = app
+            .as_user("vic", "POST", &format!("{upload}commit/"), commit)
+            .await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert_eq!(
+            app.as_user("vic", "DELETE", &upload, None).await.0,
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(
+            app.as_user("uma", "DELETE", &upload, None).await.0,
+            StatusCode::NO_CONTENT
+        );
+        app.close().await;
+    }
+}

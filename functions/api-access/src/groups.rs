@@ -310,4 +310,5 @@ pub fn openapi(doc: &mut ApiDoc) {
         .param(openapi::href_param(member_href))
         .response(204, None),
     );
+    depot_http::object_roles::openapi(doc, "group_href", "groups", "Groups");
 }

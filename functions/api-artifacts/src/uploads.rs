@@ -6,17 +6,20 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::{get, post};
 use depot_core::CoreError;
+use depot_core::access::{Check, Object};
 use depot_core::checksums::{Algorithm, is_hex_digest};
+use depot_core::hrefs::UPLOAD;
 use depot_core::models::list::ListQuery;
 use depot_core::models::upload::{self, UploadChunkResponse, UploadDetailResponse, UploadResponse};
 use depot_core::tasks::Dispatch;
 use depot_core::tasks::args;
+use depot_http::access::viewset_of;
 use depot_http::body::FileField;
-use depot_http::list::fetch_page;
+use depot_http::list::{fetch_page, scoped};
 use depot_http::openapi::{self, ApiDoc, JSON_FORM_MULTIPART, MULTIPART_FORM, Op};
 use depot_http::{
-    ApiResult, AppState, Authenticated, CorrelationId, Fields, ListParams, QueryMap, created,
-    dispatched, no_content, ok,
+    ApiResult, AppState, Caller, CorrelationId, Fields, ListParams, QueryMap, created, dispatched,
+    no_content, ok,
 };
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -32,6 +35,31 @@ pub fn router() -> Router<AppState> {
             get(read).put(put_chunk).delete(delete),
         )
         .route(&format!("{BASE}{{id}}/commit/"), post(commit))
+        .merge(depot_http::object_roles::routes(BASE, &UPLOAD))
+}
+
+/// Upload `id`, on which the caller may do `action`: not found unless they may see it,
+/// forbidden unless the uploads' policy allows it.
+async fn allowed(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    action: &str,
+) -> ApiResult<upload::Upload> {
+    let u = upload::get(&state.db, id).await?;
+    caller
+        .may(state, BASE, (&UPLOAD, id), action, vec![])
+        .await?;
+    Ok(u)
+}
+
+/// The policy check of an action on the collection (`list`, `create`).
+async fn allowed_here(state: &AppState, caller: &Caller, action: &str) -> ApiResult<()> {
+    let check = Check {
+        action,
+        ..Check::default()
+    };
+    caller.authorize(state, viewset_of(BASE), check).await
 }
 
 /// A new chunked upload of `size` bytes.
@@ -59,21 +87,25 @@ pub struct UploadCommit {
 
 async fn create(
     State(state): State<AppState>,
-    _: Authenticated,
+    caller: Caller,
     fields: Fields,
 ) -> ApiResult<Response> {
+    allowed_here(&state, &caller, "create").await?;
     let body: Upload = fields.parse()?;
     let u = upload::create(&state.db, body.size).await?;
+    caller.created(&state, &Object::new(&UPLOAD, &u.id)).await?;
     Ok(created(&u.response()))
 }
 
 async fn list(
     State(state): State<AppState>,
-    _: Authenticated,
+    caller: Caller,
     query: QueryMap,
 ) -> ApiResult<Response> {
+    allowed_here(&state, &caller, "list").await?;
     let params = ListParams::from_query(&query)?;
     let mut q = ListQuery::of(&upload::TABLE);
+    scoped(&mut q, caller.scope(&state, &UPLOAD).await?)?;
     q.order("pulp_created", true)?;
     let (count, rows) = fetch_page(&state, &q, &params, &query, None).await?;
     let mut results = Vec::new();
@@ -88,10 +120,10 @@ async fn list(
 
 async fn read(
     State(state): State<AppState>,
-    _: Authenticated,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    let u = upload::get(&state.db, &id).await?;
+    let u = allowed(&state, &caller, &id, "retrieve").await?;
     let chunks = upload::chunks(&state.db, &id)
         .await?
         .into_iter()
@@ -102,12 +134,12 @@ async fn read(
 
 async fn put_chunk(
     State(state): State<AppState>,
-    _: Authenticated,
+    caller: Caller,
     Path(id): Path<String>,
     headers: HeaderMap,
     mut fields: Fields,
 ) -> ApiResult<Response> {
-    let u = upload::get(&state.db, &id).await?;
+    let u = allowed(&state, &caller, &id, "update").await?;
     let file = fields.take_file("file");
     let body: UploadChunk = fields.parse()?;
     let file = file.ok_or_else(|| CoreError::field("file", "No file was submitted."))?;
@@ -149,27 +181,28 @@ fn uuid_suffix() -> String {
 
 async fn delete(
     State(state): State<AppState>,
-    _: Authenticated,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    upload::get(&state.db, &id).await?;
+    allowed(&state, &caller, &id, "destroy").await?;
     upload::delete(&state, &id).await?;
     Ok(no_content())
 }
 
 async fn commit(
     State(state): State<AppState>,
-    Authenticated(user): Authenticated,
+    caller: Caller,
     cid: CorrelationId,
     Path(id): Path<String>,
     fields: Fields,
 ) -> ApiResult<Response> {
+    allowed(&state, &caller, &id, "commit").await?;
+    let user = &caller.user;
     let body: UploadCommit = fields.parse()?;
     let sha = body.sha256.to_ascii_lowercase();
     if !is_hex_digest(Algorithm::Sha256, &sha) {
         return Err(CoreError::field("sha256", "Invalid sha256 digest.").into());
     }
-    upload::get(&state.db, &id).await?;
     let args = args::UploadCommit {
         upload_id: id.clone(),
         sha256: Some(sha),
@@ -225,4 +258,5 @@ pub fn openapi(doc: &mut ApiDoc) {
             .body(commit, JSON_FORM_MULTIPART)
             .response(202, Some(async_op)),
     );
+    depot_http::object_roles::openapi(doc, "upload_href", "uploads", "Uploads");
 }

@@ -294,6 +294,27 @@ fn tasks() -> Policy {
     )
 }
 
+fn uploads() -> Policy {
+    let p = |a: &str| vec![any(MODEL_OR_OBJ, &format!("core.{a}_upload"))];
+    scoped(
+        vec![
+            allow(&["list"], vec![]),
+            allow(&["create"], vec![any(MODEL, "core.add_upload")]),
+            allow(&["retrieve", "my_permissions"], p("view")),
+            allow(&["update", "partial_update", "commit"], p("change")),
+            allow(&["destroy"], p("delete")),
+            allow(
+                &["list_roles", "add_role", "remove_role"],
+                p("manage_roles"),
+            ),
+        ],
+        vec![json!({
+            "function": "add_roles_for_object_creator",
+            "parameters": {"roles": "core.upload_owner"},
+        })],
+    )
+}
+
 fn groups() -> Policy {
     let model_or_obj = |p: &str| vec![any("has_model_or_obj_perms", p)];
     scoped(
@@ -340,6 +361,7 @@ pub fn all() -> Vec<(String, Policy)> {
         ("tasks".to_string(), tasks()),
         ("groups".to_string(), groups()),
         ("groups/users".to_string(), group_users()),
+        ("uploads".to_string(), uploads()),
     ];
     for kind in plugin::resource_types() {
         let name = viewset(kind).to_string();
