@@ -1,11 +1,12 @@
 //! Who may sign in, how they are grouped, and what they may do: Pulp's `users/`, `groups/`
 //! (with `groups/<id>/users/`), `roles/`, and the roles given to each user and group
-//! (`users/<id>/roles/`, `groups/<id>/roles/`), and the access policies (`access_policies/`).
-//! Only superusers reach them.
+//! (`users/<id>/roles/`, `groups/<id>/roles/`), the access policies (`access_policies/`),
+//! and `login/` (sessions, and what users change about themselves).
 
 mod access_policies;
 mod assignments;
 mod groups;
+mod login;
 mod roles;
 mod users;
 
@@ -19,6 +20,7 @@ pub fn router() -> Router<AppState> {
         .merge(roles::routes())
         .merge(assignments::routes())
         .merge(access_policies::routes())
+        .merge(login::routes())
 }
 
 pub fn openapi(doc: &mut ApiDoc) {
@@ -27,4 +29,5 @@ pub fn openapi(doc: &mut ApiDoc) {
     roles::openapi(doc);
     assignments::openapi(doc);
     access_policies::openapi(doc);
+    login::openapi(doc);
 }

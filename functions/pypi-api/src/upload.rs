@@ -36,7 +36,9 @@ pub async fn authenticate(
     headers: &HeaderMap,
     extensions: &Extensions,
 ) -> Result<User, Response> {
-    let user = depot_http::auth::signed_in(state, headers, extensions)
+    // An upload is a write: a session would have to carry its CSRF token.
+    let post = axum::http::Method::POST;
+    let user = depot_http::auth::signed_in(state, &post, headers, extensions)
         .await
         .and_then(|u| {
             u.ok_or_else(|| CoreError::Unauthenticated("Uploads need credentials.".into()))

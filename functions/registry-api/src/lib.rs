@@ -184,7 +184,7 @@ async fn dispatch(state: &AppState, parts: &Parts, body: Body) -> Result<Respons
 /// The user behind the request's credentials; `None` when there are none. Wrong credentials
 /// are refused rather than treated as anonymous.
 async fn caller(state: &AppState, parts: &Parts) -> Result<Option<User>> {
-    depot_http::auth::signed_in(state, &parts.headers, &parts.extensions)
+    depot_http::auth::signed_in(state, &parts.method, &parts.headers, &parts.extensions)
         .await
         .map_err(|_| RegistryError::Unauthorized.into())
 }

@@ -94,6 +94,9 @@ pub struct Settings {
     pub db_encryption_key: Option<PathBuf>,
     /// Who may sign in without a password, on a gateway's word (off unless set).
     pub header_auth: HeaderAuth,
+    /// `PULP_SESSION_COOKIE_AGE` in seconds, default two weeks (Django's): how long a session
+    /// made by `login/` lasts.
+    pub session_cookie_age: u64,
     /// `PULP_ALLOWED_CONTENT_CHECKSUMS`, default sha224, sha256, sha384, sha512.
     pub allowed_checksums: Vec<Algorithm>,
     /// `PULP_ORPHAN_PROTECTION_TIME` in minutes, default 1440.
@@ -310,6 +313,7 @@ impl Settings {
             admin_password: var("PULP_ADMIN_PASSWORD"),
             db_encryption_key: var("PULP_DB_ENCRYPTION_KEY").map(PathBuf::from),
             header_auth: HeaderAuth::from_env()?,
+            session_cookie_age: parsed("PULP_SESSION_COOKIE_AGE", 1_209_600)?,
             allowed_checksums,
             orphan_protection_time: parsed("PULP_ORPHAN_PROTECTION_TIME", 1440)?,
             workers: parsed("DEPOT_WORKERS", 4)?,
@@ -352,6 +356,7 @@ impl Settings {
             admin_password: Some("password".into()),
             db_encryption_key: None,
             header_auth: HeaderAuth::default(),
+            session_cookie_age: 1_209_600,
             allowed_checksums: Algorithm::DEFAULT_ALLOWED.to_vec(),
             orphan_protection_time: 1440,
             workers: 4,

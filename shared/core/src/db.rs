@@ -72,6 +72,7 @@ const CORE_MIGRATIONS: &[Migration] = &[
     crate::migration!(8, "users_and_groups", "0008_users_and_groups"),
     crate::migration!(9, "roles", "0009_roles"),
     crate::migration!(10, "access_policies", "0010_access_policies"),
+    crate::migration!(11, "sessions", "0011_sessions"),
 ];
 
 /// Core's migrations and the installed plugins', in version order.

@@ -17,6 +17,7 @@ pub mod plugin;
 pub mod scan;
 pub mod secrets;
 pub mod serving_cache;
+pub mod sessions;
 pub mod startup;
 pub mod storage;
 pub mod tasks;

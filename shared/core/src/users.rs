@@ -326,6 +326,22 @@ pub fn is_empty_basic(value: &str) -> bool {
         .is_some_and(|d| d == b":" || d.is_empty())
 }
 
+/// Whether `password` is user `user_id`'s (hashed off the async threads).
+pub async fn has_password(db: &Db, user_id: &str, password: &str) -> CoreResult<bool> {
+    let stored: Option<String> =
+        sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1")
+            .bind(user_id)
+            .fetch_optional(db.pool())
+            .await?;
+    let Some(stored) = stored else {
+        return Ok(false);
+    };
+    let password = password.to_string();
+    tokio::task::spawn_blocking(move || verify_password(&password, &stored))
+        .await
+        .map_err(|e| CoreError::Internal(e.to_string()))
+}
+
 /// Checks an `Authorization: Basic ...` header value.
 pub async fn authenticate_basic(db: &Db, cache: &AuthCache, header: &str) -> CoreResult<User> {
     let bad = || CoreError::Unauthenticated("Invalid username/password.".into());

@@ -28,7 +28,7 @@ impl FromRequestParts<AppState> for Caller {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let user = crate::auth::signed_in(state, &parts.headers, &parts.extensions)
+        let user = crate::auth::signed_in(state, &parts.method, &parts.headers, &parts.extensions)
             .await?
             .ok_or_else(|| {
                 CoreError::Unauthenticated("Authentication credentials were not provided.".into())

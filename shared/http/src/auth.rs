@@ -1,14 +1,15 @@
-//! Authentication for every write and every read except status and docs: HTTP Basic, or the
-//! identity a gateway asserts in a header (`depot_core::identity`), when that is configured.
+//! Authentication for every write and every read except status and docs: HTTP Basic, the
+//! identity a gateway asserts in a header (`depot_core::identity`) when that is configured, or
+//! the session cookie `login/` sets (its writes must repeat its CSRF token).
 
 use std::sync::{Arc, Mutex};
 
 use axum::extract::{FromRequestParts, Path};
 use axum::http::request::Parts;
-use axum::http::{Extensions, HeaderMap, header};
-use depot_core::CoreError;
+use axum::http::{Extensions, HeaderMap, Method, header};
 use depot_core::config::HeaderAuth;
 use depot_core::users::{self, Credentials, User};
+use depot_core::{CoreError, sessions};
 
 use crate::{ApiError, AppState, QueryMap};
 
@@ -23,7 +24,7 @@ impl FromRequestParts<AppState> for Authenticated {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let user = signed_in(state, &parts.headers, &parts.extensions)
+        let user = signed_in(state, &parts.method, &parts.headers, &parts.extensions)
             .await?
             .ok_or_else(|| {
                 CoreError::Unauthenticated("Authentication credentials were not provided.".into())
@@ -34,21 +35,70 @@ impl FromRequestParts<AppState> for Authenticated {
 }
 
 /// The user the request's credentials name (`None`: it carries none), noted for the access
-/// log. Wrong credentials are an error, never anonymous.
+/// log. Wrong credentials are an error, never anonymous; a session that ended is none.
 pub async fn signed_in(
     state: &AppState,
+    method: &Method,
     headers: &HeaderMap,
     extensions: &Extensions,
 ) -> Result<Option<User>, CoreError> {
     let auth = &state.settings.header_auth;
-    let Some(credentials) = credentials(headers, auth)? else {
-        return Ok(None);
+    let user = match credentials(headers, auth)? {
+        Some(credentials) => {
+            users::authenticate(&state.db, &state.auth_cache, auth, credentials).await?
+        }
+        None => match session_key(headers) {
+            Some(key) => match sessions::find(&state.db, key).await? {
+                Some(session) => {
+                    check_csrf(method, headers, &session.csrf_token)?;
+                    session.user
+                }
+                None => return Ok(None),
+            },
+            None => return Ok(None),
+        },
     };
-    let user = users::authenticate(&state.db, &state.auth_cache, auth, credentials).await?;
     if let Some(slot) = extensions.get::<SignedIn>() {
         slot.note(&user);
     }
     Ok(Some(user))
+}
+
+/// The value of cookie `name` in the request's `Cookie` headers.
+pub fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(k, _)| *k == name)
+        .map(|(_, v)| v.trim())
+}
+
+/// The session key the request's cookie carries.
+pub fn session_key(headers: &HeaderMap) -> Option<&str> {
+    cookie(headers, sessions::COOKIE)
+}
+
+/// A write made with a session must carry its CSRF token (Django's check): a page of another
+/// site can make the browser send the cookie, but cannot read the token.
+fn check_csrf(method: &Method, headers: &HeaderMap, token: &str) -> Result<(), CoreError> {
+    if method.is_safe() {
+        return Ok(());
+    }
+    let sent = headers
+        .get(sessions::CSRF_HEADER)
+        .and_then(|v| v.to_str().ok());
+    match sent {
+        None => Err(CoreError::Forbidden(
+            "CSRF Failed: CSRF token missing.".into(),
+        )),
+        Some(sent) if sessions::same_token(sent, token) => Ok(()),
+        Some(_) => Err(CoreError::Forbidden(
+            "CSRF Failed: CSRF token incorrect.".into(),
+        )),
+    }
 }
 
 /// The credentials a request carries, in Pulp's order: the identity header and the remote-user

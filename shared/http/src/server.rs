@@ -146,6 +146,9 @@ async fn connection(
         .timer(TokioTimer::new())
         .header_read_timeout(Some(limits.header_timeout))
         .max_header_size(MAX_HEADER_BYTES)
+        // Header names as Pulp (Django) writes them, `Set-Cookie`, `Content-Type`: some
+        // clients look them up case-sensitively (Pulp's own test bindings do).
+        .title_case_headers(true)
         .keep_alive(true);
     let conn = builder.serve_connection(TokioIo::new(StallGuard::new(tcp, stall)), service);
     tokio::pin!(conn);
