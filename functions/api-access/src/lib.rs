@@ -1,10 +1,12 @@
 //! Who may sign in, how they are grouped, and what they may do: Pulp's `users/`, `groups/`
 //! (with `groups/<id>/users/`), `roles/`, and the roles given to each user and group
 //! (`users/<id>/roles/`, `groups/<id>/roles/`), the access policies (`access_policies/`),
-//! and `login/` (sessions, and what users change about themselves).
+//! `login/` (sessions, and what users change about themselves), and the content guards that
+//! decide who may fetch what a distribution serves (`contentguards/`).
 
 mod access_policies;
 mod assignments;
+mod content_guards;
 mod groups;
 mod login;
 mod roles;
@@ -21,6 +23,7 @@ pub fn router() -> Router<AppState> {
         .merge(assignments::routes())
         .merge(access_policies::routes())
         .merge(login::routes())
+        .merge(content_guards::routes())
 }
 
 pub fn openapi(doc: &mut ApiDoc) {
@@ -30,4 +33,5 @@ pub fn openapi(doc: &mut ApiDoc) {
     assignments::openapi(doc);
     access_policies::openapi(doc);
     login::openapi(doc);
+    content_guards::openapi(doc);
 }

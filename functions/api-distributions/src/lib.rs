@@ -175,18 +175,40 @@ fn resolve_any(kinds: &[Kind], field: &str, href: &str) -> CoreResult<String> {
     }
 }
 
-/// Checks the fields that differ between types: content guards (none yet), the type's base
-/// path rules, and that a remote exists.
+/// The content guard `raw` names (an href or PRN of any guard type, which must exist), as
+/// its id: `None` when not sent, `Some(None)` when sent as null.
+async fn guard_id(
+    state: &AppState,
+    raw: &Map<String, Value>,
+) -> CoreResult<Option<Option<String>>> {
+    let reference = match raw.get("content_guard") {
+        None => return Ok(None),
+        Some(Value::Null) => return Ok(Some(None)),
+        Some(Value::String(r)) => r,
+        Some(_) => {
+            return Err(CoreError::field("content_guard", "Incorrect type."));
+        }
+    };
+    let id = depot_core::plugin::of_family(Family::ContentGuard)
+        .find_map(|k| k.parse_ref(reference).map(|id| (k, id)));
+    let Some((kind, id)) = id else {
+        return Err(CoreError::field(
+            "content_guard",
+            format!("Invalid hyperlink - No URL match. ({reference})"),
+        ));
+    };
+    depot_core::models::content_guard::get_of_type(&state.db, &id, kind)
+        .await
+        .map_err(|_| depot_core::hrefs::missing("content_guard", reference))?;
+    Ok(Some(Some(id)))
+}
+
+/// Checks the fields that differ between types: the type's base path rules, and that a
+/// remote exists.
 async fn check_fields<P: DistributionType>(
     state: &AppState,
     raw: &Map<String, Value>,
 ) -> CoreResult<()> {
-    if raw.get("content_guard").is_some_and(|v| !v.is_null()) {
-        return Err(CoreError::field(
-            "content_guard",
-            "Content guards are not supported yet.",
-        ));
-    }
     if P::PUBLICATION.is_none() && raw.get("publication").is_some_and(|v| !v.is_null()) {
         return Err(CoreError::field(
             "publication",
@@ -285,6 +307,7 @@ async fn create<P: DistributionType>(
         (Some(h), Some(kind)) => Some(depot_core::hrefs::resolve(kind, "remote", &h)?),
         _ => None,
     };
+    let content_guard = guard_id(&state, &raw).await?.flatten();
     let args = DistributionCreate(NewDistribution {
         pulp_type: P::PULP_TYPE.to_string(),
         name,
@@ -301,6 +324,7 @@ async fn create<P: DistributionType>(
             .get("allow_uploads")
             .and_then(Value::as_bool)
             .unwrap_or(true),
+        content_guard,
     });
     let d = Dispatch::new("pulpcore.app.tasks.base.general_create", &args)
         .exclusive(vec![BASE_PATHS.into()])
@@ -375,6 +399,13 @@ async fn apply_update<P: DistributionType>(
         serde_json::to_value(one::<P>(&state.db, &state.settings, &d).await?).unwrap_or_default();
     if raw.iter().all(|(k, v)| current.get(k) == Some(v)) {
         return Ok(ok(&current));
+    }
+    let mut raw = raw;
+    if let Some(guard) = guard_id(&state, &raw).await? {
+        raw.insert(
+            "content_guard".into(),
+            guard.map_or(Value::Null, Value::String),
+        );
     }
     let args = DistributionUpdate {
         id: id.clone(),

@@ -6,11 +6,13 @@ mod serve;
 
 use axum::Router;
 use axum::extract::{Request, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use depot_core::CoreResult;
 use depot_core::models::serving::{self, Matched};
+use depot_http::content_guard::{self, GuardRequest};
 use depot_http::{ApiError, AppState};
 
 pub fn router() -> Router<AppState> {
@@ -78,22 +80,26 @@ async fn distribution_names(state: &AppState, prefix: &str) -> CoreResult<Vec<St
     Ok(names)
 }
 
-/// The parts of a request the content app looks at (a `Request` itself is not `Sync`).
+/// The parts of a request the content app looks at (a `Request` itself is not `Sync`): its
+/// method and range, and for content guards its headers and query.
 pub(crate) struct ReqInfo {
     pub method: Method,
     pub range: Option<String>,
+    pub parts: Parts,
 }
 
 async fn handle(State(state): State<AppState>, req: Request) -> Response {
+    let (parts, _) = req.into_parts();
     let info = ReqInfo {
-        method: req.method().clone(),
-        range: req
-            .headers()
+        method: parts.method.clone(),
+        range: parts
+            .headers
             .get(header::RANGE)
             .and_then(|v| v.to_str().ok())
             .map(str::to_string),
+        parts,
     };
-    let path = req.uri().path().to_string();
+    let path = info.parts.uri.path().to_string();
     if let Some(file) = state.serving_cache.get(&path) {
         return match serve::cached(&state, &info, file).await {
             Ok(r) => r,
@@ -115,8 +121,12 @@ async fn resolve(state: &AppState, req: &ReqInfo, raw_path: String) -> CoreResul
     if path.split('/').any(|s| s == "..") {
         return Ok(not_found());
     }
-    let Some(Matched { rest, served, .. }) =
-        serving::match_path(&state.db, path.trim_end_matches('/')).await?
+    let Some(Matched {
+        rest,
+        served,
+        content_guard,
+        ..
+    }) = serving::match_path(&state.db, path.trim_end_matches('/')).await?
     else {
         let prefix = if path.ends_with('/') || path.is_empty() {
             path.clone()
@@ -132,6 +142,20 @@ async fn resolve(state: &AppState, req: &ReqInfo, raw_path: String) -> CoreResul
         }
         return Ok(listing(&raw_path, &names));
     };
+    // A guarded distribution: nothing of it, not even whether a path exists, before the
+    // guard lets the request through; and nothing of it kept in the serving cache.
+    if let Some(guard) = &content_guard {
+        let guarded = GuardRequest {
+            method: &req.parts.method,
+            headers: &req.parts.headers,
+            extensions: &req.parts.extensions,
+            path: req.parts.uri.path(),
+            query: req.parts.uri.query(),
+        };
+        if let Err(reason) = content_guard::permit(state, guard, &guarded).await? {
+            return Ok(content_guard::refused(&reason));
+        }
+    }
     let is_dir_request = path.ends_with('/') || rest.is_empty();
     if rest.is_empty() && !raw_path.ends_with('/') {
         return Ok(redirect(&format!("{raw_path}/")));
@@ -145,7 +169,9 @@ async fn resolve(state: &AppState, req: &ReqInfo, raw_path: String) -> CoreResul
         String::new()
     };
     if !is_dir_request && let Some(file) = serving::find_file(&state.db, &served, &rest).await? {
-        serve::remember(state, &raw_path, generation, &file, &rest);
+        if content_guard.is_none() {
+            serve::remember(state, &raw_path, generation, &file, &rest);
+        }
         return serve::entry(state, req, file, &rest).await;
     }
     // A directory: serve its index.html if there is one, else list it.

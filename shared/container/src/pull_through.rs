@@ -142,6 +142,7 @@ async fn create(db: &Db, cache: &Cache, name: &str, upstream_name: &str) -> Core
                 remote_id: Some(remote.id.clone()),
                 pull_through_id: Some(cache.distribution_id.clone()),
                 allow_uploads: true,
+                content_guard: None,
             },
         )
         .await;

@@ -73,6 +73,7 @@ const CORE_MIGRATIONS: &[Migration] = &[
     crate::migration!(9, "roles", "0009_roles"),
     crate::migration!(10, "access_policies", "0010_access_policies"),
     crate::migration!(11, "sessions", "0011_sessions"),
+    crate::migration!(12, "content_guards", "0012_content_guards"),
 ];
 
 /// Core's migrations and the installed plugins', in version order.

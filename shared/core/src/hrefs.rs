@@ -17,7 +17,29 @@ pub static ROLE: ResourceType = core_type("roles/", "core.role", "roles");
 pub static ACCESS_POLICY: ResourceType =
     core_type("access_policies/", "core.accesspolicy", "access_policies");
 
-pub(crate) static CORE_TYPES: [Kind; 8] = [
+/// Core's content guards.
+pub static RBAC_GUARD: ResourceType = guard(
+    "core.rbac",
+    "contentguards/core/rbac/",
+    "core.rbaccontentguard",
+);
+pub static REDIRECT_GUARD: ResourceType = guard(
+    "core.content_redirect",
+    "contentguards/core/content_redirect/",
+    "core.contentredirectcontentguard",
+);
+pub static HEADER_GUARD: ResourceType = guard(
+    "core.header",
+    "contentguards/core/header/",
+    "core.headercontentguard",
+);
+pub static COMPOSITE_GUARD: ResourceType = guard(
+    "core.composite",
+    "contentguards/core/composite/",
+    "core.compositecontentguard",
+);
+
+pub(crate) static CORE_TYPES: [Kind; 12] = [
     &ARTIFACT,
     &UPLOAD,
     &TASK,
@@ -26,7 +48,19 @@ pub(crate) static CORE_TYPES: [Kind; 8] = [
     &GROUP,
     &ROLE,
     &ACCESS_POLICY,
+    &RBAC_GUARD,
+    &REDIRECT_GUARD,
+    &HEADER_GUARD,
+    &COMPOSITE_GUARD,
 ];
+
+const fn guard(
+    pulp_type: &'static str,
+    collection: &'static str,
+    prn_model: &'static str,
+) -> ResourceType {
+    ResourceType::new(pulp_type, collection, prn_model, Role::ContentGuard)
+}
 
 const fn core_type(
     collection: &'static str,

@@ -36,6 +36,9 @@ pub enum Role {
         /// What the unit's repository key is called in a conflict message ("relative path").
         key_name: &'static str,
     },
+    /// A content guard (`contentguards/<app>/<type>/`): who may fetch what a distribution
+    /// serves.
+    ContentGuard,
     /// A resource with an href that is none of the above (artifacts, tasks, namespaces...),
     /// whose rows live in `table` by `id`.
     Other {
@@ -51,6 +54,7 @@ pub enum Family {
     Distribution,
     Publication,
     Content,
+    ContentGuard,
     Other,
 }
 
@@ -178,6 +182,7 @@ impl ResourceType {
             Role::Distribution { .. } => "distributions",
             Role::Publication { .. } => "publications",
             Role::Content { .. } => "contents",
+            Role::ContentGuard => "content_guards",
             Role::Other { table } => table,
         }
     }
@@ -189,6 +194,7 @@ impl ResourceType {
             Role::Distribution { .. } => Family::Distribution,
             Role::Publication { .. } => Family::Publication,
             Role::Content { .. } => Family::Content,
+            Role::ContentGuard => Family::ContentGuard,
             Role::Other { .. } => Family::Other,
         }
     }

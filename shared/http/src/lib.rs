@@ -6,6 +6,7 @@ pub mod access;
 pub mod auth;
 pub mod body;
 pub mod cid;
+pub mod content_guard;
 pub mod content_range;
 pub mod crud;
 pub mod error;

@@ -1,6 +1,8 @@
 //! Pulp's role actions on one object (`RolesMixin`): `my_permissions/`, `list_roles/`,
 //! `add_role/` and `remove_role/`, for every type whose policy names them.
 
+use std::sync::Arc;
+
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::response::Response;
@@ -17,22 +19,25 @@ use crate::openapi::{self, ApiDoc, JSON_FORM_MULTIPART, Op};
 use crate::{ApiResult, AppState, Caller, Fields, created, ok};
 
 /// The role actions under `base` (a collection path) for objects of `kind`.
-pub fn routes(base: &'static str, kind: Kind) -> Router<AppState> {
+pub fn routes(base: &str, kind: Kind) -> Router<AppState> {
+    let path = |action: &str| format!("{base}{{id}}/{action}/");
+    let base: Arc<str> = base.into();
+    let (b1, b2, b3) = (base.clone(), base.clone(), base.clone());
     Router::new()
         .route(
-            &format!("{base}{{id}}/my_permissions/"),
-            get(move |s, c, p| my_permissions(base, kind, s, c, p)),
+            &path("my_permissions"),
+            get(move |s, c, p| my_permissions(b1, kind, s, c, p)),
         )
         .route(
-            &format!("{base}{{id}}/list_roles/"),
-            get(move |s, c, p| list_roles(base, kind, s, c, p)),
+            &path("list_roles"),
+            get(move |s, c, p| list_roles(b2, kind, s, c, p)),
         )
         .route(
-            &format!("{base}{{id}}/add_role/"),
-            post(move |s, c, p, f| change_role(base, kind, true, s, c, p, f)),
+            &path("add_role"),
+            post(move |s, c, p, f| change_role(b3, kind, true, s, c, p, f)),
         )
         .route(
-            &format!("{base}{{id}}/remove_role/"),
+            &path("remove_role"),
             post(move |s, c, p, f| change_role(base, kind, false, s, c, p, f)),
         )
 }
@@ -82,13 +87,13 @@ async fn allowed(
 }
 
 async fn my_permissions(
-    base: &'static str,
+    base: Arc<str>,
     kind: Kind,
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    let object = allowed(&state, &caller, base, kind, id, "my_permissions").await?;
+    let object = allowed(&state, &caller, &base, kind, id, "my_permissions").await?;
     let permissions = match caller.user.is_superuser {
         true => access::permissions_on(kind.prn_model),
         false => caller
@@ -102,19 +107,19 @@ async fn my_permissions(
 }
 
 async fn list_roles(
-    base: &'static str,
+    base: Arc<str>,
     kind: Kind,
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
-    let object = allowed(&state, &caller, base, kind, id, "list_roles").await?;
+    let object = allowed(&state, &caller, &base, kind, id, "list_roles").await?;
     let roles = role_assignment::of_object(&state.db, &object).await?;
     Ok(ok(&ObjectRoles { roles }))
 }
 
 async fn change_role(
-    base: &'static str,
+    base: Arc<str>,
     kind: Kind,
     assign: bool,
     State(state): State<AppState>,
@@ -123,7 +128,7 @@ async fn change_role(
     fields: Fields,
 ) -> ApiResult<Response> {
     let action = if assign { "add_role" } else { "remove_role" };
-    let object = allowed(&state, &caller, base, kind, id, action).await?;
+    let object = allowed(&state, &caller, &base, kind, id, action).await?;
     let body: NestedRole = fields.parse()?;
     role_assignment::change_object_role(
         &state.db,

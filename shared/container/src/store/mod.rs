@@ -143,6 +143,7 @@ pub async fn find_or_create(db: &Db, name: &str) -> RegistryResult<Repo> {
                 remote_id: None,
                 pull_through_id: None,
                 allow_uploads: true,
+                content_guard: None,
             },
         )
         .await?;

@@ -315,6 +315,41 @@ fn uploads() -> Policy {
     )
 }
 
+/// A content guard type's policy; RBAC guards add `download` (the permit of the guard itself)
+/// and give their creator the downloader role too.
+fn content_guard(kind: Kind) -> Policy {
+    let p = |a: &str| perm(kind, a);
+    let mut statements = vec![
+        allow(&["list"], vec![]),
+        allow(&["create"], vec![any(MODEL, &p("add"))]),
+        allow(
+            &["retrieve", "my_permissions"],
+            vec![any(MODEL_OR_OBJ, &p("view"))],
+        ),
+        allow(
+            &["update", "partial_update"],
+            vec![any(MODEL_OR_OBJ, &p("change"))],
+        ),
+        allow(&["destroy"], vec![any(MODEL_OR_OBJ, &p("delete"))]),
+        allow(
+            &["list_roles", "add_role", "remove_role"],
+            vec![any(MODEL_OR_OBJ, &p("manage_roles"))],
+        ),
+    ];
+    let mut roles = vec![format!("{}_owner", kind.prn_model)];
+    if kind == &crate::hrefs::RBAC_GUARD {
+        statements.push(allow(
+            &["download"],
+            vec![any(MODEL_OR_OBJ, &p("download"))],
+        ));
+        roles.push(format!("{}_downloader", kind.prn_model));
+    }
+    scoped(
+        statements,
+        vec![json!({"function": "add_roles_for_object_creator", "parameters": {"roles": roles}})],
+    )
+}
+
 fn groups() -> Policy {
     let model_or_obj = |p: &str| vec![any("has_model_or_obj_perms", p)];
     scoped(
@@ -374,6 +409,7 @@ pub fn all() -> Vec<(String, Policy)> {
             Family::Publication => out.push((name, publication(kind))),
             Family::Distribution => out.push((name, distribution(kind))),
             Family::Content => out.push((name, content(kind))),
+            Family::ContentGuard => out.push((name, content_guard(kind))),
             Family::Other => {}
         }
     }

@@ -144,6 +144,10 @@ pub async fn response(
     d: &Distribution,
     settings: &crate::config::Settings,
 ) -> CoreResult<FileDistributionResponse> {
+    let guard = match &d.content_guard {
+        Some(id) => super::content_guard::href_of(db, id).await?,
+        None => None,
+    };
     let repository = d
         .repository_id
         .as_deref()
@@ -166,8 +170,8 @@ pub async fn response(
             settings.content_origin, settings.content_path_prefix, d.base_path
         ),
         base_path: d.base_path.clone(),
-        content_guard: d.content_guard.clone(),
-        content_guard_prn: None,
+        content_guard: guard.as_ref().map(|(href, _)| href.clone()),
+        content_guard_prn: guard.map(|(_, prn)| prn),
         no_content_change_since: Some(d.updated.clone()),
         hidden: d.hidden,
         pulp_labels: d.pulp_labels.clone(),
@@ -374,6 +378,9 @@ pub struct NewDistribution {
     pub remote_id: Option<String>,
     pub pull_through_id: Option<String>,
     pub allow_uploads: bool,
+    /// The id of the content guard that protects what it serves.
+    #[serde(default)]
+    pub content_guard: Option<String>,
 }
 
 pub async fn create(db: &Db, d: NewDistribution) -> CoreResult<Distribution> {
@@ -384,7 +391,7 @@ pub async fn create(db: &Db, d: NewDistribution) -> CoreResult<Distribution> {
     let res = sqlx::query(
         "INSERT INTO distributions (id, pulp_type, name, base_path, pulp_labels, hidden, content_guard, repository_id, \
          repository_version_id, publication_id, checkpoint, created, updated, private, description, remote_id, pull_through_id, \
-         allow_uploads) VALUES ($1, $11, $2, $3, $4, $5, NULL, $6, $7, $8, $9, $10, $10, $12, $13, $14, $15, $16)",
+         allow_uploads) VALUES ($1, $11, $2, $3, $4, $5, $17, $6, $7, $8, $9, $10, $10, $12, $13, $14, $15, $16)",
     )
     .bind(&id)
     .bind(&d.name)
@@ -402,6 +409,7 @@ pub async fn create(db: &Db, d: NewDistribution) -> CoreResult<Distribution> {
     .bind(d.remote_id)
     .bind(d.pull_through_id)
     .bind(d.allow_uploads)
+    .bind(d.content_guard)
     .execute(db.pool())
     .await;
     unique_name(res.map_err(CoreError::from))?;
@@ -427,6 +435,8 @@ pub async fn update(
             "private" => d.private = v.as_bool().unwrap_or(false),
             "allow_uploads" => d.allow_uploads = v.as_bool().unwrap_or(true),
             "description" => d.description = v.as_str().map(str::to_string),
+            // Resolved to the guard's id by the API before the task.
+            "content_guard" => d.content_guard = v.as_str().map(str::to_string),
             "remote" => {
                 d.remote_id = v
                     .as_str()
@@ -448,7 +458,7 @@ pub async fn update(
     let res = sqlx::query(
         "UPDATE distributions SET name = $2, base_path = $3, pulp_labels = $4, hidden = $5, repository_id = $6, \
          repository_version_id = $7, publication_id = $8, checkpoint = $9, updated = $10, private = $11, \
-         description = $12, remote_id = $13, allow_uploads = $14 WHERE id = $1",
+         description = $12, remote_id = $13, allow_uploads = $14, content_guard = $15 WHERE id = $1",
     )
     .bind(id)
     .bind(&d.name)
@@ -464,6 +474,7 @@ pub async fn update(
     .bind(d.description.clone())
     .bind(d.remote_id.clone())
     .bind(d.allow_uploads)
+    .bind(d.content_guard.clone())
     .execute(db.pool())
     .await;
     unique_name(res.map_err(CoreError::from))?;

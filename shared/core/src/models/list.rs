@@ -82,6 +82,8 @@ pub enum Filter {
     InSomeRepository(&'static str),
     /// Any of the filters holds (none: no row).
     AnyOf(Vec<Filter>),
+    /// Every one of the filters holds (none: every row).
+    AllOf(Vec<Filter>),
     /// Matches no row (a reference to something that cannot exist).
     Nothing,
 }
@@ -259,18 +261,23 @@ impl ListQuery {
                 vec![],
             ),
             Filter::AnyOf(filters) if filters.is_empty() => ("1 = 0".into(), vec![]),
-            Filter::AnyOf(filters) => {
-                let mut conds = Vec::new();
-                let mut binds = Vec::new();
-                for f in filters {
-                    let (c, b) = self.condition(f)?;
-                    conds.push(c);
-                    binds.extend(b);
-                }
-                (format!("({})", conds.join(" OR ")), binds)
-            }
+            Filter::AllOf(filters) if filters.is_empty() => ("1 = 1".into(), vec![]),
+            Filter::AnyOf(filters) => self.joined(filters, " OR ")?,
+            Filter::AllOf(filters) => self.joined(filters, " AND ")?,
             Filter::Nothing => ("1 = 0".into(), vec![]),
         })
+    }
+
+    /// The conditions of `filters` joined by `op`, in parentheses.
+    fn joined(&self, filters: Vec<Filter>, op: &str) -> CoreResult<(String, Vec<Bind>)> {
+        let mut conds = Vec::new();
+        let mut binds = Vec::new();
+        for f in filters {
+            let (c, b) = self.condition(f)?;
+            conds.push(c);
+            binds.extend(b);
+        }
+        Ok((format!("({})", conds.join(op)), binds))
     }
 
     /// Orders by `field`, after the orderings already added.

@@ -4,6 +4,7 @@
 pub mod access_policy;
 pub mod artifact;
 pub mod content;
+pub mod content_guard;
 pub mod distribution;
 pub mod group;
 pub mod list;

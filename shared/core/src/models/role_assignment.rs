@@ -480,3 +480,44 @@ pub async fn change_object_role(
     tx.commit().await?;
     Ok(())
 }
+
+/// A user's id and name, and a group's, of one role given (one of the two is there).
+type HolderRow = (
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+/// The users and groups holding `permission` on `object` by a role given for it: (id, name)
+/// pairs, by name.
+pub async fn holders_with(
+    db: &Db,
+    object: &Object,
+    permission: &str,
+) -> CoreResult<(Vec<(String, String)>, Vec<(String, String)>)> {
+    let rows: Vec<HolderRow> = sqlx::query_as(
+        "SELECT DISTINCT u.id, u.username, g.id, g.name FROM role_assignments a \
+             JOIN role_permissions p ON p.role_id = a.role_id \
+             LEFT JOIN users u ON u.id = a.user_id \
+             LEFT JOIN user_groups g ON g.id = a.group_id \
+             WHERE a.object_id = $1 AND a.object_type = $2 AND p.permission = $3",
+    )
+    .bind(&object.id)
+    .bind(object.kind.prn_model)
+    .bind(permission)
+    .fetch_all(db.pool())
+    .await?;
+    let (mut users, mut groups) = (Vec::new(), Vec::new());
+    for (uid, uname, gid, gname) in rows {
+        if let (Some(id), Some(name)) = (uid, uname) {
+            users.push((id, name));
+        }
+        if let (Some(id), Some(name)) = (gid, gname) {
+            groups.push((id, name));
+        }
+    }
+    users.sort_by(|a, b| a.1.cmp(&b.1));
+    groups.sort_by(|a, b| a.1.cmp(&b.1));
+    Ok((users, groups))
+}

@@ -22,6 +22,8 @@ pub struct Served {
 #[derive(Debug, Clone)]
 pub struct Matched {
     pub base_path: String,
+    /// The id of the content guard of the distribution, if it has one.
+    pub content_guard: Option<String>,
     /// The request path below the base path.
     pub rest: String,
     /// `None` when the distribution serves nothing yet.
@@ -61,7 +63,7 @@ pub async fn match_path(db: &Db, path: &str) -> CoreResult<Option<Matched>> {
         "SELECT d.base_path, v.repository_id, v.number, \
            COALESCE(CASE WHEN dp.pulp_type IN ({file_publications}) THEN d.publication_id END, \
            (SELECT p.id FROM publications p WHERE p.repository_version_id = v.id AND p.pulp_type IN ({file_publications}) \
-            ORDER BY p.created DESC LIMIT 1)) \
+            ORDER BY p.created DESC LIMIT 1)), d.content_guard \
          FROM distributions d \
          LEFT JOIN publications dp ON dp.id = d.publication_id \
          LEFT JOIN repositories r ON r.id = d.repository_id \
@@ -91,6 +93,7 @@ pub async fn match_path(db: &Db, path: &str) -> CoreResult<Option<Matched>> {
     };
     Ok(Some(Matched {
         base_path,
+        content_guard: row.try_get(4)?,
         rest,
         served,
     }))
