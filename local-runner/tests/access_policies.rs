@@ -141,6 +141,32 @@ async fn policies_are_served_changed_and_reset() {
             StatusCode::FORBIDDEN
         );
 
+        // A group as the principal: only its members may list.
+        let by_group = json!([
+            {"action": ["list"], "principal": "group:listers", "effect": "allow"},
+        ]);
+        app.call("PATCH", &href, Some(json!({"statements": by_group})))
+            .await;
+        assert_eq!(
+            app.as_user("carol", "GET", REPOS, None).await.0,
+            StatusCode::FORBIDDEN
+        );
+        let (_, listers) = app
+            .api("POST", "groups/", Some(json!({"name": "listers"})))
+            .await;
+        app.call(
+            "POST",
+            &format!("{}users/", listers["pulp_href"].as_str().unwrap()),
+            Some(json!({"username": "carol"})),
+        )
+        .await;
+        assert_eq!(
+            app.as_user("carol", "GET", REPOS, None).await.0,
+            StatusCode::OK
+        );
+        app.call("PATCH", &href, Some(json!({"statements": deny})))
+            .await;
+
         // Blank scoping: lists show every row to whoever may list.
         app.call("PATCH", &href, Some(json!({"queryset_scoping": {}})))
             .await;

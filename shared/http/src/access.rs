@@ -18,7 +18,6 @@ use crate::{ApiError, ApiResult, AppState, Fields};
 pub struct Caller {
     pub user: User,
     pub grants: Grants,
-    groups: Vec<String>,
 }
 
 impl FromRequestParts<AppState> for Caller {
@@ -40,15 +39,7 @@ impl FromRequestParts<AppState> for Caller {
 impl Caller {
     pub async fn of(state: &AppState, user: User) -> CoreResult<Self> {
         let grants = Grants::load(&state.db, &user.id, user.is_superuser).await?;
-        let groups = match user.is_superuser {
-            true => Vec::new(),
-            false => depot_core::models::group::names_of(&state.db, &user.id).await?,
-        };
-        Ok(Self {
-            user,
-            grants,
-            groups,
-        })
+        Ok(Self { user, grants })
     }
 
     /// Checks `check` against the policy of `viewset`: 403 when it does not allow it. A
@@ -61,10 +52,15 @@ impl Caller {
     ) -> ApiResult<()> {
         let allowed = match state.policies.get(&state.db, viewset).await? {
             Some(policy) => {
+                // Read only for a policy that names groups as principals (the defaults do not).
+                let groups = match access::policy::names_groups(&policy) {
+                    true => depot_core::models::group::names_of(&state.db, &self.user.id).await?,
+                    false => Vec::new(),
+                };
                 let who = Principal {
                     username: &self.user.username,
                     is_superuser: self.user.is_superuser,
-                    groups: &self.groups,
+                    groups: &groups,
                 };
                 access::policy::allows(&state.db, &policy, &who, &self.grants, &check).await?
             }

@@ -134,11 +134,18 @@ async fn connection(
     let stall = limits.stall_timeout;
     let service = hyper::service::service_fn(move |mut req: Request<hyper::body::Incoming>| {
         seen.store(millis(), Ordering::Relaxed);
+        // How the client spelled its header names (hyper keeps it, `preserve_header_case`):
+        // the response spells the same names the same way, so that a `Correlation-ID` sent
+        // comes back as `Correlation-ID`; other names go out title-cased.
+        let mut spelling = req.extensions().clone();
+        spelling.remove::<hyper::upgrade::OnUpgrade>();
         req.extensions_mut().insert(ConnectInfo(peer));
         let app = app.clone();
         async move {
             let req = req.map(|body| stall_guarded_body(body, stall));
-            Ok::<_, std::convert::Infallible>(route(app, req).await)
+            let mut resp = route(app, req).await;
+            resp.extensions_mut().extend(spelling);
+            Ok::<_, std::convert::Infallible>(resp)
         }
     });
     let mut builder = hyper::server::conn::http1::Builder::new();
@@ -149,6 +156,7 @@ async fn connection(
         // Header names as Pulp (Django) writes them, `Set-Cookie`, `Content-Type`: some
         // clients look them up case-sensitively (Pulp's own test bindings do).
         .title_case_headers(true)
+        .preserve_header_case(true)
         .keep_alive(true);
     let conn = builder.serve_connection(TokioIo::new(StallGuard::new(tcp, stall)), service);
     tokio::pin!(conn);

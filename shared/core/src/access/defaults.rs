@@ -72,6 +72,25 @@ fn any(f: &str, p: &str) -> String {
 const MODEL_OR_OBJ: &str = "has_model_or_domain_or_obj_perms";
 const MODEL: &str = "has_model_or_domain_perms";
 
+/// The role actions on an object of `kind`: its `manage_roles` permission.
+fn roles_statement(kind: Kind) -> Value {
+    allow(
+        &["list_roles", "add_role", "remove_role"],
+        vec![any(MODEL_OR_OBJ, &perm(kind, "manage_roles"))],
+    )
+}
+
+/// Deleting an object of `kind`: its `delete` and `view` permissions.
+fn destroy_statement(kind: Kind) -> Value {
+    allow(
+        &["destroy"],
+        vec![
+            any(MODEL_OR_OBJ, &perm(kind, "delete")),
+            any(MODEL_OR_OBJ, &perm(kind, "view")),
+        ],
+    )
+}
+
 fn repository(kind: Kind) -> Policy {
     let p = |a: &str| perm(kind, a);
     let remote = any(
@@ -83,13 +102,7 @@ fn repository(kind: Kind) -> Policy {
             allow(&["list", "my_permissions"], vec![]),
             allow(&["create"], vec![any(MODEL, &p("add")), remote.clone()]),
             allow(&["retrieve"], vec![any(MODEL_OR_OBJ, &p("view"))]),
-            allow(
-                &["destroy"],
-                vec![
-                    any(MODEL_OR_OBJ, &p("delete")),
-                    any(MODEL_OR_OBJ, &p("view")),
-                ],
-            ),
+            destroy_statement(kind),
             allow(
                 &["update", "partial_update", "set_label", "unset_label"],
                 vec![
@@ -113,10 +126,7 @@ fn repository(kind: Kind) -> Policy {
                     any(MODEL_OR_OBJ, &p("view")),
                 ],
             ),
-            allow(
-                &["list_roles", "add_role", "remove_role"],
-                vec![any(MODEL_OR_OBJ, &p("manage_roles"))],
-            ),
+            roles_statement(kind),
         ],
         owner_hook(kind),
     )
@@ -154,17 +164,8 @@ fn remote(kind: Kind) -> Policy {
                     any(MODEL_OR_OBJ, &p("view")),
                 ],
             ),
-            allow(
-                &["destroy"],
-                vec![
-                    any(MODEL_OR_OBJ, &p("delete")),
-                    any(MODEL_OR_OBJ, &p("view")),
-                ],
-            ),
-            allow(
-                &["list_roles", "add_role", "remove_role"],
-                vec![any(MODEL_OR_OBJ, &p("manage_roles"))],
-            ),
+            destroy_statement(kind),
+            roles_statement(kind),
         ],
         owner_hook(kind),
     )
@@ -181,17 +182,8 @@ fn publication(kind: Kind) -> Policy {
             allow(&["list", "my_permissions"], vec![]),
             allow(&["create"], vec![any(MODEL, &p("add")), repo]),
             allow(&["retrieve"], vec![any(MODEL_OR_OBJ, &p("view"))]),
-            allow(
-                &["destroy"],
-                vec![
-                    any(MODEL_OR_OBJ, &p("delete")),
-                    any(MODEL_OR_OBJ, &p("view")),
-                ],
-            ),
-            allow(
-                &["list_roles", "add_role", "remove_role"],
-                vec![any(MODEL_OR_OBJ, &p("manage_roles"))],
-            ),
+            destroy_statement(kind),
+            roles_statement(kind),
         ],
         owner_hook(kind),
     )
@@ -226,17 +218,8 @@ fn distribution(kind: Kind) -> Policy {
                 &["update", "partial_update", "set_label", "unset_label"],
                 update,
             ),
-            allow(
-                &["destroy"],
-                vec![
-                    any(MODEL_OR_OBJ, &p("delete")),
-                    any(MODEL_OR_OBJ, &p("view")),
-                ],
-            ),
-            allow(
-                &["list_roles", "add_role", "remove_role"],
-                vec![any(MODEL_OR_OBJ, &p("manage_roles"))],
-            ),
+            destroy_statement(kind),
+            roles_statement(kind),
         ],
         owner_hook(kind),
     )

@@ -47,6 +47,14 @@ pub struct Principal<'a> {
     pub groups: &'a [String],
 }
 
+/// Whether a statement of `policy` names a group as its principal (`group:<name>`).
+pub fn names_groups(policy: &Policy) -> bool {
+    policy
+        .statements
+        .iter()
+        .any(|s| list(s, "principal").iter().any(|p| p.starts_with("group:")))
+}
+
 /// Whether `policy` lets `who`, holding `grants`, do what `check` describes.
 pub async fn allows(
     db: &Db,

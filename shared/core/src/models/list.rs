@@ -88,27 +88,43 @@ pub enum Filter {
     Nothing,
 }
 
-/// Who a [`Filter::Granted`] is for, and which permissions count.
+/// Who a [`Filter::Granted`] is for (a user and the groups they are in), and which
+/// permissions count.
 #[derive(Debug, Clone)]
 pub struct Grantee {
     pub user_id: String,
+    pub groups: Vec<String>,
     pub permissions: Vec<String>,
 }
 
+/// The most group ids a [`Grantee`] names in its SQL; a user in more is looked up by a
+/// subquery instead.
+const MAX_LISTED_GROUPS: usize = 100;
+
 impl Grantee {
-    /// The ids of the objects the grantee holds a permission on, as a subquery.
+    /// The ids of the objects the grantee holds a permission on, as a subquery. The user's
+    /// groups are listed, so that both engines look the roles up by index.
     fn objects(&self) -> (String, Vec<Bind>) {
-        let marks = vec!["?"; self.permissions.len()].join(", ");
+        let marks = |n: usize| vec!["?"; n].join(", ");
+        let mut binds: Vec<Bind> = self.permissions.iter().cloned().map(Bind::Text).collect();
+        binds.push(Bind::Text(self.user_id.clone()));
+        let groups = if self.groups.is_empty() {
+            String::new()
+        } else if self.groups.len() <= MAX_LISTED_GROUPS {
+            binds.extend(self.groups.iter().cloned().map(Bind::Text));
+            format!(" OR a.group_id IN ({})", marks(self.groups.len()))
+        } else {
+            binds.push(Bind::Text(self.user_id.clone()));
+            " OR a.group_id IN (SELECT m.group_id FROM user_group_members m WHERE m.user_id = ?)"
+                .to_string()
+        };
         let sql = format!(
             "SELECT a.object_id FROM role_assignments a \
              JOIN role_permissions p ON p.role_id = a.role_id \
-             WHERE a.object_id IS NOT NULL AND p.permission IN ({marks}) \
-             AND (a.user_id = ? OR a.group_id IN \
-             (SELECT m.group_id FROM user_group_members m WHERE m.user_id = ?))"
+             WHERE a.object_id IS NOT NULL AND p.permission IN ({}) \
+             AND (a.user_id = ?{groups})",
+            marks(self.permissions.len())
         );
-        let mut binds: Vec<Bind> = self.permissions.iter().cloned().map(Bind::Text).collect();
-        binds.push(Bind::Text(self.user_id.clone()));
-        binds.push(Bind::Text(self.user_id.clone()));
         (sql, binds)
     }
 }
