@@ -502,3 +502,61 @@ async fn guards_follow_their_roles() {
         app.close().await;
     }
 }
+
+#[tokio::test]
+async fn the_index_asks_the_guard_and_the_registry_takes_none() {
+    for app in apps().await {
+        let (_, repo) = app
+            .api(
+                "POST",
+                "repositories/python/python/",
+                Some(json!({"name": "py"})),
+            )
+            .await;
+        let dist = app
+            .create_by_task(
+                "distributions/python/pypi/",
+                json!({"name": "py", "base_path": "py", "repository": repo["pulp_href"]}),
+            )
+            .await;
+        let dist = dist["pulp_href"].as_str().unwrap().to_string();
+        assert_eq!(get(&app, "/pypi/py/simple/", &[]).await.0, StatusCode::OK);
+        let header = guard(
+            &app,
+            "header",
+            json!({"name": "h", "header_name": "x-token", "header_value": "let-me-in"}),
+        )
+        .await;
+        protect(&app, &dist, &header).await;
+        for path in [
+            "/pypi/py/simple/",
+            "/pypi/py/simple/anything/",
+            "/pypi/py/pypi/anything/json",
+        ] {
+            assert_eq!(
+                get(&app, path, &[]).await.0,
+                StatusCode::FORBIDDEN,
+                "{path}"
+            );
+        }
+        let token = STANDARD.encode("let-me-in");
+        assert_eq!(
+            get(&app, "/pypi/py/simple/", &[("x-token", &token)])
+                .await
+                .0,
+            StatusCode::OK
+        );
+
+        // Container distributions: the registry does not ask guards yet, so none is taken.
+        let (status, err) = app
+            .api(
+                "POST",
+                "distributions/container/container/",
+                Some(json!({"name": "c", "base_path": "c", "content_guard": header["pulp_href"]})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{err}");
+        assert!(err.get("content_guard").is_some(), "{err}");
+        app.close().await;
+    }
+}

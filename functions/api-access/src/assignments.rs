@@ -166,6 +166,7 @@ async fn create(
         None => None,
     };
     let made = assignment::create(&state.db, &holder, &body.role, object.as_ref()).await?;
+    state.grants.forget();
     Ok(created(&made.response()))
 }
 
@@ -191,6 +192,7 @@ async fn delete(
 ) -> ApiResult<Response> {
     let holder = holders.find(&state, &id).await?;
     assignment::delete(&state.db, &holder, &role).await?;
+    state.grants.forget();
     Ok(no_content())
 }
 

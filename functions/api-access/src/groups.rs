@@ -186,6 +186,7 @@ async fn remove(
 ) -> ApiResult<Response> {
     allowed(&state, &caller, &id, "destroy").await?;
     group::delete(&state.db, &id).await?;
+    state.grants.forget();
     Ok(no_content())
 }
 
@@ -219,9 +220,9 @@ async fn add_member(
 ) -> ApiResult<Response> {
     members_allowed(&state, &caller, &id, "create").await?;
     let body: GroupUserBody = fields.parse()?;
-    Ok(created(
-        &group::add_member(&state.db, &id, &body.username).await?,
-    ))
+    let member = group::add_member(&state.db, &id, &body.username).await?;
+    state.grants.forget();
+    Ok(created(&member))
 }
 
 async fn remove_member(
@@ -231,6 +232,7 @@ async fn remove_member(
 ) -> ApiResult<Response> {
     members_allowed(&state, &caller, &id, "destroy").await?;
     group::remove_member(&state.db, &id, &user).await?;
+    state.grants.forget();
     Ok(no_content())
 }
 

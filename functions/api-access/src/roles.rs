@@ -191,7 +191,9 @@ async fn update(
             .map(|d| d.as_str().map(str::to_string)),
         permissions,
     };
-    Ok(ok(&role::update(&state.db, &id, changes).await?.response()))
+    let changed = role::update(&state.db, &id, changes).await?;
+    state.grants.forget();
+    Ok(ok(&changed.response()))
 }
 
 async fn delete(
@@ -200,6 +202,7 @@ async fn delete(
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     role::delete(&state.db, &id).await?;
+    state.grants.forget();
     Ok(no_content())
 }
 

@@ -169,6 +169,7 @@ async fn delete(
 ) -> ApiResult<Response> {
     user::delete(&state.db, &id).await?;
     state.auth_cache.forget();
+    state.grants.forget();
     Ok(no_content())
 }
 

@@ -209,6 +209,14 @@ async fn check_fields<P: DistributionType>(
     state: &AppState,
     raw: &Map<String, Value>,
 ) -> CoreResult<()> {
+    // Only the content app and the index enforce guards yet: a guard the registry would not
+    // ask is refused rather than trusted.
+    if !P::KIND.served_by_content_app() && raw.get("content_guard").is_some_and(|v| !v.is_null()) {
+        return Err(CoreError::field(
+            "content_guard",
+            "The registry does not enforce content guards yet; container distributions take none.",
+        ));
+    }
     if P::PUBLICATION.is_none() && raw.get("publication").is_some_and(|v| !v.is_null()) {
         return Err(CoreError::field(
             "publication",

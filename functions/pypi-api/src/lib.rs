@@ -15,6 +15,7 @@ use axum::http::{Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use depot_core::{CoreError, CoreResult};
+use depot_http::content_guard::{self, GuardRequest};
 use depot_http::{ApiError, AppState};
 pub use depot_python::index::Index;
 
@@ -80,9 +81,43 @@ async fn handle(State(state): State<AppState>, req: Request) -> Response {
         Err(e) => return ApiError(e).into_response(),
     };
     let (index, rest) = found;
+    // A guarded index says nothing (not even which projects it has) to whom its guard refuses.
+    let (parts, body) = req.into_parts();
+    if let Some(guard) = &index.content_guard {
+        let asked = GuardRequest {
+            method: &parts.method,
+            headers: &parts.headers,
+            extensions: &parts.extensions,
+            path: parts.uri.path(),
+            query: parts.uri.query(),
+        };
+        match content_guard::permit(&state, guard, &asked).await {
+            Ok(Ok(())) => {}
+            Ok(Err(reason)) => return content_guard::refused(&reason),
+            Err(e) => return ApiError(e).into_response(),
+        }
+    }
+    answer(
+        &state,
+        index,
+        rest,
+        uploader,
+        Request::from_parts(parts, body),
+    )
+    .await
+}
+
+/// The index's answer to a request that may see it.
+async fn answer(
+    state: &AppState,
+    index: Index,
+    rest: String,
+    uploader: Option<depot_core::users::User>,
+    req: Request,
+) -> Response {
     let result = match (req.method().clone(), rest.as_str(), uploader) {
         (Method::POST, "legacy/" | "simple/" | "legacy" | "simple", Some(user)) => {
-            upload::handle(&state, &index, &user, req).await
+            upload::handle(state, &index, &user, req).await
         }
         (Method::GET | Method::HEAD, _, _) => {
             let accept = req
@@ -91,7 +126,7 @@ async fn handle(State(state): State<AppState>, req: Request) -> Response {
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or("")
                 .to_string();
-            get(&state, &index, &rest, &accept).await
+            get(state, &index, &rest, &accept).await
         }
         _ => Ok(StatusCode::METHOD_NOT_ALLOWED.into_response()),
     };

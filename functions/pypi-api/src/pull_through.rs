@@ -37,5 +37,6 @@ pub async fn fetch(state: &AppState, index: &Index, project: &str) -> CoreResult
         number: latest,
         allow_uploads: index.allow_uploads,
         remote_id: index.remote_id.clone(),
+        content_guard: index.content_guard.clone(),
     }))
 }

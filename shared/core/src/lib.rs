@@ -42,6 +42,7 @@ pub struct Core {
     pub auth_cache: Arc<users::AuthCache>,
     pub serving_cache: Arc<serving_cache::ServingCache>,
     pub policies: Arc<access::PolicyCache>,
+    pub grants: Arc<access::GrantsCache>,
 }
 
 /// A fresh random id, as used for every row.

@@ -100,6 +100,7 @@ pub async fn open(
         auth_cache: Arc::new(AuthCache::default()),
         serving_cache: Arc::new(ServingCache::new(changes_are_local)),
         policies: Default::default(),
+        grants: Default::default(),
     })
 }
 

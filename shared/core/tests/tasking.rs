@@ -88,6 +88,7 @@ async fn core_for(test_db: &TestDb) -> Core {
         auth_cache: Default::default(),
         serving_cache: Default::default(),
         policies: Default::default(),
+        grants: Default::default(),
     }
 }
 

@@ -38,7 +38,7 @@ impl FromRequestParts<AppState> for Caller {
 
 impl Caller {
     pub async fn of(state: &AppState, user: User) -> CoreResult<Self> {
-        let grants = Grants::load(&state.db, &user.id, user.is_superuser).await?;
+        let grants = Grants::load(&state.db, &state.grants, &user.id, user.is_superuser).await?;
         Ok(Self { user, grants })
     }
 

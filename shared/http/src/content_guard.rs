@@ -129,7 +129,7 @@ fn header(guard: &Guard, req: &GuardRequest<'_>) -> Result<(), String> {
             Err(_) => return denied(),
         },
     };
-    match &value == expected {
+    match depot_core::sessions::same_token(&value, expected) {
         true => Ok(()),
         false => denied(),
     }

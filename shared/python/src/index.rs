@@ -19,6 +19,8 @@ pub struct Index {
     pub allow_uploads: bool,
     /// A pull-through index: projects it lacks come from this remote's index on first request.
     pub remote_id: Option<String>,
+    /// The id of the distribution's content guard, if it has one.
+    pub content_guard: Option<String>,
 }
 
 impl Index {
@@ -43,7 +45,8 @@ pub async fn find(db: &Db, path: &str) -> CoreResult<Option<(Index, String)>> {
     }
     let sql = format!(
         "SELECT d.base_path, COALESCE(d.repository_id, v.repository_id) AS rid, \
-         COALESCE(v.number, r.latest_number) AS number, d.allow_uploads AS allow_uploads, d.remote_id \
+         COALESCE(v.number, r.latest_number) AS number, d.allow_uploads AS allow_uploads, d.remote_id, \
+         d.content_guard \
          FROM distributions d \
          LEFT JOIN publications p ON p.id = d.publication_id \
          LEFT JOIN repository_versions v ON v.id = COALESCE(d.repository_version_id, p.repository_version_id) \
@@ -67,6 +70,7 @@ pub async fn find(db: &Db, path: &str) -> CoreResult<Option<(Index, String)>> {
             number: r.try_get::<Option<i64>, _>(2)?.unwrap_or(0),
             allow_uploads: depot_core::db::get_bool(&r, "allow_uploads")?,
             remote_id: r.try_get(4)?,
+            content_guard: r.try_get(5)?,
         },
         rest,
     )))

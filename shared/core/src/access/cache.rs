@@ -1,6 +1,8 @@
-//! The access policies a process has read lately. Every request a policy governs needs it, so
-//! it is read from the database at most once per [`TTL`] per viewset; a change made through
-//! this process is seen at once, one made through another within the TTL.
+//! What a process has read lately of who may do what: the access policies (per viewset) and
+//! each user's model-wide permissions and groups. Every request a policy governs needs both,
+//! so each is read from the database at most once per [`TTL`]; a change made through this
+//! process is seen at once (the writers call `forget`), one made through another within the
+//! TTL. Permissions on single objects are always read afresh.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -14,6 +16,45 @@ pub const TTL: Duration = Duration::from_secs(5);
 
 /// A viewset's policy (or that it has none), and when it was read.
 type Entry = (Instant, Option<Arc<Policy>>);
+
+/// A user's model-wide permissions and groups.
+#[derive(Debug, Clone, Default)]
+pub struct Held {
+    pub model: std::collections::HashSet<String>,
+    pub groups: Vec<String>,
+}
+
+/// The most users whose grants are kept; past it the cache starts over.
+const MAX_USERS: usize = 10_000;
+
+#[derive(Default)]
+pub struct GrantsCache {
+    entries: Mutex<HashMap<String, (Instant, Arc<Held>)>>,
+}
+
+impl GrantsCache {
+    pub fn get(&self, user_id: &str) -> Option<Arc<Held>> {
+        let entries = self.entries.lock().ok()?;
+        let (at, held) = entries.get(user_id)?;
+        (at.elapsed() < TTL).then(|| held.clone())
+    }
+
+    pub fn put(&self, user_id: &str, held: Arc<Held>) {
+        if let Ok(mut entries) = self.entries.lock() {
+            if entries.len() >= MAX_USERS {
+                entries.clear();
+            }
+            entries.insert(user_id.to_string(), (Instant::now(), held));
+        }
+    }
+
+    /// Roles, role assignments or group memberships changed: read them all again.
+    pub fn forget(&self) {
+        if let Ok(mut entries) = self.entries.lock() {
+            entries.clear();
+        }
+    }
+}
 
 #[derive(Default)]
 pub struct PolicyCache {

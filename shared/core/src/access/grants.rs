@@ -5,6 +5,7 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Mutex;
 
+use super::cache::{GrantsCache, Held};
 use crate::CoreResult;
 use crate::db::Db;
 use crate::models::list::Grantee;
@@ -51,37 +52,28 @@ pub struct Grants {
 }
 
 impl Grants {
-    /// What user `user_id` holds model-wide, and their groups, in one round trip. A
-    /// superuser holds every permission: nothing is read.
-    pub async fn load(db: &Db, user_id: &str, superuser: bool) -> CoreResult<Self> {
-        let (mut model, mut groups) = (HashSet::new(), Vec::new());
-        if !superuser {
-            let sql = format!(
-                "{} UNION ALL SELECT m.group_id, CAST(1 AS BIGINT) \
-                 FROM user_group_members m WHERE m.user_id = $1",
-                held(
-                    "p.permission, CAST(0 AS BIGINT)",
-                    "a.object_id IS NULL AND a.domain_id IS NULL"
-                )
-            );
-            let rows: Vec<(String, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
-                .bind(user_id)
-                .fetch_all(db.pool())
-                .await?;
-            for (value, is_group) in rows {
-                match is_group {
-                    0 => {
-                        model.insert(value);
-                    }
-                    _ => groups.push(value),
-                }
+    /// What user `user_id` holds model-wide, and their groups: kept by `cache`, else read in
+    /// one round trip. A superuser holds every permission: nothing is read.
+    pub async fn load(
+        db: &Db,
+        cache: &GrantsCache,
+        user_id: &str,
+        superuser: bool,
+    ) -> CoreResult<Self> {
+        let held = match (superuser, cache.get(user_id)) {
+            (true, _) => Default::default(),
+            (false, Some(held)) => held,
+            (false, None) => {
+                let held = std::sync::Arc::new(read(db, user_id).await?);
+                cache.put(user_id, held.clone());
+                held
             }
-        }
+        };
         Ok(Self {
             user_id: user_id.to_string(),
             superuser,
-            model,
-            groups,
+            model: held.model.clone(),
+            groups: held.groups.clone(),
             objects: Mutex::new(HashMap::new()),
             implied: HashMap::new(),
         })
@@ -158,4 +150,30 @@ impl Grants {
             permissions: permissions.iter().map(|p| p.to_string()).collect(),
         })
     }
+}
+
+/// A user's model-wide permissions and groups, from the database.
+async fn read(db: &Db, user_id: &str) -> CoreResult<Held> {
+    let sql = format!(
+        "{} UNION ALL SELECT m.group_id, CAST(1 AS BIGINT) \
+         FROM user_group_members m WHERE m.user_id = $1",
+        held(
+            "p.permission, CAST(0 AS BIGINT)",
+            "a.object_id IS NULL AND a.domain_id IS NULL"
+        )
+    );
+    let rows: Vec<(String, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+        .bind(user_id)
+        .fetch_all(db.pool())
+        .await?;
+    let mut found = Held::default();
+    for (value, is_group) in rows {
+        match is_group {
+            0 => {
+                found.model.insert(value);
+            }
+            _ => found.groups.push(value),
+        }
+    }
+    Ok(found)
 }

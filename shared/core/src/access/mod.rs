@@ -8,7 +8,7 @@ pub mod defaults;
 mod grants;
 pub mod policy;
 
-pub use cache::PolicyCache;
+pub use cache::{GrantsCache, Held, PolicyCache};
 pub use catalog::{CORE_ROLES, RoleSpec, locked_roles, permission_model, permissions_on};
 pub use grants::{Grants, Object};
 pub use policy::{Check, Policy, Principal};

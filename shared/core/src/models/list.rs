@@ -102,6 +102,17 @@ pub struct Grantee {
 const MAX_LISTED_GROUPS: usize = 100;
 
 impl Grantee {
+    /// The grantee's assignments that give one of the permissions, as the start of a
+    /// subquery (`SELECT 1 ... WHERE ...`) whose caller adds the object. Its tables are
+    /// `ga` and `gp`, names no list's own tables use.
+    fn holds(&self) -> (String, Vec<Bind>) {
+        let (objects, binds) = self.objects();
+        (
+            objects.replacen("SELECT ga.object_id", "SELECT 1", 1),
+            binds,
+        )
+    }
+
     /// The ids of the objects the grantee holds a permission on, as a subquery. The user's
     /// groups are listed, so that both engines look the roles up by index.
     fn objects(&self) -> (String, Vec<Bind>) {
@@ -112,17 +123,17 @@ impl Grantee {
             String::new()
         } else if self.groups.len() <= MAX_LISTED_GROUPS {
             binds.extend(self.groups.iter().cloned().map(Bind::Text));
-            format!(" OR a.group_id IN ({})", marks(self.groups.len()))
+            format!(" OR ga.group_id IN ({})", marks(self.groups.len()))
         } else {
             binds.push(Bind::Text(self.user_id.clone()));
-            " OR a.group_id IN (SELECT m.group_id FROM user_group_members m WHERE m.user_id = ?)"
+            " OR ga.group_id IN (SELECT gm.group_id FROM user_group_members gm WHERE gm.user_id = ?)"
                 .to_string()
         };
         let sql = format!(
-            "SELECT a.object_id FROM role_assignments a \
-             JOIN role_permissions p ON p.role_id = a.role_id \
-             WHERE a.object_id IS NOT NULL AND p.permission IN ({}) \
-             AND (a.user_id = ?{groups})",
+            "SELECT ga.object_id FROM role_assignments ga \
+             JOIN role_permissions gp ON gp.role_id = ga.role_id \
+             WHERE ga.object_id IS NOT NULL AND gp.permission IN ({}) \
+             AND (ga.user_id = ?{groups})",
             marks(self.permissions.len())
         );
         (sql, binds)
@@ -157,6 +168,18 @@ impl ListQuery {
         let mut q = Self::new(table.select, table.from);
         q.fields = table.fields;
         q
+    }
+
+    /// `column` with its table named, for subqueries that have columns of the same name
+    /// (a column already qualified is left as it is).
+    fn qualified(&self, column: &str) -> String {
+        match column.contains('.') {
+            true => column.to_string(),
+            false => {
+                let table = self.from.split_whitespace().next().unwrap_or_default();
+                format!("{table}.{column}")
+            }
+        }
     }
 
     fn column(&self, field: &str) -> CoreResult<&'static str> {
@@ -256,9 +279,16 @@ impl ListQuery {
             Filter::Granted(_, g) | Filter::GrantedContent(_, g) if g.permissions.is_empty() => {
                 ("1 = 0".into(), vec![])
             }
+            // Correlated, so that each row is one lookup by the assignments' object index
+            // whatever the planner believes of the tables' sizes (an `IN` list was planned as
+            // a nested loop over every assignment for each row on a fresh PostgreSQL).
             Filter::Granted(field, grantee) => {
-                let (objects, binds) = grantee.objects();
-                (format!("{} IN ({objects})", self.column(field)?), binds)
+                let column = self.qualified(self.column(field)?);
+                let (held, binds) = grantee.holds();
+                (
+                    format!("EXISTS ({held} AND ga.object_id = {column})"),
+                    binds,
+                )
             }
             Filter::GrantedContent(field, grantee) => {
                 let (objects, binds) = grantee.objects();
