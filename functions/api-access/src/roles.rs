@@ -12,19 +12,19 @@ use depot_core::{CoreError, CoreResult, plugin};
 use depot_http::list::{fetch_page, href_filters, name_filters};
 use depot_http::openapi::{self, ApiDoc};
 use depot_http::{
-    ApiResult, AppState, Authenticated, Detail, Fields, ListParams, QueryMap, created, no_content,
-    ok, shaped,
+    ApiResult, AppState, Authenticated, Changes, Detail, Fields, ListParams, QueryMap, created,
+    no_content, ok, shaped,
 };
 use schemars::JsonSchema;
 use serde::Deserialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 const BASE: &str = "/pulp/api/v3/roles/";
 
 pub fn routes() -> Router<AppState> {
     Router::new().route(BASE, get(list).post(create)).route(
         &format!("{BASE}{{id}}/"),
-        get(read).put(replace).patch(change).delete(delete),
+        get(read).put(update).patch(update).delete(delete),
     )
 }
 
@@ -138,32 +138,14 @@ async fn read(State(state): State<AppState>, Detail { id, query }: Detail) -> Ap
     shaped(&query, &role::get(&state.db, &id).await?.response())
 }
 
-async fn replace(
-    state: State<AppState>,
-    auth: Authenticated,
-    id: Path<String>,
-    fields: Fields,
-) -> ApiResult<Response> {
-    let (_, raw) = fields.parse_full::<RoleBody>()?;
-    update(state, auth, id, raw).await
-}
-
-async fn change(
-    state: State<AppState>,
-    auth: Authenticated,
-    id: Path<String>,
-    fields: Fields,
-) -> ApiResult<Response> {
-    let (_, raw) = fields.parse_patch::<PatchedRoleBody>()?;
-    update(state, auth, id, raw).await
-}
-
+/// PUT (the whole role) and PATCH.
 async fn update(
     State(state): State<AppState>,
     _: Authenticated,
     Path(id): Path<String>,
-    raw: Map<String, Value>,
+    changes: Changes<RoleBody, PatchedRoleBody>,
 ) -> ApiResult<Response> {
+    let raw = changes.fields;
     let text = |field: &str| -> CoreResult<Option<String>> {
         match raw.get(field) {
             None => Ok(None),

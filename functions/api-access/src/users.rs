@@ -12,19 +12,18 @@ use depot_core::models::user::{self, NewUser, UserRecord, UserResponse};
 use depot_http::list::{fetch_page, href_filters_on, name_filters};
 use depot_http::openapi::{self, ApiDoc};
 use depot_http::{
-    ApiResult, AppState, Authenticated, Detail, Fields, ListParams, QueryMap, created, no_content,
-    ok, shaped,
+    ApiResult, AppState, Authenticated, Changes, Detail, Fields, ListParams, QueryMap, created,
+    no_content, ok, shaped,
 };
 use schemars::JsonSchema;
 use serde::Deserialize;
-use serde_json::{Map, Value};
 
 const BASE: &str = "/pulp/api/v3/users/";
 
 pub fn routes() -> Router<AppState> {
     Router::new().route(BASE, get(list).post(create)).route(
         &format!("{BASE}{{id}}/"),
-        get(read).put(replace).patch(change).delete(delete),
+        get(read).put(update).patch(update).delete(delete),
     )
 }
 
@@ -130,33 +129,14 @@ async fn read(State(state): State<AppState>, Detail { id, query }: Detail) -> Ap
     shaped(&query, &user::shown(&state.db, &found).await?)
 }
 
-async fn replace(
-    state: State<AppState>,
-    auth: Authenticated,
-    id: Path<String>,
-    fields: Fields,
-) -> ApiResult<Response> {
-    let (_, raw) = fields.parse_full::<User>()?;
-    update(state, auth, id, raw).await
-}
-
-async fn change(
-    state: State<AppState>,
-    auth: Authenticated,
-    id: Path<String>,
-    fields: Fields,
-) -> ApiResult<Response> {
-    let (_, raw) = fields.parse_patch::<PatchedUser>()?;
-    update(state, auth, id, raw).await
-}
-
+/// PUT (the whole user) and PATCH.
 async fn update(
     State(state): State<AppState>,
     _: Authenticated,
     Path(id): Path<String>,
-    raw: Map<String, Value>,
+    changes: Changes<User, PatchedUser>,
 ) -> ApiResult<Response> {
-    let updated = user::update(&state.db, &id, &raw).await?;
+    let updated = user::update(&state.db, &id, &changes.fields).await?;
     // A changed password or a deactivated user takes effect at once in this process.
     state.auth_cache.forget();
     Ok(ok(&user::shown(&state.db, &updated).await?))

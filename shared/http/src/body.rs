@@ -38,6 +38,37 @@ pub struct Fields {
     files: HashMap<String, FilePart>,
 }
 
+/// The fields of a PUT (checked as `Full`: all it requires) or of a PATCH (as `Patch`: any of
+/// its fields), as sent, so that one handler serves both.
+pub struct Changes<Full, Patch> {
+    pub fields: Map<String, Value>,
+    /// Whether it is a PUT (the whole resource).
+    pub whole: bool,
+    of: std::marker::PhantomData<fn() -> (Full, Patch)>,
+}
+
+impl<Full, Patch> FromRequest<AppState> for Changes<Full, Patch>
+where
+    Full: DeserializeOwned + JsonSchema,
+    Patch: DeserializeOwned + JsonSchema,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Self::Rejection> {
+        let whole = req.method() == axum::http::Method::PUT;
+        let sent = Fields::from_request(req, state).await?;
+        let fields = match whole {
+            true => sent.parse_full::<Full>()?.1,
+            false => sent.parse_patch::<Patch>()?.1,
+        };
+        Ok(Self {
+            fields,
+            whole,
+            of: std::marker::PhantomData,
+        })
+    }
+}
+
 impl FromRequest<AppState> for Fields {
     type Rejection = ApiError;
 

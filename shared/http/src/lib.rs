@@ -25,7 +25,7 @@ pub mod server;
 
 pub use access::Caller;
 pub use auth::{Authenticated, Detail};
-pub use body::Fields;
+pub use body::{Changes, Fields};
 pub use cid::CorrelationId;
 pub use error::{ApiError, ApiResult};
 pub use query::{ListParams, QueryMap};
