@@ -19,7 +19,8 @@ Backend sets:
 Workloads (each repeated, reported as median, min and max):
   upload   200 files of 4 KiB uploaded as file content into one repository, until every task completed
   sync     1,000 files of 16 KiB from a PULP_MANIFEST: immediate, and on_demand followed by fetching all
-  content  requests per second for one 16 KiB file from the content app (wrk, 32 connections)
+  content  requests per second for one 16 KiB file from the content app (wrk, 32 connections), and
+           side by side, the same file behind a header content guard
   api      requests per second for a repository list of 100 (wrk, 32 connections, Basic auth), as
            the admin and, side by side, as a user with a model-wide viewer role and as one who
            owns each of the 100 by an object role (the cost of authorisation)
@@ -86,7 +87,19 @@ def run_set(binary, db, extra_env, smoke, reps):
         base_path = w.publish_and_distribute(depot, repo["pulp_href"])
         while int(depot.ok("GET", "/pulp/api/v3/repositories/file/file/?limit=1")["count"]) < 100:
             w.new_repo(depot)
-        content = [w.wrk(f"{depot.base}/pulp/content/{base_path}/one.bin", wrk_secs) for _ in range(reps)]
+        # The same file behind a header content guard, side by side with the open one.
+        guard = depot.ok("POST", "/pulp/api/v3/contentguards/core/header/",
+                         {"name": w.unique("guard"), "header_name": "x-token", "header_value": "bench"})
+        guarded = w.unique("guarded")
+        publication = depot.ok("GET", f"/pulp/api/v3/publications/file/file/?repository={repo['pulp_href']}")
+        depot.wait(depot.ok("POST", "/pulp/api/v3/distributions/file/file/",
+                            {"name": guarded, "base_path": guarded, "content_guard": guard["pulp_href"],
+                             "publication": publication["results"][0]["pulp_href"]})["task"])
+        content, content_guarded = [], []
+        for _ in range(reps):
+            content.append(w.wrk(f"{depot.base}/pulp/content/{base_path}/one.bin", wrk_secs))
+            content_guarded.append(w.wrk(f"{depot.base}/pulp/content/{guarded}/one.bin", wrk_secs,
+                                         ["x-token: YmVuY2g="]))
         # The list as the admin (a superuser: no role is read) and, side by side in each round,
         # as users whose roles decide what they see: the cost of authorisation.
         repos = depot.ok("GET", "/pulp/api/v3/repositories/file/file/?limit=1000")["results"]
@@ -103,6 +116,7 @@ def run_set(binary, db, extra_env, smoke, reps):
             api_owner.append(w.wrk(list_url, wrk_secs, [role_auth["owner"]]))
         results["content_rps"] = summary([c["rps"] for c in content])
         results["content_p99_ms"] = summary([c["p99_ms"] for c in content])
+        results["content_guarded_rps"] = summary([c["rps"] for c in content_guarded])
         results["api_list_rps"] = summary([a["rps"] for a in api])
         results["api_list_p99_ms"] = summary([a["p99_ms"] for a in api])
         results["api_list_viewer_rps"] = summary([a["rps"] for a in api_viewer])
@@ -129,6 +143,7 @@ def run_set(binary, db, extra_env, smoke, reps):
         (f"fetch all {n_sync} on_demand files, 8 clients (s)", results["on_demand_fetch_all_s"]),
         (f"content app, 16 KiB file, {served} (req/s)", results["content_rps"]),
         ("content app, 16 KiB file, p99 (ms)", results["content_p99_ms"]),
+        ("  the same behind a header content guard (req/s)", results["content_guarded_rps"]),
         ("repository list of 100 (req/s)", results["api_list_rps"]),
         ("repository list of 100, p99 (ms)", results["api_list_p99_ms"]),
         ("  the same, by a model-wide viewer role (req/s)", results["api_list_viewer_rps"]),

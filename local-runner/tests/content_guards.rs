@@ -266,6 +266,25 @@ async fn the_content_app_asks_each_guard() {
         }
         let (status, _, bytes) = get(&app, path, &[("x-header", &good)]).await;
         assert_eq!((status, bytes.as_slice()), (StatusCode::OK, FILE));
+        // Kept by the serving cache now, and still asked of the guard each time.
+        assert_eq!(get(&app, path, &[]).await.0, StatusCode::FORBIDDEN);
+        assert_eq!(
+            get(&app, path, &[("x-header", &good)]).await.0,
+            StatusCode::OK
+        );
+        // A changed guard applies at once, cache or not.
+        let header_href = header["pulp_href"].as_str().unwrap();
+        app.call("PATCH", header_href, Some(json!({"header_value": "000"})))
+            .await;
+        let with_header = [("x-header", good.as_str())];
+        assert_eq!(get(&app, path, &with_header).await.0, StatusCode::FORBIDDEN);
+        app.call(
+            "PATCH",
+            header_href,
+            Some(json!({"header_value": "123456"})),
+        )
+        .await;
+        assert_eq!(get(&app, path, &with_header).await.0, StatusCode::OK);
 
         // Header, a value inside base64 JSON.
         let filtered = guard(

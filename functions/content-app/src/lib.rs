@@ -12,6 +12,9 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use depot_core::CoreResult;
 use depot_core::models::serving::{self, Matched};
+use std::sync::Arc;
+
+use depot_core::models::content_guard::{self as guards, Loaded};
 use depot_http::content_guard::{self, GuardRequest};
 use depot_http::{ApiError, AppState};
 
@@ -101,6 +104,13 @@ async fn handle(State(state): State<AppState>, req: Request) -> Response {
     };
     let path = info.parts.uri.path().to_string();
     if let Some(file) = state.serving_cache.get(&path) {
+        if let Some(guard) = &file.guard {
+            match guarded(&state, &info.parts, guard).await {
+                Ok(None) => {}
+                Ok(Some(refused)) => return refused,
+                Err(e) => return ApiError(e).into_response(),
+            }
+        }
         return match serve::cached(&state, &info, file).await {
             Ok(r) => r,
             Err(e) => ApiError(e).into_response(),
@@ -143,18 +153,15 @@ async fn resolve(state: &AppState, req: &ReqInfo, raw_path: String) -> CoreResul
         return Ok(listing(&raw_path, &names));
     };
     // A guarded distribution: nothing of it, not even whether a path exists, before the
-    // guard lets the request through; and nothing of it kept in the serving cache.
-    if let Some(guard) = &content_guard {
-        let guarded = GuardRequest {
-            method: &req.parts.method,
-            headers: &req.parts.headers,
-            extensions: &req.parts.extensions,
-            path: req.parts.uri.path(),
-            query: req.parts.uri.query(),
-        };
-        if let Err(reason) = content_guard::permit(state, guard, &guarded).await? {
-            return Ok(content_guard::refused(&reason));
-        }
+    // guard lets the request through (the serving cache asks it again each time).
+    let guard = match &content_guard {
+        Some(id) => guards::load(&state.db, id).await?.map(Arc::new),
+        None => None,
+    };
+    if let Some(loaded) = &guard
+        && let Some(refused) = guarded(state, &req.parts, loaded).await?
+    {
+        return Ok(refused);
     }
     let is_dir_request = path.ends_with('/') || rest.is_empty();
     if rest.is_empty() && !raw_path.ends_with('/') {
@@ -169,9 +176,7 @@ async fn resolve(state: &AppState, req: &ReqInfo, raw_path: String) -> CoreResul
         String::new()
     };
     if !is_dir_request && let Some(file) = serving::find_file(&state.db, &served, &rest).await? {
-        if content_guard.is_none() {
-            serve::remember(state, &raw_path, generation, &file, &rest);
-        }
+        serve::remember(state, &raw_path, generation, (&file, &rest), guard.as_ref());
         return serve::entry(state, req, file, &rest).await;
     }
     // A directory: serve its index.html if there is one, else list it.
@@ -197,6 +202,21 @@ async fn resolve(state: &AppState, req: &ReqInfo, raw_path: String) -> CoreResul
         return Ok(redirect(&format!("{raw_path}/")));
     }
     Ok(listing(&raw_path, &names))
+}
+
+/// The refusal of `guard` to the request, if it refuses.
+async fn guarded(state: &AppState, parts: &Parts, guard: &Loaded) -> CoreResult<Option<Response>> {
+    let asked = GuardRequest {
+        method: &parts.method,
+        headers: &parts.headers,
+        extensions: &parts.extensions,
+        path: parts.uri.path(),
+        query: parts.uri.query(),
+    };
+    Ok(content_guard::permit_loaded(state, guard, &asked)
+        .await?
+        .err()
+        .map(|reason| content_guard::refused(&reason)))
 }
 
 fn redirect(to: &str) -> Response {

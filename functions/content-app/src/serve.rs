@@ -5,8 +5,10 @@ use axum::response::Response;
 use depot_core::CoreResult;
 use depot_http::{AppState, on_demand};
 
+use depot_core::models::content_guard::Loaded;
 use depot_core::models::serving::File;
 use depot_core::serving_cache::CachedFile;
+use std::sync::Arc;
 
 use crate::ReqInfo;
 
@@ -17,8 +19,15 @@ fn content_type(name: &str) -> HeaderValue {
 }
 
 /// Keeps a clean stored file's lookup for the next request of `raw_path` (files still on their
-/// remote change on first download, and infected ones are refused, so neither is kept).
-pub(crate) fn remember(state: &AppState, raw_path: &str, generation: u64, file: &File, name: &str) {
+/// remote change on first download, and infected ones are refused, so neither is kept), with
+/// the guard to ask again next time.
+pub(crate) fn remember(
+    state: &AppState,
+    raw_path: &str,
+    generation: u64,
+    (file, name): (&File, &str),
+    guard: Option<&Arc<Loaded>>,
+) {
     if let File::Stored {
         key,
         size,
@@ -29,6 +38,7 @@ pub(crate) fn remember(state: &AppState, raw_path: &str, generation: u64, file: 
             key: key.clone(),
             size: *size,
             name: name.to_string(),
+            guard: guard.cloned(),
         };
         state.serving_cache.put(raw_path, generation, file);
     }

@@ -24,6 +24,9 @@ pub struct CachedFile {
     pub size: i64,
     /// The name the response is typed by (its content type comes from the extension).
     pub name: String,
+    /// The content guard of its distribution (as loaded when the file was), asked again at
+    /// every request. A change to it is a write, which empties the cache.
+    pub guard: Option<std::sync::Arc<crate::models::content_guard::Loaded>>,
 }
 
 #[derive(Default)]
@@ -86,6 +89,7 @@ mod tests {
 
     fn file(key: &str) -> CachedFile {
         CachedFile {
+            guard: None,
             key: key.into(),
             size: 1,
             name: "a.bin".into(),

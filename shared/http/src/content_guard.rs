@@ -7,10 +7,10 @@ use axum::http::{Extensions, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
+use depot_core::CoreResult;
 use depot_core::access::{Check, Object};
 use depot_core::hrefs::{COMPOSITE_GUARD, HEADER_GUARD, RBAC_GUARD, REDIRECT_GUARD};
-use depot_core::models::content_guard::{self, Guard};
-use depot_core::{CoreError, CoreResult};
+use depot_core::models::content_guard::{self, Guard, Loaded};
 
 use crate::access::viewset_of;
 use crate::{AppState, Caller};
@@ -30,21 +30,28 @@ pub async fn permit(
     id: &str,
     req: &GuardRequest<'_>,
 ) -> CoreResult<Result<(), String>> {
-    let guard = match content_guard::get(&state.db, id).await {
-        Ok(g) => g,
+    match content_guard::load(&state.db, id).await? {
+        Some(loaded) => permit_loaded(state, &loaded, req).await,
         // Removed meanwhile: the distribution is unguarded now (see `content_guard::delete`).
-        Err(CoreError::NotFound(_)) => return Ok(Ok(())),
-        Err(e) => return Err(e),
-    };
-    if guard.kind != &COMPOSITE_GUARD {
-        return one(state, &guard, req).await;
+        None => Ok(Ok(())),
     }
-    let members = content_guard::members(&state.db, &guard.id).await?;
+}
+
+/// Whether `req` passes a guard already loaded.
+pub async fn permit_loaded(
+    state: &AppState,
+    loaded: &Loaded,
+    req: &GuardRequest<'_>,
+) -> CoreResult<Result<(), String>> {
+    let Loaded { guard, members } = loaded;
+    if guard.kind != &COMPOSITE_GUARD {
+        return one(state, guard, req).await;
+    }
     if members.is_empty() {
         return Ok(Ok(()));
     }
     let mut refusals = Vec::new();
-    for member in &members {
+    for member in members {
         match one(state, member, req).await? {
             Ok(()) => return Ok(Ok(())),
             Err(why) => refusals.push(format!(

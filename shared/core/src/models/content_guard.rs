@@ -35,7 +35,7 @@ pub static TABLE: Table = Table {
 pub const MAX_MEMBERS: usize = 100;
 pub const MAX_TEXT: usize = 4096;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Guard {
     pub id: String,
     pub kind: Kind,
@@ -438,6 +438,28 @@ pub async fn delete(db: &Db, id: &str) -> CoreResult<()> {
         .await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// A guard with what its check needs besides: a composite's members.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Loaded {
+    pub guard: Guard,
+    pub members: Vec<Guard>,
+}
+
+/// Guard `id` as its check needs it; `None` when it is gone (its distributions are
+/// unguarded then, see [`delete`]).
+pub async fn load(db: &Db, id: &str) -> CoreResult<Option<Loaded>> {
+    let guard = match get(db, id).await {
+        Ok(g) => g,
+        Err(CoreError::NotFound(_)) => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let members = match guard.kind == &COMPOSITE_GUARD {
+        true => members(db, &guard.id).await?,
+        false => Vec::new(),
+    };
+    Ok(Some(Loaded { guard, members }))
 }
 
 /// The members of composite guard `id`, in order.
