@@ -6,7 +6,7 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::routing::get;
-use depot_core::access::{Check, Object};
+use depot_core::access::Object;
 use depot_core::hrefs::{
     COMPOSITE_GUARD, GROUP, HEADER_GUARD, Kind, RBAC_GUARD, REDIRECT_GUARD, USER,
 };
@@ -15,7 +15,6 @@ use depot_core::models::list::{Bind, Filter, ListQuery};
 use depot_core::models::role_assignment;
 use depot_core::plugin::{self, Family};
 use depot_core::{CoreError, CoreResult};
-use depot_http::access::viewset_of;
 use depot_http::list::{fetch_page, href_filters, name_filters};
 use depot_http::openapi::{self, ApiDoc};
 use depot_http::{
@@ -206,21 +205,6 @@ async fn shown(state: &AppState, g: &Guard) -> CoreResult<GuardResponse> {
     Ok(g.response(extra))
 }
 
-async fn collection_check(
-    state: &AppState,
-    caller: &Caller,
-    kind: Kind,
-    action: &str,
-) -> ApiResult<()> {
-    let check = Check {
-        action,
-        ..Check::default()
-    };
-    caller
-        .authorize(state, viewset_of(kind.collection), check)
-        .await
-}
-
 /// Guard `id` of `kind`, on which the caller may do `action`.
 async fn allowed(
     state: &AppState,
@@ -282,7 +266,9 @@ async fn list(
     caller: Caller,
     query: QueryMap,
 ) -> ApiResult<Response> {
-    collection_check(&state, &caller, kind, "list").await?;
+    caller
+        .may_in(&state, kind.collection, "list", vec![])
+        .await?;
     let mut q = ListQuery::of(&content_guard::TABLE);
     q.with(Filter::Is("pulp_type", Bind::Text(kind.pulp_type.into())))?;
     if let Some(grantee) = caller.scope(&state, kind).await? {
@@ -318,7 +304,9 @@ async fn create(
     caller: Caller,
     fields: Fields,
 ) -> ApiResult<Response> {
-    collection_check(&state, &caller, kind, "create").await?;
+    caller
+        .may_in(&state, kind.collection, "create", vec![])
+        .await?;
     let (_, raw) = fields.parse_full::<ContentGuardBody>()?;
     let made = content_guard::create(&state.db, kind, fields_of(kind, &raw, true)?).await?;
     caller.created(&state, &Object::new(kind, &made.id)).await?;

@@ -11,7 +11,6 @@ use depot_core::access::{Check, Object};
 use depot_core::hrefs::GROUP;
 use depot_core::models::group::{self, Group, GroupResponse, GroupUserResponse};
 use depot_core::models::list::{Bind, Filter, ListQuery};
-use depot_http::access::viewset_of;
 use depot_http::list::{href_filters_on, name_filters, page_response, scoped_on};
 use depot_http::openapi::{self, ApiDoc, JSON_FORM_MULTIPART, Op};
 use depot_http::{
@@ -100,11 +99,7 @@ async fn list(
     caller: Caller,
     query: QueryMap,
 ) -> ApiResult<Response> {
-    let check = Check {
-        action: "list",
-        ..Check::default()
-    };
-    caller.authorize(&state, viewset_of(BASE), check).await?;
+    caller.may_in(&state, BASE, "list", vec![]).await?;
     let params = ListParams::from_query(&query)?;
     let mut q = ListQuery::of(&group::TABLE);
     scoped_on(&mut q, caller.scope(&state, &GROUP).await?, "row_id")?;
@@ -125,11 +120,7 @@ async fn create(
     caller: Caller,
     fields: Fields,
 ) -> ApiResult<Response> {
-    let check = Check {
-        action: "create",
-        ..Check::default()
-    };
-    caller.authorize(&state, viewset_of(BASE), check).await?;
+    caller.may_in(&state, BASE, "create", vec![]).await?;
     let body: GroupBody = fields.parse()?;
     let made = group::create(&state.db, &body.name).await?;
     caller

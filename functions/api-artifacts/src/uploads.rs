@@ -6,14 +6,13 @@ use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::{get, post};
 use depot_core::CoreError;
-use depot_core::access::{Check, Object};
+use depot_core::access::Object;
 use depot_core::checksums::{Algorithm, is_hex_digest};
 use depot_core::hrefs::UPLOAD;
 use depot_core::models::list::ListQuery;
 use depot_core::models::upload::{self, UploadChunkResponse, UploadDetailResponse, UploadResponse};
 use depot_core::tasks::Dispatch;
 use depot_core::tasks::args;
-use depot_http::access::viewset_of;
 use depot_http::body::FileField;
 use depot_http::list::{fetch_page, scoped};
 use depot_http::openapi::{self, ApiDoc, JSON_FORM_MULTIPART, MULTIPART_FORM, Op};
@@ -53,15 +52,6 @@ async fn allowed(
     Ok(u)
 }
 
-/// The policy check of an action on the collection (`list`, `create`).
-async fn allowed_here(state: &AppState, caller: &Caller, action: &str) -> ApiResult<()> {
-    let check = Check {
-        action,
-        ..Check::default()
-    };
-    caller.authorize(state, viewset_of(BASE), check).await
-}
-
 /// A new chunked upload of `size` bytes.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -90,7 +80,7 @@ async fn create(
     caller: Caller,
     fields: Fields,
 ) -> ApiResult<Response> {
-    allowed_here(&state, &caller, "create").await?;
+    caller.may_in(&state, BASE, "create", vec![]).await?;
     let body: Upload = fields.parse()?;
     let u = upload::create(&state.db, body.size).await?;
     caller.created(&state, &Object::new(&UPLOAD, &u.id)).await?;
@@ -102,7 +92,7 @@ async fn list(
     caller: Caller,
     query: QueryMap,
 ) -> ApiResult<Response> {
-    allowed_here(&state, &caller, "list").await?;
+    caller.may_in(&state, BASE, "list", vec![]).await?;
     let params = ListParams::from_query(&query)?;
     let mut q = ListQuery::of(&upload::TABLE);
     scoped(&mut q, caller.scope(&state, &UPLOAD).await?)?;

@@ -6,14 +6,13 @@ use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::routing::get;
 use depot_core::CoreError;
-use depot_core::access::Check;
 use depot_core::hrefs::parse_version_href;
 use depot_core::models::list::{Bind, Filter, ListQuery};
 use depot_core::models::publication::{self, FilePublicationResponse, Publication};
 use depot_core::models::{repository, version};
 use depot_core::plugin::Family;
 use depot_core::tasks::Dispatch;
-use depot_http::access::{params, viewset_of};
+use depot_http::access::params;
 use depot_http::list::{fetch_page, href_filters, scoped};
 use depot_http::openapi::{self, ApiDoc, JSON_FORM_MULTIPART, Op};
 use depot_http::plugin_api::{self, FamilyApi, PublicationType};
@@ -63,12 +62,9 @@ async fn create<P: PublicationType>(
     cid: CorrelationId,
     fields: Fields,
 ) -> ApiResult<Response> {
-    let check = Check {
-        action: "create",
-        params: params(&fields),
-        ..Check::default()
-    };
-    caller.authorize(&state, viewset_of(P::BASE), check).await?;
+    caller
+        .may_in(&state, P::BASE, "create", params(&fields))
+        .await?;
     let user = &caller.user;
     let (_, raw) = fields.parse_full::<P::Create>()?;
     let text = |k: &str| raw.get(k).and_then(Value::as_str);
@@ -114,11 +110,7 @@ async fn list<P: PublicationType>(
     caller: Caller,
     query: QueryMap,
 ) -> ApiResult<Response> {
-    let check = Check {
-        action: "list",
-        ..Check::default()
-    };
-    caller.authorize(&state, viewset_of(P::BASE), check).await?;
+    caller.may_in(&state, P::BASE, "list", vec![]).await?;
     let params = ListParams::from_query(&query)?;
     let mut q = ListQuery::of(&publication::TABLE);
     q.with(Filter::Is("pulp_type", Bind::Text(P::PULP_TYPE.into())))?;

@@ -87,6 +87,23 @@ impl Caller {
         }
     }
 
+    /// Checks `action` on the collection `base` (its path, or its viewset's name): a list, or
+    /// a create with the objects the body names (`params`). Forbidden unless its policy allows.
+    pub async fn may_in(
+        &self,
+        state: &AppState,
+        base: &str,
+        action: &str,
+        params: Vec<(&'static str, Object)>,
+    ) -> ApiResult<()> {
+        let check = Check {
+            action,
+            params,
+            ..Check::default()
+        };
+        self.authorize(state, viewset_of(base), check).await
+    }
+
     /// Checks `action` on object `id` of `kind` under the policy of the collection `base`,
     /// with the objects the request body names (`params`): not found unless the caller may
     /// see the object, forbidden unless the policy allows the action.

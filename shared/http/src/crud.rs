@@ -11,7 +11,7 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::routing::get;
-use depot_core::access::{Check, Object};
+use depot_core::access::Object;
 use depot_core::hrefs::Kind;
 use depot_core::labels::Labeled;
 use depot_core::models::list::Grantee;
@@ -20,7 +20,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
-use crate::access::{params, viewset_of};
+use crate::access::params;
 use crate::{ApiResult, AppState, Caller, CorrelationId, Fields, QueryMap, dispatched};
 
 /// One resource type of a family, as the generic handlers see it.
@@ -127,11 +127,7 @@ async fn list<R: Resource>(
     caller: Caller,
     query: QueryMap,
 ) -> ApiResult<Response> {
-    let check = Check {
-        action: "list",
-        ..Check::default()
-    };
-    caller.authorize(&state, viewset_of(R::BASE), check).await?;
+    caller.may_in(&state, R::BASE, "list", vec![]).await?;
     let scope = caller.scope(&state, R::KIND).await?;
     R::list(state, query, scope).await
 }
@@ -142,12 +138,9 @@ async fn create<R: Resource>(
     cid: CorrelationId,
     fields: Fields,
 ) -> ApiResult<Response> {
-    let check = Check {
-        action: "create",
-        params: params(&fields),
-        ..Check::default()
-    };
-    caller.authorize(&state, viewset_of(R::BASE), check).await?;
+    caller
+        .may_in(&state, R::BASE, "create", params(&fields))
+        .await?;
     R::create(state, caller, cid, fields).await
 }
 

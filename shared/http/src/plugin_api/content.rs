@@ -2,7 +2,7 @@
 //! from a file, an upload, an artifact or a URL, and the repository version filters.
 
 use axum::response::Response;
-use depot_core::access::{Check, Object, defaults};
+use depot_core::access::{Object, defaults};
 use depot_core::artifacts::{Expected, ingest_staged};
 use depot_core::hrefs::{Kind, parse_version_href};
 use depot_core::models::list::{Bind, Filter, InVersion, ListQuery, Table};
@@ -22,13 +22,8 @@ pub async fn listing(
     kind: Kind,
     q: &mut ListQuery,
 ) -> ApiResult<()> {
-    let check = Check {
-        action: "list",
-        ..Check::default()
-    };
-    caller
-        .authorize(state, defaults::viewset(kind), check)
-        .await?;
+    let viewset = defaults::viewset(kind);
+    caller.may_in(state, viewset, "list", vec![]).await?;
     if let Some(scope) = caller.content_scope(state, kind).await? {
         q.with(scope)?;
     }
@@ -52,13 +47,8 @@ pub async fn reading(
             return Err(CoreError::not_found("Content").into());
         }
     }
-    let check = Check {
-        action: "retrieve",
-        ..Check::default()
-    };
-    caller
-        .authorize(state, defaults::viewset(kind), check)
-        .await
+    let viewset = defaults::viewset(kind);
+    caller.may_in(state, viewset, "retrieve", vec![]).await
 }
 
 /// The policy check of creating content of `kind` with the objects the body names
@@ -69,14 +59,8 @@ pub async fn creating(
     kind: Kind,
     params: Vec<(&'static str, Object)>,
 ) -> ApiResult<()> {
-    let check = Check {
-        action: "create",
-        params,
-        ..Check::default()
-    };
-    caller
-        .authorize(state, defaults::viewset(kind), check)
-        .await
+    let viewset = defaults::viewset(kind);
+    caller.may_in(state, viewset, "create", params).await
 }
 
 /// Labels as sent, checked; none when absent.
