@@ -2,7 +2,7 @@
 //! model-wide, read once per request, and those on single objects, read per object when a
 //! check needs them (a user may hold roles on many objects; a request touches a few).
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Mutex;
 
 use super::cache::{GrantsCache, Held};
@@ -43,9 +43,9 @@ impl Object {
 pub struct Grants {
     user_id: String,
     superuser: bool,
-    model: HashSet<String>,
-    /// The groups the user is in (their roles count for the user).
-    groups: Vec<String>,
+    /// Model-wide permissions and groups (their roles count for the user), as the cache
+    /// keeps them.
+    held: std::sync::Arc<Held>,
     objects: Mutex<HashMap<String, BTreeSet<String>>>,
     /// Permissions held on objects without a role row (a task, by the user who dispatched it).
     implied: HashMap<String, BTreeSet<String>>,
@@ -72,8 +72,7 @@ impl Grants {
         Ok(Self {
             user_id: user_id.to_string(),
             superuser,
-            model: held.model.clone(),
-            groups: held.groups.clone(),
+            held,
             objects: Mutex::new(HashMap::new()),
             implied: HashMap::new(),
         })
@@ -95,7 +94,7 @@ impl Grants {
 
     /// Holds `permission` for every object of its model.
     pub fn model_wide(&self, permission: &str) -> bool {
-        self.superuser || self.model.contains(permission)
+        self.superuser || self.held.model.contains(permission)
     }
 
     /// The permissions held on `object` by roles given for it (not model-wide ones), sorted.
@@ -146,7 +145,7 @@ impl Grants {
         }
         Some(Grantee {
             user_id: self.user_id.clone(),
-            groups: self.groups.clone(),
+            groups: self.held.groups.clone(),
             permissions: permissions.iter().map(|p| p.to_string()).collect(),
         })
     }
