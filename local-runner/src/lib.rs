@@ -14,6 +14,7 @@ pub const TASK_FUNCTIONS: &[(&str, tasks::RegisterTasks)] = &[
     ("api-remotes", api_remotes::register_tasks),
     ("api-distributions", api_distributions::register_tasks),
     ("api-namespaces", api_namespaces::register_tasks),
+    ("api-access", api_access::register_tasks),
     ("task-sync", task_sync::register_tasks),
     ("task-modify", task_modify::register_tasks),
     ("task-publish", task_publish::register_tasks),

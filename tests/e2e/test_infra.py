@@ -108,6 +108,7 @@ def test_every_function_that_runs_tasks_reads_its_queue():
     ("/pulp/api/v3/access_policies/", "api-access"),
     ("/pulp/api/v3/login/", "api-access"),
     ("/pulp/api/v3/contentguards/core/rbac/", "api-access"),
+    ("/pulp/api/v3/domains/", "api-access"),
     ("/pypi/team/simple/", "pypi-api"),
     ("/v2/", "registry-api"),
     ("/v2/library/busybox/manifests/latest", "registry-api"),

@@ -5,11 +5,12 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use axum::routing::get;
+use depot_core::hrefs::{self, DOMAIN};
 use depot_core::models::list::{Bind, Filter, ListQuery};
 use depot_core::models::role_assignment::{
     self as assignment, Assignment, AssignmentResponse, Holder,
 };
-use depot_core::models::{group, user};
+use depot_core::models::{domain, group, user};
 use depot_core::{CoreError, CoreResult, plugin};
 use depot_http::list::{fetch_page, name_filters};
 use depot_http::openapi::{self, ApiDoc, JSON_FORM_MULTIPART, Op};
@@ -154,18 +155,28 @@ async fn create(
         (_, Some(Value::String(prn))) => Some(("content_object_prn", prn.as_str())),
         _ => None,
     };
-    if body.domain.is_some() {
-        return Err(CoreError::field(
-            "domain",
-            "Domains are not enabled on this server; use null.",
-        )
-        .into());
-    }
+    let domain = match &body.domain {
+        Some(reference) => {
+            let id = hrefs::resolve(&DOMAIN, "domain", reference)?;
+            domain::get(&state.db, &id)
+                .await
+                .map_err(|_| hrefs::missing("domain", reference))?;
+            Some(id)
+        }
+        None => None,
+    };
     let object = match reference {
         Some((field, r)) => Some(assignment::resolve_object(&state.db, field, r).await?),
         None => None,
     };
-    let made = assignment::create(&state.db, &holder, &body.role, object.as_ref()).await?;
+    let made = assignment::create(
+        &state.db,
+        &holder,
+        &body.role,
+        object.as_ref(),
+        domain.as_deref(),
+    )
+    .await?;
     state.grants.forget();
     Ok(created(&made.response()))
 }

@@ -2,11 +2,13 @@
 //! (with `groups/<id>/users/`), `roles/`, and the roles given to each user and group
 //! (`users/<id>/roles/`, `groups/<id>/roles/`), the access policies (`access_policies/`),
 //! `login/` (sessions, and what users change about themselves), and the content guards that
-//! decide who may fetch what a distribution serves (`contentguards/`).
+//! decide who may fetch what a distribution serves (`contentguards/`), and the domains
+//! tenants live in (`domains/`).
 
 mod access_policies;
 mod assignments;
 mod content_guards;
+mod domains;
 mod groups;
 mod login;
 mod roles;
@@ -24,7 +26,10 @@ pub fn router() -> Router<AppState> {
         .merge(access_policies::routes())
         .merge(login::routes())
         .merge(content_guards::routes())
+        .merge(domains::routes())
 }
+
+pub use domains::register_tasks;
 
 pub fn openapi(doc: &mut ApiDoc) {
     users::openapi(doc);
@@ -34,4 +39,5 @@ pub fn openapi(doc: &mut ApiDoc) {
     access_policies::openapi(doc);
     login::openapi(doc);
     content_guards::openapi(doc);
+    domains::openapi(doc);
 }

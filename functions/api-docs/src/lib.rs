@@ -5,11 +5,13 @@ use std::sync::{Arc, OnceLock};
 
 use axum::Router;
 use axum::body::Body;
+use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::Response;
 use axum::routing::get;
 use depot_http::AppState;
 use depot_http::openapi::{ApiDoc, Op};
+use serde_json::{Map, Value, json};
 
 /// The whole document.
 pub fn document() -> serde_json::Value {
@@ -38,17 +40,60 @@ pub fn document() -> serde_json::Value {
     doc.build(api_status::VERSIONS)
 }
 
-fn cached() -> Arc<Vec<u8>> {
-    static DOC: OnceLock<Arc<Vec<u8>>> = OnceLock::new();
-    DOC.get_or_init(|| Arc::new(serde_json::to_vec(&document()).unwrap_or_default()))
+/// The document of a server with domains in its URLs (`PULP_DOMAIN_ENABLED`): as Pulp's, its
+/// paths start `/pulp/{pulp_domain}/api/v3/` (but the docs' and the status'), each operation
+/// takes `pulp_domain`, and `x-pulp-domain-enabled` tells clients to fill it in.
+pub fn with_domains(mut doc: Value) -> Value {
+    doc["info"]["x-pulp-domain-enabled"] = json!(true);
+    let Some(Value::Object(paths)) = doc.get_mut("paths").map(std::mem::take) else {
+        return doc;
+    };
+    let root = depot_core::hrefs::API_ROOT;
+    let param = json!({"name": "pulp_domain", "in": "path", "required": true,
+                       "schema": {"type": "string"}});
+    let mut out = Map::new();
+    for (path, mut ops) in paths {
+        let in_domain = match path.strip_prefix(root) {
+            Some(rest) => !rest.starts_with("docs/") && rest != "status/",
+            None => false,
+        };
+        if !in_domain {
+            out.insert(path, ops);
+            continue;
+        }
+        if let Value::Object(ops) = &mut ops {
+            for op in ops.values_mut() {
+                if let Some(Value::Array(params)) = op.get_mut("parameters") {
+                    params.insert(0, param.clone());
+                } else if op.is_object() {
+                    op["parameters"] = json!([param.clone()]);
+                }
+            }
+        }
+        let path = format!("/pulp/{{pulp_domain}}/api/v3/{}", &path[root.len()..]);
+        out.insert(path, ops);
+    }
+    doc["paths"] = Value::Object(out);
+    doc
+}
+
+fn cached(domains: bool) -> Arc<Vec<u8>> {
+    static PLAIN: OnceLock<Arc<Vec<u8>>> = OnceLock::new();
+    static DOMAINS: OnceLock<Arc<Vec<u8>>> = OnceLock::new();
+    let (cell, shape): (_, fn(Value) -> Value) = match domains {
+        false => (&PLAIN, |d| d),
+        true => (&DOMAINS, with_domains),
+    };
+    cell.get_or_init(|| Arc::new(serde_json::to_vec(&shape(document())).unwrap_or_default()))
         .clone()
 }
 
 pub fn router() -> Router<AppState> {
     Router::new().route(
         "/pulp/api/v3/docs/api.json",
-        get(|| async {
-            let mut resp = Response::new(Body::from(cached().as_ref().clone()));
+        get(|State(state): State<AppState>| async move {
+            let doc = cached(state.settings.domain_enabled);
+            let mut resp = Response::new(Body::from(doc.as_ref().clone()));
             resp.headers_mut().insert(
                 header::CONTENT_TYPE,
                 HeaderValue::from_static("application/json"),

@@ -79,7 +79,7 @@ async fn dispatch(
 ) -> ApiResult<Response> {
     // Nothing may add content while orphans are judged: hold the whole domain.
     let d = Dispatch::new("pulpcore.app.tasks.orphan.orphan_cleanup", &args)
-        .exclusive(vec![depot_core::hrefs::DEFAULT_DOMAIN_PRN.into()])
+        .exclusive(vec![depot_core::domain::prn()])
         .requested_by(&user, &cid);
     dispatched(state, d).await
 }

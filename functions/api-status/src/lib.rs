@@ -98,7 +98,7 @@ async fn status(State(state): State<AppState>) -> ApiResult<Response> {
             content_origin: Some(state.settings.content_origin.clone()),
             content_path_prefix: state.settings.content_path_prefix.clone(),
         },
-        domain_enabled: false,
+        domain_enabled: state.settings.domain_enabled,
     }))
 }
 

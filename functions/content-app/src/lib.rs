@@ -10,17 +10,19 @@ use axum::http::request::Parts;
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use depot_core::CoreResult;
 use depot_core::models::serving::{self, Matched};
+use depot_core::{CoreResult, domain};
 use std::sync::Arc;
 
 use depot_core::models::content_guard::{self as guards, Loaded};
 use depot_http::content_guard::{self, GuardRequest};
 use depot_http::{ApiError, AppState};
 
+const CONTENT_ROOT: &str = "/pulp/content/";
+
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/pulp/content/", get(root))
+        .route(CONTENT_ROOT, get(root))
         .route("/pulp/content/{*path}", get(handle))
 }
 
@@ -62,8 +64,12 @@ fn listing(path: &str, names: &[String]) -> Response {
 }
 
 async fn root(State(state): State<AppState>) -> Response {
+    if state.settings.domain_enabled {
+        // Which domains exist is no one's business here.
+        return listing(CONTENT_ROOT, &[]);
+    }
     match distribution_names(&state, "").await {
-        Ok(names) => listing("/pulp/content/", &names),
+        Ok(names) => listing(CONTENT_ROOT, &names),
         Err(e) => ApiError(e).into_response(),
     }
 }
@@ -102,32 +108,61 @@ async fn handle(State(state): State<AppState>, req: Request) -> Response {
             .map(str::to_string),
         parts,
     };
+    if !state.settings.domain_enabled {
+        return serve_path(&state, &info, CONTENT_ROOT.into()).await;
+    }
+    // `/pulp/content/<domain>/<base_path>/...`: the rest is served in that domain.
+    let path = info.parts.uri.path();
+    let name = path
+        .strip_prefix(CONTENT_ROOT)
+        .and_then(|rest| rest.split('/').next())
+        .unwrap_or_default();
+    match domain::find(&state, name).await {
+        Ok(Some(found)) => {
+            let prefix = format!("{CONTENT_ROOT}{name}/");
+            if path.len() < prefix.len() {
+                return redirect(&prefix);
+            }
+            domain::within(found, serve_path(&state, &info, prefix)).await
+        }
+        Ok(None) => not_found(),
+        Err(e) => ApiError(e).into_response(),
+    }
+}
+
+/// Serves the request, whose path is under `prefix` (the content root, or a domain's).
+async fn serve_path(state: &AppState, info: &ReqInfo, prefix: String) -> Response {
     let path = info.parts.uri.path().to_string();
     if let Some(file) = state.serving_cache.get(&path) {
         if let Some(guard) = &file.guard {
-            match guarded(&state, &info.parts, guard).await {
+            match guarded(state, &info.parts, guard).await {
                 Ok(None) => {}
                 Ok(Some(refused)) => return refused,
                 Err(e) => return ApiError(e).into_response(),
             }
         }
-        return match serve::cached(&state, &info, file).await {
+        return match serve::cached(state, info, file).await {
             Ok(r) => r,
             Err(e) => ApiError(e).into_response(),
         };
     }
-    match resolve(&state, &info, path).await {
+    match resolve(state, info, path, &prefix).await {
         Ok(r) => r,
         Err(e) => ApiError(e).into_response(),
     }
 }
 
-async fn resolve(state: &AppState, req: &ReqInfo, raw_path: String) -> CoreResult<Response> {
+async fn resolve(
+    state: &AppState,
+    req: &ReqInfo,
+    raw_path: String,
+    prefix: &str,
+) -> CoreResult<Response> {
     if req.method != Method::GET && req.method != Method::HEAD {
         return Ok(StatusCode::METHOD_NOT_ALLOWED.into_response());
     }
     let generation = state.serving_cache.generation();
-    let path = percent_decode(raw_path.strip_prefix("/pulp/content/").unwrap_or_default());
+    let path = percent_decode(raw_path.strip_prefix(prefix).unwrap_or_default());
     if path.split('/').any(|s| s == "..") {
         return Ok(not_found());
     }

@@ -28,9 +28,14 @@ pub struct TestApp {
 
 /// One app per engine this machine has: SQLite always, PostgreSQL when configured.
 pub async fn apps() -> Vec<TestApp> {
-    let mut apps = vec![TestApp::sqlite().await];
+    apps_with(|_| {}).await
+}
+
+/// The same, with settings `change` adjusts first.
+pub async fn apps_with(change: impl Fn(&mut Settings)) -> Vec<TestApp> {
+    let mut apps = vec![TestApp::sqlite_with(&change).await];
     if let Ok(url) = std::env::var("DEPOT_TEST_PG_URL") {
-        apps.push(TestApp::postgres(&url).await);
+        apps.push(TestApp::postgres_with(&url, &change).await);
     }
     apps
 }
@@ -50,6 +55,11 @@ impl TestApp {
     }
 
     pub async fn postgres(admin_url: &str) -> Self {
+        Self::postgres_with(admin_url, |_| {}).await
+    }
+
+    /// An app on a fresh PostgreSQL database whose settings `change` adjusts first.
+    pub async fn postgres_with(admin_url: &str, change: impl FnOnce(&mut Settings)) -> Self {
         let admin = Db::connect(admin_url)
             .await
             .expect("DEPOT_TEST_PG_URL must be reachable");
@@ -60,23 +70,10 @@ impl TestApp {
             .unwrap();
         let base = admin_url.rsplit_once('/').unwrap().0;
         let url = format!("{base}/{name}");
-        Self::start(
-            "postgres",
-            tempfile::tempdir().unwrap(),
-            url,
-            Some((admin, name)),
-        )
-        .await
-    }
-
-    async fn start(
-        engine: &'static str,
-        dir: tempfile::TempDir,
-        url: String,
-        pg: Option<(Db, String)>,
-    ) -> Self {
-        let settings = Settings::for_tests(dir.path().to_path_buf(), url, "127.0.0.1:1".into());
-        Self::started(engine, dir, settings, pg).await
+        let dir = tempfile::tempdir().unwrap();
+        let mut settings = Settings::for_tests(dir.path().to_path_buf(), url, "127.0.0.1:1".into());
+        change(&mut settings);
+        Self::started("postgres", dir, settings, Some((admin, name))).await
     }
 
     async fn started(
@@ -266,12 +263,29 @@ impl TestApp {
         path: &str,
         headers: &[(&str, &str)],
     ) -> (StatusCode, Value) {
+        self.with_headers_json(method, path, headers, None).await
+    }
+
+    /// The same with a JSON body.
+    pub async fn with_headers_json(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
         let mut req = Request::builder().method(method).uri(path);
         for (name, value) in headers {
             req = req.header(*name, *value);
         }
-        self.answer(method, path, req.body(Body::empty()).unwrap())
-            .await
+        let body = match body {
+            Some(v) => {
+                req = req.header(header::CONTENT_TYPE, "application/json");
+                Body::from(v.to_string())
+            }
+            None => Body::empty(),
+        };
+        self.answer(method, path, req.body(body).unwrap()).await
     }
 
     async fn answer(&self, method: &str, path: &str, req: Request<Body>) -> (StatusCode, Value) {

@@ -47,6 +47,7 @@ pub static MANIFESTS: Table = Table {
         ("media_type", "m.media_type"),
         ("schema_version", "m.schema_version"),
     ],
+    domain: None,
 };
 
 pub static BLOBS: Table = Table {
@@ -60,6 +61,7 @@ pub static BLOBS: Table = Table {
         ("pulp_last_updated", "c.updated"),
         ("digest", "b.digest"),
     ],
+    domain: None,
 };
 
 pub static TAGS: Table = Table {
@@ -75,6 +77,7 @@ pub static TAGS: Table = Table {
         ("digest", "m.digest"),
         ("media_type", "m.media_type"),
     ],
+    domain: None,
 };
 
 #[derive(Debug)]

@@ -30,6 +30,7 @@ pub static TABLE: Table = Table {
         ("pulp_created", "created"),
         ("pulp_last_updated", "updated"),
     ],
+    domain: None,
 };
 
 pub struct Namespace {
@@ -174,8 +175,10 @@ pub async fn delete(db: &Db, id: &str) -> CoreResult<()> {
     let ns = get(db, id).await?;
     let rows = sqlx::query(
         "SELECT d.id, d.base_path, r.id, r.pulp_type FROM distributions d \
-         LEFT JOIN repositories r ON r.id = d.repository_id WHERE d.pulp_type LIKE 'container.%'",
+         LEFT JOIN repositories r ON r.id = d.repository_id \
+         WHERE d.pulp_type LIKE 'container.%' AND d.domain_id = $1",
     )
+    .bind(depot_core::domain::id().to_string())
     .fetch_all(db.pool())
     .await?;
     for r in rows {

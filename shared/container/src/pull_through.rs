@@ -37,9 +37,11 @@ impl Cache {
 /// upstream name (the rest of `name`).
 pub async fn find(db: &Db, name: &str) -> CoreResult<Option<(Cache, String)>> {
     let rows = sqlx::query(
-        "SELECT id, base_path, private AS private, remote_id FROM distributions WHERE pulp_type = $1",
+        "SELECT id, base_path, private AS private, remote_id FROM distributions \
+         WHERE pulp_type = $1 AND domain_id = $2",
     )
     .bind(PULL_THROUGH_TYPE)
+    .bind(depot_core::domain::id().to_string())
     .fetch_all(db.pool())
     .await?;
     let mut best: Option<(String, String, bool, Option<String>)> = None;

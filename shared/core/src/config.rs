@@ -73,6 +73,9 @@ pub struct Settings {
     /// `PULP_REDIRECT_TO_OBJECT_STORAGE`, default true: the content app answers with a redirect
     /// to a presigned URL instead of relaying the bytes, when the storage is object storage.
     pub redirect_to_object_storage: bool,
+    /// `PULP_DOMAIN_ENABLED`, default false: the API lives under `/pulp/<domain>/api/v3/` and
+    /// everything belongs to a domain (see `domain.rs`).
+    pub domain_enabled: bool,
     /// `DEPOT_LAMBDA_RESPONSE_STREAM`, default false: on Lambda, answer HTTP requests with
     /// streamed responses (a Function URL in `RESPONSE_STREAM` mode) instead of buffered ones.
     pub lambda_response_stream: bool,
@@ -300,6 +303,7 @@ impl Settings {
         Ok(Self {
             storage: storage_settings(&data_dir, var)?,
             redirect_to_object_storage: flag("PULP_REDIRECT_TO_OBJECT_STORAGE", true)?,
+            domain_enabled: flag("PULP_DOMAIN_ENABLED", false)?,
             lambda_response_stream: flag("DEPOT_LAMBDA_RESPONSE_STREAM", false)?,
             role,
             queue_url,
@@ -343,6 +347,7 @@ impl Settings {
                 root: data_dir.join("media"),
             },
             redirect_to_object_storage: true,
+            domain_enabled: false,
             lambda_response_stream: false,
             role: Role::All,
             queue_url: None,

@@ -8,7 +8,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
-use sqlx::{Any, AnyPool, Row, Transaction};
+use sqlx::{Any, AnyPool, AssertSqlSafe, Row, Transaction};
 
 use crate::secrets::Secrets;
 use crate::{CoreError, CoreResult};
@@ -37,6 +37,17 @@ pub struct Migration {
     pub name: &'static str,
     pub sqlite: &'static str,
     pub postgres: &'static str,
+    /// SQLite tables to rebuild after `sqlite` ran, to change their constraints.
+    pub sqlite_rebuilds: &'static [Rebuild],
+}
+
+/// A SQLite table rebuilt with its `CREATE TABLE` text edited: SQLite's one way to change a
+/// table's constraints. The text is the table's as it stands (plugins may have added columns),
+/// each `(from, to)` edit must match exactly once, and every column is copied by name.
+#[derive(Debug)]
+pub struct Rebuild {
+    pub table: &'static str,
+    pub edits: &'static [(&'static str, &'static str)],
 }
 
 /// A [`Migration`] from `migrations/{sqlite,postgres}/<file>.sql` at the workspace root (for
@@ -59,6 +70,7 @@ macro_rules! migration {
                 $file,
                 ".sql"
             )),
+            sqlite_rebuilds: &[],
         }
     };
 }
@@ -74,6 +86,33 @@ const CORE_MIGRATIONS: &[Migration] = &[
     crate::migration!(10, "access_policies", "0010_access_policies"),
     crate::migration!(11, "sessions", "0011_sessions"),
     crate::migration!(12, "content_guards", "0012_content_guards"),
+    crate::db::Migration {
+        sqlite_rebuilds: &DOMAIN_REBUILDS,
+        ..crate::migration!(13, "domains", "0013_domains")
+    },
+];
+
+/// Names unique per domain (the columns were added by migration 13's SQL).
+const DOMAIN_REBUILDS: [Rebuild; 4] = [
+    Rebuild {
+        table: "remotes",
+        edits: &[("name TEXT NOT NULL UNIQUE", "name TEXT NOT NULL")],
+    },
+    Rebuild {
+        table: "repositories",
+        edits: &[("name TEXT NOT NULL UNIQUE", "name TEXT NOT NULL")],
+    },
+    Rebuild {
+        table: "distributions",
+        edits: &[
+            ("name TEXT NOT NULL UNIQUE", "name TEXT NOT NULL"),
+            ("base_path TEXT NOT NULL UNIQUE", "base_path TEXT NOT NULL"),
+        ],
+    },
+    Rebuild {
+        table: "content_guards",
+        edits: &[("name TEXT NOT NULL UNIQUE", "name TEXT NOT NULL")],
+    },
 ];
 
 /// Core's migrations and the installed plugins', in version order.
@@ -209,31 +248,38 @@ impl Db {
         .execute(&self.pool)
         .await?;
         for m in migrations() {
-            let (version, name) = (&m.version, &m.name);
-            let mut tx = self.begin_write().await?;
-            let done: Option<i64> =
-                sqlx::query_scalar("SELECT version FROM depot_migrations WHERE version = $1")
-                    .bind(*version)
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            if done.is_some() {
-                continue;
+            match self.engine {
+                Engine::Postgres => {
+                    let mut tx = self.pool.begin().await?;
+                    if apply(&mut tx, m, m.postgres).await? {
+                        tx.commit().await?;
+                    }
+                }
+                Engine::Sqlite => self.migrate_sqlite(m).await?,
             }
-            let sql = match self.engine {
-                Engine::Sqlite => m.sqlite,
-                Engine::Postgres => m.postgres,
-            };
-            sqlx::raw_sql(sql).execute(&mut *tx).await?;
-            sqlx::query(
-                "INSERT INTO depot_migrations (version, name, applied) VALUES ($1, $2, $3)",
-            )
-            .bind(*version)
-            .bind(*name)
-            .bind(crate::time::now())
-            .execute(&mut *tx)
-            .await?;
-            tx.commit().await?;
         }
+        Ok(())
+    }
+
+    /// SQLite changes a table's constraints only by rebuilding it, which its docs say to do
+    /// with foreign keys off (else dropping the old table would cascade); that switch works
+    /// only outside a transaction, so each migration runs on a connection of its own, and the
+    /// keys are checked before it commits.
+    async fn migrate_sqlite(&self, m: &'static Migration) -> CoreResult<()> {
+        let mut conn = self.pool.acquire().await?;
+        sqlx::raw_sql("PRAGMA foreign_keys = OFF")
+            .execute(&mut *conn)
+            .await?;
+        let result = migrate_sqlite_on(&mut conn, m).await;
+        let restored = sqlx::raw_sql("PRAGMA foreign_keys = ON")
+            .execute(&mut *conn)
+            .await;
+        if result.is_err() || restored.is_err() {
+            // Never hand a connection without foreign keys back to the pool.
+            conn.close_on_drop();
+        }
+        result?;
+        restored?;
         Ok(())
     }
 
@@ -242,18 +288,126 @@ impl Db {
     pub async fn begin_write(&self) -> CoreResult<Tx> {
         let mut tx = self.pool.begin().await?;
         if self.engine == Engine::Sqlite {
-            let locked = sqlx::query("UPDATE task_lock SET counter = counter WHERE id = 0")
-                .execute(&mut *tx)
-                .await;
-            match locked {
-                // Before the first migration there is no lock row to write.
-                Err(sqlx::Error::Database(e)) if e.message().contains("no such table") => {}
-                Err(e) => return Err(e.into()),
-                Ok(_) => {}
-            }
+            take_sqlite_write_lock(&mut tx).await?;
         }
         Ok(tx)
     }
+}
+
+async fn take_sqlite_write_lock(tx: &mut sqlx::AnyConnection) -> CoreResult<()> {
+    let locked = sqlx::query("UPDATE task_lock SET counter = counter WHERE id = 0")
+        .execute(&mut *tx)
+        .await;
+    match locked {
+        // Before the first migration there is no lock row to write.
+        Err(sqlx::Error::Database(e)) if e.message().contains("no such table") => Ok(()),
+        Err(e) => Err(e.into()),
+        Ok(_) => Ok(()),
+    }
+}
+
+async fn migrate_sqlite_on(
+    conn: &mut sqlx::AnyConnection,
+    m: &'static Migration,
+) -> CoreResult<()> {
+    use sqlx::Connection;
+    let mut tx = conn.begin().await?;
+    take_sqlite_write_lock(&mut tx).await?;
+    if apply(&mut tx, m, m.sqlite).await? {
+        for r in m.sqlite_rebuilds {
+            rebuild(&mut tx, r).await?;
+        }
+        let broken: Vec<AnyRow> = sqlx::query("PRAGMA foreign_key_check")
+            .fetch_all(&mut *tx)
+            .await?;
+        if !broken.is_empty() {
+            return Err(CoreError::Internal(format!(
+                "migration {} would break {} foreign keys",
+                m.version,
+                broken.len()
+            )));
+        }
+        tx.commit().await?;
+    }
+    Ok(())
+}
+
+/// Rebuilds a SQLite table with its `CREATE TABLE` text edited (see [`Rebuild`]), keeping its
+/// rows and its indexes.
+async fn rebuild(conn: &mut sqlx::AnyConnection, r: &Rebuild) -> CoreResult<()> {
+    let fail = |what: String| CoreError::Internal(format!("rebuilding {}: {what}", r.table));
+    let sql: String =
+        sqlx::query_scalar("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = $1")
+            .bind(r.table)
+            .fetch_optional(&mut *conn)
+            .await?
+            .ok_or_else(|| fail("no such table".into()))?;
+    let (head, body) = sql
+        .split_once('(')
+        .ok_or_else(|| fail("no column list".into()))?;
+    let mut body = body.to_string();
+    for (from, to) in r.edits {
+        if body.matches(from).count() != 1 {
+            return Err(fail(format!("'{from}' is not in it once")));
+        }
+        body = body.replacen(from, to, 1);
+    }
+    let temp = format!("depot_rebuilt_{}", r.table);
+    if !head.trim_end().trim_end_matches('"').ends_with(r.table) {
+        return Err(fail(format!("unexpected head '{head}'")));
+    }
+    let columns: Vec<String> = sqlx::query_scalar(AssertSqlSafe(format!(
+        "SELECT name FROM pragma_table_info('{}')",
+        r.table
+    )))
+    .fetch_all(&mut *conn)
+    .await?;
+    let indexes: Vec<String> = sqlx::query_scalar(
+        "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = $1 AND sql IS NOT NULL",
+    )
+    .bind(r.table)
+    .fetch_all(&mut *conn)
+    .await?;
+    let columns = columns.join(", ");
+    let statements = [
+        format!("CREATE TABLE {temp} ({body}"),
+        format!(
+            "INSERT INTO {temp} ({columns}) SELECT {columns} FROM {}",
+            r.table
+        ),
+        format!("DROP TABLE {}", r.table),
+        format!("ALTER TABLE {temp} RENAME TO {}", r.table),
+    ];
+    for sql in statements.iter().chain(indexes.iter()) {
+        sqlx::raw_sql(AssertSqlSafe(sql.clone()))
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Runs `sql` of migration `m` in `tx` unless it was applied; true when it ran.
+async fn apply(
+    tx: &mut sqlx::AnyConnection,
+    m: &'static Migration,
+    sql: &'static str,
+) -> CoreResult<bool> {
+    let done: Option<i64> =
+        sqlx::query_scalar("SELECT version FROM depot_migrations WHERE version = $1")
+            .bind(m.version)
+            .fetch_optional(&mut *tx)
+            .await?;
+    if done.is_some() {
+        return Ok(false);
+    }
+    sqlx::raw_sql(sql).execute(&mut *tx).await?;
+    sqlx::query("INSERT INTO depot_migrations (version, name, applied) VALUES ($1, $2, $3)")
+        .bind(m.version)
+        .bind(m.name)
+        .bind(crate::time::now())
+        .execute(&mut *tx)
+        .await?;
+    Ok(true)
 }
 
 /// When a statement last failed, in seconds since [`EPOCH`] plus one (0: never).

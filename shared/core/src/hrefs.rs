@@ -1,6 +1,8 @@
-//! Hrefs and PRNs. Hrefs are relative paths under the API root, exactly as Pulp prints them;
-//! PRNs are `prn:<app>.<model>:<id>`.
+//! Hrefs and PRNs. Hrefs are relative paths under the API root, exactly as Pulp prints them
+//! (under the domain's root when URLs carry domains, see [`crate::domain`]); PRNs are
+//! `prn:<app>.<model>:<id>`.
 
+/// The API root routes are matched on (and hrefs printed under while domains are off).
 pub const API_ROOT: &str = "/pulp/api/v3/";
 
 pub use crate::plugin::{Kind, ResourceType, Role};
@@ -14,6 +16,7 @@ pub static USER: ResourceType = core_type("users/", "auth.user", "users");
 // Pulp's groups are its own proxy of Django's, so their model is `core.group`.
 pub static GROUP: ResourceType = core_type("groups/", "core.group", "user_groups");
 pub static ROLE: ResourceType = core_type("roles/", "core.role", "roles");
+pub static DOMAIN: ResourceType = core_type("domains/", "core.domain", "domains");
 pub static ACCESS_POLICY: ResourceType =
     core_type("access_policies/", "core.accesspolicy", "access_policies");
 
@@ -39,7 +42,8 @@ pub static COMPOSITE_GUARD: ResourceType = guard(
     "core.compositecontentguard",
 );
 
-pub(crate) static CORE_TYPES: [Kind; 12] = [
+pub(crate) static CORE_TYPES: [Kind; 13] = [
+    &DOMAIN,
     &ARTIFACT,
     &UPLOAD,
     &TASK,
@@ -72,7 +76,7 @@ const fn core_type(
 
 impl ResourceType {
     pub fn href(&self, id: &str) -> String {
-        format!("{API_ROOT}{}{id}/", self.collection)
+        format!("{}{}{id}/", crate::domain::api_root(), self.collection)
     }
 
     pub fn prn(&self, id: &str) -> String {
@@ -81,7 +85,9 @@ impl ResourceType {
 
     /// Parses an href of this type and returns the id, or `None` when it is not one.
     pub fn parse(&self, href: &str) -> Option<String> {
-        let rest = href.strip_prefix(API_ROOT)?.strip_prefix(self.collection)?;
+        let rest = href
+            .strip_prefix(crate::domain::api_root().as_str())?
+            .strip_prefix(self.collection)?;
         let id = rest.strip_suffix('/')?;
         uuid::Uuid::parse_str(id).ok().map(|_| id.to_string())
     }
@@ -136,7 +142,7 @@ pub fn version_href(repository: Kind, repository_id: &str, number: i64) -> Strin
 
 /// Parses a repository version href (of any repository type) into (repository id, number).
 pub fn parse_version_href(href: &str) -> Option<(String, i64)> {
-    let rest = href.strip_prefix(API_ROOT)?;
+    let rest = href.strip_prefix(crate::domain::api_root().as_str())?;
     let rest = crate::plugin::of_family(crate::plugin::Family::Repository)
         .find_map(|k| rest.strip_prefix(k.collection))?;
     let (id, rest) = rest.split_once('/')?;
@@ -145,9 +151,6 @@ pub fn parse_version_href(href: &str) -> Option<(String, i64)> {
     let number: i64 = number.parse().ok()?;
     (number >= 0).then(|| (id.to_string(), number))
 }
-
-/// The domain every resource belongs to until domains are enabled; tasks always hold it shared.
-pub const DEFAULT_DOMAIN_PRN: &str = "prn:core.domain:00000000-0000-0000-0000-000000000000";
 
 #[cfg(test)]
 mod tests {

@@ -6,6 +6,7 @@ pub mod artifacts;
 pub mod checksums;
 pub mod config;
 pub mod db;
+pub mod domain;
 pub mod download;
 pub mod error;
 pub mod hrefs;
@@ -43,6 +44,7 @@ pub struct Core {
     pub serving_cache: Arc<serving_cache::ServingCache>,
     pub policies: Arc<access::PolicyCache>,
     pub grants: Arc<access::GrantsCache>,
+    pub domains: Arc<domain::DomainCache>,
 }
 
 /// A fresh random id, as used for every row.

@@ -187,6 +187,16 @@ impl ResourceType {
         }
     }
 
+    /// Whether its objects belong to a domain (a role given on a domain reaches them).
+    pub fn in_domains(&self) -> bool {
+        match self.family() {
+            Family::Other => {
+                ["core.task", "core.upload", "core.artifact"].contains(&self.prn_model)
+            }
+            _ => true,
+        }
+    }
+
     pub fn family(&self) -> Family {
         match self.role {
             Role::Repository { .. } => Family::Repository,

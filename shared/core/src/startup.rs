@@ -101,6 +101,7 @@ pub async fn open(
         serving_cache: Arc::new(ServingCache::new(changes_are_local)),
         policies: Default::default(),
         grants: Default::default(),
+        domains: Default::default(),
     })
 }
 

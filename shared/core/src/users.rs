@@ -59,6 +59,7 @@ pub async fn authenticate(
     cache: &AuthCache,
     auth: &HeaderAuth,
     credentials: Credentials<'_>,
+    org_domains: bool,
 ) -> CoreResult<User> {
     let (key, identity) = match credentials {
         Credentials::Basic(header) => return authenticate_basic(db, cache, header).await,
@@ -82,7 +83,10 @@ pub async fn authenticate(
     };
     let mut user = find_or_create(db, &identity.username).await?;
     if let Some(org_id) = &identity.org_id {
-        join_org_group(db, &user.id, org_id).await?;
+        let group = join_org_group(db, &user.id, org_id).await?;
+        if org_domains {
+            crate::models::domain::of_org(db, org_id, &group).await?;
+        }
     }
     user.org_id = identity.org_id;
     cache.remember(key, &user);
@@ -95,8 +99,8 @@ pub fn org_group_name(org_id: &str) -> String {
 }
 
 /// Puts the user in their organisation's group (made on first use), as pulp-service does on
-/// each identity sign-in.
-async fn join_org_group(db: &Db, user_id: &str, org_id: &str) -> CoreResult<()> {
+/// each identity sign-in; returns the group's id.
+async fn join_org_group(db: &Db, user_id: &str, org_id: &str) -> CoreResult<String> {
     let name = org_group_name(org_id);
     let found = match group::find_by_name(db, &name).await? {
         Some(g) => g,
@@ -109,7 +113,8 @@ async fn join_org_group(db: &Db, user_id: &str, org_id: &str) -> CoreResult<()> 
             Err(e) => return Err(e),
         },
     };
-    group::join(db, &found.id, user_id).await
+    group::join(db, &found.id, user_id).await?;
+    Ok(found.id)
 }
 
 /// The user `username`, made (without a usable password) when it does not exist yet; an

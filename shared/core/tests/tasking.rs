@@ -89,6 +89,7 @@ async fn core_for(test_db: &TestDb) -> Core {
         serving_cache: Default::default(),
         policies: Default::default(),
         grants: Default::default(),
+        domains: Default::default(),
     }
 }
 

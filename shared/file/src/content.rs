@@ -52,6 +52,7 @@ pub static TABLE: Table = Table {
         ("pulp_created", "c.created"),
         ("pulp_last_updated", "c.updated"),
     ],
+    domain: None,
 };
 
 impl FileContent {

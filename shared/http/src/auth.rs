@@ -45,7 +45,14 @@ pub async fn signed_in(
     let auth = &state.settings.header_auth;
     let user = match credentials(headers, auth)? {
         Some(credentials) => {
-            users::authenticate(&state.db, &state.auth_cache, auth, credentials).await?
+            users::authenticate(
+                &state.db,
+                &state.auth_cache,
+                auth,
+                credentials,
+                state.settings.domain_enabled,
+            )
+            .await?
         }
         None => match session_key(headers) {
             Some(key) => match sessions::find(&state.db, key).await? {

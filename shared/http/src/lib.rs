@@ -9,6 +9,7 @@ pub mod cid;
 pub mod content_guard;
 pub mod content_range;
 pub mod crud;
+pub mod domains;
 pub mod error;
 pub mod files;
 pub mod guards;
@@ -38,7 +39,7 @@ pub type AppState = depot_core::Core;
 /// limit (bodies are bounded where they are read, in [`body`]: JSON and form fields by size,
 /// file parts streamed to storage; a 2 MB cap would refuse files).
 pub fn app(routes: axum::Router<AppState>, core: AppState) -> axum::Router {
-    routes
+    let routes = routes
         .layer(axum::middleware::from_fn_with_state(
             core.clone(),
             forget_served_on_write,
@@ -49,7 +50,12 @@ pub fn app(routes: axum::Router<AppState>, core: AppState) -> axum::Router {
         ))
         .layer(axum::middleware::from_fn(cid::layer))
         .layer(axum::extract::DefaultBodyLimit::disable())
-        .with_state(core)
+        .with_state(core.clone());
+    // Outside the routes, so that a domain's path is rewritten before it is routed.
+    axum::Router::new().fallback_service(tower::service_fn(move |req| {
+        let (core, routes) = (core.clone(), routes.clone());
+        async move { Ok::<_, std::convert::Infallible>(domains::route(core, routes, req).await) }
+    }))
 }
 
 /// A write may change what the content app serves (most changes come through tasks, which

@@ -42,7 +42,7 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryMap {
 }
 
 fn path_of(uri: &Uri) -> String {
-    uri.path().to_string()
+    depot_core::domain::public_path(uri.path())
 }
 
 impl QueryMap {

@@ -28,7 +28,9 @@ impl Index {
     pub fn file_url(&self, s: &Settings, filename: &str) -> String {
         format!(
             "{}{}{}/{filename}",
-            s.content_origin, s.content_path_prefix, self.base_path
+            s.content_origin,
+            depot_core::domain::content_prefix(&s.content_path_prefix),
+            self.base_path
         )
     }
 }
@@ -51,13 +53,16 @@ pub async fn find(db: &Db, path: &str) -> CoreResult<Option<(Index, String)>> {
          LEFT JOIN publications p ON p.id = d.publication_id \
          LEFT JOIN repository_versions v ON v.id = COALESCE(d.repository_version_id, p.repository_version_id) \
          LEFT JOIN repositories r ON r.id = d.repository_id \
-         WHERE d.pulp_type = $1 AND {} ORDER BY LENGTH(d.base_path) DESC LIMIT 1",
-        base_path_in("d.base_path", 2)
+         WHERE d.pulp_type = $1 AND {} AND d.domain_id = ${} \
+         ORDER BY LENGTH(d.base_path) DESC LIMIT 1",
+        base_path_in("d.base_path", 2),
+        depot_core::models::distribution::MAX_BASE_PATH_SEGMENTS + 2
     );
     let q = bind_base_path_candidates(
         sqlx::query(AssertSqlSafe(sql)).bind(DISTRIBUTION_TYPE),
         &candidates,
-    );
+    )
+    .bind(depot_core::domain::id().to_string());
     let Some(r) = q.fetch_optional(db.pool()).await? else {
         return Ok(None);
     };

@@ -59,6 +59,7 @@ pub static TABLE: Table = Table {
         ("version", "p.version"),
         ("pulp_created", "c.created"),
     ],
+    domain: None,
 };
 
 impl Package {

@@ -82,10 +82,11 @@ pub async fn find(db: &Db, name: &str) -> RegistryResult<Option<Repo>> {
          d.remote_id, v.id IS NOT NULL AS pinned FROM distributions d \
          LEFT JOIN repository_versions v ON v.id = d.repository_version_id \
          JOIN repositories r ON r.id = COALESCE(d.repository_id, v.repository_id) \
-         WHERE d.base_path = $1 AND d.pulp_type = $2",
+         WHERE d.base_path = $1 AND d.pulp_type = $2 AND d.domain_id = $3",
     )
     .bind(name)
     .bind(DISTRIBUTION_TYPE)
+    .bind(depot_core::domain::id().to_string())
     .fetch_optional(db.pool())
     .await?;
     let Some(r) = row else { return Ok(None) };
@@ -232,14 +233,16 @@ pub async fn catalog(
 ) -> RegistryResult<Vec<String>> {
     let mut sql =
         String::from("SELECT base_path FROM distributions WHERE pulp_type = $1 AND base_path > $2");
+    sql.push_str(" AND domain_id = $4");
     if !include_private {
-        sql.push_str(" AND private = $4");
+        sql.push_str(" AND private = $5");
     }
     sql.push_str(" ORDER BY base_path LIMIT $3");
     let mut q = sqlx::query_scalar(AssertSqlSafe(sql))
         .bind(DISTRIBUTION_TYPE)
         .bind(last.unwrap_or(""))
-        .bind(n.unwrap_or(i64::MAX));
+        .bind(n.unwrap_or(i64::MAX))
+        .bind(depot_core::domain::id().to_string());
     if !include_private {
         q = q.bind(false);
     }

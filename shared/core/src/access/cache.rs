@@ -17,10 +17,11 @@ pub const TTL: Duration = Duration::from_secs(5);
 /// A viewset's policy (or that it has none), and when it was read.
 type Entry = (Instant, Option<Arc<Policy>>);
 
-/// A user's model-wide permissions and groups.
+/// A user's model-wide permissions (everywhere, and in each domain by its id) and groups.
 #[derive(Debug, Clone, Default)]
 pub struct Held {
     pub model: std::collections::HashSet<String>,
+    pub in_domain: HashMap<String, std::collections::HashSet<String>>,
     pub groups: Vec<String>,
 }
 

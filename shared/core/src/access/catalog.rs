@@ -118,13 +118,60 @@ pub static CORE_ROLES: &[&RoleSpec] = &[
     &model_role!("core", "compositecontentguard", "viewer", ["view"]),
 ];
 
-/// Every locked role: core's and the installed plugins'.
+/// Every locked role: core's, the installed plugins', and the domain roles.
 pub fn locked_roles() -> impl Iterator<Item = &'static RoleSpec> {
+    declared_roles().chain(domain_roles())
+}
+
+/// The roles written out in code: core's and the installed plugins'.
+fn declared_roles() -> impl Iterator<Item = &'static RoleSpec> {
     CORE_ROLES.iter().copied().chain(
         crate::plugin::installed()
             .iter()
             .flat_map(|p| p.roles.iter().copied()),
     )
+}
+
+/// The role an organisation's group holds on its domain, as pulp-service names it.
+pub const DOMAIN_ADMIN: &str = "service.domain_admin";
+
+/// pulp-service's roles for a domain: every permission (`service.domain_admin`), or every
+/// `view` one (`service.domain_viewer`), on what lives in domains. Made from the catalog, so
+/// a plugin's types and permissions are in them without being listed.
+fn domain_roles() -> impl Iterator<Item = &'static RoleSpec> {
+    static ROLES: OnceLock<Vec<RoleSpec>> = OnceLock::new();
+    ROLES
+        .get_or_init(|| {
+            let mut all: Vec<&'static str> = catalog()
+                .iter()
+                .filter(|(_, model)| {
+                    crate::plugin::from_prn_model(model).is_some_and(|k| k.in_domains())
+                })
+                .map(|(p, _)| p.as_str())
+                .collect();
+            all.sort();
+            let views: Vec<&'static str> = all
+                .iter()
+                .copied()
+                .filter(|p| p.contains(".view_"))
+                .collect();
+            let leak = |v: Vec<&'static str>| -> &'static [&'static str] { Vec::leak(v) };
+            vec![
+                RoleSpec {
+                    name: DOMAIN_ADMIN,
+                    description: Some("Allow all actions on everything in a domain."),
+                    model: "core.domain",
+                    permissions: leak(all),
+                },
+                RoleSpec {
+                    name: "service.domain_viewer",
+                    description: Some("Allow viewing everything in a domain."),
+                    model: "core.domain",
+                    permissions: leak(views),
+                },
+            ]
+        })
+        .iter()
 }
 
 /// Every permission on `model`, sorted (what a superuser holds on one of its objects).
@@ -150,14 +197,14 @@ fn catalog() -> &'static HashMap<String, &'static str> {
         let mut all = HashMap::new();
         let models = crate::plugin::resource_types()
             .map(|k| k.prn_model)
-            .chain(locked_roles().map(|r| r.model));
+            .chain(declared_roles().map(|r| r.model));
         for model in models {
             let (app, short) = model.split_once('.').unwrap_or(("", model));
             for action in ["add", "view", "change", "delete"] {
                 all.insert(format!("{app}.{action}_{short}"), model);
             }
         }
-        for role in locked_roles() {
+        for role in declared_roles() {
             for p in role.permissions {
                 all.insert((*p).to_string(), role.model);
             }

@@ -360,6 +360,39 @@ fn groups() -> Policy {
     )
 }
 
+fn domains() -> Policy {
+    let model_or_obj = |p: &str| vec![any("has_model_or_obj_perms", p)];
+    scoped(
+        vec![
+            allow(&["list"], vec![]),
+            allow(&["create"], vec![any("has_model_perms", "core.add_domain")]),
+            allow(
+                &["retrieve", "my_permissions"],
+                model_or_obj("core.view_domain"),
+            ),
+            allow(
+                &[
+                    "update",
+                    "partial_update",
+                    "migrate",
+                    "set_label",
+                    "unset_label",
+                ],
+                model_or_obj("core.change_domain"),
+            ),
+            allow(&["destroy"], model_or_obj("core.delete_domain")),
+            allow(
+                &["list_roles", "add_role", "remove_role"],
+                model_or_obj("core.manage_roles_domain"),
+            ),
+        ],
+        vec![json!({
+            "function": "add_roles_for_object_creator",
+            "parameters": {"roles": ["core.domain_owner"]},
+        })],
+    )
+}
+
 fn group_users() -> Policy {
     let group = |p: &str| vec![any("has_group_model_or_obj_perms", p)];
     Policy {
@@ -379,6 +412,7 @@ pub fn all() -> Vec<(String, Policy)> {
         ("tasks".to_string(), tasks()),
         ("groups".to_string(), groups()),
         ("groups/users".to_string(), group_users()),
+        ("domains".to_string(), domains()),
         ("uploads".to_string(), uploads()),
     ];
     for kind in plugin::resource_types() {

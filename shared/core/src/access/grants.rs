@@ -46,6 +46,8 @@ pub struct Grants {
     /// Model-wide permissions and groups (their roles count for the user), as the cache
     /// keeps them.
     held: std::sync::Arc<Held>,
+    /// The domain in force when the grants were read: roles given on it count model-wide.
+    domain: std::sync::Arc<str>,
     objects: Mutex<HashMap<String, BTreeSet<String>>>,
     /// Permissions held on objects without a role row (a task, by the user who dispatched it).
     implied: HashMap<String, BTreeSet<String>>,
@@ -73,6 +75,7 @@ impl Grants {
             user_id: user_id.to_string(),
             superuser,
             held,
+            domain: crate::domain::id(),
             objects: Mutex::new(HashMap::new()),
             implied: HashMap::new(),
         })
@@ -92,9 +95,22 @@ impl Grants {
         held.extend(permissions.iter().map(|p| p.to_string()));
     }
 
-    /// Holds `permission` for every object of its model.
+    /// Holds `permission` for every object of its model (in the domain in force).
     pub fn model_wide(&self, permission: &str) -> bool {
+        self.superuser || self.held.model.contains(permission) || self.in_domain(permission)
+    }
+
+    /// Holds `permission` by a role given model-wide, not on a domain.
+    pub fn everywhere(&self, permission: &str) -> bool {
         self.superuser || self.held.model.contains(permission)
+    }
+
+    /// Holds `permission` by a role given on the domain in force.
+    pub fn in_domain(&self, permission: &str) -> bool {
+        self.held
+            .in_domain
+            .get(&*self.domain)
+            .is_some_and(|held| held.contains(permission))
     }
 
     /// The permissions held on `object` by roles given for it (not model-wide ones), sorted.
@@ -151,25 +167,28 @@ impl Grants {
     }
 }
 
-/// A user's model-wide permissions and groups, from the database.
+/// A user's model-wide and domain-wide permissions and groups, from the database.
 async fn read(db: &Db, user_id: &str) -> CoreResult<Held> {
     let sql = format!(
-        "{} UNION ALL SELECT m.group_id, CAST(1 AS BIGINT) \
+        "{} UNION ALL SELECT m.group_id, CAST(NULL AS TEXT), CAST(1 AS BIGINT) \
          FROM user_group_members m WHERE m.user_id = $1",
         held(
-            "p.permission, CAST(0 AS BIGINT)",
-            "a.object_id IS NULL AND a.domain_id IS NULL"
+            "p.permission, a.domain_id, CAST(0 AS BIGINT)",
+            "a.object_id IS NULL"
         )
     );
-    let rows: Vec<(String, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+    let rows: Vec<(String, Option<String>, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(sql))
         .bind(user_id)
         .fetch_all(db.pool())
         .await?;
     let mut found = Held::default();
-    for (value, is_group) in rows {
-        match is_group {
-            0 => {
+    for (value, domain, is_group) in rows {
+        match (is_group, domain) {
+            (0, None) => {
                 found.model.insert(value);
+            }
+            (0, Some(domain)) => {
+                found.in_domain.entry(domain).or_default().insert(value);
             }
             _ => found.groups.push(value),
         }

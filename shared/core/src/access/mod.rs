@@ -9,7 +9,9 @@ mod grants;
 pub mod policy;
 
 pub use cache::{GrantsCache, Held, PolicyCache};
-pub use catalog::{CORE_ROLES, RoleSpec, locked_roles, permission_model, permissions_on};
+pub use catalog::{
+    CORE_ROLES, DOMAIN_ADMIN, RoleSpec, locked_roles, permission_model, permissions_on,
+};
 pub use grants::{Grants, Object};
 pub use policy::{Check, Policy, Principal};
 

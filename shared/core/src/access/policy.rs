@@ -262,9 +262,9 @@ async fn condition_holds(
     let object = check.object.as_ref();
     let repository = check.repository.as_ref();
     Ok(match function {
-        "has_model_perms" | "has_model_or_domain_perms" => model(),
-        // No domains yet: nothing is held per domain.
-        "has_domain_perms" => grants.is_superuser(),
+        "has_model_perms" => perms.iter().any(|p| grants.everywhere(p)),
+        "has_model_or_domain_perms" => model(),
+        "has_domain_perms" => grants.is_superuser() || perms.iter().any(|p| grants.in_domain(p)),
         "has_obj_perms" => only_on(object, false).await?,
         // A group's own permissions, for what is nested under it (`groups/<id>/users/`).
         "has_model_or_obj_perms"

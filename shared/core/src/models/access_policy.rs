@@ -27,6 +27,7 @@ pub static TABLE: Table = Table {
         ("pulp_created", "created"),
         ("pulp_last_updated", "updated"),
     ],
+    domain: None,
 };
 
 /// The most statements and creation hooks one policy has, and the largest JSON text of each

@@ -38,6 +38,7 @@ pub static TABLE: Table = Table {
         ("sha512", "sha512"),
         ("pulp_created", "created"),
     ],
+    domain: None,
 };
 
 impl Artifact {

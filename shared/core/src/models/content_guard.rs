@@ -29,6 +29,7 @@ pub static TABLE: Table = Table {
         ("pulp_created", "created"),
         ("pulp_last_updated", "updated"),
     ],
+    domain: Some("content_guards.domain_id"),
 };
 
 /// The most members a composite guard has, and the longest text a guard field takes.
@@ -204,9 +205,10 @@ fn hex(bytes: &[u8]) -> String {
 
 pub async fn get(db: &Db, id: &str) -> CoreResult<Guard> {
     let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM content_guards WHERE id = $1"
+        "SELECT {COLUMNS} FROM content_guards WHERE id = $1 AND domain_id = $2"
     )))
     .bind(id)
+    .bind(crate::domain::id().to_string())
     .fetch_optional(db.pool())
     .await?
     .ok_or_else(|| CoreError::not_found("ContentGuard"))?;
@@ -335,7 +337,8 @@ pub async fn create(db: &Db, kind: Kind, f: GuardFields) -> CoreResult<Guard> {
     let mut tx = db.pool().begin().await?;
     let res = sqlx::query(
         "INSERT INTO content_guards (id, pulp_type, name, description, header_name, header_value, \
-         jq_filter, shared_secret, created, updated) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
+         jq_filter, shared_secret, created, updated, domain_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10)",
     )
     .bind(&id)
     .bind(kind.pulp_type)
@@ -346,6 +349,7 @@ pub async fn create(db: &Db, kind: Kind, f: GuardFields) -> CoreResult<Guard> {
     .bind(f.jq_filter.clone().flatten())
     .bind(secret)
     .bind(&now)
+    .bind(crate::domain::id().to_string())
     .execute(&mut *tx)
     .await
     .map_err(CoreError::from);

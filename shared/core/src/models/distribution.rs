@@ -67,6 +67,7 @@ pub static TABLE: Table = Table {
         ("repository", "repository_id"),
         ("pulp_created", "created"),
     ],
+    domain: Some("distributions.domain_id"),
 };
 
 impl Distribution {
@@ -167,7 +168,9 @@ pub async fn response(
         pulp_last_updated: d.updated.clone(),
         base_url: format!(
             "{}{}{}/",
-            settings.content_origin, settings.content_path_prefix, d.base_path
+            settings.content_origin,
+            crate::domain::content_prefix(&settings.content_path_prefix),
+            d.base_path
         ),
         base_path: d.base_path.clone(),
         content_guard: guard.as_ref().map(|(href, _)| href.clone()),
@@ -189,9 +192,10 @@ pub async fn response(
 
 pub async fn get(db: &Db, id: &str) -> CoreResult<Distribution> {
     let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM distributions WHERE id = $1"
+        "SELECT {COLUMNS} FROM distributions WHERE id = $1 AND domain_id = $2"
     )))
     .bind(id)
+    .bind(crate::domain::id().to_string())
     .fetch_optional(db.pool())
     .await?
     .ok_or_else(|| CoreError::not_found("Distribution"))?;
@@ -200,10 +204,12 @@ pub async fn get(db: &Db, id: &str) -> CoreResult<Distribution> {
 
 /// A distribution of the given type: another plugin's distribution is not found here.
 pub async fn get_of_type(db: &Db, id: &str, pulp_type: &str) -> CoreResult<Distribution> {
-    let t: Option<String> = sqlx::query_scalar("SELECT pulp_type FROM distributions WHERE id = $1")
-        .bind(id)
-        .fetch_optional(db.pool())
-        .await?;
+    let t: Option<String> =
+        sqlx::query_scalar("SELECT pulp_type FROM distributions WHERE id = $1 AND domain_id = $2")
+            .bind(id)
+            .bind(crate::domain::id().to_string())
+            .fetch_optional(db.pool())
+            .await?;
     if t.as_deref() != Some(pulp_type) {
         return Err(CoreError::not_found("Distribution"));
     }
@@ -302,8 +308,9 @@ pub async fn precheck(
             return Err(CoreError::field("name", "This field may not be blank."));
         }
         let other: Option<String> =
-            sqlx::query_scalar("SELECT id FROM distributions WHERE name = $1")
+            sqlx::query_scalar("SELECT id FROM distributions WHERE name = $1 AND domain_id = $2")
                 .bind(name)
+                .bind(crate::domain::id().to_string())
                 .fetch_optional(db.pool())
                 .await?;
         if other.is_some_and(|o| Some(o.as_str()) != exclude_id) {
@@ -327,9 +334,12 @@ async fn check_overlap(
     base_path: &str,
     exclude_id: Option<&str>,
 ) -> CoreResult<()> {
-    let rows = sqlx::query("SELECT id, name, base_path, pulp_type FROM distributions")
-        .fetch_all(db.pool())
-        .await?;
+    let rows = sqlx::query(
+        "SELECT id, name, base_path, pulp_type FROM distributions WHERE domain_id = $1",
+    )
+    .bind(crate::domain::id().to_string())
+    .fetch_all(db.pool())
+    .await?;
     let served_by_content_app =
         |t: &str| plugin::find(Family::Distribution, t).is_ok_and(|k| k.served_by_content_app());
     for r in rows {
@@ -391,7 +401,7 @@ pub async fn create(db: &Db, d: NewDistribution) -> CoreResult<Distribution> {
     let res = sqlx::query(
         "INSERT INTO distributions (id, pulp_type, name, base_path, pulp_labels, hidden, content_guard, repository_id, \
          repository_version_id, publication_id, checkpoint, created, updated, private, description, remote_id, pull_through_id, \
-         allow_uploads) VALUES ($1, $11, $2, $3, $4, $5, $17, $6, $7, $8, $9, $10, $10, $12, $13, $14, $15, $16)",
+         allow_uploads, domain_id) VALUES ($1, $11, $2, $3, $4, $5, $17, $6, $7, $8, $9, $10, $10, $12, $13, $14, $15, $16, $18)",
     )
     .bind(&id)
     .bind(&d.name)
@@ -410,6 +420,7 @@ pub async fn create(db: &Db, d: NewDistribution) -> CoreResult<Distribution> {
     .bind(d.pull_through_id)
     .bind(d.allow_uploads)
     .bind(d.content_guard)
+    .bind(crate::domain::id().to_string())
     .execute(db.pool())
     .await;
     unique_name(res.map_err(CoreError::from))?;

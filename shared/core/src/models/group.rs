@@ -28,6 +28,7 @@ pub static TABLE: Table = Table {
         ("name", "name"),
         ("pulp_created", "created"),
     ],
+    domain: None,
 };
 
 /// The members of groups, for `groups/<id>/users/` pages (filtered by `group`).
@@ -35,6 +36,7 @@ pub static MEMBERS: Table = Table {
     select: "u.id AS id, u.username AS username",
     from: "user_group_members m JOIN users u ON u.id = m.user_id",
     fields: &[("group", "m.group_id"), ("username", "u.username")],
+    domain: None,
 };
 
 #[derive(Debug, Clone)]

@@ -20,13 +20,15 @@ pub enum Bind {
     Bool(bool),
 }
 
-/// A listable model: its select list, its `FROM` and the column of each field a filter or an
-/// ordering may name.
+/// A listable model: its select list, its `FROM`, the column of each field a filter or an
+/// ordering may name, and the expression of its rows' domain (`None`: not in domains). A list
+/// of a table in domains shows only the rows of the domain in force.
 #[derive(Debug)]
 pub struct Table {
     pub select: &'static str,
     pub from: &'static str,
     pub fields: &'static [(&'static str, &'static str)],
+    pub domain: Option<&'static str>,
 }
 
 /// How a text filter matches (Pulp's `name`, `name__iexact`, `name__contains`, ...).
@@ -167,6 +169,12 @@ impl ListQuery {
     pub fn of(table: &'static Table) -> Self {
         let mut q = Self::new(table.select, table.from);
         q.fields = table.fields;
+        if let Some(domain) = table.domain {
+            q.filter(
+                &format!("{domain} = ?"),
+                vec![Bind::Text(crate::domain::id().to_string())],
+            );
+        }
         q
     }
 

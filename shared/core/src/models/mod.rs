@@ -6,6 +6,8 @@ pub mod artifact;
 pub mod content;
 pub mod content_guard;
 pub mod distribution;
+pub mod domain;
+pub mod domain_storage;
 pub mod group;
 pub mod list;
 pub mod orphans;

@@ -45,6 +45,7 @@ pub static TABLE: Table = Table {
         ("number", "v.number"),
         ("pulp_created", "p.created"),
     ],
+    domain: Some("(SELECT pr.domain_id FROM repositories pr WHERE pr.id = v.repository_id)"),
 };
 
 impl Publication {
@@ -90,9 +91,11 @@ pub struct FilePublicationResponse {
 
 pub async fn get(db: &Db, id: &str) -> CoreResult<Publication> {
     let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {SELECT} FROM {FROM} WHERE p.id = $1"
+        "SELECT {SELECT} FROM {FROM} WHERE p.id = $1 \
+         AND EXISTS (SELECT 1 FROM repositories dr WHERE dr.id = v.repository_id AND dr.domain_id = $2)"
     )))
     .bind(id)
+    .bind(crate::domain::id().to_string())
     .fetch_optional(db.pool())
     .await?
     .ok_or_else(|| CoreError::not_found("Publication"))?;

@@ -102,6 +102,7 @@ pub static TABLE: Table = Table {
         ("pulp_created", "created"),
         ("pulp_last_updated", "updated"),
     ],
+    domain: Some("remotes.domain_id"),
 };
 
 /// The type of a remote that exists only for one download (a `file_url`): no rows, no href.
@@ -253,9 +254,10 @@ pub struct FileRemoteResponse {
 
 pub async fn get(db: &Db, id: &str) -> CoreResult<Remote> {
     let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM remotes WHERE id = $1"
+        "SELECT {COLUMNS} FROM remotes WHERE id = $1 AND domain_id = $2"
     )))
     .bind(id)
+    .bind(crate::domain::id().to_string())
     .fetch_optional(db.pool())
     .await?
     .ok_or_else(|| CoreError::not_found("Remote"))?;
@@ -405,8 +407,8 @@ pub async fn create(db: &Db, r: NewRemote) -> CoreResult<Remote> {
     let id = crate::new_id();
     let now = crate::time::now();
     let res = sqlx::query(
-        "INSERT INTO remotes (id, pulp_type, name, url, policy, pulp_labels, settings, created, updated) \
-         VALUES ($1, $8, $2, $3, $4, $5, $6, $7, $7)",
+        "INSERT INTO remotes (id, pulp_type, name, url, policy, pulp_labels, settings, created, updated, domain_id) \
+         VALUES ($1, $8, $2, $3, $4, $5, $6, $7, $7, $9)",
     )
     .bind(&id)
     .bind(&r.name)
@@ -416,6 +418,7 @@ pub async fn create(db: &Db, r: NewRemote) -> CoreResult<Remote> {
     .bind(Value::Object(sealed(db, &r.settings)?).to_string())
     .bind(now)
     .bind(r.pulp_type)
+    .bind(crate::domain::id().to_string())
     .execute(db.pool())
     .await;
     unique_name(res.map_err(CoreError::from))?;

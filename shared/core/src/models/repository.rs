@@ -55,6 +55,7 @@ pub static TABLE: Table = Table {
         ("pulp_created", "created"),
         ("pulp_last_updated", "updated"),
     ],
+    domain: Some("repositories.domain_id"),
 };
 
 impl Repository {
@@ -161,9 +162,10 @@ async fn fetch<'e, E: sqlx::Executor<'e, Database = sqlx::Any>>(
     id: &str,
 ) -> CoreResult<Repository> {
     let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM repositories WHERE id = $1"
+        "SELECT {COLUMNS} FROM repositories WHERE id = $1 AND domain_id = $2"
     )))
     .bind(id.to_string())
+    .bind(crate::domain::id().to_string())
     .fetch_optional(ex)
     .await?
     .ok_or_else(|| CoreError::not_found("Repository"))?;
@@ -191,8 +193,8 @@ pub async fn create(db: &Db, r: NewRepository) -> CoreResult<Repository> {
     let mut tx = db.begin_write().await?;
     let res = sqlx::query(
         "INSERT INTO repositories (id, pulp_type, name, description, pulp_labels, retain_repo_versions, \
-         retain_checkpoints, remote_id, autopublish, manifest, latest_number, next_number, last_sync_details, created, updated) \
-         VALUES ($1, $11, $2, $3, $4, $5, $6, $7, $8, $9, 0, 1, '{}', $10, $10)",
+         retain_checkpoints, remote_id, autopublish, manifest, latest_number, next_number, last_sync_details, created, updated, domain_id) \
+         VALUES ($1, $11, $2, $3, $4, $5, $6, $7, $8, $9, 0, 1, '{}', $10, $10, $12)",
     )
     .bind(&id)
     .bind(&r.name)
@@ -205,6 +207,7 @@ pub async fn create(db: &Db, r: NewRepository) -> CoreResult<Repository> {
     .bind(r.manifest)
     .bind(&now)
     .bind(r.pulp_type)
+    .bind(crate::domain::id().to_string())
     .execute(&mut *tx)
     .await;
     unique_name(res.map_err(CoreError::from))?;

@@ -29,6 +29,7 @@ pub static TABLE: Table = Table {
         ("pulp_created", "created"),
         ("pulp_last_updated", "updated"),
     ],
+    domain: None,
 };
 
 /// The longest role name and description taken, and the most permissions in one role.

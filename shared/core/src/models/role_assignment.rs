@@ -17,7 +17,7 @@ use crate::{CoreError, CoreResult};
 const SELECT: &str = "a.id AS id, a.role_id AS role_id, r.name AS role, \
                       r.description AS description, a.user_id AS user_id, \
                       a.group_id AS group_id, a.object_type AS object_type, \
-                      a.object_id AS object_id, a.created AS created";
+                      a.object_id AS object_id, a.domain_id AS domain_id, a.created AS created";
 const FROM: &str = "role_assignments a JOIN roles r ON r.id = a.role_id";
 
 pub static TABLE: Table = Table {
@@ -34,6 +34,7 @@ pub static TABLE: Table = Table {
         ("domain", "a.domain_id"),
         ("pulp_created", "a.created"),
     ],
+    domain: None,
 };
 
 /// Who holds an assignment.
@@ -82,6 +83,8 @@ pub struct Assignment {
     pub description: Option<String>,
     pub holder: Holder,
     pub object: Option<Object>,
+    /// The id of the domain it is given on, if it is.
+    pub domain: Option<String>,
     pub created: String,
     pub permissions: Vec<String>,
 }
@@ -134,6 +137,7 @@ impl Assignment {
             description: row.try_get("description")?,
             holder,
             object,
+            domain: row.try_get("domain_id")?,
             created: row.try_get("created")?,
             permissions: Vec::new(),
         })
@@ -150,7 +154,7 @@ impl Assignment {
             content_object_prn: self.object.as_ref().map(|o| o.kind.prn(&o.id)),
             description: self.description.clone(),
             permissions: self.permissions.clone(),
-            domain: None,
+            domain: self.domain.as_ref().map(|d| crate::hrefs::DOMAIN.href(d)),
         }
     }
 }
@@ -225,12 +229,14 @@ pub async fn exists(db: &Db, object: &Object) -> CoreResult<bool> {
     Ok(q.fetch_optional(db.pool()).await?.is_some())
 }
 
-/// Gives role `role_name` to `holder`, for `object` or (with none) model-wide.
+/// Gives role `role_name` to `holder`, for `object`, or for everything of one domain (its id),
+/// or (with neither) model-wide.
 pub async fn create(
     db: &Db,
     holder: &Holder,
     role_name: &str,
     object: Option<&Object>,
+    domain: Option<&str>,
 ) -> CoreResult<Assignment> {
     let role = role::find_by_name(db, role_name).await?.ok_or_else(|| {
         CoreError::field(
@@ -238,6 +244,24 @@ pub async fn create(
             format!("Object with name={role_name} does not exist."),
         )
     })?;
+    if object.is_some() && domain.is_some() {
+        return Err(CoreError::invalid(
+            "Domain and content_object are mutually exclusive.",
+        ));
+    }
+    if domain.is_some() {
+        let carries = role.permissions.iter().any(|p| {
+            access::permission_model(p)
+                .and_then(plugin::from_prn_model)
+                .is_some_and(|k| k.in_domains())
+        });
+        if !carries {
+            return Err(CoreError::invalid(format!(
+                "The role '{}' does not carry any permission on an object with a domain",
+                role.name
+            )));
+        }
+    }
     if let Some(o) = object {
         let carries = role
             .permissions
@@ -264,7 +288,7 @@ pub async fn create(
     let res = sqlx::query(
         "INSERT INTO role_assignments \
          (id, role_id, user_id, group_id, object_type, object_id, domain_id, created) \
-         VALUES ($1, $2, $3, $4, $5, $6, NULL, $7)",
+         VALUES ($1, $2, $3, $4, $5, $6, $8, $7)",
     )
     .bind(&id)
     .bind(&role.id)
@@ -273,6 +297,7 @@ pub async fn create(
     .bind(object.map(|o| o.kind.prn_model))
     .bind(object.map(|o| o.id.as_str()))
     .bind(crate::time::now())
+    .bind(domain)
     .execute(db.pool())
     .await
     .map_err(CoreError::from);
@@ -309,6 +334,35 @@ pub async fn give(db: &Db, holder: &Holder, role_name: &str, object: &Object) ->
     if given == 0 && role::find_by_name(db, role_name).await?.is_none() {
         tracing::warn!("creation hook: there is no role {role_name:?} to give");
     }
+    Ok(())
+}
+
+/// Gives role `role_name` to `holder` for everything of domain `domain_id`, as a hook does:
+/// no checks, and already given is no change.
+pub async fn give_in_domain(
+    db: &Db,
+    holder: &Holder,
+    role_name: &str,
+    domain_id: &str,
+) -> CoreResult<()> {
+    let (user, group) = match holder {
+        Holder::User(id) => (Some(id.as_str()), None),
+        Holder::Group(id) => (None, Some(id.as_str())),
+    };
+    sqlx::query(
+        "INSERT INTO role_assignments \
+         (id, role_id, user_id, group_id, object_type, object_id, domain_id, created) \
+         SELECT $1, r.id, $2, $3, NULL, NULL, $4, $5 FROM roles r WHERE r.name = $6 \
+         ON CONFLICT DO NOTHING",
+    )
+    .bind(crate::new_id())
+    .bind(user)
+    .bind(group)
+    .bind(domain_id)
+    .bind(crate::time::now())
+    .bind(role_name)
+    .execute(db.pool())
+    .await?;
     Ok(())
 }
 

@@ -69,11 +69,13 @@ pub async fn match_path(db: &Db, path: &str) -> CoreResult<Option<Matched>> {
          LEFT JOIN repositories r ON r.id = d.repository_id \
          LEFT JOIN repository_versions v ON v.id = COALESCE(dp.repository_version_id, d.repository_version_id, \
            (SELECT rv.id FROM repository_versions rv WHERE rv.repository_id = r.id AND rv.number = r.latest_number)) \
-         WHERE {} AND d.pulp_type IN ({served}) \
+         WHERE {} AND d.pulp_type IN ({served}) AND d.domain_id = ${} \
          ORDER BY LENGTH(d.base_path) DESC LIMIT 1",
-        base_path_in("d.base_path", 1)
+        base_path_in("d.base_path", 1),
+        super::distribution::MAX_BASE_PATH_SEGMENTS + 1
     );
-    let q = bind_base_path_candidates(sqlx::query(AssertSqlSafe(sql)), &candidates);
+    let q = bind_base_path_candidates(sqlx::query(AssertSqlSafe(sql)), &candidates)
+        .bind(crate::domain::id().to_string());
     let Some(row) = q.fetch_optional(db.pool()).await? else {
         return Ok(None);
     };
@@ -126,10 +128,11 @@ pub async fn listed_base_paths(db: &Db) -> CoreResult<Vec<String>> {
     let served = served_types();
     let sql = format!(
         "SELECT base_path FROM distributions WHERE hidden = $1 AND pulp_type IN ({served}) \
-         ORDER BY base_path"
+         AND domain_id = $2 ORDER BY base_path"
     );
     Ok(sqlx::query_scalar(AssertSqlSafe(sql))
         .bind(false)
+        .bind(crate::domain::id().to_string())
         .fetch_all(db.pool())
         .await?)
 }

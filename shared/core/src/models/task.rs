@@ -45,11 +45,13 @@ pub struct Task {
     pub progress_reports: Value,
     pub created_resources: Vec<String>,
     pub result: Value,
+    /// The domain it was dispatched in, which it runs in.
+    pub domain_id: String,
 }
 
 pub const COLUMNS: &str = "id, seq, name, handler, state, args, logging_cid, created_by, task_group_id, parent_task_id, \
     exclusive_resources, shared_resources, created, updated, unblocked_at, started_at, finished_at, worker, error, \
-    progress_reports, created_resources, result";
+    progress_reports, created_resources, result, domain_id";
 
 /// Tasks as lists see them.
 pub static TABLE: Table = Table {
@@ -74,6 +76,7 @@ pub static TABLE: Table = Table {
         ("parent_task", "parent_task_id"),
         ("worker", "worker"),
     ],
+    domain: Some("tasks.domain_id"),
 };
 
 /// The id of a row of [`GROUP_TABLE`].
@@ -86,6 +89,7 @@ pub static GROUP_TABLE: Table = Table {
     select: "id",
     from: "task_groups",
     fields: &[("id", "id"), ("pulp_created", "created")],
+    domain: None,
 };
 
 fn string_list(v: Value) -> Vec<String> {
@@ -123,6 +127,7 @@ impl Task {
             progress_reports: get_json(row, "progress_reports")?,
             created_resources: string_list(get_json(row, "created_resources")?),
             result: get_json(row, "result")?,
+            domain_id: row.try_get("domain_id")?,
         })
     }
 
@@ -234,6 +239,20 @@ pub struct TaskResponse {
     pub pulp_api_version: String,
 }
 
+/// Task `id` of the domain in force (what the API may show).
+pub async fn get_in_domain(db: &Db, id: &str) -> CoreResult<Task> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM tasks WHERE id = $1 AND domain_id = $2"
+    )))
+    .bind(id)
+    .bind(crate::domain::id().to_string())
+    .fetch_optional(db.pool())
+    .await?
+    .ok_or_else(|| CoreError::not_found("Task"))?;
+    Task::from_row(&row)
+}
+
+/// Task `id` of any domain (for the workers, which run every domain's tasks).
 pub async fn get(db: &Db, id: &str) -> CoreResult<Task> {
     let row = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM tasks WHERE id = $1"

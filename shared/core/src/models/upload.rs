@@ -85,12 +85,15 @@ pub async fn create(db: &Db, size: i64) -> CoreResult<Upload> {
     }
     let id = crate::new_id();
     let now = crate::time::now();
-    sqlx::query("INSERT INTO uploads (id, size, created, updated) VALUES ($1, $2, $3, $3)")
-        .bind(&id)
-        .bind(size)
-        .bind(&now)
-        .execute(db.pool())
-        .await?;
+    sqlx::query(
+        "INSERT INTO uploads (id, size, created, updated, domain_id) VALUES ($1, $2, $3, $3, $4)",
+    )
+    .bind(&id)
+    .bind(size)
+    .bind(&now)
+    .bind(crate::domain::id().to_string())
+    .execute(db.pool())
+    .await?;
     get(db, &id).await
 }
 
@@ -99,6 +102,7 @@ pub static TABLE: Table = Table {
     select: "id",
     from: "uploads",
     fields: &[("id", "id"), ("pulp_created", "created")],
+    domain: Some("uploads.domain_id"),
 };
 
 /// The id of a row of [`TABLE`].
@@ -107,11 +111,14 @@ pub fn id_of(row: &sqlx::any::AnyRow) -> CoreResult<String> {
 }
 
 pub async fn get(db: &Db, id: &str) -> CoreResult<Upload> {
-    let row = sqlx::query("SELECT id, size, created, updated FROM uploads WHERE id = $1")
-        .bind(id)
-        .fetch_optional(db.pool())
-        .await?
-        .ok_or_else(|| CoreError::not_found("Upload"))?;
+    let row = sqlx::query(
+        "SELECT id, size, created, updated FROM uploads WHERE id = $1 AND domain_id = $2",
+    )
+    .bind(id)
+    .bind(crate::domain::id().to_string())
+    .fetch_optional(db.pool())
+    .await?
+    .ok_or_else(|| CoreError::not_found("Upload"))?;
     Ok(Upload {
         id: row.try_get(0)?,
         size: row.try_get(1)?,

@@ -34,6 +34,7 @@ pub static TABLE: Table = Table {
         ("is_active", "is_active"),
         ("date_joined", "created"),
     ],
+    domain: None,
 };
 
 /// A user row.

@@ -45,14 +45,17 @@ pub static TABLE: Table = Table {
         ("number", "number"),
         ("pulp_created", "created"),
     ],
+    domain: Some(
+        "(SELECT vr.domain_id FROM repositories vr WHERE vr.id = repository_versions.repository_id)",
+    ),
 };
 
 /// The content list path of a content type, used in `content_summary` hrefs.
 pub fn content_list_path(pulp_type: &str) -> String {
     match plugin::find(Family::Content, pulp_type) {
-        Ok(kind) => format!("{}{}", crate::hrefs::API_ROOT, kind.collection),
+        Ok(kind) => format!("{}{}", crate::domain::api_root(), kind.collection),
         // A type no installed plugin has still gets a link that lists it.
-        Err(_) => format!("{}content/", crate::hrefs::API_ROOT),
+        Err(_) => format!("{}content/", crate::domain::api_root()),
     }
 }
 
@@ -162,12 +165,23 @@ pub async fn insert_version(
     Ok(id)
 }
 
+/// The version's repository is in the domain bound to parameter `param`.
+fn in_domain(param: usize) -> String {
+    format!(
+        "EXISTS (SELECT 1 FROM repositories dr \
+         WHERE dr.id = repository_versions.repository_id AND dr.domain_id = ${param})"
+    )
+}
+
 pub async fn get(db: &Db, repository_id: &str, number: i64) -> CoreResult<Version> {
     let row = sqlx::query(AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM repository_versions WHERE repository_id = $1 AND number = $2"
+        "SELECT {COLUMNS} FROM repository_versions WHERE repository_id = $1 AND number = $2 \
+         AND {}",
+        in_domain(3)
     )))
     .bind(repository_id)
     .bind(number)
+    .bind(crate::domain::id().to_string())
     .fetch_optional(db.pool())
     .await?
     .ok_or_else(|| CoreError::not_found("RepositoryVersion"))?;
@@ -176,9 +190,11 @@ pub async fn get(db: &Db, repository_id: &str, number: i64) -> CoreResult<Versio
 
 pub async fn get_by_id(db: &Db, id: &str) -> CoreResult<Version> {
     let row = sqlx::query(AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM repository_versions WHERE id = $1"
+        "SELECT {COLUMNS} FROM repository_versions WHERE id = $1 AND {}",
+        in_domain(2)
     )))
     .bind(id)
+    .bind(crate::domain::id().to_string())
     .fetch_optional(db.pool())
     .await?
     .ok_or_else(|| CoreError::not_found("RepositoryVersion"))?;

@@ -102,6 +102,19 @@ pub struct OrphanCleanup {
     pub content_ids: Option<Vec<String>>,
 }
 
+/// Writes a domain's new fields (its storage settings sealed).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct DomainUpdate {
+    pub id: String,
+    pub fields: crate::models::domain::DomainFields,
+}
+
+/// Deletes an empty domain.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct DomainDelete {
+    pub id: String,
+}
+
 macro_rules! task_args {
     ($($args:ty => $spec:ident),* $(,)?) => {
         $(impl TaskArgs for $args {
@@ -120,4 +133,6 @@ task_args! {
     UploadCommit => UPLOAD_COMMIT,
     RepositoryModify => REPOSITORY_MODIFY,
     OrphanCleanup => ORPHAN_CLEANUP,
+    DomainUpdate => DOMAIN_UPDATE,
+    DomainDelete => DOMAIN_DELETE,
 }

@@ -29,7 +29,7 @@ pub use progress::Progress;
 pub use worker::{Workers, resend_unblocked, run_task, run_worker, start_workers, sweep};
 
 use crate::db::Tx;
-use crate::hrefs::{DEFAULT_DOMAIN_PRN, Kind};
+use crate::hrefs::Kind;
 use crate::models::task::{self, Task, WAITING};
 use crate::{Core, CoreError, CoreResult};
 
@@ -221,10 +221,11 @@ pub async fn dispatch(core: &Core, d: Dispatch) -> CoreResult<Task> {
     let id = crate::new_id();
     let mut exclusive = d.exclusive;
     let mut shared = d.shared;
-    if !exclusive.iter().any(|r| r == DEFAULT_DOMAIN_PRN)
-        && !shared.iter().any(|r| r == DEFAULT_DOMAIN_PRN)
-    {
-        shared.push(DEFAULT_DOMAIN_PRN.into());
+    // Every task holds its domain, shared at least: a domain's deletion takes it exclusively.
+    let domain = crate::domain::id();
+    let domain_prn = crate::domain::prn();
+    if !exclusive.contains(&domain_prn) && !shared.contains(&domain_prn) {
+        shared.push(domain_prn);
     }
     exclusive.sort();
     exclusive.dedup();
@@ -237,8 +238,8 @@ pub async fn dispatch(core: &Core, d: Dispatch) -> CoreResult<Task> {
     let now = crate::time::now();
     sqlx::query(
         "INSERT INTO tasks (id, seq, name, handler, state, args, logging_cid, created_by, task_group_id, exclusive_resources, \
-         shared_resources, created, updated, progress_reports, created_resources) \
-         VALUES ($1, $2, $3, $11, 'waiting', $4, $5, $6, $7, $8, $9, $10, $10, '[]', '[]')",
+         shared_resources, created, updated, progress_reports, created_resources, domain_id) \
+         VALUES ($1, $2, $3, $11, 'waiting', $4, $5, $6, $7, $8, $9, $10, $10, '[]', '[]', $12)",
     )
     .bind(&id)
     .bind(seq)
@@ -251,6 +252,7 @@ pub async fn dispatch(core: &Core, d: Dispatch) -> CoreResult<Task> {
     .bind(json!(shared).to_string())
     .bind(&now)
     .bind(d.handler)
+    .bind(&*domain)
     .execute(&mut *tx)
     .await?;
     let unblocked = unblock(&mut tx).await?;

@@ -18,9 +18,11 @@ pub static DISTRIBUTION_UPDATE: TaskSpec =
 pub static UPLOAD_COMMIT: TaskSpec = TaskSpec::new("upload.commit", "task-upload");
 pub static REPOSITORY_MODIFY: TaskSpec = TaskSpec::new("repository.modify", "task-modify");
 pub static ORPHAN_CLEANUP: TaskSpec = TaskSpec::new("orphan.cleanup", "task-orphan-cleanup");
+pub static DOMAIN_UPDATE: TaskSpec = TaskSpec::new("domain.update", "api-access");
+pub static DOMAIN_DELETE: TaskSpec = TaskSpec::new("domain.delete", "api-access");
 
 /// Core's tasks; each plugin lists its own in its descriptor.
-pub static CORE_TASKS: [&TaskSpec; 9] = [
+pub static CORE_TASKS: [&TaskSpec; 11] = [
     &GENERAL_DELETE,
     &REPOSITORY_UPDATE,
     &REPOSITORY_VERSION_DELETE,
@@ -30,6 +32,8 @@ pub static CORE_TASKS: [&TaskSpec; 9] = [
     &UPLOAD_COMMIT,
     &REPOSITORY_MODIFY,
     &ORPHAN_CLEANUP,
+    &DOMAIN_UPDATE,
+    &DOMAIN_DELETE,
 ];
 
 /// The function that runs the task `name`; `None` for a name no spec has (a test's own task).

@@ -73,6 +73,21 @@ pub async fn run_worker(
     }
 }
 
+/// Fails a claimed task that cannot start (no handler here, its domain is gone).
+async fn fail_unstarted(core: &Core, task_id: &str, e: &CoreError) -> CoreResult<()> {
+    let error = Some(super::error_value(e));
+    finish(
+        core,
+        task_id,
+        FAILED,
+        None,
+        error,
+        vec![],
+        Value::Array(vec![]),
+    )
+    .await
+}
+
 /// Claims and runs one task. A task that is not waiting-and-unblocked (already claimed, a
 /// duplicate delivery, canceled, deleted) is left alone. An error means the bookkeeping failed
 /// (the database is unreachable, say): the message should be delivered again.
@@ -107,16 +122,12 @@ pub async fn run_task(core: &Core, task_id: &str, worker: &str) -> CoreResult<()
             "No handler is registered for task '{}'.",
             t.handler
         ));
-        return finish(
-            core,
-            task_id,
-            FAILED,
-            None,
-            Some(super::error_value(&e)),
-            vec![],
-            Value::Array(vec![]),
-        )
-        .await;
+        return fail_unstarted(core, task_id, &e).await;
+    };
+    // A task acts in the domain it was dispatched in.
+    let domain = match crate::models::domain::get(&core.db, &t.domain_id).await {
+        Ok(d) => d.current(&core.settings),
+        Err(e) => return fail_unstarted(core, task_id, &e).await,
     };
     // Every line the task logs names it and the request that dispatched it.
     let span = tracing::info_span!("task", cid = %t.logging_cid, task = %t.id, name = %t.name);
@@ -133,7 +144,8 @@ pub async fn run_task(core: &Core, task_id: &str, worker: &str) -> CoreResult<()
         .insert(task_id.to_string(), cancel.clone());
 
     // Run on its own tokio task so that a panic becomes a failed task, not a stuck one.
-    let job = tokio::spawn(handler(ctx.clone()).instrument(span.clone()));
+    let job =
+        tokio::spawn(crate::domain::within(domain, handler(ctx.clone())).instrument(span.clone()));
     let abort = job.abort_handle();
     let heartbeat = tokio::spawn(heartbeat_loop(
         core.clone(),

@@ -1,0 +1,405 @@
+//! Domains: `domains/` as Pulp serves it (with domains off, too), and with
+//! `PULP_DOMAIN_ENABLED` the `/pulp/<domain>/api/v3/` layout: hrefs carry the domain, names are
+//! unique per domain, nothing of one domain is found through another's URLs, the content app
+//! serves each domain under `/pulp/content/<domain>/`, and a domain that still holds anything
+//! is not deleted.
+
+mod common;
+
+use axum::http::StatusCode;
+use common::{TestApp, apps, apps_with};
+use serde_json::{Value, json};
+
+fn fs_domain(name: &str) -> Value {
+    json!({
+        "name": name,
+        "storage_class": "pulpcore.app.models.storage.FileSystem",
+        "storage_settings": {"MEDIA_ROOT": ""},
+    })
+}
+
+#[tokio::test]
+async fn domains_are_served_as_pulp_serves_them() {
+    for app in apps().await {
+        let e = app.engine;
+        let (status, page) = app.api("GET", "domains/?name=default", None).await;
+        assert_eq!(status, StatusCode::OK, "{e} {page}");
+        assert_eq!(page["count"], 1, "{e} {page}");
+        let default = &page["results"][0];
+        assert_eq!(
+            default["storage_class"],
+            "pulpcore.app.models.storage.FileSystem"
+        );
+        assert_eq!(default["redirect_to_object_storage"], true);
+        assert_eq!(default["hide_guarded_distributions"], false);
+        let default_href = default["pulp_href"].as_str().unwrap().to_string();
+        assert_eq!(
+            default["prn"],
+            "prn:core.domain:00000000-0000-0000-0000-000000000000"
+        );
+
+        let (status, body) = app
+            .api("POST", "domains/", Some(fs_domain("default")))
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{e}");
+        assert_eq!(body, json!({"name": ["This field must be unique."]}));
+        let (status, body) = app
+            .call("PATCH", &default_href, Some(json!({"name": "x"})))
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{e}");
+        assert_eq!(body, json!(["Default domain can not be updated."]));
+        let (status, body) = app.call("DELETE", &default_href, None).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{e}");
+        assert_eq!(body, json!(["Default domain can not be deleted."]));
+
+        // Bad names, classes and settings are 400s that say what is wrong.
+        for (bad, field) in [
+            (fs_domain("api"), "name"),
+            (fs_domain("a b"), "name"),
+            (fs_domain(&"x".repeat(51)), "name"),
+            (
+                json!({"name": "d1", "storage_class": "nope", "storage_settings": {}}),
+                "storage_class",
+            ),
+            (
+                json!({"name": "d1", "storage_class": "storages.backends.azure_storage.AzureStorage",
+                       "storage_settings": {}}),
+                "storage_class",
+            ),
+            (
+                json!({"name": "d1", "storage_class": "pulpcore.app.models.storage.FileSystem",
+                       "storage_settings": {"location": "", "bogus": 1}}),
+                "storage_settings",
+            ),
+            (
+                json!({"name": "d1", "storage_class": "storages.backends.s3.S3Storage",
+                       "storage_settings": {"access_key": "a", "bucket_name": "b"}}),
+                "storage_settings",
+            ),
+        ] {
+            let (status, body) = app.api("POST", "domains/", Some(bad.clone())).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{e} {bad} {body}");
+            assert!(body.get(field).is_some(), "{e} {bad} {body}");
+        }
+
+        // Create, read, update (a task; none when nothing changes), delete (a task).
+        let (status, made) = app.api("POST", "domains/", Some(fs_domain("d1"))).await;
+        assert_eq!(status, StatusCode::CREATED, "{e} {made}");
+        assert_eq!(
+            made["storage_settings"],
+            json!({"location": "", "base_url": "", "directory_permissions_mode": null,
+                   "file_permissions_mode": 420, "hidden_fields": []})
+        );
+        let href = made["pulp_href"].as_str().unwrap().to_string();
+        let change = json!({"storage_settings": {"location": "/testing/"}});
+        let (status, accepted) = app.call("PATCH", &href, Some(change.clone())).await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{e} {accepted}");
+        app.completed(&accepted).await;
+        let (_, read) = app.call("GET", &href, None).await;
+        assert_eq!(read["storage_settings"]["location"], "/testing/", "{e}");
+        let (status, same) = app.call("PATCH", &href, Some(change)).await;
+        assert_eq!(status, StatusCode::OK, "{e} {same}");
+        assert_eq!(same, read);
+
+        // S3 keys are never shown, only whether they are set.
+        let (status, s3) = app
+            .api(
+                "POST",
+                "domains/",
+                Some(json!({"name": "s3", "storage_class": "storages.backends.s3.S3Storage",
+                            "storage_settings": {"AWS_ACCESS_KEY_ID": "AKIA", "AWS_SECRET_ACCESS_KEY": "sekrit",
+                                                 "AWS_STORAGE_BUCKET_NAME": "pulp3"}})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{e} {s3}");
+        assert!(!s3.to_string().contains("sekrit"), "{e} {s3}");
+        assert!(
+            s3["storage_settings"]["hidden_fields"]
+                .as_array()
+                .unwrap()
+                .contains(&json!({"name": "secret_key", "is_set": true}))
+        );
+        let stored: String =
+            sqlx::query_scalar("SELECT storage_settings FROM domains WHERE name = 's3'")
+                .fetch_one(app.core.db.pool())
+                .await
+                .unwrap();
+        assert!(
+            !stored.contains("sekrit") && !stored.contains("AKIA"),
+            "{e} stored in plain text"
+        );
+
+        let (status, accepted) = app.call("DELETE", &href, None).await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{e}");
+        app.completed(&accepted).await;
+        let (status, _) = app.call("GET", &href, None).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{e}");
+
+        // Anonymous callers get nothing.
+        let (status, _) = app.anonymous("GET", "/pulp/api/v3/domains/").await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{e}");
+        app.close().await;
+    }
+}
+
+/// A file repository with one file (`bytes`) published and distributed at `base_path`, all
+/// under `root` (a domain's API root).
+async fn distributed(app: &TestApp, root: &str, base_path: &str, bytes: &[u8]) -> Value {
+    let (status, repo) = app
+        .call(
+            "POST",
+            &format!("{root}repositories/file/file/"),
+            Some(json!({"name": "shared-name"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{} {repo}", app.engine);
+    let repo_href = repo["pulp_href"].as_str().unwrap().to_string();
+    let (_, accepted) = app
+        .form(
+            "POST",
+            &format!("{root}content/file/files/"),
+            &[("relative_path", "f.txt"), ("repository", &repo_href)],
+            bytes,
+            &[],
+        )
+        .await;
+    let task = app.completed(&accepted).await;
+    assert!(
+        task["pulp_href"].as_str().unwrap().starts_with(root),
+        "{task}"
+    );
+    let (_, accepted) = app
+        .call(
+            "POST",
+            &format!("{root}publications/file/file/"),
+            Some(json!({"repository": repo_href})),
+        )
+        .await;
+    let t = app.completed(&accepted).await;
+    let publication = t["created_resources"][0].as_str().unwrap().to_string();
+    assert!(publication.starts_with(root), "{publication}");
+    let (_, accepted) = app
+        .call(
+            "POST",
+            &format!("{root}distributions/file/file/"),
+            Some(
+                json!({"name": "shared-name", "base_path": base_path, "publication": publication}),
+            ),
+        )
+        .await;
+    let t = app.completed(&accepted).await;
+    let dist = t["created_resources"][0].as_str().unwrap().to_string();
+    let (_, dist) = app.call("GET", &dist, None).await;
+    json!({"repository": repo_href, "distribution": dist})
+}
+
+#[tokio::test]
+async fn each_domain_is_a_namespace_of_its_own() {
+    for app in apps_with(|s| s.domain_enabled = true).await {
+        let e = app.engine;
+        // The plain root is gone, but for the docs and the status.
+        let (status, _) = app.api("GET", "repositories/file/file/", None).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{e}");
+        let (status, st) = app.api("GET", "status/", None).await;
+        assert_eq!(status, StatusCode::OK, "{e}");
+        assert_eq!(st["domain_enabled"], true);
+        let (_, doc) = app.api("GET", "docs/api.json", None).await;
+        assert_eq!(doc["info"]["x-pulp-domain-enabled"], true);
+        assert!(doc["paths"]["/pulp/{pulp_domain}/api/v3/repositories/file/file/"].is_object());
+        let (status, _) = app
+            .call("GET", "/pulp/nowhere/api/v3/repositories/file/file/", None)
+            .await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{e}");
+
+        let (status, acme) = app
+            .call(
+                "POST",
+                "/pulp/default/api/v3/domains/",
+                Some(fs_domain("acme")),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{e} {acme}");
+        assert!(
+            acme["pulp_href"]
+                .as_str()
+                .unwrap()
+                .starts_with("/pulp/default/api/v3/domains/")
+        );
+
+        // The same names and base paths in two domains; hrefs carry each one's domain.
+        let mine = distributed(&app, "/pulp/default/api/v3/", "site", b"default bytes\n").await;
+        let theirs = distributed(&app, "/pulp/acme/api/v3/", "site", b"acme bytes\n").await;
+        let their_repo = theirs["repository"].as_str().unwrap();
+        assert!(their_repo.starts_with("/pulp/acme/api/v3/repositories/file/file/"));
+        assert_eq!(
+            theirs["distribution"]["base_url"],
+            "http://127.0.0.1:1/pulp/content/acme/site/"
+        );
+        let (_, page) = app
+            .call("GET", "/pulp/acme/api/v3/repositories/file/file/", None)
+            .await;
+        assert_eq!(page["count"], 1, "{e} {page}");
+        assert_eq!(page["results"][0]["pulp_href"], their_repo);
+
+        // Nothing of acme is found through default's URLs, by href or by reference.
+        let crossed = their_repo.replace("/pulp/acme/", "/pulp/default/");
+        let (status, _) = app.call("GET", &crossed, None).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{e}");
+        let (status, body) = app
+            .call(
+                "POST",
+                "/pulp/default/api/v3/publications/file/file/",
+                Some(json!({"repository": their_repo})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{e} {body}");
+        let (status, body) = app
+            .call(
+                "POST",
+                "/pulp/default/api/v3/publications/file/file/",
+                Some(json!({"repository": crossed})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{e} {body}");
+        let (_, tasks) = app
+            .call("GET", "/pulp/default/api/v3/tasks/?limit=100", None)
+            .await;
+        let listed = tasks.to_string();
+        assert!(!listed.contains("/pulp/acme/"), "{e} {listed}");
+
+        // The content app serves each domain's files under its name.
+        let (status, bytes) = app.fetch("/pulp/content/acme/site/f.txt").await;
+        assert_eq!(
+            (status, bytes.as_slice()),
+            (StatusCode::OK, &b"acme bytes\n"[..]),
+            "{e}"
+        );
+        let (status, bytes) = app.fetch("/pulp/content/default/site/f.txt").await;
+        assert_eq!(
+            (status, bytes.as_slice()),
+            (StatusCode::OK, &b"default bytes\n"[..]),
+            "{e}"
+        );
+        let (status, _) = app.fetch("/pulp/content/nowhere/site/f.txt").await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{e}");
+        let (status, _) = app.fetch("/pulp/content/site/f.txt").await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{e}");
+
+        // A domain that holds anything is not deleted; an empty one is.
+        let acme_href = acme["pulp_href"].as_str().unwrap();
+        let (_, accepted) = app.call("DELETE", acme_href, None).await;
+        let t = app.wait(&accepted).await;
+        assert_eq!(t["state"], "failed", "{e} {t}");
+        for href in [
+            theirs["distribution"]["pulp_href"].as_str().unwrap(),
+            their_repo,
+        ] {
+            let (status, accepted) = app.call("DELETE", href, None).await;
+            assert_eq!(status, StatusCode::ACCEPTED, "{e} {accepted}");
+            app.completed(&accepted).await;
+        }
+        let (_, accepted) = app.call("DELETE", acme_href, None).await;
+        app.completed(&accepted).await;
+        let (status, _) = app
+            .call("GET", "/pulp/acme/api/v3/repositories/file/file/", None)
+            .await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{e}");
+        // Default's own are untouched.
+        let (status, _) = app
+            .call("GET", mine["repository"].as_str().unwrap(), None)
+            .await;
+        assert_eq!(status, StatusCode::OK, "{e}");
+        app.close().await;
+    }
+}
+
+/// An `X-RH-IDENTITY` user of organisation `org`.
+fn identity(name: &str, org: &str) -> String {
+    use base64::Engine;
+    let doc = json!({"identity": {"org_id": org, "type": "User", "user": {"username": name}}});
+    base64::engine::general_purpose::STANDARD.encode(doc.to_string())
+}
+
+#[tokio::test]
+async fn each_organisation_works_in_its_own_domain() {
+    use depot_core::identity::{DEFAULT_FILTER, JqFilter};
+    let apps = apps_with(|s| {
+        s.domain_enabled = true;
+        s.header_auth.json_header = Some((
+            "x-rh-identity".into(),
+            JqFilter::parse(DEFAULT_FILTER).unwrap(),
+        ));
+    })
+    .await;
+    for app in apps {
+        let e = app.engine;
+        let alice = identity("alice", "101");
+        let bob = identity("bob", "202");
+        let as_ = |who: &str| vec![("x-rh-identity", who.to_string())];
+        let call = |who: &str, method: &'static str, path: String, body: Option<Value>| {
+            let headers = as_(who);
+            let app = &app;
+            async move {
+                let headers: Vec<(&str, &str)> =
+                    headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+                app.with_headers_json(method, &path, &headers, body).await
+            }
+        };
+        // The first request of each makes the organisation's domain, which they may fill.
+        let repos = |org: &str| format!("/pulp/org-{org}/api/v3/repositories/file/file/");
+        let (status, page) = call(&alice, "GET", repos("101"), None).await;
+        assert_eq!(
+            (status, page["count"].clone()),
+            (StatusCode::OK, json!(0)),
+            "{e} {page}"
+        );
+        let (status, made) = call(&alice, "POST", repos("101"), Some(json!({"name": "r"}))).await;
+        assert_eq!(status, StatusCode::CREATED, "{e} {made}");
+        let href = made["pulp_href"].as_str().unwrap().to_string();
+        assert!(href.starts_with("/pulp/org-101/api/v3/"), "{href}");
+        let (status, made) = call(&bob, "POST", repos("202"), Some(json!({"name": "r"}))).await;
+        assert_eq!(status, StatusCode::CREATED, "{e} {made}");
+
+        // Bob sees nothing of Alice's domain, and may make nothing there.
+        let (status, page) = call(&bob, "GET", repos("101"), None).await;
+        assert_eq!(
+            (status, page["count"].clone()),
+            (StatusCode::OK, json!(0)),
+            "{e} {page}"
+        );
+        let (status, _) = call(&bob, "GET", href.clone(), None).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{e}");
+        let (status, _) = call(&bob, "DELETE", href.clone(), None).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{e}");
+        let (status, body) = call(&bob, "POST", repos("101"), Some(json!({"name": "x"}))).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{e} {body}");
+        // Nor through his own domain's URLs.
+        let crossed = href.replace("/org-101/", "/org-202/");
+        let (status, _) = call(&bob, "GET", crossed, None).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{e}");
+        // Alice reads and deletes her own.
+        let (status, read) = call(&alice, "GET", href.clone(), None).await;
+        assert_eq!(
+            (status, read["name"].clone()),
+            (StatusCode::OK, json!("r")),
+            "{e}"
+        );
+        let (status, accepted) = call(&alice, "DELETE", href.clone(), None).await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{e} {accepted}");
+        // Her task is hers to see, in her domain only.
+        let task = accepted["task"].as_str().unwrap().to_string();
+        let (status, _) = call(&bob, "GET", task.clone(), None).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{e}");
+
+        // No one may take an organisation's domain name.
+        let (status, body) = app
+            .call(
+                "POST",
+                "/pulp/default/api/v3/domains/",
+                Some(fs_domain("org-303")),
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{e} {body}");
+        app.close().await;
+    }
+}

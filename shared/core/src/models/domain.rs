@@ -1,0 +1,492 @@
+//! Domains as stored, and as Pulp's `domains/` shows them. The `default` domain's storage and
+//! switches are the deployment's; its row only holds its name and labels. Storage settings may
+//! hold keys, so they are stored encrypted, as remote secrets are.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value, json};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::domain_storage as storage;
+use super::list::Table;
+use crate::config::{Settings, StorageSettings};
+use crate::db::{Db, get_bool, get_json};
+use crate::domain::{Current, DEFAULT_ID};
+use crate::hrefs::DOMAIN;
+use crate::{CoreError, CoreResult};
+
+const COLUMNS: &str = "id, name, description, pulp_labels, storage_class, storage_settings, \
+    redirect_to_object_storage, hide_guarded_distributions, created, updated";
+
+pub static TABLE: Table = Table {
+    select: COLUMNS,
+    from: "domains",
+    fields: &[
+        ("id", "id"),
+        ("name", "name"),
+        ("pulp_labels", "pulp_labels"),
+        ("pulp_created", "created"),
+        ("pulp_last_updated", "updated"),
+    ],
+    domain: None,
+};
+
+#[derive(Debug, Clone)]
+pub struct Domain {
+    pub id: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub pulp_labels: Map<String, Value>,
+    pub storage_class: String,
+    pub storage_settings: Map<String, Value>,
+    pub redirect_to_object_storage: bool,
+    pub hide_guarded_distributions: bool,
+    pub created: String,
+    pub updated: String,
+}
+
+/// A domain, as Pulp's `domains/` shows it.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct DomainResponse {
+    pub pulp_href: String,
+    pub prn: String,
+    pub pulp_created: String,
+    pub pulp_last_updated: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub pulp_labels: Map<String, Value>,
+    pub storage_class: String,
+    pub storage_settings: Value,
+    pub redirect_to_object_storage: bool,
+    pub hide_guarded_distributions: bool,
+}
+
+/// What a create or an update writes: every field, validated.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DomainFields {
+    pub name: String,
+    pub description: Option<String>,
+    pub pulp_labels: Map<String, Value>,
+    pub storage_class: String,
+    /// Encrypted (see [`seal`]): task arguments carry them, and must not show keys.
+    pub sealed_settings: String,
+    pub redirect_to_object_storage: bool,
+    pub hide_guarded_distributions: bool,
+}
+
+impl Domain {
+    fn from_row(db: &Db, row: &AnyRow) -> CoreResult<Self> {
+        let sealed: String = row.try_get("storage_settings")?;
+        Ok(Self {
+            id: row.try_get("id")?,
+            name: row.try_get("name")?,
+            description: row.try_get("description")?,
+            pulp_labels: match get_json(row, "pulp_labels")? {
+                Value::Object(m) => m,
+                _ => Map::new(),
+            },
+            storage_class: row.try_get("storage_class")?,
+            storage_settings: open(db, &sealed)?,
+            redirect_to_object_storage: get_bool(row, "redirect_to_object_storage")?,
+            hide_guarded_distributions: get_bool(row, "hide_guarded_distributions")?,
+            created: row.try_get("created")?,
+            updated: row.try_get("updated")?,
+        })
+    }
+
+    pub fn is_default(&self) -> bool {
+        self.id == DEFAULT_ID
+    }
+
+    /// Whether it uses the deployment's storage and switches (`default`, and the domains made
+    /// for organisations): no storage class of its own.
+    pub fn is_deployments(&self) -> bool {
+        self.storage_class.is_empty()
+    }
+
+    /// This domain in force, with URLs as the deployment has them.
+    pub fn current(&self, settings: &Settings) -> Current {
+        Current::new(&self.id, &self.name, settings.domain_enabled)
+    }
+
+    /// The storage class it uses: the deployment's for `default`.
+    pub fn storage_class(&self, settings: &Settings) -> String {
+        match (self.is_deployments(), &settings.storage) {
+            (true, StorageSettings::Fs { .. }) => storage::FILE_SYSTEM.into(),
+            (true, StorageSettings::S3(_)) => storage::S3_BOTO3.into(),
+            (false, _) => self.storage_class.clone(),
+        }
+    }
+
+    /// Whether the content app redirects to object storage: the deployment's setting for
+    /// `default`.
+    pub fn redirects(&self, settings: &Settings) -> bool {
+        match self.is_deployments() {
+            true => settings.redirect_to_object_storage,
+            false => self.redirect_to_object_storage,
+        }
+    }
+
+    pub fn response(&self, settings: &Settings) -> DomainResponse {
+        let class = self.storage_class(settings);
+        let stored = match (self.is_deployments(), &settings.storage) {
+            (true, StorageSettings::Fs { root }) => {
+                json!({"location": root.display().to_string()})
+            }
+            (true, StorageSettings::S3(s3)) => json!({
+                "bucket_name": s3.bucket,
+                "location": s3.prefix,
+                "endpoint_url": s3.endpoint_url,
+                "region_name": s3.region,
+                "access_key": s3.access_key,
+                "secret_key": s3.secret_key,
+                "querystring_expire": s3.querystring_expire,
+            }),
+            (false, _) => Value::Object(self.storage_settings.clone()),
+        };
+        let stored = match stored {
+            Value::Object(m) => m,
+            _ => Map::new(),
+        };
+        DomainResponse {
+            pulp_href: DOMAIN.href(&self.id),
+            prn: DOMAIN.prn(&self.id),
+            pulp_created: self.created.clone(),
+            pulp_last_updated: self.updated.clone(),
+            name: self.name.clone(),
+            description: self.description.clone(),
+            pulp_labels: self.pulp_labels.clone(),
+            storage_settings: storage::shown(&class, &stored),
+            storage_class: class,
+            redirect_to_object_storage: self.redirects(settings),
+            hide_guarded_distributions: self.hide_guarded_distributions,
+        }
+    }
+}
+
+/// Storage settings as stored: encrypted, unless there are none.
+pub fn seal(db: &Db, settings: &Map<String, Value>) -> CoreResult<String> {
+    match settings.is_empty() {
+        true => Ok("{}".into()),
+        false => db
+            .secrets()?
+            .encrypt(&Value::Object(settings.clone()).to_string()),
+    }
+}
+
+fn open(db: &Db, sealed: &str) -> CoreResult<Map<String, Value>> {
+    if sealed.starts_with('{') {
+        return Ok(serde_json::from_str(sealed).unwrap_or_default());
+    }
+    let plain = db
+        .secrets()?
+        .decrypt(sealed)
+        .ok_or_else(|| CoreError::Internal("a domain's storage settings cannot be read".into()))?;
+    Ok(serde_json::from_str(&plain).unwrap_or_default())
+}
+
+pub async fn get(db: &Db, id: &str) -> CoreResult<Domain> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM domains WHERE id = $1"
+    )))
+    .bind(id)
+    .fetch_optional(db.pool())
+    .await?
+    .ok_or_else(|| CoreError::not_found("Domain"))?;
+    Domain::from_row(db, &row)
+}
+
+/// The domain named `name`, if there is one.
+pub async fn by_name(db: &Db, name: &str) -> CoreResult<Option<Domain>> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM domains WHERE name = $1"
+    )))
+    .bind(name)
+    .fetch_optional(db.pool())
+    .await?;
+    row.map(|r| Domain::from_row(db, &r)).transpose()
+}
+
+pub fn from_row(db: &Db, row: &AnyRow) -> CoreResult<Domain> {
+    Domain::from_row(db, row)
+}
+
+/// Checks a name as Pulp's slug field does.
+pub fn check_name(name: &str) -> CoreResult<()> {
+    if name.is_empty() {
+        return Err(CoreError::field("name", "This field may not be blank."));
+    }
+    if name.len() > 50 {
+        return Err(CoreError::field(
+            "name",
+            "Ensure this field has no more than 50 characters.",
+        ));
+    }
+    if !name
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return Err(CoreError::field(
+            "name",
+            "Enter a valid \u{201c}slug\u{201d} consisting of letters, numbers, underscores or hyphens.",
+        ));
+    }
+    if matches!(name.to_ascii_lowercase().as_str(), "api" | "content") {
+        return Err(CoreError::field(
+            "name",
+            "Name can not be 'api' or 'content'.",
+        ));
+    }
+    Ok(())
+}
+
+/// The fields a create (no `existing`) or an update sent, checked (as Pulp's serializer checks
+/// them) and completed from `existing`; `None` when an update changes nothing.
+pub async fn checked(
+    db: &Db,
+    existing: Option<&Domain>,
+    sent: &Map<String, Value>,
+) -> CoreResult<Option<DomainFields>> {
+    let text = |field: &str| match sent.get(field) {
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(CoreError::field(field, "Not a valid string.")),
+        None => Ok(None),
+    };
+    let flag = |field: &str, old: bool| match sent.get(field) {
+        Some(Value::Bool(b)) => Ok(*b),
+        Some(_) => Err(CoreError::field(field, "Must be a valid boolean.")),
+        None => Ok(old),
+    };
+    let name = match (text("name")?, existing) {
+        (Some(n), _) => n,
+        (None, Some(d)) => d.name.clone(),
+        (None, None) => return Err(CoreError::field("name", "This field is required.")),
+    };
+    check_name(&name)?;
+    let renamed = existing.is_none_or(|d| d.name != name);
+    if renamed && name.starts_with(ORG_PREFIX) {
+        return Err(CoreError::field(
+            "name",
+            format!("Names starting with '{ORG_PREFIX}' are kept for organisations' domains."),
+        ));
+    }
+    if name_taken(db, &name, existing.map(|d| d.id.as_str())).await? {
+        return Err(unique_name());
+    }
+    let description = match sent.get("description") {
+        Some(Value::Null) => None,
+        Some(_) => text("description")?,
+        None => existing.and_then(|d| d.description.clone()),
+    };
+    let pulp_labels = match sent.get("pulp_labels") {
+        Some(v) => crate::labels::validate(v)?,
+        None => existing.map(|d| d.pulp_labels.clone()).unwrap_or_default(),
+    };
+    let storage_class = match (text("storage_class")?, existing) {
+        (Some(c), _) => c,
+        (None, Some(d)) => d.storage_class.clone(),
+        (None, None) => {
+            return Err(CoreError::field("storage_class", "This field is required."));
+        }
+    };
+    storage::check_class(&storage_class)?;
+    // An update of the same backend changes the settings it names and keeps the others.
+    let settings = match (sent.get("storage_settings"), existing) {
+        (Some(v), Some(d)) if d.storage_class == storage_class => {
+            let mut merged = Value::Object(d.storage_settings.clone());
+            let given = match v {
+                Value::String(s) => serde_json::from_str(s).unwrap_or(v.clone()),
+                _ => v.clone(),
+            };
+            match (&mut merged, given) {
+                (Value::Object(m), Value::Object(g)) => m.extend(g),
+                (_, other) => merged = other,
+            }
+            storage::validate(&storage_class, &merged)?
+        }
+        (Some(v), _) => storage::validate(&storage_class, v)?,
+        (None, Some(d)) if d.storage_class == storage_class => d.storage_settings.clone(),
+        (None, Some(_)) => storage::validate(&storage_class, &json!({}))?,
+        (None, None) => {
+            return Err(CoreError::field(
+                "storage_settings",
+                "This field is required.",
+            ));
+        }
+    };
+    let redirect = flag(
+        "redirect_to_object_storage",
+        existing.is_none_or(|d| d.redirect_to_object_storage),
+    )?;
+    let hide = flag(
+        "hide_guarded_distributions",
+        existing.is_some_and(|d| d.hide_guarded_distributions),
+    )?;
+    if let Some(d) = existing {
+        let same = d.name == name
+            && d.description == description
+            && d.pulp_labels == pulp_labels
+            && d.storage_class == storage_class
+            && d.storage_settings == settings
+            && d.redirect_to_object_storage == redirect
+            && d.hide_guarded_distributions == hide;
+        if same {
+            return Ok(None);
+        }
+    }
+    Ok(Some(DomainFields {
+        name,
+        description,
+        pulp_labels,
+        sealed_settings: seal(db, &settings)?,
+        storage_class,
+        redirect_to_object_storage: redirect,
+        hide_guarded_distributions: hide,
+    }))
+}
+
+fn unique_name() -> CoreError {
+    CoreError::Invalid(json!({"name": ["This field must be unique."]}))
+}
+
+/// Whether another domain has `name`.
+pub async fn name_taken(db: &Db, name: &str, except: Option<&str>) -> CoreResult<bool> {
+    let other: Option<String> = sqlx::query_scalar("SELECT id FROM domains WHERE name = $1")
+        .bind(name)
+        .fetch_optional(db.pool())
+        .await?;
+    Ok(other.is_some_and(|o| Some(o.as_str()) != except))
+}
+
+pub async fn create(db: &Db, f: &DomainFields) -> CoreResult<Domain> {
+    let id = crate::new_id();
+    let now = crate::time::now();
+    let res = sqlx::query(
+        "INSERT INTO domains (id, name, description, pulp_labels, storage_class, storage_settings, \
+         redirect_to_object_storage, hide_guarded_distributions, created, updated) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
+    )
+    .bind(&id)
+    .bind(&f.name)
+    .bind(f.description.clone())
+    .bind(Value::Object(f.pulp_labels.clone()).to_string())
+    .bind(&f.storage_class)
+    .bind(&f.sealed_settings)
+    .bind(f.redirect_to_object_storage)
+    .bind(f.hide_guarded_distributions)
+    .bind(&now)
+    .execute(db.pool())
+    .await
+    .map_err(CoreError::from);
+    match res {
+        Err(e) if e.is_unique_violation() => return Err(unique_name()),
+        other => other?,
+    };
+    get(db, &id).await
+}
+
+pub async fn update(db: &Db, id: &str, f: &DomainFields) -> CoreResult<()> {
+    let res = sqlx::query(
+        "UPDATE domains SET name = $2, description = $3, pulp_labels = $4, storage_class = $5, \
+         storage_settings = $6, redirect_to_object_storage = $7, hide_guarded_distributions = $8, \
+         updated = $9 WHERE id = $1",
+    )
+    .bind(id)
+    .bind(&f.name)
+    .bind(f.description.clone())
+    .bind(Value::Object(f.pulp_labels.clone()).to_string())
+    .bind(&f.storage_class)
+    .bind(&f.sealed_settings)
+    .bind(f.redirect_to_object_storage)
+    .bind(f.hide_guarded_distributions)
+    .bind(crate::time::now())
+    .execute(db.pool())
+    .await
+    .map_err(CoreError::from);
+    match res {
+        Err(e) if e.is_unique_violation() => Err(unique_name()),
+        other => other.map(|_| ()),
+    }
+}
+
+/// The prefix of the domains made for organisations: no one else may take such a name.
+pub const ORG_PREFIX: &str = "org-";
+
+/// The domain of organisation `org_id` (`org-<org_id>`), made on its first use with the
+/// deployment's storage, its group (`rh-org-<org_id>`, id `group_id`) holding
+/// `service.domain_admin` on it: pulp-service's domain per organisation.
+pub async fn of_org(db: &Db, org_id: &str, group_id: &str) -> CoreResult<Domain> {
+    let name = format!("{ORG_PREFIX}{org_id}");
+    if let Some(found) = by_name(db, &name).await? {
+        return Ok(found);
+    }
+    let fields = DomainFields {
+        name: name.clone(),
+        description: Some(format!("The domain of organisation {org_id}.")),
+        pulp_labels: Map::new(),
+        storage_class: String::new(),
+        sealed_settings: "{}".into(),
+        redirect_to_object_storage: true,
+        hide_guarded_distributions: false,
+    };
+    let made = match create(db, &fields).await {
+        Ok(made) => made,
+        // Made meanwhile by a concurrent first sign-in.
+        Err(CoreError::Invalid(_)) => by_name(db, &name)
+            .await?
+            .ok_or_else(|| CoreError::Internal(format!("domain {name} vanished")))?,
+        Err(e) => return Err(e),
+    };
+    super::role_assignment::give_in_domain(
+        db,
+        &super::role_assignment::Holder::Group(group_id.to_string()),
+        crate::access::DOMAIN_ADMIN,
+        &made.id,
+    )
+    .await?;
+    Ok(made)
+}
+
+/// The tables whose rows keep a domain from being deleted, and what each row is.
+const HOLDERS: [(&str, &str); 5] = [
+    ("repositories", "repositories"),
+    ("remotes", "remotes"),
+    ("distributions", "distributions"),
+    ("content_guards", "content guards"),
+    ("uploads", "uploads"),
+];
+
+/// Deletes a domain that holds nothing (its finished tasks and the roles given on it go with
+/// it); one that still holds repositories, remotes, distributions, content guards or uploads
+/// is refused, as Pulp refuses it.
+pub async fn delete(db: &Db, id: &str) -> CoreResult<()> {
+    if id == DEFAULT_ID {
+        return Err(CoreError::Invalid(json!([
+            "Default domain can not be deleted."
+        ])));
+    }
+    let mut tx = db.begin_write().await?;
+    for (table, what) in HOLDERS {
+        let held: Option<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT id FROM {table} WHERE domain_id = $1 LIMIT 1"
+        )))
+        .bind(id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if held.is_some() {
+            return Err(CoreError::Conflict(format!(
+                "Cannot delete the domain: it still holds {what}."
+            )));
+        }
+    }
+    for sql in [
+        "DELETE FROM tasks WHERE domain_id = $1 AND state NOT IN ('waiting', 'running', 'canceling')",
+        "DELETE FROM role_assignments WHERE domain_id = $1 OR object_id = $1",
+        "DELETE FROM domains WHERE id = $1",
+    ] {
+        sqlx::query(sql).bind(id).execute(&mut *tx).await?;
+    }
+    tx.commit().await?;
+    Ok(())
+}

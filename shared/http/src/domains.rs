@@ -1,0 +1,73 @@
+//! Domains in URLs. With `PULP_DOMAIN_ENABLED`, the API lives under `/pulp/<domain>/api/v3/`:
+//! a request there runs in that domain (see `depot_core::domain`) on the route of the plain
+//! `/pulp/api/v3/` path, so that no handler sees the domain segment. The plain root is then
+//! not served (as in Pulp), and a domain that does not exist is a 404.
+
+use axum::extract::Request;
+use axum::http::Uri;
+use axum::response::{IntoResponse, Response};
+use depot_core::domain::{self, Current};
+use tower::ServiceExt;
+
+use depot_core::models::domain::ORG_PREFIX;
+
+use crate::error::ApiError;
+use crate::{AppState, auth};
+
+/// Serves `req` with `routes` in the domain its path names.
+pub async fn route(core: AppState, routes: axum::Router, mut req: Request) -> Response {
+    if !core.settings.domain_enabled {
+        return call(routes, req).await;
+    }
+    let path = req.uri().path().to_string();
+    if let Some(rest) = path.strip_prefix(depot_core::hrefs::API_ROOT) {
+        // The docs and the status are served outside domains too; nothing else is.
+        if !(rest.starts_with("docs/") || rest == "status/") {
+            return not_found();
+        }
+    }
+    let Some((name, plain)) = domain::split_api_path(&path) else {
+        // The content app, the registry and the index read their own paths.
+        return domain::within(Current::default_domain(true), call(routes, req)).await;
+    };
+    let found = match domain::find(&core, name).await {
+        Ok(Some(found)) => found,
+        Ok(None) if name.starts_with(ORG_PREFIX) => {
+            // An organisation's domain is made when one of its users first signs in, which
+            // may be this very request.
+            let (parts, body) = req.into_parts();
+            let signed = auth::signed_in(&core, &parts.method, &parts.headers, &parts.extensions);
+            if let Err(e) = signed.await {
+                return ApiError::from(e).into_response();
+            }
+            req = Request::from_parts(parts, body);
+            match domain::find_fresh(&core, name).await {
+                Ok(Some(found)) => found,
+                Ok(None) => return not_found(),
+                Err(e) => return ApiError::from(e).into_response(),
+            }
+        }
+        Ok(None) => return not_found(),
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    let uri = match req.uri().query() {
+        Some(q) => format!("{plain}?{q}"),
+        None => plain,
+    };
+    match uri.parse::<Uri>() {
+        Ok(uri) => *req.uri_mut() = uri,
+        Err(_) => return not_found(),
+    }
+    domain::within(found, call(routes, req)).await
+}
+
+async fn call(routes: axum::Router, req: Request) -> Response {
+    match routes.oneshot(req).await {
+        Ok(r) => r,
+        Err(never) => match never {},
+    }
+}
+
+fn not_found() -> Response {
+    ApiError::from(depot_core::CoreError::NotFound("Not found.".into())).into_response()
+}
