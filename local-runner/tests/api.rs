@@ -6,7 +6,7 @@
 mod common;
 
 use axum::http::StatusCode;
-use common::{TestApp, apps};
+use common::{TestApp, apps, wheel};
 use serde_json::{Value, json};
 
 const MISSING: &str = "0190a3c2-7d6e-7c1a-9b1e-2f3a4b5c6d7e";
@@ -547,23 +547,6 @@ async fn status_docs_container_content_and_namespaces() {
         assert_eq!(page["count"], 0);
         app.close().await;
     }
-}
-
-/// A wheel of `name` `version` whose only file is its metadata.
-fn wheel(name: &str, version: &str) -> (String, Vec<u8>) {
-    use std::io::Write;
-    let dist = name.replace('-', "_");
-    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
-    let opts = zip::write::SimpleFileOptions::default();
-    zip.start_file(format!("{dist}-{version}.dist-info/METADATA"), opts)
-        .unwrap();
-    write!(
-        zip,
-        "Metadata-Version: 2.1\nName: {name}\nVersion: {version}\nSummary: test\n"
-    )
-    .unwrap();
-    let bytes = zip.finish().unwrap().into_inner();
-    (format!("{dist}-{version}-py3-none-any.whl"), bytes)
 }
 
 /// Python packages made through the REST API, found in a repository and served by its index;

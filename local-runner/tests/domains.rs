@@ -51,6 +51,11 @@ async fn domains_are_served_as_pulp_serves_them() {
         let (status, body) = app.call("DELETE", &default_href, None).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{e}");
         assert_eq!(body, json!(["Default domain can not be deleted."]));
+        let migrate = json!({"storage_class": "pulpcore.app.models.storage.FileSystem",
+                             "storage_settings": {}});
+        let (status, body) = app.api("POST", "domains/migrate/", Some(migrate)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{e}");
+        assert_eq!(body, json!(["Default domain can not be migrated."]));
 
         // Bad names, classes and settings are 400s that say what is wrong.
         for (bad, field) in [
@@ -267,6 +272,74 @@ async fn each_domain_is_a_namespace_of_its_own() {
         let listed = tasks.to_string();
         assert!(!listed.contains("/pulp/acme/"), "{e} {listed}");
 
+        // The same file in two domains is two units and two stored files: nothing of one
+        // tenant's upload shows in, or changes, the other's.
+        let mut units = Vec::new();
+        for root in ["/pulp/default/api/v3/", "/pulp/acme/api/v3/"] {
+            let (status, accepted) = app
+                .form(
+                    "POST",
+                    &format!("{root}content/file/files/"),
+                    &[("relative_path", "same.txt")],
+                    b"the same bytes\n",
+                    &[],
+                )
+                .await;
+            assert_eq!(status, StatusCode::ACCEPTED, "{e} {accepted}");
+            let t = app.completed(&accepted).await;
+            let unit = t["created_resources"][0].as_str().unwrap().to_string();
+            assert!(unit.starts_with(root), "{unit}");
+            units.push(unit);
+        }
+        let id_of = |href: &str| {
+            href.trim_end_matches('/')
+                .rsplit('/')
+                .next()
+                .unwrap()
+                .to_string()
+        };
+        assert_ne!(id_of(&units[0]), id_of(&units[1]), "{e}");
+        let keys: Vec<String> = sqlx::query_scalar(
+            "SELECT a.file FROM artifacts a JOIN content_artifacts ca ON ca.artifact_id = a.id \
+             JOIN file_contents fc ON fc.content_id = ca.content_id WHERE fc.relative_path = 'same.txt' \
+             ORDER BY a.file",
+        )
+        .fetch_all(app.core.db.pool())
+        .await
+        .unwrap();
+        assert_eq!(keys.len(), 2, "{e} {keys:?}");
+        assert!(keys[1].starts_with("domains/"), "{e} {keys:?}");
+        // Another domain's content is not found, nor added to a repository.
+        let crossed = units[1].replace("/pulp/acme/", "/pulp/default/");
+        let (status, _) = app.call("GET", &crossed, None).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{e}");
+        let (status, listed) = app
+            .call(
+                "GET",
+                "/pulp/acme/api/v3/content/file/files/?relative_path=same.txt",
+                None,
+            )
+            .await;
+        assert_eq!(
+            (status, listed["count"].clone()),
+            (StatusCode::OK, json!(1)),
+            "{e}"
+        );
+        let modify = format!("{}modify/", mine["repository"].as_str().unwrap());
+        let (status, answer) = app
+            .call(
+                "POST",
+                &modify,
+                Some(json!({"add_content_units": [crossed]})),
+            )
+            .await;
+        if status == StatusCode::ACCEPTED {
+            let t = app.wait(&answer).await;
+            assert_eq!(t["state"], "failed", "{e} {t}");
+        } else {
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{e} {answer}");
+        }
+
         // The content app serves each domain's files under its name.
         let (status, bytes) = app.fetch("/pulp/content/acme/site/f.txt").await;
         assert_eq!(
@@ -284,6 +357,23 @@ async fn each_domain_is_a_namespace_of_its_own() {
         assert_eq!(status, StatusCode::NOT_FOUND, "{e}");
         let (status, _) = app.fetch("/pulp/content/site/f.txt").await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{e}");
+
+        // A migration's settings are checked as Pulp checks them.
+        let (status, body) = app
+            .call(
+                "POST",
+                "/pulp/acme/api/v3/domains/migrate/",
+                Some(
+                    json!({"storage_class": "pulpcore.app.models.storage.FileSystem",
+                            "storage_settings": {}}),
+                ),
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{e}");
+        assert_eq!(
+            body["storage_settings"],
+            json!({"location": ["This field is required."]})
+        );
 
         // A domain that holds anything is not deleted; an empty one is.
         let acme_href = acme["pulp_href"].as_str().unwrap();
@@ -400,6 +490,208 @@ async fn each_organisation_works_in_its_own_domain() {
             )
             .await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{e} {body}");
+        app.close().await;
+    }
+}
+
+/// Apps with domains on, and a domain `acme` besides `default`.
+async fn with_acme() -> Vec<TestApp> {
+    let apps = apps_with(|s| s.domain_enabled = true).await;
+    for app in &apps {
+        let (status, body) = app
+            .call(
+                "POST",
+                "/pulp/default/api/v3/domains/",
+                Some(fs_domain("acme")),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{} {body}", app.engine);
+    }
+    apps
+}
+
+/// Pushes a one-layer image to `/v2/<name>` (`layer` as its layer); returns the manifest.
+async fn push(app: &TestApp, name: &str, layer: &[u8]) -> Vec<u8> {
+    let digest = |b: &[u8]| format!("sha256:{}", depot_core::checksums::sha256_hex(b));
+    let config =
+        br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#;
+    for blob in [&config[..], layer] {
+        let path = format!("/v2/{name}/blobs/uploads/?digest={}", digest(blob));
+        let (status, headers, _) = app
+            .raw(
+                "POST",
+                &path,
+                &[("content-type", "application/octet-stream")],
+                blob.to_vec(),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{} blob upload", app.engine);
+        let location = headers
+            .get("location")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_string();
+        assert_eq!(location, format!("/v2/{name}/blobs/{}", digest(blob)));
+    }
+    let manifest = json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                   "digest": digest(config), "size": config.len()},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar",
+                    "digest": digest(layer), "size": layer.len()}],
+    })
+    .to_string()
+    .into_bytes();
+    let media = [("content-type", "application/vnd.oci.image.manifest.v1+json")];
+    let path = format!("/v2/{name}/manifests/v1");
+    let (status, _, body) = app.raw("PUT", &path, &media, manifest.clone()).await;
+    assert_eq!(
+        status,
+        StatusCode::CREATED,
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
+    manifest
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_registry_names_repositories_by_domain() {
+    for app in with_acme().await {
+        let e = app.engine;
+        // The same name in two domains: two repositories, each with its own layer.
+        let mine = push(&app, "default/team/app", b"default layer").await;
+        let theirs = push(&app, "acme/team/app", b"acme layer").await;
+        assert_ne!(mine, theirs);
+        let accept = [("accept", "application/vnd.oci.image.manifest.v1+json")];
+        for (name, manifest) in [("default/team/app", &mine), ("acme/team/app", &theirs)] {
+            let path = format!("/v2/{name}/manifests/v1");
+            let (status, _, pulled) = app.raw("GET", &path, &accept, vec![]).await;
+            assert_eq!((status, &pulled), (StatusCode::OK, manifest), "{e} {name}");
+        }
+        // A layer of one domain is unknown in the other, though its repository has the name.
+        let acme_layer = format!(
+            "sha256:{}",
+            depot_core::checksums::sha256_hex(b"acme layer")
+        );
+        let (status, _, _) = app
+            .raw(
+                "GET",
+                &format!("/v2/default/team/app/blobs/{acme_layer}"),
+                &[],
+                vec![],
+            )
+            .await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{e}");
+        let (status, _, pulled) = app
+            .raw(
+                "GET",
+                &format!("/v2/acme/team/app/blobs/{acme_layer}"),
+                &[],
+                vec![],
+            )
+            .await;
+        assert_eq!(
+            (status, pulled.as_slice()),
+            (StatusCode::OK, &b"acme layer"[..]),
+            "{e}"
+        );
+        // Names without a domain, or with one that does not exist, name nothing.
+        for path in [
+            "/v2/team/app/manifests/v1",
+            "/v2/nowhere/team/app/manifests/v1",
+        ] {
+            let (status, _, _) = app.raw("GET", path, &accept, vec![]).await;
+            assert_eq!(status, StatusCode::NOT_FOUND, "{e} {path}");
+        }
+        // The catalog lists `default`'s repositories, named as they are pulled.
+        let (status, _, catalog) = app.raw("GET", "/v2/_catalog", &[], vec![]).await;
+        assert_eq!(status, StatusCode::OK, "{e}");
+        let catalog: Value = serde_json::from_slice(&catalog).unwrap();
+        assert_eq!(catalog["repositories"], json!(["default/team/app"]), "{e}");
+        // The API shows each domain its own.
+        let (_, dists) = app
+            .call(
+                "GET",
+                "/pulp/acme/api/v3/distributions/container/container/",
+                None,
+            )
+            .await;
+        assert_eq!(dists["count"], 1, "{e} {dists}");
+        let (_, blobs) = app
+            .call(
+                "GET",
+                &format!("/pulp/default/api/v3/content/container/blobs/?digest={acme_layer}"),
+                None,
+            )
+            .await;
+        assert_eq!(blobs["count"], 0, "{e} {blobs}");
+        app.close().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn each_domain_has_its_own_python_index() {
+    for app in with_acme().await {
+        let e = app.engine;
+        let root = "/pulp/acme/api/v3/";
+        let (_, repo) = app
+            .call(
+                "POST",
+                &format!("{root}repositories/python/python/"),
+                Some(json!({"name": "py"})),
+            )
+            .await;
+        let repo = repo["pulp_href"].as_str().unwrap().to_string();
+        let (filename, bytes) = common::wheel("demo-pkg", "1.0");
+        let (_, accepted) = app
+            .form(
+                "POST",
+                &format!("{root}content/python/packages/"),
+                &[
+                    ("relative_path", filename.as_str()),
+                    ("repository", repo.as_str()),
+                ],
+                &bytes,
+                &[],
+            )
+            .await;
+        app.completed(&accepted).await;
+        let (_, accepted) = app
+            .call(
+                "POST",
+                &format!("{root}distributions/python/pypi/"),
+                Some(json!({"name": "py", "base_path": "py", "repository": repo})),
+            )
+            .await;
+        let t = app.completed(&accepted).await;
+        let (_, dist) = app
+            .call("GET", t["created_resources"][0].as_str().unwrap(), None)
+            .await;
+        assert_eq!(
+            dist["base_url"], "http://127.0.0.1:1/pypi/acme/py/",
+            "{e} {dist}"
+        );
+
+        let (status, html) = app.fetch("/pypi/acme/py/simple/demo-pkg/").await;
+        assert_eq!(status, StatusCode::OK, "{e}");
+        let html = String::from_utf8(html).unwrap();
+        assert!(html.contains(&filename), "{e} {html}");
+        assert!(html.contains("/pulp/content/acme/py/"), "{e} {html}");
+        let (status, file) = app
+            .fetch(&format!("/pulp/content/acme/py/{filename}"))
+            .await;
+        assert_eq!((status, file), (StatusCode::OK, bytes.clone()), "{e}");
+        // Not under another domain, nor without one.
+        for path in [
+            "/pypi/default/py/simple/",
+            "/pypi/py/simple/",
+            "/pypi/nowhere/py/simple/",
+        ] {
+            let (status, _) = app.fetch(path).await;
+            assert_eq!(status, StatusCode::NOT_FOUND, "{e} {path}");
+        }
         app.close().await;
     }
 }

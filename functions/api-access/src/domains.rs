@@ -6,7 +6,7 @@
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::response::Response;
-use axum::routing::get;
+use axum::routing::{get, post};
 use depot_core::CoreError;
 use depot_core::access::Object;
 use depot_core::hrefs::DOMAIN;
@@ -30,6 +30,7 @@ const BASE: &str = "/pulp/api/v3/domains/";
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route(BASE, get(list).post(create))
+        .route(&format!("{BASE}migrate/"), post(migrate))
         .route(
             &format!("{BASE}{{id}}/"),
             get(read).put(update).patch(update).delete(remove),
@@ -202,6 +203,41 @@ async fn remove(
     dispatched(&state, d).await
 }
 
+/// A new storage backend for the domain in force.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields, rename = "DomainBackendMigrator")]
+#[allow(dead_code)] // read through the fields that were sent
+pub struct MigrateBody {
+    /// The new backend storage class to migrate to.
+    pub storage_class: String,
+    /// The settings for the new storage class to migrate to.
+    pub storage_settings: Value,
+}
+
+/// `domains/migrate/`: Pulp copies the domain's files to a new backend. The request is checked
+/// as Pulp checks it; Depot keeps every domain's files in the deployment's storage, so there is
+/// nothing it could move yet, and says so.
+async fn migrate(
+    State(state): State<AppState>,
+    caller: Caller,
+    fields: Fields,
+) -> ApiResult<Response> {
+    let id = depot_core::domain::id().to_string();
+    let d = allowed(&state, &caller, &id, "migrate").await?;
+    if d.is_default() {
+        return Err(
+            CoreError::Invalid(serde_json::json!(["Default domain can not be migrated."])).into(),
+        );
+    }
+    let (body, _) = fields.parse_full::<MigrateBody>()?;
+    domain::checked_storage(&body.storage_class, &body.storage_settings)?;
+    Err(CoreError::invalid(
+        "Depot keeps every domain's files in the deployment's storage: a domain's storage \
+         cannot be migrated yet.",
+    )
+    .into())
+}
+
 fn run_update(ctx: TaskContext, args: DomainUpdate) -> TaskFuture {
     Box::pin(async move {
         domain::update(&ctx.core.db, &args.id, &args.fields).await?;
@@ -253,6 +289,19 @@ pub fn openapi(doc: &mut ApiDoc) {
             delete: true,
             async_op: Some(task),
         },
+    );
+    let migrator = doc.schema::<MigrateBody>();
+    let task = doc.schema::<AsyncOperationResponse>();
+    doc.add(
+        openapi::Op::new(
+            "post",
+            format!("{BASE}migrate/"),
+            "domains_migrate",
+            "Domains",
+        )
+        .summary("Migrate storage backend")
+        .body(migrator, openapi::JSON_FORM_MULTIPART)
+        .response(202, Some(task)),
     );
     depot_http::object_roles::openapi(doc, "domain_href", "domains", "Domains");
 }

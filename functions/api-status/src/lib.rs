@@ -87,7 +87,7 @@ async fn status(State(state): State<AppState>) -> ApiResult<Response> {
                 version: version.to_string(),
                 package: format!("depot-{component}"),
                 module: format!("depot.{component}"),
-                domain_compatible: false,
+                domain_compatible: true,
             })
             .collect(),
         online_workers: workers,

@@ -113,7 +113,12 @@ pub async fn project(
         .find(|p| p.version == chosen)
         .and_then(|p| p.metadata.as_object().cloned())
         .unwrap_or_default();
-    let base = format!("{}/pypi/{}", state.settings.content_origin, index.base_path);
+    let base = format!(
+        "{}{}{}",
+        state.settings.content_origin,
+        depot_core::domain::pypi_root(),
+        index.base_path
+    );
     info.insert("yanked".into(), json!(false));
     info.insert("yanked_reason".into(), Value::Null);
     info.insert(

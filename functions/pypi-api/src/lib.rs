@@ -67,6 +67,27 @@ fn redirect(to: String) -> Response {
 
 async fn handle(State(state): State<AppState>, req: Request) -> Response {
     let path = req.uri().path().trim_start_matches("/pypi/").to_string();
+    if !state.settings.domain_enabled {
+        return serve(&state, req, path).await;
+    }
+    // `/pypi/<domain>/<base_path>/...`: the rest is served in that domain.
+    let Some((name, rest)) = path.split_once('/') else {
+        return not_found("Index");
+    };
+    let (parts, body) = req.into_parts();
+    let found = match depot_http::domains::named(&state, name, &parts).await {
+        Ok(Some(found)) => found,
+        Ok(None) => return not_found("Index"),
+        Err(e) => return ApiError(e).into_response(),
+    };
+    let rest = rest.to_string();
+    let req = Request::from_parts(parts, body);
+    depot_core::domain::within(found, serve(&state, req, rest)).await
+}
+
+/// Serves the index request whose path below the index root is `path`.
+async fn serve(state: &AppState, req: Request, path: String) -> Response {
+    let state = state.clone();
     let uploader = if req.method() == Method::POST {
         match upload::authenticate(&state, req.headers(), req.extensions()).await {
             Ok(user) => Some(user),
@@ -135,7 +156,7 @@ async fn answer(
 
 async fn get(state: &AppState, index: &Index, rest: &str, accept: &str) -> CoreResult<Response> {
     let segments: Vec<&str> = rest.split('/').filter(|s| !s.is_empty()).collect();
-    let base = format!("/pypi/{}", index.base_path);
+    let base = format!("{}{}", depot_core::domain::pypi_root(), index.base_path);
     match segments.as_slice() {
         [] => json_api::summary(state, index).await,
         ["simple"] if !rest.ends_with('/') => Ok(redirect(format!("{base}/simple/"))),

@@ -46,6 +46,35 @@ enum Route {
     Referrers(String, String),
 }
 
+impl Route {
+    /// With domains on, a repository name starts with its domain (`<domain>/<base_path>`, as
+    /// pulp_container names them): the domain, and the route with the name inside it.
+    fn split_domain(self) -> Option<(String, Route)> {
+        let split = |name: String| -> Option<(String, String)> {
+            let (domain, rest) = name.split_once('/')?;
+            Some((domain.to_string(), rest.to_string()))
+        };
+        Some(match self {
+            Route::Base | Route::Catalog => return None,
+            Route::Tags(n) => split(n).map(|(d, n)| (d, Route::Tags(n)))?,
+            Route::Manifest(n, r) => split(n).map(|(d, n)| (d, Route::Manifest(n, r)))?,
+            Route::Blob(n, r) => split(n).map(|(d, n)| (d, Route::Blob(n, r)))?,
+            Route::UploadStart(n) => split(n).map(|(d, n)| (d, Route::UploadStart(n)))?,
+            Route::Upload(n, r) => split(n).map(|(d, n)| (d, Route::Upload(n, r)))?,
+            Route::Referrers(n, r) => split(n).map(|(d, n)| (d, Route::Referrers(n, r)))?,
+        })
+    }
+}
+
+/// A repository's path under `/v2/` as clients name it: with its domain when URLs carry them.
+pub(crate) fn v2_path(name: &str) -> String {
+    let current = depot_core::domain::current();
+    match current.in_urls {
+        true => format!("/v2/{}/{name}", current.name),
+        false => format!("/v2/{name}"),
+    }
+}
+
 fn route(path: &str) -> Option<Route> {
     let rest = path.strip_prefix("/v2")?.trim_start_matches('/');
     if rest.is_empty() {
@@ -96,6 +125,33 @@ async fn dispatch(state: &AppState, parts: &Parts, body: Body) -> Result<Respons
     let Some(route) = route(&path) else {
         return Err(RegistryError::NameUnknown(path.into_owned()).into());
     };
+    if !state.settings.domain_enabled {
+        return serve(state, parts, body, route).await;
+    }
+    let route = match route {
+        Route::Base | Route::Catalog => route,
+        named => match named.split_domain() {
+            Some((name, route)) => {
+                let found = match depot_http::domains::named(state, &name, parts).await {
+                    Ok(found) => found,
+                    Err(depot_core::CoreError::Unauthenticated(_)) => {
+                        return Err(RegistryError::Unauthorized.into());
+                    }
+                    Err(e) => return Err(e.into()),
+                };
+                let Some(found) = found else {
+                    return Err(RegistryError::NameUnknown(path.into_owned()).into());
+                };
+                return depot_core::domain::within(found, serve(state, parts, body, route)).await;
+            }
+            None => return Err(RegistryError::NameUnknown(path.into_owned()).into()),
+        },
+    };
+    serve(state, parts, body, route).await
+}
+
+/// Serves `route` in the domain in force.
+async fn serve(state: &AppState, parts: &Parts, body: Body, route: Route) -> Result<Response> {
     let user = caller(state, parts).await?;
     let m = &parts.method;
     let query = parts.uri.query().unwrap_or("");

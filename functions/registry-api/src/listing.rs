@@ -63,15 +63,22 @@ fn paged(path: &str, key: &str, name: Option<&str>, items: Vec<String>, p: &Page
     r
 }
 
+/// The repositories of the domain in force (with domains on, named `<domain>/<base_path>`).
 pub async fn catalog(state: &AppState, user: Option<&User>, query: &str) -> Result<Response> {
     let p = page(query)?;
-    let names = store::catalog(&state.db, user.is_some(), p.last.as_deref(), p.n).await?;
+    let prefix = crate::v2_path("").trim_start_matches("/v2/").to_string();
+    let last = p
+        .last
+        .as_deref()
+        .map(|l| l.strip_prefix(prefix.as_str()).unwrap_or(l));
+    let names = store::catalog(&state.db, user.is_some(), last, p.n).await?;
+    let names = names.into_iter().map(|n| format!("{prefix}{n}")).collect();
     Ok(paged("/v2/_catalog", "repositories", None, names, &p))
 }
 
 pub async fn tags(state: &AppState, repo: &Repo, query: &str) -> Result<Response> {
     let p = page(query)?;
     let tags = store::tags(&state.db, repo, p.last.as_deref(), p.n).await?;
-    let path = format!("/v2/{}/tags/list", repo.name);
+    let path = format!("{}/tags/list", crate::v2_path(&repo.name));
     Ok(paged(&path, "tags", Some(&repo.name), tags, &p))
 }

@@ -171,7 +171,7 @@ pub async fn put(
     let h = r.headers_mut();
     h.insert(
         header::LOCATION,
-        header_value(&format!("/v2/{name}/manifests/{digest}")),
+        header_value(&format!("{}/manifests/{digest}", crate::v2_path(name))),
     );
     h.insert("Docker-Content-Digest", header_value(&digest.to_string()));
     h.insert(header::CONTENT_LENGTH, 0.into());

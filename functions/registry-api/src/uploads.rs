@@ -50,7 +50,7 @@ fn blob_created(repo_name: &str, digest: &Digest) -> Response {
     let h = r.headers_mut();
     h.insert(
         header::LOCATION,
-        header_value(&format!("/v2/{repo_name}/blobs/{digest}")),
+        header_value(&format!("{}/blobs/{digest}", crate::v2_path(repo_name))),
     );
     h.insert("Docker-Content-Digest", header_value(&digest.to_string()));
     h.insert(header::CONTENT_LENGTH, 0.into());
@@ -63,7 +63,7 @@ fn session(repo_name: &str, id: &str, size: i64, status: StatusCode) -> Response
     let h = r.headers_mut();
     h.insert(
         header::LOCATION,
-        header_value(&format!("/v2/{repo_name}/blobs/uploads/{id}")),
+        header_value(&format!("{}/blobs/uploads/{id}", crate::v2_path(repo_name))),
     );
     h.insert("Docker-Upload-UUID", header_value(id));
     h.insert(

@@ -342,3 +342,20 @@ fn basic(user: &str, password: &str) -> String {
     let token = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
     format!("Basic {token}")
 }
+
+/// A wheel of `name` `version` whose only file is its metadata.
+pub fn wheel(name: &str, version: &str) -> (String, Vec<u8>) {
+    use std::io::Write;
+    let dist = name.replace('-', "_");
+    let mut zip = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts = zip::write::SimpleFileOptions::default();
+    zip.start_file(format!("{dist}-{version}.dist-info/METADATA"), opts)
+        .unwrap();
+    write!(
+        zip,
+        "Metadata-Version: 2.1\nName: {name}\nVersion: {version}\nSummary: test\n"
+    )
+    .unwrap();
+    let bytes = zip.finish().unwrap().into_inner();
+    (format!("{dist}-{version}-py3-none-any.whl"), bytes)
+}

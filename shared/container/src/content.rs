@@ -47,7 +47,7 @@ pub static MANIFESTS: Table = Table {
         ("media_type", "m.media_type"),
         ("schema_version", "m.schema_version"),
     ],
-    domain: None,
+    domain: Some("c.domain_id"),
 };
 
 pub static BLOBS: Table = Table {
@@ -61,7 +61,7 @@ pub static BLOBS: Table = Table {
         ("pulp_last_updated", "c.updated"),
         ("digest", "b.digest"),
     ],
-    domain: None,
+    domain: Some("c.domain_id"),
 };
 
 pub static TAGS: Table = Table {
@@ -77,7 +77,7 @@ pub static TAGS: Table = Table {
         ("digest", "m.digest"),
         ("media_type", "m.media_type"),
     ],
-    domain: None,
+    domain: Some("c.domain_id"),
 };
 
 #[derive(Debug)]

@@ -30,7 +30,7 @@ pub static TABLE: Table = Table {
         ("pulp_created", "created"),
         ("pulp_last_updated", "updated"),
     ],
-    domain: None,
+    domain: Some("container_namespaces.domain_id"),
 };
 
 pub struct Namespace {
@@ -93,9 +93,10 @@ pub fn validate_name(name: &str) -> CoreResult<()> {
 
 pub async fn get(db: &Db, id: &str) -> CoreResult<Namespace> {
     let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM container_namespaces WHERE id = $1"
+        "SELECT {COLUMNS} FROM container_namespaces WHERE id = $1 AND domain_id = $2"
     )))
     .bind(id)
+    .bind(depot_core::domain::id().to_string())
     .fetch_optional(db.pool())
     .await?
     .ok_or_else(|| CoreError::not_found("ContainerNamespace"))?;
@@ -105,13 +106,14 @@ pub async fn get(db: &Db, id: &str) -> CoreResult<Namespace> {
 async fn insert(tx: &mut Tx, name: &str, labels: &Labels) -> CoreResult<u64> {
     let now = depot_core::time::now();
     Ok(sqlx::query(
-        "INSERT INTO container_namespaces (id, name, pulp_labels, created, updated) VALUES ($1, $2, $3, $4, $4) \
-         ON CONFLICT (name) DO NOTHING",
+        "INSERT INTO container_namespaces (id, name, pulp_labels, created, updated, domain_id) \
+         VALUES ($1, $2, $3, $4, $4, $5) ON CONFLICT (domain_id, name) DO NOTHING",
     )
     .bind(depot_core::new_id())
     .bind(name)
     .bind(Value::Object(labels.clone()).to_string())
     .bind(now)
+    .bind(depot_core::domain::id().to_string())
     .execute(&mut **tx)
     .await?
     .rows_affected())
@@ -145,10 +147,11 @@ pub async fn ids_by_name(db: &Db, names: &[&str]) -> CoreResult<HashMap<String, 
     let mut out = HashMap::new();
     for chunk in names.chunks(500) {
         let sql = format!(
-            "SELECT name, id FROM container_namespaces WHERE name IN ({})",
-            depot_core::db::placeholders(1, chunk.len())
+            "SELECT name, id FROM container_namespaces WHERE domain_id = $1 AND name IN ({})",
+            depot_core::db::placeholders(2, chunk.len())
         );
-        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        let mut q =
+            sqlx::query(sqlx::AssertSqlSafe(sql)).bind(depot_core::domain::id().to_string());
         for name in chunk {
             q = q.bind(name.to_string());
         }
@@ -161,9 +164,10 @@ pub async fn ids_by_name(db: &Db, names: &[&str]) -> CoreResult<HashMap<String, 
 
 pub async fn by_name(db: &Db, name: &str) -> CoreResult<Option<Namespace>> {
     let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM container_namespaces WHERE name = $1"
+        "SELECT {COLUMNS} FROM container_namespaces WHERE name = $1 AND domain_id = $2"
     )))
     .bind(name)
+    .bind(depot_core::domain::id().to_string())
     .fetch_optional(db.pool())
     .await?;
     row.as_ref().map(Namespace::from_row).transpose()

@@ -284,6 +284,23 @@ pub static PLUGIN: Plugin = Plugin {
     migrations: &[
         depot_core::migration!(4, "container", "0004_container"),
         depot_core::migration!(5, "container_rest", "0005_container_rest"),
+        depot_core::db::Migration {
+            sqlite_rebuilds: &[
+                depot_core::db::Rebuild {
+                    table: "container_blobs",
+                    edits: &[("digest TEXT NOT NULL UNIQUE", "digest TEXT NOT NULL")],
+                },
+                depot_core::db::Rebuild {
+                    table: "container_manifests",
+                    edits: &[("digest TEXT NOT NULL UNIQUE", "digest TEXT NOT NULL")],
+                },
+                depot_core::db::Rebuild {
+                    table: "container_namespaces",
+                    edits: &[("name TEXT NOT NULL UNIQUE", "name TEXT NOT NULL")],
+                },
+            ],
+            ..depot_core::migration!(16, "container_domains", "0016_container_domains")
+        },
     ],
 };
 

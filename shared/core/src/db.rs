@@ -90,6 +90,10 @@ const CORE_MIGRATIONS: &[Migration] = &[
         sqlite_rebuilds: &DOMAIN_REBUILDS,
         ..crate::migration!(13, "domains", "0013_domains")
     },
+    crate::db::Migration {
+        sqlite_rebuilds: &CONTENT_REBUILDS,
+        ..crate::migration!(14, "content_domains", "0014_content_domains")
+    },
 ];
 
 /// Names unique per domain (the columns were added by migration 13's SQL).
@@ -112,6 +116,18 @@ const DOMAIN_REBUILDS: [Rebuild; 4] = [
     Rebuild {
         table: "content_guards",
         edits: &[("name TEXT NOT NULL UNIQUE", "name TEXT NOT NULL")],
+    },
+];
+
+/// Content keys and artifacts' sha256 unique per domain (migration 14).
+const CONTENT_REBUILDS: [Rebuild; 2] = [
+    Rebuild {
+        table: "artifacts",
+        edits: &[("sha256 TEXT NOT NULL UNIQUE", "sha256 TEXT NOT NULL")],
+    },
+    Rebuild {
+        table: "file_contents",
+        edits: &[(",\n    UNIQUE (relative_path, sha256)\n", "\n")],
     },
 ];
 

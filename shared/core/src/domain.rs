@@ -92,6 +92,15 @@ pub fn content_prefix(content_path_prefix: &str) -> String {
     }
 }
 
+/// `/pypi/`, or `/pypi/<domain>/` when URLs carry the domain in force: the index's root.
+pub fn pypi_root() -> String {
+    let current = current();
+    match current.in_urls {
+        true => format!("/pypi/{}/", current.name),
+        false => "/pypi/".to_string(),
+    }
+}
+
 /// `path` under the plain API root, as the client sees it: under the domain's root when URLs
 /// carry it (routes are matched on the plain root).
 pub fn public_path(path: &str) -> String {

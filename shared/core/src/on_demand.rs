@@ -132,7 +132,9 @@ pub async fn fetch(
                 let core = core.clone();
                 let content_id = content_id.to_string();
                 let save = remote.policy != Policy::Streamed;
-                tokio::spawn(async move {
+                // The file is saved as an artifact of the request's domain.
+                let domain = crate::domain::current();
+                tokio::spawn(crate::domain::within(domain, async move {
                     let _claim = claim;
                     if let Err(e) =
                         relay(&core, resp, tx.clone(), size, sha, save, &content_id).await
@@ -140,7 +142,7 @@ pub async fn fetch(
                         tracing::warn!("on-demand download failed: {e}");
                         let _ = tx.send(Err(std::io::Error::other(e.to_string()))).await;
                     }
-                });
+                }));
                 Box::new(receiver_stream(rx))
             }
         };

@@ -42,6 +42,21 @@ pub fn sha256_of_key(key: &str) -> Option<String> {
     valid.then_some(sha256)
 }
 
+/// The storage key of the artifact a bucket notification names (`key` may carry the storage's
+/// prefix): `artifact/ab/...`, or a domain's `domains/<id>/artifact/ab/...`.
+fn local_artifact_key(key: &str) -> Option<String> {
+    let parts: Vec<&str> = key.split('/').collect();
+    let n = parts.len();
+    if n < 3 || parts[n - 3] != "artifact" {
+        return None;
+    }
+    let artifact = parts[n - 3..].join("/");
+    match n >= 5 && parts[n - 5] == "domains" && uuid::Uuid::parse_str(parts[n - 4]).is_ok() {
+        true => Some(format!("domains/{}/{artifact}", parts[n - 4])),
+        false => Some(artifact),
+    }
+}
+
 /// Parses clamd's answer to one INSTREAM (`stream: OK`, `stream: <name> FOUND`, `... ERROR`).
 pub fn parse_reply(reply: &str) -> Result<Verdict, String> {
     let reply = reply.trim_end_matches(['\0', '\n']).trim();
@@ -69,7 +84,8 @@ pub async fn scan_key(core: &Core, key: &str) -> CoreResult<Option<Verdict>> {
             "PULP_CLAMAV_HOST is not set: there is no clamd to scan with".into(),
         ));
     };
-    let local_key = crate::storage::artifact_key(&sha256);
+    let local_key =
+        local_artifact_key(key).unwrap_or_else(|| crate::storage::artifact_key(&sha256));
     let bytes = core.storage.open(&local_key, 0, None).await?;
     let verdict = tokio::time::timeout(TIMEOUT, instream(&host, port, bytes))
         .await
@@ -240,6 +256,13 @@ mod tests {
             Some(sha.as_str())
         );
         assert_eq!(sha256_of_key("depot/tmp/0193-uuid"), None);
+        let domain = format!("domains/0190a3c2-7d6e-7c1a-9b1e-2f3a4b5c6d7e/{key}");
+        assert_eq!(sha256_of_key(&domain).as_deref(), Some(sha.as_str()));
+        assert_eq!(local_artifact_key(&format!("depot/{domain}")), Some(domain));
+        assert_eq!(
+            local_artifact_key(&format!("depot/{key}")),
+            Some(key.clone())
+        );
         assert_eq!(
             sha256_of_key(&format!("depot/artifact/ab/{}", "C".repeat(62))),
             None

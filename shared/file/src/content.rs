@@ -52,7 +52,7 @@ pub static TABLE: Table = Table {
         ("pulp_created", "c.created"),
         ("pulp_last_updated", "c.updated"),
     ],
-    domain: None,
+    domain: Some("c.domain_id"),
 };
 
 impl FileContent {
@@ -119,9 +119,10 @@ pub struct FileContentResponse {
 
 pub async fn get(db: &Db, id: &str) -> CoreResult<FileContent> {
     let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {SELECT} FROM {FROM} WHERE c.id = $1"
+        "SELECT {SELECT} FROM {FROM} WHERE c.id = $1 AND c.domain_id = $2"
     )))
     .bind(id)
+    .bind(depot_core::domain::id().to_string())
     .fetch_optional(db.pool())
     .await?
     .ok_or_else(|| CoreError::not_found("FileContent"))?;
@@ -151,10 +152,12 @@ pub fn validate_relative_path(path: &str) -> CoreResult<()> {
 
 async fn find_id(db: &Db, relative_path: &str, sha256: &str) -> CoreResult<Option<String>> {
     Ok(sqlx::query_scalar(
-        "SELECT content_id FROM file_contents WHERE relative_path = $1 AND sha256 = $2",
+        "SELECT content_id FROM file_contents WHERE relative_path = $1 AND sha256 = $2 \
+         AND domain_id = $3",
     )
     .bind(relative_path)
     .bind(sha256)
+    .bind(depot_core::domain::id().to_string())
     .fetch_optional(db.pool())
     .await?)
 }
@@ -201,19 +204,21 @@ pub async fn insert(
     let id = depot_core::new_id();
     let now = depot_core::time::now();
     let mut tx = db.begin_write().await?;
-    sqlx::query("INSERT INTO contents (id, pulp_type, pulp_labels, created, updated, repo_key) VALUES ($1, $2, $3, $4, $4, $5)")
+    sqlx::query("INSERT INTO contents (id, pulp_type, pulp_labels, created, updated, repo_key, domain_id) VALUES ($1, $2, $3, $4, $4, $5, $6)")
         .bind(&id)
         .bind(FILE_TYPE)
         .bind(serde_json::Value::Object(labels.clone()).to_string())
         .bind(&now)
         .bind(relative_path)
+        .bind(depot_core::domain::id().to_string())
         .execute(&mut *tx)
         .await?;
-    let res = sqlx::query("INSERT INTO file_contents (content_id, relative_path, sha256, size) VALUES ($1, $2, $3, $4)")
+    let res = sqlx::query("INSERT INTO file_contents (content_id, relative_path, sha256, size, domain_id) VALUES ($1, $2, $3, $4, $5)")
         .bind(&id)
         .bind(relative_path)
         .bind(sha256)
         .bind(size)
+        .bind(depot_core::domain::id().to_string())
         .execute(&mut *tx)
         .await;
     if let Err(e) = res {
@@ -273,10 +278,12 @@ pub async fn get_or_create_remote(
 
 async fn find_id_in(tx: &mut Tx, relative_path: &str, sha256: &str) -> CoreResult<Option<String>> {
     Ok(sqlx::query_scalar(
-        "SELECT content_id FROM file_contents WHERE relative_path = $1 AND sha256 = $2",
+        "SELECT content_id FROM file_contents WHERE relative_path = $1 AND sha256 = $2 \
+         AND domain_id = $3",
     )
     .bind(relative_path)
     .bind(sha256)
+    .bind(depot_core::domain::id().to_string())
     .fetch_optional(&mut **tx)
     .await?)
 }
@@ -286,22 +293,24 @@ async fn find_id_in(tx: &mut Tx, relative_path: &str, sha256: &str) -> CoreResul
 async fn create_remote_unit(tx: &mut Tx, f: &RemoteFile, labels: &str) -> CoreResult<String> {
     let id = depot_core::new_id();
     let now = depot_core::time::now();
-    sqlx::query("INSERT INTO contents (id, pulp_type, pulp_labels, created, updated, repo_key) VALUES ($1, $2, $3, $4, $4, $5)")
+    sqlx::query("INSERT INTO contents (id, pulp_type, pulp_labels, created, updated, repo_key, domain_id) VALUES ($1, $2, $3, $4, $4, $5, $6)")
         .bind(&id)
         .bind(FILE_TYPE)
         .bind(labels)
         .bind(&now)
         .bind(&f.relative_path)
+        .bind(depot_core::domain::id().to_string())
         .execute(&mut **tx)
         .await?;
     let inserted = sqlx::query(
-        "INSERT INTO file_contents (content_id, relative_path, sha256, size) VALUES ($1, $2, $3, $4) \
-         ON CONFLICT (relative_path, sha256) DO NOTHING",
+        "INSERT INTO file_contents (content_id, relative_path, sha256, size, domain_id) \
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (domain_id, relative_path, sha256) DO NOTHING",
     )
     .bind(&id)
     .bind(&f.relative_path)
     .bind(&f.sha256)
     .bind(f.size as i64)
+    .bind(depot_core::domain::id().to_string())
     .execute(&mut **tx)
     .await?
     .rows_affected();
@@ -316,8 +325,9 @@ async fn create_remote_unit(tx: &mut Tx, f: &RemoteFile, labels: &str) -> CoreRe
     }
     // Attach the artifact at once when the bytes are already stored.
     let artifact_id: Option<String> =
-        sqlx::query_scalar("SELECT id FROM artifacts WHERE sha256 = $1")
+        sqlx::query_scalar("SELECT id FROM artifacts WHERE sha256 = $1 AND domain_id = $2")
             .bind(&f.sha256)
+            .bind(depot_core::domain::id().to_string())
             .fetch_optional(&mut **tx)
             .await?;
     sqlx::query("INSERT INTO content_artifacts (id, content_id, artifact_id, relative_path) VALUES ($1, $2, $3, $4)")

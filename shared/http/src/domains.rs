@@ -5,7 +5,9 @@
 
 use axum::extract::Request;
 use axum::http::Uri;
+use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
+use depot_core::CoreError;
 use depot_core::domain::{self, Current};
 use tower::ServiceExt;
 
@@ -15,7 +17,7 @@ use crate::error::ApiError;
 use crate::{AppState, auth};
 
 /// Serves `req` with `routes` in the domain its path names.
-pub async fn route(core: AppState, routes: axum::Router, mut req: Request) -> Response {
+pub async fn route(core: AppState, routes: axum::Router, req: Request) -> Response {
     if !core.settings.domain_enabled {
         return call(routes, req).await;
     }
@@ -30,26 +32,13 @@ pub async fn route(core: AppState, routes: axum::Router, mut req: Request) -> Re
         // The content app, the registry and the index read their own paths.
         return domain::within(Current::default_domain(true), call(routes, req)).await;
     };
-    let found = match domain::find(&core, name).await {
+    let (parts, body) = req.into_parts();
+    let found = match named(&core, name, &parts).await {
         Ok(Some(found)) => found,
-        Ok(None) if name.starts_with(ORG_PREFIX) => {
-            // An organisation's domain is made when one of its users first signs in, which
-            // may be this very request.
-            let (parts, body) = req.into_parts();
-            let signed = auth::signed_in(&core, &parts.method, &parts.headers, &parts.extensions);
-            if let Err(e) = signed.await {
-                return ApiError::from(e).into_response();
-            }
-            req = Request::from_parts(parts, body);
-            match domain::find_fresh(&core, name).await {
-                Ok(Some(found)) => found,
-                Ok(None) => return not_found(),
-                Err(e) => return ApiError::from(e).into_response(),
-            }
-        }
         Ok(None) => return not_found(),
         Err(e) => return ApiError::from(e).into_response(),
     };
+    let mut req = Request::from_parts(parts, body);
     let uri = match req.uri().query() {
         Some(q) => format!("{plain}?{q}"),
         None => plain,
@@ -59,6 +48,24 @@ pub async fn route(core: AppState, routes: axum::Router, mut req: Request) -> Re
         Err(_) => return not_found(),
     }
     domain::within(found, call(routes, req)).await
+}
+
+/// The domain `name` (`None`: there is none). An organisation's domain is made when one of its
+/// users first signs in, which may be this very request: for such a name, the request's
+/// credentials are checked first (wrong ones are an error).
+pub async fn named(
+    core: &AppState,
+    name: &str,
+    parts: &Parts,
+) -> Result<Option<Current>, CoreError> {
+    if let Some(found) = domain::find(core, name).await? {
+        return Ok(Some(found));
+    }
+    if !name.starts_with(ORG_PREFIX) {
+        return Ok(None);
+    }
+    auth::signed_in(core, &parts.method, &parts.headers, &parts.extensions).await?;
+    domain::find_fresh(core, name).await
 }
 
 async fn call(routes: axum::Router, req: Request) -> Response {

@@ -108,7 +108,16 @@ pub static PLUGIN: Plugin = Plugin {
     tasks: &[&SYNC, &PUBLISH, &CREATE],
     content_in_use: &[],
     artifact_in_use: &[],
-    migrations: &[depot_core::migration!(6, "python", "0006_python")],
+    migrations: &[
+        depot_core::migration!(6, "python", "0006_python"),
+        depot_core::db::Migration {
+            sqlite_rebuilds: &[depot_core::db::Rebuild {
+                table: "python_packages",
+                edits: &[("sha256 TEXT NOT NULL UNIQUE", "sha256 TEXT NOT NULL")],
+            }],
+            ..depot_core::migration!(15, "python_domains", "0015_python_domains")
+        },
+    ],
 };
 
 /// Syncs a python repository from its remote index.

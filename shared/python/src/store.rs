@@ -59,7 +59,7 @@ pub static TABLE: Table = Table {
         ("version", "p.version"),
         ("pulp_created", "c.created"),
     ],
-    domain: None,
+    domain: Some("c.domain_id"),
 };
 
 impl Package {
@@ -114,25 +114,29 @@ struct PackageRow<'a> {
     metadata_sha256: Option<&'a str>,
 }
 
-const FIND: &str = "SELECT content_id FROM python_packages WHERE sha256 = $1";
+/// The package with sha256 `$1` in domain `$2`.
+const FIND: &str = "SELECT content_id FROM python_packages WHERE sha256 = $1 AND domain_id = $2";
 
 /// Inserts the content and package rows; `None` when the same file was recorded meanwhile by a
 /// concurrent upload or sync (the caller then takes that one).
 async fn insert(tx: &mut Tx, r: &PackageRow<'_>) -> CoreResult<Option<String>> {
     let id = depot_core::new_id();
     sqlx::query(
-        "INSERT INTO contents (id, pulp_type, pulp_labels, created, updated, repo_key) VALUES ($1, $2, '{}', $3, $3, $4)",
+        "INSERT INTO contents (id, pulp_type, pulp_labels, created, updated, repo_key, domain_id) \
+         VALUES ($1, $2, '{}', $3, $3, $4, $5)",
     )
     .bind(&id)
     .bind(PACKAGE_TYPE)
     .bind(depot_core::time::now())
     .bind(r.filename)
+    .bind(depot_core::domain::id().to_string())
     .execute(&mut **tx)
     .await?;
     let inserted = sqlx::query(
         "INSERT INTO python_packages (content_id, filename, sha256, name, name_normalized, version, packagetype, \
-         python_version, requires_python, size, metadata, metadata_sha256) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (sha256) DO NOTHING",
+         python_version, requires_python, size, metadata, metadata_sha256, domain_id) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+         ON CONFLICT (domain_id, sha256) DO NOTHING",
     )
     .bind(&id)
     .bind(r.filename)
@@ -146,6 +150,7 @@ async fn insert(tx: &mut Tx, r: &PackageRow<'_>) -> CoreResult<Option<String>> {
     .bind(r.size)
     .bind(r.metadata.to_string())
     .bind(r.metadata_sha256)
+    .bind(depot_core::domain::id().to_string())
     .execute(&mut **tx)
     .await?
     .rows_affected();
@@ -173,9 +178,10 @@ async fn add_file(
 
 /// The package `content_id`.
 pub async fn get(db: &Db, content_id: &str) -> CoreResult<Package> {
-    let sql = format!("SELECT {COLUMNS} FROM {FROM} WHERE p.content_id = $1");
+    let sql = format!("SELECT {COLUMNS} FROM {FROM} WHERE p.content_id = $1 AND c.domain_id = $2");
     let row = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(content_id)
+        .bind(depot_core::domain::id().to_string())
         .fetch_optional(db.pool())
         .await?
         .ok_or_else(|| depot_core::CoreError::not_found("PythonPackageContent"))?;
@@ -188,6 +194,7 @@ pub async fn add(db: &Db, p: NewPackage<'_>) -> CoreResult<String> {
     let mut tx = db.begin_write().await?;
     let existing: Option<String> = sqlx::query_scalar(FIND)
         .bind(p.sha256)
+        .bind(depot_core::domain::id().to_string())
         .fetch_optional(&mut *tx)
         .await?;
     let metadata_path = format!("{}.metadata", p.filename);
@@ -212,6 +219,7 @@ pub async fn add(db: &Db, p: NewPackage<'_>) -> CoreResult<String> {
                 drop(tx);
                 return Ok(sqlx::query_scalar(FIND)
                     .bind(p.sha256)
+                    .bind(depot_core::domain::id().to_string())
                     .fetch_one(db.pool())
                     .await?);
             };
@@ -328,14 +336,13 @@ pub async fn filename_in_version(
         .await?)
 }
 
-/// The package with this sha256, if it is stored.
+/// The package with this sha256 in the domain in force, if it is stored.
 pub async fn by_sha256(db: &Db, sha256: &str) -> CoreResult<Option<String>> {
-    Ok(
-        sqlx::query_scalar("SELECT content_id FROM python_packages WHERE sha256 = $1")
-            .bind(sha256)
-            .fetch_optional(db.pool())
-            .await?,
-    )
+    Ok(sqlx::query_scalar(FIND)
+        .bind(sha256)
+        .bind(depot_core::domain::id().to_string())
+        .fetch_optional(db.pool())
+        .await?)
 }
 
 /// Records a package whose file stays upstream until first downloaded (then checked against
@@ -351,6 +358,7 @@ pub async fn add_remote(
     let mut tx = db.begin_write().await?;
     let existing: Option<String> = sqlx::query_scalar(FIND)
         .bind(sha256)
+        .bind(depot_core::domain::id().to_string())
         .fetch_optional(&mut *tx)
         .await?;
     let id = match existing {
@@ -372,6 +380,7 @@ pub async fn add_remote(
                 drop(tx);
                 return Ok(sqlx::query_scalar(FIND)
                     .bind(sha256)
+                    .bind(depot_core::domain::id().to_string())
                     .fetch_one(db.pool())
                     .await?);
             };

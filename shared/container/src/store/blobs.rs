@@ -64,18 +64,22 @@ pub(super) async fn blob_row(
     artifact_id: Option<&str>,
 ) -> CoreResult<String> {
     let key = digest.to_string();
-    let find = "SELECT content_id FROM container_blobs WHERE digest = $1";
+    let domain = depot_core::domain::id().to_string();
+    let find = "SELECT content_id FROM container_blobs WHERE digest = $1 AND domain_id = $2";
     let mut existing: Option<String> = sqlx::query_scalar(find)
         .bind(&key)
+        .bind(&domain)
         .fetch_optional(&mut **tx)
         .await?;
     if existing.is_none() {
         let id = insert_content(tx, BLOB_TYPE, &key).await?;
         let inserted = sqlx::query(
-            "INSERT INTO container_blobs (content_id, digest) VALUES ($1, $2) ON CONFLICT (digest) DO NOTHING",
+            "INSERT INTO container_blobs (content_id, digest, domain_id) VALUES ($1, $2, $3) \
+             ON CONFLICT (domain_id, digest) DO NOTHING",
         )
         .bind(&id)
         .bind(&key)
+        .bind(&domain)
         .execute(&mut **tx)
         .await?
         .rows_affected();
@@ -95,6 +99,7 @@ pub(super) async fn blob_row(
         existing = Some(
             sqlx::query_scalar(find)
                 .bind(&key)
+                .bind(&domain)
                 .fetch_one(&mut **tx)
                 .await?,
         );
@@ -154,13 +159,15 @@ pub async fn add_remote_blob(
     Ok(content_id)
 }
 
-/// The content id of a blob whose bytes are stored, wherever it is.
+/// The content id of a blob of the domain in force whose bytes are stored, in whichever
+/// repository it is.
 pub async fn stored_blob(db: &Db, digest: &Digest) -> CoreResult<Option<String>> {
     Ok(sqlx::query_scalar(
         "SELECT b.content_id FROM container_blobs b JOIN content_artifacts ca ON ca.content_id = b.content_id \
-         WHERE b.digest = $1 AND ca.artifact_id IS NOT NULL",
+         WHERE b.digest = $1 AND b.domain_id = $2 AND ca.artifact_id IS NOT NULL",
     )
     .bind(digest.to_string())
+    .bind(depot_core::domain::id().to_string())
     .fetch_optional(db.pool())
     .await?)
 }

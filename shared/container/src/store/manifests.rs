@@ -106,9 +106,11 @@ pub async fn add_manifest(
     }
 
     let mut tx = db.begin_write().await?;
-    let find = "SELECT content_id FROM container_manifests WHERE digest = $1";
+    let domain = depot_core::domain::id().to_string();
+    let find = "SELECT content_id FROM container_manifests WHERE digest = $1 AND domain_id = $2";
     let existing: Option<String> = sqlx::query_scalar(find)
         .bind(digest.to_string())
+        .bind(&domain)
         .fetch_optional(&mut *tx)
         .await?;
     let id = match existing {
@@ -117,8 +119,9 @@ pub async fn add_manifest(
             let id = insert_content(&mut tx, MANIFEST_TYPE, &digest.to_string()).await?;
             let inserted = sqlx::query(
                 "INSERT INTO container_manifests (content_id, digest, schema_version, media_type, kind, data, \
-                 config_blob_id, subject, artifact_type, annotations) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
-                 ON CONFLICT (digest) DO NOTHING",
+                 config_blob_id, subject, artifact_type, annotations, domain_id) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+                 ON CONFLICT (domain_id, digest) DO NOTHING",
             )
             .bind(&id)
             .bind(digest.to_string())
@@ -130,6 +133,7 @@ pub async fn add_manifest(
             .bind(parsed.subject.as_ref().map(|s| s.to_string()))
             .bind(parsed.artifact_type.clone())
             .bind(parsed.annotations.to_string())
+            .bind(&domain)
             .execute(&mut *tx)
             .await?
             .rows_affected();
@@ -141,6 +145,7 @@ pub async fn add_manifest(
                 drop_content(&mut tx, &id).await?;
                 sqlx::query_scalar(find)
                     .bind(digest.to_string())
+                    .bind(&domain)
                     .fetch_one(&mut *tx)
                     .await?
             }

@@ -202,13 +202,14 @@ pub(super) async fn pend(tx: &mut Tx, repository_id: &str, content_id: &str) -> 
 pub(super) async fn insert_content(tx: &mut Tx, pulp_type: &str, key: &str) -> CoreResult<String> {
     let id = depot_core::new_id();
     sqlx::query(
-        "INSERT INTO contents (id, pulp_type, pulp_labels, created, updated, repo_key) \
-         VALUES ($1, $2, '{}', $3, $3, $4)",
+        "INSERT INTO contents (id, pulp_type, pulp_labels, created, updated, repo_key, domain_id) \
+         VALUES ($1, $2, '{}', $3, $3, $4, $5)",
     )
     .bind(&id)
     .bind(pulp_type)
     .bind(depot_core::time::now())
     .bind(key)
+    .bind(depot_core::domain::id().to_string())
     .execute(&mut **tx)
     .await?;
     Ok(id)

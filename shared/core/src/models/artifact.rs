@@ -1,4 +1,4 @@
-//! Artifacts: files stored once per sha256.
+//! Artifacts: files stored once per sha256 in each domain.
 
 use schemars::JsonSchema;
 use serde::Serialize;
@@ -38,7 +38,7 @@ pub static TABLE: Table = Table {
         ("sha512", "sha512"),
         ("pulp_created", "created"),
     ],
-    domain: None,
+    domain: Some("artifacts.domain_id"),
 };
 
 impl Artifact {
@@ -103,9 +103,10 @@ pub struct ArtifactResponse {
 
 pub async fn get(db: &Db, id: &str) -> CoreResult<Artifact> {
     let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM artifacts WHERE id = $1"
+        "SELECT {COLUMNS} FROM artifacts WHERE id = $1 AND domain_id = $2"
     )))
     .bind(id)
+    .bind(crate::domain::id().to_string())
     .fetch_optional(db.pool())
     .await?
     .ok_or_else(|| CoreError::not_found("Artifact"))?;
@@ -114,9 +115,10 @@ pub async fn get(db: &Db, id: &str) -> CoreResult<Artifact> {
 
 pub async fn find_by_sha256(db: &Db, sha256: &str) -> CoreResult<Option<Artifact>> {
     let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-        "SELECT {COLUMNS} FROM artifacts WHERE sha256 = $1"
+        "SELECT {COLUMNS} FROM artifacts WHERE sha256 = $1 AND domain_id = $2"
     )))
     .bind(sha256)
+    .bind(crate::domain::id().to_string())
     .fetch_optional(db.pool())
     .await?;
     row.as_ref().map(Artifact::from_row).transpose()
@@ -127,8 +129,9 @@ pub async fn find_by_sha256(db: &Db, sha256: &str) -> CoreResult<Option<Artifact
 pub async fn insert(db: &Db, file: &str, d: &Digests) -> CoreResult<Artifact> {
     let now = crate::time::now();
     sqlx::query(
-        "INSERT INTO artifacts (id, file, size, md5, sha1, sha224, sha256, sha384, sha512, created, updated) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10) ON CONFLICT (sha256) DO NOTHING",
+        "INSERT INTO artifacts (id, file, size, md5, sha1, sha224, sha256, sha384, sha512, created, updated, \
+         domain_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11) \
+         ON CONFLICT (domain_id, sha256) DO NOTHING",
     )
     .bind(crate::new_id())
     .bind(file)
@@ -140,6 +143,7 @@ pub async fn insert(db: &Db, file: &str, d: &Digests) -> CoreResult<Artifact> {
     .bind(d.sha384.clone())
     .bind(d.sha512.clone())
     .bind(now)
+    .bind(crate::domain::id().to_string())
     .execute(db.pool())
     .await?;
     find_by_sha256(db, &d.sha256)

@@ -7,14 +7,16 @@ use sqlx::Row;
 use crate::CoreResult;
 use crate::db::Db;
 
-/// Whether content unit `id` exists and is of type `pulp_type`.
+/// Whether content unit `id` exists in the domain in force and is of type `pulp_type`.
 pub async fn exists(db: &Db, id: &str, pulp_type: &str) -> CoreResult<bool> {
-    let found: Option<String> =
-        sqlx::query_scalar("SELECT id FROM contents WHERE id = $1 AND pulp_type = $2")
-            .bind(id)
-            .bind(pulp_type)
-            .fetch_optional(db.pool())
-            .await?;
+    let found: Option<String> = sqlx::query_scalar(
+        "SELECT id FROM contents WHERE id = $1 AND pulp_type = $2 AND domain_id = $3",
+    )
+    .bind(id)
+    .bind(pulp_type)
+    .bind(crate::domain::id().to_string())
+    .fetch_optional(db.pool())
+    .await?;
     Ok(found.is_some())
 }
 

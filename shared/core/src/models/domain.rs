@@ -241,6 +241,11 @@ pub fn check_name(name: &str) -> CoreResult<()> {
     Ok(())
 }
 
+/// A storage class and its settings, checked as Pulp checks them.
+pub fn checked_storage(class: &str, settings: &Value) -> CoreResult<Map<String, Value>> {
+    storage::validate(class, settings)
+}
+
 /// The fields a create (no `existing`) or an update sent, checked (as Pulp's serializer checks
 /// them) and completed from `existing`; `None` when an update changes nothing.
 pub async fn checked(

@@ -250,15 +250,15 @@ async fn present_with_keys(
         .collect()
 }
 
-/// Keys of the given content ids (unknown ids are left out).
+/// Keys of the given content ids (unknown ids, and those of other domains, are left out).
 async fn keys_of(tx: &mut Tx, ids: &[String]) -> CoreResult<HashMap<String, UnitKey>> {
     let mut out = HashMap::new();
     for chunk in ids.chunks(500) {
         let sql = format!(
-            "SELECT id, pulp_type, repo_key FROM contents WHERE id IN ({})",
-            placeholders(1, chunk.len())
+            "SELECT id, pulp_type, repo_key FROM contents WHERE domain_id = $1 AND id IN ({})",
+            placeholders(2, chunk.len())
         );
-        let mut q = sqlx::query(AssertSqlSafe(sql));
+        let mut q = sqlx::query(AssertSqlSafe(sql)).bind(crate::domain::id().to_string());
         for id in chunk {
             q = q.bind(id.clone());
         }

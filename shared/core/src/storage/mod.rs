@@ -63,9 +63,15 @@ pub trait StagedFile: Send {
     async fn commit(self: Box<Self>, key: &str) -> io::Result<()>;
 }
 
-/// Content-addressed key of an artifact: `artifact/ab/cdef...`.
+/// Content-addressed key of an artifact of the domain in force: `artifact/ab/cdef...` in
+/// `default`, `domains/<id>/artifact/ab/cdef...` in the others (no domain's files are another's).
 pub fn artifact_key(sha256: &str) -> String {
-    format!("artifact/{}/{}", &sha256[..2], &sha256[2..])
+    let key = format!("artifact/{}/{}", &sha256[..2], &sha256[2..]);
+    let domain = crate::domain::id();
+    match &*domain == crate::domain::DEFAULT_ID {
+        true => key,
+        false => format!("domains/{domain}/{key}"),
+    }
 }
 
 /// Refuses keys that could escape the storage root. Keys are made by Depot, never by users,

@@ -33,7 +33,12 @@ impl DistributionType for Distributions {
         s: &Settings,
     ) -> Self::Response {
         PythonPythonDistributionResponse {
-            base_url: format!("{}/pypi/{}/", s.content_origin, c.base_path),
+            base_url: format!(
+                "{}{}{}/",
+                s.content_origin,
+                depot_core::domain::pypi_root(),
+                c.base_path
+            ),
             allow_uploads: d.allow_uploads,
             remote: d
                 .remote_id
