@@ -403,6 +403,19 @@ async fn each_domain_is_a_namespace_of_its_own() {
     }
 }
 
+/// Apps with domains on that take `X-RH-IDENTITY` identities.
+async fn with_identities() -> Vec<TestApp> {
+    use depot_core::identity::{DEFAULT_FILTER, JqFilter};
+    apps_with(|s| {
+        s.domain_enabled = true;
+        s.header_auth.json_header = Some((
+            "x-rh-identity".into(),
+            JqFilter::parse(DEFAULT_FILTER).unwrap(),
+        ));
+    })
+    .await
+}
+
 /// An `X-RH-IDENTITY` user of organisation `org`.
 fn identity(name: &str, org: &str) -> String {
     use base64::Engine;
@@ -412,15 +425,7 @@ fn identity(name: &str, org: &str) -> String {
 
 #[tokio::test]
 async fn each_organisation_works_in_its_own_domain() {
-    use depot_core::identity::{DEFAULT_FILTER, JqFilter};
-    let apps = apps_with(|s| {
-        s.domain_enabled = true;
-        s.header_auth.json_header = Some((
-            "x-rh-identity".into(),
-            JqFilter::parse(DEFAULT_FILTER).unwrap(),
-        ));
-    })
-    .await;
+    let apps = with_identities().await;
     for app in apps {
         let e = app.engine;
         let alice = identity("alice", "101");
@@ -692,6 +697,364 @@ async fn each_domain_has_its_own_python_index() {
             let (status, _) = app.fetch(path).await;
             assert_eq!(status, StatusCode::NOT_FOUND, "{e} {path}");
         }
+        app.close().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn organisations_push_and_pull_in_their_own_registry() {
+    let apps = with_identities().await;
+    let sha = |b: &[u8]| format!("sha256:{}", depot_core::checksums::sha256_hex(b));
+    for app in apps {
+        let e = app.engine;
+        let alice = identity("alice", "101");
+        let bob = identity("bob", "202");
+        let blob = b"alice's layer".to_vec();
+        let upload = |who: &str, name: &str| {
+            let path = format!("/v2/{name}/blobs/uploads/?digest={}", sha(&blob));
+            let headers = [
+                ("x-rh-identity".to_string(), who.to_string()),
+                (
+                    "content-type".to_string(),
+                    "application/octet-stream".to_string(),
+                ),
+            ];
+            let (app, blob) = (&app, blob.clone());
+            async move {
+                let headers: Vec<(&str, &str)> = headers
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str()))
+                    .collect();
+                app.raw_with("POST", &path, &headers, blob).await.0
+            }
+        };
+        // Alice pushes into her organisation's domain; the repository is hers.
+        assert_eq!(
+            upload(&alice, "org-101/team/app").await,
+            StatusCode::CREATED,
+            "{e}"
+        );
+        // Bob may not push there, nor make repositories in another domain.
+        assert_eq!(
+            upload(&bob, "org-101/team/app").await,
+            StatusCode::FORBIDDEN,
+            "{e}"
+        );
+        assert_eq!(
+            upload(&bob, "org-101/bob/app").await,
+            StatusCode::FORBIDDEN,
+            "{e}"
+        );
+        assert_eq!(
+            upload(&bob, "org-202/bob/app").await,
+            StatusCode::CREATED,
+            "{e}"
+        );
+        // A user of no organisation may push nowhere.
+        let carol = {
+            use base64::Engine;
+            let doc = json!({"identity": {"user": {"username": "carol"}}});
+            base64::engine::general_purpose::STANDARD.encode(doc.to_string())
+        };
+        assert_eq!(
+            upload(&carol, "default/c/app").await,
+            StatusCode::FORBIDDEN,
+            "{e}"
+        );
+        // What Alice pushed is hers in the API.
+        let (status, dists) = app
+            .with_headers(
+                "GET",
+                "/pulp/org-101/api/v3/distributions/container/container/",
+                &[("x-rh-identity", &alice)],
+            )
+            .await;
+        assert_eq!(
+            (status, dists["count"].clone()),
+            (StatusCode::OK, json!(1)),
+            "{e} {dists}"
+        );
+        let (_, dists) = app
+            .with_headers(
+                "GET",
+                "/pulp/org-101/api/v3/distributions/container/container/",
+                &[("x-rh-identity", &bob)],
+            )
+            .await;
+        assert_eq!(dists["count"], 0, "{e} {dists}");
+        app.close().await;
+    }
+}
+
+/// A twine upload of `filename` (`bytes`) as multipart form fields.
+fn twine_form(filename: &str, bytes: &[u8]) -> (String, Vec<u8>) {
+    let boundary = "depot-twine-boundary";
+    let sha = depot_core::checksums::sha256_hex(bytes);
+    let mut body = Vec::new();
+    for (name, value) in [
+        (":action", "file_upload"),
+        ("protocol_version", "1"),
+        ("name", "demo-pkg"),
+        ("version", "1.0"),
+        ("filetype", "bdist_wheel"),
+        ("sha256_digest", sha.as_str()),
+    ] {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            )
+            .as_bytes(),
+        );
+    }
+    body.extend_from_slice(
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"content\"; \
+             filename=\"{filename}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn organisations_upload_to_their_own_indexes() {
+    let apps = with_identities().await;
+    for app in apps {
+        let e = app.engine;
+        let alice = identity("alice", "101");
+        let bob = identity("bob", "202");
+        let as_alice = [("x-rh-identity", alice.as_str())];
+        // Alice makes an index in her domain.
+        let root = "/pulp/org-101/api/v3/";
+        let (status, repo) = app
+            .with_headers_json(
+                "POST",
+                &format!("{root}repositories/python/python/"),
+                &as_alice,
+                Some(json!({"name": "py"})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{e} {repo}");
+        let (status, accepted) = app
+            .with_headers_json(
+                "POST",
+                &format!("{root}distributions/python/pypi/"),
+                &as_alice,
+                Some(json!({"name": "py", "base_path": "py", "repository": repo["pulp_href"]})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{e} {accepted}");
+        app.wait(&accepted).await;
+        let (filename, bytes) = common::wheel("demo-pkg", "1.0");
+        let (ctype, body) = twine_form(&filename, &bytes);
+        let upload = |who: &str| {
+            let headers = [
+                ("x-rh-identity".to_string(), who.to_string()),
+                ("content-type".to_string(), ctype.clone()),
+            ];
+            let (app, body) = (&app, body.clone());
+            async move {
+                let headers: Vec<(&str, &str)> = headers
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str()))
+                    .collect();
+                app.raw_with("POST", "/pypi/org-101/py/legacy/", &headers, body)
+                    .await
+                    .0
+            }
+        };
+        // Bob may not upload to Alice's index; Alice may.
+        assert_eq!(upload(&bob).await, StatusCode::FORBIDDEN, "{e}");
+        assert_eq!(upload(&alice).await, StatusCode::OK, "{e}");
+        let (status, html) = app.fetch("/pypi/org-101/py/simple/demo-pkg/").await;
+        assert_eq!(status, StatusCode::OK, "{e}");
+        assert!(String::from_utf8(html).unwrap().contains(&filename), "{e}");
+        app.close().await;
+    }
+}
+
+/// What each organisation's user sees of the other's: for every resource family, Bob finds
+/// nothing of Alice's, by list, read, change or delete, through her domain's URLs or his own.
+#[tokio::test(flavor = "multi_thread")]
+async fn tenant_isolation_matrix() {
+    let apps = with_identities().await;
+    // Collection, body of a create (201 at once, or 202 and a task).
+    let families = [
+        ("repositories/file/file/", json!({"name": "rf"})),
+        ("repositories/python/python/", json!({"name": "rp"})),
+        ("repositories/container/container/", json!({"name": "rc"})),
+        (
+            "remotes/file/file/",
+            json!({"name": "mf", "url": "http://example.invalid/PULP_MANIFEST"}),
+        ),
+        (
+            "remotes/python/python/",
+            json!({"name": "mp", "url": "http://example.invalid/"}),
+        ),
+        (
+            "remotes/container/container/",
+            json!({"name": "mc", "url": "http://example.invalid", "upstream_name": "x"}),
+        ),
+        ("contentguards/core/rbac/", json!({"name": "g1"})),
+        (
+            "contentguards/core/header/",
+            json!({"name": "g2", "header_name": "x-key", "header_value": "v"}),
+        ),
+        ("uploads/", json!({"size": 4})),
+        (
+            "distributions/file/file/",
+            json!({"name": "m", "base_path": "m"}),
+        ),
+        (
+            "distributions/python/pypi/",
+            json!({"name": "m2", "base_path": "m2"}),
+        ),
+        (
+            "distributions/container/container/",
+            json!({"name": "m3", "base_path": "m3/app", "private": true}),
+        ),
+    ];
+    for app in apps {
+        let e = app.engine;
+        let alice = identity("alice", "101");
+        let bob = identity("bob", "202");
+        let call = |who: &str, method: &'static str, path: String, body: Option<Value>| {
+            let header = who.to_string();
+            let app = &app;
+            async move {
+                app.with_headers_json(method, &path, &[("x-rh-identity", &header)], body)
+                    .await
+            }
+        };
+        let hers = "/pulp/org-101/api/v3/";
+        let his = "/pulp/org-202/api/v3/";
+        // Bob's first request makes his domain.
+        call(&bob, "GET", format!("{his}status/"), None).await;
+        let mut made = Vec::new();
+        for (collection, body) in &families {
+            let (status, answer) = call(
+                &alice,
+                "POST",
+                format!("{hers}{collection}"),
+                Some(body.clone()),
+            )
+            .await;
+            let href = match status {
+                StatusCode::CREATED => answer["pulp_href"].as_str().unwrap().to_string(),
+                StatusCode::ACCEPTED => {
+                    let t = app.wait(&answer).await;
+                    assert_eq!(t["state"], "completed", "{e} {collection} {t}");
+                    t["created_resources"][0].as_str().unwrap().to_string()
+                }
+                other => panic!("{e} {collection}: {other} {answer}"),
+            };
+            made.push((collection, href));
+        }
+        // Content in her file repository, its new version, a publication and its task.
+        let rf = made[0].1.clone();
+        let (_, accepted) = app
+            .form(
+                "POST",
+                &format!("{hers}content/file/files/"),
+                &[("relative_path", "secret.txt"), ("repository", &rf)],
+                b"alice's secret\n",
+                &[],
+            )
+            .await;
+        let t = app.completed(&accepted).await;
+        let content = t["created_resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(Value::as_str)
+            .find(|h| h.contains("/content/"))
+            .unwrap()
+            .to_string();
+        made.push((&"content/file/files/", content));
+        made.push((&"repositories/file/file/", format!("{rf}versions/1/")));
+        let (_, accepted) = call(
+            &alice,
+            "POST",
+            format!("{hers}publications/file/file/"),
+            Some(json!({"repository": rf})),
+        )
+        .await;
+        let task = accepted["task"].as_str().unwrap().to_string();
+        let t = app.completed(&accepted).await;
+        made.push((
+            &"publications/file/file/",
+            t["created_resources"][0].as_str().unwrap().to_string(),
+        ));
+        made.push((&"tasks/", task));
+
+        for (collection, href) in &made {
+            let crossed = href.replace("/pulp/org-101/", "/pulp/org-202/");
+            for path in [href.clone(), crossed.clone()] {
+                let (status, body) = call(&bob, "GET", path.clone(), None).await;
+                assert_eq!(status, StatusCode::NOT_FOUND, "{e} bob GET {path} {body}");
+                // Families without the method answer 405 whatever the id: that says nothing.
+                for (method, body) in [("DELETE", None), ("PATCH", Some(json!({"name": "z"})))] {
+                    let (status, body) = call(&bob, method, path.clone(), body).await;
+                    assert!(
+                        [StatusCode::NOT_FOUND, StatusCode::METHOD_NOT_ALLOWED].contains(&status),
+                        "{e} bob {method} {path} {status} {body}"
+                    );
+                }
+            }
+            // Alice herself does not reach it through Bob's domain either.
+            let (status, _) = call(&alice, "GET", crossed.clone(), None).await;
+            assert_eq!(status, StatusCode::NOT_FOUND, "{e} alice {crossed}");
+            // Lists show Bob nothing of hers, in her domain or his.
+            for root in [hers, his] {
+                let (status, page) = call(&bob, "GET", format!("{root}{collection}"), None).await;
+                assert_eq!(status, StatusCode::OK, "{e} {root}{collection}");
+                let listed = page.to_string();
+                assert!(
+                    !listed.contains("org-101"),
+                    "{e} {root}{collection} {listed}"
+                );
+            }
+        }
+        // Nor may he act on her objects: the answer is the one for what does not exist.
+        let rf = &made[0].1;
+        for (action, body) in [
+            ("modify/", json!({"add_content_units": []})),
+            ("sync/", json!({"remote": made[3].1})),
+            ("my_permissions/", Value::Null),
+            ("list_roles/", Value::Null),
+            (
+                "add_role/",
+                json!({"role": "file.filerepository_owner", "users": ["bob"]}),
+            ),
+        ] {
+            let (method, body) = match body {
+                Value::Null => ("GET", None),
+                b => ("POST", Some(b)),
+            };
+            let (status, answer) = call(&bob, method, format!("{rf}{action}"), body).await;
+            assert_eq!(status, StatusCode::NOT_FOUND, "{e} bob {action} {answer}");
+        }
+
+        // Her private image is not Bob's to pull, nor anyone's without credentials.
+        let private = json!({"name": "priv", "base_path": "priv/app", "private": true,
+                             "repository": made[2].1});
+        let (_, accepted) = call(
+            &alice,
+            "POST",
+            format!("{hers}distributions/container/container/"),
+            Some(private),
+        )
+        .await;
+        app.completed(&accepted).await;
+        let manifest = "/v2/org-101/priv/app/manifests/latest";
+        let (status, _, _) = app
+            .raw_with("GET", manifest, &[("x-rh-identity", &bob)], vec![])
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{e}");
+        let (status, _, _) = app.raw_with("GET", manifest, &[], vec![]).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{e}");
         app.close().await;
     }
 }

@@ -43,6 +43,10 @@ async fn allowed<P: RepositoryType>(
     action: &str,
 ) -> ApiResult<Repository> {
     let repo = repository::get_of_type(&state.db, id, P::PULP_TYPE).await?;
+    // Versions of a repository the caller may not see are not found, as it is not.
+    caller
+        .must_see(state, &Object::new(P::KIND, id), "repository")
+        .await?;
     let check = Check {
         action,
         repository: Some(Object::new(P::KIND, id)),

@@ -23,10 +23,31 @@ pub async fn handle(
     user: &User,
     req: Request,
 ) -> CoreResult<Response> {
+    if let Err(e) = may_upload(state, index, user).await {
+        return Ok(error_response(e));
+    }
     Ok(match upload(state, index, user, req).await {
         Ok(r) => r,
         Err(e) => error_response(e),
     })
+}
+
+/// Pulp's policy of the index's uploads (`index_has_repo_perm:python.modify_pythonrepository`):
+/// the uploader may modify the index's repository (model-wide, in its domain, or on it).
+async fn may_upload(state: &AppState, index: &Index, user: &User) -> CoreResult<()> {
+    let Some(repository_id) = &index.repository_id else {
+        return Ok(());
+    };
+    let caller = depot_http::Caller::of(state, user.clone()).await?;
+    let object = depot_core::access::Object::new(&depot_python::plugin::REPOSITORY, repository_id);
+    match caller
+        .grants
+        .holds(&state.db, "python.modify_pythonrepository", &object)
+        .await?
+    {
+        true => Ok(()),
+        false => Err(depot_http::access::forbidden()),
+    }
 }
 
 /// The uploading user: checked before anything else, so that an index's existence is no
@@ -42,8 +63,7 @@ pub async fn authenticate(
         .await
         .and_then(|u| {
             u.ok_or_else(|| CoreError::Unauthenticated("Uploads need credentials.".into()))
-        })
-        .and_then(|u| u.permitted().map(|()| u));
+        });
     user.map_err(error_response)
 }
 

@@ -2,9 +2,11 @@
 //! Repository names contain slashes, so one handler takes every `/v2/` path and routes it by
 //! its suffix (`/manifests/<ref>`, `/blobs/<digest>`, `/blobs/uploads/...`, `/tags/list`).
 //!
-//! Access follows Pulp with token auth disabled: Basic credentials of Depot users for every
-//! push, anonymous pulls of distributions that are not private.
+//! Access follows Pulp with token auth disabled: credentials of Depot users for every push,
+//! anonymous pulls of distributions that are not private, and Pulp's container permissions
+//! for the rest (`access.rs`).
 
+mod access;
 mod blobs;
 mod error;
 mod listing;
@@ -12,6 +14,7 @@ mod manifests;
 mod pull_through;
 mod uploads;
 
+use access::{Asker, BeforePush};
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -152,30 +155,30 @@ async fn dispatch(state: &AppState, parts: &Parts, body: Body) -> Result<Respons
 
 /// Serves `route` in the domain in force.
 async fn serve(state: &AppState, parts: &Parts, body: Body, route: Route) -> Result<Response> {
-    let user = caller(state, parts).await?;
+    let asker = Asker::of(state, caller(state, parts).await?).await?;
     let m = &parts.method;
     let query = parts.uri.query().unwrap_or("");
     match route {
         Route::Base => {
             // Clients learn here that credentials are wanted (a 401 with a Basic challenge),
             // and check the ones they have.
-            if user.is_none() {
+            if asker.user().is_none() {
                 return Err(RegistryError::Unauthorized.into());
             }
             Ok(json_response(StatusCode::OK, "{}"))
         }
         Route::Catalog if m == Method::GET => {
-            listing::catalog(state, reader(user.as_ref()), query).await
+            listing::catalog(state, reader(asker.user()), query).await
         }
         Route::Tags(name) if m == Method::GET => {
-            let repo = pull_repo(state, &name, user.as_ref()).await?;
+            let repo = pull_repo(state, &name, &asker).await?;
             listing::tags(state, &repo, query).await
         }
         Route::Manifest(name, reference) => {
             names::validate_name(&name)?;
             match *m {
                 Method::GET | Method::HEAD => {
-                    let repo = pull_repo(state, &name, user.as_ref()).await?;
+                    let repo = pull_repo(state, &name, &asker).await?;
                     if repo.remote_id.is_some() {
                         pull_through::manifest(state, &repo, &reference, parts).await
                     } else {
@@ -183,12 +186,15 @@ async fn serve(state: &AppState, parts: &Parts, body: Body, route: Route) -> Res
                     }
                 }
                 Method::PUT => {
-                    let user = pusher(user)?;
-                    manifests::put(state, &user, &name, &reference, parts, body).await
+                    let user = asker.pusher(state, &name).await?;
+                    let before = BeforePush::of(state, &name).await?;
+                    let r = manifests::put(state, &user, &name, &reference, parts, body).await?;
+                    before.settle(state, &user, &name).await?;
+                    Ok(r)
                 }
                 Method::DELETE => {
-                    let user = pusher(user)?;
-                    let repo = pull_repo(state, &name, Some(&user)).await?;
+                    let user = asker.pusher(state, &name).await?;
+                    let repo = pull_repo(state, &name, &asker).await?;
                     manifests::delete(state, &user, &repo, &reference).await
                 }
                 _ => Ok(method_not_allowed()),
@@ -199,29 +205,32 @@ async fn serve(state: &AppState, parts: &Parts, body: Body, route: Route) -> Res
             let digest: Digest = digest.parse()?;
             match *m {
                 Method::GET | Method::HEAD => {
-                    let repo = pull_repo(state, &name, user.as_ref()).await?;
+                    let repo = pull_repo(state, &name, &asker).await?;
                     blobs::get(state, &repo, &digest, parts).await
                 }
                 Method::DELETE => {
-                    let user = pusher(user)?;
-                    let repo = pull_repo(state, &name, Some(&user)).await?;
+                    let user = asker.pusher(state, &name).await?;
+                    let repo = pull_repo(state, &name, &asker).await?;
                     blobs::delete(state, &user, &repo, &digest).await
                 }
                 _ => Ok(method_not_allowed()),
             }
         }
         Route::Referrers(name, digest) if m == Method::GET => {
-            let repo = pull_repo(state, &name, user.as_ref()).await?;
+            let repo = pull_repo(state, &name, &asker).await?;
             manifests::referrers(state, &repo, &digest.parse()?, query).await
         }
         Route::UploadStart(name) if m == Method::POST => {
             names::validate_name(&name)?;
-            let user = pusher(user)?;
-            uploads::start(state, &user, &name, query, body).await
+            let user = asker.pusher(state, &name).await?;
+            let before = BeforePush::of(state, &name).await?;
+            let r = uploads::start(state, &user, &name, query, body).await?;
+            before.settle(state, &user, &name).await?;
+            Ok(r)
         }
         Route::Upload(name, id) => {
             names::validate_name(&name)?;
-            pusher(user)?;
+            asker.pusher(state, &name).await?;
             let repo = store::find(&state.db, &name)
                 .await?
                 .ok_or(RegistryError::BlobUploadUnknown)?;
@@ -245,29 +254,22 @@ async fn caller(state: &AppState, parts: &Parts) -> Result<Option<User>> {
         .map_err(|_| RegistryError::Unauthorized.into())
 }
 
-/// The caller, when they may change content.
-fn pusher(user: Option<User>) -> Result<User> {
-    let user = user.ok_or(RegistryError::Unauthorized)?;
-    user.permitted().map_err(|_| RegistryError::Denied)?;
-    Ok(user)
-}
-
 /// The caller, when they may read private content and fill caches.
 fn reader(user: Option<&User>) -> Option<&User> {
     user.filter(|u| u.permitted().is_ok())
 }
 
 /// A repository the caller may pull from (a pull-through cache's, made on first pull).
-async fn pull_repo(state: &AppState, name: &str, user: Option<&User>) -> Result<Repo> {
+async fn pull_repo(state: &AppState, name: &str, asker: &Asker) -> Result<Repo> {
     names::validate_name(name)?;
     let repo = match store::find(&state.db, name).await? {
         Some(r) => Some(r),
-        None => pull_through::open(state, name, reader(user)).await?,
+        None => pull_through::open(state, name, reader(asker.user())).await?,
     };
     match repo {
-        Some(r) if r.private && user.is_none() => Err(RegistryError::Unauthorized.into()),
-        Some(r) if r.private && reader(user).is_none() => Err(RegistryError::Denied.into()),
-        Some(r) => Ok(r),
+        Some(r) if asker.may_pull(state, &r).await? => Ok(r),
+        Some(_) if asker.user().is_none() => Err(RegistryError::Unauthorized.into()),
+        Some(_) => Err(RegistryError::Denied.into()),
         None => Err(RegistryError::NameUnknown(name.to_string()).into()),
     }
 }

@@ -177,10 +177,21 @@ impl TestApp {
         headers: &[(&str, &str)],
         body: Vec<u8>,
     ) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
-        let mut req = Request::builder()
-            .method(method)
-            .uri(path)
-            .header(header::AUTHORIZATION, basic("admin", PASSWORD));
+        let admin = basic("admin", PASSWORD);
+        let mut all = vec![("authorization", admin.as_str())];
+        all.extend_from_slice(headers);
+        self.raw_with(method, path, &all, body).await
+    }
+
+    /// The same with only `headers` (no credentials of its own).
+    pub async fn raw_with(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Vec<u8>,
+    ) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+        let mut req = Request::builder().method(method).uri(path);
         for (name, value) in headers {
             req = req.header(*name, *value);
         }

@@ -187,14 +187,12 @@ impl ResourceType {
         }
     }
 
-    /// Whether its objects belong to a domain (a role given on a domain reaches them).
+    /// Whether its objects belong to a domain (a role given on a domain reaches them): all but
+    /// core's tenancy types, which are above domains.
     pub fn in_domains(&self) -> bool {
-        match self.family() {
-            Family::Other => {
-                ["core.task", "core.upload", "core.artifact"].contains(&self.prn_model)
-            }
-            _ => true,
-        }
+        use crate::hrefs::{ACCESS_POLICY, DOMAIN, GROUP, ROLE, TASK_GROUP, USER};
+        let above = [&USER, &GROUP, &ROLE, &ACCESS_POLICY, &DOMAIN, &TASK_GROUP];
+        !above.iter().any(|k| k.prn_model == self.prn_model)
     }
 
     pub fn family(&self) -> Family {

@@ -38,6 +38,8 @@ pub struct Repo {
     pub pinned: bool,
     /// A pull-through cache's distribution: its remote reaches the upstream repository.
     pub remote_id: Option<String>,
+    /// The distribution's id (`None` for a repository seen without one).
+    pub distribution_id: Option<String>,
 }
 
 impl Repo {
@@ -79,7 +81,7 @@ pub(super) fn in_repo<'q>(
 pub async fn find(db: &Db, name: &str) -> RegistryResult<Option<Repo>> {
     let row = sqlx::query(
         "SELECT r.id, d.private AS private, COALESCE(v.number, r.latest_number) AS number, r.pulp_type, \
-         d.remote_id, v.id IS NOT NULL AS pinned FROM distributions d \
+         d.remote_id, v.id IS NOT NULL AS pinned, d.id AS distribution_id FROM distributions d \
          LEFT JOIN repository_versions v ON v.id = d.repository_version_id \
          JOIN repositories r ON r.id = COALESCE(d.repository_id, v.repository_id) \
          WHERE d.base_path = $1 AND d.pulp_type = $2 AND d.domain_id = $3",
@@ -98,6 +100,7 @@ pub async fn find(db: &Db, name: &str) -> RegistryResult<Option<Repo>> {
         repository_type: r.try_get(3)?,
         remote_id: r.try_get(4)?,
         pinned: depot_core::db::get_bool(&r, "pinned")?,
+        distribution_id: r.try_get("distribution_id")?,
     }))
 }
 
@@ -292,6 +295,7 @@ impl Repo {
             latest_number: repository.latest_number,
             pinned: false,
             remote_id: None,
+            distribution_id: None,
         }
     }
 }
