@@ -579,3 +579,86 @@ async fn the_index_asks_the_guard_and_the_registry_takes_none() {
         app.close().await;
     }
 }
+
+/// A certificate of `tests/fixtures/certguard/`, as PEM text.
+fn cert(name: &str) -> String {
+    let path = format!(
+        "{}/tests/fixtures/certguard/{name}.pem",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    std::fs::read_to_string(path).unwrap()
+}
+
+/// `pem` URL-encoded, as a TLS-ending proxy forwards a client certificate.
+fn forwarded(pem: &str) -> String {
+    percent_encoding::utf8_percent_encode(pem, percent_encoding::NON_ALPHANUMERIC).to_string()
+}
+
+#[tokio::test]
+async fn x509_guards_let_through_certificates_of_their_ca() {
+    for app in apps().await {
+        let e = app.engine;
+        // A CA certificate is checked when the guard is made.
+        for bad in ["not a certificate", "", &cert("client")[..20]] {
+            let (status, body) = app
+                .api(
+                    "POST",
+                    "contentguards/certguard/x509/",
+                    Some(json!({"name": "x", "ca_certificate": bad})),
+                )
+                .await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{e} {body}");
+            assert!(body.get("ca_certificate").is_some(), "{e} {body}");
+        }
+        let (status, body) = app
+            .api(
+                "POST",
+                "contentguards/certguard/x509/",
+                Some(json!({"name": "x"})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{e} {body}");
+        let (status, guard) = app
+            .api(
+                "POST",
+                "contentguards/certguard/x509/",
+                Some(json!({"name": "x509", "ca_certificate": cert("ca")})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{e} {guard}");
+        assert_eq!(guard["ca_certificate"], cert("ca"));
+        assert!(
+            guard["pulp_href"]
+                .as_str()
+                .unwrap()
+                .contains("/contentguards/certguard/x509/")
+        );
+        let (_, all) = app.api("GET", "contentguards/", None).await;
+        assert_eq!(all["count"], 1, "{e} {all}");
+
+        let dist = distributed(&app, "x509").await;
+        protect(&app, &dist, &guard).await;
+        let path = "/pulp/content/x509/f.txt";
+        let (status, reason, _) = get(&app, path, &[]).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{e}");
+        assert!(reason.contains("not provided"), "{e} {reason}");
+        let client = forwarded(&cert("client"));
+        let (status, _, bytes) = get(&app, path, &[("x-client-cert", &client)]).await;
+        assert_eq!((status, bytes.as_slice()), (StatusCode::OK, FILE), "{e}");
+        for (who, why) in [
+            ("stranger", "not signed"),
+            ("expired", "expired"),
+            ("ca", "not"),
+        ] {
+            let sent = forwarded(&cert(who));
+            let (status, reason, _) = get(&app, path, &[("x-client-cert", &sent)]).await;
+            assert_eq!(status, StatusCode::FORBIDDEN, "{e} {who}");
+            assert!(reason.contains(why), "{e} {who} {reason}");
+        }
+        for junk in ["garbage", "%ZZ", &"A".repeat(70_000)] {
+            let (status, _, _) = get(&app, path, &[("x-client-cert", junk)]).await;
+            assert_eq!(status, StatusCode::FORBIDDEN, "{e}");
+        }
+        app.close().await;
+    }
+}

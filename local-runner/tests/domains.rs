@@ -992,13 +992,19 @@ async fn tenant_isolation_matrix() {
         for (collection, href) in &made {
             let crossed = href.replace("/pulp/org-101/", "/pulp/org-202/");
             for path in [href.clone(), crossed.clone()] {
+                // Versions are the one place Pulp answers 403 (it finds their repository in
+                // the domain before it asks who may see it); across domains they are not found.
+                let expected = match path.contains("/versions/") && path == *href {
+                    true => StatusCode::FORBIDDEN,
+                    false => StatusCode::NOT_FOUND,
+                };
                 let (status, body) = call(&bob, "GET", path.clone(), None).await;
-                assert_eq!(status, StatusCode::NOT_FOUND, "{e} bob GET {path} {body}");
+                assert_eq!(status, expected, "{e} bob GET {path} {body}");
                 // Families without the method answer 405 whatever the id: that says nothing.
                 for (method, body) in [("DELETE", None), ("PATCH", Some(json!({"name": "z"})))] {
                     let (status, body) = call(&bob, method, path.clone(), body).await;
                     assert!(
-                        [StatusCode::NOT_FOUND, StatusCode::METHOD_NOT_ALLOWED].contains(&status),
+                        [expected, StatusCode::METHOD_NOT_ALLOWED].contains(&status),
                         "{e} bob {method} {path} {status} {body}"
                     );
                 }

@@ -8,7 +8,7 @@ use axum::response::Response;
 use axum::routing::get;
 use depot_core::access::Object;
 use depot_core::hrefs::{
-    COMPOSITE_GUARD, GROUP, HEADER_GUARD, Kind, RBAC_GUARD, REDIRECT_GUARD, USER,
+    COMPOSITE_GUARD, GROUP, HEADER_GUARD, Kind, RBAC_GUARD, REDIRECT_GUARD, USER, X509_GUARD,
 };
 use depot_core::models::content_guard::{self, Guard, GuardFields, GuardResponse};
 use depot_core::models::list::{Bind, Filter, ListQuery};
@@ -36,7 +36,7 @@ struct GuardType {
 }
 
 /// The guard types, with Pulp's paths and OpenAPI names.
-const TYPES: [GuardType; 4] = [
+const TYPES: [GuardType; 5] = [
     GuardType {
         kind: &RBAC_GUARD,
         base: "/pulp/api/v3/contentguards/core/rbac/",
@@ -64,6 +64,13 @@ const TYPES: [GuardType; 4] = [
         href_param: "composite_content_guard_href",
         prefix: "contentguards_core_composite",
         tag: "Contentguards: Composite",
+    },
+    GuardType {
+        kind: &X509_GUARD,
+        base: "/pulp/api/v3/contentguards/certguard/x509/",
+        href_param: "certguard_x509_cert_guard_href",
+        prefix: "contentguards_certguard_x509",
+        tag: "Contentguards: X509",
     },
 ];
 
@@ -104,6 +111,8 @@ pub struct ContentGuardBody {
     pub jq_filter: Option<String>,
     /// Composite guards: the guards to ask, any of which lets a request through.
     pub guards: Option<Vec<String>>,
+    /// X.509 guards: the CA certificates (PEM) whose client certificates pass.
+    pub ca_certificate: Option<String>,
 }
 
 /// The fields each type takes, besides `name` and `description`.
@@ -112,6 +121,8 @@ fn own_fields(kind: Kind) -> &'static [&'static str] {
         &["header_name", "header_value", "jq_filter"]
     } else if kind == &COMPOSITE_GUARD {
         &["guards"]
+    } else if kind == &X509_GUARD {
+        &["ca_certificate"]
     } else {
         &[]
     }
@@ -129,6 +140,9 @@ fn fields_of(kind: Kind, raw: &Map<String, Value>, whole: bool) -> CoreResult<Gu
     let mut required = vec!["name"];
     if kind == &HEADER_GUARD {
         required.extend(["header_name", "header_value"]);
+    }
+    if kind == &X509_GUARD {
+        required.push("ca_certificate");
     }
     if whole && let Some(missing) = required.iter().find(|f| !raw.contains_key(**f)) {
         return Err(CoreError::field(missing, "This field is required."));
@@ -169,6 +183,7 @@ fn fields_of(kind: Kind, raw: &Map<String, Value>, whole: bool) -> CoreResult<Gu
         header_value: text("header_value")?,
         jq_filter: nullable("jq_filter"),
         guards,
+        ca_certificate: text("ca_certificate")?,
     })
 }
 
@@ -195,6 +210,8 @@ async fn shown(state: &AppState, g: &Guard) -> CoreResult<GuardResponse> {
         extra.insert("header_name".into(), json!(g.header_name));
         extra.insert("header_value".into(), json!(g.header_value));
         extra.insert("jq_filter".into(), json!(g.jq_filter));
+    } else if kind == &X509_GUARD {
+        extra.insert("ca_certificate".into(), json!(g.ca_certificate));
     } else if kind == &COMPOSITE_GUARD {
         let members = content_guard::member_hrefs(&state.db, std::slice::from_ref(&g.id)).await?;
         extra.insert(

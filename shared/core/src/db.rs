@@ -94,6 +94,7 @@ const CORE_MIGRATIONS: &[Migration] = &[
         sqlite_rebuilds: &CONTENT_REBUILDS,
         ..crate::migration!(14, "content_domains", "0014_content_domains")
     },
+    crate::migration!(17, "x509_guards", "0017_x509_guards"),
 ];
 
 /// Names unique per domain (the columns were added by migration 13's SQL).

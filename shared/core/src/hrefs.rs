@@ -42,7 +42,15 @@ pub static COMPOSITE_GUARD: ResourceType = guard(
     "core.compositecontentguard",
 );
 
-pub(crate) static CORE_TYPES: [Kind; 13] = [
+/// Pulp's certguard plugin's X.509 guard: client certificates a proxy forwards, checked
+/// against the guard's CA.
+pub static X509_GUARD: ResourceType = guard(
+    "certguard.x509",
+    "contentguards/certguard/x509/",
+    "certguard.x509certguard",
+);
+
+pub(crate) static CORE_TYPES: [Kind; 14] = [
     &DOMAIN,
     &ARTIFACT,
     &UPLOAD,
@@ -56,6 +64,7 @@ pub(crate) static CORE_TYPES: [Kind; 13] = [
     &REDIRECT_GUARD,
     &HEADER_GUARD,
     &COMPOSITE_GUARD,
+    &X509_GUARD,
 ];
 
 const fn guard(

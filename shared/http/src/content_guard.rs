@@ -1,7 +1,7 @@
 //! Whether a request may fetch what a content guard protects, as Pulp's guards decide: an RBAC
 //! guard asks for its `download` permission (of whoever the request signs in as), a header
-//! guard for a header's value, a content-redirect guard for a URL it signed, and a composite
-//! guard for any of its members.
+//! guard for a header's value, a content-redirect guard for a URL it signed, an X.509 guard for
+//! a client certificate of its CA, and a composite guard for any of its members.
 
 use axum::http::{Extensions, HeaderMap, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -9,11 +9,15 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use depot_core::CoreResult;
 use depot_core::access::{Check, Object};
-use depot_core::hrefs::{COMPOSITE_GUARD, HEADER_GUARD, RBAC_GUARD, REDIRECT_GUARD};
+use depot_core::hrefs::{COMPOSITE_GUARD, HEADER_GUARD, RBAC_GUARD, REDIRECT_GUARD, X509_GUARD};
 use depot_core::models::content_guard::{self, Guard, Loaded};
 
 use crate::access::viewset_of;
 use crate::{AppState, Caller};
+
+/// Where the proxy that ends TLS puts the client's certificate (PEM, URL-encoded, as nginx's
+/// `$ssl_client_escaped_cert`), as Pulp's certguard reads it.
+pub const CLIENT_CERT_HEADER: &str = "x-client-cert";
 
 /// The parts of a request a guard looks at.
 pub struct GuardRequest<'a> {
@@ -79,6 +83,12 @@ async fn one(
         header(guard, req)
     } else if kind == &REDIRECT_GUARD {
         guard.check_signed(&state.db, req.path, req.query)?
+    } else if kind == &X509_GUARD {
+        let sent = req
+            .headers
+            .get(CLIENT_CERT_HEADER)
+            .and_then(|v| v.to_str().ok());
+        content_guard::x509::check(guard.ca_certificate.as_deref().unwrap_or(""), sent)
     } else {
         Err("Access denied.".into())
     })

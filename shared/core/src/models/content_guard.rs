@@ -16,7 +16,7 @@ use crate::plugin::{self, Family};
 use crate::{CoreError, CoreResult};
 
 const COLUMNS: &str = "id, pulp_type, name, description, header_name, header_value, jq_filter, \
-                       shared_secret, created, updated";
+                       shared_secret, ca_certificate, created, updated";
 
 pub static TABLE: Table = Table {
     select: COLUMNS,
@@ -47,6 +47,8 @@ pub struct Guard {
     pub jq_filter: Option<String>,
     /// Content-redirect guards: the signing secret, hex, as stored (encrypted).
     sealed_secret: Option<String>,
+    /// X.509 guards: the CA certificates (PEM) whose certificates pass.
+    pub ca_certificate: Option<String>,
     pub created: String,
     pub updated: String,
 }
@@ -79,6 +81,7 @@ impl Guard {
             header_value: row.try_get("header_value")?,
             jq_filter: row.try_get("jq_filter")?,
             sealed_secret: row.try_get("shared_secret")?,
+            ca_certificate: row.try_get("ca_certificate")?,
             created: row.try_get("created")?,
             updated: row.try_get("updated")?,
         })
@@ -235,6 +238,8 @@ pub struct GuardFields {
     pub jq_filter: Option<Option<String>>,
     /// Composite guards: their members, by id, in order.
     pub guards: Option<Vec<String>>,
+    /// X.509 guards: the CA certificates, PEM.
+    pub ca_certificate: Option<String>,
 }
 
 fn too_long(field: &str, value: &str) -> CoreResult<()> {
@@ -272,6 +277,9 @@ fn check(f: &GuardFields) -> CoreResult<()> {
     if let Some(Some(filter)) = &f.jq_filter {
         crate::identity::JqFilter::parse(filter)
             .map_err(|e| CoreError::field("jq_filter", e.to_string()))?;
+    }
+    if let Some(pem) = &f.ca_certificate {
+        x509::anchors(pem).map_err(|e| CoreError::field("ca_certificate", e))?;
     }
     if f.guards.as_ref().is_some_and(|g| g.len() > MAX_MEMBERS) {
         return Err(CoreError::field(
@@ -313,6 +321,12 @@ async fn check_members(db: &Db, composite: Option<&str>, members: &[String]) -> 
 pub async fn create(db: &Db, kind: Kind, f: GuardFields) -> CoreResult<Guard> {
     check(&f)?;
     let name = f.name.clone().unwrap_or_default();
+    if kind == &crate::hrefs::X509_GUARD && f.ca_certificate.is_none() {
+        return Err(CoreError::field(
+            "ca_certificate",
+            "This field is required.",
+        ));
+    }
     if kind == &HEADER_GUARD && (f.header_name.is_none() || f.header_value.is_none()) {
         let missing = if f.header_name.is_none() {
             "header_name"
@@ -337,8 +351,8 @@ pub async fn create(db: &Db, kind: Kind, f: GuardFields) -> CoreResult<Guard> {
     let mut tx = db.pool().begin().await?;
     let res = sqlx::query(
         "INSERT INTO content_guards (id, pulp_type, name, description, header_name, header_value, \
-         jq_filter, shared_secret, created, updated, domain_id) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10)",
+         jq_filter, shared_secret, created, updated, domain_id, ca_certificate) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11)",
     )
     .bind(&id)
     .bind(kind.pulp_type)
@@ -350,6 +364,7 @@ pub async fn create(db: &Db, kind: Kind, f: GuardFields) -> CoreResult<Guard> {
     .bind(secret)
     .bind(&now)
     .bind(crate::domain::id().to_string())
+    .bind(f.ca_certificate.clone())
     .execute(&mut *tx)
     .await
     .map_err(CoreError::from);
@@ -397,7 +412,7 @@ pub async fn update(db: &Db, g: &Guard, f: GuardFields) -> CoreResult<Guard> {
     let mut tx = db.pool().begin().await?;
     let res = sqlx::query(
         "UPDATE content_guards SET name = $2, description = $3, header_name = $4, \
-         header_value = $5, jq_filter = $6, updated = $7 WHERE id = $1",
+         header_value = $5, jq_filter = $6, updated = $7, ca_certificate = $8 WHERE id = $1",
     )
     .bind(&g.id)
     .bind(f.name.clone().unwrap_or_else(|| g.name.clone()))
@@ -410,6 +425,11 @@ pub async fn update(db: &Db, g: &Guard, f: GuardFields) -> CoreResult<Guard> {
     .bind(f.header_value.clone().or_else(|| g.header_value.clone()))
     .bind(f.jq_filter.clone().unwrap_or_else(|| g.jq_filter.clone()))
     .bind(crate::time::now())
+    .bind(
+        f.ca_certificate
+            .clone()
+            .or_else(|| g.ca_certificate.clone()),
+    )
     .execute(&mut *tx)
     .await
     .map_err(CoreError::from);
@@ -514,5 +534,71 @@ pub async fn href_of(db: &Db, id: &str) -> CoreResult<Option<(String, String)>> 
         Ok(g) => Ok(Some((g.href(), g.kind.prn(&g.id)))),
         Err(CoreError::NotFound(_)) => Ok(None),
         Err(e) => Err(e),
+    }
+}
+
+/// X.509 guards: a client certificate passes when it chains to one of the guard's CA
+/// certificates, is valid now and may authenticate clients (webpki's checks).
+pub mod x509 {
+    use rustls_pki_types::pem::PemObject;
+    use rustls_pki_types::{CertificateDer, UnixTime};
+
+    /// The most bytes of PEM a guard's CA certificates take, and a client's certificate.
+    pub const MAX_PEM: usize = 64 * 1024;
+
+    /// The CA certificates in `pem`, each a trust anchor; an error says why there are none.
+    pub fn anchors(pem: &str) -> Result<Vec<CertificateDer<'static>>, String> {
+        if pem.len() > MAX_PEM {
+            return Err(format!(
+                "Ensure this field has no more than {MAX_PEM} characters."
+            ));
+        }
+        let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(pem.as_bytes())
+            .collect::<Result<_, _>>()
+            .map_err(|_| "Not a PEM certificate.".to_string())?;
+        if certs.is_empty() {
+            return Err("Not a PEM certificate.".into());
+        }
+        for c in &certs {
+            webpki::anchor_from_trusted_cert(c)
+                .map_err(|e| format!("Not a usable CA certificate: {e:?}"))?;
+        }
+        Ok(certs)
+    }
+
+    /// Whether the client certificate `sent` (PEM, URL-encoded as proxies forward it) passes
+    /// the CA certificates `ca_pem`: `Err(reason)` when it does not.
+    pub fn check(ca_pem: &str, sent: Option<&str>) -> Result<(), String> {
+        let Some(sent) = sent.filter(|s| !s.is_empty()) else {
+            return Err("A client certificate was not provided.".into());
+        };
+        if sent.len() > MAX_PEM {
+            return Err("The client certificate is not valid.".into());
+        }
+        let pem = percent_encoding::percent_decode_str(sent).decode_utf8_lossy();
+        let invalid = || "The client certificate is not valid.".to_string();
+        let cert = CertificateDer::from_pem_slice(pem.as_bytes()).map_err(|_| invalid())?;
+        let Ok(cas) = anchors(ca_pem) else {
+            return Err(invalid());
+        };
+        let anchors: Vec<_> = cas
+            .iter()
+            .filter_map(|c| webpki::anchor_from_trusted_cert(c).ok())
+            .collect();
+        let end = webpki::EndEntityCert::try_from(&cert).map_err(|_| invalid())?;
+        end.verify_for_usage(
+            webpki::ALL_VERIFICATION_ALGS,
+            &anchors,
+            &[],
+            UnixTime::now(),
+            webpki::KeyUsage::client_auth(),
+            None,
+            None,
+        )
+        .map(|_| ())
+        .map_err(|e| match e {
+            webpki::Error::CertExpired { .. } => "The client certificate has expired.".into(),
+            _ => "The client certificate is not signed by the guard's CA.".into(),
+        })
     }
 }
