@@ -1,6 +1,7 @@
 """Reading infra/template.yaml: its CloudFormation short tags, its functions, their routes and
 queues. Shared by the template's tests and the emulated deployment."""
 
+import re
 from pathlib import Path
 
 import yaml
@@ -77,12 +78,20 @@ def queue_variable(function):
 
 
 def route_matches(route, path):
-    """Whether an HTTP API route (`/a/b`, or greedy `/a/{proxy+}`) takes `path`."""
+    """Whether an HTTP API route (`/a/b`, `/a/{param}/b`, or greedy `/a/{proxy+}`) takes
+    `path`: a `{param}` is one segment, `{proxy+}` the rest (at least one character)."""
     path = path.split("?")[0]
-    if route.endswith("/{proxy+}"):
-        prefix = route[: -len("{proxy+}")]
-        return path.startswith(prefix) and len(path) > len(prefix)
-    return path.rstrip("/") == route.rstrip("/")
+    pattern = ""
+    for piece in re.split(r"(\{[^}]+\})", route.rstrip("/")):
+        if piece == "{proxy+}":
+            pattern += ".+"
+        elif piece.startswith("{"):
+            pattern += "[^/]+"
+        else:
+            pattern += re.escape(piece)
+    if route.endswith("{proxy+}"):
+        return re.fullmatch(pattern, path) is not None
+    return re.fullmatch(pattern + "/?", path) is not None
 
 
 def function_for(doc, path):
@@ -97,7 +106,7 @@ def route(candidates, path):
     for fn in candidates:
         for r, _ in fn.routes():
             if route_matches(r, path):
-                specificity = len(r.replace("{proxy+}", ""))
+                specificity = len(re.sub(r"\{[^}]+\}", "", r))
                 if best is None or specificity > best[0]:
                     best = (specificity, fn)
     return best[1] if best else None

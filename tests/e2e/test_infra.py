@@ -109,6 +109,12 @@ def test_every_function_that_runs_tasks_reads_its_queue():
     ("/pulp/api/v3/login/", "api-access"),
     ("/pulp/api/v3/contentguards/core/rbac/", "api-access"),
     ("/pulp/api/v3/domains/", "api-access"),
+    # With PULP_DOMAIN_ENABLED, every API path also lives under /pulp/<domain>/api/v3/.
+    ("/pulp/acme/api/v3/repositories/file/file/", "api-repositories"),
+    ("/pulp/acme/api/v3/content/file/files/", "api-content"),
+    ("/pulp/org-1/api/v3/tasks/", "api-tasks"),
+    ("/pulp/default/api/v3/domains/", "api-access"),
+    ("/pulp/acme/api/v3/status/", "api-status"),
     ("/pypi/team/simple/", "pypi-api"),
     ("/v2/", "registry-api"),
     ("/v2/library/busybox/manifests/latest", "registry-api"),
