@@ -610,11 +610,20 @@ async fn the_registry_names_repositories_by_domain() {
             let (status, _, _) = app.raw("GET", path, &accept, vec![]).await;
             assert_eq!(status, StatusCode::NOT_FOUND, "{e} {path}");
         }
-        // The catalog lists `default`'s repositories, named as they are pulled.
+        // The catalog lists every domain's repositories, named as they are pulled.
         let (status, _, catalog) = app.raw("GET", "/v2/_catalog", &[], vec![]).await;
         assert_eq!(status, StatusCode::OK, "{e}");
         let catalog: Value = serde_json::from_slice(&catalog).unwrap();
-        assert_eq!(catalog["repositories"], json!(["default/team/app"]), "{e}");
+        assert_eq!(
+            catalog["repositories"],
+            json!(["acme/team/app", "default/team/app"]),
+            "{e}"
+        );
+        let (_, _, page) = app
+            .raw("GET", "/v2/_catalog?n=1&last=acme/team/app", &[], vec![])
+            .await;
+        let page: Value = serde_json::from_slice(&page).unwrap();
+        assert_eq!(page["repositories"], json!(["default/team/app"]), "{e}");
         // The API shows each domain its own.
         let (_, dists) = app
             .call(
@@ -1023,6 +1032,38 @@ async fn tenant_isolation_matrix() {
                 );
             }
         }
+        // Filters that name her objects reach nothing, in her domain or his.
+        let version = format!("{}versions/1/", made[0].1);
+        let crossed = version.replace("/pulp/org-101/", "/pulp/org-202/");
+        for (root, filter) in [
+            (hers, format!("repository_version={version}")),
+            (his, format!("repository_version={crossed}")),
+            (hers, format!("pulp_href__in={}", made[12].1)),
+            (
+                his,
+                format!(
+                    "pulp_href__in={}",
+                    made[12].1.replace("/org-101/", "/org-202/")
+                ),
+            ),
+        ] {
+            let (status, page) = call(
+                &bob,
+                "GET",
+                format!("{root}content/file/files/?{filter}"),
+                None,
+            )
+            .await;
+            let listed = page.to_string();
+            // As for a version that does not exist: 400 or 404, or nothing listed.
+            assert!(
+                [StatusCode::BAD_REQUEST, StatusCode::NOT_FOUND].contains(&status)
+                    || page["count"] == 0,
+                "{e} {root} {filter} {status} {listed}"
+            );
+            assert!(!listed.contains("secret.txt"), "{e} {listed}");
+        }
+
         // Nor may he act on her objects: the answer is the one for what does not exist.
         let rf = &made[0].1;
         for (action, body) in [

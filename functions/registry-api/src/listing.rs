@@ -63,16 +63,14 @@ fn paged(path: &str, key: &str, name: Option<&str>, items: Vec<String>, p: &Page
     r
 }
 
-/// The repositories of the domain in force (with domains on, named `<domain>/<base_path>`).
+/// The repositories: with domains on, of every domain, named `<domain>/<base_path>`.
 pub async fn catalog(state: &AppState, user: Option<&User>, query: &str) -> Result<Response> {
     let p = page(query)?;
-    let prefix = crate::v2_path("").trim_start_matches("/v2/").to_string();
-    let last = p
-        .last
-        .as_deref()
-        .map(|l| l.strip_prefix(prefix.as_str()).unwrap_or(l));
-    let names = store::catalog(&state.db, user.is_some(), last, p.n).await?;
-    let names = names.into_iter().map(|n| format!("{prefix}{n}")).collect();
+    let (private, last) = (user.is_some(), p.last.as_deref());
+    let names = match state.settings.domain_enabled {
+        true => store::catalog_of_domains(&state.db, private, last, p.n).await?,
+        false => store::catalog(&state.db, private, last, p.n).await?,
+    };
     Ok(paged("/v2/_catalog", "repositories", None, names, &p))
 }
 

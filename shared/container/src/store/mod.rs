@@ -253,6 +253,33 @@ pub async fn catalog(
     Ok(q.fetch_all(db.pool()).await?)
 }
 
+/// The same across every domain, each name as the registry takes it with domains on
+/// (`<domain>/<base_path>`), in that order.
+pub async fn catalog_of_domains(
+    db: &Db,
+    include_private: bool,
+    last: Option<&str>,
+    n: Option<i64>,
+) -> RegistryResult<Vec<String>> {
+    let name = "(dm.name || '/' || d.base_path)";
+    let mut sql = format!(
+        "SELECT {name} FROM distributions d JOIN domains dm ON dm.id = d.domain_id \
+         WHERE d.pulp_type = $1 AND {name} > $2"
+    );
+    if !include_private {
+        sql.push_str(" AND d.private = $4");
+    }
+    sql.push_str(&format!(" ORDER BY {name} LIMIT $3"));
+    let mut q = sqlx::query_scalar(AssertSqlSafe(sql))
+        .bind(DISTRIBUTION_TYPE)
+        .bind(last.unwrap_or(""))
+        .bind(n.unwrap_or(i64::MAX));
+    if !include_private {
+        q = q.bind(false);
+    }
+    Ok(q.fetch_all(db.pool()).await?)
+}
+
 /// A new version of the repository with `change` (container content: what it adds stops being
 /// pending); `None` when nothing changed.
 pub async fn new_version(
