@@ -211,10 +211,16 @@ async fn each_domain_is_a_namespace_of_its_own() {
         let (_, doc) = app.api("GET", "docs/api.json", None).await;
         assert_eq!(doc["info"]["x-pulp-domain-enabled"], true);
         assert!(doc["paths"]["/pulp/{pulp_domain}/api/v3/repositories/file/file/"].is_object());
-        let (status, _) = app
-            .call("GET", "/pulp/nowhere/api/v3/repositories/file/file/", None)
+        let (status, headers, _) = app
+            .raw(
+                "GET",
+                "/pulp/nowhere/api/v3/repositories/file/file/",
+                &[],
+                vec![],
+            )
             .await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{e}");
+        assert!(headers.get("correlation-id").is_some(), "{e} {headers:?}");
 
         let (status, acme) = app
             .call(

@@ -23,7 +23,7 @@ fn valid(v: &str) -> bool {
 pub async fn layer(mut req: Request, next: Next) -> Response {
     let started = std::time::Instant::now();
     let method = req.method().clone();
-    let path = depot_core::domain::public_path(req.uri().path());
+    let path = req.uri().path().to_string();
     let id = req
         .headers()
         .get(HEADER)

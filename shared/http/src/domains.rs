@@ -9,9 +9,8 @@ use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use depot_core::CoreError;
 use depot_core::domain::{self, Current};
-use tower::ServiceExt;
-
 use depot_core::models::domain::ORG_PREFIX;
+use tower::ServiceExt;
 
 use crate::error::ApiError;
 use crate::{AppState, auth};

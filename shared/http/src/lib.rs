@@ -48,14 +48,18 @@ pub fn app(routes: axum::Router<AppState>, core: AppState) -> axum::Router {
             core.clone(),
             guards::check,
         ))
-        .layer(axum::middleware::from_fn(cid::layer))
         .layer(axum::extract::DefaultBodyLimit::disable())
         .with_state(core.clone());
-    // Outside the routes, so that a domain's path is rewritten before it is routed.
-    axum::Router::new().fallback_service(tower::service_fn(move |req| {
-        let (core, routes) = (core.clone(), routes.clone());
-        async move { Ok::<_, std::convert::Infallible>(domains::route(core, routes, req).await) }
-    }))
+    // Outside the routes, so that a domain's path is rewritten before it is routed; the
+    // correlation id and the access log take in whatever answers, a missing domain too.
+    axum::Router::new()
+        .fallback_service(tower::service_fn(move |req| {
+            let (core, routes) = (core.clone(), routes.clone());
+            async move {
+                Ok::<_, std::convert::Infallible>(domains::route(core, routes, req).await)
+            }
+        }))
+        .layer(axum::middleware::from_fn(cid::layer))
 }
 
 /// A write may change what the content app serves (most changes come through tasks, which
