@@ -6,7 +6,7 @@
 //! count everywhere in it.
 
 use depot_container::RegistryError;
-use depot_container::namespaces;
+use depot_container::namespaces::{self, Namespace};
 use depot_container::plugin::{DISTRIBUTION, NAMESPACE};
 use depot_container::store::{self, Repo};
 use depot_core::CoreResult;
@@ -35,79 +35,83 @@ impl Asker {
         self.caller.as_ref().map(|c| &c.user)
     }
 
-    /// Holds `on_distribution` on the distribution `repo` (when there is one) or
-    /// `on_namespace` on its namespace.
-    async fn holds(
-        &self,
-        state: &AppState,
-        name: &str,
-        distribution_id: Option<&str>,
-        (on_distribution, on_namespace): (&str, &str),
-    ) -> CoreResult<bool> {
-        let Some(caller) = &self.caller else {
-            return Ok(false);
-        };
-        let grants = &caller.grants;
-        if let Some(id) = distribution_id
-            && grants
-                .holds(&state.db, on_distribution, &Object::new(&DISTRIBUTION, id))
-                .await?
-        {
-            return Ok(true);
-        }
-        match namespaces::by_name(&state.db, namespaces::of(name)).await? {
-            Some(ns) => {
-                grants
-                    .holds(&state.db, on_namespace, &Object::new(&NAMESPACE, &ns.id))
-                    .await
-            }
-            None => Ok(grants.model_wide(on_namespace)),
-        }
-    }
-
     /// Whether the caller may pull from `repo`.
     pub async fn may_pull(&self, state: &AppState, repo: &Repo) -> CoreResult<bool> {
         if !repo.private {
             return Ok(true);
         }
-        let perms = (
-            "container.pull_containerdistribution",
-            "container.namespace_pull_containerdistribution",
-        );
-        self.holds(state, &repo.name, repo.distribution_id.as_deref(), perms)
-            .await
+        let Some(caller) = &self.caller else {
+            return Ok(false);
+        };
+        if on_distribution(state, caller, repo, "container.pull_containerdistribution").await? {
+            return Ok(true);
+        }
+        let ns = namespaces::by_name(&state.db, namespaces::of(&repo.name)).await?;
+        let pull = "container.namespace_pull_containerdistribution";
+        on_namespace(state, caller, ns.as_ref(), pull).await
     }
 
-    /// The caller, when they may push to `name` (making its repository if it is new): 401
-    /// without credentials, 403 without the permission.
-    pub async fn pusher(&self, state: &AppState, name: &str) -> Result<User> {
+    /// The caller, when they may push to `name` (making its repository if it is new), with
+    /// what existed before the push: 401 without credentials, 403 without the permission.
+    pub async fn pusher(&self, state: &AppState, name: &str) -> Result<(User, BeforePush)> {
         let Some(caller) = &self.caller else {
             return Err(RegistryError::Unauthorized.into());
         };
-        let allowed = match store::find(&state.db, name).await? {
+        let repo = store::find(&state.db, name).await?;
+        let ns = namespaces::by_name(&state.db, namespaces::of(name)).await?;
+        let allowed = match &repo {
             Some(repo) => {
-                let perms = (
-                    "container.push_containerdistribution",
-                    "container.namespace_push_containerdistribution",
-                );
-                self.holds(state, name, repo.distribution_id.as_deref(), perms)
-                    .await?
+                let push = "container.push_containerdistribution";
+                let ns_push = "container.namespace_push_containerdistribution";
+                on_distribution(state, caller, repo, push).await?
+                    || on_namespace(state, caller, ns.as_ref(), ns_push).await?
             }
-            None => match namespaces::by_name(&state.db, namespaces::of(name)).await? {
-                Some(ns) => {
-                    let add = "container.namespace_add_containerdistribution";
-                    caller
-                        .grants
-                        .holds(&state.db, add, &Object::new(&NAMESPACE, &ns.id))
-                        .await?
-                }
-                None => caller.grants.model_wide("container.add_containernamespace"),
-            },
+            None if ns.is_some() => {
+                let add = "container.namespace_add_containerdistribution";
+                on_namespace(state, caller, ns.as_ref(), add).await?
+            }
+            None => caller.grants.model_wide("container.add_containernamespace"),
         };
-        match allowed {
-            true => Ok(caller.user.clone()),
-            false => Err(RegistryError::Denied.into()),
+        if !allowed {
+            return Err(RegistryError::Denied.into());
         }
+        let before = BeforePush {
+            repository: repo.is_some(),
+            namespace: ns.is_some(),
+        };
+        Ok((caller.user.clone(), before))
+    }
+}
+
+/// Holds `permission` on the distribution of `repo`.
+async fn on_distribution(
+    state: &AppState,
+    caller: &Caller,
+    repo: &Repo,
+    permission: &str,
+) -> CoreResult<bool> {
+    match &repo.distribution_id {
+        Some(id) => {
+            let object = Object::new(&DISTRIBUTION, id);
+            caller.grants.holds(&state.db, permission, &object).await
+        }
+        None => Ok(false),
+    }
+}
+
+/// Holds `permission` on namespace `ns`, or model-wide when there is none yet.
+async fn on_namespace(
+    state: &AppState,
+    caller: &Caller,
+    ns: Option<&Namespace>,
+    permission: &str,
+) -> CoreResult<bool> {
+    match ns {
+        Some(ns) => {
+            let object = Object::new(&NAMESPACE, &ns.id);
+            caller.grants.holds(&state.db, permission, &object).await
+        }
+        None => Ok(caller.grants.model_wide(permission)),
     }
 }
 
@@ -118,15 +122,6 @@ pub struct BeforePush {
 }
 
 impl BeforePush {
-    pub async fn of(state: &AppState, name: &str) -> Result<Self> {
-        Ok(Self {
-            repository: store::find(&state.db, name).await?.is_some(),
-            namespace: namespaces::by_name(&state.db, namespaces::of(name))
-                .await?
-                .is_some(),
-        })
-    }
-
     /// After the push: a repository it made is its maker's (they own the distribution, and
     /// the namespace when it is new), as pulp_container's creation hooks have it.
     pub async fn settle(self, state: &AppState, user: &User, name: &str) -> Result<()> {

@@ -14,7 +14,7 @@ mod manifests;
 mod pull_through;
 mod uploads;
 
-use access::{Asker, BeforePush};
+use access::Asker;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{Request, State};
@@ -71,11 +71,7 @@ impl Route {
 
 /// A repository's path under `/v2/` as clients name it: with its domain when URLs carry them.
 pub(crate) fn v2_path(name: &str) -> String {
-    let current = depot_core::domain::current();
-    match current.in_urls {
-        true => format!("/v2/{}/{name}", current.name),
-        false => format!("/v2/{name}"),
-    }
+    format!("/v2/{}{name}", depot_core::domain::segment())
 }
 
 fn route(path: &str) -> Option<Route> {
@@ -186,14 +182,13 @@ async fn serve(state: &AppState, parts: &Parts, body: Body, route: Route) -> Res
                     }
                 }
                 Method::PUT => {
-                    let user = asker.pusher(state, &name).await?;
-                    let before = BeforePush::of(state, &name).await?;
+                    let (user, before) = asker.pusher(state, &name).await?;
                     let r = manifests::put(state, &user, &name, &reference, parts, body).await?;
                     before.settle(state, &user, &name).await?;
                     Ok(r)
                 }
                 Method::DELETE => {
-                    let user = asker.pusher(state, &name).await?;
+                    let (user, _) = asker.pusher(state, &name).await?;
                     let repo = pull_repo(state, &name, &asker).await?;
                     manifests::delete(state, &user, &repo, &reference).await
                 }
@@ -209,7 +204,7 @@ async fn serve(state: &AppState, parts: &Parts, body: Body, route: Route) -> Res
                     blobs::get(state, &repo, &digest, parts).await
                 }
                 Method::DELETE => {
-                    let user = asker.pusher(state, &name).await?;
+                    let (user, _) = asker.pusher(state, &name).await?;
                     let repo = pull_repo(state, &name, &asker).await?;
                     blobs::delete(state, &user, &repo, &digest).await
                 }
@@ -222,8 +217,7 @@ async fn serve(state: &AppState, parts: &Parts, body: Body, route: Route) -> Res
         }
         Route::UploadStart(name) if m == Method::POST => {
             names::validate_name(&name)?;
-            let user = asker.pusher(state, &name).await?;
-            let before = BeforePush::of(state, &name).await?;
+            let (user, before) = asker.pusher(state, &name).await?;
             let r = uploads::start(state, &user, &name, query, body).await?;
             before.settle(state, &user, &name).await?;
             Ok(r)

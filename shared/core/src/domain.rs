@@ -37,13 +37,18 @@ impl Current {
         Self::new(DEFAULT_ID, DEFAULT_NAME, in_urls)
     }
 
+    /// The path segment URLs carry for it: `<name>/`, or nothing while they carry none. Every
+    /// root below is its place in a path.
+    pub fn segment(&self) -> String {
+        match self.in_urls {
+            true => format!("{}/", self.name),
+            false => String::new(),
+        }
+    }
+
     /// `/pulp/api/v3/`, or `/pulp/<name>/api/v3/` when URLs carry the domain.
     pub fn api_root(&self) -> String {
-        if self.in_urls {
-            format!("/pulp/{}/api/v3/", self.name)
-        } else {
-            crate::hrefs::API_ROOT.to_string()
-        }
+        format!("/pulp/{}api/v3/", self.segment())
     }
 }
 
@@ -82,23 +87,20 @@ pub fn api_root() -> String {
         .unwrap_or_else(|_| crate::hrefs::API_ROOT.to_string())
 }
 
+/// The path segment of the domain in force (see [`Current::segment`]).
+pub fn segment() -> String {
+    CURRENT.try_with(Current::segment).unwrap_or_default()
+}
+
 /// The content app's path prefix (`content_path_prefix`) with the domain in force, when URLs
 /// carry it: `/pulp/content/<domain>/`.
 pub fn content_prefix(content_path_prefix: &str) -> String {
-    let current = current();
-    match current.in_urls {
-        true => format!("{content_path_prefix}{}/", current.name),
-        false => content_path_prefix.to_string(),
-    }
+    format!("{content_path_prefix}{}", segment())
 }
 
 /// `/pypi/`, or `/pypi/<domain>/` when URLs carry the domain in force: the index's root.
 pub fn pypi_root() -> String {
-    let current = current();
-    match current.in_urls {
-        true => format!("/pypi/{}/", current.name),
-        false => "/pypi/".to_string(),
-    }
+    format!("/pypi/{}", segment())
 }
 
 /// `path` under the plain API root, as the client sees it: under the domain's root when URLs
@@ -142,9 +144,6 @@ impl DomainCache {
 /// The domain named `name` in force with the deployment's URL layout, `None` when there is
 /// none.
 pub async fn find(core: &Core, name: &str) -> CoreResult<Option<Current>> {
-    if !valid_name(name) {
-        return Ok(None);
-    }
     if let Some((at, found)) = core
         .domains
         .entries
@@ -158,7 +157,8 @@ pub async fn find(core: &Core, name: &str) -> CoreResult<Option<Current>> {
     find_fresh(core, name).await
 }
 
-/// The same, read from the database (and kept): after something may have made the domain.
+/// The same, read from the database (and kept): after something may have made the domain. A
+/// name no domain could have is no query, and is not kept.
 pub async fn find_fresh(core: &Core, name: &str) -> CoreResult<Option<Current>> {
     if !valid_name(name) {
         return Ok(None);
