@@ -20,6 +20,7 @@ pub const TASK_FUNCTIONS: &[(&str, tasks::RegisterTasks)] = &[
     ("task-publish", task_publish::register_tasks),
     ("task-upload", task_upload::register_tasks),
     ("task-orphan-cleanup", task_orphan_cleanup::register_tasks),
+    ("task-repair", task_repair::register_tasks),
     ("task-container-add", task_container_add::register_tasks),
     ("task-container-cache", task_container_cache::register_tasks),
     (

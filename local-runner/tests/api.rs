@@ -408,8 +408,26 @@ async fn file_content_versions_publications_and_uploads() {
             .await;
         assert_eq!(committed["sha256"], data_sha);
 
-        // An artifact in use cannot be deleted; an unused one can, with its bytes. An upload
-        // can be abandoned.
+        // No one deletes an artifact, as in Pulp, until the policy is customized to allow it;
+        // then one in use still cannot be deleted, an unused one can, with its bytes. An
+        // upload can be abandoned.
+        let (status, body) = app
+            .call("DELETE", artifact["pulp_href"].as_str().unwrap(), None)
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{engine} {body}");
+        let (_, policies) = app
+            .api("GET", "access_policies/?viewset_name=artifacts", None)
+            .await;
+        let policy = policies["results"][0]["pulp_href"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let statements = json!([{"action": ["create", "list", "retrieve", "destroy"],
+                                 "principal": "admin", "effect": "allow"}]);
+        let (status, body) = app
+            .call("PATCH", &policy, Some(json!({ "statements": statements })))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{engine} {body}");
         let (status, body) = app
             .call("DELETE", artifact["pulp_href"].as_str().unwrap(), None)
             .await;
@@ -488,6 +506,12 @@ async fn status_docs_container_content_and_namespaces() {
             body["versions"].as_array().is_some_and(|v| !v.is_empty()),
             "{body}"
         );
+        // The disk of the file storage, as shutil.disk_usage gives it.
+        let storage = &body["storage"];
+        let figure = |k: &str| storage[k].as_u64().unwrap_or_else(|| panic!("{body}"));
+        assert!(figure("total") >= figure("used") && figure("total") >= figure("free"));
+        let (status, body) = app.anonymous("GET", "/pulp/api/v3/livez/").await;
+        assert_eq!(status, StatusCode::OK, "{body}");
         let (status, groups) = app.api("GET", "task-groups/", None).await;
         assert_eq!(
             (status, &groups["count"]),

@@ -662,3 +662,60 @@ async fn x509_guards_let_through_certificates_of_their_ca() {
         app.close().await;
     }
 }
+
+/// Environment-variable header guards: the header carries, base64-encoded, the value of a
+/// variable the deployment allows (`PATH` here: every process has one). No other variable may
+/// be named, and the secret is never shown.
+#[tokio::test]
+async fn envvar_guards_compare_a_header_with_an_allowed_variable() {
+    let secret = std::env::var("PATH").unwrap();
+    for app in common::apps_with(|s| s.envvar_guard_vars = vec!["PATH".into()]).await {
+        let e = app.engine;
+        let body = |var: &str| json!({"name": var, "header_name": "X-Secret", "env_var": var});
+        let (status, err) = app
+            .api(
+                "POST",
+                "contentguards/core/envvar_header/",
+                Some(body("HOME")),
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{e} {err}");
+        assert!(
+            err["env_var"][0].as_str().unwrap().contains("'HOME'"),
+            "{e} {err}"
+        );
+        let (status, err) = app
+            .api(
+                "POST",
+                "contentguards/core/envvar_header/",
+                Some(json!({"name": "n", "env_var": "PATH"})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{e} {err}");
+        let made = guard(&app, "envvar_header", body("PATH")).await;
+        assert_eq!(
+            (&made["header_name"], &made["env_var"]),
+            (&json!("X-Secret"), &json!("PATH"))
+        );
+        assert!(made.get("header_value").is_none() && !made.to_string().contains(&secret));
+
+        let dist = distributed(&app, "envvar").await;
+        protect(&app, &dist, &made).await;
+        let path = "/pulp/content/envvar/f.txt";
+        let right = STANDARD.encode(&secret);
+        let (status, _, bytes) = get(&app, path, &[("x-secret", &right)]).await;
+        assert_eq!((status, bytes.as_slice()), (StatusCode::OK, FILE), "{e}");
+        for wrong in [
+            "",
+            "not base64!",
+            &STANDARD.encode("wrong"),
+            &STANDARD.encode(format!("{secret}x")),
+        ] {
+            let (status, _, _) = get(&app, path, &[("x-secret", wrong)]).await;
+            assert_eq!(status, StatusCode::FORBIDDEN, "{e} {wrong}");
+        }
+        let (status, _, _) = get(&app, path, &[]).await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{e}");
+        app.close().await;
+    }
+}

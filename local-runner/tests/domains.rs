@@ -7,6 +7,7 @@
 mod common;
 
 use axum::http::StatusCode;
+use base64::Engine;
 use common::{TestApp, apps, apps_with};
 use serde_json::{Value, json};
 
@@ -79,6 +80,12 @@ async fn domains_are_served_as_pulp_serves_them() {
             (
                 json!({"name": "d1", "storage_class": "storages.backends.s3.S3Storage",
                        "storage_settings": {"access_key": "a", "bucket_name": "b"}}),
+                "storage_settings",
+            ),
+            // A folder the server cannot make is refused now, not at each request later.
+            (
+                json!({"name": "d1", "storage_class": "pulpcore.app.models.storage.FileSystem",
+                       "storage_settings": {"location": "/proc/depot-cannot-write-here"}}),
                 "storage_settings",
             ),
         ] {
@@ -208,6 +215,8 @@ async fn each_domain_is_a_namespace_of_its_own() {
         let (status, st) = app.api("GET", "status/", None).await;
         assert_eq!(status, StatusCode::OK, "{e}");
         assert_eq!(st["domain_enabled"], true);
+        let (status, _) = app.api("GET", "livez/", None).await;
+        assert_eq!(status, StatusCode::OK, "{e}");
         let (_, doc) = app.api("GET", "docs/api.json", None).await;
         assert_eq!(doc["info"]["x-pulp-domain-enabled"], true);
         assert!(doc["paths"]["/pulp/{pulp_domain}/api/v3/repositories/file/file/"].is_object());
@@ -222,6 +231,19 @@ async fn each_domain_is_a_namespace_of_its_own() {
         assert_eq!(status, StatusCode::NOT_FOUND, "{e}");
         assert!(headers.get("correlation-id").is_some(), "{e} {headers:?}");
 
+        // A collection's URL names it under a domain's root too.
+        let (status, roles) = app
+            .call(
+                "GET",
+                "/pulp/default/api/v3/roles/?for_object_type=http://h/pulp/default/api/v3/groups/&name=core.group_owner",
+                None,
+            )
+            .await;
+        assert_eq!(
+            (status, &roles["count"]),
+            (StatusCode::OK, &json!(1)),
+            "{e} {roles}"
+        );
         let (status, acme) = app
             .call(
                 "POST",
@@ -264,6 +286,40 @@ async fn each_domain_is_a_namespace_of_its_own() {
             )
             .await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{e} {body}");
+        // Pulp's answer, told by the href alone: the same for objects that do not exist.
+        let cross =
+            json!({"non_field_errors": ["Objects must all be a part of the default domain."]});
+        assert_eq!(body, cross, "{e}");
+        // Nor labelled through default's URLs; a domain's own labels are set on it.
+        let (status, _) = app
+            .call(
+                "POST",
+                &format!("{crossed}set_label/"),
+                Some(json!({"key": "k", "value": "v"})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{e}");
+        let (status, _) = app
+            .call(
+                "POST",
+                &format!("{}set_label/", acme["pulp_href"].as_str().unwrap()),
+                Some(json!({"key": "tier", "value": "gold"})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{e}");
+        let (_, acme_now) = app
+            .call("GET", acme["pulp_href"].as_str().unwrap(), None)
+            .await;
+        assert_eq!(acme_now["pulp_labels"], json!({"tier": "gold"}), "{e}");
+        let made_up = their_repo.replace(&their_repo[their_repo.len() - 13..], "000000000000/");
+        let (status, body) = app
+            .call(
+                "POST",
+                "/pulp/default/api/v3/distributions/file/file/",
+                Some(json!({"name": "x", "base_path": "x", "repository": made_up})),
+            )
+            .await;
+        assert_eq!((status, &body), (StatusCode::BAD_REQUEST, &cross), "{e}");
         let (status, body) = app
             .call(
                 "POST",
@@ -314,7 +370,32 @@ async fn each_domain_is_a_namespace_of_its_own() {
         .await
         .unwrap();
         assert_eq!(keys.len(), 2, "{e} {keys:?}");
-        assert!(keys[1].starts_with("domains/"), "{e} {keys:?}");
+        // A domain's status tells what its own files take (the disk is not its alone).
+        let (_, st) = app.anonymous("GET", "/pulp/acme/api/v3/status/").await;
+        let acme_bytes: i64 = sqlx::query_scalar(
+            "SELECT CAST(SUM(a.size) AS BIGINT) FROM artifacts a JOIN domains d ON d.id = a.domain_id \
+             WHERE d.name = 'acme'",
+        )
+        .fetch_one(app.core.db.pool())
+        .await
+        .unwrap();
+        assert_eq!(
+            st["storage"],
+            json!({"total": null, "used": acme_bytes, "free": null}),
+            "{e}"
+        );
+        let acme_id = acme["pulp_href"]
+            .as_str()
+            .unwrap()
+            .rsplit('/')
+            .nth(1)
+            .unwrap()
+            .to_string();
+        assert!(
+            keys[0].starts_with(&format!("artifact/{acme_id}/")),
+            "{e} {keys:?}"
+        );
+        assert!(keys[1].starts_with("artifact/7f/"), "{e} {keys:?}");
         // Another domain's content is not found, nor added to a repository.
         let crossed = units[1].replace("/pulp/acme/", "/pulp/default/");
         let (status, _) = app.call("GET", &crossed, None).await;
@@ -345,6 +426,19 @@ async fn each_domain_is_a_namespace_of_its_own() {
         } else {
             assert_eq!(status, StatusCode::BAD_REQUEST, "{e} {answer}");
         }
+        let (status, answer) = app
+            .call(
+                "POST",
+                &modify,
+                Some(json!({"add_content_units": [&units[1]]})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{e} {answer}");
+        let said = answer["add_content_units"][0].as_str().unwrap();
+        assert!(
+            said.starts_with("Content units are not a part of the current domain default: ["),
+            "{e} {said}"
+        );
 
         // The content app serves each domain's files under its name.
         let (status, bytes) = app.fetch("/pulp/content/acme/site/f.txt").await;
@@ -379,6 +473,73 @@ async fn each_domain_is_a_namespace_of_its_own() {
         assert_eq!(
             body["storage_settings"],
             json!({"location": ["This field is required."]})
+        );
+        // A migration copies the domain's files to its new storage and keeps them there.
+        let moved = app.core.settings.data_dir.join("moved");
+        let (status, accepted) = app
+            .call(
+                "POST",
+                "/pulp/acme/api/v3/domains/migrate/",
+                Some(
+                    json!({"storage_class": "pulpcore.app.models.storage.FileSystem",
+                            "storage_settings": {"location": moved}}),
+                ),
+            )
+            .await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{e} {accepted}");
+        let t = app.completed(&accepted).await;
+        let reports: Vec<(Value, Value)> = t["progress_reports"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| (r["code"].clone(), r["done"].clone()))
+            .collect();
+        let files: Vec<String> = sqlx::query_scalar(
+            "SELECT a.file FROM artifacts a JOIN domains d ON d.id = a.domain_id WHERE d.name = 'acme'",
+        )
+        .fetch_all(app.core.db.pool())
+        .await
+        .unwrap();
+        assert_eq!(
+            reports,
+            vec![
+                (json!("migrate"), json!(files.len())),
+                (json!("update"), json!(1))
+            ],
+            "{e}"
+        );
+        for key in &files {
+            assert!(moved.join(key).is_file(), "{e} {key}");
+            // The old copy can go: what is served now comes from the new storage.
+            std::fs::remove_file(app.core.settings.data_dir.join("media").join(key)).unwrap();
+        }
+        let (_, shown) = app
+            .call("GET", acme["pulp_href"].as_str().unwrap(), None)
+            .await;
+        assert_eq!(shown["storage_settings"]["location"], json!(moved), "{e}");
+        let (status, bytes) = app.fetch("/pulp/content/acme/site/f.txt").await;
+        assert_eq!(
+            (status, bytes.as_slice()),
+            (StatusCode::OK, &b"acme bytes\n"[..]),
+            "{e}"
+        );
+        // And what the domain stores from now on goes there.
+        let (_, accepted) = app
+            .form(
+                "POST",
+                "/pulp/acme/api/v3/content/file/files/",
+                &[("relative_path", "after.txt")],
+                b"stored after the move\n",
+                &[],
+            )
+            .await;
+        app.completed(&accepted).await;
+        let sha = depot_core::checksums::sha256_hex(b"stored after the move\n");
+        let key = format!("artifact/{acme_id}/{}/{}", &sha[..2], &sha[2..]);
+        assert!(moved.join(&key).is_file(), "{e} {key}");
+        assert!(
+            !app.core.settings.data_dir.join("media").join(&key).exists(),
+            "{e}"
         );
 
         // A domain that holds anything is not deleted; an empty one is.
@@ -567,6 +728,14 @@ async fn push(app: &TestApp, name: &str, layer: &[u8]) -> Vec<u8> {
     manifest
 }
 
+/// The catalog as `auth` (a Basic `Authorization` value; none: anonymous) sees it.
+async fn listed(app: &TestApp, auth: Option<&str>) -> Value {
+    let headers: Vec<(&str, &str)> = auth.map(|a| ("authorization", a)).into_iter().collect();
+    let (status, _, body) = app.raw_with("GET", "/v2/_catalog", &headers, vec![]).await;
+    assert_eq!(status, StatusCode::OK);
+    serde_json::from_slice::<Value>(&body).unwrap()["repositories"].clone()
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn the_registry_names_repositories_by_domain() {
     for app in with_acme().await {
@@ -630,6 +799,65 @@ async fn the_registry_names_repositories_by_domain() {
             .await;
         let page: Value = serde_json::from_slice(&page).unwrap();
         assert_eq!(page["repositories"], json!(["default/team/app"]), "{e}");
+        // Private repositories are listed to whoever may pull them: here a role on acme's
+        // domain, which counts in acme only.
+        for root in ["/pulp/default/api/v3/", "/pulp/acme/api/v3/"] {
+            let (_, dists) = app
+                .call(
+                    "GET",
+                    &format!("{root}distributions/container/container/"),
+                    None,
+                )
+                .await;
+            let href = dists["results"][0]["pulp_href"]
+                .as_str()
+                .unwrap()
+                .to_string();
+            let (_, accepted) = app
+                .call("PATCH", &href, Some(json!({"private": true})))
+                .await;
+            app.completed(&accepted).await;
+        }
+        let (status, bob) = app
+            .call(
+                "POST",
+                "/pulp/default/api/v3/users/",
+                Some(json!({"username": "bob", "password": common::PASSWORD})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{e} {bob}");
+        let bob_auth = format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!("bob:{}", common::PASSWORD))
+        );
+        assert_eq!(listed(&app, None).await, json!([]), "{e}");
+        assert_eq!(listed(&app, Some(&bob_auth)).await, json!([]), "{e}");
+        let (_, acme) = app
+            .call("GET", "/pulp/default/api/v3/domains/?name=acme", None)
+            .await;
+        let role = json!({"role": "container.containernamespace_consumer",
+                          "domain": acme["results"][0]["pulp_href"], "content_object": null});
+        let (status, given) = app
+            .call(
+                "POST",
+                &format!("{}roles/", bob["pulp_href"].as_str().unwrap()),
+                Some(role),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{e} {given}");
+        app.core.grants.forget();
+        assert_eq!(
+            listed(&app, Some(&bob_auth)).await,
+            json!(["acme/team/app"]),
+            "{e}"
+        );
+        let (_, _, all) = app.raw("GET", "/v2/_catalog", &[], vec![]).await;
+        let all: Value = serde_json::from_slice(&all).unwrap();
+        assert_eq!(
+            all["repositories"],
+            json!(["acme/team/app", "default/team/app"]),
+            "{e}"
+        );
         // The API shows each domain its own.
         let (_, dists) = app
             .call(
@@ -1109,5 +1337,121 @@ async fn tenant_isolation_matrix() {
         let (status, _, _) = app.raw_with("GET", manifest, &[], vec![]).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{e}");
         app.close().await;
+    }
+}
+
+/// A domain's `default_content_guard` (set on an existing domain, to a guard of its own) goes to
+/// the distributions made in it without a guard; deleting the guard clears it.
+#[tokio::test]
+async fn a_domain_guards_new_distributions_by_default() {
+    for app in apps_with(|s| s.domain_enabled = true).await {
+        let e = app.engine;
+        let mut body = fs_domain("guarded");
+        body["default_content_guard"] = json!("/pulp/guarded/api/v3/contentguards/core/rbac/x/");
+        let (status, err) = app
+            .call("POST", "/pulp/default/api/v3/domains/", Some(body))
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{e} {err}");
+        assert!(
+            err["default_content_guard"][0]
+                .as_str()
+                .unwrap()
+                .contains("existing domain")
+        );
+        let (status, domain) = app
+            .call(
+                "POST",
+                "/pulp/default/api/v3/domains/",
+                Some(fs_domain("guarded")),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{e} {domain}");
+        assert_eq!(domain["default_content_guard"], Value::Null);
+        let domain_href = domain["pulp_href"].as_str().unwrap().to_string();
+        let mut guards = Vec::new();
+        for root in ["/pulp/guarded/api/v3/", "/pulp/default/api/v3/"] {
+            let (status, g) = app
+                .call(
+                    "POST",
+                    &format!("{root}contentguards/core/rbac/"),
+                    Some(json!({"name": "g"})),
+                )
+                .await;
+            assert_eq!(status, StatusCode::CREATED, "{e} {g}");
+            guards.push(g["pulp_href"].as_str().unwrap().to_string());
+        }
+        let (ours, default_domains) = (&guards[0], &guards[1]);
+
+        let (status, err) = app
+            .call(
+                "PATCH",
+                &domain_href,
+                Some(json!({"default_content_guard": default_domains})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{e} {err}");
+        assert_eq!(
+            err,
+            json!({"default_content_guard": ["The content-guard must belong to this domain."]})
+        );
+        let (status, accepted) = app
+            .call(
+                "PATCH",
+                &domain_href,
+                Some(json!({"default_content_guard": ours})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{e} {accepted}");
+        app.completed(&accepted).await;
+        let (_, domain) = app.call("GET", &domain_href, None).await;
+        assert_eq!(domain["default_content_guard"], json!(ours), "{e} {domain}");
+        assert!(
+            domain["default_content_guard_prn"]
+                .as_str()
+                .unwrap()
+                .starts_with("prn:core.rbaccontentguard:")
+        );
+
+        let dist = |base_path: &str, guard: Option<&str>| {
+            let mut body = json!({"name": base_path, "base_path": base_path});
+            if let Some(g) = guard {
+                body["content_guard"] = json!(g);
+            }
+            body
+        };
+        let mut made = Vec::new();
+        for body in [dist("plain", None), dist("own", Some(ours))] {
+            let (_, accepted) = app
+                .call(
+                    "POST",
+                    "/pulp/guarded/api/v3/distributions/file/file/",
+                    Some(body),
+                )
+                .await;
+            let t = app.completed(&accepted).await;
+            let (_, d) = app
+                .call("GET", t["created_resources"][0].as_str().unwrap(), None)
+                .await;
+            made.push(d);
+        }
+        assert_eq!(made[0]["content_guard"], json!(ours), "{e} {}", made[0]);
+        // The default domain has no default guard: its distributions stay open.
+        let (_, accepted) = app
+            .call(
+                "POST",
+                "/pulp/default/api/v3/distributions/file/file/",
+                Some(dist("open", None)),
+            )
+            .await;
+        let t = app.completed(&accepted).await;
+        let (_, open) = app
+            .call("GET", t["created_resources"][0].as_str().unwrap(), None)
+            .await;
+        assert_eq!(open["content_guard"], Value::Null, "{e} {open}");
+
+        let (status, _) = app.call("DELETE", ours, None).await;
+        assert_eq!(status, StatusCode::NO_CONTENT, "{e}");
+        let (_, domain) = app.call("GET", &domain_href, None).await;
+        assert_eq!(domain["default_content_guard"], Value::Null, "{e} {domain}");
     }
 }

@@ -140,6 +140,19 @@ async fn basic_actions_on_repositories() {
             app.as_user("bob", "GET", &versions, None).await.0,
             StatusCode::OK
         );
+        // Labels are changes: the owner may, a viewer may not, and charlie does not see it.
+        let label = format!("{repo}set_label/");
+        for (who, status) in [
+            ("alice", StatusCode::FORBIDDEN),
+            ("charlie", StatusCode::NOT_FOUND),
+            ("bob", StatusCode::CREATED),
+        ] {
+            let body = Some(json!({"key": "team", "value": who}));
+            let (got, answer) = app.as_user(who, "POST", &label, body).await;
+            assert_eq!(got, status, "{who}: {answer}");
+        }
+        let (_, seen) = app.call("GET", &repo, None).await;
+        assert_eq!(seen["pulp_labels"], json!({"team": "bob"}));
         // Repository actions.
         let modify = format!("{repo}modify/");
         for (who, status) in [
@@ -592,6 +605,49 @@ async fn uploads_belong_to_whoever_started_them() {
             app.as_user("uma", "DELETE", &upload, None).await.0,
             StatusCode::NO_CONTENT
         );
+        app.close().await;
+    }
+}
+
+/// `content/file/files/upload/` stores a file as content at once: Pulp's `file.file_uploader`
+/// role (`file.upload_files`) may, a user without it may not.
+#[tokio::test]
+async fn uploading_content_needs_the_uploader_role() {
+    use base64::Engine;
+    for app in apps().await {
+        user(&app, "uploader", &["file.file_uploader"]).await;
+        user(&app, "charlie", &[]).await;
+        const BOUNDARY: &str = "b-o-u-n-d";
+        let body = format!(
+            "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"relative_path\"\r\n\r\nu.txt\r\n\
+             --{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"u\"\r\n\r\n\
+             uploaded\n\r\n--{BOUNDARY}--\r\n"
+        );
+        let content_type = format!("multipart/form-data; boundary={BOUNDARY}");
+        for (who, status) in [
+            ("charlie", StatusCode::FORBIDDEN),
+            ("uploader", StatusCode::CREATED),
+        ] {
+            let auth = format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(format!("{who}:{PASSWORD}"))
+            );
+            let (got, _, answer) = app
+                .raw_with(
+                    "POST",
+                    "/pulp/api/v3/content/file/files/upload/",
+                    &[("authorization", &auth), ("content-type", &content_type)],
+                    body.clone().into_bytes(),
+                )
+                .await;
+            assert_eq!(
+                got,
+                status,
+                "{} {who}: {}",
+                app.engine,
+                String::from_utf8_lossy(&answer)
+            );
+        }
         app.close().await;
     }
 }

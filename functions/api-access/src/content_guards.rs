@@ -1,5 +1,6 @@
 //! `contentguards/`: every guard, and each type's own collection (`contentguards/core/rbac/`,
-//! `header/`, `content_redirect/`, `composite/`) with its role actions, under Pulp's policies.
+//! `header/`, `envvar_header/`, `content_redirect/`, `composite/`, `certguard/x509/`) with its
+//! role actions, under Pulp's policies.
 //! Changes are made at once, without tasks, as in Pulp; the content app enforces them.
 
 use axum::Router;
@@ -8,7 +9,8 @@ use axum::response::Response;
 use axum::routing::get;
 use depot_core::access::Object;
 use depot_core::hrefs::{
-    COMPOSITE_GUARD, GROUP, HEADER_GUARD, Kind, RBAC_GUARD, REDIRECT_GUARD, USER, X509_GUARD,
+    COMPOSITE_GUARD, ENVVAR_GUARD, GROUP, HEADER_GUARD, Kind, RBAC_GUARD, REDIRECT_GUARD, USER,
+    X509_GUARD,
 };
 use depot_core::models::content_guard::{self, Guard, GuardFields, GuardResponse};
 use depot_core::models::list::{Bind, Filter, ListQuery};
@@ -36,7 +38,7 @@ struct GuardType {
 }
 
 /// The guard types, with Pulp's paths and OpenAPI names.
-const TYPES: [GuardType; 5] = [
+const TYPES: [GuardType; 6] = [
     GuardType {
         kind: &RBAC_GUARD,
         base: "/pulp/api/v3/contentguards/core/rbac/",
@@ -57,6 +59,13 @@ const TYPES: [GuardType; 5] = [
         href_param: "header_content_guard_href",
         prefix: "contentguards_core_header",
         tag: "Contentguards: Header",
+    },
+    GuardType {
+        kind: &ENVVAR_GUARD,
+        base: "/pulp/api/v3/contentguards/core/envvar_header/",
+        href_param: "env_var_header_content_guard_href",
+        prefix: "contentguards_core_envvar_header",
+        tag: "Contentguards: Envvar_Header",
     },
     GuardType {
         kind: &COMPOSITE_GUARD,
@@ -113,6 +122,9 @@ pub struct ContentGuardBody {
     pub guards: Option<Vec<String>>,
     /// X.509 guards: the CA certificates (PEM) whose client certificates pass.
     pub ca_certificate: Option<String>,
+    /// Environment-variable header guards: the variable whose value the header must carry,
+    /// base64-encoded (one of `PULP_ENVVAR_HEADER_CONTENT_GUARD_ALLOWED_VARS`).
+    pub env_var: Option<String>,
 }
 
 /// The fields each type takes, besides `name` and `description`.
@@ -123,6 +135,8 @@ fn own_fields(kind: Kind) -> &'static [&'static str] {
         &["guards"]
     } else if kind == &X509_GUARD {
         &["ca_certificate"]
+    } else if kind == &ENVVAR_GUARD {
+        &["header_name", "env_var"]
     } else {
         &[]
     }
@@ -144,6 +158,9 @@ fn fields_of(kind: Kind, raw: &Map<String, Value>, whole: bool) -> CoreResult<Gu
     if kind == &X509_GUARD {
         required.push("ca_certificate");
     }
+    if kind == &ENVVAR_GUARD {
+        required.extend(["header_name", "env_var"]);
+    }
     if whole && let Some(missing) = required.iter().find(|f| !raw.contains_key(**f)) {
         return Err(CoreError::field(missing, "This field is required."));
     }
@@ -164,12 +181,7 @@ fn fields_of(kind: Kind, raw: &Map<String, Value>, whole: bool) -> CoreResult<Gu
                 let href = item.as_str().unwrap_or_default();
                 let id = plugin::of_family(Family::ContentGuard)
                     .find_map(|k| k.parse_ref(href))
-                    .ok_or_else(|| {
-                        CoreError::field(
-                            "guards",
-                            format!("Invalid hyperlink - No URL match. ({href})"),
-                        )
-                    })?;
+                    .ok_or_else(|| depot_core::hrefs::unresolved("guards", href))?;
                 ids.push(id);
             }
             Some(ids)
@@ -184,7 +196,23 @@ fn fields_of(kind: Kind, raw: &Map<String, Value>, whole: bool) -> CoreResult<Gu
         jq_filter: nullable("jq_filter"),
         guards,
         ca_certificate: text("ca_certificate")?,
+        env_var: text("env_var")?,
     })
+}
+
+/// [`fields_of`], with the variable an environment-variable guard names checked against the
+/// deployment's list.
+fn checked(
+    state: &AppState,
+    kind: Kind,
+    raw: &Map<String, Value>,
+    whole: bool,
+) -> CoreResult<GuardFields> {
+    let fields = fields_of(kind, raw, whole)?;
+    if let Some(var) = &fields.env_var {
+        content_guard::envvar::allowed(var, &state.settings.envvar_guard_vars)?;
+    }
+    Ok(fields)
 }
 
 /// A guard as its type shows it.
@@ -212,6 +240,10 @@ async fn shown(state: &AppState, g: &Guard) -> CoreResult<GuardResponse> {
         extra.insert("jq_filter".into(), json!(g.jq_filter));
     } else if kind == &X509_GUARD {
         extra.insert("ca_certificate".into(), json!(g.ca_certificate));
+    } else if kind == &ENVVAR_GUARD {
+        // The secret itself is the server's: never stored, never shown.
+        extra.insert("header_name".into(), json!(g.header_name));
+        extra.insert("env_var".into(), json!(g.env_var));
     } else if kind == &COMPOSITE_GUARD {
         let members = content_guard::member_hrefs(&state.db, std::slice::from_ref(&g.id)).await?;
         extra.insert(
@@ -325,7 +357,7 @@ async fn create(
         .may_in(&state, kind.collection, "create", vec![])
         .await?;
     let (_, raw) = fields.parse_full::<ContentGuardBody>()?;
-    let made = content_guard::create(&state.db, kind, fields_of(kind, &raw, true)?).await?;
+    let made = content_guard::create(&state.db, kind, checked(&state, kind, &raw, true)?).await?;
     caller.created(&state, &Object::new(kind, &made.id)).await?;
     Ok(created(&shown(&state, &made).await?))
 }
@@ -352,7 +384,7 @@ async fn update(
     let action = if whole { "update" } else { "partial_update" };
     let g = allowed(&state, &caller, kind, &id, action).await?;
     let (_, raw) = fields.parse_patch::<ContentGuardBody>()?;
-    let changed = content_guard::update(&state.db, &g, fields_of(kind, &raw, whole)?).await?;
+    let changed = content_guard::update(&state.db, &g, checked(&state, kind, &raw, whole)?).await?;
     Ok(ok(&shown(&state, &changed).await?))
 }
 

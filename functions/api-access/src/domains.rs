@@ -10,10 +10,11 @@ use axum::routing::{get, post};
 use depot_core::CoreError;
 use depot_core::access::Object;
 use depot_core::hrefs::DOMAIN;
+use depot_core::labels::Labeled;
 use depot_core::models::AsyncOperationResponse;
 use depot_core::models::domain::{self, DomainResponse};
 use depot_core::models::list::ListQuery;
-use depot_core::tasks::args::{DomainDelete, DomainUpdate};
+use depot_core::tasks::args::{DomainDelete, DomainMigrate, DomainUpdate};
 use depot_core::tasks::{Dispatch, TaskContext, TaskFuture, TaskRegistry};
 use depot_http::list::{href_filters_on, name_filters, page_response, scoped_on};
 use depot_http::openapi::{self, ApiDoc};
@@ -36,11 +37,13 @@ pub fn routes() -> Router<AppState> {
             get(read).put(update).patch(update).delete(remove),
         )
         .merge(depot_http::object_roles::routes(BASE, &DOMAIN))
+        .merge(depot_http::labels::routes(BASE, Labeled::Domain, &DOMAIN))
 }
 
 pub fn register_tasks(reg: &mut TaskRegistry) {
     reg.register(run_update);
     reg.register(run_delete);
+    reg.register(run_migrate);
 }
 
 /// A domain to make (or, with PUT, the whole of one).
@@ -65,6 +68,10 @@ pub struct DomainBody {
     /// Boolean to hide distributions with a content guard in the content app.
     #[serde(default)]
     pub hide_guarded_distributions: Option<bool>,
+    /// A content guard of this domain, given to the distributions made in it without one
+    /// (set on an existing domain only).
+    #[serde(default)]
+    pub default_content_guard: Option<String>,
 }
 
 /// Some of a domain's fields.
@@ -79,6 +86,7 @@ pub struct PatchedDomainBody {
     pub storage_settings: Option<Value>,
     pub redirect_to_object_storage: Option<bool>,
     pub hide_guarded_distributions: Option<bool>,
+    pub default_content_guard: Option<String>,
 }
 
 /// Domain `id`, on which the caller may do `action`: not found unless they may see it,
@@ -214,12 +222,12 @@ pub struct MigrateBody {
     pub storage_settings: Value,
 }
 
-/// `domains/migrate/`: Pulp copies the domain's files to a new backend. The request is checked
-/// as Pulp checks it; Depot keeps every domain's files in the deployment's storage, so there is
-/// nothing it could move yet, and says so.
+/// `domains/migrate/`: a task copies the domain in force's files to the storage the body names
+/// (checked as Pulp checks it), then records that the domain keeps them there.
 async fn migrate(
     State(state): State<AppState>,
     caller: Caller,
+    cid: CorrelationId,
     fields: Fields,
 ) -> ApiResult<Response> {
     let id = depot_core::domain::id().to_string();
@@ -230,18 +238,38 @@ async fn migrate(
         );
     }
     let (body, _) = fields.parse_full::<MigrateBody>()?;
-    domain::checked_storage(&body.storage_class, &body.storage_settings)?;
-    Err(CoreError::invalid(
-        "Depot keeps every domain's files in the deployment's storage: a domain's storage \
-         cannot be migrated yet.",
-    )
-    .into())
+    let settings = domain::checked_storage(&body.storage_class, &body.storage_settings)?;
+    depot_core::storage::domains::check_usable(&body.storage_class, &settings).await?;
+    let args = DomainMigrate {
+        storage_class: body.storage_class,
+        sealed_settings: domain::seal(&state.db, &settings)?,
+    };
+    // Nothing else runs in the domain meanwhile: every task holds its domain.
+    let d = Dispatch::new("pulpcore.app.tasks.migrate.migrate_backend", &args)
+        .exclusive(vec![depot_core::domain::prn()])
+        .requested_by(&caller.user.id, &cid.0);
+    dispatched(&state, d).await
+}
+
+fn run_migrate(ctx: TaskContext, args: DomainMigrate) -> TaskFuture {
+    Box::pin(async move {
+        let settings = domain::unseal(&ctx.core.db, &args.sealed_settings)?;
+        depot_core::storage::domains::migrate(
+            &ctx.core,
+            &ctx.progress,
+            &args.storage_class,
+            &settings,
+        )
+        .await?;
+        Ok(None)
+    })
 }
 
 fn run_update(ctx: TaskContext, args: DomainUpdate) -> TaskFuture {
     Box::pin(async move {
         domain::update(&ctx.core.db, &args.id, &args.fields).await?;
         ctx.core.domains.forget();
+        ctx.core.storage.forget(&args.id);
         let d = domain::get(&ctx.core.db, &args.id).await?;
         Ok(serde_json::to_value(d.response(&ctx.core.settings)).ok())
     })
@@ -251,6 +279,7 @@ fn run_delete(ctx: TaskContext, args: DomainDelete) -> TaskFuture {
     Box::pin(async move {
         domain::delete(&ctx.core.db, &args.id).await?;
         ctx.core.domains.forget();
+        ctx.core.storage.forget(&args.id);
         ctx.core.grants.forget();
         Ok(None)
     })
@@ -304,4 +333,5 @@ pub fn openapi(doc: &mut ApiDoc) {
         .response(202, Some(task)),
     );
     depot_http::object_roles::openapi(doc, "domain_href", "domains", "Domains");
+    depot_http::labels::openapi(doc, "domain_href", "domains", "Domains");
 }

@@ -100,12 +100,15 @@ async fn list(
     Ok(ok(&params.page(&query, count, results)))
 }
 
-/// The model of the collection `reference` names (its href, or its URL on this server).
+/// The model of the collection `reference` names (its href, or its URL on this server; under
+/// any domain's root, as collections are the same in each).
 fn object_type(reference: &str) -> CoreResult<&'static str> {
-    let path = match reference.find(API_ROOT) {
+    let path = match reference.find("/pulp/") {
         Some(at) => &reference[at..],
         None => reference,
     };
+    let plain = depot_core::domain::split_api_path(path).map(|(_, plain)| plain);
+    let path = plain.as_deref().unwrap_or(path);
     let collection = path.strip_prefix(API_ROOT).unwrap_or("");
     plugin::resource_types()
         .find(|k| !k.collection.is_empty() && k.collection == collection)

@@ -109,7 +109,7 @@ async fn create(
     fields: Fields,
 ) -> ApiResult<Response> {
     let (body, raw) = fields.parse_full::<User>()?;
-    user::check(&raw, &body.username)?;
+    user::check(&raw)?;
     let new = NewUser {
         username: body.username,
         password: body.password,

@@ -1,12 +1,12 @@
 //! `artifacts/` and `uploads/`: direct artifact uploads, and chunked uploads that are committed
-//! into an artifact by a task.
+//! into an artifact by a task; `repair/`, which checks every stored file of the domain.
 
 pub mod uploads;
 
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::response::Response;
-use axum::routing::get;
+use axum::routing::{get, post};
 use depot_core::artifacts::{Expected, ingest_staged};
 use depot_core::checksums::{Algorithm, is_hex_digest};
 use depot_core::models::artifact::{self, Artifact, ArtifactResponse};
@@ -15,9 +15,10 @@ use depot_core::{CoreError, CoreResult};
 use depot_http::body::FileField;
 use depot_http::list::{href_filters, page_response};
 use depot_http::openapi::{self, ApiDoc, MULTIPART_FORM, Op};
+use depot_http::repair::{RepairBody, Target};
 use depot_http::{
-    ApiResult, AppState, Authenticated, Detail, Fields, ListParams, QueryMap, created, no_content,
-    shaped,
+    ApiResult, AppState, Authenticated, Caller, CorrelationId, Detail, Fields, ListParams,
+    QueryMap, created, no_content, shaped,
 };
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -28,7 +29,22 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route(BASE, get(list).post(create))
         .route(&format!("{BASE}{{id}}/"), get(read).delete(delete))
+        .route(REPAIR, post(repair))
         .merge(uploads::router())
+}
+
+const REPAIR: &str = "/pulp/api/v3/repair/";
+
+/// Checks every stored file of the domain and fetches missing or damaged ones again. Pulp has
+/// no policy for it: administrators only.
+async fn repair(
+    State(state): State<AppState>,
+    caller: Caller,
+    cid: CorrelationId,
+    fields: Fields,
+) -> ApiResult<Response> {
+    caller.may_in(&state, REPAIR, "post", vec![]).await?;
+    depot_http::repair::dispatch(&state, &caller, &cid, fields, Target::Domain).await
 }
 
 /// A file to store as an artifact, with optional expected size and digests.
@@ -135,11 +151,14 @@ async fn read(State(state): State<AppState>, Detail { id, query }: Detail) -> Ap
     shaped(&query, &a.response())
 }
 
+/// Deleting an artifact is refused by the default policy (Pulp's: orphan cleanup removes
+/// them); a customized policy may allow it for artifacts nothing uses.
 async fn delete(
     State(state): State<AppState>,
-    _: Authenticated,
+    caller: Caller,
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
+    caller.may_in(&state, BASE, "destroy", vec![]).await?;
     let a = artifact::get(&state.db, &id).await?;
     if !artifact::delete_if_unused(&state.db, &id).await? {
         return Err(CoreError::Conflict(
@@ -152,6 +171,14 @@ async fn delete(
 }
 
 pub fn openapi(doc: &mut ApiDoc) {
+    let repair = doc.schema::<RepairBody>();
+    let task = doc.schema::<depot_core::models::AsyncOperationResponse>();
+    doc.add(
+        Op::new("post", REPAIR, "repair_post", "Repair")
+            .summary("Repair Artifact Storage")
+            .body(repair, openapi::JSON_FORM_MULTIPART)
+            .response(202, Some(task)),
+    );
     let resp = doc.schema::<ArtifactResponse>();
     let page = doc.paginated::<ArtifactResponse>();
     let req = doc.schema::<ArtifactUpload>();

@@ -12,7 +12,7 @@ use depot_core::hrefs::Kind;
 use depot_core::labels::Labeled;
 use depot_core::models::distribution::{self, BASE_PATHS, Distribution, NewDistribution, Source};
 use depot_core::models::list::{Bind, Filter, Grantee, ListQuery};
-use depot_core::models::{Labels, publication, remote, repository, version};
+use depot_core::models::{Labels, domain, publication, remote, repository, version};
 use depot_core::plugin::Family;
 use depot_core::tasks::args::{DistributionCreate, DistributionUpdate};
 use depot_core::tasks::{Dispatch, TaskContext, TaskFuture, TaskRegistry};
@@ -192,10 +192,7 @@ async fn guard_id(
     let id = depot_core::plugin::of_family(Family::ContentGuard)
         .find_map(|k| k.parse_ref(reference).map(|id| (k, id)));
     let Some((kind, id)) = id else {
-        return Err(CoreError::field(
-            "content_guard",
-            format!("Invalid hyperlink - No URL match. ({reference})"),
-        ));
+        return Err(depot_core::hrefs::unresolved("content_guard", reference));
     };
     depot_core::models::content_guard::get_of_type(&state.db, &id, kind)
         .await
@@ -315,7 +312,11 @@ async fn create<P: DistributionType>(
         (Some(h), Some(kind)) => Some(depot_core::hrefs::resolve(kind, "remote", &h)?),
         _ => None,
     };
-    let content_guard = guard_id(&state, &raw).await?.flatten();
+    let content_guard = match guard_id(&state, &raw).await?.flatten() {
+        Some(id) => Some(id),
+        None if P::KIND.served_by_content_app() => domain::default_guard(&state.db).await?,
+        None => None,
+    };
     let args = DistributionCreate(NewDistribution {
         pulp_type: P::PULP_TYPE.to_string(),
         name,

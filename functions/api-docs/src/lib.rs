@@ -49,12 +49,13 @@ pub fn with_domains(mut doc: Value) -> Value {
         return doc;
     };
     let root = depot_core::hrefs::API_ROOT;
+    // `x-isDomain` lets binding generators give it a default, as Pulp's do ("default").
     let param = json!({"name": "pulp_domain", "in": "path", "required": true,
-                       "schema": {"type": "string"}});
+                       "schema": {"type": "string"}, "x-isDomain": true});
     let mut out = Map::new();
     for (path, mut ops) in paths {
         let in_domain = match path.strip_prefix(root) {
-            Some(rest) => !rest.starts_with("docs/") && rest != "status/",
+            Some(rest) => !rest.starts_with("docs/") && rest != "status/" && rest != "livez/",
             None => false,
         };
         if !in_domain {

@@ -1,9 +1,9 @@
-//! `<repository>/versions/`: list, read and delete repository versions.
+//! `<repository>/versions/`: list, read, delete and repair repository versions.
 
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::response::Response;
-use axum::routing::get;
+use axum::routing::{get, post};
 use depot_core::CoreError;
 use depot_core::access::{Check, Object};
 use depot_core::models::list::{Bind, Filter, ListQuery};
@@ -13,9 +13,11 @@ use depot_core::tasks::args::RepositoryVersionDelete;
 use depot_core::tasks::{Dispatch, TaskContext, TaskFuture, TaskRegistry};
 use depot_http::access::viewset_of;
 use depot_http::list::{fetch_page, number_filters};
-use depot_http::openapi::{self, ApiDoc, Op};
+use depot_http::openapi::{self, ApiDoc, JSON_FORM_MULTIPART, Op};
+use depot_http::repair::{RepairBody, Target};
 use depot_http::{
-    ApiResult, AppState, Caller, CorrelationId, ListParams, QueryMap, dispatched, ok, shaped,
+    ApiResult, AppState, Caller, CorrelationId, Fields, ListParams, QueryMap, dispatched, ok,
+    shaped,
 };
 use serde_json::Value;
 
@@ -27,6 +29,10 @@ pub fn routes<P: RepositoryType>() -> Router<AppState> {
         .route(
             &format!("{}{{id}}/versions/{{number}}/", P::BASE),
             get(read::<P>).delete(delete::<P>),
+        )
+        .route(
+            &format!("{}{{id}}/versions/{{number}}/repair/", P::BASE),
+            post(repair::<P>),
         )
 }
 
@@ -121,6 +127,25 @@ async fn delete<P: RepositoryType>(
     dispatched(&state, d).await
 }
 
+/// Checks the version's stored files and fetches missing or damaged ones again.
+async fn repair<P: RepositoryType>(
+    State(state): State<AppState>,
+    caller: Caller,
+    cid: CorrelationId,
+    Path((id, n)): Path<(String, String)>,
+    fields: Fields,
+) -> ApiResult<Response> {
+    let n = number(&n)?;
+    let repo = allowed::<P>(&state, &caller, &id, "repair").await?;
+    version::get(&state.db, &id, n).await?;
+    let target = Target::Version {
+        repository_prn: repo.prn(),
+        repository_id: &id,
+        number: n,
+    };
+    depot_http::repair::dispatch(&state, &caller, &cid, fields, target).await
+}
+
 fn run_delete(ctx: TaskContext, args: RepositoryVersionDelete) -> TaskFuture {
     Box::pin(async move {
         version::delete(&ctx.core.db, &args.repository_id, args.number).await?;
@@ -164,8 +189,16 @@ pub fn openapi<P: RepositoryType>(doc: &mut ApiDoc, async_op: Value) {
             .response(200, Some(resp)),
     );
     doc.add(
-        Op::new("delete", detail, id("delete"), tag)
+        Op::new("delete", detail.clone(), id("delete"), tag)
             .param(p())
+            .response(202, Some(async_op.clone())),
+    );
+    let repair = doc.schema::<RepairBody>();
+    doc.add(
+        Op::new("post", format!("{detail}repair/"), id("repair"), tag)
+            .summary("Trigger an asynchronous task to repair a repository version.")
+            .param(p())
+            .body(repair, JSON_FORM_MULTIPART)
             .response(202, Some(async_op)),
     );
 }

@@ -1,4 +1,9 @@
-//! `GET /pulp/api/v3/status/`: versions, online apps and connection health. Anonymous, like Pulp.
+//! `GET /pulp/api/v3/status/`: versions, online apps, connection health and storage; and
+//! `livez/`, the API's liveness probe. Both anonymous, like Pulp's.
+
+use std::collections::HashMap;
+use std::sync::{LazyLock, Mutex};
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::extract::State;
@@ -21,7 +26,12 @@ pub const VERSIONS: &[(&str, &str)] = &[
 ];
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/pulp/api/v3/status/", get(status))
+    Router::new()
+        .route("/pulp/api/v3/status/", get(status))
+        .route(
+            "/pulp/api/v3/livez/",
+            get(|| async { axum::http::StatusCode::OK }),
+        )
 }
 
 #[derive(Serialize, JsonSchema)]
@@ -51,6 +61,15 @@ pub struct ContentSettingsResponse {
     pub content_path_prefix: String,
 }
 
+/// The storage of the domain in force, in bytes: the disk's figures for the deployment's own
+/// filesystem storage, else what the domain's files take (the others unknown), as Pulp gives it.
+#[derive(Clone, Copy, Serialize, JsonSchema)]
+pub struct StorageResponse {
+    pub total: Option<u64>,
+    pub used: Option<u64>,
+    pub free: Option<u64>,
+}
+
 /// Health and versions of the running services.
 #[derive(Serialize, JsonSchema)]
 pub struct StatusResponse {
@@ -59,8 +78,60 @@ pub struct StatusResponse {
     pub online_api_apps: Vec<AppStatusResponse>,
     pub online_content_apps: Vec<AppStatusResponse>,
     pub database_connection: DatabaseConnectionResponse,
+    /// Pulp's Redis (its content cache); Depot has none: never connected.
+    pub redis_connection: DatabaseConnectionResponse,
     pub content_settings: ContentSettingsResponse,
     pub domain_enabled: bool,
+    pub storage: Option<StorageResponse>,
+}
+
+/// How long a domain's storage figures are kept: anyone may ask for them, and the sum over a
+/// domain's artifacts is not free. An artifact recorded or deleted here ends them sooner (the
+/// other processes' changes show after this long at most).
+const STORAGE_TTL: Duration = Duration::from_secs(30);
+/// The most domains whose figures are kept (then they start over).
+const STORAGE_KEPT: usize = 10_000;
+
+type Kept = (Instant, u64, StorageResponse);
+static STORAGE: LazyLock<Mutex<HashMap<String, Kept>>> = LazyLock::new(Default::default);
+
+/// The storage figures of the domain in force; `None` when they cannot be had.
+async fn storage(state: &AppState) -> Option<StorageResponse> {
+    let domain = depot_core::domain::id().to_string();
+    let changes = depot_core::models::artifact::changes();
+    if let Some((at, seen, kept)) = STORAGE.lock().ok()?.get(&domain)
+        && at.elapsed() < STORAGE_TTL
+        && *seen == changes
+    {
+        return Some(*kept);
+    }
+    let disk = match &*domain == depot_core::domain::DEFAULT_ID {
+        true => state.storage.space().await.ok().flatten(),
+        false => None,
+    };
+    let figures = match disk {
+        Some(d) => StorageResponse {
+            total: Some(d.total),
+            used: Some(d.used),
+            free: Some(d.free),
+        },
+        None => {
+            let used = depot_core::models::artifact::bytes_used(&state.db)
+                .await
+                .ok()?;
+            StorageResponse {
+                total: None,
+                used: Some(used.max(0) as u64),
+                free: None,
+            }
+        }
+    };
+    let mut kept = STORAGE.lock().ok()?;
+    if kept.len() >= STORAGE_KEPT {
+        kept.clear();
+    }
+    kept.insert(domain, (Instant::now(), changes, figures));
+    Some(figures)
 }
 
 async fn status(State(state): State<AppState>) -> ApiResult<Response> {
@@ -94,11 +165,13 @@ async fn status(State(state): State<AppState>) -> ApiResult<Response> {
         online_api_apps: vec![app(format!("api@{host}"))],
         online_content_apps: vec![app(format!("content@{host}"))],
         database_connection: DatabaseConnectionResponse { connected },
+        redis_connection: DatabaseConnectionResponse { connected: false },
         content_settings: ContentSettingsResponse {
             content_origin: Some(state.settings.content_origin.clone()),
             content_path_prefix: state.settings.content_path_prefix.clone(),
         },
         domain_enabled: state.settings.domain_enabled,
+        storage: storage(&state).await,
     }))
 }
 
@@ -109,5 +182,11 @@ pub fn openapi(doc: &mut ApiDoc) {
             .summary("Inspect status of Pulp")
             .anonymous()
             .response(200, Some(resp)),
+    );
+    doc.add(
+        Op::new("get", "/pulp/api/v3/livez/", "livez_read", "Livez")
+            .summary("Inspect liveness of Pulp's REST API.")
+            .anonymous()
+            .response(200, None),
     );
 }

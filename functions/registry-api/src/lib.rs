@@ -163,9 +163,7 @@ async fn serve(state: &AppState, parts: &Parts, body: Body, route: Route) -> Res
             }
             Ok(json_response(StatusCode::OK, "{}"))
         }
-        Route::Catalog if m == Method::GET => {
-            listing::catalog(state, reader(asker.user()), query).await
-        }
+        Route::Catalog if m == Method::GET => listing::catalog(state, &asker, query).await,
         Route::Tags(name) if m == Method::GET => {
             let repo = pull_repo(state, &name, &asker).await?;
             listing::tags(state, &repo, query).await

@@ -117,6 +117,10 @@ pub struct Settings {
     pub heartbeat_timeout: u64,
     /// The HTTP server's time and connection limits.
     pub http: HttpLimits,
+    /// `PULP_ENVVAR_HEADER_CONTENT_GUARD_ALLOWED_VARS` (a JSON list or comma-separated names,
+    /// default none): the environment variables an environment-variable header guard may
+    /// compare a header with. Only these: any other would let guards probe the server's secrets.
+    pub envvar_guard_vars: Vec<String>,
 }
 
 /// What the HTTP server allows a client (see `depot_http::server`).
@@ -323,6 +327,10 @@ impl Settings {
             workers: parsed("DEPOT_WORKERS", 4)?,
             heartbeat_timeout: parsed("DEPOT_TASK_HEARTBEAT_TIMEOUT", 30)?,
             http: HttpLimits::from_env()?,
+            envvar_guard_vars: match var("PULP_ENVVAR_HEADER_CONTENT_GUARD_ALLOWED_VARS") {
+                Some(v) => env_var_names(&v)?,
+                None => Vec::new(),
+            },
             clamav: match var("PULP_CLAMAV_HOST") {
                 Some(host) => Some((host, parsed("PULP_CLAMAV_PORT", 3310)?)),
                 None => None,
@@ -367,9 +375,36 @@ impl Settings {
             workers: 4,
             heartbeat_timeout: 30,
             http: HttpLimits::default(),
+            envvar_guard_vars: Vec::new(),
             clamav: None,
             scan_on_write: true,
         }
+    }
+}
+
+/// Environment variable names, as a JSON list (Pulp's form) or separated by commas.
+fn env_var_names(v: &str) -> Result<Vec<String>, SettingsError> {
+    const NAME: &str = "PULP_ENVVAR_HEADER_CONTENT_GUARD_ALLOWED_VARS";
+    let names: Vec<String> = match serde_json::from_str::<Vec<String>>(v) {
+        Ok(list) => list,
+        Err(_) => v
+            .split(',')
+            .map(|n| n.trim().to_string())
+            .filter(|n| !n.is_empty())
+            .collect(),
+    };
+    let valid = |n: &str| {
+        n.chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && n.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    };
+    match names.iter().find(|n| !valid(n)) {
+        Some(bad) => Err(SettingsError {
+            name: NAME,
+            message: format!("'{bad}' is not an environment variable name"),
+        }),
+        None => Ok(names),
     }
 }
 

@@ -87,6 +87,12 @@ pub fn api_root() -> String {
         .unwrap_or_else(|_| crate::hrefs::API_ROOT.to_string())
 }
 
+/// The API root of what is above domains (users, groups, roles, domains): `default`'s when
+/// URLs carry domains, as Pulp writes their hrefs, else the plain one.
+pub fn above_root() -> String {
+    Current::default_domain(current().in_urls).api_root()
+}
+
 /// The path segment of the domain in force (see [`Current::segment`]).
 pub fn segment() -> String {
     CURRENT.try_with(Current::segment).unwrap_or_default()

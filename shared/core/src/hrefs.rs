@@ -42,6 +42,14 @@ pub static COMPOSITE_GUARD: ResourceType = guard(
     "core.compositecontentguard",
 );
 
+/// A header whose base64 value must be a server environment variable's (one the deployment
+/// allows in `PULP_ENVVAR_HEADER_CONTENT_GUARD_ALLOWED_VARS`).
+pub static ENVVAR_GUARD: ResourceType = guard(
+    "core.envvar_header",
+    "contentguards/core/envvar_header/",
+    "core.envvarheadercontentguard",
+);
+
 /// Pulp's certguard plugin's X.509 guard: client certificates a proxy forwards, checked
 /// against the guard's CA.
 pub static X509_GUARD: ResourceType = guard(
@@ -50,7 +58,7 @@ pub static X509_GUARD: ResourceType = guard(
     "certguard.x509certguard",
 );
 
-pub(crate) static CORE_TYPES: [Kind; 14] = [
+pub(crate) static CORE_TYPES: [Kind; 15] = [
     &DOMAIN,
     &ARTIFACT,
     &UPLOAD,
@@ -65,6 +73,7 @@ pub(crate) static CORE_TYPES: [Kind; 14] = [
     &HEADER_GUARD,
     &COMPOSITE_GUARD,
     &X509_GUARD,
+    &ENVVAR_GUARD,
 ];
 
 const fn guard(
@@ -85,7 +94,16 @@ const fn core_type(
 
 impl ResourceType {
     pub fn href(&self, id: &str) -> String {
-        format!("{}{}{id}/", crate::domain::api_root(), self.collection)
+        format!("{}{}{id}/", self.root(), self.collection)
+    }
+
+    /// The API root its hrefs are under: the domain's in force, or for the types above domains
+    /// (users, groups, roles, domains ...) `default`'s, wherever they are asked for (Pulp's).
+    fn root(&self) -> String {
+        match self.in_domains() {
+            true => crate::domain::api_root(),
+            false => crate::domain::above_root(),
+        }
     }
 
     pub fn prn(&self, id: &str) -> String {
@@ -94,8 +112,10 @@ impl ResourceType {
 
     /// Parses an href of this type and returns the id, or `None` when it is not one.
     pub fn parse(&self, href: &str) -> Option<String> {
+        // Those above domains are found under the domain in force's root too.
         let rest = href
-            .strip_prefix(crate::domain::api_root().as_str())?
+            .strip_prefix(self.root().as_str())
+            .or_else(|| href.strip_prefix(crate::domain::api_root().as_str()))?
             .strip_prefix(self.collection)?;
         let id = rest.strip_suffix('/')?;
         uuid::Uuid::parse_str(id).ok().map(|_| id.to_string())
@@ -119,19 +139,41 @@ pub fn to_prn(href: &str) -> Option<String> {
 
 /// Resolves a reference a client sent in `field` to an id of `kind`, with DRF's message.
 pub fn resolve(kind: Kind, field: &str, reference: &str) -> crate::CoreResult<String> {
-    kind.parse_ref(reference).ok_or_else(|| {
-        crate::CoreError::field(
-            field,
-            format!("Invalid hyperlink - No URL match. ({reference})"),
-        )
-    })
+    kind.parse_ref(reference)
+        .ok_or_else(|| unresolved(field, reference))
 }
 
 /// Resolves a repository version href sent in `field` to (repository id, number).
 pub fn resolve_version(field: &str, href: &str) -> crate::CoreResult<(String, i64)> {
-    parse_version_href(href).ok_or_else(|| {
-        crate::CoreError::field(field, format!("Invalid hyperlink - No URL match. ({href})"))
-    })
+    parse_version_href(href).ok_or_else(|| unresolved(field, href))
+}
+
+/// Why `reference`, sent in `field`, names nothing here: it is under another domain's root
+/// (Pulp's message), or it is no href of the kind asked for.
+pub fn unresolved(field: &str, reference: &str) -> crate::CoreError {
+    if in_other_domain(reference) {
+        return cross_domain();
+    }
+    crate::CoreError::field(
+        field,
+        format!("Invalid hyperlink - No URL match. ({reference})"),
+    )
+}
+
+/// Whether `href` is under the API root of a domain other than the one in force. Told by the
+/// href alone, never by a lookup: whether the other domain holds such an object stays unknown.
+pub fn in_other_domain(href: &str) -> bool {
+    let current = crate::domain::current();
+    current.in_urls
+        && crate::domain::split_api_path(href).is_some_and(|(name, _)| name != &*current.name)
+}
+
+/// A request that names objects of another domain (Pulp's answer, 400).
+pub fn cross_domain() -> crate::CoreError {
+    crate::CoreError::Invalid(serde_json::json!({"non_field_errors": [format!(
+        "Objects must all be a part of the {} domain.",
+        crate::domain::current().name
+    )]}))
 }
 
 /// The error for a well-formed reference to something that does not exist.

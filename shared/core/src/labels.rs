@@ -149,6 +149,7 @@ pub enum Labeled {
     Remote,
     Distribution,
     Content,
+    Domain,
 }
 
 impl Labeled {
@@ -158,6 +159,7 @@ impl Labeled {
             Labeled::Remote => "remotes",
             Labeled::Distribution => "distributions",
             Labeled::Content => "contents",
+            Labeled::Domain => "domains",
         }
     }
 
@@ -167,14 +169,29 @@ impl Labeled {
             Labeled::Remote => "FileRemote",
             Labeled::Distribution => "FileDistribution",
             Labeled::Content => "FileContent",
+            Labeled::Domain => "Domain",
+        }
+    }
+
+    /// The condition that finds row `$1` among what the request may reach: its domain's rows
+    /// (`$2`), or any domain (domains are not in one).
+    fn found(self) -> &'static str {
+        match self {
+            Labeled::Domain => "id = $1 AND $2 = $2",
+            _ => "id = $1 AND domain_id = $2",
         }
     }
 }
 
 async fn load(db: &crate::db::Db, what: Labeled, id: &str) -> CoreResult<Map<String, Value>> {
-    let sql = format!("SELECT pulp_labels FROM {} WHERE id = $1", what.table());
+    let sql = format!(
+        "SELECT pulp_labels FROM {} WHERE {}",
+        what.table(),
+        what.found()
+    );
     let text: Option<String> = sqlx::query_scalar(sqlx::AssertSqlSafe(sql))
         .bind(id)
+        .bind(crate::domain::id().to_string())
         .fetch_optional(db.pool())
         .await?;
     let text = text.ok_or_else(|| CoreError::not_found(what.model()))?;
@@ -188,11 +205,13 @@ async fn store(
     labels: Map<String, Value>,
 ) -> CoreResult<()> {
     let sql = format!(
-        "UPDATE {} SET pulp_labels = $2, updated = $3 WHERE id = $1",
-        what.table()
+        "UPDATE {} SET pulp_labels = $3, updated = $4 WHERE {}",
+        what.table(),
+        what.found()
     );
     sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(id)
+        .bind(crate::domain::id().to_string())
         .bind(Value::Object(labels).to_string())
         .bind(crate::time::now())
         .execute(db.pool())

@@ -15,6 +15,7 @@ pub mod labels;
 pub mod models;
 pub mod on_demand;
 pub mod plugin;
+pub mod repair;
 pub mod scan;
 pub mod secrets;
 pub mod serving_cache;

@@ -30,7 +30,13 @@ const TIMEOUT: Duration = Duration::from_secs(300);
 pub fn sha256_of_key(key: &str) -> Option<String> {
     let mut parts = key.rsplitn(3, '/');
     let (rest, head, before) = (parts.next()?, parts.next()?, parts.next()?);
-    if before != "artifact" && !before.ends_with("/artifact") {
+    let is_artifact = |p: &str| p == "artifact" || p.ends_with("/artifact");
+    // `artifact/ab/..`, a domain's `artifact/<domain id>/ab/..` (or, stored earlier,
+    // `domains/<id>/artifact/ab/..`).
+    let in_domain = before
+        .rsplit_once('/')
+        .is_some_and(|(up, id)| is_artifact(up) && uuid::Uuid::parse_str(id).is_ok());
+    if !is_artifact(before) && !in_domain {
         return None;
     }
     let sha256 = format!("{head}{rest}");
@@ -43,10 +49,14 @@ pub fn sha256_of_key(key: &str) -> Option<String> {
 }
 
 /// The storage key of the artifact a bucket notification names (`key` may carry the storage's
-/// prefix): `artifact/ab/...`, or a domain's `domains/<id>/artifact/ab/...`.
+/// prefix): `artifact/ab/...`, a domain's `artifact/<id>/ab/...`, or (stored earlier)
+/// `domains/<id>/artifact/ab/...`.
 fn local_artifact_key(key: &str) -> Option<String> {
     let parts: Vec<&str> = key.split('/').collect();
     let n = parts.len();
+    if n >= 4 && parts[n - 4] == "artifact" && uuid::Uuid::parse_str(parts[n - 3]).is_ok() {
+        return Some(parts[n - 4..].join("/"));
+    }
     if n < 3 || parts[n - 3] != "artifact" {
         return None;
     }
@@ -127,11 +137,13 @@ pub fn after_write(core: &Core, key: &str) {
         return;
     }
     let (core, key) = (core.clone(), key.to_string());
-    tokio::spawn(async move {
+    // In the writer's domain: the file is in that domain's storage.
+    let domain = crate::domain::current();
+    tokio::spawn(crate::domain::within(domain, async move {
         if let Err(e) = scan_key(&core, &key).await {
             tracing::error!(%key, "malware scan failed: {e}");
         }
-    });
+    }));
 }
 
 async fn instream(
@@ -259,6 +271,16 @@ mod tests {
         let domain = format!("domains/0190a3c2-7d6e-7c1a-9b1e-2f3a4b5c6d7e/{key}");
         assert_eq!(sha256_of_key(&domain).as_deref(), Some(sha.as_str()));
         assert_eq!(local_artifact_key(&format!("depot/{domain}")), Some(domain));
+        let pulps = format!(
+            "artifact/0190a3c2-7d6e-7c1a-9b1e-2f3a4b5c6d7e/ab/{}",
+            &sha[2..]
+        );
+        assert_eq!(sha256_of_key(&pulps).as_deref(), Some(sha.as_str()));
+        assert_eq!(local_artifact_key(&format!("depot/{pulps}")), Some(pulps));
+        assert_eq!(
+            sha256_of_key(&format!("artifact/not-a-uuid/ab/{}", &sha[2..])),
+            None
+        );
         assert_eq!(
             local_artifact_key(&format!("depot/{key}")),
             Some(key.clone())

@@ -72,6 +72,9 @@ pub async fn open(
     let storage = crate::storage::open(&settings.storage)
         .await
         .map_err(StartupError)?;
+    let storage: Arc<dyn crate::storage::Storage> = Arc::new(
+        crate::storage::domains::DomainStorage::new(storage, settings.storage.clone(), db.clone()),
+    );
     let http = reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(30))
         .build()

@@ -9,7 +9,9 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use depot_core::CoreResult;
 use depot_core::access::{Check, Object};
-use depot_core::hrefs::{COMPOSITE_GUARD, HEADER_GUARD, RBAC_GUARD, REDIRECT_GUARD, X509_GUARD};
+use depot_core::hrefs::{
+    COMPOSITE_GUARD, ENVVAR_GUARD, HEADER_GUARD, RBAC_GUARD, REDIRECT_GUARD, X509_GUARD,
+};
 use depot_core::models::content_guard::{self, Guard, Loaded};
 
 use crate::access::viewset_of;
@@ -89,6 +91,14 @@ async fn one(
             .get(CLIENT_CERT_HEADER)
             .and_then(|v| v.to_str().ok());
         content_guard::x509::check(guard.ca_certificate.as_deref().unwrap_or(""), sent)
+    } else if kind == &ENVVAR_GUARD {
+        let sent = guard
+            .header_name
+            .as_deref()
+            .and_then(|name| req.headers.get(name))
+            .and_then(|v| v.to_str().ok());
+        let var = guard.env_var.as_deref().unwrap_or("");
+        content_guard::envvar::check(var, &state.settings.envvar_guard_vars, sent)
     } else {
         Err("Access denied.".into())
     })

@@ -102,7 +102,7 @@ pub fn routes<R: Resource>() -> Router<AppState> {
     Router::new()
         .route(R::BASE, get(list::<R>).post(create::<R>))
         .route(&detail_path, detail.delete(delete::<R>))
-        .merge(crate::labels::routes(R::BASE, R::LABELED))
+        .merge(crate::labels::routes(R::BASE, R::LABELED, R::KIND))
         .merge(roles)
 }
 

@@ -22,8 +22,9 @@ pub async fn route(core: AppState, routes: axum::Router, req: Request) -> Respon
     }
     let path = req.uri().path().to_string();
     if let Some(rest) = path.strip_prefix(depot_core::hrefs::API_ROOT) {
-        // The docs and the status are served outside domains too; nothing else is.
-        if !(rest.starts_with("docs/") || rest == "status/") {
+        // The docs, the status and the liveness probe are served outside domains too; nothing
+        // else is.
+        if !(rest.starts_with("docs/") || rest == "status/" || rest == "livez/") {
             return not_found();
         }
     }

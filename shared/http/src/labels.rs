@@ -5,13 +5,14 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::post;
+use depot_core::hrefs::Kind;
 use depot_core::labels::{self, Labeled};
 use depot_core::models::SetLabelResponse;
 use schemars::JsonSchema;
 use serde::Deserialize;
 
 use crate::openapi::{self, ApiDoc, JSON_FORM_MULTIPART, Op};
-use crate::{ApiResult, AppState, Authenticated, Fields};
+use crate::{ApiResult, AppState, Caller, Fields};
 
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -26,29 +27,32 @@ pub struct UnsetLabel {
     pub key: String,
 }
 
-/// Routes `<base>{id}/set_label/` and `<base>{id}/unset_label/` for one labeled family.
-pub fn routes(base: &str, what: Labeled) -> Router<AppState> {
+/// Routes `<base>{id}/set_label/` and `<base>{id}/unset_label/` for one labeled family,
+/// whose objects are of `kind`. Each is a policy action: on the object for most families (it
+/// must be visible, as a read), model- or domain-wide for content (Pulp's
+/// `core.manage_content_labels`). Only objects of the domain in force are found.
+pub fn routes(base: &str, what: Labeled, kind: Kind) -> Router<AppState> {
+    let action = |name: &'static str| {
+        let base = base.to_string();
+        post(
+            move |State(state): State<AppState>,
+                  caller: Caller,
+                  Path(id): Path<String>,
+                  fields: Fields| async move {
+                match what {
+                    Labeled::Content => caller.may_in(&state, &base, name, vec![]).await?,
+                    _ => caller.may(&state, &base, (kind, &id), name, vec![]).await?,
+                }
+                match name {
+                    "set_label" => set(state, what, id, fields).await,
+                    _ => unset(state, what, id, fields).await,
+                }
+            },
+        )
+    };
     Router::new()
-        .route(
-            &format!("{base}{{id}}/set_label/"),
-            post(
-                move |State(state): State<AppState>,
-                      _: Authenticated,
-                      Path(id): Path<String>,
-                      fields: Fields| async move { set(state, what, id, fields).await },
-            ),
-        )
-        .route(
-            &format!("{base}{{id}}/unset_label/"),
-            post(
-                move |State(state): State<AppState>,
-                      _: Authenticated,
-                      Path(id): Path<String>,
-                      fields: Fields| async move {
-                    unset(state, what, id, fields).await
-                },
-            ),
-        )
+        .route(&format!("{base}{{id}}/set_label/"), action("set_label"))
+        .route(&format!("{base}{{id}}/unset_label/"), action("unset_label"))
 }
 
 async fn set(state: AppState, what: Labeled, id: String, fields: Fields) -> ApiResult<Response> {

@@ -21,6 +21,7 @@ pub mod on_demand;
 pub mod openapi;
 pub mod plugin_api;
 pub mod query;
+pub mod repair;
 pub mod response;
 pub mod server;
 

@@ -227,57 +227,69 @@ pub(super) async fn drop_content(tx: &mut Tx, id: &str) -> CoreResult<()> {
     Ok(())
 }
 
-/// Names of container distributions, sorted, after `last`, at most `n`; private ones only for
-/// authenticated callers.
-pub async fn catalog(
-    db: &Db,
-    include_private: bool,
-    last: Option<&str>,
-    n: Option<i64>,
-) -> RegistryResult<Vec<String>> {
-    let mut sql =
-        String::from("SELECT base_path FROM distributions WHERE pulp_type = $1 AND base_path > $2");
-    sql.push_str(" AND domain_id = $4");
-    if !include_private {
-        sql.push_str(" AND private = $5");
-    }
-    sql.push_str(" ORDER BY base_path LIMIT $3");
-    let mut q = sqlx::query_scalar(AssertSqlSafe(sql))
-        .bind(DISTRIBUTION_TYPE)
-        .bind(last.unwrap_or(""))
-        .bind(n.unwrap_or(i64::MAX))
-        .bind(depot_core::domain::id().to_string());
-    if !include_private {
-        q = q.bind(false);
-    }
-    Ok(q.fetch_all(db.pool()).await?)
+/// A repository as the catalog lists it.
+#[derive(Debug, Clone)]
+pub struct Listed {
+    /// Its name in the catalog (`<domain>/<base_path>` across domains).
+    pub name: String,
+    pub base_path: String,
+    pub private: bool,
+    /// Its domain's id and name.
+    pub domain: (String, String),
 }
 
-/// The same across every domain, each name as the registry takes it with domains on
-/// (`<domain>/<base_path>`), in that order.
-pub async fn catalog_of_domains(
+/// Up to `n` repositories after `last` in name order, private ones only when
+/// `include_private`: the domain in force's, or (`across_domains`) every domain's, named
+/// `<domain>/<base_path>` as the registry takes them with domains on.
+pub async fn catalog(
     db: &Db,
+    across_domains: bool,
     include_private: bool,
     last: Option<&str>,
-    n: Option<i64>,
-) -> RegistryResult<Vec<String>> {
-    let name = "(dm.name || '/' || d.base_path)";
+    n: i64,
+) -> RegistryResult<Vec<Listed>> {
+    let name = match across_domains {
+        true => "(dm.name || '/' || d.base_path)",
+        false => "d.base_path",
+    };
     let mut sql = format!(
-        "SELECT {name} FROM distributions d JOIN domains dm ON dm.id = d.domain_id \
+        "SELECT {name} AS name, d.base_path, d.private, dm.id AS domain_id, dm.name AS domain_name \
+         FROM distributions d JOIN domains dm ON dm.id = d.domain_id \
          WHERE d.pulp_type = $1 AND {name} > $2"
     );
+    if !across_domains {
+        sql.push_str(" AND d.domain_id = $4");
+    }
     if !include_private {
-        sql.push_str(" AND d.private = $4");
+        sql.push_str(&format!(
+            " AND d.private = ${}",
+            if across_domains { 4 } else { 5 }
+        ));
     }
     sql.push_str(&format!(" ORDER BY {name} LIMIT $3"));
-    let mut q = sqlx::query_scalar(AssertSqlSafe(sql))
+    let mut q = sqlx::query(AssertSqlSafe(sql))
         .bind(DISTRIBUTION_TYPE)
         .bind(last.unwrap_or(""))
-        .bind(n.unwrap_or(i64::MAX));
+        .bind(n);
+    if !across_domains {
+        q = q.bind(depot_core::domain::id().to_string());
+    }
     if !include_private {
         q = q.bind(false);
     }
-    Ok(q.fetch_all(db.pool()).await?)
+    q.fetch_all(db.pool())
+        .await?
+        .iter()
+        .map(|r| {
+            Ok(Listed {
+                name: r.try_get("name")?,
+                base_path: r.try_get("base_path")?,
+                private: depot_core::db::get_bool(r, "private")?,
+                domain: (r.try_get("domain_id")?, r.try_get("domain_name")?),
+            })
+        })
+        .collect::<CoreResult<_>>()
+        .map_err(Into::into)
 }
 
 /// A new version of the repository with `change` (container content: what it adds stops being

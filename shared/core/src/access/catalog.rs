@@ -116,6 +116,14 @@ pub static CORE_ROLES: &[&RoleSpec] = &[
         ["view", "change", "delete", "manage_roles"]
     ),
     &model_role!("core", "compositecontentguard", "viewer", ["view"]),
+    &model_role!("core", "envvarheadercontentguard", "creator", ["add"]),
+    &model_role!(
+        "core",
+        "envvarheadercontentguard",
+        "owner",
+        ["view", "change", "delete", "manage_roles"]
+    ),
+    &model_role!("core", "envvarheadercontentguard", "viewer", ["view"]),
     &model_role!("certguard", "x509certguard", "creator", ["add"]),
     &model_role!(
         "certguard",

@@ -227,6 +227,7 @@ fn distribution(kind: Kind) -> Policy {
 
 fn content(kind: Kind) -> Policy {
     let modify = sibling_perms(kind, Family::Repository, "modify");
+    let app = kind.prn_model.split_once('.').map_or("", |(app, _)| app);
     scoped(
         vec![
             allow(&["list", "retrieve"], vec![]),
@@ -244,6 +245,11 @@ fn content(kind: Kind) -> Policy {
             allow(
                 &["set_label", "unset_label"],
                 vec![any(MODEL, "core.manage_content_labels")],
+            ),
+            // Storing a file as content at once, outside any repository (`upload/`).
+            allow(
+                &["upload"],
+                vec![any(MODEL, &format!("{app}.upload_files"))],
             ),
         ],
         vec![],
@@ -406,9 +412,21 @@ fn group_users() -> Policy {
     }
 }
 
+/// Artifacts: administrators store, list and read them; no one deletes one (orphan cleanup
+/// does), unless an administrator customizes the policy to allow `destroy`, as in Pulp.
+fn artifacts() -> Policy {
+    Policy {
+        statements: vec![json!({"action": ["create", "list", "retrieve"],
+                                "principal": "admin", "effect": "allow"})],
+        creation_hooks: vec![],
+        queryset_scoping: None,
+    }
+}
+
 /// Every viewset with a default policy, and that policy.
 pub fn all() -> Vec<(String, Policy)> {
     let mut out = vec![
+        ("artifacts".to_string(), artifacts()),
         ("tasks".to_string(), tasks()),
         ("groups".to_string(), groups()),
         ("groups/users".to_string(), group_users()),

@@ -113,6 +113,45 @@ pub async fn get(db: &Db, id: &str) -> CoreResult<Artifact> {
     Artifact::from_row(&row)
 }
 
+/// Counts the artifacts this process recorded or deleted: a figure derived from them (the
+/// status's bytes used) is stale once it moved.
+static CHANGES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// See [`CHANGES`].
+pub fn changes() -> u64 {
+    CHANGES.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+fn changed() {
+    CHANGES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// The files (storage key, and the key to page on) of the domain in force's artifacts recorded
+/// after `since` (a page of them, in the order they were recorded).
+pub async fn files_since(db: &Db, since: &str) -> CoreResult<Vec<(String, String)>> {
+    let rows = sqlx::query(
+        "SELECT file, created || id AS page FROM artifacts WHERE domain_id = $1 \
+         AND created || id > $2 ORDER BY created || id LIMIT 500",
+    )
+    .bind(crate::domain::id().to_string())
+    .bind(since)
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("file")?, r.try_get("page")?)))
+        .collect()
+}
+
+/// The bytes the artifacts of the domain in force take.
+pub async fn bytes_used(db: &Db) -> CoreResult<i64> {
+    Ok(sqlx::query_scalar(
+        "SELECT CAST(COALESCE(SUM(size), 0) AS BIGINT) FROM artifacts WHERE domain_id = $1",
+    )
+    .bind(crate::domain::id().to_string())
+    .fetch_one(db.pool())
+    .await?)
+}
+
 pub async fn find_by_sha256(db: &Db, sha256: &str) -> CoreResult<Option<Artifact>> {
     let row = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM artifacts WHERE sha256 = $1 AND domain_id = $2"
@@ -146,6 +185,7 @@ pub async fn insert(db: &Db, file: &str, d: &Digests) -> CoreResult<Artifact> {
     .bind(crate::domain::id().to_string())
     .execute(db.pool())
     .await?;
+    changed();
     find_by_sha256(db, &d.sha256)
         .await?
         .ok_or_else(|| CoreError::Internal("artifact vanished after insert".into()))
@@ -176,5 +216,6 @@ pub async fn delete_if_unused(db: &Db, id: &str) -> CoreResult<bool> {
         .bind(id)
         .execute(db.pool())
         .await?;
+    changed();
     Ok(res.rows_affected() == 1)
 }

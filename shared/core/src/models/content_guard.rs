@@ -16,7 +16,7 @@ use crate::plugin::{self, Family};
 use crate::{CoreError, CoreResult};
 
 const COLUMNS: &str = "id, pulp_type, name, description, header_name, header_value, jq_filter, \
-                       shared_secret, ca_certificate, created, updated";
+                       shared_secret, ca_certificate, env_var, created, updated";
 
 pub static TABLE: Table = Table {
     select: COLUMNS,
@@ -49,6 +49,8 @@ pub struct Guard {
     sealed_secret: Option<String>,
     /// X.509 guards: the CA certificates (PEM) whose certificates pass.
     pub ca_certificate: Option<String>,
+    /// Environment-variable header guards: the variable holding the secret.
+    pub env_var: Option<String>,
     pub created: String,
     pub updated: String,
 }
@@ -82,6 +84,7 @@ impl Guard {
             jq_filter: row.try_get("jq_filter")?,
             sealed_secret: row.try_get("shared_secret")?,
             ca_certificate: row.try_get("ca_certificate")?,
+            env_var: row.try_get("env_var")?,
             created: row.try_get("created")?,
             updated: row.try_get("updated")?,
         })
@@ -240,6 +243,8 @@ pub struct GuardFields {
     pub guards: Option<Vec<String>>,
     /// X.509 guards: the CA certificates, PEM.
     pub ca_certificate: Option<String>,
+    /// Environment-variable header guards: the variable (see [`envvar::allowed`]).
+    pub env_var: Option<String>,
 }
 
 fn too_long(field: &str, value: &str) -> CoreResult<()> {
@@ -327,6 +332,14 @@ pub async fn create(db: &Db, kind: Kind, f: GuardFields) -> CoreResult<Guard> {
             "This field is required.",
         ));
     }
+    if kind == &crate::hrefs::ENVVAR_GUARD && (f.header_name.is_none() || f.env_var.is_none()) {
+        let missing = if f.header_name.is_none() {
+            "header_name"
+        } else {
+            "env_var"
+        };
+        return Err(CoreError::field(missing, "This field is required."));
+    }
     if kind == &HEADER_GUARD && (f.header_name.is_none() || f.header_value.is_none()) {
         let missing = if f.header_name.is_none() {
             "header_name"
@@ -351,8 +364,8 @@ pub async fn create(db: &Db, kind: Kind, f: GuardFields) -> CoreResult<Guard> {
     let mut tx = db.pool().begin().await?;
     let res = sqlx::query(
         "INSERT INTO content_guards (id, pulp_type, name, description, header_name, header_value, \
-         jq_filter, shared_secret, created, updated, domain_id, ca_certificate) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11)",
+         jq_filter, shared_secret, created, updated, domain_id, ca_certificate, env_var) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $10, $11, $12)",
     )
     .bind(&id)
     .bind(kind.pulp_type)
@@ -365,6 +378,7 @@ pub async fn create(db: &Db, kind: Kind, f: GuardFields) -> CoreResult<Guard> {
     .bind(&now)
     .bind(crate::domain::id().to_string())
     .bind(f.ca_certificate.clone())
+    .bind(f.env_var.clone())
     .execute(&mut *tx)
     .await
     .map_err(CoreError::from);
@@ -412,7 +426,8 @@ pub async fn update(db: &Db, g: &Guard, f: GuardFields) -> CoreResult<Guard> {
     let mut tx = db.pool().begin().await?;
     let res = sqlx::query(
         "UPDATE content_guards SET name = $2, description = $3, header_name = $4, \
-         header_value = $5, jq_filter = $6, updated = $7, ca_certificate = $8 WHERE id = $1",
+         header_value = $5, jq_filter = $6, updated = $7, ca_certificate = $8, env_var = $9 \
+         WHERE id = $1",
     )
     .bind(&g.id)
     .bind(f.name.clone().unwrap_or_else(|| g.name.clone()))
@@ -430,6 +445,7 @@ pub async fn update(db: &Db, g: &Guard, f: GuardFields) -> CoreResult<Guard> {
             .clone()
             .or_else(|| g.ca_certificate.clone()),
     )
+    .bind(f.env_var.clone().or_else(|| g.env_var.clone()))
     .execute(&mut *tx)
     .await
     .map_err(CoreError::from);
@@ -444,11 +460,15 @@ pub async fn update(db: &Db, g: &Guard, f: GuardFields) -> CoreResult<Guard> {
     get(db, &g.id).await
 }
 
-/// Removes a guard. The distributions it guarded are served unguarded (as Pulp does), and
-/// roles given on it go with it.
+/// Removes a guard. The distributions it guarded are served unguarded (as Pulp does), a domain
+/// it was the default guard of has none, and roles given on it go with it.
 pub async fn delete(db: &Db, id: &str) -> CoreResult<()> {
     let mut tx = db.pool().begin().await?;
     sqlx::query("UPDATE distributions SET content_guard = NULL WHERE content_guard = $1")
+        .bind(id)
+        .execute(&mut *tx)
+        .await?;
+    sqlx::query("UPDATE domains SET default_content_guard = NULL WHERE default_content_guard = $1")
         .bind(id)
         .execute(&mut *tx)
         .await?;
@@ -534,6 +554,50 @@ pub async fn href_of(db: &Db, id: &str) -> CoreResult<Option<(String, String)>> 
         Ok(g) => Ok(Some((g.href(), g.kind.prn(&g.id)))),
         Err(CoreError::NotFound(_)) => Ok(None),
         Err(e) => Err(e),
+    }
+}
+
+/// Environment-variable header guards: the header carries, base64-encoded, the value of an
+/// environment variable of the serving process (read at each request, so a new secret needs
+/// only a new environment). Only variables the deployment lists may be named.
+pub mod envvar {
+    use base64::Engine;
+
+    use crate::{CoreError, CoreResult};
+
+    /// Refuses a variable the deployment does not allow (Pulp's message).
+    pub fn allowed(env_var: &str, allowed: &[String]) -> CoreResult<()> {
+        match allowed.iter().any(|a| a == env_var) {
+            true => Ok(()),
+            false => Err(CoreError::field(
+                "env_var",
+                format!(
+                    "Environment variable '{env_var}' is not in \
+                     ENVVAR_HEADER_CONTENT_GUARD_ALLOWED_VARS."
+                ),
+            )),
+        }
+    }
+
+    /// Whether `sent` (the header's value) is the base64 of the variable's value, compared in
+    /// constant time; the error says why not.
+    pub fn check(env_var: &str, allowed: &[String], sent: Option<&str>) -> Result<(), String> {
+        self::allowed(env_var, allowed).map_err(|_| "Access denied.".to_string())?;
+        let expected = std::env::var(env_var).unwrap_or_default();
+        let expected = expected.trim_end_matches(['\r', '\n']);
+        if expected.is_empty() {
+            return Err("Access denied.".into());
+        }
+        let Some(sent) = sent.filter(|s| !s.is_empty()) else {
+            return Err("Access not allowed. Header not found.".into());
+        };
+        let decoded = base64::engine::general_purpose::STANDARD
+            .decode(sent)
+            .map_err(|_| {
+                "Access not allowed - Header content is not Base64 encoded.".to_string()
+            })?;
+        aws_lc_rs::constant_time::verify_slices_are_equal(&decoded, expected.as_bytes())
+            .map_err(|_| "Access denied.".to_string())
     }
 }
 

@@ -17,7 +17,9 @@ use crate::hrefs::DOMAIN;
 use crate::{CoreError, CoreResult};
 
 const COLUMNS: &str = "id, name, description, pulp_labels, storage_class, storage_settings, \
-    redirect_to_object_storage, hide_guarded_distributions, created, updated";
+    redirect_to_object_storage, hide_guarded_distributions, default_content_guard, \
+    (SELECT g.pulp_type FROM content_guards g WHERE g.id = domains.default_content_guard) \
+    AS default_content_guard_type, created, updated";
 
 pub static TABLE: Table = Table {
     select: COLUMNS,
@@ -42,6 +44,8 @@ pub struct Domain {
     pub storage_settings: Map<String, Value>,
     pub redirect_to_object_storage: bool,
     pub hide_guarded_distributions: bool,
+    /// The guard (id, type) of the distributions made here without one.
+    pub default_content_guard: Option<(String, String)>,
     pub created: String,
     pub updated: String,
 }
@@ -60,6 +64,9 @@ pub struct DomainResponse {
     pub storage_settings: Value,
     pub redirect_to_object_storage: bool,
     pub hide_guarded_distributions: bool,
+    /// A content guard given to the distributions made in this domain without one.
+    pub default_content_guard: Option<String>,
+    pub default_content_guard_prn: Option<String>,
 }
 
 /// What a create or an update writes: every field, validated.
@@ -73,6 +80,9 @@ pub struct DomainFields {
     pub sealed_settings: String,
     pub redirect_to_object_storage: bool,
     pub hide_guarded_distributions: bool,
+    /// The id of a guard of this domain.
+    #[serde(default)]
+    pub default_content_guard: Option<String>,
 }
 
 impl Domain {
@@ -87,9 +97,16 @@ impl Domain {
                 _ => Map::new(),
             },
             storage_class: row.try_get("storage_class")?,
-            storage_settings: open(db, &sealed)?,
+            storage_settings: unseal(db, &sealed)?,
             redirect_to_object_storage: get_bool(row, "redirect_to_object_storage")?,
             hide_guarded_distributions: get_bool(row, "hide_guarded_distributions")?,
+            default_content_guard: match (
+                row.try_get::<Option<String>, _>("default_content_guard")?,
+                row.try_get::<Option<String>, _>("default_content_guard_type")?,
+            ) {
+                (Some(id), Some(pulp_type)) => Some((id, pulp_type)),
+                _ => None,
+            },
             created: row.try_get("created")?,
             updated: row.try_get("updated")?,
         })
@@ -149,6 +166,16 @@ impl Domain {
             Value::Object(m) => m,
             _ => Map::new(),
         };
+        // The guard is this domain's: its href is under this domain's root.
+        let guard = self
+            .default_content_guard
+            .as_ref()
+            .and_then(|(id, pulp_type)| {
+                let kind =
+                    crate::plugin::find(crate::plugin::Family::ContentGuard, pulp_type).ok()?;
+                let root = self.current(settings).api_root();
+                Some((format!("{root}{}{id}/", kind.collection), kind.prn(id)))
+            });
         DomainResponse {
             pulp_href: DOMAIN.href(&self.id),
             prn: DOMAIN.prn(&self.id),
@@ -161,6 +188,8 @@ impl Domain {
             storage_class: class,
             redirect_to_object_storage: self.redirects(settings),
             hide_guarded_distributions: self.hide_guarded_distributions,
+            default_content_guard: guard.as_ref().map(|(href, _)| href.clone()),
+            default_content_guard_prn: guard.map(|(_, prn)| prn),
         }
     }
 }
@@ -175,7 +204,8 @@ pub fn seal(db: &Db, settings: &Map<String, Value>) -> CoreResult<String> {
     }
 }
 
-fn open(db: &Db, sealed: &str) -> CoreResult<Map<String, Value>> {
+/// Storage settings as [`seal`] stored them.
+pub fn unseal(db: &Db, sealed: &str) -> CoreResult<Map<String, Value>> {
     if sealed.starts_with('{') {
         return Ok(serde_json::from_str(sealed).unwrap_or_default());
     }
@@ -320,6 +350,11 @@ pub async fn checked(
             ));
         }
     };
+    let storage_changed =
+        existing.is_none_or(|d| d.storage_class != storage_class || d.storage_settings != settings);
+    if storage_changed {
+        crate::storage::domains::check_usable(&storage_class, &settings).await?;
+    }
     let redirect = flag(
         "redirect_to_object_storage",
         existing.is_none_or(|d| d.redirect_to_object_storage),
@@ -328,8 +363,22 @@ pub async fn checked(
         "hide_guarded_distributions",
         existing.is_some_and(|d| d.hide_guarded_distributions),
     )?;
+    let default_guard = match (sent.get("default_content_guard"), existing) {
+        (None, _) => existing.and_then(|d| d.default_content_guard.clone().map(|(id, _)| id)),
+        (Some(Value::Null), _) => None,
+        (Some(Value::String(_)), None) => {
+            return Err(CoreError::field(
+                "default_content_guard",
+                "A default content-guard can only be set on an existing domain. Create the \
+                 domain first, then set this field with an update.",
+            ));
+        }
+        (Some(Value::String(r)), Some(d)) => Some(guard_of(db, d, r).await?),
+        (Some(_), _) => return Err(CoreError::field("default_content_guard", "Incorrect type.")),
+    };
     if let Some(d) = existing {
         let same = d.name == name
+            && d.default_content_guard.as_ref().map(|(id, _)| id) == default_guard.as_ref()
             && d.description == description
             && d.pulp_labels == pulp_labels
             && d.storage_class == storage_class
@@ -348,7 +397,48 @@ pub async fn checked(
         storage_class,
         redirect_to_object_storage: redirect,
         hide_guarded_distributions: hide,
+        default_content_guard: default_guard,
     }))
+}
+
+/// The id of the guard `reference` (an href or a PRN) names, which must be domain `d`'s.
+/// Whether another domain holds such a guard is never told.
+async fn guard_of(db: &Db, d: &Domain, reference: &str) -> CoreResult<String> {
+    const FIELD: &str = "default_content_guard";
+    let here = Current::new(&d.id, &d.name, crate::domain::current().in_urls);
+    // Parsed and looked up as in the domain itself: its hrefs are under its root.
+    crate::domain::within(here, async {
+        if crate::hrefs::in_other_domain(reference) {
+            return Err(CoreError::field(
+                FIELD,
+                "The content-guard must belong to this domain.",
+            ));
+        }
+        let parsed = crate::plugin::of_family(crate::plugin::Family::ContentGuard)
+            .find_map(|k| k.parse_ref(reference).map(|id| (k, id)));
+        let Some((kind, id)) = parsed else {
+            return Err(CoreError::field(
+                FIELD,
+                format!("Invalid hyperlink - No URL match. ({reference})"),
+            ));
+        };
+        super::content_guard::get_of_type(db, &id, kind)
+            .await
+            .map_err(|_| crate::hrefs::missing(FIELD, reference))?;
+        Ok(id)
+    })
+    .await
+}
+
+/// The guard the domain in force gives the distributions made without one.
+pub async fn default_guard(db: &Db) -> CoreResult<Option<String>> {
+    Ok(
+        sqlx::query_scalar("SELECT default_content_guard FROM domains WHERE id = $1")
+            .bind(crate::domain::id().to_string())
+            .fetch_optional(db.pool())
+            .await?
+            .flatten(),
+    )
 }
 
 fn unique_name() -> CoreError {
@@ -369,8 +459,8 @@ pub async fn create(db: &Db, f: &DomainFields) -> CoreResult<Domain> {
     let now = crate::time::now();
     let res = sqlx::query(
         "INSERT INTO domains (id, name, description, pulp_labels, storage_class, storage_settings, \
-         redirect_to_object_storage, hide_guarded_distributions, created, updated) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)",
+         redirect_to_object_storage, hide_guarded_distributions, default_content_guard, created, \
+         updated) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $10, $9, $9)",
     )
     .bind(&id)
     .bind(&f.name)
@@ -381,6 +471,7 @@ pub async fn create(db: &Db, f: &DomainFields) -> CoreResult<Domain> {
     .bind(f.redirect_to_object_storage)
     .bind(f.hide_guarded_distributions)
     .bind(&now)
+    .bind(f.default_content_guard.clone())
     .execute(db.pool())
     .await
     .map_err(CoreError::from);
@@ -395,7 +486,7 @@ pub async fn update(db: &Db, id: &str, f: &DomainFields) -> CoreResult<()> {
     let res = sqlx::query(
         "UPDATE domains SET name = $2, description = $3, pulp_labels = $4, storage_class = $5, \
          storage_settings = $6, redirect_to_object_storage = $7, hide_guarded_distributions = $8, \
-         updated = $9 WHERE id = $1",
+         updated = $9, default_content_guard = $10 WHERE id = $1",
     )
     .bind(id)
     .bind(&f.name)
@@ -406,6 +497,7 @@ pub async fn update(db: &Db, id: &str, f: &DomainFields) -> CoreResult<()> {
     .bind(f.redirect_to_object_storage)
     .bind(f.hide_guarded_distributions)
     .bind(crate::time::now())
+    .bind(f.default_content_guard.clone())
     .execute(db.pool())
     .await
     .map_err(CoreError::from);
@@ -413,6 +505,20 @@ pub async fn update(db: &Db, id: &str, f: &DomainFields) -> CoreResult<()> {
         Err(e) if e.is_unique_violation() => Err(unique_name()),
         other => other.map(|_| ()),
     }
+}
+
+/// Records where domain `id` now keeps its files (a migration moved them).
+pub async fn set_storage(db: &Db, id: &str, class: &str, sealed_settings: &str) -> CoreResult<()> {
+    sqlx::query(
+        "UPDATE domains SET storage_class = $2, storage_settings = $3, updated = $4 WHERE id = $1",
+    )
+    .bind(id)
+    .bind(class)
+    .bind(sealed_settings)
+    .bind(crate::time::now())
+    .execute(db.pool())
+    .await?;
+    Ok(())
 }
 
 /// The prefix of the domains made for organisations: no one else may take such a name.
@@ -434,6 +540,7 @@ pub async fn of_org(db: &Db, org_id: &str, group_id: &str) -> CoreResult<Domain>
         sealed_settings: "{}".into(),
         redirect_to_object_storage: true,
         hide_guarded_distributions: false,
+        default_content_guard: None,
     };
     let made = match create(db, &fields).await {
         Ok(made) => made,

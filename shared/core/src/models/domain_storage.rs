@@ -241,7 +241,8 @@ pub fn validate(class: &str, given: &Value) -> CoreResult<Map<String, Value>> {
                 named.insert(key, value);
             }
             None => {
-                unexpected.insert(key, json!(["Unexpected field"]));
+                // A string, not a list: DRF keeps nested messages as they are raised.
+                unexpected.insert(key, json!("Unexpected field"));
             }
         }
     }
@@ -322,6 +323,48 @@ fn type_error(kind: Type) -> &'static str {
         Type::Bool => "Must be a valid boolean.",
         Type::Dict => "Expected a dictionary of items.",
         Type::List => "Expected a list of items.",
+    }
+}
+
+/// Where a domain with `class` and (validated) `settings` keeps its files; `None` for the
+/// deployment's own storage (a file system without a location).
+pub fn storage_settings(
+    class: &str,
+    settings: &Map<String, Value>,
+) -> Option<crate::config::StorageSettings> {
+    use crate::config::{S3Settings, StorageSettings};
+    let text = |k: &str| {
+        settings
+            .get(k)
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+    };
+    match class {
+        FILE_SYSTEM => text("location").map(|root| StorageSettings::Fs { root: root.into() }),
+        S3 | S3_BOTO3 => {
+            let endpoint_url = text("endpoint_url");
+            Some(StorageSettings::S3(S3Settings {
+                bucket: text("bucket_name")?,
+                prefix: text("location")
+                    .unwrap_or_default()
+                    .trim_matches('/')
+                    .to_string(),
+                path_style: match text("addressing_style").as_deref() {
+                    Some(style) => style == "path",
+                    None => endpoint_url.is_some(),
+                },
+                endpoint_url,
+                region: text("region_name"),
+                access_key: text("access_key"),
+                secret_key: text("secret_key"),
+                querystring_expire: settings
+                    .get("querystring_expire")
+                    .and_then(Value::as_u64)
+                    .unwrap_or(3600),
+            }))
+        }
+        _ => None,
     }
 }
 

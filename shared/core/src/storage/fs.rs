@@ -196,6 +196,19 @@ impl Storage for FsStorage {
         Ok(part)
     }
 
+    async fn space(&self) -> io::Result<Option<super::Space>> {
+        let root = self.root.clone();
+        let st = tokio::task::spawn_blocking(move || rustix::fs::statvfs(&root))
+            .await
+            .map_err(io::Error::other)??;
+        let block = st.f_frsize;
+        Ok(Some(super::Space {
+            total: st.f_blocks * block,
+            used: st.f_blocks.saturating_sub(st.f_bfree) * block,
+            free: st.f_bavail * block,
+        }))
+    }
+
     async fn delete(&self, key: &str) -> io::Result<()> {
         self.small.forget(key);
         let path = self.path(key)?;

@@ -2,6 +2,7 @@
 //! under a key). Two backends: the local filesystem (the default) and S3-compatible object
 //! storage. Writes are atomic on both: nothing is visible under a key until it is complete.
 
+pub mod domains;
 mod fs;
 mod s3;
 
@@ -39,6 +40,13 @@ pub trait Storage: Send + Sync {
         Ok(chunks.concat().into())
     }
     async fn delete(&self, key: &str) -> io::Result<()>;
+    /// The size and free space of the disk holding the files, in bytes; `None` where there is
+    /// no such disk (object storage).
+    async fn space(&self) -> io::Result<Option<Space>> {
+        Ok(None)
+    }
+    /// Domain `domain_id`'s storage changed: a backend kept for it is stale.
+    fn forget(&self, _domain_id: &str) {}
     /// Removes staged files nobody has written to for `idle` (a process killed while writing
     /// leaves them; a live writer touches its file far more often). Returns how many went.
     async fn sweep_staged(&self, idle: std::time::Duration) -> io::Result<u64>;
@@ -55,6 +63,14 @@ pub trait Storage: Send + Sync {
     }
 }
 
+/// A disk's figures, as Python's `shutil.disk_usage` gives them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Space {
+    pub total: u64,
+    pub used: u64,
+    pub free: u64,
+}
+
 #[async_trait]
 pub trait StagedFile: Send {
     async fn write(&mut self, data: &[u8]) -> io::Result<()>;
@@ -63,14 +79,14 @@ pub trait StagedFile: Send {
     async fn commit(self: Box<Self>, key: &str) -> io::Result<()>;
 }
 
-/// Content-addressed key of an artifact of the domain in force: `artifact/ab/cdef...` in
-/// `default`, `domains/<id>/artifact/ab/cdef...` in the others (no domain's files are another's).
+/// Content-addressed key of an artifact of the domain in force, as Pulp lays them out:
+/// `artifact/ab/cdef...` in `default`, `artifact/<domain id>/ab/cdef...` in the others (no
+/// domain's files are another's, whether they share a storage or not).
 pub fn artifact_key(sha256: &str) -> String {
-    let key = format!("artifact/{}/{}", &sha256[..2], &sha256[2..]);
     let domain = crate::domain::id();
     match &*domain == crate::domain::DEFAULT_ID {
-        true => key,
-        false => format!("domains/{domain}/{key}"),
+        true => format!("artifact/{}/{}", &sha256[..2], &sha256[2..]),
+        false => format!("artifact/{domain}/{}/{}", &sha256[..2], &sha256[2..]),
     }
 }
 

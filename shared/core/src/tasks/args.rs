@@ -115,6 +115,23 @@ pub struct DomainDelete {
     pub id: String,
 }
 
+/// Checks stored files and fetches the missing or damaged ones again: those of one repository
+/// version, or every one of the domain's.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Repair {
+    pub scope: crate::repair::Scope,
+    /// Hash every file, not only see that it is there.
+    pub verify_checksums: bool,
+}
+
+/// Moves the domain in force's files to another storage, then records it there.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct DomainMigrate {
+    pub storage_class: String,
+    /// Encrypted (see [`crate::models::domain::seal`]): they may hold keys.
+    pub sealed_settings: String,
+}
+
 macro_rules! task_args {
     ($($args:ty => $spec:ident),* $(,)?) => {
         $(impl TaskArgs for $args {
@@ -135,4 +152,6 @@ task_args! {
     OrphanCleanup => ORPHAN_CLEANUP,
     DomainUpdate => DOMAIN_UPDATE,
     DomainDelete => DOMAIN_DELETE,
+    Repair => REPAIR,
+    DomainMigrate => DOMAIN_MIGRATE,
 }

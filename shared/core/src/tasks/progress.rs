@@ -67,6 +67,17 @@ impl Progress {
         self.flush(false).await;
     }
 
+    /// Adds `by` to the total of the report with this code (work found while it runs).
+    pub async fn advance_total(&self, code: &str, by: i64) {
+        {
+            let mut inner = self.inner.lock().expect("progress");
+            if let Some(r) = inner.reports.iter_mut().find(|r| r.code == code) {
+                r.total = Some(r.total.unwrap_or(0) + by);
+            }
+        }
+        self.flush(false).await;
+    }
+
     pub async fn set_total(&self, code: &str, total: i64) {
         {
             let mut inner = self.inner.lock().expect("progress");

@@ -20,9 +20,11 @@ pub static REPOSITORY_MODIFY: TaskSpec = TaskSpec::new("repository.modify", "tas
 pub static ORPHAN_CLEANUP: TaskSpec = TaskSpec::new("orphan.cleanup", "task-orphan-cleanup");
 pub static DOMAIN_UPDATE: TaskSpec = TaskSpec::new("domain.update", "api-access");
 pub static DOMAIN_DELETE: TaskSpec = TaskSpec::new("domain.delete", "api-access");
+pub static REPAIR: TaskSpec = TaskSpec::new("repair", "task-repair");
+pub static DOMAIN_MIGRATE: TaskSpec = TaskSpec::new("domain.migrate", "api-access");
 
 /// Core's tasks; each plugin lists its own in its descriptor.
-pub static CORE_TASKS: [&TaskSpec; 11] = [
+pub static CORE_TASKS: [&TaskSpec; 13] = [
     &GENERAL_DELETE,
     &REPOSITORY_UPDATE,
     &REPOSITORY_VERSION_DELETE,
@@ -34,6 +36,8 @@ pub static CORE_TASKS: [&TaskSpec; 11] = [
     &ORPHAN_CLEANUP,
     &DOMAIN_UPDATE,
     &DOMAIN_DELETE,
+    &REPAIR,
+    &DOMAIN_MIGRATE,
 ];
 
 /// The function that runs the task `name`; `None` for a name no spec has (a test's own task).

@@ -18,8 +18,7 @@ use depot_http::plugin_api::content::{
     CreateRequest, creating, dispatch_create, labels, listing, reading, repository_version_filters,
 };
 use depot_http::{
-    ApiResult, AppState, Authenticated, Caller, CorrelationId, Fields, ListParams, QueryMap,
-    created, shaped,
+    ApiResult, AppState, Caller, CorrelationId, Fields, ListParams, QueryMap, created, shaped,
 };
 use schemars::JsonSchema;
 use serde::Deserialize;
@@ -36,6 +35,7 @@ pub fn routes() -> Router<AppState> {
         .merge(depot_http::labels::routes(
             BASE,
             depot_core::labels::Labeled::Content,
+            &crate::CONTENT,
         ))
 }
 
@@ -95,9 +95,10 @@ async fn create(
 
 async fn upload_sync(
     State(state): State<AppState>,
-    _: Authenticated,
+    caller: Caller,
     mut fields: Fields,
 ) -> ApiResult<Response> {
+    caller.may_in(&state, BASE, "upload", vec![]).await?;
     let file = fields.take_file("file");
     let body: FileContentUpload = fields.parse()?;
     validate_relative_path(&body.relative_path)?;

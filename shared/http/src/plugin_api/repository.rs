@@ -70,6 +70,17 @@ pub async fn content_ids<T: RepositoryType>(
     field: &str,
     hrefs: Vec<String>,
 ) -> CoreResult<Vec<String>> {
+    let foreign: Vec<&String> = hrefs
+        .iter()
+        .filter(|h| depot_core::hrefs::in_other_domain(h))
+        .collect();
+    if !foreign.is_empty() {
+        let name = depot_core::domain::current().name;
+        return Err(CoreError::field(
+            field,
+            format!("Content units are not a part of the current domain {name}: {foreign:?}"),
+        ));
+    }
     let mut ids = Vec::with_capacity(hrefs.len());
     for h in hrefs {
         let found = T::CONTENT

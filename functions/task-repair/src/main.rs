@@ -1,0 +1,5 @@
+//! The `task-repair` function; `depot_runtime` says how it runs (Lambda or a queue poller).
+
+fn main() -> std::process::ExitCode {
+    depot_runtime::tasks(env!("CARGO_PKG_NAME"), task_repair::register_tasks)
+}
