@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Full test run: Rust tests, then the end-to-end tests (pulp-cli + Python bindings, and the
-# function binaries under an emulated Lambda runtime) against target/debug, three times:
-# SQLite with local storage and the in-process queue; PostgreSQL likewise; PostgreSQL with S3 storage and SQS queues (on a moto_server
-# that the tests start themselves).
+# function binaries under an emulated Lambda runtime) against target/debug, twice: the embedded
+# set (SQLite, local storage, the in-process queue) and the production set (PostgreSQL, S3
+# storage and SQS queues on a moto_server that the tests start themselves). The Rust tests run
+# their database tests on both engines. DEPOT_E2E_ALL_ROUNDS=1 adds a third round, PostgreSQL
+# with local storage and the in-process queue.
 #
 #   bash tests/run.sh [extra pytest args]
 #
@@ -73,13 +75,18 @@ run_e2e() {
 
 run_e2e sqlite local "$@"
 
-if command -v pg_isready >/dev/null && pg_isready -q -h 127.0.0.1; then
-    run_e2e postgres local "$@"
+postgres_rounds() {
+    if [ -n "${DEPOT_E2E_ALL_ROUNDS:-}" ]; then
+        run_e2e postgres local "$@"
+    fi
     run_e2e postgres aws "$@"
+}
+
+if command -v pg_isready >/dev/null && pg_isready -q -h 127.0.0.1; then
+    postgres_rounds "$@"
 elif [ -n "${CI:-}" ]; then
     echo "PostgreSQL on 127.0.0.1 is not ready, but CI is set: running the postgres rounds anyway"
-    run_e2e postgres local "$@"
-    run_e2e postgres aws "$@"
+    postgres_rounds "$@"
 else
     banner "end-to-end tests on postgres: SKIPPED (pg_isready -h 127.0.0.1 failed and CI is unset)"
 fi
