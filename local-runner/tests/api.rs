@@ -512,6 +512,12 @@ async fn status_docs_container_content_and_namespaces() {
         assert!(figure("total") >= figure("used") && figure("total") >= figure("free"));
         let (status, body) = app.anonymous("GET", "/pulp/api/v3/livez/").await;
         assert_eq!(status, StatusCode::OK, "{body}");
+        // The API root names the collections, anonymously, as Pulp's does.
+        let (status, body) = app.anonymous("GET", "/pulp/api/v3/").await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["repositories"], "/pulp/api/v3/repositories/", "{body}");
+        assert_eq!(body["acs"], "/pulp/api/v3/acs/", "{body}");
+        assert_eq!(body["artifacts"], "/pulp/api/v3/artifacts/", "{body}");
         let (status, groups) = app.api("GET", "task-groups/", None).await;
         assert_eq!(
             (status, &groups["count"]),
@@ -778,6 +784,209 @@ async fn pushed_image_in_container_content_lists() {
         let path = format!("/v2/team/app/blobs/{}", digest(&layer));
         let (status, _, pulled) = app.raw("GET", &path, &[], vec![]).await;
         assert_eq!((status, pulled), (StatusCode::OK, layer.clone()));
+        app.close().await;
+    }
+}
+
+/// A remote's `ca_cert` and `client_cert` keep only their certificates (comments go), as Pulp
+/// stores them; text without one, or a block that is no certificate, is a 400; a client
+/// certificate alone (no key) is accepted.
+#[tokio::test]
+async fn remote_certificates_are_cleaned() {
+    let fixture = |name: &str| {
+        let path = format!(
+            "{}/tests/fixtures/certguard/{name}.pem",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        std::fs::read_to_string(path).unwrap()
+    };
+    let (ca, other) = (fixture("ca"), fixture("other-ca"));
+    let pem = |text: &str| {
+        let start = text.find("-----BEGIN CERTIFICATE-----").unwrap();
+        let end = text.find("-----END CERTIFICATE-----").unwrap() + 25;
+        text[start..end].to_string()
+    };
+    let both = format!("{}\n{}\n", pem(&ca), pem(&other));
+    for app in apps().await {
+        let engine = app.engine;
+        for (i, field) in ["ca_cert", "client_cert"].into_iter().enumerate() {
+            let commented = format!("# our CA\n{}\nsome words\n{}\n", pem(&ca), pem(&other));
+            let (status, r) = app
+                .api(
+                    "POST",
+                    "remotes/file/file/",
+                    Some(json!({"name": format!("c{i}"), "url": "http://example.com/", field: commented})),
+                )
+                .await;
+            assert_eq!(status, StatusCode::CREATED, "{engine} {field} {r}");
+            assert_eq!(r[field], both.as_str(), "{engine} {field}");
+            let bogus = "-----BEGIN CERTIFICATE-----\nBOGUS==\n-----END CERTIFICATE-----\n";
+            for bad in [
+                bogus,
+                "MIICoDCCAYgCCQC2c2uY34HNlzANBgkqhkiG9w0BAQUFADASMRAwDgYDVQQDDAdn\n",
+            ] {
+                let (status, err) = app
+                    .api(
+                        "POST",
+                        "remotes/file/file/",
+                        Some(json!({"name": "bad", "url": "http://example.com/", field: bad})),
+                    )
+                    .await;
+                assert_eq!(status, StatusCode::BAD_REQUEST, "{engine} {field} {err}");
+                assert!(err.get(field).is_some(), "{err}");
+            }
+        }
+        app.close().await;
+    }
+}
+
+/// Content from a `file_url` is fetched with the `downloader_config` sent with it (here a header
+/// the upstream requires); a config that is no remote's settings is refused before any task.
+#[tokio::test]
+async fn file_url_downloads_use_the_downloader_config() {
+    let app_up = axum::Router::new().fallback(|headers: axum::http::HeaderMap| async move {
+        match headers.get("x-token").and_then(|v| v.to_str().ok()) {
+            Some("t") => (StatusCode::OK, b"configured".to_vec()),
+            _ => (StatusCode::FORBIDDEN, Vec::new()),
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/f.txt", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app_up).await });
+    for app in apps().await {
+        let engine = app.engine;
+        for (config, field) in [
+            (json!({"total_timeout": -1}), "total_timeout"),
+            (json!({"bogus": 1}), "downloader_config"),
+        ] {
+            let body =
+                json!({"relative_path": "f.txt", "file_url": url, "downloader_config": config});
+            let (status, err) = app.api("POST", "content/file/files/", Some(body)).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{engine} {err}");
+            assert!(err.to_string().contains(field), "{engine} {err}");
+        }
+        let (_, a) = app
+            .form("POST", "/pulp/api/v3/artifacts/", &[], b"x", &[])
+            .await;
+        let body =
+            json!({"relative_path": "x", "artifact": a["pulp_href"], "downloader_config": {}});
+        let (status, err) = app.api("POST", "content/file/files/", Some(body)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{engine} {err}");
+
+        let body = json!({"relative_path": "f.txt", "file_url": url});
+        let (_, accepted) = app.api("POST", "content/file/files/", Some(body)).await;
+        assert_eq!(app.wait(&accepted).await["state"], "failed", "{engine}");
+        let body = json!({"relative_path": "f.txt", "file_url": url,
+                          "downloader_config": {"headers": [{"x-token": "t"}], "total_timeout": 5}});
+        let (_, accepted) = app.api("POST", "content/file/files/", Some(body)).await;
+        let t = app.completed(&accepted).await;
+        let (_, unit) = app
+            .call("GET", t["created_resources"][0].as_str().unwrap(), None)
+            .await;
+        assert_eq!(
+            unit["sha256"],
+            depot_core::checksums::sha256_hex(b"configured"),
+            "{engine}"
+        );
+        // The task's arguments keep no secret in the clear.
+        let body = json!({"relative_path": "g.txt", "file_url": url,
+                          "downloader_config": {"headers": [{"x-token": "t"}], "password": "hunter2", "username": "u"}});
+        let (_, accepted) = app.api("POST", "content/file/files/", Some(body)).await;
+        let t = app.completed(&accepted).await;
+        let stored: String = sqlx::query_scalar("SELECT args FROM tasks WHERE id = $1")
+            .bind(
+                t["pulp_href"]
+                    .as_str()
+                    .unwrap()
+                    .trim_end_matches('/')
+                    .rsplit('/')
+                    .next()
+                    .unwrap(),
+            )
+            .fetch_one(app.core.db.pool())
+            .await
+            .unwrap();
+        assert!(!stored.contains("hunter2"), "{engine} {stored}");
+        app.close().await;
+    }
+}
+
+/// A sync takes a file whose first copies were cut short, corrupt, or refused with 429 (Pulp's
+/// bad-upstream test): each is fetched again, up to the remote's retries, and verified.
+#[tokio::test]
+async fn syncs_retry_truncated_corrupt_and_throttled_files() {
+    use std::sync::{Arc, Mutex};
+    let data: Vec<u8> = (0..5000u32).map(|i| (i % 251) as u8).collect();
+    let manifest = format!(
+        "f.bin,{},{}\n",
+        depot_core::checksums::sha256_hex(&data),
+        data.len()
+    );
+    let asked = Arc::new(Mutex::new(Vec::<String>::new()));
+    let log = asked.clone();
+    let up = axum::Router::new().fallback(move |uri: axum::http::Uri| {
+        let (data, manifest, log) = (data.clone(), manifest.clone(), log.clone());
+        async move {
+            use axum::response::IntoResponse;
+            let n = {
+                let mut log = log.lock().unwrap();
+                log.push(uri.path().to_string());
+                log.iter().filter(|p| *p == uri.path()).count()
+            };
+            if uri.path() == "/PULP_MANIFEST" {
+                return manifest.into_response();
+            }
+            match n % 4 {
+                // Cut short: half the bytes, though the length says all.
+                1 => axum::response::Response::builder()
+                    .header("content-length", data.len())
+                    .body(axum::body::Body::from(data[..data.len() / 2].to_vec()))
+                    .unwrap(),
+                2 => {
+                    let mut bad = data.clone();
+                    *bad.last_mut().unwrap() ^= 1;
+                    bad.into_response()
+                }
+                3 => StatusCode::TOO_MANY_REQUESTS.into_response(),
+                _ => data.into_response(),
+            }
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/PULP_MANIFEST", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, up).await });
+    for app in apps().await {
+        let engine = app.engine;
+        asked.lock().unwrap().clear();
+        let (_, remote) = app
+            .api(
+                "POST",
+                "remotes/file/file/",
+                Some(json!({"name": "flaky", "url": url})),
+            )
+            .await;
+        let (_, repo) = app
+            .api(
+                "POST",
+                "repositories/file/file/",
+                Some(json!({"name": "flaky"})),
+            )
+            .await;
+        let (_, accepted) = app
+            .call(
+                "POST",
+                &format!("{}sync/", repo["pulp_href"].as_str().unwrap()),
+                Some(json!({"remote": remote["pulp_href"]})),
+            )
+            .await;
+        let t = app.wait(&accepted).await;
+        assert_eq!(t["state"], "completed", "{engine} {t}");
+        let asked = asked.lock().unwrap().clone();
+        assert_eq!(
+            asked.iter().filter(|p| *p == "/f.bin").count(),
+            4,
+            "{engine} {asked:?}"
+        );
         app.close().await;
     }
 }

@@ -651,3 +651,180 @@ async fn uploading_content_needs_the_uploader_role() {
         app.close().await;
     }
 }
+
+/// Content created with labels into a repository takes `core.manage_content_labels` (the
+/// `core.content_labeler` role) besides the repository's permission: Pulp's 400 otherwise.
+#[tokio::test]
+async fn labeled_content_needs_the_labeler_role() {
+    for app in apps().await {
+        let engine = app.engine;
+        user(&app, "owner", &["file.filerepository_creator"]).await;
+        user(
+            &app,
+            "labeler",
+            &["file.filerepository_creator", "core.content_labeler"],
+        )
+        .await;
+        let (_, a) = app
+            .form(
+                "POST",
+                "/pulp/api/v3/artifacts/",
+                &[],
+                b"labeled bytes",
+                &[],
+            )
+            .await;
+        for (who, expected) in [
+            ("owner", StatusCode::BAD_REQUEST),
+            ("labeler", StatusCode::ACCEPTED),
+        ] {
+            let (status, repo) = app
+                .as_user(
+                    who,
+                    "POST",
+                    REPOS,
+                    Some(json!({"name": format!("{who}-repo")})),
+                )
+                .await;
+            assert_eq!(status, StatusCode::CREATED, "{engine} {repo}");
+            let body = json!({"relative_path": "l.txt", "artifact": a["pulp_href"],
+                              "repository": href(&repo), "pulp_labels": {"k": "v"}});
+            let (status, answer) = app
+                .as_user(who, "POST", "/pulp/api/v3/content/file/files/", Some(body))
+                .await;
+            assert_eq!(status, expected, "{engine} {who} {answer}");
+            if expected == StatusCode::BAD_REQUEST {
+                assert!(
+                    answer.to_string().contains("core.manage_content_labels"),
+                    "{answer}"
+                );
+                // Without labels the same upload is theirs to make.
+                let body = json!({"relative_path": "l.txt", "artifact": a["pulp_href"],
+                                  "repository": href(&repo)});
+                let (status, answer) = app
+                    .as_user(who, "POST", "/pulp/api/v3/content/file/files/", Some(body))
+                    .await;
+                assert_eq!(status, StatusCode::ACCEPTED, "{engine} {answer}");
+            }
+        }
+        app.close().await;
+    }
+}
+
+/// Pulp's generic lists (`repositories/`, `remotes/`, `content/`) hold every type, each row as
+/// its type shows it, and only what the caller may see.
+#[tokio::test]
+async fn generic_lists_hold_every_type_the_caller_may_see() {
+    for app in apps().await {
+        let engine = app.engine;
+        user(&app, "viewer", &[]).await;
+        let (_, file_repo) = app.call("POST", REPOS, Some(json!({"name": "f"}))).await;
+        let (_, py_repo) = app
+            .api(
+                "POST",
+                "repositories/python/python/",
+                Some(json!({"name": "p"})),
+            )
+            .await;
+        for (kind, url) in [
+            ("file/file", "http://example.com/M"),
+            ("python/python", "http://example.com/"),
+        ] {
+            let (status, r) = app
+                .api(
+                    "POST",
+                    &format!("remotes/{kind}/"),
+                    Some(json!({"name": kind, "url": url})),
+                )
+                .await;
+            assert_eq!(status, StatusCode::CREATED, "{engine} {r}");
+        }
+        let (_, a) = app
+            .form("POST", "/pulp/api/v3/artifacts/", &[], b"generic", &[])
+            .await;
+        let body = json!({"relative_path": "g.txt", "artifact": a["pulp_href"], "repository": href(&file_repo)});
+        let (_, accepted) = app.api("POST", "content/file/files/", Some(body)).await;
+        let t = app.completed(&accepted).await;
+        let unit = t["created_resources"][1].as_str().unwrap().to_string();
+
+        let (_, page) = app.api("GET", "repositories/?ordering=name", None).await;
+        assert_eq!(page["count"], 2, "{engine} {page}");
+        assert_eq!(page["results"][0]["pulp_href"], file_repo["pulp_href"]);
+        assert_eq!(page["results"][1]["pulp_href"], py_repo["pulp_href"]);
+        assert_eq!(page["results"][1]["name"], "p");
+        let (_, page) = app
+            .api("GET", "repositories/?pulp_type__in=python.python", None)
+            .await;
+        assert_eq!(page["count"], 1, "{engine} {page}");
+        let (_, page) = app.api("GET", "remotes/", None).await;
+        assert_eq!(page["count"], 2, "{engine} {page}");
+        let (_, accepted) = app
+            .api(
+                "POST",
+                "publications/file/file/",
+                Some(json!({"repository": href(&file_repo)})),
+            )
+            .await;
+        let publication = app.completed(&accepted).await["created_resources"][0].clone();
+        app.create_by_task(
+            "distributions/python/pypi/",
+            json!({"name": "pypi", "base_path": "pypi", "repository": href(&py_repo)}),
+        )
+        .await;
+        let (_, page) = app.api("GET", "publications/", None).await;
+        assert_eq!(page["count"], 1, "{engine} {page}");
+        assert_eq!(page["results"][0]["pulp_href"], publication);
+        let (_, page) = app.api("GET", "distributions/", None).await;
+        assert_eq!(page["count"], 1, "{engine} {page}");
+        assert_eq!(page["results"][0]["base_path"], "pypi");
+        let (_, page) = app
+            .api(
+                "GET",
+                &format!(
+                    "content/?repository_version={}versions/1/",
+                    href(&file_repo)
+                ),
+                None,
+            )
+            .await;
+        assert_eq!(page["count"], 1, "{engine} {page}");
+        assert_eq!(page["results"][0]["pulp_href"], unit.as_str());
+
+        // A user with no role sees none of it; a role on one repository shows that one and
+        // its content.
+        for path in [
+            "repositories/",
+            "remotes/",
+            "content/",
+            "publications/",
+            "distributions/",
+        ] {
+            let (status, page) = app
+                .as_user("viewer", "GET", &format!("/pulp/api/v3/{path}"), None)
+                .await;
+            assert_eq!(
+                (status, page["count"].as_i64()),
+                (StatusCode::OK, Some(0)),
+                "{engine} {path} {page}"
+            );
+        }
+        let (status, body) = app
+            .call(
+                "POST",
+                &format!("{}roles/", app.api("GET", "users/?username=viewer", None).await.1["results"][0]["pulp_href"].as_str().unwrap()),
+                Some(json!({"role": "file.filerepository_viewer", "content_object": href(&file_repo)})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{engine} {body}");
+        let (_, page) = app
+            .as_user("viewer", "GET", "/pulp/api/v3/repositories/", None)
+            .await;
+        assert_eq!(page["count"], 1, "{engine} {page}");
+        assert_eq!(page["results"][0]["pulp_href"], file_repo["pulp_href"]);
+        let (_, page) = app
+            .as_user("viewer", "GET", "/pulp/api/v3/content/", None)
+            .await;
+        assert_eq!(page["count"], 1, "{engine} {page}");
+        app.close().await;
+    }
+}

@@ -214,7 +214,7 @@ def test_a_function_url_streams_a_file_larger_than_a_buffered_response(deploymen
     body, ctype = helpers.multipart({"relative_path": "big.bin"}, {"file": ("f", data)})
     resp = seed.request("POST", "content/file/files/upload/", body=body, headers={"Content-Type": ctype})
     assert resp.status == 201, resp
-    repo = seed.request("POST", "repositories/file/file/", {"name": "big"}).json()
+    repo = seed.request("POST", "repositories/file/file/", {"name": "big", "autopublish": True}).json()
     task = seed.wait_task(seed.request("POST", repo["pulp_href"] + "modify/",
                                        {"add_content_units": [resp.json()["pulp_href"]]}).json()["task"])
     assert task["state"] == "completed", task

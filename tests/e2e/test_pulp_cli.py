@@ -6,6 +6,7 @@ The bad-input checks at the end use plain HTTP and do not depend on the flow.
 """
 
 import os
+import shutil
 import uuid
 
 import pytest
@@ -159,6 +160,32 @@ def test_sync_immediate(pulp, file_server, make_file_tree):
     assert task["state"] == "completed", task
     assert version["pulp_href"] in (task["created_resources"] or []), task
     state.update(r2=repo, r2_version=version, r2_files=files, sync_task=tasks[0])
+
+
+def test_alternate_content_source(pulp, file_server, make_file_tree):
+    """An immediate sync takes each file from the ACS that offers the same sha256: from the
+    sync's own remote only the manifest is read."""
+    files = make_file_tree(file_server.root / "acs-main", 3)
+    shutil.copytree(file_server.root / "acs-main", file_server.root / "acs-near")
+    pulp("file", "remote", "create", "--name", "acs-near", "--url", file_server.url(""),
+         "--policy", "on_demand")
+    acs = pulp("file", "acs", "create", "--name", "near", "--remote", "acs-near",
+               "--path", "acs-near/PULP_MANIFEST")
+    assert acs["paths"] == ["acs-near/PULP_MANIFEST"], acs
+    pulp("file", "acs", "refresh", "--name", "near")
+    assert pulp("file", "acs", "show", "--name", "near")["last_refreshed"]
+    assert file_server.requested("acs-near/") == ["/acs-near/PULP_MANIFEST"]
+
+    pulp("file", "remote", "create", "--name", "acs-main",
+         "--url", file_server.url("acs-main/PULP_MANIFEST"), "--policy", "immediate")
+    pulp("file", "repository", "create", "--name", "acs-repo")
+    pulp("file", "repository", "sync", "--name", "acs-repo", "--remote", "acs-main")
+    assert file_server.requested("acs-main/") == ["/acs-main/PULP_MANIFEST"]
+    assert sorted(file_server.requested("acs-near/")) == sorted(
+        ["/acs-near/PULP_MANIFEST"] + [f"/acs-near/{rp}" for rp in files])
+    version = pulp("file", "repository", "version", "show", "--repository", "acs-repo")
+    assert version["content_summary"]["present"]["file.file"]["count"] == len(files)
+    pulp("file", "acs", "destroy", "--name", "near")
 
 
 def test_publish_and_distribute(pulp, depot_server, helpers):

@@ -26,7 +26,8 @@ def publish(server, helpers, files):
         hrefs.append(resp.json()["pulp_href"])
         digests[path] = resp.json()["sha256"]
     name = "scan-" + uuid.uuid4().hex[:8]
-    repo = server.request("POST", "repositories/file/file/", {"name": name}).json()
+    # Autopublished: a file distribution serves a repository through its publications.
+    repo = server.request("POST", "repositories/file/file/", {"name": name, "autopublish": True}).json()
     task = server.wait_task(server.request("POST", repo["pulp_href"] + "modify/",
                                            {"add_content_units": hrefs}).json()["task"])
     assert task["state"] == "completed", task

@@ -28,6 +28,12 @@ def make(server, kind, **body):
     return resp.json()
 
 
+def publish(server, repo):
+    resp = server.request("POST", "publications/file/file/", {"repository": repo["pulp_href"]})
+    assert resp.status == 202, resp
+    assert server.wait_task(resp.json()["task"])["state"] == "completed"
+
+
 def present_paths(server, version_href):
     resp = server.request("GET", f"content/file/files/?repository_version={version_href}&limit=1000")
     return sorted(c["relative_path"] for c in resp.json()["results"])
@@ -96,7 +102,7 @@ def test_content_app_http_behaviour(depot_server, file_server, make_file_tree, h
     root = file_server.root / unique("serve")
     files = make_file_tree(root, 4, min_size=2000, max_size=3000)
     remote = make(depot_server, "remotes", name=unique("s"), url=file_server.url(f"{root.name}/PULP_MANIFEST"))
-    repo = make(depot_server, "repositories", name=unique("s"))
+    repo = make(depot_server, "repositories", name=unique("s"), autopublish=True)
     assert sync(depot_server, repo, remote)["state"] == "completed"
     base = unique("serve")
     make(depot_server, "distributions", name=base, base_path=f"nested/{base}", repository=repo["pulp_href"])
@@ -142,6 +148,9 @@ def test_content_app_serves_each_change_at_once(depot_server, file_server, make_
     base = unique("cache")
     dist = make(depot_server, "distributions", name=base, base_path=base, repository=repo["pulp_href"])
     url = f"{depot_server.content_url}{base}/{path}"
+    # A file distribution serves its repository's latest version through a publication of it.
+    assert helpers.content("GET", url).status == 404
+    publish(depot_server, repo)
     for _ in range(3):
         assert helpers.content("GET", url).body == old[path]["data"]
 
@@ -151,6 +160,7 @@ def test_content_app_serves_each_change_at_once(depot_server, file_server, make_
     if resp.status == 202:
         assert depot_server.wait_task(resp.json()["task"])["state"] == "completed"
     assert sync(depot_server, repo, remote, mirror=True)["state"] == "completed"
+    publish(depot_server, repo)
     assert helpers.content("GET", url).body == new[path]["data"]
 
     # The distribution moved to the first version, then away, then deleted.
@@ -171,7 +181,7 @@ def test_streamed_policy_serves_without_saving(depot_server, file_server, make_f
     root = file_server.root / unique("streamed")
     files = make_file_tree(root, 2)
     remote = make(depot_server, "remotes", name=unique("st"), url=file_server.url(f"{root.name}/PULP_MANIFEST"), policy="streamed")
-    repo = make(depot_server, "repositories", name=unique("st"))
+    repo = make(depot_server, "repositories", name=unique("st"), autopublish=True)
     assert sync(depot_server, repo, remote)["state"] == "completed"
     base = unique("st")
     make(depot_server, "distributions", name=base, base_path=base, repository=repo["pulp_href"])

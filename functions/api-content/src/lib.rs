@@ -1,20 +1,47 @@
 //! `content/<plugin>/<type>/`: the content endpoints of every plugin (file content, container
 //! manifests, blobs and tags, python packages). Content is the family whose endpoints differ
 //! most between types, so each plugin writes its own (see its `api::content`), over the helpers
-//! of `depot_http::plugin_api::content`; this crate serves them together.
+//! of `depot_http::plugin_api::content`; this crate serves them together, with Pulp's generic
+//! list of every type, `content/`.
 
 use axum::Router;
+use axum::extract::State;
+use axum::response::Response;
+use axum::routing::get;
+use depot_core::models::content::{self, ContentResponse};
+use depot_core::models::list::ListQuery;
 use depot_core::plugin::Family;
-use depot_http::AppState;
-use depot_http::openapi::ApiDoc;
+use depot_http::list::{content_family_scope, fetch_page, href_filters_any};
+use depot_http::openapi::{self, ApiDoc, Op};
+use depot_http::plugin_api::content::repository_version_filters;
 use depot_http::plugin_api::{self, FamilyApi};
+use depot_http::{ApiResult, AppState, Caller, ListParams, QueryMap, ok};
+
+const ALL: &str = "/pulp/api/v3/content/";
 
 pub fn router() -> Router<AppState> {
-    plugin_api::mount::<ContentFamily>(depot_plugins::visit_api)
+    plugin_api::mount::<ContentFamily>(depot_plugins::visit_api).route(ALL, get(list_all))
 }
 
 pub fn openapi(doc: &mut ApiDoc) {
     plugin_api::document::<ContentFamily>(doc, depot_plugins::visit_api);
+    let page = doc.paginated::<ContentResponse>();
+    let filters = openapi::list_filters(
+        &[
+            "repository_version",
+            "repository_version_added",
+            "repository_version_removed",
+            "pulp_label_select",
+            "pulp_type__in",
+        ],
+        &["pulp_href__in", "prn__in", "pulp_id__in"],
+    );
+    doc.add(
+        Op::new("get", ALL, "content_list", "Content")
+            .summary("List content of every type")
+            .params(filters)
+            .response(200, Some(page)),
+    );
 }
 
 /// This family: only the plugins' own routes.
@@ -22,4 +49,28 @@ struct ContentFamily;
 
 impl FamilyApi for ContentFamily {
     const FAMILY: Family = Family::Content;
+}
+
+/// `content/`: content of every type the caller may see, as every type shows it.
+async fn list_all(
+    State(state): State<AppState>,
+    caller: Caller,
+    query: QueryMap,
+) -> ApiResult<Response> {
+    let params = ListParams::from_query(&query)?;
+    let mut q = ListQuery::of(&content::TABLE);
+    q.with(content_family_scope(&state, &caller).await?)?;
+    repository_version_filters(&state, &mut q, &query).await?;
+    href_filters_any(&mut q, &query, Family::Content)?;
+    params.order(
+        &mut q,
+        &["pulp_created", "pulp_last_updated", "pk"],
+        &[("pulp_created", true)],
+    )?;
+    let (count, rows) = fetch_page(&state, &q, &params, &query, Some("pulp_labels")).await?;
+    let results = rows
+        .iter()
+        .map(|r| content::generic_response(r).map(|c| serde_json::to_value(c).unwrap_or_default()))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(ok(&params.page(&query, count, results)))
 }

@@ -19,7 +19,9 @@ use depot_core::tasks::{Dispatch, TaskContext, TaskFuture, TaskRegistry};
 use depot_core::users::User;
 use depot_core::{CoreError, CoreResult};
 use depot_http::crud::{self, Resource};
-use depot_http::list::{fetch_page, href_filters, name_filters, scoped};
+use depot_http::list::{
+    family_scope, fetch_page, href_filters, href_filters_any, name_filters, scoped,
+};
 use depot_http::openapi::{self, ApiDoc};
 use depot_http::plugin_api::{self, ApiVisitor, DistributionType, FamilyApi};
 use depot_http::{
@@ -27,13 +29,46 @@ use depot_http::{
 };
 use serde_json::{Map, Value};
 
+const ALL: &str = "/pulp/api/v3/distributions/";
+
 pub fn router() -> Router<AppState> {
     plugin_api::mount::<DistributionFamily>(depot_plugins::visit_api)
+        .route(ALL, axum::routing::get(list_all))
 }
 
 /// Adds this family's operations to the OpenAPI document.
 pub fn openapi(doc: &mut ApiDoc) {
     plugin_api::document::<DistributionFamily>(doc, depot_plugins::visit_api);
+    let page = doc.paginated::<depot_core::models::distribution::FileDistributionResponse>();
+    openapi::generic_list(doc, ALL, "distributions_list", "Distributions", page);
+}
+
+/// `distributions/`: distributions of every type the caller may see, with the fields they
+/// all have (Pulp's generic list shows those).
+async fn list_all(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    caller: Caller,
+    query: QueryMap,
+) -> ApiResult<Response> {
+    let params = ListParams::from_query(&query)?;
+    let mut q = ListQuery::of(&distribution::TABLE);
+    q.with(family_scope(&state, &caller, Family::Distribution).await?)?;
+    name_filters(&mut q, &query, "name")?;
+    name_filters(&mut q, &query, "base_path")?;
+    href_filters_any(&mut q, &query, Family::Distribution)?;
+    params.order(
+        &mut q,
+        &["name", "base_path", "pulp_created", "pk"],
+        &[("name", false)],
+    )?;
+    let (count, rows) = fetch_page(&state, &q, &params, &query, Some("pulp_labels")).await?;
+    let mut results = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let d = Distribution::from_row(row)?;
+        let shown = distribution::response(&state.db, &d, &state.settings).await?;
+        results.push(serde_json::to_value(shown).unwrap_or_default());
+    }
+    Ok(ok(&params.page(&query, count, results)))
 }
 
 /// This family, as it serves each distribution type.
@@ -57,7 +92,7 @@ struct Distributions<P>(PhantomData<fn() -> P>);
 impl<P: DistributionType> Resource for Distributions<P> {
     const BASE: &'static str = P::BASE;
     const KIND: Kind = P::KIND;
-    const LABELED: Labeled = Labeled::Distribution;
+    const LABELED: Option<Labeled> = Some(Labeled::Distribution);
     type Model = Distribution;
     type Response = P::Response;
     type Create = P::Create;

@@ -13,7 +13,9 @@ use depot_core::models::{repository, version};
 use depot_core::plugin::Family;
 use depot_core::tasks::Dispatch;
 use depot_http::access::params;
-use depot_http::list::{fetch_page, href_filters, scoped};
+use depot_http::list::{
+    family_scope, fetch_page, href_filters, href_filters_any, scoped, time_filters,
+};
 use depot_http::openapi::{self, ApiDoc, JSON_FORM_MULTIPART, Op};
 use depot_http::plugin_api::{self, FamilyApi, PublicationType};
 use depot_http::{
@@ -22,13 +24,44 @@ use depot_http::{
 };
 use serde_json::Value;
 
+const ALL: &str = "/pulp/api/v3/publications/";
+
 pub fn router() -> Router<AppState> {
-    plugin_api::mount::<PublicationFamily>(depot_plugins::visit_api)
+    plugin_api::mount::<PublicationFamily>(depot_plugins::visit_api).route(ALL, get(list_all))
 }
 
 /// Adds this family's operations to the OpenAPI document.
 pub fn openapi(doc: &mut ApiDoc) {
     plugin_api::document::<PublicationFamily>(doc, depot_plugins::visit_api);
+    let page = doc.paginated::<FilePublicationResponse>();
+    openapi::generic_list(doc, ALL, "publications_list", "Publications", page);
+}
+
+/// `publications/`: publications of every type the caller may see, newest first.
+async fn list_all(
+    State(state): State<AppState>,
+    caller: Caller,
+    query: QueryMap,
+) -> ApiResult<Response> {
+    let params = ListParams::from_query(&query)?;
+    let mut q = ListQuery::of(&publication::TABLE);
+    q.with(family_scope(&state, &caller, Family::Publication).await?)?;
+    href_filters_any(&mut q, &query, Family::Publication)?;
+    time_filters(
+        &mut q,
+        &query,
+        "pulp_created",
+        &["", "__gte", "__lte", "__gt", "__lt"],
+    )?;
+    params.order(&mut q, &["pulp_created", "pk"], &[("pulp_created", true)])?;
+    let (count, rows) = fetch_page(&state, &q, &params, &query, None).await?;
+    let mut results = Vec::with_capacity(rows.len());
+    for r in &rows {
+        let p = Publication::from_row(r)?;
+        let shown = publication::response(&state.db, &p).await?;
+        results.push(serde_json::to_value(shown).unwrap_or_default());
+    }
+    Ok(ok(&params.page(&query, count, results)))
 }
 
 /// This family, as it serves each publication type.
@@ -120,6 +153,10 @@ async fn list<P: PublicationType>(
         let (repo, n) = parse_version_href(h).ok_or_else(|| {
             CoreError::field("repository_version", "Invalid repository version href.")
         })?;
+        // A version that does not exist is a bad filter, as Pulp answers it (not an empty page).
+        depot_core::models::version::get(&state.db, &repo, n)
+            .await
+            .map_err(|_| depot_core::hrefs::missing("repository_version", h))?;
         q.with(Filter::Is("repository", Bind::Text(repo)))?;
         q.with(Filter::Is("number", Bind::Int(n)))?;
     }
@@ -129,6 +166,12 @@ async fn list<P: PublicationType>(
             .ok_or_else(|| CoreError::field("repository", "Invalid repository href."))?;
         q.with(Filter::Is("repository", Bind::Text(id)))?;
     }
+    time_filters(
+        &mut q,
+        &query,
+        "pulp_created",
+        &["", "__gte", "__lte", "__gt", "__lt"],
+    )?;
     params.order(&mut q, &["pulp_created", "pk"], &[("pulp_created", true)])?;
     let (count, rows) = fetch_page(&state, &q, &params, &query, None).await?;
     let mut results = Vec::new();
@@ -182,7 +225,15 @@ fn openapi_of<P: PublicationType>(doc: &mut ApiDoc) {
     let req = doc.schema::<P::Create>();
     let async_op = doc.schema::<depot_core::models::AsyncOperationResponse>();
     let filters = openapi::list_filters(
-        &["repository", "repository_version"],
+        &[
+            "repository",
+            "repository_version",
+            "pulp_created",
+            "pulp_created__gte",
+            "pulp_created__lte",
+            "pulp_created__gt",
+            "pulp_created__lt",
+        ],
         &["pulp_href__in", "prn__in", "pulp_id__in"],
     );
     let detail = format!("{{{}}}", P::HREF_PARAM);

@@ -1,5 +1,8 @@
 //! Remotes of every type the plugins have (`remotes/<plugin>/<type>/`): list, create, read,
-//! update, delete and labels, written once over [`RemoteType`].
+//! update, delete and labels, written once over [`RemoteType`]; and the alternate content
+//! sources made of them (`acs/<plugin>/<type>/`, in `acs.rs`).
+
+mod acs;
 
 use std::marker::PhantomData;
 
@@ -17,23 +20,49 @@ use depot_core::tasks::args::RemoteUpdate;
 use depot_core::tasks::{Dispatch, TaskContext, TaskFuture, TaskRegistry};
 use depot_core::users::User;
 use depot_http::crud::{self, Resource};
-use depot_http::list::{href_filters, name_filters, page_response, scoped};
+use depot_http::list::{
+    family_scope, href_filters, href_filters_any, name_filters, page_response, scoped,
+};
 use depot_http::openapi::{self, ApiDoc};
 use depot_http::plugin_api::remote::fold_aliases;
-use depot_http::plugin_api::{self, ApiVisitor, FamilyApi, RemoteType};
+use depot_http::plugin_api::{self, AcsType, ApiVisitor, FamilyApi, RemoteType};
 use depot_http::{
     ApiResult, AppState, Caller, CorrelationId, Fields, ListParams, QueryMap, created, dispatched,
     ok,
 };
 use serde_json::{Map, Value};
 
+const ALL: &str = "/pulp/api/v3/remotes/";
+
 pub fn router() -> Router<AppState> {
     plugin_api::mount::<RemoteFamily>(depot_plugins::visit_api)
+        .route(ALL, axum::routing::get(list_all))
 }
 
 /// Adds this family's operations to the OpenAPI document.
 pub fn openapi(doc: &mut ApiDoc) {
     plugin_api::document::<RemoteFamily>(doc, depot_plugins::visit_api);
+    let page = doc.paginated::<depot_core::models::remote::FileRemoteResponse>();
+    openapi::generic_list(doc, ALL, "remotes_list", "Remotes", page);
+}
+
+/// `remotes/`: remotes of every type the caller may see, each as its type shows it.
+async fn list_all(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    caller: Caller,
+    query: QueryMap,
+) -> ApiResult<Response> {
+    let params = ListParams::from_query(&query)?;
+    let mut q = ListQuery::of(&remote::TABLE);
+    q.with(family_scope(&state, &caller, Family::Remote).await?)?;
+    name_filters(&mut q, &query, "name")?;
+    href_filters_any(&mut q, &query, Family::Remote)?;
+    let orderings = ["name", "pulp_created", "pulp_last_updated", "pk"];
+    params.order(&mut q, &orderings, &[("name", false)])?;
+    page_response(&state, &q, &params, &query, Some("pulp_labels"), |r| {
+        Remote::from_row(r).and_then(|x| as_its_type(&x))
+    })
+    .await
 }
 
 /// This family, as it serves each remote type.
@@ -49,6 +78,14 @@ impl FamilyApi for RemoteFamily {
     fn document_remote<T: RemoteType>(doc: &mut ApiDoc) {
         openapi_of::<T>(doc);
     }
+
+    fn acs<T: AcsType>() -> Router<AppState> {
+        acs::routes::<T>()
+    }
+
+    fn document_acs<T: AcsType>(doc: &mut ApiDoc) {
+        acs::openapi::<T>(doc);
+    }
 }
 
 /// The remotes of type `P`, for the generic handlers.
@@ -57,7 +94,7 @@ struct Remotes<P>(PhantomData<fn() -> P>);
 impl<P: RemoteType> Resource for Remotes<P> {
     const BASE: &'static str = P::BASE;
     const KIND: Kind = P::KIND;
-    const LABELED: Labeled = Labeled::Remote;
+    const LABELED: Option<Labeled> = Some(Labeled::Remote);
     type Model = Remote;
     type Response = P::Response;
     type Create = P::Create;
@@ -110,6 +147,7 @@ impl<P: RemoteType> Resource for Remotes<P> {
 
 pub fn register_tasks(reg: &mut TaskRegistry) {
     reg.register(run_update);
+    reg.register(acs::run_update);
 }
 
 /// Fields kept in the remote's settings document: the connection settings and the type's own.

@@ -10,12 +10,15 @@ use depot_core::labels::Labeled;
 use depot_core::models::list::{Bind, Filter, Grantee, ListQuery};
 use depot_core::models::repository::{self, NewRepository, Repository};
 use depot_core::models::{AsyncOperationResponse, Labels};
+use depot_core::plugin::Family;
 use depot_core::tasks::args::RepositoryUpdate;
 use depot_core::tasks::{Dispatch, TaskContext, TaskFuture, TaskRegistry};
 use depot_core::users::User;
 use depot_core::{CoreError, CoreResult};
 use depot_http::crud::{self, Resource};
-use depot_http::list::{href_filters, name_filters, page_response, scoped};
+use depot_http::list::{
+    family_scope, href_filters, href_filters_any, name_filters, page_response, scoped,
+};
 use depot_http::openapi::{self, ApiDoc};
 use depot_http::{
     ApiResult, AppState, Caller, CorrelationId, Fields, ListParams, QueryMap, created, dispatched,
@@ -36,7 +39,7 @@ struct Repositories<P>(PhantomData<fn() -> P>);
 impl<P: RepositoryType> Resource for Repositories<P> {
     const BASE: &'static str = P::BASE;
     const KIND: Kind = P::KIND;
-    const LABELED: Labeled = Labeled::Repository;
+    const LABELED: Option<Labeled> = Some(Labeled::Repository);
     const CREATABLE: bool = P::CREATABLE;
     type Model = Repository;
     type Response = P::Response;
@@ -152,6 +155,25 @@ async fn list<P: RepositoryType>(
     params.order(&mut q, &orderings, &[("name", false)])?;
     page_response(&state, &q, &params, &query, Some("pulp_labels"), |r| {
         Repository::from_row(r).map(|repo| P::response(&repo))
+    })
+    .await
+}
+
+/// `repositories/`: repositories of every type the caller may see, each as its type shows it.
+pub async fn list_all(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    caller: Caller,
+    query: QueryMap,
+) -> ApiResult<Response> {
+    let params = ListParams::from_query(&query)?;
+    let mut q = ListQuery::of(&repository::TABLE);
+    q.with(family_scope(&state, &caller, Family::Repository).await?)?;
+    name_filters(&mut q, &query, "name")?;
+    href_filters_any(&mut q, &query, Family::Repository)?;
+    let orderings = ["name", "pulp_created", "pulp_last_updated", "pk"];
+    params.order(&mut q, &orderings, &[("name", false)])?;
+    page_response(&state, &q, &params, &query, Some("pulp_labels"), |r| {
+        Repository::from_row(r).and_then(|repo| as_its_type(&repo))
     })
     .await
 }

@@ -14,8 +14,11 @@ use depot_http::AppState;
 use depot_http::openapi::ApiDoc;
 use depot_http::plugin_api::{self, FamilyApi, RepositoryType};
 
+const ALL: &str = "/pulp/api/v3/repositories/";
+
 pub fn router() -> Router<AppState> {
     plugin_api::mount::<RepositoryFamily>(depot_plugins::visit_api)
+        .route(ALL, axum::routing::get(crud::list_all))
 }
 
 pub fn register_tasks(reg: &mut TaskRegistry) {
@@ -26,6 +29,8 @@ pub fn register_tasks(reg: &mut TaskRegistry) {
 /// Adds this family's operations to the OpenAPI document.
 pub fn openapi(doc: &mut ApiDoc) {
     plugin_api::document::<RepositoryFamily>(doc, depot_plugins::visit_api);
+    let page = doc.paginated::<depot_core::models::repository::FileRepositoryResponse>();
+    depot_http::openapi::generic_list(doc, ALL, "repositories_list", "Repositories", page);
 }
 
 /// This family, as it serves each repository type.

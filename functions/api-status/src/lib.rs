@@ -1,5 +1,6 @@
-//! `GET /pulp/api/v3/status/`: versions, online apps, connection health and storage; and
-//! `livez/`, the API's liveness probe. Both anonymous, like Pulp's.
+//! `GET /pulp/api/v3/status/`: versions, online apps, connection health and storage;
+//! `livez/`, the API's liveness probe; and the API root, `/pulp/api/v3/`, which names the
+//! collections. All anonymous, like Pulp's.
 
 use std::collections::HashMap;
 use std::sync::{LazyLock, Mutex};
@@ -32,6 +33,25 @@ pub fn router() -> Router<AppState> {
             "/pulp/api/v3/livez/",
             get(|| async { axum::http::StatusCode::OK }),
         )
+        .route("/pulp/api/v3/", get(root))
+}
+
+/// The API root: each top-level collection (`artifacts`, `repositories`, ...) and its URL under
+/// the API root in force, as Pulp's browsable root lists them.
+async fn root() -> Response {
+    let api_root = depot_core::domain::api_root();
+    let mut names: Vec<&str> = depot_core::plugin::resource_types()
+        .filter_map(|k| k.collection.split('/').next())
+        .filter(|name| !name.is_empty())
+        .chain(["status", "livez", "orphans", "repair", "docs", "login"])
+        .collect();
+    names.sort_unstable();
+    names.dedup();
+    let links: serde_json::Map<String, serde_json::Value> = names
+        .into_iter()
+        .map(|name| (name.to_string(), format!("{api_root}{name}/").into()))
+        .collect();
+    ok(&links)
 }
 
 #[derive(Serialize, JsonSchema)]
@@ -182,6 +202,12 @@ pub fn openapi(doc: &mut ApiDoc) {
             .summary("Inspect status of Pulp")
             .anonymous()
             .response(200, Some(resp)),
+    );
+    doc.add(
+        Op::new("get", "/pulp/api/v3/", "api_root_read", "Api Root")
+            .summary("The collections of the API and their URLs.")
+            .anonymous()
+            .response(200, None),
     );
     doc.add(
         Op::new("get", "/pulp/api/v3/livez/", "livez_read", "Livez")

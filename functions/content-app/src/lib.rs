@@ -2,6 +2,7 @@
 //! base-path prefix of the request path. Files are served from storage with Range support; a file
 //! synced `on_demand` is streamed from its remote to the client while being verified and saved.
 
+mod mime;
 mod serve;
 
 use axum::Router;

@@ -13,9 +13,7 @@ use std::sync::Arc;
 use crate::ReqInfo;
 
 fn content_type(name: &str) -> HeaderValue {
-    let mime = mime_guess::from_path(name).first_or_octet_stream();
-    HeaderValue::from_str(mime.as_ref())
-        .unwrap_or(HeaderValue::from_static("application/octet-stream"))
+    HeaderValue::from_static(crate::mime::of(name))
 }
 
 /// Keeps a clean stored file's lookup for the next request of `raw_path` (files still on their

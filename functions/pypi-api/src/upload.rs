@@ -169,11 +169,13 @@ async fn upload(
             .get("description")
             .and_then(Value::as_str)
             .unwrap_or("");
-        return Err(bad(if why.contains("already in the repository") {
-            format!("Package {name} already exists in index")
-        } else {
-            why.to_string()
-        }));
+        return Err(bad(
+            if why.contains(depot_core::models::version::OVERWRITE_REJECTED) {
+                format!("Package {name} already exists in index")
+            } else {
+                why.to_string()
+            },
+        ));
     }
     let href = depot_core::hrefs::TASK.href(&task.id);
     Ok((StatusCode::OK, axum::Json(json!({"task": href}))).into_response())

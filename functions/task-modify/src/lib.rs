@@ -23,7 +23,7 @@ fn modify(ctx: TaskContext, args: RepositoryModify) -> TaskFuture {
         };
         match version::create_next(&ctx.core.db, &args.repository_id, change).await? {
             Some(v) => {
-                ctx.created(v.href());
+                ctx.new_version(&v).await?;
                 Ok(Some(
                     serde_json::to_value(version::response(&ctx.core.db, &v).await?)
                         .unwrap_or_default(),

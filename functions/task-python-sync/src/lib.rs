@@ -57,7 +57,7 @@ fn sync(ctx: TaskContext, Sync(args): Sync) -> TaskFuture {
 
         let change = Change::synced(add, args.mirror);
         if let Some(v) = version::create_next(&core.db, &repo.id, change).await? {
-            ctx.created(v.href());
+            ctx.new_version(&v).await?;
         }
         Ok(None)
     })

@@ -1,18 +1,21 @@
 //! Task: sync a file repository from a remote `PULP_MANIFEST` (`relative_path,sha256,size` per
-//! line). `immediate` downloads and verifies every file; `on_demand` and `streamed` only record
-//! where each file can be fetched. `mirror` makes the new version hold exactly the manifest.
+//! line). `immediate` downloads and verifies every file, from an alternate content source of the
+//! domain when one offers the same sha256; `on_demand` and `streamed` only record where each file
+//! can be fetched. `mirror` makes the new version hold exactly the manifest. Also the refresh of
+//! a file ACS path, which reads the path's manifest and records what it offers.
 
-use depot_core::artifacts::{Expected, ingest};
+use depot_core::artifacts::Expected;
 use depot_core::checksums::{Algorithm, is_hex_digest, sha256_hex};
 use depot_core::download;
+use depot_core::models::acs::{self, AcsFile};
 use depot_core::models::content;
 use depot_core::models::remote::{self, Policy, Remote};
 use depot_core::models::repository;
 use depot_core::models::version::{self, Change};
 use depot_core::tasks::{TaskContext, TaskFuture, TaskRegistry};
 use depot_core::{Core, CoreError, CoreResult};
-use depot_file::Sync;
 use depot_file::content::{RemoteFile, get_or_create_remote, validate_relative_path};
+use depot_file::{AcsRefresh, Sync};
 use futures_util::StreamExt;
 use serde_json::json;
 
@@ -21,6 +24,7 @@ const MAX_MANIFEST: usize = 256 * 1024 * 1024;
 
 pub fn register_tasks(reg: &mut TaskRegistry) {
     reg.register(sync);
+    reg.register(refresh_acs);
 }
 
 /// Parses a PULP_MANIFEST; every line must be `relative_path,sha256,size`.
@@ -72,8 +76,7 @@ fn sync(ctx: TaskContext, args: Sync) -> TaskFuture {
                 Some(1),
             )
             .await;
-        let resp = download::get(core, &remote, &remote.url).await?;
-        let bytes = read_limited(resp).await?;
+        let bytes = fetch_manifest(core, &remote, &remote.url).await?;
         ctx.progress.advance("sync.downloading.metadata", 1).await;
         ctx.progress.complete("sync.downloading.metadata").await;
         let manifest_sha = sha256_hex(&bytes);
@@ -132,7 +135,7 @@ fn sync(ctx: TaskContext, args: Sync) -> TaskFuture {
         details["latest_version"] = json!(latest);
         repository::set_last_sync_details(&core.db, &repo.id, &details).await?;
         if let Some(v) = &created {
-            ctx.created(v.href());
+            ctx.new_version(v).await?;
         }
         // A mirror serves exactly what upstream serves: publish the fetched manifest as it is.
         if args.mirror {
@@ -155,6 +158,63 @@ fn sync(ctx: TaskContext, args: Sync) -> TaskFuture {
             None => Ok(None),
         }
     })
+}
+
+/// The refresh of one path of a file ACS: what the manifest at the path names, recorded by
+/// sha256 for the syncs and on-demand fetches of the domain.
+fn refresh_acs(ctx: TaskContext, args: AcsRefresh) -> TaskFuture {
+    Box::pin(async move {
+        let core = &ctx.core;
+        let a = acs::get(&core.db, &args.acs_id).await?;
+        let remote = remote::get(&core.db, &a.remote_id).await?;
+        let Some(path) = acs::paths(&core.db, &a.id)
+            .await?
+            .into_iter()
+            .find(|p| p.id == args.path_id)
+        else {
+            return Ok(None); // the path was removed since the refresh was asked for
+        };
+        let url = acs::path_url(&remote.url, &path.path);
+        ctx.progress
+            .start(
+                "sync.downloading.metadata",
+                "Downloading Metadata Files",
+                Some(1),
+            )
+            .await;
+        let bytes = fetch_manifest(core, &remote, &url).await?;
+        ctx.progress.advance("sync.downloading.metadata", 1).await;
+        ctx.progress.complete("sync.downloading.metadata").await;
+        let text = std::str::from_utf8(&bytes)
+            .map_err(|_| CoreError::Remote("The PULP_MANIFEST is not UTF-8 text.".into()))?;
+        let files: Vec<AcsFile> = parse_manifest(text, &url)?
+            .into_iter()
+            .map(|f| AcsFile {
+                sha256: f.sha256,
+                url: f.url,
+                size: Some(f.size as i64),
+            })
+            .collect();
+        ctx.progress
+            .start(
+                "sync.parsing.metadata",
+                "Parsing Metadata Lines",
+                Some(files.len() as i64),
+            )
+            .await;
+        acs::record_refresh(&core.db, &a.id, &path.id, &files).await?;
+        ctx.progress
+            .advance("sync.parsing.metadata", files.len() as i64)
+            .await;
+        ctx.progress.complete("sync.parsing.metadata").await;
+        Ok(None)
+    })
+}
+
+/// The manifest at `url`, read with `remote`'s settings, at most [`MAX_MANIFEST`] bytes.
+async fn fetch_manifest(core: &Core, remote: &Remote, url: &str) -> CoreResult<Vec<u8>> {
+    let resp = download::get(core, remote, url).await?;
+    read_limited(resp).await
 }
 
 async fn read_limited(resp: reqwest::Response) -> CoreResult<Vec<u8>> {
@@ -203,6 +263,8 @@ async fn download_missing(ctx: &TaskContext, remote: &Remote, ids: &[String]) ->
     Ok(())
 }
 
+/// Downloads one file: from an alternate content source that offers the same sha256 when one
+/// does (and answers with the right bytes), else from `remote`.
 async fn fetch_one(
     core: &Core,
     remote: &Remote,
@@ -211,14 +273,27 @@ async fn fetch_one(
     size: Option<i64>,
     sha: Option<String>,
 ) -> CoreResult<()> {
-    let resp = download::get(core, remote, url).await?;
     let expected = Expected {
         size: size.map(|s| s as u64),
         digests: sha
+            .clone()
             .map(|s| vec![(Algorithm::Sha256, s)])
             .unwrap_or_default(),
     };
-    let artifact = ingest(core, download::body_stream(resp), &expected)
+    if let Some(sha) = &sha {
+        for (acs_url, acs_remote_id) in acs::sources(&core.db, sha).await? {
+            let Ok(acs_remote) = remote::get(&core.db, &acs_remote_id).await else {
+                continue;
+            };
+            match download::artifact(core, &acs_remote, &acs_url, &expected).await {
+                Ok(artifact) => {
+                    return content::attach_artifact(&core.db, content_id, &artifact.id).await;
+                }
+                Err(e) => tracing::warn!("alternate content source {acs_url} failed: {e}"),
+            }
+        }
+    }
+    let artifact = download::artifact(core, remote, url, &expected)
         .await
         .map_err(|e| match e {
             CoreError::Invalid(_) => CoreError::Remote(format!(

@@ -5,7 +5,7 @@
 use depot_core::artifacts::{Expected, from_upload, ingest};
 use depot_core::download;
 use depot_core::models::artifact::{self, Artifact};
-use depot_core::models::remote::Remote;
+use depot_core::models::remote;
 use depot_core::models::version::{self, Change, Removal};
 use depot_core::tasks::args::{ContentCreate, UploadCommit};
 use depot_core::tasks::{TaskContext, TaskFuture, TaskRegistry};
@@ -31,7 +31,8 @@ async fn artifact_of(ctx: &TaskContext, args: &ContentCreate) -> CoreResult<Arti
         (Some(id), _, _) => artifact::get(&ctx.core.db, id).await,
         (None, Some(upload), _) => from_upload(&ctx.core, upload, None).await,
         (None, None, Some(url)) => {
-            let resp = download::get(&ctx.core, &Remote::ephemeral(url), url).await?;
+            let remote = remote::one_off(&ctx.core.db, url, args.downloader_config.as_ref())?;
+            let resp = download::get(&ctx.core, &remote, url).await?;
             ingest(&ctx.core, download::body_stream(resp), &Expected::default()).await
         }
         (None, None, None) => Err(CoreError::invalid("No file, upload or artifact was given.")),
@@ -52,7 +53,7 @@ async fn add_to_repository(
             overwrite: args.overwrite,
         };
         if let Some(v) = version::create_next(&ctx.core.db, repo, change).await? {
-            ctx.created(v.href());
+            ctx.new_version(&v).await?;
         }
     }
     Ok(())
@@ -69,8 +70,9 @@ fn create_file(ctx: TaskContext, depot_file::Create(args): depot_file::Create) -
             &args.pulp_labels,
         )
         .await?;
-        ctx.created(c.href());
+        // Pulp lists the new version before the content.
         add_to_repository(&ctx, &args, &c.id).await?;
+        ctx.created(c.href());
         let c = depot_file::content::get(db, &c.id).await?;
         Ok(Some(serde_json::to_value(c.response()).unwrap_or_default()))
     })
@@ -83,8 +85,8 @@ fn create_package(
     Box::pin(async move {
         let a = artifact_of(&ctx, &args).await?;
         let id = depot_python::ingest::artifact(&ctx.core, &a, &args.relative_path).await?;
-        ctx.created(depot_python::plugin::PACKAGE.href(&id));
         add_to_repository(&ctx, &args, &id).await?;
+        ctx.created(depot_python::plugin::PACKAGE.href(&id));
         Ok(None)
     })
 }

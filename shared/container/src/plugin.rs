@@ -302,6 +302,7 @@ pub static PLUGIN: Plugin = Plugin {
             ..depot_core::migration!(16, "container_domains", "0016_container_domains")
         },
     ],
+    autopublish: None,
 };
 
 /// Adds a tag (on `manifest_id`), or content units, with everything they need.

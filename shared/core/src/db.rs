@@ -97,6 +97,7 @@ const CORE_MIGRATIONS: &[Migration] = &[
     crate::migration!(17, "x509_guards", "0017_x509_guards"),
     crate::migration!(18, "domain_default_guard", "0018_domain_default_guard"),
     crate::migration!(19, "envvar_guards", "0019_envvar_guards"),
+    crate::migration!(20, "acs", "0020_acs"),
 ];
 
 /// Names unique per domain (the columns were added by migration 13's SQL).

@@ -40,6 +40,78 @@ fn timeout_setting(remote: &Remote, key: &str) -> Option<Duration> {
         .filter(|d| !d.is_zero())
 }
 
+/// The CERTIFICATE blocks of `pem`, each checked, joined one per line block; the rest of the
+/// text (comments, a key) is dropped. Fails when there is none, or one does not parse.
+pub fn certificates_of(pem: &str) -> Result<String, String> {
+    const BEGIN: &str = "-----BEGIN CERTIFICATE-----";
+    const END: &str = "-----END CERTIFICATE-----";
+    if pem.len() > MAX_PEM {
+        return Err(format!("more than {MAX_PEM} bytes"));
+    }
+    let mut certs = Vec::new();
+    let mut rest = pem;
+    while let Some(start) = rest.find(BEGIN) {
+        let Some(len) = rest[start..].find(END) else {
+            return Err("a certificate has no END line".into());
+        };
+        let block = &rest[start..start + len + END.len()];
+        parse_certificate(block).map_err(|_| "a certificate does not parse".to_string())?;
+        certs.push(block);
+        rest = &rest[start + len + END.len()..];
+    }
+    if certs.is_empty() {
+        return Err("no certificate found".into());
+    }
+    Ok(certs.join("\n") + "\n")
+}
+
+/// The longest PEM text a remote's certificate field may hold.
+const MAX_PEM: usize = 1 << 20;
+
+/// Checks that one PEM block holds an X.509 certificate's DER shape: a SEQUENCE of the signed
+/// part, the algorithm (SEQUENCEs) and the signature (a BIT STRING), spanning the whole block.
+/// Any version passes (webpki refuses the v1 certificates some CAs still hand out); the TLS
+/// handshake checks the rest.
+fn parse_certificate(block: &str) -> Result<(), ()> {
+    use rustls_pki_types::CertificateDer;
+    use rustls_pki_types::pem::PemObject;
+    let der = CertificateDer::from_pem_slice(block.as_bytes()).map_err(|_| ())?;
+    let (tag, body, rest) = der_element(&der)?;
+    if tag != 0x30 || !rest.is_empty() {
+        return Err(());
+    }
+    let mut parts = Vec::new();
+    let mut left = body;
+    while !left.is_empty() && parts.len() < 4 {
+        let (tag, _, rest) = der_element(left)?;
+        parts.push(tag);
+        left = rest;
+    }
+    (parts == [0x30, 0x30, 0x03]).then_some(()).ok_or(())
+}
+
+/// One DER element of `der`: (tag, contents, what follows).
+fn der_element(der: &[u8]) -> Result<(u8, &[u8], &[u8]), ()> {
+    let (&tag, rest) = der.split_first().ok_or(())?;
+    let (&first, rest) = rest.split_first().ok_or(())?;
+    let (len, rest) = if first < 0x80 {
+        (first as usize, rest)
+    } else {
+        let n = (first & 0x7f) as usize;
+        if n == 0 || n > 4 || rest.len() < n {
+            return Err(());
+        }
+        let len = rest[..n]
+            .iter()
+            .fold(0usize, |acc, b| (acc << 8) | *b as usize);
+        (len, &rest[n..])
+    };
+    if rest.len() < len {
+        return Err(());
+    }
+    Ok((tag, &rest[..len], &rest[len..]))
+}
+
 /// Builds a client that applies a remote's TLS, proxy and timeout settings.
 pub fn build_client(remote: &Remote) -> CoreResult<reqwest::Client> {
     let str_setting = |k: &str| remote.setting(k).and_then(|v| v.as_str());
@@ -65,7 +137,7 @@ pub fn build_client(remote: &Remote) -> CoreResult<reqwest::Client> {
         }
     }
     match (str_setting("client_cert"), str_setting("client_key")) {
-        (Some(cert), Some(key)) => {
+        (Some(cert), Some(key)) if !cert.is_empty() && !key.is_empty() => {
             let identity = reqwest::Identity::from_pem(format!("{cert}\n{key}").as_bytes())
                 .map_err(|_| {
                     CoreError::field(
@@ -75,12 +147,15 @@ pub fn build_client(remote: &Remote) -> CoreResult<reqwest::Client> {
                 })?;
             b = b.identity(identity);
         }
-        (Some(_), None) | (None, Some(_)) => {
-            return Err(CoreError::invalid(
-                "client_cert and client_key must be given together.",
+        (_, Some(key)) if !key.is_empty() => {
+            return Err(CoreError::field(
+                "client_key",
+                "A client_key needs its client_cert.",
             ));
         }
-        (None, None) => {}
+        // A certificate without its key identifies no one: it is kept (as Pulp keeps it) and
+        // not presented.
+        _ => {}
     }
     if let Some(url) = str_setting("proxy_url") {
         let mut proxy = reqwest::Proxy::all(url)
@@ -173,6 +248,31 @@ pub struct Extra {
 pub async fn get(core: &Core, remote: &Remote, url: &str) -> CoreResult<reqwest::Response> {
     let r = send(core, remote, url, &Extra::default()).await?;
     success(r, url)
+}
+
+/// Downloads `url` with `remote`'s settings into an artifact checked against `expected`,
+/// trying again (up to the remote's `max_retries`, with backoff) when the body breaks off or
+/// its bytes do not match: an upstream that sent a bad copy once may send a good one next, as
+/// Pulp's downloaders retry. Failed requests were already retried by [`get`].
+pub async fn artifact(
+    core: &Core,
+    remote: &Remote,
+    url: &str,
+    expected: &crate::artifacts::Expected,
+) -> CoreResult<crate::models::artifact::Artifact> {
+    let retries = remote.max_retries();
+    let mut attempt = 0;
+    loop {
+        let resp = get(core, remote, url).await?;
+        match crate::artifacts::ingest(core, body_stream(resp), expected).await {
+            Err(CoreError::Invalid(why)) if attempt < retries => {
+                tracing::warn!("download of {url} was bad ({why}); trying again");
+            }
+            other => return other,
+        }
+        attempt += 1;
+        tokio::time::sleep(Duration::from_millis(200 * (1 << attempt.min(5)))).await;
+    }
 }
 
 /// The answer when it is a success; otherwise the error (`NotFound` for a 404, so that callers
@@ -346,5 +446,41 @@ mod tests {
             super::join_url("http://h/a/PULP_MANIFEST", "d/f 1.txt"),
             "http://h/a/d/f%201.txt"
         );
+    }
+
+    #[test]
+    fn certificate_text_needs_a_certificate_shape() {
+        let block =
+            |b64: &str| format!("-----BEGIN CERTIFICATE-----\n{b64}\n-----END CERTIFICATE-----");
+        assert!(super::certificates_of("no certificate here").is_err());
+        assert!(super::certificates_of(&block("BOGUS==")).is_err());
+        // SEQUENCE { SEQUENCE {}, SEQUENCE {}, BIT STRING {0} }: the shape, nothing more.
+        assert!(super::certificates_of(&block("MAgwADAAAwIAAA==")).is_ok());
+        // SEQUENCE { SEQUENCE {} }: not a certificate.
+        assert!(super::certificates_of(&block("MAIwAA==")).is_err());
+        let two = format!(
+            "# a comment\n{}\nmore\n{}",
+            block("MAgwADAAAwIAAA=="),
+            block("MAgwADAAAwIAAA==")
+        );
+        assert_eq!(
+            super::certificates_of(&two)
+                .unwrap()
+                .matches("BEGIN")
+                .count(),
+            2
+        );
+    }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        proptest! {
+            #[test]
+            fn any_text_or_der_is_judged_without_panic(text in ".{0,300}", der in proptest::collection::vec(any::<u8>(), 0..64)) {
+                let _ = super::super::certificates_of(&text);
+                let _ = super::super::der_element(&der);
+            }
+        }
     }
 }

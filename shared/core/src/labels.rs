@@ -29,6 +29,13 @@ pub fn validate(labels: &Value) -> CoreResult<Map<String, Value>> {
                 "Label values must be strings or null.",
             ));
         }
+        // Parentheses would be ambiguous in Pulp's label selectors; Pulp refuses them.
+        if v.as_str().is_some_and(|v| v.contains(['(', ')'])) {
+            return Err(CoreError::field(
+                "pulp_labels",
+                format!("Key '{k}' contains value with parenthesis."),
+            ));
+        }
     }
     Ok(map.clone())
 }
@@ -48,32 +55,13 @@ enum Term {
 pub struct LabelSelect(Vec<Term>);
 
 impl LabelSelect {
+    /// Parses Pulp's grammar: comma-separated terms (`\\,` escapes a comma in a value), each
+    /// `key`, `!key`, `key=value`, `key!=value` or `key~value`, keys of label characters.
     pub fn parse(expr: &str) -> CoreResult<Self> {
-        let mut terms = Vec::new();
-        for raw in split_unescaped(expr) {
-            let t = raw.trim();
-            if t.is_empty() {
-                continue;
-            }
-            let term = if let Some((k, v)) = t.split_once("!=") {
-                Term::NotEquals(k.trim().into(), v.trim().into())
-            } else if let Some((k, v)) = t.split_once('~') {
-                Term::Contains(k.trim().into(), v.trim().to_lowercase())
-            } else if let Some((k, v)) = t.split_once('=') {
-                Term::Equals(k.trim().into(), v.trim().into())
-            } else if let Some(k) = t.strip_prefix('!') {
-                Term::Absent(k.trim().into())
-            } else {
-                Term::Exists(t.into())
-            };
-            terms.push(term);
-        }
-        if terms.is_empty() {
-            return Err(CoreError::field(
-                "pulp_label_select",
-                "Invalid label select expression.",
-            ));
-        }
+        let terms = split_unescaped(expr)
+            .iter()
+            .map(|raw| parse_term(raw.trim()))
+            .collect::<CoreResult<Vec<_>>>()?;
         Ok(Self(terms))
     }
 
@@ -90,6 +78,36 @@ impl LabelSelect {
                 .and_then(Value::as_str)
                 .is_some_and(|s| s.to_lowercase().contains(v.as_str())),
         })
+    }
+}
+
+fn is_key_char(c: char) -> bool {
+    c.is_alphanumeric() || "_ .-".contains(c)
+}
+
+fn parse_term(term: &str) -> CoreResult<Term> {
+    let invalid = |why: String| CoreError::field("pulp_label_select", why);
+    let (negated, rest) = match term.strip_prefix('!') {
+        Some(rest) => (true, rest),
+        None => (false, term),
+    };
+    let key_len = rest.find(|c| !is_key_char(c)).unwrap_or(rest.len());
+    let (key, tail) = rest.split_at(key_len);
+    let key = key.trim().to_string();
+    if key.is_empty() {
+        return Err(invalid(format!("Invalid search term: '{term}'.")));
+    }
+    let op = ["!=", "=", "~"]
+        .into_iter()
+        .find_map(|op| tail.strip_prefix(op).map(|v| (op, v.trim().to_string())));
+    match (negated, op) {
+        (true, Some(_)) => Err(invalid(format!("Cannot use an operator with '!{key}'."))),
+        (true, None) if tail.trim().is_empty() => Ok(Term::Absent(key)),
+        (false, None) if tail.trim().is_empty() => Ok(Term::Exists(key)),
+        (_, None) => Err(invalid(format!("Invalid search term: '{term}'."))),
+        (false, Some(("!=", v))) => Ok(Term::NotEquals(key, v)),
+        (false, Some(("~", v))) => Ok(Term::Contains(key, v.to_lowercase())),
+        (false, Some((_, v))) => Ok(Term::Equals(key, v)),
     }
 }
 
@@ -132,12 +150,23 @@ mod tests {
                 .matches(labels)
         );
         assert!(!LabelSelect::parse("missing").unwrap().matches(labels));
+        for bad in [
+            "",
+            "!environment=production",
+            "=bad filter",
+            "env@x",
+            "a,,b",
+        ] {
+            assert!(LabelSelect::parse(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]
     fn label_validation() {
         assert!(validate(&json!({"a": "b", "c": null})).is_ok());
         assert!(validate(&json!({"a": 1})).is_err());
+        assert!(validate(&json!({"arda": "eru(illuvata)"})).is_err());
+        assert!(validate(&json!({"@": "maia"})).is_err());
         assert!(validate(&json!(["a"])).is_err());
     }
 }

@@ -4,6 +4,9 @@
 //! the next request is served from storage. A digest mismatch ends the stream with an error, so
 //! a client never gets a silently wrong file.
 //!
+//! Alternate content sources of the domain that offer the same sha256 are asked before the
+//! content's own remotes.
+//!
 //! Concurrent requests for the same missing content download it once per process: the first
 //! request claims the download, the others wait for it and are then served from storage.
 
@@ -17,8 +20,8 @@ use tokio::sync::watch;
 
 use crate::artifacts::{Expected, ingest_staged};
 use crate::checksums::{Algorithm, Hasher};
-use crate::models::content;
 use crate::models::remote::{self, Policy};
+use crate::models::{acs, content};
 use crate::{Core, CoreError, CoreResult, download};
 
 /// Downloads in progress, by content id; waiters hold a receiver whose sender the downloader
@@ -110,7 +113,15 @@ pub async fn fetch(
             }
         }
     };
-    let sources = content::remote_sources(&core.db, content_artifact_id).await?;
+    let mut sources = content::remote_sources(&core.db, content_artifact_id).await?;
+    // An alternate content source of the domain that offers the same file is asked first.
+    if let Some((_, size, Some(sha), _)) = sources.first().cloned() {
+        let alternates = acs::sources(&core.db, &sha).await?;
+        let alternates = alternates
+            .into_iter()
+            .map(|(url, remote_id)| (url, size, Some(sha.clone()), remote_id));
+        sources.splice(0..0, alternates);
+    }
     let mut last_error = CoreError::NotFound("Not found.".into());
     for (url, size, sha, remote_id) in sources {
         let Ok(remote) = remote::get(&core.db, &remote_id).await else {

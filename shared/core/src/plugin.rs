@@ -39,6 +39,9 @@ pub enum Role {
     /// A content guard (`contentguards/<app>/<type>/`): who may fetch what a distribution
     /// serves.
     ContentGuard,
+    /// An alternate content source (`acs/<plugin>/<type>/`): another remote of the type whose
+    /// files syncs and on-demand fetches may take, matched by checksum.
+    Acs,
     /// A resource with an href that is none of the above (artifacts, tasks, namespaces...),
     /// whose rows live in `table` by `id`.
     Other {
@@ -55,6 +58,7 @@ pub enum Family {
     Publication,
     Content,
     ContentGuard,
+    Acs,
     Other,
 }
 
@@ -103,6 +107,14 @@ impl ResourceType {
         prn_model: &'static str,
     ) -> Self {
         Self::new(pulp_type, collection, prn_model, Role::Remote)
+    }
+
+    pub const fn acs(
+        pulp_type: &'static str,
+        collection: &'static str,
+        prn_model: &'static str,
+    ) -> Self {
+        Self::new(pulp_type, collection, prn_model, Role::Acs)
     }
 
     pub const fn content(
@@ -183,6 +195,7 @@ impl ResourceType {
             Role::Publication { .. } => "publications",
             Role::Content { .. } => "contents",
             Role::ContentGuard => "content_guards",
+            Role::Acs => "acs",
             Role::Other { table } => table,
         }
     }
@@ -203,6 +216,7 @@ impl ResourceType {
             Role::Publication { .. } => Family::Publication,
             Role::Content { .. } => Family::Content,
             Role::ContentGuard => Family::ContentGuard,
+            Role::Acs => Family::Acs,
             Role::Other { .. } => Family::Other,
         }
     }
@@ -242,6 +256,25 @@ pub struct Plugin {
     pub artifact_in_use: &'static [&'static str],
     /// Its tables, with versions unique among core's and every plugin's.
     pub migrations: &'static [Migration],
+    /// Publishes a new version of one of its repositories that has `autopublish` set (Pulp's
+    /// `on_new_version`); `None` when its repositories do not publish.
+    pub autopublish: Option<Autopublish>,
+}
+
+/// A plugin's publication of a new repository version, made in the task that made the version.
+pub type Autopublish = fn(crate::Core, crate::models::version::Version) -> PublishFuture;
+
+/// What an [`Autopublish`] hook answers: the publication it made.
+pub type PublishFuture = std::pin::Pin<
+    Box<dyn Future<Output = CoreResult<crate::models::publication::Publication>> + Send>,
+>;
+
+/// The plugin that describes the type `kind`.
+pub fn owner_of(kind: Kind) -> Option<&'static Plugin> {
+    installed()
+        .iter()
+        .copied()
+        .find(|p| p.resource_types.contains(&kind))
 }
 
 static INSTALLED: OnceLock<&'static [&'static Plugin]> = OnceLock::new();

@@ -68,7 +68,11 @@ pub fn normalize(input: &str) -> Option<String> {
         return Some(format!("{date}T00:00:00.000000Z"));
     }
     let rest = &s[11..];
-    let time = rest.trim_end_matches('Z').trim_end_matches("+00:00");
+    // A `+` that came through a query string unescaped reads as a space.
+    let time = rest
+        .trim_end_matches('Z')
+        .trim_end_matches("+00:00")
+        .trim_end_matches(" 00:00");
     let (hms, frac) = time.split_once('.').unwrap_or((time, ""));
     if hms.len() != 8 || !frac.chars().all(|c| c.is_ascii_digit()) {
         return None;
@@ -103,6 +107,10 @@ mod tests {
         );
         assert_eq!(
             normalize("2024-01-02T03:04:05.5+00:00").unwrap(),
+            "2024-01-02T03:04:05.500000Z"
+        );
+        assert_eq!(
+            normalize("2024-01-02T03:04:05.5 00:00").unwrap(),
             "2024-01-02T03:04:05.500000Z"
         );
         assert!(normalize("yesterday").is_none());

@@ -41,21 +41,48 @@ pub static DISTRIBUTION: ResourceType = ResourceType::distribution(
     Some(&PUBLICATION),
 );
 
+pub static ACS: ResourceType = ResourceType::acs(
+    FILE_TYPE,
+    "acs/file/file/",
+    "file.filealternatecontentsource",
+);
+
 pub static SYNC: TaskSpec = TaskSpec::new("file.sync", "task-sync");
+pub static ACS_REFRESH: TaskSpec = TaskSpec::new("file.acs_refresh", "task-sync");
 pub static PUBLISH: TaskSpec = TaskSpec::new("file.publish", "task-publish");
 pub static CREATE: TaskSpec = TaskSpec::new("file.content_create", "task-upload");
 
 /// The file plugin.
 pub static PLUGIN: Plugin = Plugin {
     name: "file",
-    resource_types: &[&REPOSITORY, &REMOTE, &CONTENT, &PUBLICATION, &DISTRIBUTION],
+    resource_types: &[
+        &REPOSITORY,
+        &REMOTE,
+        &CONTENT,
+        &PUBLICATION,
+        &DISTRIBUTION,
+        &ACS,
+    ],
     roles: ROLES,
-    tasks: &[&SYNC, &PUBLISH, &CREATE],
+    tasks: &[&SYNC, &ACS_REFRESH, &PUBLISH, &CREATE],
     content_in_use: &[],
     artifact_in_use: &[],
     // Its tables came with core's first migration.
     migrations: &[],
+    autopublish: Some(autopublish),
 };
+
+/// Publishes a new version with the repository's manifest name, as `publish/` would.
+fn autopublish(
+    core: depot_core::Core,
+    v: depot_core::models::version::Version,
+) -> depot_core::plugin::PublishFuture {
+    Box::pin(async move {
+        let repo = depot_core::models::repository::get(&core.db, &v.repository_id).await?;
+        let manifest = repo.manifest.unwrap_or_else(|| "PULP_MANIFEST".into());
+        publish::publish(&core, &v, &manifest, false, None).await
+    })
+}
 
 /// pulp_file's locked roles.
 static ROLES: &[&RoleSpec] = &[
@@ -99,6 +126,14 @@ static ROLES: &[&RoleSpec] = &[
         ["view", "change", "delete", "manage_roles"]
     ),
     &model_role!("file", "filedistribution", "viewer", ["view"]),
+    &model_role!("file", "filealternatecontentsource", "creator", ["add"]),
+    &model_role!(
+        "file",
+        "filealternatecontentsource",
+        "owner",
+        ["view", "change", "delete", "refresh", "manage_roles"]
+    ),
+    &model_role!("file", "filealternatecontentsource", "viewer", ["view"]),
     &RoleSpec {
         name: "file.file_uploader",
         description: None,
@@ -118,6 +153,17 @@ pub struct Sync {
 
 impl TaskArgs for Sync {
     const SPEC: &'static TaskSpec = &SYNC;
+}
+
+/// Reads what one path of a file ACS offers (the PULP_MANIFEST at the path).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct AcsRefresh {
+    pub acs_id: String,
+    pub path_id: String,
+}
+
+impl TaskArgs for AcsRefresh {
+    const SPEC: &'static TaskSpec = &ACS_REFRESH;
 }
 
 /// Publishes a repository version with a `PULP_MANIFEST` named `manifest`.

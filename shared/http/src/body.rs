@@ -393,6 +393,11 @@ impl Fields {
     }
 
     /// The text value of field `name`, before any parsing (for checks that precede it).
+    /// The value sent for `name`, as sent (a multipart field is a string).
+    pub fn value(&self, name: &str) -> Option<&Value> {
+        self.values.get(name)
+    }
+
     pub fn text(&self, name: &str) -> Option<&str> {
         self.values.get(name).and_then(Value::as_str)
     }

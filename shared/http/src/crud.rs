@@ -28,8 +28,8 @@ pub trait Resource: Send + Sync + 'static {
     /// The collection path, e.g. `/pulp/api/v3/remotes/file/file/`.
     const BASE: &'static str;
     const KIND: Kind;
-    /// Which rows `set_label/` and `unset_label/` write.
-    const LABELED: Labeled;
+    /// Which rows `set_label/` and `unset_label/` write (`None`: it has no labels).
+    const LABELED: Option<Labeled>;
     /// Clients create and delete it (container push repositories come and go with their
     /// distribution, as in Pulp).
     const CREATABLE: bool = true;
@@ -99,11 +99,14 @@ pub fn routes<R: Resource>() -> Router<AppState> {
             .route(&detail_path, detail)
             .merge(roles);
     }
-    Router::new()
+    let router = Router::new()
         .route(R::BASE, get(list::<R>).post(create::<R>))
         .route(&detail_path, detail.delete(delete::<R>))
-        .merge(crate::labels::routes(R::BASE, R::LABELED, R::KIND))
-        .merge(roles)
+        .merge(roles);
+    match R::LABELED {
+        Some(labeled) => router.merge(crate::labels::routes(R::BASE, labeled, R::KIND)),
+        None => router,
+    }
 }
 
 /// The policy check of `action` on object `id` of `R`, which must exist and be visible to the

@@ -5,7 +5,7 @@ use depot_core::hrefs::Kind;
 use depot_core::labels::LabelSelect;
 use depot_core::models::list::{Bind, Cmp, Filter, ListQuery, Match, Row};
 
-use crate::{ApiResult, AppState, ListParams, QueryMap};
+use crate::{ApiResult, AppState, Caller, ListParams, QueryMap};
 
 /// Adds `<field>`, `__iexact`, `__contains`, `__icontains`, `__startswith` and `__in` filters on
 /// a text field.
@@ -47,8 +47,8 @@ pub fn number_filters(q: &mut ListQuery, query: &QueryMap, field: &'static str) 
     Ok(())
 }
 
-/// Adds time filters on `field` with each of `suffixes` (`__gte`, `__lt`, ...); the values are
-/// ISO 8601 times.
+/// Adds time filters on `field` with each of `suffixes` (`""` for the exact time, `__gte`,
+/// `__lt`, ...); the values are ISO 8601 times.
 pub fn time_filters(
     q: &mut ListQuery,
     query: &QueryMap,
@@ -57,6 +57,7 @@ pub fn time_filters(
 ) -> ApiResult<()> {
     for suffix in suffixes {
         let cmp = match *suffix {
+            "" => Cmp::Eq,
             "__gte" => Cmp::Ge,
             "__lte" => Cmp::Le,
             "__gt" => Cmp::Gt,
@@ -169,4 +170,65 @@ fn to_values<R: serde::Serialize>(
     rows.iter()
         .map(|r| f(r).map(|v| serde_json::to_value(v).unwrap_or_default()))
         .collect()
+}
+
+/// The rows of a generic list (Pulp's `repositories/`, `remotes/`, `distributions/`, ...) the
+/// caller may see: per type of `family`, all of it or what their roles give them on its objects.
+pub async fn family_scope(
+    state: &AppState,
+    caller: &Caller,
+    family: depot_core::plugin::Family,
+) -> CoreResult<Filter> {
+    let mut any = Vec::new();
+    for kind in depot_core::plugin::of_family(family) {
+        let of_type = Filter::Is("pulp_type", Bind::Text(kind.pulp_type.into()));
+        any.push(match caller.scope(state, kind).await? {
+            None => of_type,
+            Some(grantee) => Filter::AllOf(vec![of_type, Filter::Granted("id", grantee)]),
+        });
+    }
+    Ok(Filter::AnyOf(any))
+}
+
+/// The same for content (`content/`): per content type, what its list would show the caller.
+pub async fn content_family_scope(state: &AppState, caller: &Caller) -> CoreResult<Filter> {
+    let mut any = Vec::new();
+    for kind in depot_core::plugin::of_family(depot_core::plugin::Family::Content) {
+        let of_type = Filter::Is("pulp_type", Bind::Text(kind.pulp_type.into()));
+        any.push(match caller.content_scope(state, kind).await? {
+            None => of_type,
+            Some(scope) => Filter::AllOf(vec![of_type, scope]),
+        });
+    }
+    Ok(Filter::AnyOf(any))
+}
+
+/// `pulp_href__in`, `prn__in`, `pulp_id__in` and `pulp_type__in` on a generic list of the
+/// types of `family`.
+pub fn href_filters_any(
+    q: &mut ListQuery,
+    query: &QueryMap,
+    family: depot_core::plugin::Family,
+) -> CoreResult<()> {
+    let kinds: Vec<Kind> = depot_core::plugin::of_family(family).collect();
+    let ids = |param: &str, parse: fn(Kind, &str) -> Option<String>| -> Vec<String> {
+        query
+            .list(param)
+            .iter()
+            .filter_map(|h| kinds.iter().find_map(|k| parse(k, h)))
+            .collect()
+    };
+    if query.get("pulp_href__in").is_some() {
+        q.with(Filter::In("id", ids("pulp_href__in", |k, h| k.parse(h))))?;
+    }
+    if query.get("prn__in").is_some() {
+        q.with(Filter::In("id", ids("prn__in", |k, h| k.parse_ref(h))))?;
+    }
+    if query.get("pulp_id__in").is_some() {
+        q.with(Filter::In("id", query.list("pulp_id__in")))?;
+    }
+    if query.get("pulp_type__in").is_some() {
+        q.with(Filter::In("pulp_type", query.list("pulp_type__in")))?;
+    }
+    Ok(())
 }

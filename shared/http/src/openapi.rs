@@ -122,6 +122,34 @@ pub fn list_params() -> Vec<Value> {
 }
 
 /// The list parameters plus filters: `plain` ones take one string, `csv` ones a list.
+/// A generic list of every type of a family (Pulp's `repositories/`, `remotes/`, ...), with
+/// its filters; `page` is the schema of a page.
+pub fn generic_list(doc: &mut ApiDoc, path: &str, op_id: &str, tag: &'static str, page: Value) {
+    let filters = list_filters(
+        &[
+            "name",
+            "name__contains",
+            "name__icontains",
+            "name__startswith",
+            "name__iexact",
+            "pulp_label_select",
+        ],
+        &[
+            "name__in",
+            "pulp_href__in",
+            "prn__in",
+            "pulp_id__in",
+            "pulp_type__in",
+        ],
+    );
+    doc.add(
+        Op::new("get", path.to_string(), op_id.to_string(), tag)
+            .summary("List every type")
+            .params(filters)
+            .response(200, Some(page)),
+    );
+}
+
 pub fn list_filters(plain: &[&str], csv: &[&str]) -> Vec<Value> {
     let mut v = list_params();
     v.extend(plain.iter().map(|f| query_param(f, "string", f)));

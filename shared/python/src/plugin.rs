@@ -118,7 +118,28 @@ pub static PLUGIN: Plugin = Plugin {
             ..depot_core::migration!(15, "python_domains", "0015_python_domains")
         },
     ],
+    autopublish: Some(autopublish),
 };
+
+/// A python publication only fixes the version its index serves.
+fn autopublish(
+    core: depot_core::Core,
+    v: depot_core::models::version::Version,
+) -> depot_core::plugin::PublishFuture {
+    Box::pin(async move {
+        let python = crate::REPOSITORY_TYPE;
+        depot_core::models::publication::create(
+            &core.db,
+            python,
+            &v.id,
+            None,
+            false,
+            false,
+            Vec::new(),
+        )
+        .await
+    })
+}
 
 /// Syncs a python repository from its remote index.
 #[derive(Debug, Serialize, Deserialize)]

@@ -171,6 +171,40 @@ fn remote(kind: Kind) -> Policy {
     )
 }
 
+/// pulp_file's policy for its ACS: the remote it names must be visible to the caller.
+fn acs(kind: Kind) -> Policy {
+    let p = |a: &str| perm(kind, a);
+    let remote = any(
+        "has_remote_param_model_or_domain_or_obj_perms",
+        &sibling_perms(kind, Family::Remote, "view"),
+    );
+    scoped(
+        vec![
+            allow(&["list", "my_permissions"], vec![]),
+            allow(&["create"], vec![any(MODEL, &p("add")), remote.clone()]),
+            allow(&["retrieve"], vec![any(MODEL_OR_OBJ, &p("view"))]),
+            allow(
+                &["update", "partial_update"],
+                vec![
+                    any(MODEL_OR_OBJ, &p("change")),
+                    any(MODEL_OR_OBJ, &p("view")),
+                    remote,
+                ],
+            ),
+            destroy_statement(kind),
+            allow(
+                &["refresh"],
+                vec![
+                    any(MODEL_OR_OBJ, &p("refresh")),
+                    any(MODEL_OR_OBJ, &p("view")),
+                ],
+            ),
+            roles_statement(kind),
+        ],
+        owner_hook(kind),
+    )
+}
+
 fn publication(kind: Kind) -> Policy {
     let p = |a: &str| perm(kind, a);
     let repo = any(
@@ -445,6 +479,7 @@ pub fn all() -> Vec<(String, Policy)> {
             Family::Distribution => out.push((name, distribution(kind))),
             Family::Content => out.push((name, content(kind))),
             Family::ContentGuard => out.push((name, content_guard(kind))),
+            Family::Acs => out.push((name, acs(kind))),
             Family::Other => {}
         }
     }

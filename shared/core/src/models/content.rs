@@ -2,10 +2,16 @@
 //! row that its plugin owns, and the unit's files as content artifacts, which may be fetched
 //! on demand from the remotes recorded for them.
 
+use schemars::JsonSchema;
+use serde::Serialize;
+use serde_json::Value;
 use sqlx::Row;
+use sqlx::any::AnyRow;
 
+use super::list::Table;
 use crate::CoreResult;
 use crate::db::Db;
+use crate::plugin::{self, Family};
 
 /// Whether content unit `id` exists in the domain in force and is of type `pulp_type`.
 pub async fn exists(db: &Db, id: &str, pulp_type: &str) -> CoreResult<bool> {
@@ -88,4 +94,44 @@ pub async fn remote_sources(
     rows.iter()
         .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get(3)?)))
         .collect()
+}
+
+/// Content of every type, as the generic list (`content/`) sees it.
+pub static TABLE: Table = Table {
+    select: "c.id, c.pulp_type, c.pulp_labels, c.created, c.updated",
+    from: "contents c",
+    fields: &[
+        ("id", "c.id"),
+        ("pk", "c.id"),
+        ("pulp_type", "c.pulp_type"),
+        ("pulp_created", "c.created"),
+        ("pulp_last_updated", "c.updated"),
+    ],
+    domain: Some("c.domain_id"),
+};
+
+/// A content unit as Pulp's generic list shows it: what every type has.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct ContentResponse {
+    pub pulp_href: String,
+    pub prn: String,
+    pub pulp_created: String,
+    pub pulp_last_updated: String,
+    pub pulp_labels: super::Labels,
+    /// Always null: vulnerability reports are not kept.
+    pub vuln_report: Option<Value>,
+}
+
+/// A row of [`TABLE`] as [`ContentResponse`].
+pub fn generic_response(row: &AnyRow) -> CoreResult<ContentResponse> {
+    let id: String = row.try_get("id")?;
+    let kind = plugin::find(Family::Content, &row.try_get::<String, _>("pulp_type")?)?;
+    Ok(ContentResponse {
+        pulp_href: kind.href(&id),
+        prn: kind.prn(&id),
+        pulp_created: row.try_get("created")?,
+        pulp_last_updated: row.try_get("updated")?,
+        pulp_labels: super::labels_from_text(&row.try_get::<String, _>("pulp_labels")?),
+        vuln_report: None,
+    })
 }

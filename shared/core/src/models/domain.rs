@@ -561,12 +561,13 @@ pub async fn of_org(db: &Db, org_id: &str, group_id: &str) -> CoreResult<Domain>
 }
 
 /// The tables whose rows keep a domain from being deleted, and what each row is.
-const HOLDERS: [(&str, &str); 5] = [
+const HOLDERS: [(&str, &str); 6] = [
     ("repositories", "repositories"),
     ("remotes", "remotes"),
     ("distributions", "distributions"),
     ("content_guards", "content guards"),
     ("uploads", "uploads"),
+    ("acs", "alternate content sources"),
 ];
 
 /// Deletes a domain that holds nothing (its finished tasks and the roles given on it go with

@@ -44,6 +44,7 @@ pub enum Match {
 /// A comparison (`number__gte`, `state__ne`, ...).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Cmp {
+    Eq,
     Lt,
     Le,
     Gt,
@@ -248,6 +249,7 @@ impl ListQuery {
             }
             Filter::Cmp(field, cmp, value) => {
                 let op = match cmp {
+                    Cmp::Eq => "=",
                     Cmp::Lt => "<",
                     Cmp::Le => "<=",
                     Cmp::Gt => ">",

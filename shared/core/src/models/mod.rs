@@ -2,6 +2,7 @@
 //! The `*Response` structs are the wire shapes; their JSON schemas feed the OpenAPI document.
 
 pub mod access_policy;
+pub mod acs;
 pub mod artifact;
 pub mod content;
 pub mod content_guard;
@@ -38,6 +39,13 @@ pub fn labels_from_text(text: &str) -> Labels {
 pub struct AsyncOperationResponse {
     /// The href of the task.
     pub task: String,
+}
+
+/// `{"task_group": href}`: Pulp's answer to a call that dispatched a group of tasks.
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct TaskGroupOperationResponse {
+    /// The href of the task group.
+    pub task_group: String,
 }
 
 /// The body `set_label/` takes and returns.

@@ -279,6 +279,39 @@ fn sealed(db: &Db, settings: &Map<String, Value>) -> CoreResult<Map<String, Valu
 }
 
 /// `settings` as read: the secret fields decrypted.
+/// Checks the connection settings of one download (a content create's `downloader_config`):
+/// only remote settings, each valid, building a usable client; returns them with the secret
+/// ones encrypted, fit to travel in task arguments.
+pub fn sealed_download_settings(
+    db: &Db,
+    config: &Map<String, Value>,
+) -> CoreResult<Map<String, Value>> {
+    if let Some(k) = config
+        .keys()
+        .find(|k| !SETTING_FIELDS.contains(&k.as_str()))
+    {
+        return Err(CoreError::field(
+            "downloader_config",
+            format!("Unexpected field: {k}."),
+        ));
+    }
+    let mut settings = config.clone();
+    clean_certificates(&mut settings)?;
+    validate_settings(&settings)?;
+    check_client_settings(&settings)?;
+    sealed(db, &settings)
+}
+
+/// A one-off remote for `url` with settings from [`sealed_download_settings`].
+pub fn one_off(db: &Db, url: &str, sealed: Option<&Map<String, Value>>) -> CoreResult<Remote> {
+    let mut remote = Remote::ephemeral(url);
+    if let Some(settings) = sealed {
+        remote.settings = settings.clone();
+        open_secrets(db, &mut remote.settings)?;
+    }
+    Ok(remote)
+}
+
 fn open_secrets(db: &Db, settings: &mut Map<String, Value>) -> CoreResult<()> {
     for field in HIDDEN_FIELDS {
         if let Some(Value::String(token)) = settings.get(*field) {
@@ -333,6 +366,23 @@ pub async fn get_of_type(db: &Db, id: &str, pulp_type: &str) -> CoreResult<Remot
         return Err(CoreError::not_found("Remote"));
     }
     Ok(remote)
+}
+
+/// Keeps only the certificates of `ca_cert` and `client_cert` (each must parse; comments and
+/// anything else between them go), as Pulp stores them; a field with no certificate is a 400.
+pub fn clean_certificates(settings: &mut Map<String, Value>) -> CoreResult<()> {
+    for field in ["ca_cert", "client_cert"] {
+        let Some(Value::String(pem)) = settings.get(field) else {
+            continue;
+        };
+        if pem.is_empty() {
+            continue;
+        }
+        let cleaned = crate::download::certificates_of(pem)
+            .map_err(|why| CoreError::field(field, format!("Invalid {field} specified: {why}.")))?;
+        settings.insert(field.into(), Value::String(cleaned));
+    }
+    Ok(())
 }
 
 /// Checks that the TLS and proxy settings build a working client (bad PEM is a 400 now, not a
@@ -400,8 +450,9 @@ pub struct NewRemote {
     pub settings: Map<String, Value>,
 }
 
-pub async fn create(db: &Db, r: NewRemote) -> CoreResult<Remote> {
+pub async fn create(db: &Db, mut r: NewRemote) -> CoreResult<Remote> {
     validate_url(&r.url)?;
+    clean_certificates(&mut r.settings)?;
     validate_settings(&r.settings)?;
     check_client_settings(&r.settings)?;
     let id = crate::new_id();
@@ -452,6 +503,7 @@ pub async fn update(db: &Db, id: &str, changes: Map<String, Value>) -> CoreResul
         }
     }
     validate_url(&remote.url)?;
+    clean_certificates(&mut remote.settings)?;
     validate_settings(&remote.settings)?;
     check_client_settings(&remote.settings)?;
     if before

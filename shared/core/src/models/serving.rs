@@ -48,8 +48,9 @@ pub enum File {
 
 /// Finds the distribution whose base path is the longest prefix of `path`, with what it serves.
 /// A distribution with a publication of published files serves it; one with a repository or a
-/// version serves that version through its newest such publication when there is one, else the
-/// version's content (as python publications do: they only fix the version).
+/// version serves that version through its newest such publication. Without one, a type whose
+/// publications hold the files (file) serves nothing, and the others serve the version's content
+/// (as python publications do: they only fix the version).
 pub async fn match_path(db: &Db, path: &str) -> CoreResult<Option<Matched>> {
     let candidates = base_path_candidates(path);
     if candidates.is_empty() {
@@ -63,7 +64,7 @@ pub async fn match_path(db: &Db, path: &str) -> CoreResult<Option<Matched>> {
         "SELECT d.base_path, v.repository_id, v.number, \
            COALESCE(CASE WHEN dp.pulp_type IN ({file_publications}) THEN d.publication_id END, \
            (SELECT p.id FROM publications p WHERE p.repository_version_id = v.id AND p.pulp_type IN ({file_publications}) \
-            ORDER BY p.created DESC LIMIT 1)), d.content_guard \
+            ORDER BY p.created DESC LIMIT 1)), d.content_guard, d.pulp_type \
          FROM distributions d \
          LEFT JOIN publications dp ON dp.id = d.publication_id \
          LEFT JOIN repositories r ON r.id = d.repository_id \
@@ -93,6 +94,14 @@ pub async fn match_path(db: &Db, path: &str) -> CoreResult<Option<Matched>> {
         }),
         None => None,
     };
+    // A type whose publications hold the files (a file distribution) serves a version only
+    // through a publication of it, as Pulp's SERVE_FROM_PUBLICATION types do.
+    let pulp_type: String = row.try_get(5)?;
+    let needs_publication = matches!(
+        plugin::find(Family::Distribution, &pulp_type)?.role,
+        plugin::Role::Distribution { publication: Some(p), .. } if p.serves_files()
+    );
+    let served = served.filter(|s| s.publication_id.is_some() || !needs_publication);
     Ok(Some(Matched {
         base_path,
         content_guard: row.try_get(4)?,

@@ -89,7 +89,7 @@ pub static GROUP_TABLE: Table = Table {
     select: "id",
     from: "task_groups",
     fields: &[("id", "id"), ("pulp_created", "created")],
-    domain: None,
+    domain: Some("task_groups.domain_id"),
 };
 
 fn string_list(v: Value) -> Vec<String> {
@@ -312,14 +312,16 @@ pub struct MinimalTaskResponse {
     pub worker: Option<String>,
 }
 
+/// Creates a task group in the domain in force (its tasks are dispatched there too).
 pub async fn create_group(db: &Db, description: &str) -> CoreResult<String> {
     let id = crate::new_id();
     let now = crate::time::now();
-    sqlx::query("INSERT INTO task_groups (id, description, all_tasks_dispatched, created, updated) VALUES ($1, $2, $3, $4, $4)")
+    sqlx::query("INSERT INTO task_groups (id, description, all_tasks_dispatched, created, updated, domain_id) VALUES ($1, $2, $3, $4, $4, $5)")
         .bind(&id)
         .bind(description)
         .bind(false)
         .bind(now)
+        .bind(crate::domain::id().to_string())
         .execute(db.pool())
         .await?;
     Ok(id)
@@ -336,8 +338,9 @@ pub async fn finish_group_dispatch(db: &Db, id: &str) -> CoreResult<()> {
 
 pub async fn group_response(db: &Db, id: &str) -> CoreResult<TaskGroupResponse> {
     let row =
-        sqlx::query("SELECT id, description, all_tasks_dispatched FROM task_groups WHERE id = $1")
+        sqlx::query("SELECT id, description, all_tasks_dispatched FROM task_groups WHERE id = $1 AND domain_id = $2")
             .bind(id)
+            .bind(crate::domain::id().to_string())
             .fetch_optional(db.pool())
             .await?
             .ok_or_else(|| CoreError::not_found("TaskGroup"))?;

@@ -15,6 +15,9 @@ use crate::hrefs::{Kind, VERSION_PRN_MODEL, version_href};
 use crate::plugin::{self, Family, Role};
 use crate::{CoreError, CoreResult};
 
+/// Pulp's error code for content that would replace a unit of the same key without `overwrite`.
+pub const OVERWRITE_REJECTED: &str = "PLP0023";
+
 #[derive(Debug, Clone)]
 pub struct Version {
     pub id: String,
@@ -405,7 +408,10 @@ pub async fn create_next(
             && !change.overwrite
         {
             return Err(CoreError::invalid(format!(
-                "Content with the {what} '{name}' is already in the repository and overwrite is false."
+                "[{OVERWRITE_REJECTED}] Content overwrite rejected: new content of type '{pulp_type}' \
+                 would overwrite 1 existing content unit(s) in the repository with the same unique \
+                 key (the {what} '{name}'; overwrite is false). Conflicting content \
+                 (incoming->existing): [{id}->{existing}]"
             )));
         }
         desired.insert(key.clone(), id.clone());

@@ -37,6 +37,15 @@ pub struct RemoteUpdate {
     pub changes: Map<String, Value>,
 }
 
+/// Applies a validated update to an alternate content source; `paths: None` keeps its paths.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct AcsUpdate {
+    pub id: String,
+    pub name: Option<String>,
+    pub remote_id: Option<String>,
+    pub paths: Option<Vec<String>>,
+}
+
 /// Creates a distribution (under the base-path lock, so that paths never overlap).
 #[derive(Debug, Serialize, Deserialize)]
 pub struct DistributionCreate(pub NewDistribution);
@@ -80,6 +89,9 @@ pub struct ContentCreate {
     #[serde(default)]
     pub pulp_labels: crate::models::Labels,
     pub overwrite: bool,
+    /// Connection settings for `file_url`, their secrets encrypted.
+    #[serde(default)]
+    pub downloader_config: Option<Map<String, Value>>,
 }
 
 /// Adds and removes content in a repository, making one new version (or none).
@@ -145,6 +157,7 @@ task_args! {
     RepositoryUpdate => REPOSITORY_UPDATE,
     RepositoryVersionDelete => REPOSITORY_VERSION_DELETE,
     RemoteUpdate => REMOTE_UPDATE,
+    AcsUpdate => ACS_UPDATE,
     DistributionCreate => DISTRIBUTION_CREATE,
     DistributionUpdate => DISTRIBUTION_UPDATE,
     UploadCommit => UPLOAD_COMMIT,

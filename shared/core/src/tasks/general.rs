@@ -5,7 +5,7 @@ use super::args::GeneralDelete;
 use super::{Dispatch, TaskContext, TaskFuture, TaskRegistry};
 use crate::CoreError;
 use crate::hrefs::Kind;
-use crate::models::{distribution, remote, repository, role_assignment};
+use crate::models::{acs, distribution, remote, repository, role_assignment};
 use crate::plugin::{self, Family, Role};
 
 pub fn register_tasks(reg: &mut TaskRegistry) {
@@ -35,7 +35,16 @@ fn delete(ctx: TaskContext, args: GeneralDelete) -> TaskFuture {
         };
         match kind.family() {
             Family::Repository => repository::delete(db, &id).await?,
-            Family::Remote => remote::delete(db, &id).await?,
+            Family::Remote => {
+                // An ACS holds its remote, as Pulp protects it.
+                if let Some(name) = acs::using_remote(db, &id).await? {
+                    return Err(CoreError::Conflict(format!(
+                        "The remote is used by the alternate content source '{name}'; delete that first."
+                    )));
+                }
+                remote::delete(db, &id).await?
+            }
+            Family::Acs => acs::delete(db, &id).await?,
             Family::Distribution => {
                 let d = distribution::get(db, &id).await?;
                 distribution::delete(db, &id).await?;

@@ -117,6 +117,19 @@ impl TaskContext {
         self.created.lock().expect("created list").push(href);
     }
 
+    /// Records a new repository version as created and, when its repository has `autopublish`
+    /// set, publishes it as the repository's plugin does (the publication is created too).
+    pub async fn new_version(&self, v: &crate::models::version::Version) -> CoreResult<()> {
+        self.created(v.href());
+        let repo = crate::models::repository::get(&self.core.db, &v.repository_id).await?;
+        let hook = crate::plugin::owner_of(repo.kind).and_then(|p| p.autopublish);
+        if let (true, Some(publish)) = (repo.autopublish, hook) {
+            let p = publish(self.core.clone(), v.clone()).await?;
+            self.made(p.kind, &p.id).await?;
+        }
+        Ok(())
+    }
+
     /// Records a resource the task made (a distribution, a publication) as created, and runs
     /// its type's creation hooks for whoever dispatched the task (the owner role, in Pulp's
     /// default policies).

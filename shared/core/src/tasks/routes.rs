@@ -11,6 +11,7 @@ pub static REPOSITORY_UPDATE: TaskSpec = TaskSpec::new("repository.update", "api
 pub static REPOSITORY_VERSION_DELETE: TaskSpec =
     TaskSpec::new("repository.version_delete", "api-repositories");
 pub static REMOTE_UPDATE: TaskSpec = TaskSpec::new("remote.update", "api-remotes");
+pub static ACS_UPDATE: TaskSpec = TaskSpec::new("acs.update", "api-remotes");
 pub static DISTRIBUTION_CREATE: TaskSpec =
     TaskSpec::new("distribution.create", "api-distributions");
 pub static DISTRIBUTION_UPDATE: TaskSpec =
@@ -24,11 +25,12 @@ pub static REPAIR: TaskSpec = TaskSpec::new("repair", "task-repair");
 pub static DOMAIN_MIGRATE: TaskSpec = TaskSpec::new("domain.migrate", "api-access");
 
 /// Core's tasks; each plugin lists its own in its descriptor.
-pub static CORE_TASKS: [&TaskSpec; 13] = [
+pub static CORE_TASKS: [&TaskSpec; 14] = [
     &GENERAL_DELETE,
     &REPOSITORY_UPDATE,
     &REPOSITORY_VERSION_DELETE,
     &REMOTE_UPDATE,
+    &ACS_UPDATE,
     &DISTRIBUTION_CREATE,
     &DISTRIBUTION_UPDATE,
     &UPLOAD_COMMIT,

@@ -10,12 +10,12 @@ use depot_core::CoreError;
 use depot_core::artifacts::{Expected, ingest_staged};
 use depot_core::models::Labels;
 use depot_core::models::list::{Bind, Filter, ListQuery};
-use depot_http::access::params;
 use depot_http::body::FileField;
 use depot_http::list::{href_filters, name_filters, page_response};
 use depot_http::openapi::{self, ApiDoc, MULTIPART_FORM, Op};
 use depot_http::plugin_api::content::{
-    CreateRequest, creating, dispatch_create, labels, listing, reading, repository_version_filters,
+    CreateRequest, create_request, creating, dispatch_create, labels, listing, reading,
+    repository_version_filters,
 };
 use depot_http::{
     ApiResult, AppState, Caller, CorrelationId, Fields, ListParams, QueryMap, created, shaped,
@@ -51,6 +51,9 @@ pub struct FileContentCreate {
     pub artifact: Option<String>,
     /// A URL to download the file from.
     pub file_url: Option<String>,
+    /// Connection settings for `file_url`, as a remote has them (`total_timeout`, `headers`,
+    /// `username`, ...).
+    pub downloader_config: Option<serde_json::Map<String, serde_json::Value>>,
     /// A repository to add the new content to.
     pub repository: Option<String>,
     pub overwrite: Option<bool>,
@@ -74,8 +77,8 @@ async fn create(
     cid: CorrelationId,
     mut fields: Fields,
 ) -> ApiResult<Response> {
-    let params = params(&fields);
-    creating(&state, &caller, &crate::CONTENT, params).await?;
+    let request = create_request(&fields);
+    creating(&state, &caller, &crate::CONTENT, request).await?;
     let user = &caller.user;
     let file = fields.take_file("file");
     let body: FileContentCreate = fields.parse()?;
@@ -89,6 +92,7 @@ async fn create(
         repository: body.repository,
         overwrite: body.overwrite.unwrap_or(true),
         pulp_labels: labels(body.pulp_labels)?,
+        downloader_config: body.downloader_config,
     };
     dispatch_create(&state, (&user.id, &cid.0), file, request, crate::Create).await
 }

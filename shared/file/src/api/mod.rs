@@ -1,6 +1,7 @@
 //! The file plugin's REST API: its repository, remote, distribution and publication types,
 //! the repository action `sync/`, and the file content endpoints.
 
+pub mod acs;
 pub mod content;
 pub mod distributions;
 pub mod publications;
@@ -16,6 +17,7 @@ pub fn visit<V: ApiVisitor>(v: &mut V) {
     v.remote::<remotes::Remotes>();
     v.distribution::<distributions::Distributions>();
     v.publication::<publications::Publications>();
+    v.acs::<acs::Acs>();
     v.routes(Routes {
         family: Family::Repository,
         router: repositories::routes,

@@ -120,7 +120,9 @@ async fn sync(
     let remote_id = sync_remote::<Repositories>(&state, &repo, body.remote.as_deref()).await?;
     let mirror = body.mirror.unwrap_or(false);
     if mirror && repo.autopublish {
-        return Err(CoreError::invalid("Cannot use 'mirror' together with 'autopublish'.").into());
+        return Err(
+            CoreError::invalid("Cannot use mirror mode with autopublished repository.").into(),
+        );
     }
     let args = crate::Sync {
         repository_id: id,

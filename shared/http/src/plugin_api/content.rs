@@ -51,14 +51,33 @@ pub async fn reading(
     caller.may_in(state, viewset, "retrieve", vec![]).await
 }
 
-/// The policy check of creating content of `kind` with the objects the body names
-/// (`params`, from [`crate::access::params`]).
+/// What a content create asks of the policy: the objects the body names, and whether it sets
+/// labels. Read before any `await` (a multipart body is not shared between threads).
+pub fn create_request(fields: &crate::Fields) -> (Vec<(&'static str, Object)>, bool) {
+    let labeled = match fields.value("pulp_labels") {
+        Some(Value::Object(m)) => !m.is_empty(),
+        Some(Value::String(s)) => !matches!(s.trim(), "" | "{}" | "null"),
+        _ => false,
+    };
+    (crate::access::params(fields), labeled)
+}
+
+/// The policy check of creating content of `kind` (`request` from [`create_request`]). Labels
+/// on content added to a repository take `core.manage_content_labels` too (Pulp's 400 says so).
 pub async fn creating(
     state: &AppState,
     caller: &Caller,
     kind: Kind,
-    params: Vec<(&'static str, Object)>,
+    (params, labeled): (Vec<(&'static str, Object)>, bool),
 ) -> ApiResult<()> {
+    let into_repository = params.iter().any(|(name, _)| *name == "repository");
+    if labeled && into_repository && !caller.grants.model_wide("core.manage_content_labels") {
+        return Err(CoreError::invalid(
+            "pulp_labels cannot be specified by users who do not have the \
+             core.manage_content_labels permission.",
+        )
+        .into());
+    }
     let viewset = defaults::viewset(kind);
     caller.may_in(state, viewset, "create", params).await
 }
@@ -81,6 +100,8 @@ pub struct CreateRequest {
     pub repository: Option<String>,
     pub overwrite: bool,
     pub pulp_labels: Labels,
+    /// Connection settings for `file_url` (Pulp's `downloader_config`).
+    pub downloader_config: Option<serde_json::Map<String, Value>>,
 }
 
 /// Checks where the bytes come from and dispatches the plugin's content-create task `A`.
@@ -105,6 +126,19 @@ pub async fn dispatch_create<A: TaskArgs>(
         depot_core::models::remote::validate_url(url)
             .map_err(|_| CoreError::field("file_url", "Enter a valid URL."))?;
     }
+    let downloader_config = match (&body.downloader_config, &body.file_url) {
+        (Some(config), Some(_)) => Some(depot_core::models::remote::sealed_download_settings(
+            &state.db, config,
+        )?),
+        (Some(_), None) => {
+            return Err(CoreError::field(
+                "downloader_config",
+                "It configures the download of 'file_url', which was not given.",
+            )
+            .into());
+        }
+        (None, _) => None,
+    };
     let repo = match body.repository.as_deref() {
         Some(h) => {
             let id = depot_core::hrefs::resolve(body.repository_kind, "repository", h)?;
@@ -148,6 +182,7 @@ pub async fn dispatch_create<A: TaskArgs>(
         repository_id: repo.as_ref().map(|r| r.id.clone()),
         pulp_labels: body.pulp_labels,
         overwrite: body.overwrite,
+        downloader_config,
     });
     let d = Dispatch::new("pulpcore.app.tasks.base.general_create", &args)
         .exclusive(held.collect::<Vec<_>>())

@@ -5,6 +5,7 @@
 //! every installed plugin with visitors of their own (to mount routes, write the OpenAPI
 //! document, or render a row as its type shows it), so no family crate names a plugin.
 
+pub mod acs;
 pub mod content;
 pub mod distribution;
 pub mod publication;
@@ -19,6 +20,7 @@ use depot_core::plugin::Family;
 use crate::AppState;
 use crate::openapi::ApiDoc;
 
+pub use acs::AcsType;
 pub use distribution::DistributionType;
 pub use publication::PublicationType;
 pub use remote::RemoteType;
@@ -38,6 +40,7 @@ pub trait ApiVisitor {
     fn remote<T: RemoteType>(&mut self) {}
     fn distribution<T: DistributionType>(&mut self) {}
     fn publication<T: PublicationType>(&mut self) {}
+    fn acs<T: AcsType>(&mut self) {}
     fn routes(&mut self, _routes: Routes) {}
 }
 
@@ -59,10 +62,14 @@ pub trait FamilyApi {
     fn publication<T: PublicationType>() -> Router<AppState> {
         Router::new()
     }
+    fn acs<T: AcsType>() -> Router<AppState> {
+        Router::new()
+    }
     fn document_repository<T: RepositoryType>(_doc: &mut ApiDoc) {}
     fn document_remote<T: RemoteType>(_doc: &mut ApiDoc) {}
     fn document_distribution<T: DistributionType>(_doc: &mut ApiDoc) {}
     fn document_publication<T: PublicationType>(_doc: &mut ApiDoc) {}
+    fn document_acs<T: AcsType>(_doc: &mut ApiDoc) {}
 }
 
 /// The routes of family `F` for every plugin `visit` shows (the list, `depot_plugins::visit_api`,
@@ -109,6 +116,9 @@ impl<F: FamilyApi> ApiVisitor for Mount<F> {
     fn publication<T: PublicationType>(&mut self) {
         self.merge(F::publication::<T>());
     }
+    fn acs<T: AcsType>(&mut self) {
+        self.merge(F::acs::<T>());
+    }
     fn routes(&mut self, routes: Routes) {
         if routes.family == F::FAMILY {
             self.merge((routes.router)());
@@ -134,6 +144,9 @@ impl<F: FamilyApi> ApiVisitor for Document<'_, F> {
     }
     fn publication<T: PublicationType>(&mut self) {
         F::document_publication::<T>(self.doc);
+    }
+    fn acs<T: AcsType>(&mut self) {
+        F::document_acs::<T>(self.doc);
     }
     fn routes(&mut self, routes: Routes) {
         if routes.family == F::FAMILY {

@@ -9,11 +9,10 @@ use axum::routing::get;
 use depot_core::CoreError;
 use depot_core::models::Labels;
 use depot_core::models::list::{Bind, Filter, ListQuery, Match};
-use depot_http::access::params;
 use depot_http::body::FileField;
 use depot_http::list::{href_filters, name_filters, page_response};
 use depot_http::openapi::{self, ApiDoc, Op};
-use depot_http::plugin_api::content::{creating, listing, reading};
+use depot_http::plugin_api::content::{create_request, creating, listing, reading};
 use depot_http::{
     ApiResult, AppState, Caller, CorrelationId, Fields, ListParams, QueryMap, shaped,
 };
@@ -43,6 +42,8 @@ pub struct PythonPythonPackageContent {
     pub upload: Option<String>,
     pub artifact: Option<String>,
     pub file_url: Option<String>,
+    /// Connection settings for `file_url`, as a remote has them.
+    pub downloader_config: Option<serde_json::Map<String, Value>>,
     /// A repository to add the new package to.
     pub repository: Option<String>,
     pub pulp_labels: Option<Labels>,
@@ -58,8 +59,8 @@ async fn create(
     cid: CorrelationId,
     mut fields: Fields,
 ) -> ApiResult<Response> {
-    let params = params(&fields);
-    creating(&state, &caller, &crate::plugin::PACKAGE, params).await?;
+    let request = create_request(&fields);
+    creating(&state, &caller, &crate::plugin::PACKAGE, request).await?;
     let user = &caller.user;
     let file = fields.take_file("file");
     let body: PythonPythonPackageContent = fields.parse()?;
@@ -97,6 +98,7 @@ async fn create(
         repository: body.repository,
         overwrite: true,
         pulp_labels: depot_http::plugin_api::content::labels(body.pulp_labels)?,
+        downloader_config: body.downloader_config,
     };
     let task = crate::plugin::Create;
     depot_http::plugin_api::content::dispatch_create(

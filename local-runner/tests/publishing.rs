@@ -1,0 +1,214 @@
+//! File distributions serve a repository through its publications, as Pulp's do: nothing before
+//! the first one, and with `autopublish` every new version is published in the task that made it
+//! (with the repository's manifest name). Also Pulp's answers around them: created resources in
+//! Pulp's order, PLP0023 for a refused overwrite, a 400 for a filter on a missing version, mirror
+//! refused with autopublish.
+
+mod common;
+
+use axum::http::StatusCode;
+use common::{TestApp, apps};
+use depot_core::checksums::sha256_hex;
+use serde_json::{Value, json};
+
+/// Uploads `bytes` as an artifact; its href.
+async fn artifact(app: &TestApp, bytes: &[u8]) -> String {
+    let (status, a) = app
+        .form("POST", "/pulp/api/v3/artifacts/", &[], bytes, &[])
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{} {a}", app.engine);
+    a["pulp_href"].as_str().unwrap().to_string()
+}
+
+/// Creates file content at `path` from `bytes` in `repo`; the task.
+async fn add(app: &TestApp, repo: &str, path: &str, bytes: &[u8]) -> Value {
+    let a = artifact(app, bytes).await;
+    let (status, accepted) = app
+        .api(
+            "POST",
+            "content/file/files/",
+            Some(json!({"relative_path": path, "artifact": a, "repository": repo})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{} {accepted}", app.engine);
+    app.wait(&accepted).await
+}
+
+#[tokio::test]
+async fn file_distributions_serve_publications_and_autopublish_makes_them() {
+    for app in apps().await {
+        let engine = app.engine;
+        let (_, repo) = app
+            .api(
+                "POST",
+                "repositories/file/file/",
+                Some(json!({"name": "auto", "autopublish": true, "manifest": "TEST_MANIFEST"})),
+            )
+            .await;
+        let repo_href = repo["pulp_href"].as_str().unwrap().to_string();
+        let (_, plain) = app
+            .api(
+                "POST",
+                "repositories/file/file/",
+                Some(json!({"name": "plain"})),
+            )
+            .await;
+        let plain_href = plain["pulp_href"].as_str().unwrap().to_string();
+        for (name, href) in [("auto", &repo_href), ("plain", &plain_href)] {
+            app.create_by_task(
+                "distributions/file/file/",
+                json!({"name": name, "base_path": name, "repository": href}),
+            )
+            .await;
+        }
+
+        // Pulp's order: the new version, then what was made from it, then the content.
+        let t = add(&app, &repo_href, "a.txt", b"first").await;
+        assert_eq!(t["state"], "completed", "{engine} {t}");
+        let created: Vec<&str> = t["created_resources"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        assert_eq!(created.len(), 3, "{engine} {created:?}");
+        assert_eq!(created[0], format!("{repo_href}versions/1/"));
+        assert!(
+            created[1].contains("/publications/file/file/"),
+            "{created:?}"
+        );
+        assert!(created[2].contains("/content/file/files/"), "{created:?}");
+        let (_, p) = app.call("GET", created[1], None).await;
+        assert_eq!(p["manifest"], "TEST_MANIFEST", "{engine} {p}");
+        assert_eq!(p["repository_version"], created[0]);
+        let (status, body) = app.fetch("/pulp/content/auto/a.txt").await;
+        assert_eq!(
+            (status, body.as_slice()),
+            (StatusCode::OK, b"first".as_slice()),
+            "{engine}"
+        );
+        let (_, manifest) = app.fetch("/pulp/content/auto/TEST_MANIFEST").await;
+        let line = format!("a.txt,{},5", sha256_hex(b"first"));
+        assert_eq!(
+            String::from_utf8(manifest).unwrap().trim(),
+            line,
+            "{engine}"
+        );
+
+        // A second version is published too, and served at once.
+        add(&app, &repo_href, "b.txt", b"second").await;
+        let (status, _) = app.fetch("/pulp/content/auto/b.txt").await;
+        assert_eq!(status, StatusCode::OK, "{engine}");
+        let (_, page) = app
+            .api(
+                "GET",
+                &format!("publications/file/file/?repository={repo_href}"),
+                None,
+            )
+            .await;
+        assert_eq!(page["count"], 2, "{engine} {page}");
+        // Pulp's time filters: the exact time, and ranges.
+        let created_at = p["pulp_created"].as_str().unwrap();
+        for (query, count) in [
+            (format!("pulp_created={created_at}"), 1),
+            (
+                format!("pulp_created={}", repo["pulp_created"].as_str().unwrap()),
+                0,
+            ),
+            (format!("pulp_created__gt={created_at}"), 1),
+            (format!("pulp_created__lte={created_at}"), 1),
+        ] {
+            let (_, page) = app
+                .api(
+                    "GET",
+                    &format!("publications/file/file/?repository={repo_href}&{query}"),
+                    None,
+                )
+                .await;
+            assert_eq!(page["count"], count, "{engine} {query} {page}");
+        }
+
+        // Without autopublish nothing is served until a publication is made.
+        let t = add(&app, &plain_href, "c.txt", b"third").await;
+        assert_eq!(
+            t["created_resources"].as_array().unwrap().len(),
+            2,
+            "{engine} {t}"
+        );
+        let (status, _) = app.fetch("/pulp/content/plain/c.txt").await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{engine}");
+        let (_, accepted) = app
+            .api(
+                "POST",
+                "publications/file/file/",
+                Some(json!({"repository": plain_href})),
+            )
+            .await;
+        app.completed(&accepted).await;
+        let (status, body) = app.fetch("/pulp/content/plain/c.txt").await;
+        assert_eq!(
+            (status, body.as_slice()),
+            (StatusCode::OK, b"third".as_slice()),
+            "{engine}"
+        );
+
+        // A filter on a version that does not exist is a bad request, not an empty page.
+        let (status, err) = app
+            .api(
+                "GET",
+                &format!("publications/file/file/?repository_version={repo_href}versions/10/"),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{engine} {err}");
+
+        // A refused overwrite carries Pulp's error code.
+        let (_, accepted) = app
+            .call(
+                "POST",
+                &format!("{plain_href}modify/"),
+                Some(json!({"add_content_units": [created[2]], "overwrite": false})),
+            )
+            .await;
+        app.completed(&accepted).await; // a.txt is new to this repository
+        let t = add(&app, &plain_href, "a.txt", b"other bytes").await;
+        assert_eq!(t["state"], "completed", "{engine} {t}"); // overwrite defaults to true
+        let other = t["created_resources"][1].as_str().unwrap().to_string();
+        let (_, accepted) = app
+            .call(
+                "POST",
+                &format!("{plain_href}modify/"),
+                Some(json!({"add_content_units": [created[2]], "overwrite": false})),
+            )
+            .await;
+        let t = app.wait(&accepted).await;
+        assert_eq!(t["state"], "failed", "{engine} {t}");
+        let why = t["error"]["description"].as_str().unwrap();
+        assert!(
+            why.contains("[PLP0023]") && why.contains(&other[other.len() - 37..other.len() - 1]),
+            "{why}"
+        );
+
+        // Mirror would drop what autopublish published.
+        let (_, remote) = app
+            .api(
+                "POST",
+                "remotes/file/file/",
+                Some(json!({"name": "r", "url": "http://127.0.0.1:9/PULP_MANIFEST"})),
+            )
+            .await;
+        let (status, err) = app
+            .call(
+                "POST",
+                &format!("{repo_href}sync/"),
+                Some(json!({"remote": remote["pulp_href"], "mirror": true})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{engine} {err}");
+        assert!(
+            err.to_string()
+                .contains("Cannot use mirror mode with autopublished repository.")
+        );
+        app.close().await;
+    }
+}
