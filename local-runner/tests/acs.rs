@@ -5,42 +5,13 @@
 
 mod common;
 
-use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::http::StatusCode;
-use common::{TestApp, apps};
+use common::{TestApp, apps, upstream};
 use depot_core::checksums::sha256_hex;
 use serde_json::{Value, json};
-
-/// An upstream serving a PULP_MANIFEST of `files` under `dir`; its base URL and the paths it
-/// was asked for.
-async fn upstream(dir: &str, files: &[(&str, &[u8])]) -> (String, Arc<Mutex<Vec<String>>>) {
-    let mut served: HashMap<String, Vec<u8>> = HashMap::new();
-    let mut manifest = String::new();
-    for (name, bytes) in files {
-        manifest.push_str(&format!("{name},{},{}\n", sha256_hex(bytes), bytes.len()));
-        served.insert(format!("{dir}/{name}"), bytes.to_vec());
-    }
-    served.insert(format!("{dir}/PULP_MANIFEST"), manifest.into_bytes());
-    let asked = Arc::new(Mutex::new(Vec::new()));
-    let log = asked.clone();
-    let app = axum::Router::new().fallback(move |uri: axum::http::Uri| {
-        log.lock().unwrap().push(uri.path().to_string());
-        let found = served.get(uri.path()).cloned();
-        async move {
-            match found {
-                Some(b) => (StatusCode::OK, b),
-                None => (StatusCode::NOT_FOUND, Vec::new()),
-            }
-        }
-    });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    (format!("http://{addr}"), asked)
-}
 
 fn asked(log: &Arc<Mutex<Vec<String>>>) -> Vec<String> {
     let mut v = log.lock().unwrap().clone();

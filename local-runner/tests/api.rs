@@ -990,3 +990,180 @@ async fn syncs_retry_truncated_corrupt_and_throttled_files() {
         app.close().await;
     }
 }
+
+/// Pulp's filters on repositories (`remote`: an href, `null`, or the remote type's collection)
+/// and on versions (`pulp_created` and `number`, exact, compared and as a range).
+#[tokio::test]
+async fn repository_and_version_filters() {
+    for app in apps().await {
+        let engine = app.engine;
+        let (_, remote) = app
+            .api(
+                "POST",
+                "remotes/file/file/",
+                Some(json!({"name": "r", "url": "http://example.com/M"})),
+            )
+            .await;
+        for (name, remote) in [
+            ("with", Some(remote["pulp_href"].clone())),
+            ("without", None),
+        ] {
+            let (status, r) = app
+                .api(
+                    "POST",
+                    "repositories/file/file/",
+                    Some(json!({"name": name, "remote": remote})),
+                )
+                .await;
+            assert_eq!(status, StatusCode::CREATED, "{engine} {r}");
+        }
+        for (filter, expected) in [
+            (remote["pulp_href"].as_str().unwrap().to_string(), "with"),
+            ("null".to_string(), "without"),
+            ("/pulp/api/v3/remotes/file/file/".to_string(), "with"),
+        ] {
+            let (_, page) = app
+                .api(
+                    "GET",
+                    &format!("repositories/file/file/?remote={filter}"),
+                    None,
+                )
+                .await;
+            assert_eq!(page["count"], 1, "{engine} {filter} {page}");
+            assert_eq!(page["results"][0]["name"], expected, "{engine} {filter}");
+        }
+
+        let (_, repo) = app
+            .api("GET", "repositories/file/file/?name=without", None)
+            .await;
+        let repo = repo["results"][0]["pulp_href"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        for i in 0..3 {
+            let (_, a) = app
+                .form(
+                    "POST",
+                    "/pulp/api/v3/artifacts/",
+                    &[],
+                    format!("v{i}").as_bytes(),
+                    &[],
+                )
+                .await;
+            let body = json!({"relative_path": format!("{i}.txt"), "artifact": a["pulp_href"], "repository": repo});
+            let (_, accepted) = app.api("POST", "content/file/files/", Some(body)).await;
+            app.completed(&accepted).await;
+        }
+        let (_, versions) = app
+            .call("GET", &format!("{repo}versions/?ordering=number"), None)
+            .await;
+        let created: Vec<String> = versions["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v["pulp_created"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(created.len(), 4, "{engine} {versions}");
+        for (query, count) in [
+            (format!("pulp_created={}", created[1]), 1),
+            (
+                format!(
+                    "pulp_created__gt={}&pulp_created__lt={}",
+                    created[0], created[3]
+                ),
+                2,
+            ),
+            (
+                format!("pulp_created__range={},{}", created[1], created[2]),
+                2,
+            ),
+            ("number__range=1,3".to_string(), 3),
+            ("number=-1".to_string(), 0),
+        ] {
+            let (status, page) = app
+                .call("GET", &format!("{repo}versions/?{query}"), None)
+                .await;
+            assert_eq!(
+                (status, page["count"].as_i64()),
+                (StatusCode::OK, Some(count)),
+                "{engine} {query} {page}"
+            );
+        }
+        let (status, _) = app
+            .call("GET", &format!("{repo}versions/?number__range=1"), None)
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{engine}");
+        // Content added or removed between two versions, either way round.
+        let (v1, v3) = (format!("{repo}versions/1/"), format!("{repo}versions/3/"));
+        for query in [
+            format!("added_between={v1},{v3}"),
+            format!("removed_between={v3},{v1}"),
+        ] {
+            let (_, page) = app
+                .api(
+                    "GET",
+                    &format!("content/file/files/?{query}&ordering=relative_path"),
+                    None,
+                )
+                .await;
+            let mut paths: Vec<&str> = page["results"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["relative_path"].as_str().unwrap())
+                .collect();
+            paths.sort();
+            assert_eq!(paths, ["1.txt", "2.txt"], "{engine} {query} {page}");
+        }
+        let (status, _) = app
+            .api(
+                "GET",
+                &format!("content/file/files/?added_between={v1}"),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{engine}");
+
+        // Orphans, by how long they have been orphans.
+        let (_, lonely) = app
+            .form("POST", "/pulp/api/v3/artifacts/", &[], b"lonely", &[])
+            .await;
+        let a_href = lonely["pulp_href"].as_str().unwrap().to_string();
+        for (minutes, count) in [(0, 1), (100, 0), (-1, 0)] {
+            let (_, page) = app
+                .api(
+                    "GET",
+                    &format!("artifacts/?orphaned_for={minutes}&pulp_href__in={a_href}"),
+                    None,
+                )
+                .await;
+            assert_eq!(page["count"], count, "{engine} {minutes} {page}");
+        }
+        let body = json!({"relative_path": "lonely.txt", "artifact": a_href});
+        let (_, accepted) = app.api("POST", "content/file/files/", Some(body)).await;
+        let unit = app.completed(&accepted).await["created_resources"][0].clone();
+        let unit = unit.as_str().unwrap();
+        let (_, page) = app
+            .api(
+                "GET",
+                &format!("artifacts/?orphaned_for=0&pulp_href__in={a_href}"),
+                None,
+            )
+            .await;
+        assert_eq!(page["count"], 0, "{engine} the content uses it: {page}");
+        for (query, count) in [
+            (format!("orphaned_for=0&pulp_href__in={unit}"), 1),
+            ("orphaned_for=0".to_string(), 1),
+        ] {
+            let (_, page) = app
+                .api("GET", &format!("content/file/files/?{query}"), None)
+                .await;
+            assert_eq!(page["count"], count, "{engine} {query} {page}");
+        }
+        let (status, _) = app
+            .api("GET", "content/file/files/?orphaned_for=-2", None)
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{engine}");
+        app.close().await;
+    }
+}

@@ -719,3 +719,113 @@ async fn envvar_guards_compare_a_header_with_an_allowed_variable() {
         app.close().await;
     }
 }
+
+/// Pulp's `q` expressions over a list's own filters, with its bounds and messages; and the
+/// checks of `pulp_id__in`, `pulp_href__in` and `pulp_type__in`.
+#[tokio::test]
+async fn lists_take_q_expressions() {
+    for app in apps().await {
+        let engine = app.engine;
+        for name in ["GGGG", "GGHH", "gggg"] {
+            for kind in ["rbac", "content_redirect"] {
+                let (status, g) = app
+                    .api(
+                        "POST",
+                        &format!("contentguards/core/{kind}/"),
+                        Some(json!({"name": format!("{kind}-{name}")})),
+                    )
+                    .await;
+                assert_eq!(status, StatusCode::CREATED, "{engine} {g}");
+            }
+        }
+        let count = |q: &str| {
+            let app = &app;
+            let q = q.to_string();
+            async move {
+                let url = format!("contentguards/?q={}", urlencode(&q));
+                let (status, page) = app.api("GET", &url, None).await;
+                (status, page)
+            }
+        };
+        for (q, expected) in [
+            ("pulp_type__in='core.rbac'", 3),
+            (r#"NOT pulp_type="core.rbac""#, 3),
+            ("pulp_type__in=core.rbac,core.content_redirect", 6),
+            (r#"pulp_type="core.rbac" AND name__contains=GGGG"#, 1),
+            (
+                r#"pulp_type="core.rbac" AND name__icontains=gg AND NOT name__contains=HH"#,
+                2,
+            ),
+            (r#"NOT (pulp_type="core.rbac" AND name__icontains=gggg)"#, 4),
+            (
+                r#"pulp_type="core.rbac" AND(   name__icontains=gh OR name="rbac-gggg")"#,
+                2,
+            ),
+        ] {
+            let (status, page) = count(q).await;
+            assert_eq!(
+                (status, page["count"].as_i64()),
+                (StatusCode::OK, Some(expected)),
+                "{engine} {q} {page}"
+            );
+        }
+        for (q, body) in [
+            (
+                r#"pulp_type_in="core.rbac""#,
+                json!({"q": ["Filter 'pulp_type_in' does not exist."]}),
+            ),
+            (
+                r#"name="test" and"#,
+                json!({"q": ["Syntax error in expression."]}),
+            ),
+            (
+                r#"pulp_type="core.foo""#,
+                json!({"q": [r#"{"pulp_type": [{"message": "Select a valid choice. core.foo is not one of the available choices.", "code": "invalid_choice"}]}"#]}),
+            ),
+            (
+                "n=1 OR n=2 OR n=3 OR n=4 OR n=5 OR n=6 OR n=7 OR n=8",
+                json!({"q": ["Filter expression exceeds allowed complexity."]}),
+            ),
+        ] {
+            let (status, err) = count(q).await;
+            assert_eq!(
+                (status, &err),
+                (StatusCode::BAD_REQUEST, &body),
+                "{engine} {q}"
+            );
+        }
+        // A type's own list takes no type filter in its expressions.
+        let (status, _) = app
+            .api(
+                "GET",
+                "contentguards/core/rbac/?q=pulp_type%3D%22core.rbac%22",
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{engine}");
+        for (query, message) in [
+            ("pulp_id__in=hello", "Enter a valid UUID"),
+            ("pulp_href__in=hello", "URI not valid"),
+            (
+                "pulp_type__in=i.invalid",
+                "Select a valid choice. i.invalid",
+            ),
+        ] {
+            let (status, err) = app
+                .api("GET", &format!("contentguards/?{query}"), None)
+                .await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{engine} {query} {err}");
+            assert!(err.to_string().contains(message), "{engine} {query} {err}");
+        }
+        app.close().await;
+    }
+}
+
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

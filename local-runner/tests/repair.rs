@@ -5,36 +5,10 @@
 
 mod common;
 
-use std::collections::HashMap;
-
 use axum::http::StatusCode;
-use common::{PASSWORD, TestApp, apps};
+use common::{PASSWORD, TestApp, apps, upstream};
 use depot_core::checksums::sha256_hex;
 use serde_json::{Value, json};
-
-/// An upstream serving a PULP_MANIFEST and its files; its base URL.
-async fn upstream(files: &[(&str, &[u8])]) -> String {
-    let mut served: HashMap<String, Vec<u8>> = HashMap::new();
-    let mut manifest = String::new();
-    for (name, bytes) in files {
-        manifest.push_str(&format!("{name},{},{}\n", sha256_hex(bytes), bytes.len()));
-        served.insert(format!("/{name}"), bytes.to_vec());
-    }
-    served.insert("/PULP_MANIFEST".into(), manifest.into_bytes());
-    let app = axum::Router::new().fallback(move |uri: axum::http::Uri| {
-        let found = served.get(uri.path()).cloned();
-        async move {
-            match found {
-                Some(b) => (StatusCode::OK, b),
-                None => (StatusCode::NOT_FOUND, Vec::new()),
-            }
-        }
-    });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    format!("http://{addr}")
-}
 
 /// The counts of a finished repair: (missing, corrupted, repaired).
 fn counts(task: &Value) -> (i64, i64, i64) {
@@ -98,7 +72,7 @@ async fn stored(app: &TestApp, key: &str) -> Option<Vec<u8>> {
 #[tokio::test]
 async fn repair_fetches_missing_and_damaged_files_again() {
     let (a, b, c): (&[u8], &[u8], &[u8]) = (b"alpha\n", b"bravo\n", b"charlie\n");
-    let base = upstream(&[("a.txt", a), ("b.txt", b), ("c.txt", c)]).await;
+    let (base, _) = upstream("", &[("a.txt", a), ("b.txt", b), ("c.txt", c)]).await;
     for app in apps().await {
         let e = app.engine;
         let (_, remote) = app

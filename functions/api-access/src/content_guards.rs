@@ -17,7 +17,8 @@ use depot_core::models::list::{Bind, Filter, ListQuery};
 use depot_core::models::role_assignment;
 use depot_core::plugin::{self, Family};
 use depot_core::{CoreError, CoreResult};
-use depot_http::list::{fetch_page, href_filters, name_filters};
+use depot_http::expression::{self, GENERIC_FILTERS};
+use depot_http::list::{family_scope, fetch_page, href_filters, href_filters_any, name_filters};
 use depot_http::openapi::{self, ApiDoc};
 use depot_http::{
     ApiResult, AppState, Caller, Fields, ListParams, QueryMap, created, no_content, ok, shaped,
@@ -270,26 +271,23 @@ async fn allowed(
 }
 
 /// Filters every guard list takes.
+/// The filters of a guard list (of one type, or of all with `kind` `None`), with Pulp's `q`
+/// expressions over them.
 fn filters(q: &mut ListQuery, query: &QueryMap, kind: Option<Kind>) -> CoreResult<()> {
-    name_filters(q, query, "name")?;
-    match kind {
-        Some(k) => href_filters(q, query, k)?,
-        None => {
-            for param in ["pulp_href__in", "prn__in"] {
-                if query.get(param).is_some() {
-                    let ids = query
-                        .list(param)
-                        .iter()
-                        .filter_map(|r| {
-                            plugin::of_family(Family::ContentGuard).find_map(|k| k.parse_ref(r))
-                        })
-                        .collect();
-                    q.with(Filter::In("id", ids))?;
-                }
-            }
+    let plain = |q: &mut ListQuery, query: &QueryMap| -> CoreResult<()> {
+        name_filters(q, query, "name")?;
+        match kind {
+            Some(k) => href_filters(q, query, k),
+            None => href_filters_any(q, query, Family::ContentGuard),
         }
-    }
-    Ok(())
+    };
+    plain(q, query)?;
+    // The type filters (the last two) are the list of every type's only.
+    let keys = match kind {
+        Some(_) => &GENERIC_FILTERS[..GENERIC_FILTERS.len() - 2],
+        None => GENERIC_FILTERS,
+    };
+    expression::apply(q, query, &content_guard::TABLE, keys, plain)
 }
 
 async fn page(state: &AppState, q: &ListQuery, query: &QueryMap) -> ApiResult<Response> {
@@ -334,15 +332,7 @@ async fn list_all(
     query: QueryMap,
 ) -> ApiResult<Response> {
     let mut q = ListQuery::of(&content_guard::TABLE);
-    let mut visible = Vec::new();
-    for GuardType { kind, .. } in TYPES {
-        let of_type = Filter::Is("pulp_type", Bind::Text(kind.pulp_type.into()));
-        visible.push(match caller.scope(&state, kind).await? {
-            None => of_type,
-            Some(grantee) => Filter::AllOf(vec![of_type, Filter::Granted("id", grantee)]),
-        });
-    }
-    q.with(Filter::AnyOf(visible))?;
+    q.with(family_scope(&state, &caller, Family::ContentGuard).await?)?;
     filters(&mut q, &query, None)?;
     page(&state, &q, &query).await
 }
@@ -403,20 +393,24 @@ pub fn openapi(doc: &mut ApiDoc) {
     let resp = doc.schema::<GuardResponse>();
     let page = doc.paginated::<GuardResponse>();
     let req = doc.schema::<ContentGuardBody>();
-    let filters = openapi::list_filters(
-        &[
-            "name",
-            "name__contains",
-            "name__icontains",
-            "name__iexact",
-            "name__startswith",
-        ],
-        &["name__in", "pulp_href__in", "prn__in"],
+    let plain = [
+        "name",
+        "name__contains",
+        "name__icontains",
+        "name__iexact",
+        "name__startswith",
+        "q",
+    ];
+    let csv = ["name__in", "pulp_href__in", "prn__in", "pulp_id__in"];
+    let filters = openapi::list_filters(&plain, &csv);
+    let every_type = openapi::list_filters(
+        &[&plain[..], &["pulp_type"]].concat(),
+        &[&csv[..], &["pulp_type__in"]].concat(),
     );
     doc.add(
         openapi::Op::new("get", ALL, "contentguards_list", "Contentguards")
             .summary("List content guards")
-            .params(filters.clone())
+            .params(every_type)
             .response(200, Some(page.clone())),
     );
     for t in TYPES {

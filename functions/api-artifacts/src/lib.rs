@@ -13,7 +13,7 @@ use depot_core::models::artifact::{self, Artifact, ArtifactResponse};
 use depot_core::models::list::{Bind, Filter, ListQuery};
 use depot_core::{CoreError, CoreResult};
 use depot_http::body::FileField;
-use depot_http::list::{href_filters, page_response};
+use depot_http::list::{href_filters, orphaned_for, page_response};
 use depot_http::openapi::{self, ApiDoc, MULTIPART_FORM, Op};
 use depot_http::repair::{RepairBody, Target};
 use depot_http::{
@@ -135,6 +135,8 @@ async fn list(
         }
     }
     href_filters(&mut q, &query, &depot_core::hrefs::ARTIFACT)?;
+    let protection = state.settings.orphan_protection_time;
+    orphaned_for(&mut q, &query, protection, Filter::OrphanArtifact("id"))?;
     params.order(
         &mut q,
         &["pulp_created", "size", "pk"],

@@ -31,6 +31,8 @@ pub fn openapi(doc: &mut ApiDoc) {
             "repository_version",
             "repository_version_added",
             "repository_version_removed",
+            "added_between",
+            "removed_between",
             "pulp_label_select",
             "pulp_type__in",
         ],

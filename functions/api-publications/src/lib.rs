@@ -43,25 +43,10 @@ async fn list_all(
     caller: Caller,
     query: QueryMap,
 ) -> ApiResult<Response> {
-    let params = ListParams::from_query(&query)?;
     let mut q = ListQuery::of(&publication::TABLE);
     q.with(family_scope(&state, &caller, Family::Publication).await?)?;
     href_filters_any(&mut q, &query, Family::Publication)?;
-    time_filters(
-        &mut q,
-        &query,
-        "pulp_created",
-        &["", "__gte", "__lte", "__gt", "__lt"],
-    )?;
-    params.order(&mut q, &["pulp_created", "pk"], &[("pulp_created", true)])?;
-    let (count, rows) = fetch_page(&state, &q, &params, &query, None).await?;
-    let mut results = Vec::with_capacity(rows.len());
-    for r in &rows {
-        let p = Publication::from_row(r)?;
-        let shown = publication::response(&state.db, &p).await?;
-        results.push(serde_json::to_value(shown).unwrap_or_default());
-    }
-    Ok(ok(&params.page(&query, count, results)))
+    page(&state, q, &query).await
 }
 
 /// This family, as it serves each publication type.
@@ -144,7 +129,6 @@ async fn list<P: PublicationType>(
     query: QueryMap,
 ) -> ApiResult<Response> {
     caller.may_in(&state, P::BASE, "list", vec![]).await?;
-    let params = ListParams::from_query(&query)?;
     let mut q = ListQuery::of(&publication::TABLE);
     q.with(Filter::Is("pulp_type", Bind::Text(P::PULP_TYPE.into())))?;
     scoped(&mut q, caller.scope(&state, P::KIND).await?)?;
@@ -166,22 +150,27 @@ async fn list<P: PublicationType>(
             .ok_or_else(|| CoreError::field("repository", "Invalid repository href."))?;
         q.with(Filter::Is("repository", Bind::Text(id)))?;
     }
+    page(&state, q, &query).await
+}
+
+/// One page of `q` with Pulp's time filters and ordering, each publication as Pulp shows it.
+async fn page(state: &AppState, mut q: ListQuery, query: &QueryMap) -> ApiResult<Response> {
+    let params = ListParams::from_query(query)?;
     time_filters(
         &mut q,
-        &query,
+        query,
         "pulp_created",
         &["", "__gte", "__lte", "__gt", "__lt"],
     )?;
     params.order(&mut q, &["pulp_created", "pk"], &[("pulp_created", true)])?;
-    let (count, rows) = fetch_page(&state, &q, &params, &query, None).await?;
-    let mut results = Vec::new();
+    let (count, rows) = fetch_page(state, &q, &params, query, None).await?;
+    let mut results = Vec::with_capacity(rows.len());
     for r in &rows {
         let p = Publication::from_row(r)?;
-        results.push(
-            serde_json::to_value(publication::response(&state.db, &p).await?).unwrap_or_default(),
-        );
+        let shown = publication::response(&state.db, &p).await?;
+        results.push(serde_json::to_value(shown).unwrap_or_default());
     }
-    Ok(ok(&params.page(&query, count, results)))
+    Ok(ok(&params.page(query, count, results)))
 }
 
 async fn find<P: PublicationType>(state: &AppState, id: &str) -> ApiResult<Publication> {

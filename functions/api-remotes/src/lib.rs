@@ -20,6 +20,7 @@ use depot_core::tasks::args::RemoteUpdate;
 use depot_core::tasks::{Dispatch, TaskContext, TaskFuture, TaskRegistry};
 use depot_core::users::User;
 use depot_http::crud::{self, Resource};
+use depot_http::expression::{self, GENERIC_FILTERS};
 use depot_http::list::{
     family_scope, href_filters, href_filters_any, name_filters, page_response, scoped,
 };
@@ -55,8 +56,12 @@ async fn list_all(
     let params = ListParams::from_query(&query)?;
     let mut q = ListQuery::of(&remote::TABLE);
     q.with(family_scope(&state, &caller, Family::Remote).await?)?;
-    name_filters(&mut q, &query, "name")?;
-    href_filters_any(&mut q, &query, Family::Remote)?;
+    let plain = |q: &mut ListQuery, query: &QueryMap| {
+        name_filters(q, query, "name")?;
+        href_filters_any(q, query, Family::Remote)
+    };
+    plain(&mut q, &query)?;
+    expression::apply(&mut q, &query, &remote::TABLE, GENERIC_FILTERS, plain)?;
     let orderings = ["name", "pulp_created", "pulp_last_updated", "pk"];
     params.order(&mut q, &orderings, &[("name", false)])?;
     page_response(&state, &q, &params, &query, Some("pulp_labels"), |r| {

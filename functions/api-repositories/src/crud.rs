@@ -16,6 +16,7 @@ use depot_core::tasks::{Dispatch, TaskContext, TaskFuture, TaskRegistry};
 use depot_core::users::User;
 use depot_core::{CoreError, CoreResult};
 use depot_http::crud::{self, Resource};
+use depot_http::expression::{self, GENERIC_FILTERS};
 use depot_http::list::{
     family_scope, href_filters, href_filters_any, name_filters, page_response, scoped,
 };
@@ -145,9 +146,13 @@ async fn list<P: RepositoryType>(
     scoped(&mut q, scope)?;
     name_filters(&mut q, &query, "name")?;
     href_filters(&mut q, &query, P::KIND)?;
+    // A remote's href; `null` (no remote); or the remote type's collection (any remote).
     if let (Some(r), Some(kind)) = (query.get("remote"), P::REMOTE) {
+        let collection = depot_core::domain::api_root() + kind.collection;
         q.with(match kind.parse_ref(r) {
             Some(id) => Filter::Is("remote", Bind::Text(id)),
+            None if r == "null" => Filter::Null("remote", true),
+            None if r == collection => Filter::Null("remote", false),
             None => Filter::Nothing,
         })?;
     }
@@ -168,8 +173,12 @@ pub async fn list_all(
     let params = ListParams::from_query(&query)?;
     let mut q = ListQuery::of(&repository::TABLE);
     q.with(family_scope(&state, &caller, Family::Repository).await?)?;
-    name_filters(&mut q, &query, "name")?;
-    href_filters_any(&mut q, &query, Family::Repository)?;
+    let plain = |q: &mut ListQuery, query: &QueryMap| {
+        name_filters(q, query, "name")?;
+        href_filters_any(q, query, Family::Repository)
+    };
+    plain(&mut q, &query)?;
+    expression::apply(&mut q, &query, &repository::TABLE, GENERIC_FILTERS, plain)?;
     let orderings = ["name", "pulp_created", "pulp_last_updated", "pk"];
     params.order(&mut q, &orderings, &[("name", false)])?;
     page_response(&state, &q, &params, &query, Some("pulp_labels"), |r| {

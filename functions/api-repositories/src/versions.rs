@@ -12,7 +12,7 @@ use depot_core::models::version::{self, RepositoryVersionResponse, Version};
 use depot_core::tasks::args::RepositoryVersionDelete;
 use depot_core::tasks::{Dispatch, TaskContext, TaskFuture, TaskRegistry};
 use depot_http::access::viewset_of;
-use depot_http::list::{fetch_page, number_filters};
+use depot_http::list::{fetch_page, number_filters, time_filters};
 use depot_http::openapi::{self, ApiDoc, JSON_FORM_MULTIPART, Op};
 use depot_http::repair::{RepairBody, Target};
 use depot_http::{
@@ -79,6 +79,12 @@ async fn list<P: RepositoryType>(
     let mut q = ListQuery::of(&version::TABLE);
     q.with(Filter::Is("repository", Bind::Text(id.clone())))?;
     number_filters(&mut q, &query, "number")?;
+    time_filters(
+        &mut q,
+        &query,
+        "pulp_created",
+        &["", "__gte", "__lte", "__gt", "__lt", "__range"],
+    )?;
     params.order(
         &mut q,
         &["number", "pulp_created", "pk"],

@@ -370,3 +370,38 @@ pub fn wheel(name: &str, version: &str) -> (String, Vec<u8>) {
     let bytes = zip.finish().unwrap().into_inner();
     (format!("{dist}-{version}-py3-none-any.whl"), bytes)
 }
+
+/// An upstream serving a PULP_MANIFEST of `files` under `dir`; its base URL and the paths it
+/// was asked for.
+pub async fn upstream(
+    dir: &str,
+    files: &[(&str, &[u8])],
+) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    let mut served: std::collections::HashMap<String, Vec<u8>> = Default::default();
+    let mut manifest = String::new();
+    for (name, bytes) in files {
+        manifest.push_str(&format!(
+            "{name},{},{}\n",
+            depot_core::checksums::sha256_hex(bytes),
+            bytes.len()
+        ));
+        served.insert(format!("{dir}/{name}"), bytes.to_vec());
+    }
+    served.insert(format!("{dir}/PULP_MANIFEST"), manifest.into_bytes());
+    let asked = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = asked.clone();
+    let app = axum::Router::new().fallback(move |uri: axum::http::Uri| {
+        log.lock().unwrap().push(uri.path().to_string());
+        let found = served.get(uri.path()).cloned();
+        async move {
+            match found {
+                Some(b) => (StatusCode::OK, b),
+                None => (StatusCode::NOT_FOUND, Vec::new()),
+            }
+        }
+    });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (format!("http://{addr}"), asked)
+}

@@ -197,9 +197,10 @@ impl Db {
                         Box::pin(async move {
                             // Cheap per-connection settings only: the journal mode is set
                             // once below, since changing it needs the database to itself.
+                            // LIKE matches case as PostgreSQL's does (`__contains` is exact).
                             sqlx::raw_sql(
                                 "PRAGMA busy_timeout = 30000; PRAGMA synchronous = NORMAL; \
-                                 PRAGMA foreign_keys = ON;",
+                                 PRAGMA foreign_keys = ON; PRAGMA case_sensitive_like = ON;",
                             )
                             .execute(conn)
                             .await?;

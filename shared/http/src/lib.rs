@@ -11,6 +11,7 @@ pub mod content_range;
 pub mod crud;
 pub mod domains;
 pub mod error;
+pub mod expression;
 pub mod files;
 pub mod guards;
 pub mod labels;

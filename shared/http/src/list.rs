@@ -44,6 +44,21 @@ pub fn number_filters(q: &mut ListQuery, query: &QueryMap, field: &'static str) 
             q.with(Filter::Cmp(field, cmp, Bind::Int(n)))?;
         }
     }
+    // `__range=a,b`: from a to b, both included.
+    let param = format!("{field}__range");
+    if query.get(&param).is_some() {
+        let ends: Vec<i64> = query
+            .list(&param)
+            .iter()
+            .map(|v| v.trim().parse())
+            .collect::<Result<_, _>>()
+            .map_err(|_| depot_core::CoreError::field(&param, "Enter a number."))?;
+        let [low, high] = ends[..] else {
+            return Err(depot_core::CoreError::field(&param, "Enter two numbers.").into());
+        };
+        q.with(Filter::Cmp(field, Cmp::Ge, Bind::Int(low)))?;
+        q.with(Filter::Cmp(field, Cmp::Le, Bind::Int(high)))?;
+    }
     Ok(())
 }
 
@@ -56,6 +71,27 @@ pub fn time_filters(
     suffixes: &[&str],
 ) -> ApiResult<()> {
     for suffix in suffixes {
+        if *suffix == "__range" {
+            let param = format!("{field}__range");
+            if query.get(&param).is_some() {
+                let ends: Vec<String> = query
+                    .list(&param)
+                    .iter()
+                    .map(|v| depot_core::time::normalize(v))
+                    .collect::<Option<_>>()
+                    .ok_or_else(|| {
+                        depot_core::CoreError::field(&param, "Enter a valid date/time.")
+                    })?;
+                let [low, high] = &ends[..] else {
+                    return Err(
+                        depot_core::CoreError::field(&param, "Enter two dates/times.").into(),
+                    );
+                };
+                q.with(Filter::Cmp(field, Cmp::Ge, Bind::Text(low.clone())))?;
+                q.with(Filter::Cmp(field, Cmp::Le, Bind::Text(high.clone())))?;
+            }
+            continue;
+        }
         let cmp = match *suffix {
             "" => Cmp::Eq,
             "__gte" => Cmp::Ge,
@@ -88,6 +124,7 @@ pub fn href_filters_on(
     kind: Kind,
     field: &'static str,
 ) -> CoreResult<()> {
+    checked_refs(query)?;
     if query.get("pulp_href__in").is_some() {
         let ids = query
             .list("pulp_href__in")
@@ -108,6 +145,38 @@ pub fn href_filters_on(
         q.with(Filter::In(field, query.list("pulp_id__in")))?;
     }
     Ok(())
+}
+
+/// `pulp_id__in` takes UUIDs and `pulp_href__in` hrefs (of any type: one of another type
+/// matches nothing), with Pulp's messages for anything else.
+fn checked_refs(query: &QueryMap) -> CoreResult<()> {
+    for id in query.list("pulp_id__in") {
+        if !is_uuid(&id) {
+            return Err(depot_core::CoreError::field(
+                "pulp_id__in",
+                "Enter a valid UUID.",
+            ));
+        }
+    }
+    for href in query.list("pulp_href__in") {
+        if !depot_core::plugin::resource_types().any(|k| k.parse(&href).is_some()) {
+            let shown: String = href.chars().take(200).collect();
+            return Err(depot_core::CoreError::field(
+                "pulp_href__in",
+                format!("URI not valid: {shown}"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn is_uuid(s: &str) -> bool {
+    let groups: Vec<&str> = s.split('-').collect();
+    groups.len() == 5
+        && groups
+            .iter()
+            .zip([8, 4, 4, 4, 12])
+            .all(|(g, n)| g.len() == n && g.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
 /// Keeps only the rows the caller may see, when `scope` says they may not see all.
@@ -211,6 +280,25 @@ pub fn href_filters_any(
     family: depot_core::plugin::Family,
 ) -> CoreResult<()> {
     let kinds: Vec<Kind> = depot_core::plugin::of_family(family).collect();
+    checked_refs(query)?;
+    for param in ["pulp_type", "pulp_type__in"] {
+        let named = match param {
+            "pulp_type" => query.get(param).map(|t| vec![t.to_string()]),
+            _ => query.get(param).map(|_| query.list(param)),
+        };
+        for t in named.iter().flatten() {
+            if !kinds.iter().any(|k| k.pulp_type == t) {
+                let shown: String = t.chars().take(200).collect();
+                return Err(depot_core::CoreError::field(
+                    param,
+                    format!("Select a valid choice. {shown} is not one of the available choices."),
+                ));
+            }
+        }
+    }
+    if let Some(t) = query.get("pulp_type") {
+        q.with(Filter::Is("pulp_type", Bind::Text(t.to_string())))?;
+    }
     let ids = |param: &str, parse: fn(Kind, &str) -> Option<String>| -> Vec<String> {
         query
             .list(param)
@@ -230,5 +318,33 @@ pub fn href_filters_any(
     if query.get("pulp_type__in").is_some() {
         q.with(Filter::In("pulp_type", query.list("pulp_type__in")))?;
     }
+    Ok(())
+}
+
+/// Pulp's `orphaned_for=<minutes>`: rows nothing uses, made at least that long ago (`-1`: the
+/// orphan protection time). `orphan` is the list's orphan filter.
+pub fn orphaned_for(
+    q: &mut ListQuery,
+    query: &QueryMap,
+    protection_minutes: u64,
+    orphan: Filter,
+) -> ApiResult<()> {
+    let Some(minutes) = query.int("orphaned_for")? else {
+        return Ok(());
+    };
+    let minutes = match minutes {
+        -1 => protection_minutes,
+        m if m >= 0 => m as u64,
+        _ => {
+            return Err(depot_core::CoreError::field(
+                "orphaned_for",
+                "Ensure this value is greater than or equal to -1.",
+            )
+            .into());
+        }
+    };
+    let cutoff = depot_core::time::ago(minutes.min(1 << 30).saturating_mul(60));
+    q.with(orphan)?;
+    q.with(Filter::Cmp("pulp_created", Cmp::Le, Bind::Text(cutoff)))?;
     Ok(())
 }

@@ -133,6 +133,8 @@ pub fn generic_list(doc: &mut ApiDoc, path: &str, op_id: &str, tag: &'static str
             "name__startswith",
             "name__iexact",
             "pulp_label_select",
+            "pulp_type",
+            "q",
         ],
         &[
             "name__in",

@@ -352,10 +352,12 @@ async fn tags_read(
 // OpenAPI.
 
 /// The filters every content list takes besides its own.
-const COMMON_FILTERS: [&str; 4] = [
+const COMMON_FILTERS: [&str; 6] = [
     "repository_version",
     "repository_version_added",
     "repository_version_removed",
+    "added_between",
+    "removed_between",
     "pulp_label_select",
 ];
 const COMMON_CSV_FILTERS: [&str; 3] = ["pulp_href__in", "prn__in", "pulp_id__in"];

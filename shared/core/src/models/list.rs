@@ -89,6 +89,13 @@ pub enum Filter {
     AllOf(Vec<Filter>),
     /// Matches no row (a reference to something that cannot exist).
     Nothing,
+    /// The filter does not hold (Pulp's `NOT` in a `q` expression).
+    Not(Box<Filter>),
+    /// The field is the id of content that orphan cleanup would take (Pulp's `orphaned_for`,
+    /// with a time filter beside it).
+    OrphanContent(&'static str),
+    /// The field is the id of an artifact nothing uses.
+    OrphanArtifact(&'static str),
 }
 
 /// Who a [`Filter::Granted`] is for (a user and the groups they are in), and which
@@ -152,6 +159,8 @@ pub struct ListQuery {
     binds: Vec<Bind>,
     order: Vec<String>,
     fields: &'static [(&'static str, &'static str)],
+    /// When set, filters are kept here rather than compiled (see [`ListQuery::recorder`]).
+    recorded: Option<Vec<Filter>>,
 }
 
 impl ListQuery {
@@ -163,7 +172,23 @@ impl ListQuery {
             binds: Vec::new(),
             order: Vec::new(),
             fields: &[],
+            recorded: None,
         }
+    }
+
+    /// A query of `table` that only records the filters given to it, for the code that reads
+    /// a list's parameters to be run on one term of an expression (Pulp's `q`); the filters are
+    /// then combined and given to the real query.
+    pub fn recorder(table: &'static Table) -> Self {
+        let mut q = Self::new(table.select, table.from);
+        q.fields = table.fields;
+        q.recorded = Some(Vec::new());
+        q
+    }
+
+    /// The filters a [`ListQuery::recorder`] was given.
+    pub fn into_filters(self) -> Vec<Filter> {
+        self.recorded.unwrap_or_default()
     }
 
     /// A list of `table`'s rows; filters and orderings name its fields.
@@ -201,6 +226,10 @@ impl ListQuery {
 
     /// Adds a condition.
     pub fn with(&mut self, filter: Filter) -> CoreResult<&mut Self> {
+        if let Some(recorded) = self.recorded.as_mut() {
+            recorded.push(filter);
+            return Ok(self);
+        }
         let (cond, binds) = self.condition(filter)?;
         self.filter(&cond, binds);
         Ok(self)
@@ -321,6 +350,26 @@ impl ListQuery {
             Filter::AnyOf(filters) => self.joined(filters, " OR ")?,
             Filter::AllOf(filters) => self.joined(filters, " AND ")?,
             Filter::Nothing => ("1 = 0".into(), vec![]),
+            Filter::OrphanContent(field) => (
+                format!(
+                    "{} IN (SELECT c.id FROM contents c WHERE {})",
+                    self.qualified(self.column(field)?),
+                    super::orphans::unused()
+                ),
+                vec![],
+            ),
+            Filter::OrphanArtifact(field) => (
+                format!(
+                    "{} IN (SELECT a.id FROM artifacts a WHERE {})",
+                    self.qualified(self.column(field)?),
+                    super::artifact::unused()
+                ),
+                vec![],
+            ),
+            Filter::Not(inner) => {
+                let (c, b) = self.condition(*inner)?;
+                (format!("NOT ({c})"), b)
+            }
         })
     }
 

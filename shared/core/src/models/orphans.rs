@@ -8,7 +8,7 @@ use crate::CoreResult;
 use crate::db::Db;
 
 /// The condition "content `c.id` is unused", for statements over `contents c`.
-fn unused() -> String {
+pub(crate) fn unused() -> String {
     let mut conditions = vec![
         "NOT EXISTS (SELECT 1 FROM repository_contents rc WHERE rc.content_id = c.id)".to_string(),
     ];

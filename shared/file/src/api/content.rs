@@ -165,6 +165,8 @@ pub fn openapi(doc: &mut ApiDoc) {
             "repository_version",
             "repository_version_added",
             "repository_version_removed",
+            "added_between",
+            "removed_between",
             "pulp_label_select",
         ],
         &[

@@ -219,5 +219,27 @@ pub async fn repository_version_filters(
             q.with(Filter::Version("id", how, repo, n))?;
         }
     }
+    let protection = state.settings.orphan_protection_time;
+    crate::list::orphaned_for(q, query, protection, Filter::OrphanContent("id"))?;
+    // `added_between=a,b`: in version b and not in a; `removed_between=a,b`: the reverse.
+    for (param, added) in [("added_between", true), ("removed_between", false)] {
+        if query.get(param).is_none() {
+            continue;
+        }
+        let hrefs = query.list(param);
+        let [a, b] = &hrefs[..] else {
+            return Err(
+                CoreError::field(param, "Exactly two repository versions are needed.").into(),
+            );
+        };
+        let (a, b) = (version_filter(param, a)?, version_filter(param, b)?);
+        let (present, absent) = if added { (b, a) } else { (a, b) };
+        let in_version =
+            |(repo, n): (String, i64)| Filter::Version("id", InVersion::Present, repo, n);
+        q.with(Filter::AllOf(vec![
+            in_version(present),
+            Filter::Not(Box::new(in_version(absent))),
+        ]))?;
+    }
     Ok(())
 }

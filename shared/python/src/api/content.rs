@@ -229,6 +229,8 @@ pub fn openapi(doc: &mut ApiDoc) {
             "repository_version",
             "repository_version_added",
             "repository_version_removed",
+            "added_between",
+            "removed_between",
         ],
         &[
             "name__in",
