@@ -528,6 +528,14 @@ async fn status_docs_container_content_and_namespaces() {
             .api("GET", &format!("task-groups/{MISSING}/"), None)
             .await;
         assert_eq!(status, StatusCode::NOT_FOUND);
+        let (status, page) = app.anonymous("GET", "/pulp/api/v3/docs/").await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        assert!(
+            page.as_str().unwrap_or_default().contains("api.json"),
+            "{page}"
+        );
+        let (status, _) = app.call("POST", "/pulp/api/v3/docs/", None).await;
+        assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
         let (status, doc) = app.anonymous("GET", "/pulp/api/v3/docs/api.json").await;
         assert_eq!(status, StatusCode::OK);
         assert!(doc["paths"]["/pulp/api/v3/repositories/file/file/"].is_object());

@@ -95,6 +95,37 @@ async fn file_distributions_serve_publications_and_autopublish_makes_them() {
             "{engine}"
         );
 
+        // Edge caching as Pulp's: always revalidate; the sha256 is the ETag; a current copy
+        // gets a 304 (by ETag first, else by date), a stale one the bytes.
+        let url = "/pulp/content/auto/a.txt";
+        let (status, h, _) = app.raw_with("GET", url, &[], Vec::new()).await;
+        assert_eq!(status, StatusCode::OK, "{engine}");
+        assert_eq!(h["cache-control"], "public, max-age=0, must-revalidate");
+        let etag = h["etag"].to_str().unwrap().to_string();
+        assert_eq!(etag, format!("\"{}\"", sha256_hex(b"first")));
+        let modified = h["last-modified"].to_str().unwrap().to_string();
+        for (name, value, expected) in [
+            ("if-none-match", etag.as_str(), StatusCode::NOT_MODIFIED),
+            ("if-none-match", "\"other\", W/\"x\"", StatusCode::OK),
+            (
+                "if-modified-since",
+                modified.as_str(),
+                StatusCode::NOT_MODIFIED,
+            ),
+            (
+                "if-modified-since",
+                "Thu, 01 Jan 1970 00:00:00 GMT",
+                StatusCode::OK,
+            ),
+        ] {
+            let (status, h, body) = app.raw_with("GET", url, &[(name, value)], Vec::new()).await;
+            assert_eq!(status, expected, "{engine} {name}: {value}");
+            if status == StatusCode::NOT_MODIFIED {
+                assert!(body.is_empty());
+                assert_eq!(h["etag"], etag.as_str());
+            }
+        }
+
         // A second version is published too, and served at once.
         add(&app, &repo_href, "b.txt", b"second").await;
         let (status, _) = app.fetch("/pulp/content/auto/b.txt").await;

@@ -91,6 +91,7 @@ def test_every_function_that_runs_tasks_reads_its_queue():
 @pytest.mark.parametrize("path, crate", [
     ("/pulp/api/v3/status/", "api-status"),
     ("/pulp/api/v3/docs/api.json", "api-docs"),
+    ("/pulp/api/v3/docs/", "api-docs"),
     ("/pulp/api/v3/repositories/file/file/", "api-repositories"),
     ("/pulp/api/v3/remotes/container/container/", "api-remotes"),
     ("/pulp/api/v3/acs/file/file/", "api-remotes"),

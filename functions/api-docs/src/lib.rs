@@ -89,17 +89,35 @@ fn cached(domains: bool) -> Arc<Vec<u8>> {
         .clone()
 }
 
+/// The docs page (`docs/`), as Pulp serves one: anonymous, self-contained (no scripts from
+/// elsewhere), pointing at the OpenAPI document every client generator reads.
+const DOCS_PAGE: &str = "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Pulp 3 API</title></head>\n\
+<body><h1>Pulp 3 API</h1>\n<p>The REST API is described by its OpenAPI 3 document: \
+<a href=\"api.json\">api.json</a>.</p>\n</body></html>\n";
+
 pub fn router() -> Router<AppState> {
-    Router::new().route(
-        "/pulp/api/v3/docs/api.json",
-        get(|State(state): State<AppState>| async move {
-            let doc = cached(state.settings.domain_enabled);
-            let mut resp = Response::new(Body::from(doc.as_ref().clone()));
-            resp.headers_mut().insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("application/json"),
-            );
-            resp
-        }),
-    )
+    Router::new()
+        .route(
+            "/pulp/api/v3/docs/",
+            get(|| async {
+                let mut resp = Response::new(Body::from(DOCS_PAGE));
+                resp.headers_mut().insert(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("text/html; charset=utf-8"),
+                );
+                resp
+            }),
+        )
+        .route(
+            "/pulp/api/v3/docs/api.json",
+            get(|State(state): State<AppState>| async move {
+                let doc = cached(state.settings.domain_enabled);
+                let mut resp = Response::new(Body::from(doc.as_ref().clone()));
+                resp.headers_mut().insert(
+                    header::CONTENT_TYPE,
+                    HeaderValue::from_static("application/json"),
+                );
+                resp
+            }),
+        )
 }

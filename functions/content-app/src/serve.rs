@@ -3,6 +3,7 @@
 use axum::http::HeaderValue;
 use axum::response::Response;
 use depot_core::CoreResult;
+use depot_http::files::Revalidation;
 use depot_http::{AppState, on_demand};
 
 use depot_core::models::content_guard::Loaded;
@@ -30,12 +31,16 @@ pub(crate) fn remember(
         key,
         size,
         infected: None,
+        sha256,
+        since,
     } = file
     {
         let file = CachedFile {
             key: key.clone(),
             size: *size,
             name: name.to_string(),
+            sha256: sha256.clone(),
+            since: since.clone(),
             guard: guard.cloned(),
         };
         state.serving_cache.put(raw_path, generation, file);
@@ -48,16 +53,38 @@ pub(crate) async fn cached(
     req: &ReqInfo,
     file: CachedFile,
 ) -> CoreResult<Response> {
-    depot_http::files::serve_stored(
+    let stored = (
+        file.key.as_str(),
+        file.size,
+        file.sha256.as_deref(),
+        file.since.as_deref(),
+    );
+    stored_file(state, req, stored, &file.name).await
+}
+
+/// A stored file, with Pulp's edge caching: the validators, and a 304 for a current copy.
+async fn stored_file(
+    state: &AppState,
+    req: &ReqInfo,
+    (key, size, sha256, since): (&str, i64, Option<&str>, Option<&str>),
+    name: &str,
+) -> CoreResult<Response> {
+    let check = Revalidation::of(&req.method, &req.parts.headers, sha256, since);
+    if check.not_modified {
+        return Ok(check.not_modified_response());
+    }
+    let mut resp = depot_http::files::serve_stored(
         state,
         &req.method,
         req.range.as_deref(),
-        &file.key,
-        file.size,
-        &file.name,
-        content_type(&file.name),
+        key,
+        size,
+        name,
+        content_type(name),
     )
-    .await
+    .await?;
+    check.apply(&mut resp);
+    Ok(resp)
 }
 
 pub(crate) async fn entry(
@@ -71,17 +98,15 @@ pub(crate) async fn entry(
             infected: Some(signature),
             ..
         } => Err(depot_core::scan::quarantined(name, &signature)),
-        File::Stored { key, size, .. } => {
-            depot_http::files::serve_stored(
-                state,
-                &req.method,
-                req.range.as_deref(),
-                &key,
-                size,
-                name,
-                content_type(name),
-            )
-            .await
+        File::Stored {
+            key,
+            size,
+            sha256,
+            since,
+            ..
+        } => {
+            let stored = (key.as_str(), size, sha256.as_deref(), since.as_deref());
+            stored_file(state, req, stored, name).await
         }
         File::Remote {
             content_artifact_id,

@@ -24,6 +24,9 @@ pub struct CachedFile {
     pub size: i64,
     /// The name the response is typed by (its content type comes from the extension).
     pub name: String,
+    /// What clients revalidate by: the bytes' sha256, and since when they are served there.
+    pub sha256: Option<String>,
+    pub since: Option<String>,
     /// The content guard of its distribution (as loaded when the file was), asked again at
     /// every request. A change to it is a write, which empties the cache.
     pub guard: Option<std::sync::Arc<crate::models::content_guard::Loaded>>,
@@ -93,6 +96,8 @@ mod tests {
             key: key.into(),
             size: 1,
             name: "a.bin".into(),
+            sha256: None,
+            since: None,
         }
     }
 

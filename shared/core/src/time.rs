@@ -31,6 +31,31 @@ pub fn format_system_time(t: SystemTime) -> String {
     )
 }
 
+/// A stored timestamp (as [`format_system_time`] writes them) as a time; `None` for other text.
+pub fn parse(stored: &str) -> Option<SystemTime> {
+    let s = normalize(stored)?;
+    let num = |a: usize, b: usize| s.get(a..b)?.parse::<i64>().ok();
+    let (y, m, d) = (num(0, 4)?, num(5, 7)?, num(8, 10)?);
+    let (hh, mm, ss, micros) = (num(11, 13)?, num(14, 16)?, num(17, 19)?, num(20, 26)?);
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) || hh > 23 || mm > 59 || ss > 60 {
+        return None;
+    }
+    let secs = days_from_civil(y, m, d) * 86_400 + hh * 3600 + mm * 60 + ss;
+    let secs = u64::try_from(secs).ok()?;
+    Some(UNIX_EPOCH + Duration::from_secs(secs) + Duration::from_micros(micros as u64))
+}
+
+/// (year, month, day) to days since 1970-01-01, the inverse of [`civil_from_days`].
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = if m > 2 { m - 3 } else { m + 9 };
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
 /// Days since 1970-01-01 to (year, month, day), after Howard Hinnant's civil calendar algorithm.
 fn civil_from_days(z: i64) -> (i64, u32, u32) {
     let z = z + 719_468;
@@ -114,5 +139,10 @@ mod tests {
             "2024-01-02T03:04:05.500000Z"
         );
         assert!(normalize("yesterday").is_none());
+        let t = SystemTime::now();
+        let stored = format_system_time(t);
+        assert_eq!(format_system_time(parse(&stored).unwrap()), stored);
+        assert_eq!(parse("1970-01-01T00:00:00.000000Z"), Some(UNIX_EPOCH));
+        assert!(parse("2024-13-01T00:00:00Z").is_none());
     }
 }

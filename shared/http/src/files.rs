@@ -8,6 +8,90 @@ use depot_core::{CoreError, CoreResult};
 
 use crate::AppState;
 
+/// How shared caches may keep a served file: always revalidated (Pulp's edge cache control).
+pub const EDGE_CACHE_CONTROL: &str = "public, max-age=0, must-revalidate";
+
+/// What a client revalidates a served file by (its ETag and Last-Modified), and whether the
+/// copy the request says it has is current.
+pub struct Revalidation {
+    etag: Option<HeaderValue>,
+    last_modified: Option<HeaderValue>,
+    pub not_modified: bool,
+}
+
+impl Revalidation {
+    /// For a file with bytes `sha256`, served at its path since `since` (a stored timestamp):
+    /// a GET or HEAD is answered 304 when its `If-None-Match` names the ETag or, without one,
+    /// its `If-Modified-Since` is no earlier than Last-Modified (RFC 9110's order).
+    pub fn of(
+        method: &Method,
+        request: &axum::http::HeaderMap,
+        sha256: Option<&str>,
+        since: Option<&str>,
+    ) -> Self {
+        let etag = sha256.map(|s| format!("\"{s}\""));
+        let modified = since
+            .and_then(depot_core::time::parse)
+            .filter(|t| *t <= std::time::SystemTime::now());
+        let text = |name| {
+            request
+                .get(name)
+                .and_then(|v: &HeaderValue| v.to_str().ok())
+        };
+        let safe = matches!(*method, Method::GET | Method::HEAD);
+        let not_modified = safe
+            && match (text(header::IF_NONE_MATCH), text(header::IF_MODIFIED_SINCE)) {
+                (Some(tags), _) => etag.as_deref().is_some_and(|ours| {
+                    tags.split(',')
+                        .map(|t| t.trim().trim_start_matches("W/"))
+                        .any(|t| t == "*" || t == ours)
+                }),
+                (None, Some(date)) => match (modified, httpdate::parse_http_date(date)) {
+                    // Last-Modified has whole seconds: compare at that precision.
+                    (Some(m), Ok(copy)) => {
+                        httpdate::HttpDate::from(m) <= httpdate::HttpDate::from(copy)
+                    }
+                    _ => false,
+                },
+                (None, None) => false,
+            };
+        Self {
+            etag: etag.and_then(|e| HeaderValue::from_str(&e).ok()),
+            last_modified: modified
+                .and_then(|m| HeaderValue::from_str(&httpdate::fmt_http_date(m)).ok()),
+            not_modified,
+        }
+    }
+
+    /// Adds the validators and the cache control to an answer; a redirect to object storage is
+    /// not to be kept (Pulp's `no-store`).
+    pub fn apply(&self, resp: &mut Response) {
+        if resp.status() == StatusCode::FOUND {
+            let no_store = HeaderValue::from_static("no-store");
+            resp.headers_mut().insert(header::CACHE_CONTROL, no_store);
+            return;
+        }
+        let h = resp.headers_mut();
+        h.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static(EDGE_CACHE_CONTROL),
+        );
+        if let Some(e) = &self.etag {
+            h.insert(header::ETAG, e.clone());
+        }
+        if let Some(m) = &self.last_modified {
+            h.insert(header::LAST_MODIFIED, m.clone());
+        }
+    }
+
+    /// The 304 for a client whose copy is current.
+    pub fn not_modified_response(&self) -> Response {
+        let mut resp = StatusCode::NOT_MODIFIED.into_response();
+        self.apply(&mut resp);
+        resp
+    }
+}
+
 /// Up to this size a file is read into memory in one go rather than streamed.
 const READ_WHOLE_UP_TO: i64 = 256 * 1024;
 

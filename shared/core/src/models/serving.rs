@@ -33,11 +33,15 @@ pub struct Matched {
 /// A file to send.
 #[derive(Debug, Clone)]
 pub enum File {
-    /// Stored bytes: storage key and size, and the malware scan's finding when it found one.
+    /// Stored bytes: storage key and size, and the malware scan's finding when it found one;
+    /// with what a client revalidates its copy by: the bytes' sha256 (the ETag) and when what
+    /// is served at the path was made (the publication or version: Last-Modified).
     Stored {
         key: String,
         size: i64,
         infected: Option<String>,
+        sha256: Option<String>,
+        since: Option<String>,
     },
     /// Known but not downloaded yet (on demand): fetch it from a remote.
     Remote {
@@ -116,6 +120,8 @@ fn file_from_row(row: &AnyRow) -> CoreResult<Option<File>> {
             key,
             size: row.try_get::<Option<i64>, _>(1)?.unwrap_or(0),
             infected: row.try_get(4)?,
+            sha256: row.try_get(5)?,
+            since: row.try_get(6)?,
         }));
     }
     match row.try_get::<Option<String>, _>(2)? {
@@ -151,7 +157,8 @@ pub async fn find_file(db: &Db, served: &Served, relative_path: &str) -> CoreRes
     let row =
         match &served.publication_id {
             Some(p) => sqlx::query(
-                "SELECT COALESCE(pa.file, a.file), COALESCE(pa.size, a.size), ca.id, ca.content_id, s.signature \
+                "SELECT COALESCE(pa.file, a.file), COALESCE(pa.size, a.size), ca.id, ca.content_id, s.signature, \
+                 COALESCE(pa.sha256, a.sha256), (SELECT p.created FROM publications p WHERE p.id = $1) \
                  FROM published_files pf \
                  LEFT JOIN artifacts pa ON pa.id = pf.artifact_id \
                  LEFT JOIN content_artifacts ca ON ca.id = pf.content_artifact_id \
@@ -165,7 +172,9 @@ pub async fn find_file(db: &Db, served: &Served, relative_path: &str) -> CoreRes
             .await?,
             None => {
                 let sql = format!(
-                    "SELECT a.file, a.size, ca.id, ca.content_id, s.signature FROM content_artifacts ca \
+                    "SELECT a.file, a.size, ca.id, ca.content_id, s.signature, a.sha256, \
+                 (SELECT v.created FROM repository_versions v WHERE v.repository_id = $1 AND v.number = $2) \
+                 FROM content_artifacts ca \
                  JOIN repository_contents rc ON rc.content_id = ca.content_id \
                  LEFT JOIN artifacts a ON a.id = ca.artifact_id \
                  LEFT JOIN artifact_scans s ON s.sha256 = a.sha256 AND s.state = 'infected' \
