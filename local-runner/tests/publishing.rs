@@ -78,7 +78,15 @@ async fn file_distributions_serve_publications_and_autopublish_makes_them() {
             "{created:?}"
         );
         assert!(created[2].contains("/content/file/files/"), "{created:?}");
+        // Each PRN names its resource, a version's its own id.
+        let (_, v) = app.call("GET", created[0], None).await;
         let (_, p) = app.call("GET", created[1], None).await;
+        let (_, c) = app.call("GET", created[2], None).await;
+        assert_eq!(
+            t["created_resource_prns"],
+            json!([v["prn"], p["prn"], c["prn"]]),
+            "{engine}"
+        );
         assert_eq!(p["manifest"], "TEST_MANIFEST", "{engine} {p}");
         assert_eq!(p["repository_version"], created[0]);
         let (status, body) = app.fetch("/pulp/content/auto/a.txt").await;

@@ -22,7 +22,7 @@ fn add(ctx: TaskContext, args: Add) -> TaskFuture {
         }
         let created = store::new_version(db, &args.repository_id, Change::add(add)).await?;
         if let Some(v) = &created {
-            ctx.created(v.href());
+            ctx.new_version(v).await?;
         }
         Ok(None)
     })

@@ -35,7 +35,7 @@ fn cache(ctx: TaskContext, args: Cache) -> TaskFuture {
         }
         let created = store::new_version(&core.db, &repo.id, Change::add(add)).await?;
         if let Some(v) = &created {
-            ctx.created(v.href());
+            ctx.new_version(v).await?;
         }
         Ok(None)
     })

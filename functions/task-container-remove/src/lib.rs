@@ -37,7 +37,7 @@ fn remove(ctx: TaskContext, args: Remove) -> TaskFuture {
         let ids: Vec<String> = gone.into_iter().collect();
         store::unpend(db, repo, &ids).await?;
         if let Some(v) = version::create_next(db, repo, Change::remove(ids)).await? {
-            ctx.created(v.href());
+            ctx.new_version(&v).await?;
         }
         Ok(None)
     })

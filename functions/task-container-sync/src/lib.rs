@@ -62,7 +62,7 @@ fn sync(ctx: TaskContext, Sync(args): Sync) -> TaskFuture {
         let change = Change::synced(add, args.mirror);
         let created = store::new_version(&core.db, &repo.id, change).await?;
         if let Some(v) = &created {
-            ctx.created(v.href());
+            ctx.new_version(v).await?;
         }
         Ok(None)
     })

@@ -44,6 +44,8 @@ pub struct Task {
     pub error: Value,
     pub progress_reports: Value,
     pub created_resources: Vec<String>,
+    /// Their PRNs, in the same order (empty for tasks that ended before they were kept).
+    pub created_resource_prns: Vec<String>,
     pub result: Value,
     /// The domain it was dispatched in, which it runs in.
     pub domain_id: String,
@@ -51,7 +53,7 @@ pub struct Task {
 
 pub const COLUMNS: &str = "id, seq, name, handler, state, args, logging_cid, created_by, task_group_id, parent_task_id, \
     exclusive_resources, shared_resources, created, updated, unblocked_at, started_at, finished_at, worker, error, \
-    progress_reports, created_resources, result, domain_id";
+    progress_reports, created_resources, result, domain_id, created_resource_prns";
 
 /// Tasks as lists see them.
 pub static TABLE: Table = Table {
@@ -126,6 +128,7 @@ impl Task {
             error: get_json(row, "error")?,
             progress_reports: get_json(row, "progress_reports")?,
             created_resources: string_list(get_json(row, "created_resources")?),
+            created_resource_prns: string_list(get_json(row, "created_resource_prns")?),
             result: get_json(row, "result")?,
             domain_id: row.try_get("domain_id")?,
         })
@@ -184,11 +187,14 @@ impl Task {
                 .as_array()
                 .cloned()
                 .unwrap_or_default(),
-            created_resource_prns: self
-                .created_resources
-                .iter()
-                .filter_map(|h| href_to_prn(h))
-                .collect(),
+            created_resource_prns: match self.created_resource_prns.len() {
+                n if n == self.created_resources.len() => self.created_resource_prns.clone(),
+                _ => self
+                    .created_resources
+                    .iter()
+                    .filter_map(|h| href_to_prn(h))
+                    .collect(),
+            },
             created_resources: self.created_resources.clone(),
             reserved_resources_record: self.reserved_resources_record(),
             result: if self.result.is_null() {

@@ -107,20 +107,26 @@ impl TaskRegistry {
 pub struct TaskContext {
     pub core: Core,
     pub task: Task,
-    created: Arc<Mutex<Vec<String>>>,
+    created: Arc<Mutex<Vec<(String, String)>>>,
     pub progress: Progress,
 }
 
 impl TaskContext {
-    /// Records an href for the task's `created_resources`.
+    /// Records an href for the task's `created_resources` (its PRN told by the href).
     pub fn created(&self, href: String) {
-        self.created.lock().expect("created list").push(href);
+        let prn = crate::hrefs::to_prn(&href).unwrap_or_default();
+        self.created_with(href, prn);
+    }
+
+    /// Records a created resource's href and PRN.
+    fn created_with(&self, href: String, prn: String) {
+        self.created.lock().expect("created list").push((href, prn));
     }
 
     /// Records a new repository version as created and, when its repository has `autopublish`
     /// set, publishes it as the repository's plugin does (the publication is created too).
     pub async fn new_version(&self, v: &crate::models::version::Version) -> CoreResult<()> {
-        self.created(v.href());
+        self.created_with(v.href(), v.prn());
         let repo = crate::models::repository::get(&self.core.db, &v.repository_id).await?;
         let hook = crate::plugin::owner_of(repo.kind).and_then(|p| p.autopublish);
         if let (true, Some(publish)) = (repo.autopublish, hook) {
@@ -381,9 +387,10 @@ async fn finish(
     state: &str,
     result: Option<Value>,
     error: Option<Value>,
-    created: Vec<String>,
+    created: Vec<(String, String)>,
     progress: Value,
 ) -> CoreResult<()> {
+    let (hrefs, prns): (Vec<String>, Vec<String>) = created.into_iter().unzip();
     // Whatever the task changed is committed by now; what the content app remembers may be stale.
     core.serving_cache.invalidate();
     let now = crate::time::now();
@@ -391,15 +398,16 @@ async fn finish(
     lock(&mut tx).await?;
     sqlx::query(
         "UPDATE tasks SET state = $2, finished_at = $3, updated = $3, result = $4, error = $5, created_resources = $6, \
-         progress_reports = $7 WHERE id = $1 AND state IN ('waiting', 'running', 'canceling')",
+         progress_reports = $7, created_resource_prns = $8 WHERE id = $1 AND state IN ('waiting', 'running', 'canceling')",
     )
     .bind(task_id)
     .bind(state)
     .bind(&now)
     .bind(result.map(|r| r.to_string()))
     .bind(error.map(|e| e.to_string()))
-    .bind(json!(created).to_string())
+    .bind(json!(hrefs).to_string())
     .bind(progress.to_string())
+    .bind(json!(prns).to_string())
     .execute(&mut *tx)
     .await?;
     let unblocked = unblock(&mut tx).await?;
