@@ -69,16 +69,7 @@ fn sync(ctx: TaskContext, args: Sync) -> TaskFuture {
         let remote = remote::get(&core.db, &args.remote_id).await?;
         let repo = repository::get(&core.db, &args.repository_id).await?;
 
-        ctx.progress
-            .start(
-                "sync.downloading.metadata",
-                "Downloading Metadata Files",
-                Some(1),
-            )
-            .await;
-        let bytes = fetch_manifest(core, &remote, &remote.url).await?;
-        ctx.progress.advance("sync.downloading.metadata", 1).await;
-        ctx.progress.complete("sync.downloading.metadata").await;
+        let bytes = fetch_manifest(&ctx, &remote, &remote.url).await?;
         let manifest_sha = sha256_hex(&bytes);
         let raw_manifest = bytes::Bytes::from(bytes);
         let text = std::str::from_utf8(&raw_manifest)
@@ -175,16 +166,7 @@ fn refresh_acs(ctx: TaskContext, args: AcsRefresh) -> TaskFuture {
             return Ok(None); // the path was removed since the refresh was asked for
         };
         let url = acs::path_url(&remote.url, &path.path);
-        ctx.progress
-            .start(
-                "sync.downloading.metadata",
-                "Downloading Metadata Files",
-                Some(1),
-            )
-            .await;
-        let bytes = fetch_manifest(core, &remote, &url).await?;
-        ctx.progress.advance("sync.downloading.metadata", 1).await;
-        ctx.progress.complete("sync.downloading.metadata").await;
+        let bytes = fetch_manifest(&ctx, &remote, &url).await?;
         let text = std::str::from_utf8(&bytes)
             .map_err(|_| CoreError::Remote("The PULP_MANIFEST is not UTF-8 text.".into()))?;
         let files: Vec<AcsFile> = parse_manifest(text, &url)?
@@ -211,10 +193,18 @@ fn refresh_acs(ctx: TaskContext, args: AcsRefresh) -> TaskFuture {
     })
 }
 
-/// The manifest at `url`, read with `remote`'s settings, at most [`MAX_MANIFEST`] bytes.
-async fn fetch_manifest(core: &Core, remote: &Remote, url: &str) -> CoreResult<Vec<u8>> {
-    let resp = download::get(core, remote, url).await?;
-    read_limited(resp).await
+/// The manifest at `url`, read with `remote`'s settings, at most [`MAX_MANIFEST`] bytes, under
+/// Pulp's progress report for it.
+async fn fetch_manifest(ctx: &TaskContext, remote: &Remote, url: &str) -> CoreResult<Vec<u8>> {
+    const CODE: &str = "sync.downloading.metadata";
+    ctx.progress
+        .start(CODE, "Downloading Metadata Files", Some(1))
+        .await;
+    let resp = download::get(&ctx.core, remote, url).await?;
+    let bytes = read_limited(resp).await?;
+    ctx.progress.advance(CODE, 1).await;
+    ctx.progress.complete(CODE).await;
+    Ok(bytes)
 }
 
 async fn read_limited(resp: reqwest::Response) -> CoreResult<Vec<u8>> {
