@@ -789,6 +789,10 @@ async fn generic_lists_hold_every_type_the_caller_may_see() {
             .await;
         assert_eq!(page["count"], 1, "{engine} {page}");
         assert_eq!(page["results"][0]["pulp_href"], unit.as_str());
+        assert_eq!(
+            page["results"][0]["artifacts"],
+            json!({"g.txt": a["pulp_href"]})
+        );
 
         // A user with no role sees none of it; a role on one repository shows that one and
         // its content.

@@ -70,9 +70,10 @@ async fn list_all(
         &[("pulp_created", true)],
     )?;
     let (count, rows) = fetch_page(&state, &q, &params, &query, Some("pulp_labels")).await?;
-    let results = rows
-        .iter()
-        .map(|r| content::generic_response(r).map(|c| serde_json::to_value(c).unwrap_or_default()))
-        .collect::<Result<Vec<_>, _>>()?;
+    let results = content::generic_responses(&state.db, &rows)
+        .await?
+        .into_iter()
+        .map(|c| serde_json::to_value(c).unwrap_or_default())
+        .collect();
     Ok(ok(&params.page(&query, count, results)))
 }

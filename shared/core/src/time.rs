@@ -31,6 +31,35 @@ pub fn format_system_time(t: SystemTime) -> String {
     )
 }
 
+/// The time of day and its UTC offset in seconds: `Z`, `+HH:MM`, `+HHMM` or none (UTC). A `+`
+/// that came through a query string unescaped reads as a space.
+fn split_offset(time: &str) -> Option<(&str, i64)> {
+    if let Some(t) = time.strip_suffix('Z') {
+        return Some((t, 0));
+    }
+    for len in [6, 5] {
+        let Some(at) = time.len().checked_sub(len) else {
+            continue;
+        };
+        let (t, off) = time.split_at(at);
+        let sign = match off.as_bytes().first() {
+            Some(b'+') | Some(b' ') => 1,
+            Some(b'-') => -1,
+            _ => continue,
+        };
+        let digits: String = off[1..].chars().filter(|c| *c != ':').collect();
+        let colon_ok = (len == 6) == off[1..].contains(':');
+        if digits.len() == 4 && colon_ok && digits.chars().all(|c| c.is_ascii_digit()) {
+            let (h, m): (i64, i64) = (digits[..2].parse().ok()?, digits[2..].parse().ok()?);
+            if h > 23 || m > 59 {
+                return None;
+            }
+            return Some((t, sign * (h * 3600 + m * 60)));
+        }
+    }
+    Some((time, 0))
+}
+
 /// A stored timestamp (as [`format_system_time`] writes them) as a time; `None` for other text.
 pub fn parse(stored: &str) -> Option<SystemTime> {
     let s = normalize(stored)?;
@@ -92,12 +121,8 @@ pub fn normalize(input: &str) -> Option<String> {
     if s.len() == 10 {
         return Some(format!("{date}T00:00:00.000000Z"));
     }
-    let rest = &s[11..];
-    // A `+` that came through a query string unescaped reads as a space.
-    let time = rest
-        .trim_end_matches('Z')
-        .trim_end_matches("+00:00")
-        .trim_end_matches(" 00:00");
+    let (rest, offset) = split_offset(&s[11..])?;
+    let time = rest;
     let (hms, frac) = time.split_once('.').unwrap_or((time, ""));
     if hms.len() != 8 || !frac.chars().all(|c| c.is_ascii_digit()) {
         return None;
@@ -107,7 +132,16 @@ pub fn normalize(input: &str) -> Option<String> {
     while frac.len() < 6 {
         frac.push('0');
     }
-    Some(format!("{date}T{hms}.{frac}Z"))
+    let utc = format!("{date}T{hms}.{frac}Z");
+    if offset == 0 {
+        return Some(utc);
+    }
+    let t = parse(&utc)?;
+    let shifted = match offset > 0 {
+        true => t.checked_sub(Duration::from_secs(offset as u64))?,
+        false => t.checked_add(Duration::from_secs(offset.unsigned_abs()))?,
+    };
+    Some(format_system_time(shifted))
 }
 
 #[cfg(test)]
@@ -138,6 +172,20 @@ mod tests {
             normalize("2024-01-02T03:04:05.5 00:00").unwrap(),
             "2024-01-02T03:04:05.500000Z"
         );
+        // The offsets clients send (the Python bindings write `+0000`), turned into UTC.
+        assert_eq!(
+            normalize("2024-01-02T03:04:05.271657+0000").unwrap(),
+            "2024-01-02T03:04:05.271657Z"
+        );
+        assert_eq!(
+            normalize("2024-01-02T03:04:05+02:00").unwrap(),
+            "2024-01-02T01:04:05.000000Z"
+        );
+        assert_eq!(
+            normalize("2024-01-02 00:30:00-0100").unwrap(),
+            "2024-01-02T01:30:00.000000Z"
+        );
+        assert!(normalize("2024-01-02T03:04:05+2500").is_none());
         assert!(normalize("yesterday").is_none());
         let t = SystemTime::now();
         let stored = format_system_time(t);

@@ -120,10 +120,29 @@ pub struct ContentResponse {
     pub pulp_labels: super::Labels,
     /// Always null: vulnerability reports are not kept.
     pub vuln_report: Option<Value>,
+    /// Each file of the unit by its relative path: its artifact's href (null while on demand).
+    pub artifacts: serde_json::Map<String, Value>,
 }
 
-/// A row of [`TABLE`] as [`ContentResponse`].
-pub fn generic_response(row: &AnyRow) -> CoreResult<ContentResponse> {
+/// Rows of [`TABLE`] as [`ContentResponse`]s, with their files.
+pub async fn generic_responses(db: &Db, rows: &[AnyRow]) -> CoreResult<Vec<ContentResponse>> {
+    let ids: Vec<String> = rows
+        .iter()
+        .map(|r| r.try_get("id"))
+        .collect::<Result<_, _>>()?;
+    let mut files = artifacts_of(db, &ids).await?;
+    rows.iter()
+        .zip(&ids)
+        .map(|(row, id)| {
+            let mut unit = generic_response(row)?;
+            unit.artifacts = files.remove(id).unwrap_or_default();
+            Ok(unit)
+        })
+        .collect()
+}
+
+/// A row of [`TABLE`] as [`ContentResponse`], without its files.
+fn generic_response(row: &AnyRow) -> CoreResult<ContentResponse> {
     let id: String = row.try_get("id")?;
     let kind = plugin::find(Family::Content, &row.try_get::<String, _>("pulp_type")?)?;
     Ok(ContentResponse {
@@ -133,5 +152,35 @@ pub fn generic_response(row: &AnyRow) -> CoreResult<ContentResponse> {
         pulp_last_updated: row.try_get("updated")?,
         pulp_labels: super::labels_from_text(&row.try_get::<String, _>("pulp_labels")?),
         vuln_report: None,
+        artifacts: Default::default(),
     })
+}
+
+/// The files of the content units `ids`: content id -> relative path -> artifact href (null
+/// while the file is on demand). One query for a page of units.
+async fn artifacts_of(
+    db: &Db,
+    ids: &[String],
+) -> CoreResult<std::collections::HashMap<String, serde_json::Map<String, Value>>> {
+    let mut out: std::collections::HashMap<String, serde_json::Map<String, Value>> =
+        Default::default();
+    if ids.is_empty() {
+        return Ok(out);
+    }
+    let sql = format!(
+        "SELECT content_id, relative_path, artifact_id FROM content_artifacts WHERE content_id IN ({})",
+        crate::db::placeholders(1, ids.len())
+    );
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for id in ids {
+        q = q.bind(id);
+    }
+    for row in q.fetch_all(db.pool()).await? {
+        let artifact: Option<String> = row.try_get(2)?;
+        let href = artifact.map_or(Value::Null, |a| crate::hrefs::ARTIFACT.href(&a).into());
+        out.entry(row.try_get(0)?)
+            .or_default()
+            .insert(row.try_get(1)?, href);
+    }
+    Ok(out)
 }
