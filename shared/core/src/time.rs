@@ -104,6 +104,10 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 /// Returns `None` when the value is not a timestamp.
 pub fn normalize(input: &str) -> Option<String> {
     let s = input.trim();
+    // Every valid form is ASCII; anything else could not be sliced by byte position safely.
+    if !s.is_ascii() {
+        return None;
+    }
     let bytes = s.as_bytes();
     if bytes.len() < 10 || bytes[4] != b'-' || bytes[7] != b'-' {
         return None;
@@ -186,11 +190,28 @@ mod tests {
             "2024-01-02T01:30:00.000000Z"
         );
         assert!(normalize("2024-01-02T03:04:05+2500").is_none());
+        assert!(normalize("2024-01-0é03:04:05").is_none());
+        assert!(normalize("2024-01-02Té").is_none());
         assert!(normalize("yesterday").is_none());
         let t = SystemTime::now();
         let stored = format_system_time(t);
         assert_eq!(format_system_time(parse(&stored).unwrap()), stored);
         assert_eq!(parse("1970-01-01T00:00:00.000000Z"), Some(UNIX_EPOCH));
         assert!(parse("2024-13-01T00:00:00Z").is_none());
+    }
+
+    mod properties {
+        use proptest::prelude::*;
+
+        proptest! {
+            #[test]
+            fn any_filter_text_is_judged_without_panic(text in ".{0,40}", ascii in "[0-9T:. +Z-]{0,32}") {
+                for t in [&text, &ascii] {
+                    if let Some(n) = super::super::normalize(t) {
+                        let _ = super::super::parse(&n);
+                    }
+                }
+            }
+        }
     }
 }
