@@ -13,7 +13,7 @@ use depot_core::models::list::ListQuery;
 use depot_core::plugin::Family;
 use depot_http::list::{content_family_scope, fetch_page, href_filters_any};
 use depot_http::openapi::{self, ApiDoc, Op};
-use depot_http::plugin_api::content::repository_version_filters;
+use depot_http::plugin_api::content::{VERSION_FILTERS, repository_version_filters};
 use depot_http::plugin_api::{self, FamilyApi};
 use depot_http::{ApiResult, AppState, Caller, ListParams, QueryMap, ok};
 
@@ -27,15 +27,11 @@ pub fn openapi(doc: &mut ApiDoc) {
     plugin_api::document::<ContentFamily>(doc, depot_plugins::visit_api);
     let page = doc.paginated::<ContentResponse>();
     let filters = openapi::list_filters(
-        &[
-            "repository_version",
-            "repository_version_added",
-            "repository_version_removed",
-            "added_between",
-            "removed_between",
-            "pulp_label_select",
-            "pulp_type__in",
-        ],
+        &["pulp_label_select", "pulp_type__in"]
+            .iter()
+            .chain(&VERSION_FILTERS)
+            .copied()
+            .collect::<Vec<_>>(),
         &["pulp_href__in", "prn__in", "pulp_id__in"],
     );
     doc.add(

@@ -16,10 +16,7 @@ use depot_core::tasks::{Dispatch, TaskContext, TaskFuture, TaskRegistry};
 use depot_core::users::User;
 use depot_core::{CoreError, CoreResult};
 use depot_http::crud::{self, Resource};
-use depot_http::expression::{self, GENERIC_FILTERS};
-use depot_http::list::{
-    family_scope, href_filters, href_filters_any, name_filters, page_response, scoped,
-};
+use depot_http::list::{generic_query, href_filters, name_filters, page_response, scoped};
 use depot_http::openapi::{self, ApiDoc};
 use depot_http::{
     ApiResult, AppState, Caller, CorrelationId, Fields, ListParams, QueryMap, created, dispatched,
@@ -171,14 +168,8 @@ pub async fn list_all(
     query: QueryMap,
 ) -> ApiResult<Response> {
     let params = ListParams::from_query(&query)?;
-    let mut q = ListQuery::of(&repository::TABLE);
-    q.with(family_scope(&state, &caller, Family::Repository).await?)?;
-    let plain = |q: &mut ListQuery, query: &QueryMap| {
-        name_filters(q, query, "name")?;
-        href_filters_any(q, query, Family::Repository)
-    };
-    plain(&mut q, &query)?;
-    expression::apply(&mut q, &query, &repository::TABLE, GENERIC_FILTERS, plain)?;
+    let table = &repository::TABLE;
+    let mut q = generic_query(&state, &caller, &query, table, Family::Repository).await?;
     let orderings = ["name", "pulp_created", "pulp_last_updated", "pk"];
     params.order(&mut q, &orderings, &[("name", false)])?;
     page_response(&state, &q, &params, &query, Some("pulp_labels"), |r| {

@@ -271,7 +271,7 @@ pub async fn artifact(
             other => return other,
         }
         attempt += 1;
-        tokio::time::sleep(Duration::from_millis(200 * (1 << attempt.min(5)))).await;
+        backoff(attempt).await;
     }
 }
 
@@ -376,6 +376,11 @@ async fn bearer_token(core: &Core, remote: &Remote, challenge: &str) -> CoreResu
     Ok(Some(format!("Bearer {token}")))
 }
 
+/// The wait before retry `attempt` (from 1): doubling from 400 ms, at most 6.4 s.
+async fn backoff(attempt: u32) {
+    tokio::time::sleep(Duration::from_millis(200 * (1 << attempt.min(5)))).await;
+}
+
 /// One request with retries of connection errors and 5xx/429 answers.
 async fn send_once(
     core: &Core,
@@ -398,7 +403,7 @@ async fn send_once(
             });
         }
         attempt += 1;
-        tokio::time::sleep(Duration::from_millis(200 * (1 << attempt.min(5)))).await;
+        backoff(attempt).await;
     }
 }
 

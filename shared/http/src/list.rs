@@ -44,21 +44,39 @@ pub fn number_filters(q: &mut ListQuery, query: &QueryMap, field: &'static str) 
             q.with(Filter::Cmp(field, cmp, Bind::Int(n)))?;
         }
     }
-    // `__range=a,b`: from a to b, both included.
+    let number = |v: &str| v.trim().parse().ok().map(Bind::Int);
+    range_filter(
+        q,
+        query,
+        field,
+        number,
+        ("Enter a number.", "Enter two numbers."),
+    )
+}
+
+/// `<field>__range=a,b`: from a to b, both included; `parse` reads each end, `messages` say
+/// what is wrong with an end and with their count.
+fn range_filter(
+    q: &mut ListQuery,
+    query: &QueryMap,
+    field: &'static str,
+    parse: impl Fn(&str) -> Option<Bind>,
+    (bad_end, not_two): (&str, &str),
+) -> ApiResult<()> {
     let param = format!("{field}__range");
-    if query.get(&param).is_some() {
-        let ends: Vec<i64> = query
-            .list(&param)
-            .iter()
-            .map(|v| v.trim().parse())
-            .collect::<Result<_, _>>()
-            .map_err(|_| depot_core::CoreError::field(&param, "Enter a number."))?;
-        let [low, high] = ends[..] else {
-            return Err(depot_core::CoreError::field(&param, "Enter two numbers.").into());
-        };
-        q.with(Filter::Cmp(field, Cmp::Ge, Bind::Int(low)))?;
-        q.with(Filter::Cmp(field, Cmp::Le, Bind::Int(high)))?;
+    if query.get(&param).is_none() {
+        return Ok(());
     }
+    let ends: Vec<Bind> = query
+        .list(&param)
+        .iter()
+        .map(|v| parse(v))
+        .collect::<Option<_>>()
+        .ok_or_else(|| depot_core::CoreError::field(&param, bad_end))?;
+    let [low, high] =
+        <[Bind; 2]>::try_from(ends).map_err(|_| depot_core::CoreError::field(&param, not_two))?;
+    q.with(Filter::Cmp(field, Cmp::Ge, low))?;
+    q.with(Filter::Cmp(field, Cmp::Le, high))?;
     Ok(())
 }
 
@@ -72,24 +90,9 @@ pub fn time_filters(
 ) -> ApiResult<()> {
     for suffix in suffixes {
         if *suffix == "__range" {
-            let param = format!("{field}__range");
-            if query.get(&param).is_some() {
-                let ends: Vec<String> = query
-                    .list(&param)
-                    .iter()
-                    .map(|v| depot_core::time::normalize(v))
-                    .collect::<Option<_>>()
-                    .ok_or_else(|| {
-                        depot_core::CoreError::field(&param, "Enter a valid date/time.")
-                    })?;
-                let [low, high] = &ends[..] else {
-                    return Err(
-                        depot_core::CoreError::field(&param, "Enter two dates/times.").into(),
-                    );
-                };
-                q.with(Filter::Cmp(field, Cmp::Ge, Bind::Text(low.clone())))?;
-                q.with(Filter::Cmp(field, Cmp::Le, Bind::Text(high.clone())))?;
-            }
+            let time = |v: &str| depot_core::time::normalize(v).map(Bind::Text);
+            let messages = ("Enter a valid date/time.", "Enter two dates/times.");
+            range_filter(q, query, field, time, messages)?;
             continue;
         }
         let cmp = match *suffix {
@@ -151,7 +154,8 @@ pub fn href_filters_on(
 /// matches nothing), with Pulp's messages for anything else.
 fn checked_refs(query: &QueryMap) -> CoreResult<()> {
     for id in query.list("pulp_id__in") {
-        if !is_uuid(&id) {
+        // The hyphenated form only (36 characters), as Pulp's filter takes it.
+        if id.len() != 36 || uuid::Uuid::parse_str(&id).is_err() {
             return Err(depot_core::CoreError::field(
                 "pulp_id__in",
                 "Enter a valid UUID.",
@@ -168,15 +172,6 @@ fn checked_refs(query: &QueryMap) -> CoreResult<()> {
         }
     }
     Ok(())
-}
-
-fn is_uuid(s: &str) -> bool {
-    let groups: Vec<&str> = s.split('-').collect();
-    groups.len() == 5
-        && groups
-            .iter()
-            .zip([8, 4, 4, 4, 12])
-            .all(|(g, n)| g.len() == n && g.chars().all(|c| c.is_ascii_hexdigit()))
 }
 
 /// Keeps only the rows the caller may see, when `scope` says they may not see all.
@@ -347,4 +342,30 @@ pub fn orphaned_for(
     q.with(orphan)?;
     q.with(Filter::Cmp("pulp_created", Cmp::Le, Bind::Text(cutoff)))?;
     Ok(())
+}
+
+/// The query of a generic list whose rows have names (`repositories/`, `remotes/`): every type
+/// of `family` the caller may see, with the name, href and type filters and Pulp's `q` over them.
+pub async fn generic_query(
+    state: &AppState,
+    caller: &Caller,
+    query: &QueryMap,
+    table: &'static depot_core::models::list::Table,
+    family: depot_core::plugin::Family,
+) -> ApiResult<ListQuery> {
+    let mut q = ListQuery::of(table);
+    q.with(family_scope(state, caller, family).await?)?;
+    let plain = |q: &mut ListQuery, query: &QueryMap| {
+        name_filters(q, query, "name")?;
+        href_filters_any(q, query, family)
+    };
+    plain(&mut q, query)?;
+    crate::expression::apply(
+        &mut q,
+        query,
+        table,
+        crate::expression::GENERIC_FILTERS,
+        plain,
+    )?;
+    Ok(q)
 }

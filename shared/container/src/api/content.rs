@@ -13,6 +13,7 @@ use depot_core::models::list::{Bind, Filter, ListQuery, Row as AnyRow, Table};
 use depot_core::{CoreError, CoreResult};
 use depot_http::list::{fetch_page, href_filters, name_filters};
 use depot_http::openapi::{self, ApiDoc, Op};
+use depot_http::plugin_api::content::VERSION_FILTERS;
 use depot_http::{ApiResult, AppState, Authenticated, Detail, ListParams, QueryMap, ok, shaped};
 use schemars::JsonSchema;
 use serde::Serialize;
@@ -351,15 +352,6 @@ async fn tags_read(
 
 // OpenAPI.
 
-/// The filters every content list takes besides its own.
-const COMMON_FILTERS: [&str; 6] = [
-    "repository_version",
-    "repository_version_added",
-    "repository_version_removed",
-    "added_between",
-    "removed_between",
-    "pulp_label_select",
-];
 const COMMON_CSV_FILTERS: [&str; 3] = ["pulp_href__in", "prn__in", "pulp_id__in"];
 
 /// A filter taking one value or a list sent as repeated parameters (pulp-cli sends a string
@@ -383,7 +375,14 @@ struct Ops {
 }
 
 fn add_ops(doc: &mut ApiDoc, o: Ops, page: Value, resp: Value) {
-    let plain: Vec<&str> = o.plain.iter().copied().chain(COMMON_FILTERS).collect();
+    // The filters every content list takes besides its own.
+    let plain: Vec<&str> = o
+        .plain
+        .iter()
+        .copied()
+        .chain(["pulp_label_select"])
+        .chain(VERSION_FILTERS)
+        .collect();
     let csv: Vec<&str> = o.csv.iter().copied().chain(COMMON_CSV_FILTERS).collect();
     let mut filters = openapi::list_filters(&plain, &csv);
     filters.extend(o.any_of.iter().map(|f| any_of_param(f)));

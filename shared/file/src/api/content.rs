@@ -14,8 +14,8 @@ use depot_http::body::FileField;
 use depot_http::list::{href_filters, name_filters, page_response};
 use depot_http::openapi::{self, ApiDoc, MULTIPART_FORM, Op};
 use depot_http::plugin_api::content::{
-    CreateRequest, create_request, creating, dispatch_create, labels, listing, reading,
-    repository_version_filters,
+    CreateRequest, VERSION_FILTERS, create_request, creating, dispatch_create, labels, listing,
+    reading, repository_version_filters,
 };
 use depot_http::{
     ApiResult, AppState, Caller, CorrelationId, Fields, ListParams, QueryMap, created, shaped,
@@ -162,13 +162,12 @@ pub fn openapi(doc: &mut ApiDoc) {
             "relative_path__startswith",
             "sha256",
             "digest",
-            "repository_version",
-            "repository_version_added",
-            "repository_version_removed",
-            "added_between",
-            "removed_between",
             "pulp_label_select",
-        ],
+        ]
+        .iter()
+        .chain(&VERSION_FILTERS)
+        .copied()
+        .collect::<Vec<_>>(),
         &[
             "relative_path__in",
             "pulp_href__in",

@@ -198,8 +198,19 @@ fn version_filter(param: &str, href: &str) -> ApiResult<(String, i64)> {
     })
 }
 
-/// Adds the `repository_version`, `repository_version_added` and `repository_version_removed`
-/// filters on content (the list's `id` field).
+/// The filters [`repository_version_filters`] applies, for the content lists' OpenAPI documents.
+pub const VERSION_FILTERS: [&str; 6] = [
+    "repository_version",
+    "repository_version_added",
+    "repository_version_removed",
+    "added_between",
+    "removed_between",
+    "orphaned_for",
+];
+
+/// Adds the filters every content list takes on content (the list's `id` field): by
+/// repository version (in it, added or removed by it, added or removed between two), and
+/// `orphaned_for`.
 pub async fn repository_version_filters(
     state: &AppState,
     q: &mut ListQuery,

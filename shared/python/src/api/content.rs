@@ -12,7 +12,9 @@ use depot_core::models::list::{Bind, Filter, ListQuery, Match};
 use depot_http::body::FileField;
 use depot_http::list::{href_filters, name_filters, page_response};
 use depot_http::openapi::{self, ApiDoc, Op};
-use depot_http::plugin_api::content::{create_request, creating, listing, reading};
+use depot_http::plugin_api::content::{
+    VERSION_FILTERS, create_request, creating, listing, reading,
+};
 use depot_http::{
     ApiResult, AppState, Caller, CorrelationId, Fields, ListParams, QueryMap, shaped,
 };
@@ -226,12 +228,11 @@ pub fn openapi(doc: &mut ApiDoc) {
             "sha256",
             "version",
             "pulp_label_select",
-            "repository_version",
-            "repository_version_added",
-            "repository_version_removed",
-            "added_between",
-            "removed_between",
-        ],
+        ]
+        .iter()
+        .chain(&VERSION_FILTERS)
+        .copied()
+        .collect::<Vec<_>>(),
         &[
             "name__in",
             "packagetype__in",
