@@ -238,11 +238,13 @@ async fn download_missing(ctx: &TaskContext, remote: &Remote, ids: &[String]) ->
             Some(todo.len() as i64),
         )
         .await;
+    let with_acs = !todo.is_empty() && acs::any(&core.db).await?;
     let mut results =
         futures_util::stream::iter(todo.into_iter().map(|(content_id, url, size, sha)| {
             let core = core.clone();
             let remote = remote.clone();
-            async move { fetch_one(&core, &remote, &content_id, &url, size, sha).await }
+            let file = (content_id, url, size, sha);
+            async move { fetch_one(&core, &remote, file, with_acs).await }
         }))
         .buffer_unordered(remote.download_concurrency());
     while let Some(res) = results.next().await {
@@ -253,15 +255,14 @@ async fn download_missing(ctx: &TaskContext, remote: &Remote, ids: &[String]) ->
     Ok(())
 }
 
-/// Downloads one file: from an alternate content source that offers the same sha256 when one
-/// does (and answers with the right bytes), else from `remote`.
+/// Downloads one file (content id, url, size, sha256): from an alternate content source that
+/// offers the same sha256 when the domain has any (`with_acs`) and one does (and answers with
+/// the right bytes), else from `remote`.
 async fn fetch_one(
     core: &Core,
     remote: &Remote,
-    content_id: &str,
-    url: &str,
-    size: Option<i64>,
-    sha: Option<String>,
+    (content_id, url, size, sha): (String, String, Option<i64>, Option<String>),
+    with_acs: bool,
 ) -> CoreResult<()> {
     let expected = Expected {
         size: size.map(|s| s as u64),
@@ -270,20 +271,20 @@ async fn fetch_one(
             .map(|s| vec![(Algorithm::Sha256, s)])
             .unwrap_or_default(),
     };
-    if let Some(sha) = &sha {
+    if let (Some(sha), true) = (&sha, with_acs) {
         for (acs_url, acs_remote_id) in acs::sources(&core.db, sha).await? {
             let Ok(acs_remote) = remote::get(&core.db, &acs_remote_id).await else {
                 continue;
             };
             match download::artifact(core, &acs_remote, &acs_url, &expected).await {
                 Ok(artifact) => {
-                    return content::attach_artifact(&core.db, content_id, &artifact.id).await;
+                    return content::attach_artifact(&core.db, &content_id, &artifact.id).await;
                 }
                 Err(e) => tracing::warn!("alternate content source {acs_url} failed: {e}"),
             }
         }
     }
-    let artifact = download::artifact(core, remote, url, &expected)
+    let artifact = download::artifact(core, remote, &url, &expected)
         .await
         .map_err(|e| match e {
             CoreError::Invalid(_) => CoreError::Remote(format!(
@@ -291,7 +292,7 @@ async fn fetch_one(
             )),
             other => other,
         })?;
-    content::attach_artifact(&core.db, content_id, &artifact.id).await
+    content::attach_artifact(&core.db, &content_id, &artifact.id).await
 }
 
 #[cfg(test)]

@@ -328,6 +328,16 @@ pub async fn record_refresh(
     Ok(())
 }
 
+/// Whether the domain in force has an ACS (a sync asks once, not once per file).
+pub async fn any(db: &Db) -> CoreResult<bool> {
+    let found: Option<String> =
+        sqlx::query_scalar("SELECT id FROM acs WHERE domain_id = $1 LIMIT 1")
+            .bind(crate::domain::id().to_string())
+            .fetch_optional(db.pool())
+            .await?;
+    Ok(found.is_some())
+}
+
 /// Where the ACSes of the domain in force offer the file with this sha256:
 /// (url, id of the ACS's remote), the oldest ACS first.
 pub async fn sources(db: &Db, sha256: &str) -> CoreResult<Vec<(String, String)>> {
