@@ -15,12 +15,15 @@ pub const TASK_FUNCTIONS: &[(&str, tasks::RegisterTasks)] = &[
     ("api-distributions", api_distributions::register_tasks),
     ("api-namespaces", api_namespaces::register_tasks),
     ("api-access", api_access::register_tasks),
+    ("api-import-export", api_import_export::register_tasks),
     ("task-sync", task_sync::register_tasks),
     ("task-modify", task_modify::register_tasks),
     ("task-publish", task_publish::register_tasks),
     ("task-upload", task_upload::register_tasks),
     ("task-orphan-cleanup", task_orphan_cleanup::register_tasks),
     ("task-repair", task_repair::register_tasks),
+    ("task-export", task_export::register_tasks),
+    ("task-import", task_import::register_tasks),
     ("task-container-add", task_container_add::register_tasks),
     ("task-container-cache", task_container_cache::register_tasks),
     (
@@ -63,6 +66,7 @@ pub fn router(core: Core) -> Router {
         .merge(api_orphans::router())
         .merge(api_namespaces::router())
         .merge(api_access::router())
+        .merge(api_import_export::router())
         .merge(pypi_api::router())
         .merge(content_app::router())
         .merge(registry_api::router());

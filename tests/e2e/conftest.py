@@ -408,11 +408,16 @@ def depot_server(request):
 
     env = dict(os.environ)
     env.pop("DEPOT_DATABASE_URL", None)  # never inherit a developer's database
+    # Exports and imports (pulp-cli's exporter/importer) go through one folder of the data dir.
+    exchange = data_dir / "exchange"
+    exchange.mkdir()
     env.update(
         DEPOT_LISTEN=f"127.0.0.1:{port}",
         DEPOT_DATA_DIR=str(data_dir),
         PULP_ADMIN_PASSWORD=password,
         PULP_CONTENT_ORIGIN=f"http://127.0.0.1:{port}",
+        PULP_ALLOWED_EXPORT_PATHS=json.dumps([str(exchange)]),
+        PULP_ALLOWED_IMPORT_PATHS=json.dumps([str(exchange)]),
     )
     env.setdefault("RUST_LOG", "info")
     env.setdefault("RUST_BACKTRACE", "1")

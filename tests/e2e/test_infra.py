@@ -123,6 +123,9 @@ def test_every_function_that_runs_tasks_reads_its_queue():
     ("/pulp/api/v3/login/", "api-access"),
     ("/pulp/api/v3/contentguards/core/rbac/", "api-access"),
     ("/pulp/api/v3/domains/", "api-access"),
+    ("/pulp/api/v3/exporters/core/pulp/", "api-import-export"),
+    ("/pulp/acme/api/v3/exporters/core/filesystem/0190a3c2-7d6e-7c1a-9b1e-2f3a4b5c6d7e/exports/", "api-import-export"),
+    ("/pulp/api/v3/importers/core/pulp/import-check/", "api-import-export"),
     # With PULP_DOMAIN_ENABLED, every API path also lives under /pulp/<domain>/api/v3/.
     ("/pulp/acme/api/v3/repositories/file/file/", "api-repositories"),
     ("/pulp/acme/api/v3/content/file/files/", "api-content"),

@@ -27,6 +27,7 @@ pub fn document() -> serde_json::Value {
     api_orphans::openapi(&mut doc);
     api_namespaces::openapi(&mut doc);
     api_access::openapi(&mut doc);
+    api_import_export::openapi(&mut doc);
     doc.add(
         Op::new(
             "get",

@@ -158,6 +158,9 @@ async fn create<P: RemoteType>(
     let (_, mut raw) = fields.parse_full::<P::Create>()?;
     fold_aliases(&mut raw);
     P::validate(&raw)?;
+    if let Some(Value::String(u)) = raw.get("url") {
+        remote::check_local_url("url", u, &state.settings.allowed_import_paths)?;
+    }
     let text = |f: &str| {
         raw.get(f)
             .and_then(Value::as_str)
@@ -237,6 +240,7 @@ async fn apply_update<P: RemoteType>(
     remote::check_client_settings(&check)?;
     if let Some(Value::String(u)) = raw.get("url") {
         remote::validate_url(u)?;
+        remote::check_local_url("url", u, &state.settings.allowed_import_paths)?;
     }
     if let Some(l) = raw.get("pulp_labels") {
         depot_core::labels::validate(l)?;

@@ -303,6 +303,7 @@ pub static PLUGIN: Plugin = Plugin {
         },
     ],
     autopublish: None,
+    exportable: None,
 };
 
 /// Adds a tag (on `manifest_id`), or content units, with everything they need.

@@ -121,6 +121,10 @@ pub struct Settings {
     /// default none): the environment variables an environment-variable header guard may
     /// compare a header with. Only these: any other would let guards probe the server's secrets.
     pub envvar_guard_vars: Vec<String>,
+    /// Where exporters may write (`PULP_ALLOWED_EXPORT_PATHS`); none by default, as in Pulp.
+    pub allowed_export_paths: Vec<PathBuf>,
+    /// What imports and `file://` remotes may read (`PULP_ALLOWED_IMPORT_PATHS`).
+    pub allowed_import_paths: Vec<PathBuf>,
 }
 
 /// What the HTTP server allows a client (see `depot_http::server`).
@@ -331,6 +335,8 @@ impl Settings {
                 Some(v) => env_var_names(&v)?,
                 None => Vec::new(),
             },
+            allowed_export_paths: allowed_paths("PULP_ALLOWED_EXPORT_PATHS")?,
+            allowed_import_paths: allowed_paths("PULP_ALLOWED_IMPORT_PATHS")?,
             clamav: match var("PULP_CLAMAV_HOST") {
                 Some(host) => Some((host, parsed("PULP_CLAMAV_PORT", 3310)?)),
                 None => None,
@@ -376,9 +382,20 @@ impl Settings {
             heartbeat_timeout: 30,
             http: HttpLimits::default(),
             envvar_guard_vars: Vec::new(),
+            allowed_export_paths: Vec::new(),
+            allowed_import_paths: Vec::new(),
             clamav: None,
             scan_on_write: true,
         }
+    }
+}
+
+/// A list of absolute paths (`PULP_ALLOWED_EXPORT_PATHS` and its twin).
+fn allowed_paths(name: &'static str) -> Result<Vec<PathBuf>, SettingsError> {
+    match var(name) {
+        None => Ok(Vec::new()),
+        Some(v) => crate::importexport::parse_allowed_paths(&v)
+            .map_err(|message| SettingsError { name, message }),
     }
 }
 

@@ -388,6 +388,9 @@ async fn send_once(
     url: &str,
     extra: &Extra,
 ) -> CoreResult<reqwest::Response> {
+    if let Some(path) = url.strip_prefix("file://") {
+        return local_file(core, url, path, extra.head).await;
+    }
     let client = &client_for(core, remote)?;
     let retries = remote.max_retries();
     let mut attempt = 0;
@@ -405,6 +408,44 @@ async fn send_once(
         attempt += 1;
         backoff(attempt).await;
     }
+}
+
+/// A `file://` URL (a local mirror): the file, answered as an HTTP server would (404 when it
+/// is not there), when it lies under `PULP_ALLOWED_IMPORT_PATHS`; never anything else.
+async fn local_file(
+    core: &Core,
+    url: &str,
+    path: &str,
+    head: bool,
+) -> CoreResult<reqwest::Response> {
+    let decoded = percent_encoding::percent_decode_str(path).decode_utf8_lossy();
+    let Some(real) = crate::importexport::is_allowed(&decoded, &core.settings.allowed_import_paths)
+    else {
+        return Err(CoreError::Remote(format!(
+            "Could not fetch {url}: the path is not under the allowed import paths"
+        )));
+    };
+    let answer = |status: u16, len: u64, body: reqwest::Body| {
+        let r = http::Response::builder()
+            .status(status)
+            .header(reqwest::header::CONTENT_LENGTH, len)
+            .body(body)
+            .map_err(|e| CoreError::Internal(e.to_string()))?;
+        Ok(reqwest::Response::from(r))
+    };
+    let file = match tokio::fs::File::open(&real).await {
+        Ok(f) => f,
+        Err(_) => return answer(404, 0, reqwest::Body::from(Vec::new())),
+    };
+    let meta = file.metadata().await?;
+    if !meta.is_file() {
+        return answer(404, 0, reqwest::Body::from(Vec::new()));
+    }
+    let body = match head {
+        true => reqwest::Body::from(Vec::new()),
+        false => reqwest::Body::wrap_stream(tokio_util::io::ReaderStream::new(file)),
+    };
+    answer(200, meta.len(), body)
 }
 
 fn describe(e: &reqwest::Error) -> String {

@@ -47,6 +47,13 @@ impl From<sqlx::Error> for CoreError {
     }
 }
 
+/// Our own values always serialize; a failure is a bug, reported as such.
+impl From<serde_json::Error> for CoreError {
+    fn from(e: serde_json::Error) -> Self {
+        CoreError::Internal(format!("JSON: {e}"))
+    }
+}
+
 impl CoreError {
     /// A validation error on one field.
     pub fn field(name: &str, message: impl Into<String>) -> Self {

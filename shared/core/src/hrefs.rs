@@ -19,6 +19,15 @@ pub static ROLE: ResourceType = core_type("roles/", "core.role", "roles");
 pub static DOMAIN: ResourceType = core_type("domains/", "core.domain", "domains");
 pub static ACCESS_POLICY: ResourceType =
     core_type("access_policies/", "core.accesspolicy", "access_policies");
+pub static PULP_EXPORTER: ResourceType =
+    core_type("exporters/core/pulp/", "core.pulpexporter", "exporters");
+pub static FS_EXPORTER: ResourceType = core_type(
+    "exporters/core/filesystem/",
+    "core.filesystemexporter",
+    "exporters",
+);
+pub static PULP_IMPORTER: ResourceType =
+    core_type("importers/core/pulp/", "core.pulpimporter", "importers");
 
 /// Core's content guards.
 pub static RBAC_GUARD: ResourceType = guard(
@@ -58,7 +67,7 @@ pub static X509_GUARD: ResourceType = guard(
     "certguard.x509certguard",
 );
 
-pub(crate) static CORE_TYPES: [Kind; 15] = [
+pub(crate) static CORE_TYPES: [Kind; 18] = [
     &DOMAIN,
     &ARTIFACT,
     &UPLOAD,
@@ -74,6 +83,9 @@ pub(crate) static CORE_TYPES: [Kind; 15] = [
     &COMPOSITE_GUARD,
     &X509_GUARD,
     &ENVVAR_GUARD,
+    &PULP_EXPORTER,
+    &FS_EXPORTER,
+    &PULP_IMPORTER,
 ];
 
 const fn guard(
@@ -140,6 +152,17 @@ pub fn to_prn(href: &str) -> Option<String> {
 /// Resolves a reference a client sent in `field` to an id of `kind`, with DRF's message.
 pub fn resolve(kind: Kind, field: &str, reference: &str) -> crate::CoreResult<String> {
     kind.parse_ref(reference)
+        .ok_or_else(|| unresolved(field, reference))
+}
+
+/// Resolves a reference sent in `field` to an object of any type of `family`.
+pub fn resolve_family(
+    family: crate::plugin::Family,
+    field: &str,
+    reference: &str,
+) -> crate::CoreResult<(Kind, String)> {
+    crate::plugin::of_family(family)
+        .find_map(|k| k.parse_ref(reference).map(|id| (k, id)))
         .ok_or_else(|| unresolved(field, reference))
 }
 

@@ -11,6 +11,7 @@ pub mod download;
 pub mod error;
 pub mod hrefs;
 pub mod identity;
+pub mod importexport;
 pub mod labels;
 pub mod models;
 pub mod on_demand;

@@ -259,6 +259,50 @@ pub struct Plugin {
     /// Publishes a new version of one of its repositories that has `autopublish` set (Pulp's
     /// `on_new_version`); `None` when its repositories do not publish.
     pub autopublish: Option<Autopublish>,
+    /// How its repositories travel in Pulp's export format; `None` when they do not.
+    pub exportable: Option<&'static Exportable>,
+}
+
+/// A plugin's part of Pulp's export format ([`crate::importexport`]): the rows of its content
+/// and repositories, named as the Pulp plugin names its resources, so that exports travel
+/// between Depot and Pulp.
+pub struct Exportable {
+    /// Its component in `versions.json` (`file`).
+    pub component: &'static str,
+    /// The resource file of its content rows in each version's folder
+    /// (`pulp_file.app.modelresource.FileContentResource`).
+    pub content_resource: &'static str,
+    /// The resource file of its repository row there.
+    pub repository_resource: &'static str,
+    /// The fields its repository row adds to core's (`manifest`, `autopublish`...), read from
+    /// the repository.
+    pub repository_fields:
+        fn(&crate::models::repository::Repository) -> serde_json::Map<String, serde_json::Value>,
+    /// The content rows of a version, each with `upstream_id` (the unit's id here).
+    pub content_rows: fn(crate::Core, crate::models::version::Version) -> RowsFuture,
+    /// Finds or makes the units that content rows describe, in the domain in force, given the
+    /// artifacts each upstream unit's files are ([`ImportedFiles`]); answers their ids.
+    pub import_rows: fn(
+        crate::Core,
+        Vec<serde_json::Map<String, serde_json::Value>>,
+        ImportedFiles,
+    ) -> IdsFuture,
+}
+
+/// An imported unit's files: upstream content id to (relative path, artifact id) each.
+pub type ImportedFiles = std::collections::HashMap<String, Vec<(String, String)>>;
+
+pub type RowsFuture = std::pin::Pin<
+    Box<dyn Future<Output = CoreResult<Vec<serde_json::Map<String, serde_json::Value>>>> + Send>,
+>;
+pub type IdsFuture = std::pin::Pin<Box<dyn Future<Output = CoreResult<Vec<String>>> + Send>>;
+
+/// The plugin whose exportable part names `component`.
+pub fn exportable(component: &str) -> Option<&'static Exportable> {
+    installed()
+        .iter()
+        .filter_map(|p| p.exportable)
+        .find(|e| e.component == component)
 }
 
 /// A plugin's publication of a new repository version, made in the task that made the version.

@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod content;
+pub mod export;
 pub mod publish;
 
 use depot_core::access::RoleSpec;
@@ -70,6 +71,7 @@ pub static PLUGIN: Plugin = Plugin {
     // Its tables came with core's first migration.
     migrations: &[],
     autopublish: Some(autopublish),
+    exportable: Some(&crate::export::EXPORTABLE),
 };
 
 /// Publishes a new version with the repository's manifest name, as `publish/` would.

@@ -119,6 +119,7 @@ pub static PLUGIN: Plugin = Plugin {
         },
     ],
     autopublish: Some(autopublish),
+    exportable: None,
 };
 
 /// A python publication only fixes the version its index serves.

@@ -440,6 +440,21 @@ pub fn validate_url(url: &str) -> CoreResult<()> {
     Ok(())
 }
 
+/// A `file://` URL must name a path under `PULP_ALLOWED_IMPORT_PATHS`, as Pulp requires.
+pub fn check_local_url(field: &str, url: &str, allowed: &[std::path::PathBuf]) -> CoreResult<()> {
+    let Some(path) = url.strip_prefix("file://") else {
+        return Ok(());
+    };
+    let decoded = percent_encoding::percent_decode_str(path).decode_utf8_lossy();
+    match crate::importexport::is_allowed(&decoded, allowed) {
+        Some(_) => Ok(()),
+        None => Err(CoreError::field(
+            field,
+            format!("The path '{path}' does not start with any of the allowed import paths"),
+        )),
+    }
+}
+
 pub struct NewRemote {
     /// The remote type's `pulp_type`.
     pub pulp_type: &'static str,

@@ -342,6 +342,60 @@ pub async fn finish_group_dispatch(db: &Db, id: &str) -> CoreResult<()> {
     Ok(())
 }
 
+/// Starts a progress report over the tasks of group `id` (Pulp's GroupProgressReport).
+pub async fn start_group_progress(
+    db: &Db,
+    id: &str,
+    code: &str,
+    message: &str,
+    total: i64,
+) -> CoreResult<()> {
+    sqlx::query(
+        "INSERT INTO group_progress_reports (task_group_id, code, message, total, done) \
+         VALUES ($1, $2, $3, $4, 0) ON CONFLICT (task_group_id, code) DO NOTHING",
+    )
+    .bind(id)
+    .bind(code)
+    .bind(message)
+    .bind(total)
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}
+
+/// Counts one more task of group `id` done for report `code`.
+pub async fn advance_group_progress(db: &Db, id: &str, code: &str) -> CoreResult<()> {
+    sqlx::query(
+        "UPDATE group_progress_reports SET done = done + 1 WHERE task_group_id = $1 AND code = $2",
+    )
+    .bind(id)
+    .bind(code)
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}
+
+async fn group_progress(db: &Db, id: &str) -> CoreResult<Vec<Value>> {
+    let rows = sqlx::query(
+        "SELECT code, message, total, done FROM group_progress_reports WHERE task_group_id = $1 \
+         ORDER BY code",
+    )
+    .bind(id)
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(serde_json::json!({
+                "message": r.try_get::<String, _>(1)?,
+                "code": r.try_get::<String, _>(0)?,
+                "total": r.try_get::<Option<i64>, _>(2)?,
+                "done": r.try_get::<i64, _>(3)?,
+                "suffix": null,
+            }))
+        })
+        .collect()
+}
+
 pub async fn group_response(db: &Db, id: &str) -> CoreResult<TaskGroupResponse> {
     let row =
         sqlx::query("SELECT id, description, all_tasks_dispatched FROM task_groups WHERE id = $1 AND domain_id = $2")
@@ -370,7 +424,7 @@ pub async fn group_response(db: &Db, id: &str) -> CoreResult<TaskGroupResponse> 
         canceled: count(CANCELED),
         failed: count(FAILED),
         canceling: count(CANCELING),
-        group_progress_reports: Vec::new(),
+        group_progress_reports: group_progress(db, id).await?,
         tasks: tasks
             .iter()
             .map(|t| MinimalTaskResponse {

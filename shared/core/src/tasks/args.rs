@@ -144,6 +144,61 @@ pub struct DomainMigrate {
     pub sealed_settings: String,
 }
 
+/// Exports an exporter's repositories in Pulp's format ([`crate::importexport::pulp_export`]).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct PulpExport {
+    pub exporter_id: String,
+    /// The request as sent, kept with the export (Pulp's `params`).
+    pub params: Map<String, Value>,
+    /// The versions' ids, one per repository; each repository's latest when `None`.
+    pub versions: Option<Vec<String>>,
+    /// Where an incremental export starts, one per repository; the last export's when `None`.
+    pub start_versions: Option<Vec<String>>,
+    pub chunk_size: Option<u64>,
+    pub full: bool,
+    /// The caller's own, written into the table of contents.
+    pub meta: Map<String, Value>,
+}
+
+/// Exports a publication or a repository version as plain files.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct FilesystemExport {
+    pub exporter_id: String,
+    pub params: Map<String, Value>,
+    pub publication_id: Option<String>,
+    pub version_id: Option<String>,
+    pub start_version_id: Option<String>,
+}
+
+/// Imports an export made by Pulp or Depot: one of `path` and `toc`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct PulpImport {
+    pub importer_id: String,
+    pub path: Option<String>,
+    pub toc: Option<String>,
+    pub create_repositories: bool,
+}
+
+/// Imports one repository of an export (dispatched by [`PulpImport`]'s task, in its group).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct PulpImportRepository {
+    pub importer_id: String,
+    pub src_repo_name: String,
+    pub src_repo_type: String,
+    pub dest_repo_name: String,
+    /// `None`: made by this task, from the export's repository row.
+    pub dest_repo_id: Option<String>,
+    pub path: Option<String>,
+    pub toc: Option<String>,
+}
+
+/// Applies a checked update to an exporter.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ExporterUpdate {
+    pub id: String,
+    pub fields: crate::models::exporter::ExporterFields,
+}
+
 macro_rules! task_args {
     ($($args:ty => $spec:ident),* $(,)?) => {
         $(impl TaskArgs for $args {
@@ -167,4 +222,9 @@ task_args! {
     DomainDelete => DOMAIN_DELETE,
     Repair => REPAIR,
     DomainMigrate => DOMAIN_MIGRATE,
+    PulpExport => PULP_EXPORT,
+    FilesystemExport => FILESYSTEM_EXPORT,
+    PulpImport => PULP_IMPORT,
+    PulpImportRepository => PULP_IMPORT_REPOSITORY,
+    ExporterUpdate => EXPORTER_UPDATE,
 }

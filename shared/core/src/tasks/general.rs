@@ -4,8 +4,8 @@
 use super::args::GeneralDelete;
 use super::{Dispatch, TaskContext, TaskFuture, TaskRegistry};
 use crate::CoreError;
-use crate::hrefs::Kind;
-use crate::models::{acs, distribution, remote, repository, role_assignment};
+use crate::hrefs::{FS_EXPORTER, Kind, PULP_EXPORTER};
+use crate::models::{acs, distribution, exporter, remote, repository, role_assignment};
 use crate::plugin::{self, Family, Role};
 
 pub fn register_tasks(reg: &mut TaskRegistry) {
@@ -45,6 +45,9 @@ fn delete(ctx: TaskContext, args: GeneralDelete) -> TaskFuture {
                 remote::delete(db, &id).await?
             }
             Family::Acs => acs::delete(db, &id).await?,
+            Family::Other if kind == &PULP_EXPORTER || kind == &FS_EXPORTER => {
+                exporter::delete(db, &id).await?
+            }
             Family::Distribution => {
                 let d = distribution::get(db, &id).await?;
                 distribution::delete(db, &id).await?;

@@ -119,7 +119,7 @@ impl TaskContext {
     }
 
     /// Records a created resource's href and PRN.
-    fn created_with(&self, href: String, prn: String) {
+    pub fn created_with(&self, href: String, prn: String) {
         self.created.lock().expect("created list").push((href, prn));
     }
 

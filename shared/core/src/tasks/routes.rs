@@ -23,9 +23,14 @@ pub static DOMAIN_UPDATE: TaskSpec = TaskSpec::new("domain.update", "api-access"
 pub static DOMAIN_DELETE: TaskSpec = TaskSpec::new("domain.delete", "api-access");
 pub static REPAIR: TaskSpec = TaskSpec::new("repair", "task-repair");
 pub static DOMAIN_MIGRATE: TaskSpec = TaskSpec::new("domain.migrate", "api-access");
+pub static PULP_EXPORT: TaskSpec = TaskSpec::new("export.pulp", "task-export");
+pub static FILESYSTEM_EXPORT: TaskSpec = TaskSpec::new("export.filesystem", "task-export");
+pub static PULP_IMPORT: TaskSpec = TaskSpec::new("import.pulp", "task-import");
+pub static PULP_IMPORT_REPOSITORY: TaskSpec = TaskSpec::new("import.repository", "task-import");
+pub static EXPORTER_UPDATE: TaskSpec = TaskSpec::new("exporter.update", "api-import-export");
 
 /// Core's tasks; each plugin lists its own in its descriptor.
-pub static CORE_TASKS: [&TaskSpec; 14] = [
+pub static CORE_TASKS: [&TaskSpec; 19] = [
     &GENERAL_DELETE,
     &REPOSITORY_UPDATE,
     &REPOSITORY_VERSION_DELETE,
@@ -40,6 +45,11 @@ pub static CORE_TASKS: [&TaskSpec; 14] = [
     &DOMAIN_DELETE,
     &REPAIR,
     &DOMAIN_MIGRATE,
+    &PULP_EXPORT,
+    &FILESYSTEM_EXPORT,
+    &PULP_IMPORT,
+    &PULP_IMPORT_REPOSITORY,
+    &EXPORTER_UPDATE,
 ];
 
 /// The function that runs the task `name`; `None` for a name no spec has (a test's own task).

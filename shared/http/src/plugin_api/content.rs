@@ -125,6 +125,11 @@ pub async fn dispatch_create<A: TaskArgs>(
     if let Some(url) = &body.file_url {
         depot_core::models::remote::validate_url(url)
             .map_err(|_| CoreError::field("file_url", "Enter a valid URL."))?;
+        depot_core::models::remote::check_local_url(
+            "file_url",
+            url,
+            &state.settings.allowed_import_paths,
+        )?;
     }
     let downloader_config = match (&body.downloader_config, &body.file_url) {
         (Some(config), Some(_)) => Some(depot_core::models::remote::sealed_download_settings(
