@@ -91,6 +91,14 @@ else
     banner "end-to-end tests on postgres: SKIPPED (pg_isready -h 127.0.0.1 failed and CI is unset)"
 fi
 
+# Pulp's own functional suites (pulp_file's and pulpcore's API suite, from the pulpcore wheel)
+# against the local runner; every failure must be in tests/pulp-ft/expected-failures.txt, and
+# every test there must still fail (the list only shrinks).
+banner "Pulp's functional suites (tests/pulp-ft/run.py)"
+if ! python3 tests/pulp-ft/run.py --bin "$DEPOT_BIN"; then
+    failed+=("pulp-ft")
+fi
+
 # The benchmark in smoke mode (tiny sizes, debug binary), so that the harness cannot rot.
 banner "benchmark smoke run"
 bench_sets=local

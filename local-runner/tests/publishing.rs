@@ -61,6 +61,27 @@ async fn file_distributions_serve_publications_and_autopublish_makes_them() {
             )
             .await;
         }
+        // Distributions by repository, one or several.
+        for (query, names) in [
+            (format!("repository={repo_href}"), vec!["auto"]),
+            (format!("repository__in={repo_href}"), vec!["auto"]),
+            (
+                format!("repository__in={repo_href},{plain_href}"),
+                vec!["auto", "plain"],
+            ),
+            ("repository__in=/pulp/api/v3/nope/".to_string(), vec![]),
+        ] {
+            let (_, page) = app
+                .api("GET", &format!("distributions/file/file/?{query}"), None)
+                .await;
+            let got: Vec<&str> = page["results"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|d| d["name"].as_str().unwrap())
+                .collect();
+            assert_eq!(got, names, "{engine} {query}");
+        }
 
         // Pulp's order: the new version, then what was made from it, then the content.
         let t = add(&app, &repo_href, "a.txt", b"first").await;

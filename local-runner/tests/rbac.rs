@@ -832,3 +832,46 @@ async fn generic_lists_hold_every_type_the_caller_may_see() {
         app.close().await;
     }
 }
+
+/// Role changes while other requests write (on SQLite, one writer at a time) wait for the
+/// write lock rather than fail: no 5xx (`TestApp::call` fails on one), each change applied.
+#[tokio::test]
+async fn role_changes_wait_for_concurrent_writes() {
+    for app in apps().await {
+        user(&app, "dana", &[]).await;
+        let (_, repo) = app
+            .api(
+                "POST",
+                "repositories/file/file/",
+                Some(json!({"name": "busy"})),
+            )
+            .await;
+        let repo = repo["pulp_href"].as_str().unwrap().to_string();
+        let body = || Some(json!({"users": ["dana"], "role": "file.filerepository_viewer"}));
+        let (add, remove) = (format!("{repo}add_role/"), format!("{repo}remove_role/"));
+        let shared = &app;
+        let writes = futures_util::future::join_all((0..12).map(|i| {
+            let body = json!({"name": format!("busy-{i}")});
+            async move {
+                shared
+                    .api("POST", "repositories/file/file/", Some(body))
+                    .await
+            }
+        }));
+        let roles = async {
+            let mut statuses = Vec::new();
+            for _ in 0..6 {
+                statuses.push(app.call("POST", &add, body()).await.0);
+                statuses.push(app.call("POST", &remove, body()).await.0);
+            }
+            statuses
+        };
+        let (made, statuses) = tokio::join!(writes, roles);
+        assert!(made.iter().all(|(s, _)| *s == StatusCode::CREATED));
+        assert!(
+            statuses.iter().all(|s| *s == StatusCode::CREATED),
+            "{statuses:?}"
+        );
+        app.close().await;
+    }
+}

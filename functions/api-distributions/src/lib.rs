@@ -403,6 +403,14 @@ async fn list<P: DistributionType>(
             None => Filter::Nothing,
         })?;
     }
+    if query.get("repository__in").is_some() {
+        let ids = query
+            .list("repository__in")
+            .iter()
+            .filter_map(|h| P::REPOSITORIES.iter().find_map(|k| k.parse_ref(h)))
+            .collect();
+        q.with(Filter::In("repository", ids))?;
+    }
     let orderings = ["name", "base_path", "pulp_created", "pk"];
     params.order(&mut q, &orderings, &[("name", false)])?;
     let (count, rows) = fetch_page(&state, &q, &params, &query, Some("pulp_labels")).await?;
@@ -484,24 +492,23 @@ fn openapi_of<P: DistributionType>(doc: &mut ApiDoc) {
         "base_path__icontains",
         "pulp_label_select",
     ];
+    let mut csv = vec![
+        "name__in",
+        "base_path__in",
+        "pulp_href__in",
+        "prn__in",
+        "pulp_id__in",
+    ];
     if !P::REPOSITORIES.is_empty() {
         plain.push("repository");
+        csv.push("repository__in");
     }
     let crud = openapi::Crud {
         base: P::BASE,
         href_param: P::HREF_PARAM,
         prefix: P::PREFIX,
         tag: P::TAG,
-        filters: openapi::list_filters(
-            &plain,
-            &[
-                "name__in",
-                "base_path__in",
-                "pulp_href__in",
-                "prn__in",
-                "pulp_id__in",
-            ],
-        ),
+        filters: openapi::list_filters(&plain, &csv),
         page: doc.paginated::<P::Response>(),
         request: doc.schema::<P::Create>(),
         patched: doc.schema::<P::Patch>(),

@@ -361,7 +361,7 @@ pub async fn create(db: &Db, kind: Kind, f: GuardFields) -> CoreResult<Guard> {
     };
     let id = crate::new_id();
     let now = crate::time::now();
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin_write().await?;
     let res = sqlx::query(
         "INSERT INTO content_guards (id, pulp_type, name, description, header_name, header_value, \
          jq_filter, shared_secret, created, updated, domain_id, ca_certificate, env_var) \
@@ -423,7 +423,7 @@ pub async fn update(db: &Db, g: &Guard, f: GuardFields) -> CoreResult<Guard> {
     if let Some(members) = &f.guards {
         check_members(db, Some(&g.id), members).await?;
     }
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin_write().await?;
     let res = sqlx::query(
         "UPDATE content_guards SET name = $2, description = $3, header_name = $4, \
          header_value = $5, jq_filter = $6, updated = $7, ca_certificate = $8, env_var = $9 \
@@ -463,7 +463,7 @@ pub async fn update(db: &Db, g: &Guard, f: GuardFields) -> CoreResult<Guard> {
 /// Removes a guard. The distributions it guarded are served unguarded (as Pulp does), a domain
 /// it was the default guard of has none, and roles given on it go with it.
 pub async fn delete(db: &Db, id: &str) -> CoreResult<()> {
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin_write().await?;
     sqlx::query("UPDATE distributions SET content_guard = NULL WHERE content_guard = $1")
         .bind(id)
         .execute(&mut *tx)

@@ -263,7 +263,7 @@ pub async fn create(
     check(Some(name), description, Some(permissions))?;
     let id = crate::new_id();
     let now = crate::time::now();
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin_write().await?;
     let res = sqlx::query(
         "INSERT INTO roles (id, name, description, locked, created, updated) \
          VALUES ($1, $2, $3, $4, $5, $5)",
@@ -312,7 +312,7 @@ pub async fn update(db: &Db, id: &str, changes: RoleChanges) -> CoreResult<Role>
     )?;
     let name = changes.name.unwrap_or(role.name);
     let description = changes.description.unwrap_or(role.description);
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin_write().await?;
     let res =
         sqlx::query("UPDATE roles SET name = $2, description = $3, updated = $4 WHERE id = $1")
             .bind(id)
@@ -381,7 +381,7 @@ pub async fn sync_locked(db: &Db) -> CoreResult<()> {
         .chain(crate::plugin::installed().iter().map(|p| p.name))
         .collect();
     let now = crate::time::now();
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin_write().await?;
     for spec in &specs {
         let wanted: Vec<String> = spec
             .permissions

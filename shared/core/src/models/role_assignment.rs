@@ -474,7 +474,7 @@ pub async fn change_object_role(
             "The role does not contain any permission for that object.",
         ));
     }
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.begin_write().await?;
     for (holder, name) in &holders {
         let (column, id) = match holder {
             Holder::User(id) => ("user_id", id),
