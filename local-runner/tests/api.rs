@@ -483,6 +483,46 @@ async fn file_content_versions_publications_and_uploads() {
             )
             .await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{engine} {body}");
+
+        // A cleanup of named units takes those and their files, no other orphan.
+        let shared = &app;
+        let unit = |name: &'static str| async move {
+            let app = shared;
+            let url = "/pulp/api/v3/content/file/files/";
+            let (_, accepted) = app
+                .form(
+                    "POST",
+                    url,
+                    &[("relative_path", name)],
+                    name.as_bytes(),
+                    &[],
+                )
+                .await;
+            let t = app.completed(&accepted).await;
+            let href = t["created_resources"][0].as_str().unwrap().to_string();
+            let (_, u) = app.call("GET", &href, None).await;
+            (href, u["artifact"].as_str().unwrap().to_string())
+        };
+        let (one, one_file) = unit("orphan-1").await;
+        let (two, two_file) = unit("orphan-2").await;
+        let (status, _) = app
+            .api(
+                "POST",
+                "orphans/cleanup/",
+                Some(json!({"content_hrefs": []})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{engine}");
+        let body = json!({"content_hrefs": [one], "orphan_protection_time": 0});
+        let (_, accepted) = app.api("POST", "orphans/cleanup/", Some(body)).await;
+        app.completed(&accepted).await;
+        for (href, status) in [(&one, 404), (&one_file, 404), (&two, 200), (&two_file, 200)] {
+            assert_eq!(
+                app.call("GET", href, None).await.0.as_u16(),
+                status,
+                "{engine} {href}"
+            );
+        }
         app.close().await;
     }
 }

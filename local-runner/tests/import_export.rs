@@ -26,33 +26,6 @@ async fn apps_in(dir: &Path) -> Vec<TestApp> {
     .await
 }
 
-async fn repository(app: &TestApp, name: &str) -> String {
-    let (status, r) = app
-        .api(
-            "POST",
-            "repositories/file/file/",
-            Some(json!({"name": name})),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{} {r}", app.engine);
-    r["pulp_href"].as_str().unwrap().to_string()
-}
-
-/// Adds a file to a repository (one new version).
-async fn add_file(app: &TestApp, repo: &str, path: &str, bytes: &[u8]) {
-    let (status, accepted) = app
-        .form(
-            "POST",
-            "/pulp/api/v3/content/file/files/",
-            &[("relative_path", path), ("repository", repo)],
-            bytes,
-            &[],
-        )
-        .await;
-    assert_eq!(status, StatusCode::ACCEPTED, "{} {accepted}", app.engine);
-    app.completed(&accepted).await;
-}
-
 /// relative path -> sha256 of what the repository's latest version holds.
 async fn files_of(app: &TestApp, repo: &str) -> Vec<(String, String)> {
     let (_, r) = app.call("GET", repo, None).await;
@@ -173,11 +146,11 @@ async fn depot_exports_import_into_depot() {
     let dir = tempfile::tempdir().unwrap();
     for app in apps_in(dir.path()).await {
         let base = dir.path().canonicalize().unwrap().join(app.engine);
-        let src = repository(&app, "src").await;
-        add_file(&app, &src, "a.txt", b"alpha\n").await;
-        add_file(&app, &src, "dir/b.txt", b"bravo\n").await;
-        let other = repository(&app, "other").await;
-        add_file(&app, &other, "c.txt", b"charlie\n").await;
+        let src = app.file_repository("src").await;
+        app.add_file(&src, "a.txt", b"alpha\n").await;
+        app.add_file(&src, "dir/b.txt", b"bravo\n").await;
+        let other = app.file_repository("other").await;
+        app.add_file(&other, "c.txt", b"charlie\n").await;
 
         let path = base.join("exports").to_string_lossy().into_owned();
         let body = json!({"name": "exp", "path": path, "repositories": [src, other]});
@@ -290,7 +263,7 @@ async fn depot_exports_import_into_depot() {
         assert_eq!(joined.len(), bytes.len());
 
         // Import the chunked export: src goes into dest, other into other (same name here).
-        let dest = repository(&app, "dest").await;
+        let dest = app.file_repository("dest").await;
         let imp = importer(&app, "imp", json!({"src": "dest"})).await;
         let g = import(&app, &imp, json!({"toc": toc_file})).await;
         assert_eq!(g["completed"], 3, "{} {g}", app.engine);
@@ -315,7 +288,7 @@ async fn depot_exports_import_into_depot() {
         assert_eq!(imports["results"][0]["params"]["path"], toc_file.as_str());
 
         // Incremental: only the new artifact travels, the version holds everything.
-        add_file(&app, &src, "d.txt", b"delta\n").await;
+        app.add_file(&src, "d.txt", b"delta\n").await;
         let (_, accepted) = app
             .call(
                 "POST",
@@ -448,7 +421,7 @@ async fn exports_made_by_pulp_import() {
         assert_eq!(a["latest_version_href"], format!("{a_href}versions/2/"));
 
         // Pulp's chunked export, through its table of contents, into a mapped repository.
-        let mapped = repository(&app, "mapped").await;
+        let mapped = app.file_repository("mapped").await;
         let imp2 = importer(&app, "mapped-import", json!({"fixture-a": "mapped"})).await;
         let g = import(&app, &imp2, json!({"toc": ending(&chunked, "-toc.json")})).await;
         assert_eq!(g["completed"], 2, "{g}");
@@ -602,9 +575,9 @@ async fn export_requests_are_checked() {
     let dir = tempfile::tempdir().unwrap();
     for app in apps_in(dir.path()).await {
         let base = dir.path().canonicalize().unwrap().join(app.engine);
-        let r1 = repository(&app, "r1").await;
-        add_file(&app, &r1, "a", b"a").await;
-        let r2 = repository(&app, "r2").await;
+        let r1 = app.file_repository("r1").await;
+        app.add_file(&r1, "a", b"a").await;
+        let r2 = app.file_repository("r2").await;
         let path = base.join("e").to_string_lossy().into_owned();
 
         for body in [
@@ -714,9 +687,9 @@ async fn filesystem_exports_lay_out_files() {
     let dir = tempfile::tempdir().unwrap();
     for app in apps_in(dir.path()).await {
         let base = dir.path().canonicalize().unwrap().join(app.engine);
-        let repo = repository(&app, "fs").await;
-        add_file(&app, &repo, "a.txt", b"alpha\n").await;
-        add_file(&app, &repo, "sub/b.txt", b"bravo\n").await;
+        let repo = app.file_repository("fs").await;
+        app.add_file(&repo, "a.txt", b"alpha\n").await;
+        app.add_file(&repo, "sub/b.txt", b"bravo\n").await;
         let (status, accepted) = app
             .api(
                 "POST",
@@ -840,7 +813,7 @@ async fn file_remotes_read_only_allowed_paths() {
         let body = json!({"name": "local", "url": url, "policy": "streamed"});
         let (status, remote) = app.api("POST", "remotes/file/file/", Some(body)).await;
         assert_eq!(status, StatusCode::CREATED, "{remote}");
-        let repo = repository(&app, "local").await;
+        let repo = app.file_repository("local").await;
         let (_, accepted) = app
             .call(
                 "POST",

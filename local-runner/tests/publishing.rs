@@ -272,3 +272,174 @@ async fn file_distributions_serve_publications_and_autopublish_makes_them() {
         app.close().await;
     }
 }
+
+/// Pulp's `with_content` on distributions: what a distribution serves (its publication's
+/// version, its version, or its repository's latest publication), and base paths without spaces.
+#[tokio::test]
+async fn distributions_by_the_content_they_serve() {
+    for app in apps().await {
+        let e = app.engine;
+        let repo = app.file_repository("served").await;
+        let t = app.add_file(&repo, "a.txt", b"a").await;
+        let unit = common::created_content(&t);
+        let (_, accepted) = app
+            .api(
+                "POST",
+                "publications/file/file/",
+                Some(json!({"repository": repo})),
+            )
+            .await;
+        let publication = app.completed(&accepted).await["created_resources"][0]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let v0 = json!({"repository_version": format!("{repo}versions/0/")});
+        let (_, accepted) = app.api("POST", "publications/file/file/", Some(v0)).await;
+        let empty = app.completed(&accepted).await["created_resources"][0]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let mut names = Vec::new();
+        for (name, source) in [
+            ("pub", json!({"publication": publication})),
+            ("empty", json!({"publication": empty})),
+            ("repo", json!({"repository": repo})),
+            (
+                "v1",
+                json!({"repository_version": format!("{repo}versions/1/")}),
+            ),
+        ] {
+            let mut body = json!({"name": name, "base_path": name});
+            body.as_object_mut()
+                .unwrap()
+                .extend(source.as_object().unwrap().clone());
+            app.create_by_task("distributions/file/file/", body).await;
+            names.push(name);
+        }
+        let (_, page) = app
+            .api(
+                "GET",
+                &format!("distributions/file/file/?with_content={unit}"),
+                None,
+            )
+            .await;
+        let mut got: Vec<&str> = page["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["name"].as_str().unwrap())
+            .collect();
+        got.sort();
+        assert_eq!(got, ["pub", "repo", "v1"], "{e}");
+        // Publications by content: only the one of a version that holds it.
+        for list in ["publications/file/file/", "publications/"] {
+            let (_, page) = app
+                .api("GET", &format!("{list}?content__in={unit}"), None)
+                .await;
+            assert_eq!(page["count"], 1, "{e} {list} {page}");
+            assert_eq!(page["results"][0]["pulp_href"], publication.as_str());
+        }
+        let body = json!({"name": "spaced", "base_path": "has space"});
+        let (status, err) = app
+            .api("POST", "distributions/file/file/", Some(body))
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{err}");
+        assert!(err["base_path"].is_array(), "{err}");
+        app.close().await;
+    }
+}
+
+/// Checkpoints: a checkpoint distribution lists its repository's checkpoint publications by
+/// time, serves each under its timestamp, sends any other time to the checkpoint in force then,
+/// and `retain_checkpoints` keeps the newest only.
+#[tokio::test]
+async fn checkpoint_distributions_serve_publications_by_time() {
+    for app in apps().await {
+        let e = app.engine;
+        let repo = app.file_repository("cp").await;
+        app.create_by_task(
+            "distributions/file/file/",
+            json!({"name": "cp", "base_path": "cp", "repository": repo, "checkpoint": true}),
+        )
+        .await;
+        let mut pubs = Vec::new();
+        for (i, checkpoint) in [false, true, false, true].into_iter().enumerate() {
+            if i > 0 {
+                // Checkpoint names have a second's resolution.
+                tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+            }
+            app.add_file(&repo, &format!("{i}.txt"), format!("file {i}").as_bytes())
+                .await;
+            let body = json!({"repository": repo, "checkpoint": checkpoint});
+            let (_, accepted) = app.api("POST", "publications/file/file/", Some(body)).await;
+            let href = app.completed(&accepted).await["created_resources"][0]
+                .as_str()
+                .unwrap()
+                .to_string();
+            let (_, p) = app.call("GET", &href, None).await;
+            let ts: String =
+                p["pulp_created"].as_str().unwrap()[..19].replace(['-', ':'], "") + "Z";
+            pubs.push((href, ts));
+        }
+        let (status, listing) = app.fetch("/pulp/content/cp/").await;
+        let listing = String::from_utf8(listing).unwrap();
+        assert_eq!(status, StatusCode::OK, "{e}");
+        assert!(
+            listing.contains(&pubs[1].1) && listing.contains(&pubs[3].1),
+            "{listing}"
+        );
+        assert!(!listing.contains(&pubs[2].1), "{listing}");
+
+        // A checkpoint's own time serves it; its manifest holds what it held then.
+        let (status, body) = app.fetch(&format!("/pulp/content/cp/{}/", pubs[1].1)).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(
+            String::from_utf8_lossy(&body)
+                .contains(&format!("Index of /pulp/content/cp/{}/", pubs[1].1))
+        );
+        let (_, manifest) = app
+            .fetch(&format!("/pulp/content/cp/{}/PULP_MANIFEST", pubs[1].1))
+            .await;
+        let names: Vec<String> = String::from_utf8(manifest)
+            .unwrap()
+            .lines()
+            .map(|l| l.split(',').next().unwrap().to_string())
+            .collect();
+        assert_eq!(names, ["0.txt", "1.txt"], "{e}");
+        // Another time goes to the checkpoint in force then.
+        let url = format!("/pulp/content/cp/{}/1.txt", pubs[2].1);
+        let (status, h, _) = app.raw_with("GET", &url, &[], Vec::new()).await;
+        assert_eq!(status, StatusCode::FOUND, "{e}");
+        assert_eq!(
+            h["location"],
+            format!("/pulp/content/cp/{}/1.txt", pubs[1].1).as_str()
+        );
+        // Before the first checkpoint, in the future, or no time at all: not found.
+        for bad in [
+            "19990101T000000Z",
+            "29990101T000000Z",
+            "20259928T092752Z",
+            "invalid_ts",
+        ] {
+            let (status, _) = app.fetch(&format!("/pulp/content/cp/{bad}/")).await;
+            assert_eq!(status, StatusCode::NOT_FOUND, "{e} {bad}");
+        }
+        // A checkpoint is made of a repository, not of a version.
+        let body = json!({"repository_version": format!("{repo}versions/1/"), "checkpoint": true});
+        let (status, _) = app.api("POST", "publications/file/file/", Some(body)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        // Retention keeps the newest checkpoint only.
+        let (_, accepted) = app
+            .call("PATCH", &repo, Some(json!({"retain_checkpoints": 1})))
+            .await;
+        app.completed(&accepted).await;
+        let (_, p1) = app.call("GET", &pubs[1].0, None).await;
+        let (_, p3) = app.call("GET", &pubs[3].0, None).await;
+        assert_eq!(
+            (&p1["checkpoint"], &p3["checkpoint"]),
+            (&json!(false), &json!(true)),
+            "{e}"
+        );
+        app.close().await;
+    }
+}

@@ -96,6 +96,8 @@ def test_every_function_that_runs_tasks_reads_its_queue():
     ("/pulp/api/v3/remotes/container/container/", "api-remotes"),
     ("/pulp/api/v3/acs/file/file/", "api-remotes"),
     ("/pulp/api/v3/repositories/", "api-repositories"),
+    ("/pulp/api/v3/repository_versions/", "api-repositories"),
+    ("/pulp/acme/api/v3/repository_versions/?content=x", "api-repositories"),
     ("/pulp/acme/api/v3/remotes/", "api-remotes"),
     ("/pulp/api/v3/content/?repository_version=x", "api-content"),
     ("/pulp/api/v3/distributions/", "api-distributions"),

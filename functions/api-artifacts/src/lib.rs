@@ -135,6 +135,20 @@ async fn list(
         }
     }
     href_filters(&mut q, &query, &depot_core::hrefs::ARTIFACT)?;
+    if let Some(href) = query.get("repository_version") {
+        // Pulp's message for a version that does not exist.
+        let missing = || {
+            CoreError::field(
+                "repository_version",
+                format!("URI {href} not found for repositoryversion."),
+            )
+        };
+        let (repo, n) = depot_core::hrefs::parse_version_href(href).ok_or_else(missing)?;
+        depot_core::models::version::get(&state.db, &repo, n)
+            .await
+            .map_err(|_| missing())?;
+        q.with(Filter::ArtifactInVersion("id", repo, n))?;
+    }
     let protection = state.settings.orphan_protection_time;
     orphaned_for(&mut q, &query, protection, Filter::OrphanArtifact("id"))?;
     params.order(
@@ -191,6 +205,11 @@ pub fn openapi(doc: &mut ApiDoc) {
     for f in ["pulp_href__in", "prn__in", "pulp_id__in"] {
         filters.push(openapi::csv_param(f, f));
     }
+    filters.push(openapi::query_param(
+        "repository_version",
+        "string",
+        "artifacts of the content in this repository version",
+    ));
     let p = || openapi::href_param("artifact_href");
     doc.add(
         Op::new("get", BASE, "artifacts_list", "Artifacts")

@@ -40,7 +40,12 @@ pub fn router() -> Router<AppState> {
 pub fn openapi(doc: &mut ApiDoc) {
     plugin_api::document::<DistributionFamily>(doc, depot_plugins::visit_api);
     let page = doc.paginated::<depot_core::models::distribution::FileDistributionResponse>();
-    openapi::generic_list(doc, ALL, "distributions_list", "Distributions", page);
+    openapi::generic_list(
+        doc,
+        (ALL, "distributions_list", "Distributions"),
+        page,
+        vec![],
+    );
 }
 
 /// `distributions/`: distributions of every type the caller may see, with the fields they
@@ -272,7 +277,13 @@ async fn resolve_source<P: DistributionType>(
     state: &AppState,
     raw: &Map<String, Value>,
 ) -> CoreResult<Option<Source>> {
-    let get = |k: &str| raw.get(k).and_then(Value::as_str).map(str::to_string);
+    // An empty string unsets, as null does (pulp-cli and Pulp's tests send "").
+    let get = |k: &str| {
+        raw.get(k)
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+    };
     if !["repository", "repository_version", "publication"]
         .iter()
         .any(|k| raw.contains_key(*k))
@@ -403,6 +414,14 @@ async fn list<P: DistributionType>(
             None => Filter::Nothing,
         })?;
     }
+    if let Some(h) = query.get("with_content") {
+        let (_, id) = depot_core::hrefs::resolve_family(
+            depot_core::plugin::Family::Content,
+            "with_content",
+            h,
+        )?;
+        q.with(Filter::DistributionServes("id", id))?;
+    }
     if query.get("repository__in").is_some() {
         let ids = query
             .list("repository__in")
@@ -501,6 +520,7 @@ fn openapi_of<P: DistributionType>(doc: &mut ApiDoc) {
     ];
     if !P::REPOSITORIES.is_empty() {
         plain.push("repository");
+        plain.push("with_content");
         csv.push("repository__in");
     }
     let crud = openapi::Crud {

@@ -37,6 +37,9 @@ async fn cleanup(
     fields: Fields,
 ) -> ApiResult<Response> {
     let body: OrphansCleanup = fields.parse()?;
+    if body.content_hrefs.as_ref().is_some_and(Vec::is_empty) {
+        return Err(CoreError::field("content_hrefs", "Must not be [].").into());
+    }
     let ids = match body.content_hrefs {
         Some(hrefs) => Some(
             hrefs

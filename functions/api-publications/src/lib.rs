@@ -15,6 +15,7 @@ use depot_core::tasks::Dispatch;
 use depot_http::access::params;
 use depot_http::list::{
     family_scope, fetch_page, href_filters, href_filters_any, scoped, time_filters,
+    version_content_filters,
 };
 use depot_http::openapi::{self, ApiDoc, JSON_FORM_MULTIPART, Op};
 use depot_http::plugin_api::{self, FamilyApi, PublicationType};
@@ -34,7 +35,23 @@ pub fn router() -> Router<AppState> {
 pub fn openapi(doc: &mut ApiDoc) {
     plugin_api::document::<PublicationFamily>(doc, depot_plugins::visit_api);
     let page = doc.paginated::<FilePublicationResponse>();
-    openapi::generic_list(doc, ALL, "publications_list", "Publications", page);
+    let content = vec![
+        openapi::query_param(
+            "content",
+            "string",
+            "publications of versions holding this unit",
+        ),
+        openapi::csv_param(
+            "content__in",
+            "publications of versions holding any of these units",
+        ),
+    ];
+    openapi::generic_list(
+        doc,
+        (ALL, "publications_list", "Publications"),
+        page,
+        content,
+    );
 }
 
 /// `publications/`: publications of every type the caller may see, newest first.
@@ -46,6 +63,7 @@ async fn list_all(
     let mut q = ListQuery::of(&publication::TABLE);
     q.with(family_scope(&state, &caller, Family::Publication).await?)?;
     href_filters_any(&mut q, &query, Family::Publication)?;
+    version_content_filters(&state, &mut q, &query, "repository_version").await?;
     page(&state, q, &query).await
 }
 
@@ -107,13 +125,18 @@ async fn create<P: PublicationType>(
             version::get(&state.db, &id, repo.latest_number).await?
         }
         (None, Some(h)) => {
-            let (repo, n) = depot_core::hrefs::resolve_version("repository_version", h)?;
-            repository::get_of_type(&state.db, &repo, P::PULP_TYPE)
-                .await
-                .map_err(|_| depot_core::hrefs::missing("repository_version", h))?;
-            version::get(&state.db, &repo, n)
-                .await
-                .map_err(|_| depot_core::hrefs::missing("repository_version", h))?
+            // A checkpoint is the state of a repository at its time, not of any version.
+            if raw.get("checkpoint").and_then(Value::as_bool) == Some(true) {
+                return Err(CoreError::invalid(
+                    "A checkpoint publication is made of a repository, not of a repository version.",
+                )
+                .into());
+            }
+            let v = version::resolve(&state.db, "repository_version", h, false).await?;
+            if v.repository_type != P::PULP_TYPE {
+                return Err(depot_core::hrefs::missing("repository_version", h).into());
+            }
+            v
         }
     };
     let args = P::task(v.id.clone(), &raw)?;
@@ -133,6 +156,7 @@ async fn list<P: PublicationType>(
     q.with(Filter::Is("pulp_type", Bind::Text(P::PULP_TYPE.into())))?;
     scoped(&mut q, caller.scope(&state, P::KIND).await?)?;
     href_filters(&mut q, &query, P::KIND)?;
+    version_content_filters(&state, &mut q, &query, "repository_version").await?;
     if let Some(h) = query.get("repository_version") {
         let (repo, n) = parse_version_href(h).ok_or_else(|| {
             CoreError::field("repository_version", "Invalid repository version href.")
@@ -222,8 +246,9 @@ fn openapi_of<P: PublicationType>(doc: &mut ApiDoc) {
             "pulp_created__lte",
             "pulp_created__gt",
             "pulp_created__lt",
+            "content",
         ],
-        &["pulp_href__in", "prn__in", "pulp_id__in"],
+        &["pulp_href__in", "prn__in", "pulp_id__in", "content__in"],
     );
     let detail = format!("{{{}}}", P::HREF_PARAM);
     let id = |action: &str| format!("{}_{action}", P::PREFIX);

@@ -41,7 +41,7 @@ pub fn router() -> Router<AppState> {
 pub fn openapi(doc: &mut ApiDoc) {
     plugin_api::document::<RemoteFamily>(doc, depot_plugins::visit_api);
     let page = doc.paginated::<depot_core::models::remote::FileRemoteResponse>();
-    openapi::generic_list(doc, ALL, "remotes_list", "Remotes", page);
+    openapi::generic_list(doc, (ALL, "remotes_list", "Remotes"), page, vec![]);
 }
 
 /// `remotes/`: remotes of every type the caller may see, each as its type shows it.

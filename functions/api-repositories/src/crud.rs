@@ -16,7 +16,9 @@ use depot_core::tasks::{Dispatch, TaskContext, TaskFuture, TaskRegistry};
 use depot_core::users::User;
 use depot_core::{CoreError, CoreResult};
 use depot_http::crud::{self, Resource};
-use depot_http::list::{generic_query, href_filters, name_filters, page_response, scoped};
+use depot_http::list::{
+    generic_query, href_filters, name_filters, page_response, regex_filters, scoped,
+};
 use depot_http::openapi::{self, ApiDoc};
 use depot_http::{
     ApiResult, AppState, Caller, CorrelationId, Fields, ListParams, QueryMap, created, dispatched,
@@ -142,7 +144,15 @@ async fn list<P: RepositoryType>(
     q.with(Filter::Is("pulp_type", Bind::Text(P::PULP_TYPE.into())))?;
     scoped(&mut q, scope)?;
     name_filters(&mut q, &query, "name")?;
+    regex_filters(&state, &mut q, &query, &repository::TABLE, "name").await?;
     href_filters(&mut q, &query, P::KIND)?;
+    // Repositories holding a content unit: in any version, or in the latest.
+    for (param, latest) in [("with_content", false), ("latest_with_content", true)] {
+        if let Some(h) = query.get(param) {
+            let (_, id) = depot_core::hrefs::resolve_family(Family::Content, param, h)?;
+            q.with(Filter::RepositoryHolds("id", id, latest))?;
+        }
+    }
     // A remote's href; `null` (no remote); or the remote type's collection (any remote).
     if let (Some(r), Some(kind)) = (query.get("remote"), P::REMOTE) {
         let collection = depot_core::domain::api_root() + kind.collection;
@@ -242,6 +252,10 @@ pub fn openapi<P: RepositoryType>(doc: &mut ApiDoc) {
         "name__icontains",
         "name__startswith",
         "name__iexact",
+        "name__regex",
+        "name__iregex",
+        "with_content",
+        "latest_with_content",
         "pulp_label_select",
     ];
     if P::REMOTE.is_some() {

@@ -4,6 +4,7 @@
 
 mod crud;
 mod modify;
+mod reclaim;
 mod versions;
 
 use axum::Router;
@@ -15,10 +16,13 @@ use depot_http::openapi::ApiDoc;
 use depot_http::plugin_api::{self, FamilyApi, RepositoryType};
 
 const ALL: &str = "/pulp/api/v3/repositories/";
+const VERSIONS: &str = "/pulp/api/v3/repository_versions/";
 
 pub fn router() -> Router<AppState> {
     plugin_api::mount::<RepositoryFamily>(depot_plugins::visit_api)
         .route(ALL, axum::routing::get(crud::list_all))
+        .route(VERSIONS, axum::routing::get(versions::list_all))
+        .route(reclaim::PATH, axum::routing::post(reclaim::reclaim))
 }
 
 pub fn register_tasks(reg: &mut TaskRegistry) {
@@ -30,7 +34,47 @@ pub fn register_tasks(reg: &mut TaskRegistry) {
 pub fn openapi(doc: &mut ApiDoc) {
     plugin_api::document::<RepositoryFamily>(doc, depot_plugins::visit_api);
     let page = doc.paginated::<depot_core::models::repository::FileRepositoryResponse>();
-    depot_http::openapi::generic_list(doc, ALL, "repositories_list", "Repositories", page);
+    depot_http::openapi::generic_list(
+        doc,
+        (ALL, "repositories_list", "Repositories"),
+        page,
+        vec![],
+    );
+    let page = doc.paginated::<depot_core::models::version::RepositoryVersionResponse>();
+    let mut filters = depot_http::openapi::list_params();
+    for (f, kind) in [
+        ("content", "string"),
+        ("number", "integer"),
+        ("number__gte", "integer"),
+        ("number__lte", "integer"),
+        ("pulp_created__gte", "string"),
+        ("pulp_created__lte", "string"),
+    ] {
+        filters.push(depot_http::openapi::query_param(f, kind, f));
+    }
+    filters.push(depot_http::openapi::csv_param("content__in", "content__in"));
+    doc.add(
+        depot_http::openapi::Op::new(
+            "get",
+            VERSIONS,
+            "repository_versions_list",
+            "Repository Versions",
+        )
+        .params(filters)
+        .response(200, Some(page)),
+    );
+    let body = doc.schema::<reclaim::ReclaimSpaceBody>();
+    let task = doc.schema::<depot_core::models::AsyncOperationResponse>();
+    doc.add(
+        depot_http::openapi::Op::new(
+            "post",
+            reclaim::PATH,
+            "repositories_reclaim_space_reclaim",
+            "Repositories: Reclaim Space",
+        )
+        .body(body, depot_http::openapi::JSON_FORM_MULTIPART)
+        .response(202, Some(task)),
+    );
 }
 
 /// This family, as it serves each repository type.

@@ -58,6 +58,18 @@ async fn modify<P: RepositoryType>(
         .remove_content_units
         .as_ref()
         .is_some_and(|r| r.iter().any(|h| h == "*"));
+    if remove_all
+        && body
+            .remove_content_units
+            .as_ref()
+            .is_some_and(|r| r.len() > 1)
+    {
+        return Err(CoreError::field(
+            "remove_content_units",
+            "Cannot supply content units together with '*' (all content units).",
+        )
+        .into());
+    }
     let remove = if remove_all {
         Vec::new()
     } else {
@@ -68,22 +80,22 @@ async fn modify<P: RepositoryType>(
         )
         .await?
     };
-    let base_number = match body.base_version.as_deref() {
+    // The base may be a version of another repository of the same type, as in Pulp.
+    let (base_number, base_repository_id) = match body.base_version.as_deref() {
         Some(h) => {
-            let (repo_id, n) = depot_core::hrefs::resolve_version("base_version", h)?;
-            if repo_id != id {
+            let v =
+                depot_core::models::version::resolve(&state.db, "base_version", h, false).await?;
+            if v.repository_type != P::PULP_TYPE {
                 return Err(CoreError::field(
                     "base_version",
-                    "The base version must belong to this repository.",
+                    "The base version must be of a repository of the same type.",
                 )
                 .into());
             }
-            depot_core::models::version::get(&state.db, &repo_id, n)
-                .await
-                .map_err(|_| depot_core::hrefs::missing("base_version", h))?;
-            Some(n)
+            let other = (v.repository_id != id).then_some(v.repository_id);
+            (Some(v.number), other)
         }
-        None => None,
+        None => (None, None),
     };
     let args = RepositoryModify {
         repository_id: id,
@@ -91,6 +103,7 @@ async fn modify<P: RepositoryType>(
         remove,
         remove_all,
         base_number,
+        base_repository_id,
         overwrite: body.overwrite.unwrap_or(true),
     };
     let d = Dispatch::new(MODIFY_TASK, &args)

@@ -9,10 +9,11 @@ use depot_core::access::{Check, Object};
 use depot_core::models::list::{Bind, Filter, ListQuery};
 use depot_core::models::repository::{self, Repository};
 use depot_core::models::version::{self, RepositoryVersionResponse, Version};
+use depot_core::plugin::Family;
 use depot_core::tasks::args::RepositoryVersionDelete;
 use depot_core::tasks::{Dispatch, TaskContext, TaskFuture, TaskRegistry};
 use depot_http::access::viewset_of;
-use depot_http::list::{fetch_page, number_filters, time_filters};
+use depot_http::list::{fetch_page, number_filters, time_filters, version_content_filters};
 use depot_http::openapi::{self, ApiDoc, JSON_FORM_MULTIPART, Op};
 use depot_http::repair::{RepairBody, Target};
 use depot_http::{
@@ -68,6 +69,50 @@ fn number(raw: &str) -> ApiResult<i64> {
         .ok_or_else(|| CoreError::not_found("RepositoryVersion").into())
 }
 
+/// `repository_versions/`: the versions of every repository the caller may see.
+pub async fn list_all(
+    State(state): State<AppState>,
+    caller: Caller,
+    query: QueryMap,
+) -> ApiResult<Response> {
+    let mut q = ListQuery::of(&version::TABLE);
+    let mut any = Vec::new();
+    for kind in depot_core::plugin::of_family(Family::Repository) {
+        let of_type = Filter::Is("repository_type", Bind::Text(kind.pulp_type.into()));
+        any.push(match caller.scope(&state, kind).await? {
+            None => of_type,
+            Some(grantee) => Filter::AllOf(vec![of_type, Filter::Granted("repository", grantee)]),
+        });
+    }
+    q.with(Filter::AnyOf(any))?;
+    filtered_page(&state, q, &query, "pulp_created").await
+}
+
+/// The filters both version lists take (number, content, creation time), and their page,
+/// newest first by `order`.
+async fn filtered_page(
+    state: &AppState,
+    mut q: ListQuery,
+    query: &QueryMap,
+    order: &'static str,
+) -> ApiResult<Response> {
+    let params = ListParams::from_query(query)?;
+    number_filters(&mut q, query, "number")?;
+    version_content_filters(state, &mut q, query, "id").await?;
+    let times = ["", "__gte", "__lte", "__gt", "__lt", "__range"];
+    time_filters(&mut q, query, "pulp_created", &times)?;
+    params.order(&mut q, &["number", "pulp_created", "pk"], &[(order, true)])?;
+    let (count, rows) = fetch_page(state, &q, &params, query, None).await?;
+    let mut results = Vec::new();
+    for r in &rows {
+        let v = Version::from_row(r)?;
+        results.push(serde_json::to_value(
+            version::response(&state.db, &v).await?,
+        )?);
+    }
+    Ok(ok(&params.page(query, count, results)))
+}
+
 async fn list<P: RepositoryType>(
     State(state): State<AppState>,
     caller: Caller,
@@ -75,30 +120,9 @@ async fn list<P: RepositoryType>(
     query: QueryMap,
 ) -> ApiResult<Response> {
     allowed::<P>(&state, &caller, &id, "list").await?;
-    let params = ListParams::from_query(&query)?;
     let mut q = ListQuery::of(&version::TABLE);
     q.with(Filter::Is("repository", Bind::Text(id.clone())))?;
-    number_filters(&mut q, &query, "number")?;
-    time_filters(
-        &mut q,
-        &query,
-        "pulp_created",
-        &["", "__gte", "__lte", "__gt", "__lt", "__range"],
-    )?;
-    params.order(
-        &mut q,
-        &["number", "pulp_created", "pk"],
-        &[("number", true)],
-    )?;
-    let (count, rows) = fetch_page(&state, &q, &params, &query, None).await?;
-    let mut results = Vec::new();
-    for r in &rows {
-        let v = Version::from_row(r)?;
-        results.push(
-            serde_json::to_value(version::response(&state.db, &v).await?).unwrap_or_default(),
-        );
-    }
-    Ok(ok(&params.page(&query, count, results)))
+    filtered_page(&state, q, &query, "number").await
 }
 
 async fn read<P: RepositoryType>(
@@ -123,6 +147,17 @@ async fn delete<P: RepositoryType>(
     let repo = allowed::<P>(&state, &caller, &id, "destroy").await?;
     let user = &caller.user;
     version::get(&state.db, &id, n).await?;
+    if version::protected_numbers(&state.db, &id)
+        .await?
+        .contains(&n)
+    {
+        return Err(CoreError::invalid(
+            "The repository version cannot be deleted because it (or its publications) are \
+             currently being used to distribute content. Please update the necessary \
+             distributions first.",
+        )
+        .into());
+    }
     let args = RepositoryVersionDelete {
         repository_id: id,
         number: n,
@@ -173,6 +208,15 @@ pub fn openapi<P: RepositoryType>(doc: &mut ApiDoc, async_op: Value) {
     ] {
         filters.push(openapi::query_param(f, "integer", f));
     }
+    filters.push(openapi::query_param(
+        "content",
+        "string",
+        "versions holding this unit",
+    ));
+    filters.push(openapi::csv_param(
+        "content__in",
+        "versions holding any of these units",
+    ));
     let list_p = openapi::href_param(P::HREF_PARAM);
     let p = || openapi::href_param(P::VERSION_HREF_PARAM);
     let detail = format!("{{{}}}", P::VERSION_HREF_PARAM);

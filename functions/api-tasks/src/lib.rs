@@ -95,6 +95,13 @@ fn add_filters(q: &mut ListQuery, query: &QueryMap) -> ApiResult<()> {
         }
     }
     if let Some(h) = query.get("created_resources") {
+        // An href, as Pulp's filter takes it; anything else is a bad filter.
+        if !h.starts_with(depot_core::domain::api_root().as_str()) {
+            let shown: String = h.chars().take(200).collect();
+            return Err(
+                CoreError::field("created_resources", format!("URI not valid: {shown}")).into(),
+            );
+        }
         q.with(Filter::Listed("created_resources", h.to_string()))?;
     }
     if let Some(g) = query.get("task_group") {

@@ -11,7 +11,8 @@ use axum::http::request::Parts;
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use depot_core::models::serving::{self, Matched};
+use depot_core::models::publication;
+use depot_core::models::serving::{self, Matched, Served};
 use depot_core::{CoreResult, domain};
 use std::sync::Arc;
 
@@ -168,10 +169,11 @@ async fn resolve(
         return Ok(not_found());
     }
     let Some(Matched {
+        base_path,
         rest,
         served,
         content_guard,
-        ..
+        checkpoint_repository,
     }) = serving::match_path(&state.db, path.trim_end_matches('/')).await?
     else {
         let prefix = if path.ends_with('/') || path.is_empty() {
@@ -199,6 +201,33 @@ async fn resolve(
     {
         return Ok(refused);
     }
+    let (rest, served) = match checkpoint_repository {
+        None => (rest, served),
+        Some(repo) => {
+            if rest.is_empty() {
+                if !raw_path.ends_with('/') {
+                    return Ok(redirect(&format!("{raw_path}/")));
+                }
+                let names: Vec<String> = publication::checkpoints(&state.db, &repo)
+                    .await?
+                    .into_iter()
+                    .map(|(ts, ..)| format!("{ts}/"))
+                    .collect();
+                return Ok(listing(&raw_path, &names));
+            }
+            match checkpoint(state, &repo, &rest).await? {
+                Checkpoint::Missing => return Ok(not_found()),
+                Checkpoint::Elsewhere(ts, more) => {
+                    // Temporary: a later checkpoint may answer the same time differently
+                    // once retention drops one.
+                    let mut r = redirect(&format!("{prefix}{base_path}/{ts}/{more}"));
+                    *r.status_mut() = StatusCode::FOUND;
+                    return Ok(r);
+                }
+                Checkpoint::Serves(more, s) => (more, Some(s)),
+            }
+        }
+    };
     let is_dir_request = path.ends_with('/') || rest.is_empty();
     if rest.is_empty() && !raw_path.ends_with('/') {
         return Ok(redirect(&format!("{raw_path}/")));
@@ -238,6 +267,35 @@ async fn resolve(
         return Ok(redirect(&format!("{raw_path}/")));
     }
     Ok(listing(&raw_path, &names))
+}
+
+/// What a path below a checkpoint distribution names.
+enum Checkpoint {
+    Missing,
+    /// Another checkpoint's name serves it (the newest before the one asked for): the name and
+    /// the rest of the path.
+    Elsewhere(String, String),
+    /// The publication of the checkpoint asked for, and the path within it.
+    Serves(String, Served),
+}
+
+/// Resolves `<timestamp>[/path]` below a checkpoint distribution of repository `repo`.
+async fn checkpoint(state: &AppState, repo: &str, rest: &str) -> CoreResult<Checkpoint> {
+    let (name, more) = rest.split_once('/').unwrap_or((rest, ""));
+    let Some((ts, publication_id, number)) =
+        publication::checkpoint_at(&state.db, repo, name).await?
+    else {
+        return Ok(Checkpoint::Missing);
+    };
+    if ts != name {
+        return Ok(Checkpoint::Elsewhere(ts, more.to_string()));
+    }
+    let served = Served {
+        repository_id: repo.to_string(),
+        number,
+        publication_id: Some(publication_id),
+    };
+    Ok(Checkpoint::Serves(more.to_string(), served))
 }
 
 /// The refusal of `guard` to the request, if it refuses.

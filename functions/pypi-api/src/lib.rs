@@ -39,6 +39,7 @@ async fn add_to_repository(
         remove: Vec::new(),
         remove_all: false,
         base_number: None,
+        base_repository_id: None,
         overwrite,
     };
     let mut d =

@@ -13,6 +13,7 @@ fn modify(ctx: TaskContext, args: RepositoryModify) -> TaskFuture {
     Box::pin(async move {
         let change = Change {
             base_number: args.base_number,
+            base_repository_id: args.base_repository_id,
             remove: if args.remove_all {
                 Removal::All
             } else {

@@ -6,11 +6,20 @@
 //! passes.
 
 use depot_core::models::orphans;
-use depot_core::tasks::args::OrphanCleanup;
+use depot_core::tasks::args::{OrphanCleanup, ReclaimSpace};
 use depot_core::tasks::{TaskContext, TaskFuture, TaskRegistry};
 
 pub fn register_tasks(reg: &mut TaskRegistry) {
     reg.register(cleanup);
+    reg.register(reclaim);
+}
+
+/// Pulp's `reclaim_space` (`depot_core::reclaim`): also frees disk, so it runs here.
+fn reclaim(ctx: TaskContext, args: ReclaimSpace) -> TaskFuture {
+    Box::pin(async move {
+        depot_core::reclaim::run(&ctx.core, &ctx.progress, &args.repositories, &args.keep).await?;
+        Ok(None)
+    })
 }
 
 fn cleanup(ctx: TaskContext, args: OrphanCleanup) -> TaskFuture {
@@ -21,6 +30,11 @@ fn cleanup(ctx: TaskContext, args: OrphanCleanup) -> TaskFuture {
             .unwrap_or(ctx.core.settings.orphan_protection_time);
         let cutoff = depot_core::time::ago(minutes.saturating_mul(60));
         let only = args.content_ids;
+        // A cleanup of named units takes their artifacts only (found before the units go).
+        let only_artifacts = match &only {
+            Some(ids) => Some(orphans::artifacts_of_content(db, ids).await?),
+            None => None,
+        };
 
         ctx.progress
             .start("clean-up.content", "Clean up orphan Content", None)
@@ -63,7 +77,10 @@ fn cleanup(ctx: TaskContext, args: OrphanCleanup) -> TaskFuture {
         ctx.progress
             .start("clean-up.artifacts", "Clean up orphan Artifacts", None)
             .await;
-        let rows = orphans::artifacts(db, &cutoff).await?;
+        let mut rows = orphans::artifacts(db, &cutoff).await?;
+        if let Some(keep) = &only_artifacts {
+            rows.retain(|(id, _)| keep.contains(id));
+        }
         ctx.progress
             .set_total("clean-up.artifacts", rows.len() as i64)
             .await;

@@ -48,6 +48,7 @@ async fn add_to_repository(
     if let Some(repo) = &args.repository_id {
         let change = Change {
             base_number: None,
+            base_repository_id: None,
             remove: Removal::Some(Vec::new()),
             add: vec![content_id.to_string()],
             overwrite: args.overwrite,

@@ -338,6 +338,25 @@ impl TestApp {
         panic!("{} task {href} did not end", self.engine);
     }
 
+    /// Creates a file repository; its href.
+    pub async fn file_repository(&self, name: &str) -> String {
+        let body = serde_json::json!({"name": name});
+        let (status, r) = self
+            .api("POST", "repositories/file/file/", Some(body))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{} {r}", self.engine);
+        r["pulp_href"].as_str().unwrap().to_string()
+    }
+
+    /// Uploads a file into a file repository (one new version); the finished task.
+    pub async fn add_file(&self, repo: &str, path: &str, bytes: &[u8]) -> Value {
+        let fields = [("relative_path", path), ("repository", repo)];
+        let url = "/pulp/api/v3/content/file/files/";
+        let (status, accepted) = self.form("POST", url, &fields, bytes, &[]).await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{} {accepted}", self.engine);
+        self.completed(&accepted).await
+    }
+
     /// Creates through a task (an immediate one, as distributions are) and returns the object.
     pub async fn create_by_task(&self, path: &str, body: Value) -> Value {
         let (status, accepted) = self.api("POST", path, Some(body)).await;
@@ -346,6 +365,18 @@ impl TestApp {
         let href = t["created_resources"][0].as_str().unwrap().to_string();
         self.call("GET", &href, None).await.1
     }
+}
+
+/// The content unit a finished task created.
+pub fn created_content(task: &Value) -> String {
+    task["created_resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .find(|h| h.contains("/content/"))
+        .unwrap_or_else(|| panic!("no content made by {task}"))
+        .to_string()
 }
 
 fn basic(user: &str, password: &str) -> String {

@@ -304,6 +304,8 @@ pub static PLUGIN: Plugin = Plugin {
     ],
     autopublish: None,
     exportable: None,
+    // The registry serves manifests and blobs from stored files only.
+    reclaim_protected: &[MANIFEST.pulp_type, BLOB.pulp_type],
 };
 
 /// Adds a tag (on `manifest_id`), or content units, with everything they need.

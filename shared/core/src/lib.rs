@@ -16,6 +16,7 @@ pub mod labels;
 pub mod models;
 pub mod on_demand;
 pub mod plugin;
+pub mod reclaim;
 pub mod repair;
 pub mod scan;
 pub mod secrets;

@@ -186,14 +186,20 @@ async fn relay(
     let mut hasher = Hasher::new(&core.settings.allowed_checksums);
     let mut body = download::body_stream(resp);
     let mut client_gone = false;
+    // The last chunk is held back until the bytes are verified (and saved): a client that has
+    // the whole file finds it stored, and one whose file fails the check never gets it whole.
+    let mut held: Option<Bytes> = None;
     while let Some(chunk) = body.next().await {
         let chunk = chunk.map_err(CoreError::Remote)?;
         hasher.update(&chunk);
         if let Some(s) = staged.as_mut() {
             s.write(&chunk).await?;
         }
+        let Some(previous) = held.replace(chunk) else {
+            continue;
+        };
         // Keep downloading after the client left, so that the file is saved for the next one.
-        if !client_gone && tx.send(Ok(chunk)).await.is_err() {
+        if !client_gone && tx.send(Ok(previous)).await.is_err() {
             client_gone = true;
             if staged.is_none() {
                 return Ok(());
@@ -213,6 +219,9 @@ async fn relay(
     if let Some(staged) = staged {
         let a = ingest_staged(core, staged, digests, &expected).await?;
         content::attach_artifact(&core.db, content_id, &a.id).await?;
+    }
+    if let (Some(last), false) = (held, client_gone) {
+        let _ = tx.send(Ok(last)).await;
     }
     Ok(())
 }

@@ -261,6 +261,9 @@ pub struct Plugin {
     pub autopublish: Option<Autopublish>,
     /// How its repositories travel in Pulp's export format; `None` when they do not.
     pub exportable: Option<&'static Exportable>,
+    /// Its content types whose files reclaim_space leaves alone (Pulp's
+    /// `PROTECTED_FROM_RECLAIM`): what it cannot serve again from a remote.
+    pub reclaim_protected: &'static [&'static str],
 }
 
 /// A plugin's part of Pulp's export format ([`crate::importexport`]): the rows of its content

@@ -38,6 +38,7 @@ async fn present(db: &Db, repo: &str, n: i64) -> BTreeSet<String> {
 fn add(ids: &[&String]) -> Change {
     Change {
         base_number: None,
+        base_repository_id: None,
         remove: Removal::Some(vec![]),
         add: ids.iter().map(|s| s.to_string()).collect(),
         overwrite: true,
@@ -125,6 +126,7 @@ async fn versions_record_changes_and_survive_deletes() {
         let d = unit(&db, "d", "1").await;
         let change = Change {
             base_number: Some(1),
+            base_repository_id: None,
             remove: Removal::Some(vec![b.clone()]),
             add: vec![d.clone()],
             overwrite: true,
@@ -180,6 +182,7 @@ async fn versions_record_changes_and_survive_deletes() {
         // Removing everything.
         let change = Change {
             base_number: None,
+            base_repository_id: None,
             remove: Removal::All,
             add: vec![],
             overwrite: true,
@@ -204,6 +207,71 @@ async fn versions_record_changes_and_survive_deletes() {
         assert_eq!(present(&db, &repo.id, 4).await.len(), 4, "{engine}");
         version::delete(&db, &repo.id, 4).await.unwrap();
         assert!(version::delete(&db, &repo.id, 5).await.is_err(), "{engine}");
+        test_db.close().await;
+    }
+}
+
+/// Deleting a version folds its changes into the next (Pulp's squash test): a unit the deleted
+/// version removed and the next one added back never left, so the next version neither adds
+/// nor removes it, and every remaining version holds what it held.
+#[tokio::test]
+async fn deleting_a_version_squashes_it_into_the_next() {
+    depot_plugins::install();
+    for test_db in databases().await {
+        let (engine, db) = (test_db.engine, test_db.db.clone());
+        let repo = repository::create(
+            &db,
+            NewRepository {
+                pulp_type: "file.file",
+                name: format!("squash-{engine}"),
+                description: None,
+                pulp_labels: Labels::new(),
+                retain_repo_versions: None,
+                retain_checkpoints: None,
+                remote_id: None,
+                autopublish: false,
+                manifest: None,
+            },
+        )
+        .await
+        .unwrap();
+        let mut u = std::collections::BTreeMap::new();
+        for name in ["A", "B", "C", "D", "E", "F", "G", "H", "I"] {
+            u.insert(name, unit(&db, name, "squash").await);
+        }
+        let ids = |names: &str| -> Vec<String> {
+            names
+                .chars()
+                .map(|c| u[c.to_string().as_str()].clone())
+                .collect()
+        };
+        let change = |remove: &str, add_: &str| Change {
+            base_number: None,
+            base_repository_id: None,
+            remove: Removal::Some(ids(remove)),
+            add: ids(add_),
+            overwrite: true,
+        };
+        for (remove, add_) in [("", "ABCDE"), ("BCDE", "FGHI"), ("GI", "CD"), ("DH", "EI")] {
+            version::create_next(&db, &repo.id, change(remove, add_))
+                .await
+                .unwrap();
+        }
+        version::delete(&db, &repo.id, 2).await.unwrap();
+        let set = |names: &str| ids(names).into_iter().collect::<BTreeSet<_>>();
+        assert_eq!(present(&db, &repo.id, 1).await, set("ABCDE"), "{engine}");
+        assert_eq!(present(&db, &repo.id, 3).await, set("ACDFH"), "{engine}");
+        assert_eq!(present(&db, &repo.id, 4).await, set("ACEFI"), "{engine}");
+        let v3 = version::get(&db, &repo.id, 3).await.unwrap();
+        assert_eq!(
+            summary(&v3)["added"]["file.file"],
+            2,
+            "{engine} {}",
+            summary(&v3)
+        );
+        assert_eq!(summary(&v3)["removed"]["file.file"], 2, "{engine}");
+        let v4 = version::get(&db, &repo.id, 4).await.unwrap();
+        assert_eq!(summary(&v4)["added"]["file.file"], 2, "{engine}");
         test_db.close().await;
     }
 }

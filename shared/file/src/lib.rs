@@ -72,6 +72,7 @@ pub static PLUGIN: Plugin = Plugin {
     migrations: &[],
     autopublish: Some(autopublish),
     exportable: Some(&crate::export::EXPORTABLE),
+    reclaim_protected: &[],
 };
 
 /// Publishes a new version with the repository's manifest name, as `publish/` would.

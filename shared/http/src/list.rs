@@ -29,6 +29,91 @@ pub fn name_filters(q: &mut ListQuery, query: &QueryMap, field: &'static str) ->
     Ok(())
 }
 
+/// The most units one `content__in` names.
+const MAX_CONTENT_IN: usize = 100;
+
+/// `content` and `content__in` on a list whose `field` is a repository version's id (versions,
+/// publications): the rows whose version holds the unit (any of them), as Pulp filters them; a
+/// unit that does not exist is a 400.
+pub async fn version_content_filters(
+    state: &AppState,
+    q: &mut ListQuery,
+    query: &QueryMap,
+    field: &'static str,
+) -> ApiResult<()> {
+    let mut refs = Vec::new();
+    if let Some(h) = query.get("content") {
+        refs.push(("content", vec![h.to_string()]));
+    }
+    if query.get("content__in").is_some() {
+        let list = query.list("content__in");
+        if list.len() > MAX_CONTENT_IN {
+            return Err(depot_core::CoreError::field(
+                "content__in",
+                format!("At most {MAX_CONTENT_IN} content units may be named."),
+            )
+            .into());
+        }
+        refs.push(("content__in", list));
+    }
+    for (param, hrefs) in refs {
+        let mut any = Vec::new();
+        for h in hrefs {
+            let (kind, id) =
+                depot_core::hrefs::resolve_family(depot_core::plugin::Family::Content, param, &h)?;
+            if !depot_core::models::content::exists(&state.db, &id, kind.pulp_type).await? {
+                return Err(depot_core::hrefs::missing(param, &h).into());
+            }
+            any.push(Filter::VersionHolds(field, id));
+        }
+        q.with(Filter::AnyOf(any))?;
+    }
+    Ok(())
+}
+
+/// The longest `__regex` pattern taken, and how large it may compile (the regex crate matches in
+/// linear time, so a pattern costs at most its size times the text).
+const MAX_REGEX: usize = 1000;
+const REGEX_SIZE: usize = 1 << 20;
+
+/// Adds `<field>__regex` and `<field>__iregex` (Pulp's; case-sensitive and not). The engines
+/// match regular expressions differently (SQLite has none), so the pattern is matched here
+/// against the field of every row in the domain, and the list keeps the ids that match.
+pub async fn regex_filters(
+    state: &AppState,
+    q: &mut ListQuery,
+    query: &QueryMap,
+    table: &'static depot_core::models::list::Table,
+    field: &'static str,
+) -> ApiResult<()> {
+    for (suffix, insensitive) in [("__regex", false), ("__iregex", true)] {
+        let param = format!("{field}{suffix}");
+        let Some(pattern) = query.get(&param) else {
+            continue;
+        };
+        let bad = |why: String| depot_core::CoreError::field(&param, why);
+        if pattern.len() > MAX_REGEX {
+            return Err(bad(format!(
+                "Ensure this value has at most {MAX_REGEX} characters."
+            ))
+            .into());
+        }
+        let re = regex::RegexBuilder::new(pattern)
+            .case_insensitive(insensitive)
+            .size_limit(REGEX_SIZE)
+            .build()
+            .map_err(|e| bad(format!("Invalid regular expression: {e}")))?;
+        let ids = depot_core::models::list::values_of(&state.db, table, field)
+            .await?
+            .into_iter()
+            .filter(|(_, v)| re.is_match(v))
+            .map(|(id, _)| id)
+            .collect();
+        q.with(Filter::In("id", ids))?;
+    }
+    Ok(())
+}
+
 /// Adds `<field>`, `__gte`, `__lte`, `__gt` and `__lt` filters on an integer field.
 pub fn number_filters(q: &mut ListQuery, query: &QueryMap, field: &'static str) -> ApiResult<()> {
     if let Some(n) = query.int(field)? {

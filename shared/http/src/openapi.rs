@@ -123,9 +123,14 @@ pub fn list_params() -> Vec<Value> {
 
 /// The list parameters plus filters: `plain` ones take one string, `csv` ones a list.
 /// A generic list of every type of a family (Pulp's `repositories/`, `remotes/`, ...), with
-/// its filters; `page` is the schema of a page.
-pub fn generic_list(doc: &mut ApiDoc, path: &str, op_id: &str, tag: &'static str, page: Value) {
-    let filters = list_filters(
+/// its filters and `extra` ones; `page` is the schema of a page.
+pub fn generic_list(
+    doc: &mut ApiDoc,
+    (path, op_id, tag): (&str, &str, &'static str),
+    page: Value,
+    extra: Vec<Value>,
+) {
+    let mut filters = list_filters(
         &[
             "name",
             "name__contains",
@@ -144,6 +149,7 @@ pub fn generic_list(doc: &mut ApiDoc, path: &str, op_id: &str, tag: &'static str
             "pulp_type__in",
         ],
     );
+    filters.extend(extra);
     doc.add(
         Op::new("get", path.to_string(), op_id.to_string(), tag)
             .summary("List every type")
@@ -254,12 +260,27 @@ impl ApiDoc {
     /// The finished document.
     pub fn build(mut self, versions: &[(&str, &str)]) -> Value {
         let mut schemas = self.generator.take_definitions(true);
+        // What the server sets is read-only in responses, as Pulp's schema says (clients
+        // generated from it must not send them).
+        for (name, schema) in schemas.iter_mut() {
+            if !name.ends_with("Response") {
+                continue;
+            }
+            if let Some(props) = schema.get_mut("properties").and_then(Value::as_object_mut) {
+                for field in ["pulp_href", "prn", "pulp_created", "pulp_last_updated"] {
+                    if let Some(Value::Object(p)) = props.get_mut(field) {
+                        p.insert("readOnly".into(), json!(true));
+                    }
+                }
+            }
+        }
         schemas.insert(
             "ErrorResponse".into(),
             json!({
                 "type": "object",
                 "description": "What is wrong: {\"detail\": message}, or {field: [messages]} \
                                 for invalid input.",
+                "properties": {"detail": {"type": "string"}},
                 "additionalProperties": true
             }),
         );
@@ -273,6 +294,7 @@ impl ApiDoc {
                 "title": "Pulp 3 API (Depot)",
                 "version": "v3",
                 "description": "Depot speaks the Pulp 3 REST API.",
+                "license": {"name": "GNU General Public License v2.0 or later"},
                 "x-pulp-app-versions": app_versions,
                 "x-pulp-domain-enabled": false
             },

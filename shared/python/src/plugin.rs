@@ -120,6 +120,7 @@ pub static PLUGIN: Plugin = Plugin {
     ],
     autopublish: Some(autopublish),
     exportable: None,
+    reclaim_protected: &[],
 };
 
 /// A python publication only fixes the version its index serves.

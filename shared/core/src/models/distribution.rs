@@ -240,6 +240,13 @@ pub fn validate_base_path(base_path: &str) -> CoreResult<()> {
             "Relative path can't start with '/', end with '/' or contain empty, '.' or '..' segments.",
         ));
     }
+    // Pulp refuses whitespace in base paths (a URL path would need it escaped).
+    if base_path.contains(char::is_whitespace) {
+        return Err(CoreError::field(
+            "base_path",
+            "Base path must not contain spaces.",
+        ));
+    }
     if base_path.len() > MAX_BASE_PATH_BYTES
         || base_path.split('/').count() > MAX_BASE_PATH_SEGMENTS
     {

@@ -31,6 +31,46 @@ pub struct Table {
     pub domain: Option<&'static str>,
 }
 
+/// The id and the value of text field `field` of every row of `table` in the domain in force,
+/// for filters no engine of ours can evaluate alike (regular expressions).
+pub async fn values_of(
+    db: &crate::db::Db,
+    table: &'static Table,
+    field: &str,
+) -> CoreResult<Vec<(String, String)>> {
+    let column = |f: &str| {
+        table
+            .fields
+            .iter()
+            .find(|(name, _)| *name == f)
+            .map(|(_, c)| *c)
+            .ok_or_else(|| crate::CoreError::Internal(format!("no list field '{f}'")))
+    };
+    let (id, value) = (column("id")?, column(field)?);
+    let select = format!("SELECT {id}, {value} FROM {}", table.from);
+    let rows = match table.domain {
+        Some(d) => {
+            sqlx::query(sqlx::AssertSqlSafe(format!("{select} WHERE {d} = $1")))
+                .bind(crate::domain::id().to_string())
+                .fetch_all(db.pool())
+                .await?
+        }
+        None => {
+            sqlx::query(sqlx::AssertSqlSafe(select))
+                .fetch_all(db.pool())
+                .await?
+        }
+    };
+    rows.iter()
+        .map(|r| {
+            Ok((
+                r.try_get(0)?,
+                r.try_get::<Option<String>, _>(1)?.unwrap_or_default(),
+            ))
+        })
+        .collect()
+}
+
 /// How a text filter matches (Pulp's `name`, `name__iexact`, `name__contains`, ...).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Match {
@@ -96,6 +136,17 @@ pub enum Filter {
     OrphanContent(&'static str),
     /// The field is the id of an artifact nothing uses.
     OrphanArtifact(&'static str),
+    /// The field is the id of an artifact of content in a repository version.
+    ArtifactInVersion(&'static str, String, i64),
+    /// The field is the id of a repository version that holds the content.
+    VersionHolds(&'static str, String),
+    /// The field is the id of a distribution that serves the content (Pulp's `with_content`):
+    /// through its version, its publication, or its repository's latest publication (types that
+    /// serve publications) or latest version.
+    DistributionServes(&'static str, String),
+    /// The field is the id of a repository one of whose versions holds the content (`latest`:
+    /// its latest version does), Pulp's `with_content` and `latest_with_content`.
+    RepositoryHolds(&'static str, String, bool),
 }
 
 /// Who a [`Filter::Granted`] is for (a user and the groups they are in), and which
@@ -365,6 +416,80 @@ impl ListQuery {
                     super::artifact::unused()
                 ),
                 vec![],
+            ),
+            Filter::VersionHolds(field, content_id) => (
+                format!(
+                    "{} IN (SELECT v2.id FROM repository_versions v2 JOIN repository_contents rc \
+                     ON rc.repository_id = v2.repository_id WHERE rc.content_id = ? \
+                     AND rc.version_added <= v2.number \
+                     AND (rc.version_removed IS NULL OR rc.version_removed > v2.number))",
+                    self.qualified(self.column(field)?)
+                ),
+                vec![Bind::Text(content_id)],
+            ),
+            Filter::DistributionServes(field, content_id) => {
+                let holding = "SELECT v2.id FROM repository_versions v2 JOIN repository_contents rc \
+                     ON rc.repository_id = v2.repository_id WHERE rc.content_id = ? \
+                     AND rc.version_added <= v2.number \
+                     AND (rc.version_removed IS NULL OR rc.version_removed > v2.number)";
+                let published = crate::plugin::sql_list(
+                    crate::plugin::of_family(crate::plugin::Family::Distribution).filter(|k| {
+                        matches!(k.role, crate::plugin::Role::Distribution { publication: Some(p), .. } if p.serves_files())
+                    }),
+                );
+                // No such type: a value no type has (`NOT IN (NULL)` would match nothing).
+                let published = match published.as_str() {
+                    "NULL" => "''".to_string(),
+                    _ => published,
+                };
+                (
+                    format!(
+                        "{} IN (SELECT d.id FROM distributions d WHERE d.repository_version_id IN ({holding}) \
+                         OR d.publication_id IN (SELECT p.id FROM publications p WHERE p.repository_version_id IN ({holding})) \
+                         OR (d.pulp_type IN ({published}) AND d.repository_id IN (SELECT v.repository_id \
+                             FROM repository_versions v WHERE v.id IN ({holding}) AND v.number = \
+                             (SELECT MAX(v3.number) FROM repository_versions v3 JOIN publications p3 \
+                              ON p3.repository_version_id = v3.id WHERE v3.repository_id = v.repository_id))) \
+                         OR (d.pulp_type NOT IN ({published}) AND d.repository_id IN (SELECT v.repository_id \
+                             FROM repository_versions v JOIN repositories r ON r.id = v.repository_id \
+                             WHERE v.id IN ({holding}) AND v.number = r.latest_number)))",
+                        self.qualified(self.column(field)?)
+                    ),
+                    vec![Bind::Text(content_id); 4],
+                )
+            }
+            Filter::RepositoryHolds(field, content_id, latest) => {
+                let latest = match latest {
+                    true => {
+                        " AND rc.version_added <= r2.latest_number AND (rc.version_removed IS NULL \
+                         OR rc.version_removed > r2.latest_number)"
+                    }
+                    false => "",
+                };
+                (
+                    format!(
+                        "{} IN (SELECT rc.repository_id FROM repository_contents rc \
+                         JOIN repositories r2 ON r2.id = rc.repository_id \
+                         WHERE rc.content_id = ?{latest})",
+                        self.qualified(self.column(field)?)
+                    ),
+                    vec![Bind::Text(content_id)],
+                )
+            }
+            Filter::ArtifactInVersion(field, repository_id, number) => (
+                format!(
+                    "{} IN (SELECT ca.artifact_id FROM content_artifacts ca \
+                     JOIN repository_contents rc ON rc.content_id = ca.content_id \
+                     WHERE rc.repository_id = ? AND rc.version_added <= ? \
+                     AND (rc.version_removed IS NULL OR rc.version_removed > ?) \
+                     AND ca.artifact_id IS NOT NULL)",
+                    self.qualified(self.column(field)?)
+                ),
+                vec![
+                    Bind::Text(repository_id),
+                    Bind::Int(number),
+                    Bind::Int(number),
+                ],
             ),
             Filter::Not(inner) => {
                 let (c, b) = self.condition(*inner)?;

@@ -52,6 +52,26 @@ pub async fn delete_content(db: &Db, ids: &[String]) -> CoreResult<()> {
 
 /// Artifacts created at or before `cutoff` that no content and no publication uses:
 /// (id, storage key).
+/// The artifacts of content units `ids` (a cleanup of named units takes only theirs).
+pub async fn artifacts_of_content(db: &Db, ids: &[String]) -> CoreResult<Vec<String>> {
+    let mut out = Vec::new();
+    for chunk in ids.chunks(500) {
+        let sql = format!(
+            "SELECT DISTINCT artifact_id FROM content_artifacts WHERE artifact_id IS NOT NULL \
+             AND content_id IN ({})",
+            crate::db::placeholders(1, chunk.len())
+        );
+        let mut q = sqlx::query(AssertSqlSafe(sql));
+        for id in chunk {
+            q = q.bind(id.clone());
+        }
+        for r in q.fetch_all(db.pool()).await? {
+            out.push(r.try_get(0)?);
+        }
+    }
+    Ok(out)
+}
+
 pub async fn artifacts(db: &Db, cutoff: &str) -> CoreResult<Vec<(String, String)>> {
     let sql = format!(
         "SELECT id, file FROM artifacts a WHERE a.created <= $1 AND {}",

@@ -42,6 +42,7 @@ pub static TABLE: Table = Table {
         ("pk", "p.id"),
         ("pulp_type", "p.pulp_type"),
         ("repository", "v.repository_id"),
+        ("repository_version", "p.repository_version_id"),
         ("number", "v.number"),
         ("pulp_created", "p.created"),
     ],
@@ -180,7 +181,99 @@ pub async fn create(
         q.execute(&mut *tx).await?;
     }
     tx.commit().await?;
-    get(db, &id).await
+    let p = get(db, &id).await?;
+    if checkpoint {
+        let repo = super::repository::get(db, &p.repository_id).await?;
+        if let Some(keep) = repo.retain_checkpoints {
+            retain_checkpoints(db, &p.repository_id, keep).await?;
+        }
+    }
+    Ok(p)
+}
+
+/// A checkpoint's name in URLs: its creation time to the second, `YYYYMMDDTHHMMSSZ` (UTC).
+pub fn checkpoint_timestamp(created: &str) -> String {
+    let second = created.get(..19).unwrap_or(created);
+    format!("{}Z", second.replace(['-', ':'], ""))
+}
+
+/// The creation time a checkpoint name stands for (`YYYY-MM-DDTHH:MM:SS`), if it is one.
+fn checkpoint_second(name: &str) -> Option<String> {
+    let b = name.as_bytes();
+    let digits =
+        |r: std::ops::Range<usize>| b.get(r).is_some_and(|s| s.iter().all(u8::is_ascii_digit));
+    if b.len() != 16 || b[8] != b'T' || b[15] != b'Z' || !digits(0..8) || !digits(9..15) {
+        return None;
+    }
+    let second = format!(
+        "{}-{}-{}T{}:{}:{}",
+        &name[0..4],
+        &name[4..6],
+        &name[6..8],
+        &name[9..11],
+        &name[11..13],
+        &name[13..15]
+    );
+    // A real date and time only (no month 99).
+    crate::time::normalize(&format!("{second}Z"))?;
+    Some(second)
+}
+
+/// A repository's checkpoint publications, oldest first: (name, publication id, version).
+pub async fn checkpoints(db: &Db, repository_id: &str) -> CoreResult<Vec<(String, String, i64)>> {
+    let rows = sqlx::query(
+        "SELECT p.id, p.created, v.number FROM publications p \
+         JOIN repository_versions v ON v.id = p.repository_version_id \
+         WHERE v.repository_id = $1 AND p.checkpoint = $2 ORDER BY p.created",
+    )
+    .bind(repository_id)
+    .bind(true)
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let created: String = r.try_get(1)?;
+            Ok((checkpoint_timestamp(&created), r.try_get(0)?, r.try_get(2)?))
+        })
+        .collect()
+}
+
+/// The checkpoint a name asks for: the newest made within or before its second. `None` for a
+/// name that is none, one in the future, or one before every checkpoint.
+pub async fn checkpoint_at(
+    db: &Db,
+    repository_id: &str,
+    name: &str,
+) -> CoreResult<Option<(String, String, i64)>> {
+    let Some(second) = checkpoint_second(name) else {
+        return Ok(None);
+    };
+    let now = crate::time::now();
+    if second.as_str() > now.get(..19).unwrap_or(&now) {
+        return Ok(None);
+    }
+    let wanted = checkpoint_timestamp(&second);
+    Ok(checkpoints(db, repository_id)
+        .await?
+        .into_iter()
+        .rev()
+        .find(|(ts, ..)| *ts <= wanted))
+}
+
+/// Keeps the checkpoint flag on the newest `keep` checkpoint publications of a repository only
+/// (Pulp's `retain_checkpoints`); the others stay as plain publications.
+pub async fn retain_checkpoints(db: &Db, repository_id: &str, keep: i64) -> CoreResult<()> {
+    let all = checkpoints(db, repository_id).await?;
+    let old = all.len().saturating_sub(keep.max(0) as usize);
+    for (_, id, _) in all.into_iter().take(old) {
+        sqlx::query("UPDATE publications SET checkpoint = $2, updated = $3 WHERE id = $1")
+            .bind(id)
+            .bind(false)
+            .bind(crate::time::now())
+            .execute(db.pool())
+            .await?;
+    }
+    Ok(())
 }
 
 pub async fn delete(db: &Db, id: &str) -> CoreResult<()> {

@@ -430,12 +430,22 @@ pub fn validate_settings(settings: &Map<String, Value>) -> CoreResult<()> {
     Ok(())
 }
 
+/// A remote's url: http, https or file, as Pulp takes it (even `http://` alone), without
+/// credentials in it (they go in `username` and `password`, which are kept secret).
 pub fn validate_url(url: &str) -> CoreResult<()> {
-    let ok =
-        (url.starts_with("http://") || url.starts_with("https://") || url.starts_with("file://"))
-            && url.len() > 8;
-    if !ok {
+    let rest = ["http://", "https://", "file://"]
+        .iter()
+        .find_map(|scheme| url.strip_prefix(scheme));
+    let Some(rest) = rest.filter(|_| url.len() <= 8192 && !url.contains(char::is_control)) else {
         return Err(CoreError::field("url", "Enter a valid URL."));
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if authority.contains('@') {
+        return Err(CoreError::field(
+            "url",
+            "The remote url cannot contain a username or password: use the username and \
+             password fields.",
+        ));
     }
     Ok(())
 }

@@ -140,6 +140,17 @@ pub struct FileRepositoryResponse {
     pub last_sync_details: Value,
 }
 
+/// Every repository of the domain in force.
+pub async fn all_in_domain(db: &Db) -> CoreResult<Vec<Repository>> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM repositories WHERE domain_id = $1"
+    )))
+    .bind(crate::domain::id().to_string())
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter().map(Repository::from_row).collect()
+}
+
 pub async fn get(db: &Db, id: &str) -> CoreResult<Repository> {
     fetch(db.pool(), id).await
 }
@@ -280,6 +291,9 @@ pub async fn update(db: &Db, id: &str, changes: Map<String, Value>) -> CoreResul
     unique_name(res.map_err(CoreError::from))?;
     if let Some(keep) = repo.retain_repo_versions {
         super::version::apply_retention(db, id, keep).await?;
+    }
+    if let Some(keep) = repo.retain_checkpoints {
+        super::publication::retain_checkpoints(db, id, keep).await?;
     }
     Ok(true)
 }

@@ -28,6 +28,9 @@ pub struct Matched {
     pub rest: String,
     /// `None` when the distribution serves nothing yet.
     pub served: Option<Served>,
+    /// A checkpoint distribution's repository: it serves that repository's checkpoint
+    /// publications under their timestamps (`<base_path>/<YYYYMMDDTHHMMSSZ>/...`).
+    pub checkpoint_repository: Option<String>,
 }
 
 /// A file to send.
@@ -68,7 +71,8 @@ pub async fn match_path(db: &Db, path: &str) -> CoreResult<Option<Matched>> {
         "SELECT d.base_path, v.repository_id, v.number, \
            COALESCE(CASE WHEN dp.pulp_type IN ({file_publications}) THEN d.publication_id END, \
            (SELECT p.id FROM publications p WHERE p.repository_version_id = v.id AND p.pulp_type IN ({file_publications}) \
-            ORDER BY p.created DESC LIMIT 1)), d.content_guard, d.pulp_type \
+            ORDER BY p.created DESC LIMIT 1)), d.content_guard, d.pulp_type, \
+           CASE WHEN d.checkpoint THEN d.repository_id END \
          FROM distributions d \
          LEFT JOIN publications dp ON dp.id = d.publication_id \
          LEFT JOIN repositories r ON r.id = d.repository_id \
@@ -111,6 +115,7 @@ pub async fn match_path(db: &Db, path: &str) -> CoreResult<Option<Matched>> {
         content_guard: row.try_get(4)?,
         rest,
         served,
+        checkpoint_repository: row.try_get(6)?,
     }))
 }
 

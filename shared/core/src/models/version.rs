@@ -45,6 +45,10 @@ pub static TABLE: Table = Table {
         ("id", "id"),
         ("pk", "id"),
         ("repository", "repository_id"),
+        (
+            "repository_type",
+            "(SELECT vt.pulp_type FROM repositories vt WHERE vt.id = repository_versions.repository_id)",
+        ),
         ("number", "number"),
         ("pulp_created", "created"),
     ],
@@ -204,6 +208,38 @@ pub async fn get_by_id(db: &Db, id: &str) -> CoreResult<Version> {
     Version::from_row(&row)
 }
 
+/// The version a client's reference in `field` names: a version's href or PRN; with
+/// `repository_means_latest`, a repository's href or PRN names its latest version (as Pulp's
+/// content filters take them).
+pub async fn resolve(
+    db: &Db,
+    field: &str,
+    reference: &str,
+    repository_means_latest: bool,
+) -> CoreResult<Version> {
+    let missing = || crate::hrefs::missing(field, reference);
+    if let Some(id) = reference
+        .strip_prefix("prn:")
+        .and_then(|r| r.strip_prefix(crate::hrefs::VERSION_PRN_MODEL))
+        .and_then(|r| r.strip_prefix(':'))
+    {
+        uuid::Uuid::parse_str(id).map_err(|_| crate::hrefs::unresolved(field, reference))?;
+        return get_by_id(db, id).await.map_err(|_| missing());
+    }
+    if let Some((repo, n)) = crate::hrefs::parse_version_href(reference) {
+        return get(db, &repo, n).await.map_err(|_| missing());
+    }
+    if repository_means_latest
+        && let Ok((_, repo)) = crate::hrefs::resolve_family(Family::Repository, field, reference)
+    {
+        let r = super::repository::get(db, &repo)
+            .await
+            .map_err(|_| missing())?;
+        return get(db, &repo, r.latest_number).await.map_err(|_| missing());
+    }
+    Err(crate::hrefs::unresolved(field, reference))
+}
+
 /// Resolves a version href to the version.
 pub async fn from_href(db: &Db, href: &str) -> CoreResult<Version> {
     let (repo, number) = crate::hrefs::parse_version_href(href)
@@ -286,6 +322,9 @@ pub enum Removal {
 
 pub struct Change {
     pub base_number: Option<i64>,
+    /// The repository of the base version when it is another's (Pulp allows a version of
+    /// another repository of the same type as the base).
+    pub base_repository_id: Option<String>,
     pub remove: Removal,
     pub add: Vec<String>,
     /// When false, an added unit may not replace one with the same key (relative path, tag name).
@@ -302,6 +341,7 @@ impl Change {
     pub fn remove(ids: Vec<String>) -> Self {
         Self {
             base_number: None,
+            base_repository_id: None,
             remove: Removal::Some(ids),
             add: Vec::new(),
             overwrite: true,
@@ -312,6 +352,7 @@ impl Change {
     pub fn synced(ids: Vec<String>, mirror: bool) -> Self {
         Self {
             base_number: None,
+            base_repository_id: None,
             remove: match mirror {
                 true => Removal::All,
                 false => Removal::Some(Vec::new()),
@@ -334,12 +375,16 @@ pub async fn create_next(
     let repo = super::repository::get_in(&mut tx, repository_id).await?;
     let latest = repo.latest_number;
     let current = present_with_keys(&mut tx, repository_id, latest).await?;
+    let base_repo = change
+        .base_repository_id
+        .as_deref()
+        .unwrap_or(repository_id);
     let (base, base_version_id) = match change.base_number {
-        Some(n) if n != latest => {
+        Some(n) if n != latest || base_repo != repository_id => {
             let base_id: Option<String> = sqlx::query_scalar(
                 "SELECT id FROM repository_versions WHERE repository_id = $1 AND number = $2",
             )
-            .bind(repository_id)
+            .bind(base_repo)
             .bind(n)
             .fetch_optional(&mut *tx)
             .await?;
@@ -347,7 +392,7 @@ pub async fn create_next(
                 CoreError::field("base_version", "The base version does not exist.")
             })?;
             (
-                present_with_keys(&mut tx, repository_id, n).await?,
+                present_with_keys(&mut tx, base_repo, n).await?,
                 Some(base_id),
             )
         }
@@ -545,6 +590,32 @@ pub async fn delete(db: &Db, repository_id: &str, number: i64) -> CoreResult<()>
                 .bind(next)
                 .execute(&mut *tx)
                 .await?;
+            // Removed by the deleted version and added back by the next: it never left. One
+            // row again, so that the next version neither adds nor removes it.
+            let back: Vec<(String, String, Option<i64>)> = sqlx::query(
+                "SELECT old.id, new.id, new.version_removed FROM repository_contents old \
+                 JOIN repository_contents new ON new.repository_id = old.repository_id \
+                 AND new.content_id = old.content_id AND new.version_added = $2 \
+                 WHERE old.repository_id = $1 AND old.version_removed = $2",
+            )
+            .bind(repository_id)
+            .bind(next)
+            .fetch_all(&mut *tx)
+            .await?
+            .iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?)))
+            .collect::<CoreResult<_>>()?;
+            for (old, new, removed) in back {
+                sqlx::query("UPDATE repository_contents SET version_removed = $2 WHERE id = $1")
+                    .bind(&old)
+                    .bind(removed)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query("DELETE FROM repository_contents WHERE id = $1")
+                    .bind(&new)
+                    .execute(&mut *tx)
+                    .await?;
+            }
             let summary = summarize(&mut tx, repository_id, next).await?;
             sqlx::query("UPDATE repository_versions SET content_summary = $3 WHERE repository_id = $1 AND number = $2")
                 .bind(repository_id)
@@ -589,15 +660,85 @@ pub async fn delete(db: &Db, repository_id: &str, number: i64) -> CoreResult<()>
     Ok(())
 }
 
-/// Keeps only the newest `keep` versions.
+/// The numbers of a repository's versions that distributions serve (Pulp's protected versions):
+/// one a distribution names, one whose publication a distribution names, and for a distribution
+/// of the repository itself what it serves: the latest published version (types that serve
+/// publications) or the latest version.
+pub async fn protected_numbers(db: &Db, repository_id: &str) -> CoreResult<HashSet<i64>> {
+    let mut out: HashSet<i64> = sqlx::query_scalar(
+        "SELECT v.number FROM repository_versions v WHERE v.repository_id = $1 AND (\
+           v.id IN (SELECT d.repository_version_id FROM distributions d) \
+           OR v.id IN (SELECT p.repository_version_id FROM publications p \
+                       JOIN distributions d ON d.publication_id = p.id))",
+    )
+    .bind(repository_id)
+    .fetch_all(db.pool())
+    .await?
+    .into_iter()
+    .collect();
+    // A checkpoint distribution of the repository serves every checkpoint publication of it.
+    let checkpointed: Vec<i64> = sqlx::query_scalar(
+        "SELECT v.number FROM repository_versions v JOIN publications p ON p.repository_version_id = v.id \
+         WHERE v.repository_id = $1 AND p.checkpoint = $2 AND EXISTS (SELECT 1 FROM distributions d \
+         WHERE d.repository_id = $1 AND d.checkpoint = $2)",
+    )
+    .bind(repository_id)
+    .bind(true)
+    .fetch_all(db.pool())
+    .await?;
+    out.extend(checkpointed);
+    let types: Vec<String> = sqlx::query_scalar(
+        "SELECT pulp_type FROM distributions WHERE repository_id = $1 AND checkpoint = $2",
+    )
+    .bind(repository_id)
+    .bind(false)
+    .fetch_all(db.pool())
+    .await?;
+    for t in types {
+        let serves_publications = match plugin::find(Family::Distribution, &t).map(|k| k.role) {
+            Ok(Role::Distribution {
+                publication: Some(p),
+                ..
+            }) => p.serves_files(),
+            _ => false,
+        };
+        let number: Option<i64> = match serves_publications {
+            true => {
+                sqlx::query_scalar(
+                    "SELECT MAX(v.number) FROM repository_versions v \
+                     JOIN publications p ON p.repository_version_id = v.id WHERE v.repository_id = $1",
+                )
+                .bind(repository_id)
+                .fetch_one(db.pool())
+                .await?
+            }
+            false => {
+                sqlx::query_scalar("SELECT latest_number FROM repositories WHERE id = $1")
+                    .bind(repository_id)
+                    .fetch_optional(db.pool())
+                    .await?
+            }
+        };
+        out.extend(number);
+    }
+    Ok(out)
+}
+
+/// Keeps only the newest `keep` versions among those no distribution serves (served ones stay,
+/// and do not count, as in Pulp).
 pub async fn apply_retention(db: &Db, repository_id: &str, keep: i64) -> CoreResult<()> {
+    let protected = protected_numbers(db, repository_id).await?;
     let numbers: Vec<i64> = sqlx::query_scalar(
         "SELECT number FROM repository_versions WHERE repository_id = $1 ORDER BY number DESC",
     )
     .bind(repository_id)
     .fetch_all(db.pool())
     .await?;
-    let mut old: Vec<i64> = numbers.into_iter().skip(keep.max(1) as usize).collect();
+    let mut old: Vec<i64> = numbers
+        .into_iter()
+        .filter(|n| !protected.contains(n))
+        .skip(keep.max(1) as usize)
+        .collect();
     old.sort();
     for n in old {
         delete(db, repository_id, n).await?;

@@ -102,6 +102,9 @@ pub struct RepositoryModify {
     pub remove: Vec<String>,
     pub remove_all: bool,
     pub base_number: Option<i64>,
+    /// The base version's repository, when it is another repository's.
+    #[serde(default)]
+    pub base_repository_id: Option<String>,
     pub overwrite: bool,
 }
 
@@ -192,6 +195,14 @@ pub struct PulpImportRepository {
     pub toc: Option<String>,
 }
 
+/// Frees the disk of repositories' content files that remotes can give again.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ReclaimSpace {
+    pub repositories: crate::reclaim::Repositories,
+    /// Versions whose content keeps its files: (repository id, number).
+    pub keep: Vec<(String, i64)>,
+}
+
 /// Applies a checked update to an exporter.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct ExporterUpdate {
@@ -227,4 +238,5 @@ task_args! {
     PulpImport => PULP_IMPORT,
     PulpImportRepository => PULP_IMPORT_REPOSITORY,
     ExporterUpdate => EXPORTER_UPDATE,
+    ReclaimSpace => RECLAIM_SPACE,
 }

@@ -28,9 +28,10 @@ pub static FILESYSTEM_EXPORT: TaskSpec = TaskSpec::new("export.filesystem", "tas
 pub static PULP_IMPORT: TaskSpec = TaskSpec::new("import.pulp", "task-import");
 pub static PULP_IMPORT_REPOSITORY: TaskSpec = TaskSpec::new("import.repository", "task-import");
 pub static EXPORTER_UPDATE: TaskSpec = TaskSpec::new("exporter.update", "api-import-export");
+pub static RECLAIM_SPACE: TaskSpec = TaskSpec::new("reclaim_space", "task-orphan-cleanup");
 
 /// Core's tasks; each plugin lists its own in its descriptor.
-pub static CORE_TASKS: [&TaskSpec; 19] = [
+pub static CORE_TASKS: [&TaskSpec; 20] = [
     &GENERAL_DELETE,
     &REPOSITORY_UPDATE,
     &REPOSITORY_VERSION_DELETE,
@@ -50,6 +51,7 @@ pub static CORE_TASKS: [&TaskSpec; 19] = [
     &PULP_IMPORT,
     &PULP_IMPORT_REPOSITORY,
     &EXPORTER_UPDATE,
+    &RECLAIM_SPACE,
 ];
 
 /// The function that runs the task `name`; `None` for a name no spec has (a test's own task).

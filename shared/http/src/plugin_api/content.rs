@@ -222,17 +222,22 @@ pub async fn repository_version_filters(
     query: &QueryMap,
 ) -> ApiResult<()> {
     if let Some(h) = query.get("repository_version") {
-        let (repo, n) = version_filter("repository_version", h)?;
-        version::get(&state.db, &repo, n).await?;
-        q.with(Filter::Version("id", InVersion::Present, repo, n))?;
+        // A version's href or PRN, or a repository's (its latest version), as Pulp takes it.
+        let v = version::resolve(&state.db, "repository_version", h, true).await?;
+        q.with(Filter::Version(
+            "id",
+            InVersion::Present,
+            v.repository_id,
+            v.number,
+        ))?;
     }
     for (param, how) in [
         ("repository_version_added", InVersion::Added),
         ("repository_version_removed", InVersion::Removed),
     ] {
         if let Some(h) = query.get(param) {
-            let (repo, n) = version_filter(param, h)?;
-            q.with(Filter::Version("id", how, repo, n))?;
+            let v = version::resolve(&state.db, param, h, false).await?;
+            q.with(Filter::Version("id", how, v.repository_id, v.number))?;
         }
     }
     let protection = state.settings.orphan_protection_time;
