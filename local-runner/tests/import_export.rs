@@ -658,6 +658,8 @@ async fn export_requests_are_checked() {
 
         // Updates and deletes are tasks, as in Pulp.
         let new_path = base.join("moved").to_string_lossy().into_owned();
+        let (_, before) = app.call("GET", &href, None).await;
+        assert!(before["last_export"].is_string(), "{before}");
         let (status, accepted) = app
             .call("PATCH", &href, Some(json!({"path": new_path})))
             .await;
@@ -665,6 +667,15 @@ async fn export_requests_are_checked() {
         app.completed(&accepted).await;
         let (_, e) = app.call("GET", &href, None).await;
         assert_eq!(e["path"], new_path.as_str());
+        // What was not sent stays; a null clears.
+        assert_eq!(e["last_export"], before["last_export"], "{e}");
+        let body = Some(json!({"last_export": null}));
+        let (_, accepted) = app.call("PATCH", &href, body).await;
+        app.completed(&accepted).await;
+        assert_eq!(
+            app.call("GET", &href, None).await.1["last_export"],
+            Value::Null
+        );
         let (status, e) = app
             .call("PATCH", &href, Some(json!({"path": "/etc"})))
             .await;

@@ -99,15 +99,17 @@ def test_deletes(pulp, depot_server, helpers):
         assert resp.status == 202, resp
         return depot_server.wait_task(resp.json()["task"])
 
-    # Version 0 can go; the last remaining version cannot.
+    # Version 0 can go; a version a distribution serves cannot (Pulp's 400), nor the last one.
     assert finished(depot_server.request("DELETE", repo["pulp_href"] + "versions/0/"))["state"] == "completed"
     assert depot_server.request("GET", repo["pulp_href"] + "versions/0/").status == 404
-    task = finished(depot_server.request("DELETE", repo["pulp_href"] + "versions/1/"))
-    assert task["state"] == "failed" and "at least one repository version" in task["error"]["description"]
+    resp = depot_server.request("DELETE", repo["pulp_href"] + "versions/1/")
+    assert resp.status == 400 and "cannot be deleted" in str(resp.json()), resp
 
     resp = depot_server.request("DELETE", publication["pulp_href"])
     assert resp.status == 204, resp
     assert depot_server.request("GET", publication["pulp_href"]).status == 404
+    task = finished(depot_server.request("DELETE", repo["pulp_href"] + "versions/1/"))
+    assert task["state"] == "failed" and "at least one repository version" in task["error"]["description"]
     pulp("file", "distribution", "destroy", "--name", name)
     pulp("file", "remote", "destroy", "--name", name)
     pulp("file", "repository", "destroy", "--name", name)

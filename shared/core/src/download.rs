@@ -455,6 +455,10 @@ fn describe(e: &reqwest::Error) -> String {
         s.push_str(&format!(": {inner}"));
         src = inner.source();
     }
+    // The proxy's 407 in the words HTTP gives it (and Pulp's message carries).
+    if s.contains("proxy authorization required") {
+        s.push_str(" (407 Proxy Authentication Required)");
+    }
     s
 }
 

@@ -191,8 +191,13 @@ pub struct ExporterFields {
     pub method: Option<Method>,
     /// Pulp exporters: the repositories' ids.
     pub repositories: Option<Vec<String>>,
-    /// Pulp exporters: `Some(None)` clears it.
-    #[serde(default, with = "double_option")]
+    /// Pulp exporters: `Some(None)` clears it; `None` (not sent) keeps it, and is left out of
+    /// the task's arguments so that it does not come back as a null.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "double_option"
+    )]
     pub last_export_id: Option<Option<String>>,
 }
 
@@ -565,6 +570,24 @@ pub fn parse_chunk_size(text: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_update_keeps_what_it_does_not_name_through_the_task() {
+        let kept = ExporterFields {
+            path: Some("/x".into()),
+            ..Default::default()
+        };
+        let back: ExporterFields =
+            serde_json::from_value(serde_json::to_value(&kept).unwrap()).unwrap();
+        assert_eq!(back.last_export_id, None);
+        let cleared = ExporterFields {
+            last_export_id: Some(None),
+            ..Default::default()
+        };
+        let back: ExporterFields =
+            serde_json::from_value(serde_json::to_value(&cleared).unwrap()).unwrap();
+        assert_eq!(back.last_export_id, Some(None));
+    }
 
     #[test]
     fn chunk_sizes_read_as_pulp_reads_them() {
