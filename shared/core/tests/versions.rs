@@ -35,6 +35,21 @@ async fn present(db: &Db, repo: &str, n: i64) -> BTreeSet<String> {
     ids.into_iter().collect()
 }
 
+async fn file_repository(db: &Db, name: &str) -> repository::Repository {
+    let new = NewRepository {
+        pulp_type: "file.file",
+        name: name.to_string(),
+        description: None,
+        pulp_labels: Labels::new(),
+        retain_repo_versions: None,
+        retain_checkpoints: None,
+        remote_id: None,
+        autopublish: false,
+        manifest: None,
+    };
+    repository::create(db, new).await.unwrap()
+}
+
 fn add(ids: &[&String]) -> Change {
     Change {
         base_number: None,
@@ -54,22 +69,7 @@ async fn versions_record_changes_and_survive_deletes() {
     depot_plugins::install();
     for test_db in databases().await {
         let (engine, db) = (test_db.engine, test_db.db.clone());
-        let repo = repository::create(
-            &db,
-            NewRepository {
-                pulp_type: "file.file",
-                name: format!("r-{engine}"),
-                description: None,
-                pulp_labels: Labels::new(),
-                retain_repo_versions: None,
-                retain_checkpoints: None,
-                remote_id: None,
-                autopublish: false,
-                manifest: None,
-            },
-        )
-        .await
-        .unwrap();
+        let repo = file_repository(&db, &format!("r-{engine}")).await;
         let v0 = version::get(&db, &repo.id, 0).await.unwrap();
         assert_eq!(
             summary(&v0),
@@ -219,22 +219,7 @@ async fn deleting_a_version_squashes_it_into_the_next() {
     depot_plugins::install();
     for test_db in databases().await {
         let (engine, db) = (test_db.engine, test_db.db.clone());
-        let repo = repository::create(
-            &db,
-            NewRepository {
-                pulp_type: "file.file",
-                name: format!("squash-{engine}"),
-                description: None,
-                pulp_labels: Labels::new(),
-                retain_repo_versions: None,
-                retain_checkpoints: None,
-                remote_id: None,
-                autopublish: false,
-                manifest: None,
-            },
-        )
-        .await
-        .unwrap();
+        let repo = file_repository(&db, &format!("squash-{engine}")).await;
         let mut u = std::collections::BTreeMap::new();
         for name in ["A", "B", "C", "D", "E", "F", "G", "H", "I"] {
             u.insert(name, unit(&db, name, "squash").await);

@@ -356,9 +356,20 @@ pub struct ExportedResource {
     pub repository_id: Option<String>,
 }
 
-/// A Pulp export as Pulp shows it.
+/// A Pulp export as Pulp shows it: an export's fields, and the files it wrote.
 #[derive(Debug, Serialize, JsonSchema)]
 pub struct PulpExportResponse {
+    #[serde(flatten)]
+    pub export: FilesystemExportResponse,
+    /// Dictionary of filename: hash entries for export-output-file(s)
+    pub output_file_info: Option<Value>,
+    /// Filename, checksum and meta of table-of-contents for this export
+    pub toc_info: Option<Value>,
+}
+
+/// A filesystem export as Pulp shows it (and the part every export shows).
+#[derive(Debug, Serialize, JsonSchema)]
+pub struct FilesystemExportResponse {
     pub pulp_href: String,
     pub prn: String,
     pub pulp_created: String,
@@ -368,22 +379,6 @@ pub struct PulpExportResponse {
     /// Resources that were exported.
     pub exported_resources: Vec<String>,
     /// Any additional parameters that were used to create the export.
-    pub params: Value,
-    /// Dictionary of filename: hash entries for export-output-file(s)
-    pub output_file_info: Option<Value>,
-    /// Filename, checksum and meta of table-of-contents for this export
-    pub toc_info: Option<Value>,
-}
-
-/// A filesystem export as Pulp shows it.
-#[derive(Debug, Serialize, JsonSchema)]
-pub struct FilesystemExportResponse {
-    pub pulp_href: String,
-    pub prn: String,
-    pub pulp_created: String,
-    pub pulp_last_updated: String,
-    pub task: Option<String>,
-    pub exported_resources: Vec<String>,
     pub params: Value,
 }
 
@@ -427,13 +422,7 @@ impl Export {
 
     pub fn pulp_response(&self, exporter: &Exporter) -> PulpExportResponse {
         PulpExportResponse {
-            pulp_href: exporter.export_href(&self.id),
-            prn: exporter.export_prn(&self.id),
-            pulp_created: self.created.clone(),
-            pulp_last_updated: self.updated.clone(),
-            task: self.task_id.as_deref().map(|t| TASK.href(t)),
-            exported_resources: self.hrefs(),
-            params: self.params.clone(),
+            export: self.filesystem_response(exporter),
             output_file_info: self.output_file_info.clone(),
             toc_info: self.toc_info.clone(),
         }
