@@ -189,10 +189,7 @@ async fn checked_fields<T: ExporterType>(
     let text = |f: &str| values.get(f).and_then(Value::as_str);
     let mut out = ExporterFields::default();
     if let Some(name) = text("name") {
-        if name.trim().is_empty() {
-            return Err(CoreError::field("name", "This field may not be blank."));
-        }
-        out.name = Some(name.to_string());
+        out.name = Some(CoreError::check_name(name)?.to_string());
     }
     if let Some(path) = text("path") {
         depot_core::importexport::check_export_path(path, &state.settings.allowed_export_paths)?;

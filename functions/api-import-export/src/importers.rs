@@ -139,13 +139,6 @@ async fn list(
     Ok(ok(&params.page(&query, count, results)))
 }
 
-fn checked_name(name: &str) -> CoreResult<&str> {
-    if name.trim().is_empty() {
-        return Err(CoreError::field("name", "This field may not be blank."));
-    }
-    Ok(name)
-}
-
 async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -153,7 +146,7 @@ async fn create(
 ) -> ApiResult<Response> {
     caller.may_in(&state, BASE, "create", vec![]).await?;
     let body = fields.parse::<PulpImporterBody>()?;
-    let name = checked_name(&body.name)?;
+    let name = CoreError::check_name(&body.name)?;
     let mapping =
         importer::resolve_mapping(&state.db, &body.repo_mapping.unwrap_or_default()).await?;
     let i = importer::create(&state.db, name, &mapping).await?;
@@ -182,7 +175,7 @@ async fn change(
     name: Option<&str>,
     mapping: Option<BTreeMap<String, String>>,
 ) -> ApiResult<Response> {
-    let name = name.map(checked_name).transpose()?;
+    let name = name.map(CoreError::check_name).transpose()?;
     let mapping = match mapping {
         Some(m) => Some(importer::resolve_mapping(&state.db, &m).await?),
         None => None,

@@ -84,7 +84,7 @@ impl<T: AcsType> Resource for AcsOf<T> {
         fields: Fields,
     ) -> ApiResult<Response> {
         let (body, _) = fields.parse_full::<AcsBody>()?;
-        let name = checked_name(&body.name)?;
+        let name = CoreError::check_name(&body.name)?;
         let remote_id = checked_remote::<T>(&state, &body.remote).await?;
         let paths = body.paths.unwrap_or_default();
         acs::validate_paths(&paths)?;
@@ -101,7 +101,7 @@ impl<T: AcsType> Resource for AcsOf<T> {
         changes: Map<String, Value>,
     ) -> ApiResult<Response> {
         let text = |f: &str| changes.get(f).and_then(Value::as_str);
-        let name = text("name").map(checked_name).transpose()?;
+        let name = text("name").map(CoreError::check_name).transpose()?;
         let remote_id = match text("remote") {
             Some(r) => Some(checked_remote::<T>(&state, r).await?),
             None => None,
@@ -129,13 +129,6 @@ impl<T: AcsType> Resource for AcsOf<T> {
             .requested_by(&caller.user.id, &cid.0);
         dispatched(&state, d).await
     }
-}
-
-fn checked_name(name: &str) -> CoreResult<&str> {
-    if name.trim().is_empty() {
-        return Err(CoreError::field("name", "This field may not be blank."));
-    }
-    Ok(name)
 }
 
 /// The id of the remote `reference` names: one of the ACS type's remote type, in this domain,

@@ -61,6 +61,14 @@ impl CoreError {
     }
 
     /// A validation error that belongs to no single field.
+    /// A name that is only whitespace: DRF's answer for a blank field.
+    pub fn check_name(name: &str) -> CoreResult<&str> {
+        match name.trim().is_empty() {
+            true => Err(CoreError::field("name", "This field may not be blank.")),
+            false => Ok(name),
+        }
+    }
+
     pub fn invalid(message: impl Into<String>) -> Self {
         CoreError::Invalid(json!({ "non_field_errors": [message.into()] }))
     }
