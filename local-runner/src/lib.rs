@@ -16,6 +16,7 @@ pub const TASK_FUNCTIONS: &[(&str, tasks::RegisterTasks)] = &[
     ("api-namespaces", api_namespaces::register_tasks),
     ("api-access", api_access::register_tasks),
     ("api-import-export", api_import_export::register_tasks),
+    ("api-tasks", api_tasks::register_tasks),
     ("task-sync", task_sync::register_tasks),
     ("task-modify", task_modify::register_tasks),
     ("task-publish", task_publish::register_tasks),

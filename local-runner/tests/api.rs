@@ -546,10 +546,73 @@ async fn status_docs_container_content_and_namespaces() {
             body["versions"].as_array().is_some_and(|v| !v.is_empty()),
             "{body}"
         );
+        let online: Vec<&str> = body["online_workers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|w| w["name"].as_str().unwrap())
+            .collect();
+        assert!(!online.is_empty(), "{body}");
+        assert_eq!(body["versions"][0]["component"], "core", "{body}");
         // The disk of the file storage, as shutil.disk_usage gives it.
         let storage = &body["storage"];
         let figure = |k: &str| storage[k].as_u64().unwrap_or_else(|| panic!("{body}"));
         assert!(figure("total") >= figure("used") && figure("total") >= figure("free"));
+        // The workers it names are those of `workers/`, alive, with their versions.
+        let (_, workers) = app.api("GET", "workers/?online=true", None).await;
+        let listed: Vec<&str> = workers["results"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|w| w["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(listed, online, "{engine} {workers}");
+        let first = &workers["results"][0];
+        assert_eq!(first["versions"]["core"], body["versions"][0]["version"]);
+        let (_, one) = app
+            .call("GET", first["pulp_href"].as_str().unwrap(), None)
+            .await;
+        assert_eq!(one["name"], first["name"], "{one}");
+        let since = first["last_heartbeat"].as_str().unwrap();
+        let name = first["name"].as_str().unwrap();
+        let by = format!("workers/?name={name}&last_heartbeat__gte={since}");
+        let (_, found) = app.api("GET", &by, None).await;
+        assert_eq!(found["count"], 1, "{found}");
+        for none in [
+            "workers/?missing=true",
+            "workers/?online=false",
+            "workers/?last_heartbeat__gte=2999-01-01T00:00",
+        ] {
+            let (_, found) = app.api("GET", none, None).await;
+            assert_eq!(found["count"], 0, "{none} {found}");
+        }
+        let (status, _) = app
+            .call("DELETE", first["pulp_href"].as_str().unwrap(), None)
+            .await;
+        assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+        let (status, _) = app.anonymous("GET", "/pulp/api/v3/workers/").await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        // A task names the worker that ran it.
+        let repo = app.file_repository("worked").await;
+        let modify = json!({"add_content_units": []});
+        let (_, accepted) = app
+            .call("POST", &format!("{repo}modify/"), Some(modify))
+            .await;
+        let task = app.completed(&accepted).await;
+        let (status, ran) = app
+            .call("GET", task["worker"].as_str().unwrap(), None)
+            .await;
+        assert_eq!(status, StatusCode::OK, "{task}");
+        assert!(online.contains(&ran["name"].as_str().unwrap()), "{ran}");
+        let (_, theirs) = app
+            .api(
+                "GET",
+                &format!("tasks/?worker={}", task["worker"].as_str().unwrap()),
+                None,
+            )
+            .await;
+        assert!(theirs["count"].as_u64().unwrap() >= 1, "{theirs}");
+
         let (status, body) = app.anonymous("GET", "/pulp/api/v3/livez/").await;
         assert_eq!(status, StatusCode::OK, "{body}");
         // The API root names the collections, anonymously, as Pulp's does.

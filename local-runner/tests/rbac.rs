@@ -875,3 +875,95 @@ async fn role_changes_wait_for_concurrent_writes() {
         app.close().await;
     }
 }
+
+/// How many tasks a purge task deleted, by its report (the total counts their progress
+/// reports too, as Pulp's does).
+fn purged(task: &Value) -> i64 {
+    let reports = task["progress_reports"].as_array().unwrap();
+    let done = |code: &str| {
+        let r = reports.iter().find(|r| r["code"] == code).unwrap();
+        r["done"].as_i64().unwrap()
+    };
+    let tasks = done("purge.tasks.key.core.Task");
+    assert_eq!(
+        done("purge.tasks.total"),
+        tasks + done("purge.tasks.key.core.ProgressReport")
+    );
+    tasks
+}
+
+/// Pulp's `test_purge_with_different_users`, and the purge's own rules: a user's purge takes
+/// only the ended tasks they may delete; an admin's takes any; states and times narrow it;
+/// tasks that have not ended never go; bad requests are refused before anything runs.
+#[tokio::test]
+async fn a_purge_takes_only_the_tasks_the_user_may_delete() {
+    for app in apps().await {
+        let tomorrow = depot_core::time::format_system_time(
+            std::time::SystemTime::now() + std::time::Duration::from_secs(86_400),
+        );
+        let all_final = json!(["completed", "failed", "canceled", "skipped"]);
+        let mine = app.file_repository("admins").await;
+        let modify = json!({"add_content_units": []});
+        let (_, accepted) = app
+            .call("POST", &format!("{mine}modify/"), Some(modify.clone()))
+            .await;
+        let admin_task = app.completed(&accepted).await;
+        user(&app, "bob", &["file.filerepository_creator"]).await;
+        let (status, bobs) = app
+            .as_user("bob", "POST", REPOS, Some(json!({"name": "bobs"})))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{bobs}");
+        let bobs_modify = format!("{}modify/", href(&bobs));
+        let (_, accepted) = app
+            .as_user("bob", "POST", &bobs_modify, Some(modify.clone()))
+            .await;
+        let bob_task = completed_as(&app, "bob", &accepted).await;
+
+        // Refused: states that are not final, junk times, unknown fields.
+        for bad in [
+            json!({"states": ["running"]}),
+            json!({"states": ["BAD STATE"]}),
+            json!({"finished_before": "THISISNOTADATE"}),
+            json!({"finished_after": "2020-01-01"}),
+        ] {
+            let (status, body) = app.api("POST", "tasks/purge/", Some(bad.clone())).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{bad} {body}");
+        }
+
+        // Bob's purge takes his task, not admin's.
+        let body = json!({"finished_before": tomorrow, "states": all_final});
+        let (status, accepted) = app
+            .as_user(
+                "bob",
+                "POST",
+                "/pulp/api/v3/tasks/purge/",
+                Some(body.clone()),
+            )
+            .await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{accepted}");
+        let bobs_purge = completed_as(&app, "bob", &accepted).await;
+        assert_eq!(purged(&bobs_purge), 1, "{bobs_purge}");
+        let (status, _) = app.call("GET", &href(&bob_task), None).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        let (status, _) = app.call("GET", &href(&admin_task), None).await;
+        assert_eq!(status, StatusCode::OK);
+
+        // The defaults (completed, a month ago) and a state nothing is in take nothing.
+        for narrow in [
+            json!({}),
+            json!({"finished_before": tomorrow, "states": ["failed"]}),
+        ] {
+            let (_, accepted) = app.api("POST", "tasks/purge/", Some(narrow)).await;
+            let t = app.completed(&accepted).await;
+            assert_eq!(purged(&t), 0, "{t}");
+        }
+        // Admin's takes every ended task; the purge running is not one.
+        let (_, accepted) = app.api("POST", "tasks/purge/", Some(body)).await;
+        let last = app.completed(&accepted).await;
+        assert_eq!(purged(&last), 4, "{last}");
+        let (_, left) = app.api("GET", "tasks/", None).await;
+        assert_eq!(left["count"], 1, "{left}");
+        assert_eq!(left["results"][0]["pulp_href"], last["pulp_href"]);
+        app.close().await;
+    }
+}

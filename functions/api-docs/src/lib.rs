@@ -38,7 +38,7 @@ pub fn document() -> serde_json::Value {
         .anonymous()
         .response(200, Some(serde_json::json!({"type": "object"}))),
     );
-    doc.build(api_status::VERSIONS)
+    doc.build(&depot_core::plugin::api_versions())
 }
 
 /// The document of a server with domains in its URLs (`PULP_DOMAIN_ENABLED`): as Pulp's, its

@@ -15,17 +15,6 @@ use depot_http::{ApiResult, AppState, ok};
 use schemars::JsonSchema;
 use serde::Serialize;
 
-/// The Pulp API levels Depot implements, as `(component, version)`. pulp-cli gates its features
-/// on these (PEP 440 versions); they are also the spec's `x-pulp-app-versions`.
-/// `container` 2.28: push repositories are `container-push` and remotes filter with
-/// `includes`/`excludes` (the older `include_tags`/`exclude_tags` still accepted).
-pub const VERSIONS: &[(&str, &str)] = &[
-    ("core", "3.86.0"),
-    ("file", "3.86.0"),
-    ("container", "2.28.0"),
-    ("python", "3.11.0"),
-];
-
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/pulp/api/v3/status/", get(status))
@@ -157,7 +146,8 @@ async fn storage(state: &AppState) -> Option<StorageResponse> {
 async fn status(State(state): State<AppState>) -> ApiResult<Response> {
     let connected = state.db.is_reachable().await;
     let now = depot_core::time::now();
-    let versions: serde_json::Map<String, serde_json::Value> = VERSIONS
+    let api_versions = depot_core::plugin::api_versions();
+    let versions: serde_json::Map<String, serde_json::Value> = api_versions
         .iter()
         .map(|(c, v)| (c.to_string(), serde_json::json!(v)))
         .collect();
@@ -167,11 +157,21 @@ async fn status(State(state): State<AppState>) -> ApiResult<Response> {
         versions: versions.clone(),
     };
     let host = state.settings.listen.clone();
-    let workers = (0..state.settings.workers)
-        .map(|i| app(format!("worker-{i}@{host}")))
-        .collect();
+    // The task workers are those heard from lately, wherever they run; the API and content
+    // apps are this process (any process serving the request is both).
+    let workers = match depot_core::models::worker::online(&state.db).await {
+        Ok(found) => found
+            .into_iter()
+            .map(|w| AppStatusResponse {
+                name: w.name,
+                last_heartbeat: w.last_heartbeat,
+                versions: w.versions.as_object().cloned().unwrap_or_default(),
+            })
+            .collect(),
+        Err(_) => Vec::new(),
+    };
     Ok(ok(&StatusResponse {
-        versions: VERSIONS
+        versions: api_versions
             .iter()
             .map(|(component, version)| VersionResponse {
                 component: component.to_string(),

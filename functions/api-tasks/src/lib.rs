@@ -1,4 +1,7 @@
-//! `tasks/` and `task-groups/`: reading, filtering, cancelling and deleting tasks.
+//! `tasks/` and `task-groups/`: reading, filtering, cancelling and deleting tasks; and
+//! `workers/`, which run them.
+
+mod workers;
 
 use axum::Router;
 use axum::extract::{Path, State};
@@ -7,18 +10,25 @@ use axum::routing::get;
 use depot_core::hrefs::TASK;
 use depot_core::models::list::{Bind, Cmp, Filter, ListQuery};
 use depot_core::models::task::{self, STATES, Task, TaskGroupResponse, TaskResponse};
+use depot_core::tasks::args::TaskPurge;
+use depot_core::tasks::{Dispatch, TaskContext, TaskFuture, TaskRegistry, purge};
 use depot_core::{CoreError, tasks};
 use depot_http::list::{fetch_page, href_filters, name_filters, page_response, time_filters};
 use depot_http::openapi::{self, ApiDoc, JSON_FORM_MULTIPART, Op};
 use depot_http::{
-    ApiResult, AppState, Authenticated, Caller, Detail, Fields, ListParams, QueryMap, no_content,
-    ok, shaped,
+    ApiResult, AppState, Authenticated, Caller, CorrelationId, Detail, Fields, ListParams,
+    QueryMap, dispatched, no_content, ok, shaped,
 };
 use schemars::JsonSchema;
 use serde::Deserialize;
 
 const BASE: &str = "/pulp/api/v3/tasks/";
 const GROUPS: &str = "/pulp/api/v3/task-groups/";
+const PURGE: &str = "/pulp/api/v3/tasks/purge/";
+
+pub fn register_tasks(reg: &mut TaskRegistry) {
+    reg.register(run_purge);
+}
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -27,7 +37,10 @@ pub fn router() -> Router<AppState> {
             &format!("{BASE}{{id}}/"),
             get(read).patch(cancel).delete(delete),
         )
+        .route(PURGE, axum::routing::post(purge))
         .route(GROUPS, get(list_groups))
+        .route(workers::BASE, get(workers::list))
+        .route(&format!("{}{{id}}/", workers::BASE), get(workers::read))
         .route(&format!("{GROUPS}{{id}}/"), get(read_group))
 }
 
@@ -37,6 +50,79 @@ pub fn router() -> Router<AppState> {
 pub struct PatchedTaskCancel {
     /// The desired state of the task. Only 'canceled' is accepted.
     pub state: String,
+}
+
+/// What `tasks/purge/` deletes.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Purge {
+    /// Purge tasks completed earlier than this timestamp. Format '%Y-%m-%d[T%H:%M:%S]'
+    pub finished_before: Option<String>,
+    /// List of task-states to be purged. Only 'final' states are allowed.
+    pub states: Option<Vec<String>>,
+}
+
+/// The most states a purge names (there are four final ones).
+const MAX_STATES: usize = 16;
+
+/// Pulp's purge: checks the request and dispatches the task, which deletes only what the
+/// caller may delete (the list's scoping, in the task).
+async fn purge(
+    State(state): State<AppState>,
+    caller: Caller,
+    cid: CorrelationId,
+    fields: Fields,
+) -> ApiResult<Response> {
+    caller.may_in(&state, VIEWSET, "purge", vec![]).await?;
+    let body: Purge = fields.parse()?;
+    let finished_before = match body.finished_before.as_deref() {
+        None => depot_core::time::ago(30 * 24 * 3600),
+        Some(v) => depot_core::time::normalize(v).ok_or_else(|| {
+            CoreError::field(
+                "finished_before",
+                "Datetime has wrong format. Use one of these formats instead: \
+                 YYYY-MM-DDThh:mm[:ss[.uuuuuu]][+HH:MM|-HH:MM|Z].",
+            )
+        })?,
+    };
+    let mut states = body.states.unwrap_or_else(|| vec!["completed".into()]);
+    if states.len() > MAX_STATES {
+        return Err(CoreError::field("states", "Too many states.").into());
+    }
+    if let Some(bad) = states
+        .iter()
+        .find(|s| !purge::FINAL_STATES.contains(&s.as_str()))
+    {
+        let shown: String = bad.chars().take(100).collect();
+        return Err(
+            CoreError::field("states", format!("\"{shown}\" is not a valid choice.")).into(),
+        );
+    }
+    states.sort();
+    states.dedup();
+    let args = TaskPurge {
+        finished_before,
+        states,
+    };
+    let d = Dispatch::new("pulpcore.app.tasks.purge.purge", &args)
+        .requested_by(&caller.user.id, &cid.0);
+    dispatched(&state, d).await
+}
+
+/// The purge task, as the user who dispatched it.
+fn run_purge(ctx: TaskContext, args: TaskPurge) -> TaskFuture {
+    Box::pin(async move {
+        let user = ctx.task.created_by.clone();
+        purge::run(
+            &ctx.core,
+            &ctx.progress,
+            user.as_deref(),
+            &args.finished_before,
+            &args.states,
+        )
+        .await?;
+        Ok(None)
+    })
 }
 
 fn add_filters(q: &mut ListQuery, query: &QueryMap) -> ApiResult<()> {
@@ -115,7 +201,8 @@ fn add_filters(q: &mut ListQuery, query: &QueryMap) -> ApiResult<()> {
         q.with(Filter::Is("parent_task", Bind::Text(id)))?;
     }
     if let Some(w) = query.get("worker") {
-        q.with(Filter::Is("worker", Bind::Text(w.into())))?;
+        let id = depot_core::hrefs::WORKER.parse_ref(w).unwrap_or_default();
+        q.with(Filter::Is("worker", Bind::Text(id)))?;
     }
     Ok(())
 }
@@ -243,11 +330,14 @@ async fn list_groups(
 }
 
 pub fn openapi(doc: &mut ApiDoc) {
+    workers::openapi(doc);
     let resp = doc.schema::<TaskResponse>();
     let page = doc.paginated::<TaskResponse>();
     let group = doc.schema::<TaskGroupResponse>();
     let group_page = doc.paginated::<TaskGroupResponse>();
     let cancel = doc.schema::<PatchedTaskCancel>();
+    let purge_body = doc.schema::<Purge>();
+    let task_started = doc.schema::<depot_core::models::AsyncOperationResponse>();
     let filters = openapi::list_filters(
         &[
             "state",
@@ -310,6 +400,11 @@ pub fn openapi(doc: &mut ApiDoc) {
         Op::new("delete", "{task_href}", "tasks_delete", "Tasks")
             .param(p())
             .response(204, None),
+    );
+    doc.add(
+        Op::new("post", PURGE, "tasks_purge", "Tasks")
+            .body(purge_body, JSON_FORM_MULTIPART)
+            .response(202, Some(task_started)),
     );
     doc.add(
         Op::new("get", GROUPS, "task_groups_list", "Task-Groups")

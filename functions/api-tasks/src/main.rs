@@ -4,6 +4,6 @@ fn main() -> std::process::ExitCode {
     depot_runtime::http(
         env!("CARGO_PKG_NAME"),
         api_tasks::router,
-        depot_runtime::no_tasks,
+        api_tasks::register_tasks,
     )
 }

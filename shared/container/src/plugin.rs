@@ -256,6 +256,7 @@ static ROLES: &[&RoleSpec] = &[
 /// The container plugin.
 pub static PLUGIN: Plugin = Plugin {
     name: "container",
+    api_version: "2.28.0",
     resource_types: &[
         &REPOSITORY,
         &PUSH_REPOSITORY,

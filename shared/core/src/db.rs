@@ -100,6 +100,7 @@ const CORE_MIGRATIONS: &[Migration] = &[
     crate::migration!(20, "acs", "0020_acs"),
     crate::migration!(21, "task_prns", "0021_task_prns"),
     crate::migration!(22, "import_export", "0022_import_export"),
+    crate::migration!(23, "workers", "0023_workers"),
 ];
 
 /// Names unique per domain (the columns were added by migration 13's SQL).

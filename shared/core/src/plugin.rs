@@ -203,8 +203,16 @@ impl ResourceType {
     /// Whether its objects belong to a domain (a role given on a domain reaches them): all but
     /// core's tenancy types, which are above domains.
     pub fn in_domains(&self) -> bool {
-        use crate::hrefs::{ACCESS_POLICY, DOMAIN, GROUP, ROLE, TASK_GROUP, USER};
-        let above = [&USER, &GROUP, &ROLE, &ACCESS_POLICY, &DOMAIN, &TASK_GROUP];
+        use crate::hrefs::{ACCESS_POLICY, DOMAIN, GROUP, ROLE, TASK_GROUP, USER, WORKER};
+        let above = [
+            &USER,
+            &GROUP,
+            &ROLE,
+            &ACCESS_POLICY,
+            &DOMAIN,
+            &TASK_GROUP,
+            &WORKER,
+        ];
         !above.iter().any(|k| k.prn_model == self.prn_model)
     }
 
@@ -241,6 +249,9 @@ impl std::fmt::Debug for ResourceType {
 pub struct Plugin {
     /// The app label of its types (`file`, `container`, `python`).
     pub name: &'static str,
+    /// The level of the Pulp plugin's API it implements, as `status/` and `workers/` name it:
+    /// clients (pulp-cli) gate their features on it.
+    pub api_version: &'static str,
     /// Every resource type it adds, with hrefs.
     pub resource_types: &'static [Kind],
     /// Its locked roles (Pulp's `LOCKED_ROLES`), kept in the roles table at start-up.
@@ -366,6 +377,17 @@ pub fn find(family: Family, pulp_type: &str) -> CoreResult<Kind> {
 /// The type whose PRN model is `model`.
 pub fn from_prn_model(model: &str) -> Option<Kind> {
     resource_types().find(|k| k.prn_model == model)
+}
+
+/// The level of pulpcore's API that Depot's core implements.
+pub const CORE_API_VERSION: &str = "3.86.0";
+
+/// The API levels of core and each installed plugin, as `(component, version)`: `status/`
+/// and the workers report them, and pulp-cli gates its features on them (PEP 440 versions).
+pub fn api_versions() -> Vec<(&'static str, &'static str)> {
+    std::iter::once(("core", CORE_API_VERSION))
+        .chain(installed().iter().map(|p| (p.name, p.api_version)))
+        .collect()
 }
 
 /// Every task spec: core's and the plugins'.

@@ -99,6 +99,21 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
+/// Whether `hms` is `HH:MM:SS` within a day (a leap second allowed).
+fn valid_time(hms: &str) -> bool {
+    let b = hms.as_bytes();
+    let num = |i: usize| hms.get(i..i + 2).and_then(|d| d.parse::<u8>().ok());
+    b.len() == 8
+        && b[2] == b':'
+        && b[5] == b':'
+        && [0, 3, 6]
+            .iter()
+            .all(|&i| b[i].is_ascii_digit() && b[i + 1].is_ascii_digit())
+        && num(0).is_some_and(|h| h < 24)
+        && num(3).is_some_and(|m| m < 60)
+        && num(6).is_some_and(|s| s <= 60)
+}
+
 /// Normalises a user-given timestamp filter (`2024-01-01`, `2024-01-01T10:00:00Z`,
 /// `2024-01-01T10:00:00.5+00:00`) to the stored text form so that text comparison works.
 /// Returns `None` when the value is not a timestamp.
@@ -125,10 +140,18 @@ pub fn normalize(input: &str) -> Option<String> {
     if s.len() == 10 {
         return Some(format!("{date}T00:00:00.000000Z"));
     }
+    if !matches!(bytes[10], b'T' | b' ') {
+        return None;
+    }
     let (rest, offset) = split_offset(&s[11..])?;
     let time = rest;
     let (hms, frac) = time.split_once('.').unwrap_or((time, ""));
-    if hms.len() != 8 || !frac.chars().all(|c| c.is_ascii_digit()) {
+    // Seconds may be left out (`10:00`), as ISO 8601 and Pulp allow.
+    let hms = match hms.len() {
+        5 if frac.is_empty() => format!("{hms}:00"),
+        _ => hms.to_string(),
+    };
+    if !valid_time(&hms) || !frac.chars().all(|c| c.is_ascii_digit()) {
         return None;
     }
     let mut frac = frac.to_string();
@@ -193,6 +216,14 @@ mod tests {
         assert!(normalize("2024-01-0é03:04:05").is_none());
         assert!(normalize("2024-01-02Té").is_none());
         assert!(normalize("yesterday").is_none());
+        // Minutes without seconds, as pulp-cli and Pulp's tests write them.
+        assert_eq!(
+            normalize("2024-01-02T03:04").unwrap(),
+            "2024-01-02T03:04:00.000000Z"
+        );
+        assert!(normalize("2024-01-02T25:04").is_none());
+        assert!(normalize("2024-01-02T03:04:ab").is_none());
+        assert!(normalize("2024-01-02X03:04:05").is_none());
         let t = SystemTime::now();
         let stored = format_system_time(t);
         assert_eq!(format_system_time(parse(&stored).unwrap()), stored);

@@ -56,6 +56,7 @@ pub static CREATE: TaskSpec = TaskSpec::new("file.content_create", "task-upload"
 /// The file plugin.
 pub static PLUGIN: Plugin = Plugin {
     name: "file",
+    api_version: "3.86.0",
     resource_types: &[
         &REPOSITORY,
         &REMOTE,

@@ -103,6 +103,7 @@ static ROLES: &[&RoleSpec] = &[
 /// The python plugin.
 pub static PLUGIN: Plugin = Plugin {
     name: "python",
+    api_version: "3.11.0",
     resource_types: &[&REPOSITORY, &REMOTE, &PACKAGE, &PUBLICATION, &DISTRIBUTION],
     roles: ROLES,
     tasks: &[&SYNC, &PUBLISH, &CREATE],

@@ -123,12 +123,22 @@ async fn serve_http(
 /// clamd unreachable) is reported so that SQS delivers it again, and after `maxReceiveCount`
 /// moves it to the dead-letter queue. A task that ran and failed is done: its failure is
 /// recorded on the task.
+/// The execution environment is the worker `worker` of `workers/`: recorded (a heartbeat) at
+/// each batch, since a frozen environment beats no heart between them.
 pub async fn run_batch(core: &Core, kind: Kind, worker: &str, batch: SqsEvent) -> SqsBatchResponse {
+    let worker_id = match kind {
+        Kind::Scan => Ok(String::new()),
+        _ => depot_core::models::worker::register(&core.db, worker)
+            .await
+            .map_err(|e| format!("cannot record the worker: {e}")),
+    };
+    let worker_id = &worker_id;
     let outcomes = futures_util::future::join_all(batch.records.iter().map(|m| async move {
-        (
-            m.message_id.clone().unwrap_or_default(),
-            run_record(core, kind, worker, m).await,
-        )
+        let outcome = match worker_id {
+            Ok(id) => run_record(core, kind, id, m).await,
+            Err(e) => Err(e.clone()),
+        };
+        (m.message_id.clone().unwrap_or_default(), outcome)
     }))
     .await;
     let mut response = SqsBatchResponse::default();
@@ -151,7 +161,7 @@ async fn run_record(core: &Core, kind: Kind, worker: &str, m: &SqsMessage) -> Re
     }
     let message: TaskMessage =
         serde_json::from_str(body).map_err(|e| format!("not a task message: {e}"))?;
-    tasks::run_task(core, &message.task_id, worker)
+    tasks::run_task(core, &message.task_id, Some(worker))
         .await
         .map_err(|e| e.to_string())
 }

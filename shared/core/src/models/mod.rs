@@ -24,6 +24,7 @@ pub mod task;
 pub mod upload;
 pub mod user;
 pub mod version;
+pub mod worker;
 
 use schemars::JsonSchema;
 use serde::Serialize;

@@ -105,6 +105,11 @@ fn string_list(v: Value) -> Vec<String> {
 }
 
 impl Task {
+    /// The href of the worker that runs or ran it.
+    pub fn worker_href(&self) -> Option<String> {
+        self.worker.as_deref().map(|w| crate::hrefs::WORKER.href(w))
+    }
+
     pub fn from_row(row: &AnyRow) -> CoreResult<Self> {
         Ok(Self {
             id: row.try_get("id")?,
@@ -172,7 +177,7 @@ impl Task {
             } else {
                 Some(self.error.clone())
             },
-            worker: None,
+            worker: self.worker_href(),
             parent_task: self
                 .parent_task_id
                 .as_deref()
@@ -268,6 +273,23 @@ pub async fn get(db: &Db, id: &str) -> CoreResult<Task> {
     .await?
     .ok_or_else(|| CoreError::not_found("Task"))?;
     Task::from_row(&row)
+}
+
+/// Deletes those of tasks `ids` that have ended; answers how many went.
+pub async fn delete_ended(db: &Db, ids: &[String]) -> CoreResult<u64> {
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let marks: Vec<String> = (0..ids.len()).map(|i| format!("${}", i + 1)).collect();
+    let sql = format!(
+        "DELETE FROM tasks WHERE id IN ({}) AND state NOT IN ('waiting', 'running', 'canceling')",
+        marks.join(", ")
+    );
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for id in ids {
+        q = q.bind(id);
+    }
+    Ok(q.execute(db.pool()).await?.rows_affected())
 }
 
 pub async fn delete(db: &Db, id: &str) -> CoreResult<()> {
@@ -437,7 +459,7 @@ pub async fn group_response(db: &Db, id: &str) -> CoreResult<TaskGroupResponse> 
                 unblocked_at: t.unblocked_at.clone(),
                 started_at: t.started_at.clone(),
                 finished_at: t.finished_at.clone(),
-                worker: None,
+                worker: t.worker_href(),
             })
             .collect(),
     })

@@ -210,6 +210,15 @@ pub struct ExporterUpdate {
     pub fields: crate::models::exporter::ExporterFields,
 }
 
+/// Deletes the records of ended tasks (`crate::tasks::purge`), as the user who dispatched it.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct TaskPurge {
+    /// Tasks that finished before this time go.
+    pub finished_before: String,
+    /// In these states (final ones only).
+    pub states: Vec<String>,
+}
+
 macro_rules! task_args {
     ($($args:ty => $spec:ident),* $(,)?) => {
         $(impl TaskArgs for $args {
@@ -239,4 +248,5 @@ task_args! {
     PulpImportRepository => PULP_IMPORT_REPOSITORY,
     ExporterUpdate => EXPORTER_UPDATE,
     ReclaimSpace => RECLAIM_SPACE,
+    TaskPurge => TASK_PURGE,
 }

@@ -12,6 +12,7 @@
 pub mod args;
 pub mod general;
 mod progress;
+pub mod purge;
 pub mod routes;
 mod worker;
 
@@ -285,7 +286,7 @@ pub async fn dispatch(core: &Core, d: Dispatch) -> CoreResult<Task> {
         send(core, t, &d.logging_cid).await;
     }
     if run_here {
-        worker::run_task(core, &id, "api").await?;
+        worker::run_task(core, &id, None).await?;
     }
     task::get(&core.db, &id).await
 }

@@ -29,9 +29,10 @@ pub static PULP_IMPORT: TaskSpec = TaskSpec::new("import.pulp", "task-import");
 pub static PULP_IMPORT_REPOSITORY: TaskSpec = TaskSpec::new("import.repository", "task-import");
 pub static EXPORTER_UPDATE: TaskSpec = TaskSpec::new("exporter.update", "api-import-export");
 pub static RECLAIM_SPACE: TaskSpec = TaskSpec::new("reclaim_space", "task-orphan-cleanup");
+pub static TASK_PURGE: TaskSpec = TaskSpec::new("tasks.purge", "api-tasks");
 
 /// Core's tasks; each plugin lists its own in its descriptor.
-pub static CORE_TASKS: [&TaskSpec; 20] = [
+pub static CORE_TASKS: [&TaskSpec; 21] = [
     &GENERAL_DELETE,
     &REPOSITORY_UPDATE,
     &REPOSITORY_VERSION_DELETE,
@@ -52,6 +53,7 @@ pub static CORE_TASKS: [&TaskSpec; 20] = [
     &PULP_IMPORT_REPOSITORY,
     &EXPORTER_UPDATE,
     &RECLAIM_SPACE,
+    &TASK_PURGE,
 ];
 
 /// The function that runs the task `name`; `None` for a name no spec has (a test's own task).

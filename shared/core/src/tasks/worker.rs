@@ -10,6 +10,7 @@ use tokio::sync::Notify;
 use tracing::Instrument;
 
 use super::{Runnable, TaskContext, finish, lock, send, unblock};
+use crate::models;
 use crate::models::task::{self, CANCELED, COMPLETED, FAILED};
 use crate::{Core, CoreError, CoreResult};
 
@@ -33,25 +34,39 @@ async fn stopped(stop: &mut tokio::sync::watch::Receiver<bool>) {
     }
 }
 
-/// Consumes `queue` until it closes or `stop` turns true. A task already running is finished
-/// first: stopping only ends the wait for the next message.
+/// Consumes `queue` until it closes or `stop` turns true, as the worker `name` (recorded in
+/// `workers/`, with a heartbeat while it lives). A task already running is finished first:
+/// stopping only ends the wait for the next message.
 pub async fn run_worker(
     core: Core,
     queue: Arc<dyn depot_queue::Queue>,
     name: String,
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
+    let id = loop {
+        match models::worker::register(&core.db, &name).await {
+            Ok(id) => break id,
+            Err(e) => {
+                tracing::error!(worker = %name, "cannot record the worker: {e}");
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                    _ = stopped(&mut stop) => return,
+                }
+            }
+        }
+    };
+    let beats = tokio::spawn(worker_heartbeat(core.clone(), id.clone()));
     loop {
         if *stop.borrow() {
-            return;
+            break;
         }
         let received = tokio::select! {
             r = queue.receive() => r,
-            _ = stopped(&mut stop) => return,
+            _ = stopped(&mut stop) => break,
         };
         let delivery = match received {
             Ok(Some(d)) => d,
-            Ok(None) => return,
+            Ok(None) => break,
             Err(e) => {
                 tracing::error!(worker = %name, "queue receive failed: {e}");
                 tokio::time::sleep(Duration::from_secs(1)).await;
@@ -60,7 +75,7 @@ pub async fn run_worker(
         };
         match delivery.task() {
             Some(message) => {
-                if let Err(e) = run_task(&core, &message.task_id, &name).await {
+                if let Err(e) = run_task(&core, &message.task_id, Some(&id)).await {
                     tracing::error!(worker = %name, task = %message.task_id, "task bookkeeping failed: {e}");
                 }
             }
@@ -69,6 +84,17 @@ pub async fn run_worker(
         }
         if let Err(e) = queue.ack(&delivery.receipt).await {
             tracing::warn!(worker = %name, "queue ack failed: {e}");
+        }
+    }
+    beats.abort();
+}
+
+/// Says worker `id` is alive while it waits for tasks.
+async fn worker_heartbeat(core: Core, id: String) {
+    loop {
+        tokio::time::sleep(Duration::from_secs(models::worker::BEAT_SECS)).await;
+        if let Err(e) = models::worker::beat(&core.db, &id).await {
+            tracing::warn!(worker = %id, "worker heartbeat failed: {e}");
         }
     }
 }
@@ -88,10 +114,12 @@ async fn fail_unstarted(core: &Core, task_id: &str, e: &CoreError) -> CoreResult
     .await
 }
 
-/// Claims and runs one task. A task that is not waiting-and-unblocked (already claimed, a
-/// duplicate delivery, canceled, deleted) is left alone. An error means the bookkeeping failed
-/// (the database is unreachable, say): the message should be delivered again.
-pub async fn run_task(core: &Core, task_id: &str, worker: &str) -> CoreResult<()> {
+/// Claims and runs one task on worker `worker` (an id of `workers/`; `None`: the API runs it
+/// at once, as Pulp's immediate tasks). A task that is not waiting-and-unblocked (already
+/// claimed, a duplicate delivery, canceled, deleted) is left alone. An error means the
+/// bookkeeping failed (the database is unreachable, say): the message should be delivered
+/// again.
+pub async fn run_task(core: &Core, task_id: &str, worker: Option<&str>) -> CoreResult<()> {
     let now = crate::time::now();
     let claimed = sqlx::query(
         "UPDATE tasks SET state = 'running', started_at = $2, heartbeat = $2, worker = $3, updated = $2 \
@@ -116,6 +144,23 @@ pub async fn run_task(core: &Core, task_id: &str, worker: &str) -> CoreResult<()
         }
         return Ok(());
     }
+    // Only what `workers/` shows: a failure here must not leave the claimed task unrun.
+    if let Some(w) = worker
+        && let Err(e) = models::worker::set_current_task(&core.db, w, Some(task_id)).await
+    {
+        tracing::warn!(worker = %w, "cannot record the worker's task: {e}");
+    }
+    let outcome = run_claimed(core, task_id).await;
+    if let Some(w) = worker
+        && let Err(e) = models::worker::set_current_task(&core.db, w, None).await
+    {
+        tracing::warn!(worker = %w, "cannot record the worker idle: {e}");
+    }
+    outcome
+}
+
+/// Runs task `task_id`, which this process claimed, and records how it ended.
+async fn run_claimed(core: &Core, task_id: &str) -> CoreResult<()> {
     let t = task::get(&core.db, task_id).await?;
     let Some(handler) = core.tasks.get(&t.handler) else {
         let e = CoreError::Internal(format!(
@@ -248,6 +293,7 @@ pub async fn sweep(core: &Core) -> CoreResult<usize> {
     for t in unblocked {
         send(core, &t, "").await;
     }
+    models::worker::forget_missing(&core.db).await?;
     Ok(stale.len())
 }
 
@@ -287,6 +333,17 @@ pub async fn resend_unblocked(core: &Core) -> CoreResult<usize> {
     Ok(rows.len())
 }
 
+/// This process, as Pulp names its workers: `pid@host`.
+fn process_name() -> String {
+    let host = std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/proc/sys/kernel/hostname").ok())
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "localhost".into());
+    format!("{}@{host}", std::process::id())
+}
+
 /// The running task workers of a process.
 pub struct Workers {
     stop: tokio::sync::watch::Sender<bool>,
@@ -324,7 +381,7 @@ pub async fn start_workers(
             tokio::spawn(run_worker(
                 core.clone(),
                 queue.clone(),
-                format!("worker-{i}"),
+                format!("{}/{i}", process_name()),
                 stopped.clone(),
             ))
         })
