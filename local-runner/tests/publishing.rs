@@ -443,3 +443,80 @@ async fn checkpoint_distributions_serve_publications_by_time() {
         app.close().await;
     }
 }
+
+/// Directory listings as Pulp writes them: `./` links, `../` below the root only, each file's
+/// date and size in Pulp's columns (`0 Bytes`, `2.5 kB`), hidden distributions left out.
+#[tokio::test]
+async fn directory_listings_read_as_pulps() {
+    for app in apps().await {
+        let e = app.engine;
+        let body = json!({"name": "listed", "autopublish": true});
+        let (status, repo) = app.api("POST", "repositories/file/file/", Some(body)).await;
+        assert_eq!(status, StatusCode::CREATED, "{repo}");
+        let repo = repo["pulp_href"].as_str().unwrap().to_string();
+        add(&app, &repo, "zero", b"").await;
+        add(&app, &repo, "dir/big.bin", &[7u8; 2500]).await;
+        for (name, hidden) in [("listed", false), ("unlisted", true)] {
+            app.create_by_task(
+                "distributions/file/file/",
+                json!({"name": name, "base_path": name, "repository": repo, "hidden": hidden}),
+            )
+            .await;
+        }
+
+        let (status, root) = app.fetch("/pulp/content/").await;
+        assert_eq!(status, StatusCode::OK);
+        let root = String::from_utf8(root).unwrap();
+        assert!(
+            root.contains("<h1>Index of /pulp/content/</h1>"),
+            "{e} {root}"
+        );
+        assert_eq!(root.matches("<a href=\"./listed/\">").count(), 1, "{root}");
+        assert!(!root.contains("unlisted"), "{e} {root}");
+        assert!(!root.contains("<a href=\"../\">"), "{e} {root}");
+
+        let (status, top) = app.fetch("/pulp/content/listed/").await;
+        assert_eq!(status, StatusCode::OK);
+        let top = String::from_utf8(top).unwrap();
+        let lines: Vec<&str> = top.lines().collect();
+        assert!(
+            lines.contains(&"<hr><pre><a href=\"../\">../</a>"),
+            "{e} {top}"
+        );
+        let zero = lines
+            .iter()
+            .find(|l| l.starts_with("<a href=\"./zero\">zero</a>"));
+        let zero = zero.unwrap_or_else(|| panic!("{e} {top}"));
+        assert!(zero.ends_with("  0 Bytes"), "{zero}");
+        // Dates start at column 100 after the link's text: `dd-Mon-yyyy hh:mm`.
+        let date = &zero["<a href=\"./zero\">zero</a>".len() + 96..];
+        assert_eq!(date.as_bytes()[2], b'-', "{zero}");
+        assert!(
+            lines
+                .iter()
+                .any(|l| l.starts_with("<a href=\"./dir/\">dir/</a>"))
+        );
+        let (_, below) = app.fetch("/pulp/content/listed/dir/").await;
+        let below = String::from_utf8(below).unwrap();
+        let big = below
+            .lines()
+            .find(|l| l.starts_with("<a href=\"./big.bin\">"));
+        assert!(big.is_some_and(|l| l.ends_with("  2.5 kB")), "{e} {below}");
+
+        // Pulp's redirects to the directory form, and its word on a distribution of nothing.
+        let body = json!({"name": "empty", "base_path": "empty"});
+        app.create_by_task("distributions/file/file/", body).await;
+        for bare in ["/pulp/content", "/pulp/content/empty"] {
+            let (status, _) = app.fetch(bare).await;
+            assert_eq!(status, StatusCode::MOVED_PERMANENTLY, "{e} {bare}");
+        }
+        let (status, nothing) = app.fetch("/pulp/content/empty/").await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        let nothing = String::from_utf8(nothing).unwrap();
+        assert!(
+            nothing.contains("is not pointing to a publication"),
+            "{nothing}"
+        );
+        app.close().await;
+    }
+}

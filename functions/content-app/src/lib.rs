@@ -2,8 +2,11 @@
 //! base-path prefix of the request path. Files are served from storage with Range support; a file
 //! synced `on_demand` is streamed from its remote to the client while being verified and saved.
 
+mod listing;
 mod mime;
 mod serve;
+
+use listing::listing;
 
 use axum::Router;
 use axum::extract::{Request, State};
@@ -12,7 +15,7 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use depot_core::models::publication;
-use depot_core::models::serving::{self, Matched, Served};
+use depot_core::models::serving::{self, DirEntry, Matched, Served};
 use depot_core::{CoreResult, domain};
 use std::sync::Arc;
 
@@ -25,6 +28,10 @@ const CONTENT_ROOT: &str = "/pulp/content/";
 pub fn router() -> Router<AppState> {
     Router::new()
         .route(CONTENT_ROOT, get(root))
+        .route(
+            CONTENT_ROOT.trim_end_matches('/'),
+            get(|| async { redirect(CONTENT_ROOT) }),
+        )
         .route("/pulp/content/{*path}", get(handle))
 }
 
@@ -44,51 +51,43 @@ fn not_found() -> Response {
     )
 }
 
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
+/// Why a distribution that names nothing to serve answers 404: Pulp says it in the status
+/// line's reason, where its tests and clients read it, and in the body.
+const POINTS_NOWHERE: &str =
+    "Distribution is not pointing to a publication, repository, repository version, or remote.";
 
-fn listing(path: &str, names: &[String]) -> Response {
-    let items: String = names
-        .iter()
-        .map(|n| format!("<a href=\"{0}\">{0}</a>\n", escape(n)))
-        .collect();
-    html(
-        StatusCode::OK,
-        format!(
-            "<html><head><title>Index of {0}</title></head><body><h1>Index of {0}</h1><hr><pre>{items}</pre><hr></body></html>",
-            escape(path)
-        ),
-    )
+fn points_nowhere() -> Response {
+    let mut r = (StatusCode::NOT_FOUND, format!("404: {POINTS_NOWHERE}")).into_response();
+    r.extensions_mut()
+        .insert(hyper::ext::ReasonPhrase::from_static(
+            POINTS_NOWHERE.as_bytes(),
+        ));
+    r
 }
 
 async fn root(State(state): State<AppState>) -> Response {
     if state.settings.domain_enabled {
         // Which domains exist is no one's business here.
-        return listing(CONTENT_ROOT, &[]);
+        return listing(CONTENT_ROOT, true, &[]);
     }
     match distribution_names(&state, "").await {
-        Ok(names) => listing(CONTENT_ROOT, &names),
+        Ok(names) => listing(CONTENT_ROOT, true, &names),
         Err(e) => ApiError(e).into_response(),
     }
 }
 
 /// Base paths (as directory entries) below `prefix` of visible distributions.
-async fn distribution_names(state: &AppState, prefix: &str) -> CoreResult<Vec<String>> {
-    let mut names: Vec<String> = Vec::new();
+async fn distribution_names(state: &AppState, prefix: &str) -> CoreResult<Vec<DirEntry>> {
+    let mut names = std::collections::BTreeSet::new();
     for bp in serving::listed_base_paths(&state.db).await? {
         if let Some(rest) = bp.strip_prefix(prefix) {
             let first = rest.split('/').next().unwrap_or_default();
-            let entry = format!("{first}/");
-            if !first.is_empty() && !names.contains(&entry) {
-                names.push(entry);
+            if !first.is_empty() {
+                names.insert(format!("{first}/"));
             }
         }
     }
-    Ok(names)
+    Ok(names.into_iter().map(DirEntry::dir).collect())
 }
 
 /// The parts of a request the content app looks at (a `Request` itself is not `Sync`): its
@@ -174,21 +173,22 @@ async fn resolve(
         served,
         content_guard,
         checkpoint_repository,
+        points_nowhere: nowhere,
     }) = serving::match_path(&state.db, path.trim_end_matches('/')).await?
     else {
-        let prefix = if path.ends_with('/') || path.is_empty() {
+        let below = if path.ends_with('/') || path.is_empty() {
             path.clone()
         } else {
             format!("{path}/")
         };
-        let names = distribution_names(state, &prefix).await?;
+        let names = distribution_names(state, &below).await?;
         if names.is_empty() {
             return Ok(not_found());
         }
         if !raw_path.ends_with('/') {
             return Ok(redirect(&format!("{raw_path}/")));
         }
-        return Ok(listing(&raw_path, &names));
+        return Ok(listing(&raw_path, raw_path == prefix, &names));
     };
     // A guarded distribution: nothing of it, not even whether a path exists, before the
     // guard lets the request through (the serving cache asks it again each time).
@@ -208,12 +208,16 @@ async fn resolve(
                 if !raw_path.ends_with('/') {
                     return Ok(redirect(&format!("{raw_path}/")));
                 }
-                let names: Vec<String> = publication::checkpoints(&state.db, &repo)
+                let names: Vec<DirEntry> = publication::checkpoints(&state.db, &repo)
                     .await?
                     .into_iter()
-                    .map(|(ts, ..)| format!("{ts}/"))
+                    .map(|c| DirEntry {
+                        name: format!("{}/", c.name),
+                        created: Some(c.created),
+                        size: None,
+                    })
                     .collect();
-                return Ok(listing(&raw_path, &names));
+                return Ok(listing(&raw_path, false, &names));
             }
             match checkpoint(state, &repo, &rest).await? {
                 Checkpoint::Missing => return Ok(not_found()),
@@ -233,6 +237,9 @@ async fn resolve(
         return Ok(redirect(&format!("{raw_path}/")));
     }
     let Some(served) = served else {
+        if nowhere {
+            return Ok(points_nowhere());
+        }
         return Ok(not_found());
     };
     let dir = if is_dir_request {
@@ -266,7 +273,7 @@ async fn resolve(
     if !is_dir_request {
         return Ok(redirect(&format!("{raw_path}/")));
     }
-    Ok(listing(&raw_path, &names))
+    Ok(listing(&raw_path, false, &names))
 }
 
 /// What a path below a checkpoint distribution names.
@@ -282,18 +289,16 @@ enum Checkpoint {
 /// Resolves `<timestamp>[/path]` below a checkpoint distribution of repository `repo`.
 async fn checkpoint(state: &AppState, repo: &str, rest: &str) -> CoreResult<Checkpoint> {
     let (name, more) = rest.split_once('/').unwrap_or((rest, ""));
-    let Some((ts, publication_id, number)) =
-        publication::checkpoint_at(&state.db, repo, name).await?
-    else {
+    let Some(found) = publication::checkpoint_at(&state.db, repo, name).await? else {
         return Ok(Checkpoint::Missing);
     };
-    if ts != name {
-        return Ok(Checkpoint::Elsewhere(ts, more.to_string()));
+    if found.name != name {
+        return Ok(Checkpoint::Elsewhere(found.name, more.to_string()));
     }
     let served = Served {
         repository_id: repo.to_string(),
-        number,
-        publication_id: Some(publication_id),
+        number: found.number,
+        publication_id: Some(found.publication_id),
     };
     Ok(Checkpoint::Serves(more.to_string(), served))
 }

@@ -219,8 +219,18 @@ fn checkpoint_second(name: &str) -> Option<String> {
     Some(second)
 }
 
-/// A repository's checkpoint publications, oldest first: (name, publication id, version).
-pub async fn checkpoints(db: &Db, repository_id: &str) -> CoreResult<Vec<(String, String, i64)>> {
+/// A checkpoint publication: its name in URLs (its timestamp), its id, the number of the
+/// version it publishes, and when it was made.
+#[derive(Debug, Clone)]
+pub struct Checkpoint {
+    pub name: String,
+    pub publication_id: String,
+    pub number: i64,
+    pub created: String,
+}
+
+/// A repository's checkpoint publications, oldest first.
+pub async fn checkpoints(db: &Db, repository_id: &str) -> CoreResult<Vec<Checkpoint>> {
     let rows = sqlx::query(
         "SELECT p.id, p.created, v.number FROM publications p \
          JOIN repository_versions v ON v.id = p.repository_version_id \
@@ -233,7 +243,12 @@ pub async fn checkpoints(db: &Db, repository_id: &str) -> CoreResult<Vec<(String
     rows.iter()
         .map(|r| {
             let created: String = r.try_get(1)?;
-            Ok((checkpoint_timestamp(&created), r.try_get(0)?, r.try_get(2)?))
+            Ok(Checkpoint {
+                name: checkpoint_timestamp(&created),
+                publication_id: r.try_get(0)?,
+                number: r.try_get(2)?,
+                created,
+            })
         })
         .collect()
 }
@@ -244,7 +259,7 @@ pub async fn checkpoint_at(
     db: &Db,
     repository_id: &str,
     name: &str,
-) -> CoreResult<Option<(String, String, i64)>> {
+) -> CoreResult<Option<Checkpoint>> {
     let Some(second) = checkpoint_second(name) else {
         return Ok(None);
     };
@@ -257,7 +272,7 @@ pub async fn checkpoint_at(
         .await?
         .into_iter()
         .rev()
-        .find(|(ts, ..)| *ts <= wanted))
+        .find(|c| c.name <= wanted))
 }
 
 /// Keeps the checkpoint flag on the newest `keep` checkpoint publications of a repository only
@@ -265,9 +280,9 @@ pub async fn checkpoint_at(
 pub async fn retain_checkpoints(db: &Db, repository_id: &str, keep: i64) -> CoreResult<()> {
     let all = checkpoints(db, repository_id).await?;
     let old = all.len().saturating_sub(keep.max(0) as usize);
-    for (_, id, _) in all.into_iter().take(old) {
+    for c in all.into_iter().take(old) {
         sqlx::query("UPDATE publications SET checkpoint = $2, updated = $3 WHERE id = $1")
-            .bind(id)
+            .bind(c.publication_id)
             .bind(false)
             .bind(crate::time::now())
             .execute(db.pool())

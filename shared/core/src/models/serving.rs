@@ -28,6 +28,8 @@ pub struct Matched {
     pub rest: String,
     /// `None` when the distribution serves nothing yet.
     pub served: Option<Served>,
+    /// It names no publication, repository, version or remote (Pulp says so in its 404).
+    pub points_nowhere: bool,
     /// A checkpoint distribution's repository: it serves that repository's checkpoint
     /// publications under their timestamps (`<base_path>/<YYYYMMDDTHHMMSSZ>/...`).
     pub checkpoint_repository: Option<String>,
@@ -72,7 +74,7 @@ pub async fn match_path(db: &Db, path: &str) -> CoreResult<Option<Matched>> {
            COALESCE(CASE WHEN dp.pulp_type IN ({file_publications}) THEN d.publication_id END, \
            (SELECT p.id FROM publications p WHERE p.repository_version_id = v.id AND p.pulp_type IN ({file_publications}) \
             ORDER BY p.created DESC LIMIT 1)), d.content_guard, d.pulp_type, \
-           CASE WHEN d.checkpoint THEN d.repository_id END \
+           CASE WHEN d.checkpoint THEN d.repository_id END, d.remote_id \
          FROM distributions d \
          LEFT JOIN publications dp ON dp.id = d.publication_id \
          LEFT JOIN repositories r ON r.id = d.repository_id \
@@ -109,8 +111,10 @@ pub async fn match_path(db: &Db, path: &str) -> CoreResult<Option<Matched>> {
         plugin::find(Family::Distribution, &pulp_type)?.role,
         plugin::Role::Distribution { publication: Some(p), .. } if p.serves_files()
     );
+    let points_nowhere = served.is_none() && row.try_get::<Option<String>, _>(7)?.is_none();
     let served = served.filter(|s| s.publication_id.is_some() || !needs_publication);
     Ok(Some(Matched {
+        points_nowhere,
         base_path,
         content_guard: row.try_get(4)?,
         rest,
@@ -200,40 +204,86 @@ pub async fn find_file(db: &Db, served: &Served, relative_path: &str) -> CoreRes
     }
 }
 
+/// One entry of a directory listing: a file, or a directory (its name ends in `/`). Files
+/// carry when they came (into the version, or their publication) and their size, when known
+/// (an on-demand file's from its remote), as Pulp's listings show them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DirEntry {
+    pub name: String,
+    pub created: Option<String>,
+    pub size: Option<i64>,
+}
+
+impl DirEntry {
+    /// A directory, or anything else shown without a date and size.
+    pub fn dir(name: String) -> Self {
+        Self {
+            name,
+            created: None,
+            size: None,
+        }
+    }
+}
+
+/// The size of content artifact `ca` when no artifact is stored: its remotes'.
+const REMOTE_SIZE: &str =
+    "(SELECT MAX(ra.size) FROM remote_artifacts ra WHERE ra.content_artifact_id = ca.id)";
+
 /// Entries directly below `prefix` (`""` or ending in `/`): files, and directories with a
-/// trailing slash.
-pub async fn list_dir(db: &Db, served: &Served, prefix: &str) -> CoreResult<Vec<String>> {
-    let paths: Vec<String> = match &served.publication_id {
+/// trailing slash, in path order.
+pub async fn list_dir(db: &Db, served: &Served, prefix: &str) -> CoreResult<Vec<DirEntry>> {
+    let rows = match &served.publication_id {
         Some(p) => {
-            sqlx::query_scalar("SELECT relative_path FROM published_files WHERE publication_id = $1 ORDER BY relative_path")
+            let sql = format!(
+                "SELECT pf.relative_path, pub.created, COALESCE(pa.size, a.size, {REMOTE_SIZE}) \
+                 FROM published_files pf \
+                 JOIN publications pub ON pub.id = pf.publication_id \
+                 LEFT JOIN artifacts pa ON pa.id = pf.artifact_id \
+                 LEFT JOIN content_artifacts ca ON ca.id = pf.content_artifact_id \
+                 LEFT JOIN artifacts a ON a.id = ca.artifact_id \
+                 WHERE pf.publication_id = $1 ORDER BY pf.relative_path"
+            );
+            sqlx::query_as::<_, (String, Option<String>, Option<i64>)>(AssertSqlSafe(sql))
                 .bind(p)
                 .fetch_all(db.pool())
                 .await?
         }
         None => {
             let sql = format!(
-                "SELECT ca.relative_path FROM repository_contents rc JOIN content_artifacts ca ON ca.content_id = rc.content_id \
+                "SELECT ca.relative_path, v.created, COALESCE(a.size, {REMOTE_SIZE}) \
+                 FROM repository_contents rc \
+                 JOIN content_artifacts ca ON ca.content_id = rc.content_id \
+                 LEFT JOIN artifacts a ON a.id = ca.artifact_id \
+                 LEFT JOIN repository_versions v ON v.repository_id = rc.repository_id \
+                 AND v.number = rc.version_added \
                  WHERE {} ORDER BY ca.relative_path",
                 present_condition(1, 2)
             );
-            sqlx::query_scalar(AssertSqlSafe(sql))
+            sqlx::query_as::<_, (String, Option<String>, Option<i64>)>(AssertSqlSafe(sql))
                 .bind(&served.repository_id)
                 .bind(served.number)
                 .fetch_all(db.pool())
                 .await?
         }
     };
-    let mut names: Vec<String> = Vec::new();
-    for path in paths {
-        if let Some(rest) = path.strip_prefix(prefix) {
-            let entry = match rest.split_once('/') {
-                Some((d, _)) => format!("{d}/"),
-                None => rest.to_string(),
-            };
-            if !entry.is_empty() && names.last() != Some(&entry) && !names.contains(&entry) {
-                names.push(entry);
-            }
+    let mut entries: Vec<DirEntry> = Vec::new();
+    // A directory's files need not sort together (`a-b` comes between `a/x` and `a/y`).
+    let mut seen = std::collections::HashSet::new();
+    for (path, created, size) in rows {
+        let Some(rest) = path.strip_prefix(prefix) else {
+            continue;
+        };
+        let entry = match rest.split_once('/') {
+            Some((d, _)) => DirEntry::dir(format!("{d}/")),
+            None => DirEntry {
+                name: rest.to_string(),
+                created,
+                size,
+            },
+        };
+        if !entry.name.is_empty() && seen.insert(entry.name.clone()) {
+            entries.push(entry);
         }
     }
-    Ok(names)
+    Ok(entries)
 }
