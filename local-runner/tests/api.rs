@@ -6,7 +6,7 @@
 mod common;
 
 use axum::http::StatusCode;
-use common::{TestApp, apps, wheel};
+use common::{TestApp, apps, created_content, wheel};
 use serde_json::{Value, json};
 
 const MISSING: &str = "0190a3c2-7d6e-7c1a-9b1e-2f3a4b5c6d7e";
@@ -642,6 +642,37 @@ async fn status_docs_container_content_and_namespaces() {
         let (status, doc) = app.anonymous("GET", "/pulp/api/v3/docs/api.json").await;
         assert_eq!(status, StatusCode::OK);
         assert!(doc["paths"]["/pulp/api/v3/repositories/file/file/"].is_object());
+        // Pulp's `?pk_path=1` shape: every path written out, each template named by a
+        // path parameter.
+        let (status, pk) = app
+            .anonymous("GET", "/pulp/api/v3/docs/api.json?pk_path=1")
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        let paths = pk["paths"].as_object().unwrap();
+        assert_eq!(paths.len(), doc["paths"].as_object().unwrap().len());
+        for (path, ops) in paths {
+            assert!(path.starts_with("/pulp/api/v3/"), "{path}");
+            let names: Vec<&str> = path
+                .split('{')
+                .skip(1)
+                .map(|p| p.split_once('}').unwrap().0)
+                .collect();
+            for op in ops.as_object().unwrap().values() {
+                let params = op["parameters"].as_array();
+                let declared: Vec<&str> = params
+                    .into_iter()
+                    .flatten()
+                    .filter(|p| p["in"] == "path")
+                    .map(|p| p["name"].as_str().unwrap())
+                    .collect();
+                assert_eq!(declared, names, "{path}");
+            }
+        }
+        let task = &paths["/pulp/api/v3/tasks/{task_pk}/"];
+        assert_eq!(task["patch"]["operationId"], "tasks_cancel", "{task}");
+        let versions = "/pulp/api/v3/repositories/file/file/{file_file_repository_pk}/versions/\
+                        {file_file_repository_version_pk}/";
+        assert!(paths[versions]["get"].is_object(), "{:?}", paths.keys());
 
         for list in [
             "content/container/manifests/",
@@ -1275,6 +1306,97 @@ async fn repository_and_version_filters() {
             .api("GET", "content/file/files/?orphaned_for=-2", None)
             .await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{engine}");
+        app.close().await;
+    }
+}
+
+/// `pulp_label_select` as Pulp's grammar reads it, on both engines (the database matches the
+/// labels): keys, absent keys, values, other values (a null value is one), substrings without
+/// case, and as a term of `q` on the generic content list beside other filters.
+#[tokio::test(flavor = "multi_thread")]
+async fn labels_select_in_lists_and_in_q() {
+    for app in apps().await {
+        let engine = app.engine;
+        for (name, labels) in [
+            ("lab1", json!({"env": "prod", "team": "A b"})),
+            ("lab2", json!({"env": "dev"})),
+            ("lab3", json!({"env": null})),
+            ("lab4", json!({})),
+        ] {
+            let body = json!({"name": name, "pulp_labels": labels});
+            let (status, r) = app.api("POST", "repositories/file/file/", Some(body)).await;
+            assert_eq!(status, StatusCode::CREATED, "{engine} {r}");
+        }
+        let names = |page: &Value| -> Vec<String> {
+            let mut n: Vec<String> = page["results"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|r| r["name"].as_str().unwrap().to_string())
+                .collect();
+            n.sort();
+            n
+        };
+        for (select, expected) in [
+            ("env", &["lab1", "lab2", "lab3"][..]),
+            ("!env", &["lab4"][..]),
+            ("env=prod", &["lab1"][..]),
+            ("env!=prod", &["lab2", "lab3"][..]),
+            ("team~B", &["lab1"][..]),
+            ("env,team", &["lab1"][..]),
+            ("team~%", &[][..]),
+            ("env=prod,!team", &[][..]),
+        ] {
+            let select = select.replace('%', "%25");
+            let path = format!("repositories/file/file/?pulp_label_select={select}");
+            let (status, page) = app.api("GET", &path, None).await;
+            assert_eq!(status, StatusCode::OK, "{engine} {select} {page}");
+            assert_eq!(names(&page), expected, "{engine} {select}");
+        }
+
+        // Content: two labelled units, one of them in a version; `q` combines the selector.
+        let repo = app.file_repository("labelled").await;
+        let mut units = Vec::new();
+        for (path, labels) in [("a", json!({"key_a": "x"})), ("b", json!({"key_a": "y"}))] {
+            let (_, a) = app
+                .form("POST", "/pulp/api/v3/artifacts/", &[], path.as_bytes(), &[])
+                .await;
+            let body = json!({"relative_path": path, "artifact": a["pulp_href"],
+                              "pulp_labels": labels});
+            let (_, accepted) = app.api("POST", "content/file/files/", Some(body)).await;
+            units.push(created_content(&app.completed(&accepted).await));
+        }
+        let modify = json!({"add_content_units": [units[0]]});
+        let (_, accepted) = app
+            .call("POST", &format!("{repo}modify/"), Some(modify))
+            .await;
+        let version = app.completed(&accepted).await["created_resources"][0]
+            .as_str()
+            .unwrap()
+            .to_string();
+        for (q, count) in [
+            (
+                format!("pulp_label_select=\"key_a\" AND repository_version=\"{version}\""),
+                1,
+            ),
+            (
+                "pulp_label_select=\"key_a=y\" OR pulp_label_select=\"key_a=x\"".into(),
+                2,
+            ),
+            (
+                "NOT pulp_label_select=\"key_a=x\" AND pulp_label_select=\"key_a\"".into(),
+                1,
+            ),
+        ] {
+            let path = format!("content/?q={}", q.replace(' ', "%20").replace('"', "%22"));
+            let (status, page) = app.api("GET", &path, None).await;
+            assert_eq!(status, StatusCode::OK, "{engine} {q} {page}");
+            assert_eq!(page["count"], count, "{engine} {q} {page}");
+        }
+        let (status, body) = app
+            .api("GET", "content/?q=pulp_label_select=%22%3D%3D%22", None)
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{engine} {body}");
         app.close().await;
     }
 }

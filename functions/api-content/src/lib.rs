@@ -8,9 +8,12 @@ use axum::Router;
 use axum::extract::State;
 use axum::response::Response;
 use axum::routing::get;
+use depot_core::CoreResult;
+use depot_core::labels::LabelSelect;
 use depot_core::models::content::{self, ContentResponse};
-use depot_core::models::list::ListQuery;
+use depot_core::models::list::{Filter, ListQuery};
 use depot_core::plugin::Family;
+use depot_http::expression::{Terms, term_error};
 use depot_http::list::{content_family_scope, fetch_page, href_filters_any};
 use depot_http::openapi::{self, ApiDoc, Op};
 use depot_http::plugin_api::content::{VERSION_FILTERS, repository_version_filters};
@@ -18,6 +21,16 @@ use depot_http::plugin_api::{self, FamilyApi};
 use depot_http::{ApiResult, AppState, Caller, ListParams, QueryMap, ok};
 
 const ALL: &str = "/pulp/api/v3/content/";
+
+/// The filters a `q` term may name on `content/`, besides the version filters.
+const Q_KEYS: [&str; 6] = [
+    "pulp_label_select",
+    "pulp_type",
+    "pulp_type__in",
+    "pulp_href__in",
+    "prn__in",
+    "pulp_id__in",
+];
 
 pub fn router() -> Router<AppState> {
     plugin_api::mount::<ContentFamily>(depot_plugins::visit_api).route(ALL, get(list_all))
@@ -49,6 +62,14 @@ impl FamilyApi for ContentFamily {
     const FAMILY: Family = Family::Content;
 }
 
+/// The filters of `content/` but labels: by repository version and by href or type.
+async fn filters(state: &AppState, q: &mut ListQuery, query: &QueryMap) -> CoreResult<()> {
+    repository_version_filters(state, q, query)
+        .await
+        .map_err(|e| e.0)?;
+    href_filters_any(q, query, Family::Content)
+}
+
 /// `content/`: content of every type the caller may see, as every type shows it.
 async fn list_all(
     State(state): State<AppState>,
@@ -58,8 +79,19 @@ async fn list_all(
     let params = ListParams::from_query(&query)?;
     let mut q = ListQuery::of(&content::TABLE);
     q.with(content_family_scope(&state, &caller).await?)?;
-    repository_version_filters(&state, &mut q, &query).await?;
-    href_filters_any(&mut q, &query, Family::Content)?;
+    filters(&state, &mut q, &query).await?;
+    // In `q`, labels are one more term (outside, the page's own selector).
+    let keys: Vec<&str> = Q_KEYS.iter().chain(&VERSION_FILTERS).copied().collect();
+    if let Some(mut terms) = Terms::of(&query, &content::TABLE, &keys)? {
+        for (recorder, term) in terms.iter_mut() {
+            if let Some(select) = term.get("pulp_label_select") {
+                let select = LabelSelect::parse(select).map_err(term_error)?;
+                recorder.with(Filter::Labels("pulp_labels", select))?;
+            }
+            filters(&state, recorder, term).await.map_err(term_error)?;
+        }
+        q.with(terms.into_filter())?;
+    }
     params.order(
         &mut q,
         &["pulp_created", "pulp_last_updated", "pk"],

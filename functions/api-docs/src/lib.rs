@@ -1,6 +1,7 @@
 //! `GET /pulp/api/v3/docs/api.json`: the OpenAPI document, assembled from every API crate's
 //! operations. Anonymous, like Pulp. Built once per process.
 
+use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
 use axum::Router;
@@ -9,8 +10,8 @@ use axum::extract::State;
 use axum::http::{HeaderValue, header};
 use axum::response::Response;
 use axum::routing::get;
-use depot_http::AppState;
 use depot_http::openapi::{ApiDoc, Op};
+use depot_http::{AppState, QueryMap};
 use serde_json::{Map, Value, json};
 
 /// The whole document.
@@ -79,15 +80,109 @@ pub fn with_domains(mut doc: Value) -> Value {
     doc
 }
 
-fn cached(domains: bool) -> Arc<Vec<u8>> {
-    static PLAIN: OnceLock<Arc<Vec<u8>>> = OnceLock::new();
-    static DOMAINS: OnceLock<Arc<Vec<u8>>> = OnceLock::new();
-    let (cell, shape): (_, fn(Value) -> Value) = match domains {
-        false => (&PLAIN, |d| d),
-        true => (&DOMAINS, with_domains),
+/// The document with Pulp's `?pk_path=1` shape: each path written out from the API root, an
+/// object named by a path parameter of its key (`/pulp/api/v3/tasks/{task_pk}/`) rather than
+/// by its whole href (`{task_href}`). Such paths are valid OpenAPI, which generators that
+/// insist on it read.
+pub fn with_pk_paths(mut doc: Value) -> Value {
+    let Some(Value::Object(paths)) = doc.get_mut("paths").map(std::mem::take) else {
+        return doc;
     };
-    cell.get_or_init(|| Arc::new(serde_json::to_vec(&shape(document())).unwrap_or_default()))
-        .clone()
+    // An href parameter's collection: where the list of the same prefix as its read lives.
+    let op_ids = |ops: &Value| -> Vec<String> {
+        ops.as_object()
+            .map(|o| {
+                o.values()
+                    .filter_map(|op| op["operationId"].as_str().map(str::to_string))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let mut lists: HashMap<String, String> = HashMap::new();
+    for (path, ops) in &paths {
+        for id in op_ids(ops) {
+            if let Some(prefix) = id.strip_suffix("_list") {
+                lists.insert(prefix.to_string(), path.clone());
+            }
+        }
+    }
+    let mut collections: HashMap<String, String> = HashMap::new();
+    for (path, ops) in &paths {
+        let Some(name) = path.strip_prefix('{').and_then(|p| p.strip_suffix('}')) else {
+            continue;
+        };
+        for id in op_ids(ops) {
+            if let Some(list) = id.strip_suffix("_read").and_then(|p| lists.get(p)) {
+                collections.insert(name.to_string(), list.clone());
+            }
+        }
+    }
+    // Written out whole: nested collections start with their parent's href.
+    let expand = |path: &str| -> String {
+        let mut path = path.to_string();
+        for _ in 0..4 {
+            let Some(rest) = path.strip_prefix('{') else {
+                break;
+            };
+            let Some((name, tail)) = rest.split_once('}') else {
+                break;
+            };
+            let base = collections
+                .get(name)
+                .cloned()
+                .unwrap_or_else(|| format!("{}{}/", depot_core::hrefs::API_ROOT, name));
+            let key = name.strip_suffix("_href").unwrap_or(name);
+            path = format!("{base}{{{key}_pk}}/{tail}");
+        }
+        path
+    };
+    let mut out = Map::new();
+    for (path, mut ops) in paths {
+        let written = expand(&path);
+        let names: Vec<String> = written
+            .split('{')
+            .skip(1)
+            .filter_map(|p| p.split_once('}').map(|(n, _)| n.to_string()))
+            .collect();
+        if let Value::Object(ops) = &mut ops {
+            for op in ops.values_mut() {
+                let mut params: Vec<Value> = match op.get_mut("parameters") {
+                    Some(Value::Array(ps)) => std::mem::take(ps),
+                    _ => Vec::new(),
+                };
+                params.retain(|p| p["in"] != "path");
+                for name in names.iter().rev() {
+                    params.insert(
+                        0,
+                        json!({"name": name, "in": "path", "required": true,
+                               "schema": {"type": "string", "format": "uuid"}}),
+                    );
+                }
+                if op.is_object() && !params.is_empty() {
+                    op["parameters"] = Value::Array(params);
+                }
+            }
+        }
+        out.insert(written, ops);
+    }
+    doc["paths"] = Value::Object(out);
+    doc
+}
+
+fn cached(domains: bool, pk_path: bool) -> Arc<Vec<u8>> {
+    static KEPT: [OnceLock<Arc<Vec<u8>>>; 4] = [const { OnceLock::new() }; 4];
+    let cell = &KEPT[usize::from(domains) * 2 + usize::from(pk_path)];
+    cell.get_or_init(|| {
+        let mut doc = document();
+        if pk_path {
+            doc = with_pk_paths(doc);
+        }
+        if domains {
+            doc = with_domains(doc);
+        }
+        Arc::new(serde_json::to_vec(&doc).unwrap_or_default())
+    })
+    .clone()
 }
 
 /// The docs page (`docs/`), as Pulp serves one: anonymous, self-contained (no scripts from
@@ -111,14 +206,17 @@ pub fn router() -> Router<AppState> {
         )
         .route(
             "/pulp/api/v3/docs/api.json",
-            get(|State(state): State<AppState>| async move {
-                let doc = cached(state.settings.domain_enabled);
-                let mut resp = Response::new(Body::from(doc.as_ref().clone()));
-                resp.headers_mut().insert(
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static("application/json"),
-                );
-                resp
-            }),
+            get(
+                |State(state): State<AppState>, query: QueryMap| async move {
+                    let pk_path = query.get("pk_path").is_some();
+                    let doc = cached(state.settings.domain_enabled, pk_path);
+                    let mut resp = Response::new(Body::from(doc.as_ref().clone()));
+                    resp.headers_mut().insert(
+                        header::CONTENT_TYPE,
+                        HeaderValue::from_static("application/json"),
+                    );
+                    resp
+                },
+            ),
         )
 }

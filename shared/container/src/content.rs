@@ -39,6 +39,7 @@ pub static MANIFESTS: Table = Table {
         (SELECT MIN(lm.os) FROM container_listed_manifests lm WHERE lm.manifest_id = m.content_id) AS os",
     from: "contents c JOIN container_manifests m ON m.content_id = c.id",
     fields: &[
+        ("pulp_labels", "c.pulp_labels"),
         ("id", "c.id"),
         ("pk", "c.id"),
         ("pulp_created", "c.created"),
@@ -55,6 +56,7 @@ pub static BLOBS: Table = Table {
     from: "contents c JOIN container_blobs b ON b.content_id = c.id \
         LEFT JOIN content_artifacts ca ON ca.content_id = c.id",
     fields: &[
+        ("pulp_labels", "c.pulp_labels"),
         ("id", "c.id"),
         ("pk", "c.id"),
         ("pulp_created", "c.created"),
@@ -69,6 +71,7 @@ pub static TAGS: Table = Table {
     from: "contents c JOIN container_tags t ON t.content_id = c.id \
         JOIN container_manifests m ON m.content_id = t.manifest_id",
     fields: &[
+        ("pulp_labels", "c.pulp_labels"),
         ("id", "c.id"),
         ("pk", "c.id"),
         ("pulp_created", "c.created"),

@@ -23,6 +23,7 @@ pub static TABLE: Table = Table {
     select: COLUMNS,
     from: "container_namespaces",
     fields: &[
+        ("pulp_labels", "pulp_labels"),
         ("id", "id"),
         ("pk", "id"),
         ("pulp_id", "id"),

@@ -41,7 +41,7 @@ pub fn validate(labels: &Value) -> CoreResult<Map<String, Value>> {
 }
 
 /// One term of a `pulp_label_select` expression.
-#[derive(Debug, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 enum Term {
     Exists(String),
     Absent(String),
@@ -51,7 +51,7 @@ enum Term {
 }
 
 /// A parsed `pulp_label_select`: all terms must hold.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct LabelSelect(Vec<Term>);
 
 impl LabelSelect {
@@ -65,19 +65,38 @@ impl LabelSelect {
         Ok(Self(terms))
     }
 
-    pub fn matches(&self, labels: &Map<String, Value>) -> bool {
-        self.0.iter().all(|term| match term {
-            Term::Exists(k) => labels.contains_key(k),
-            Term::Absent(k) => !labels.contains_key(k),
-            Term::Equals(k, v) => labels.get(k).and_then(Value::as_str) == Some(v.as_str()),
-            Term::NotEquals(k, v) => {
-                labels.contains_key(k) && labels.get(k).and_then(Value::as_str) != Some(v.as_str())
-            }
-            Term::Contains(k, v) => labels
-                .get(k)
-                .and_then(Value::as_str)
-                .is_some_and(|s| s.to_lowercase().contains(v.as_str())),
-        })
+    /// The SQL condition that holds where the labels object `json` (an SQL expression of JSON
+    /// type) matches, with a `?` for each value returned. A label set to null exists.
+    pub fn to_sql(&self, json: &str) -> (String, Vec<String>) {
+        let mut parts = Vec::new();
+        let mut binds = Vec::new();
+        for term in &self.0 {
+            let (cond, values): (String, Vec<String>) = match term {
+                Term::Exists(k) => (format!("({json} -> ?) IS NOT NULL"), vec![k.clone()]),
+                Term::Absent(k) => (format!("({json} -> ?) IS NULL"), vec![k.clone()]),
+                Term::Equals(k, v) => (format!("({json} ->> ?) = ?"), vec![k.clone(), v.clone()]),
+                Term::NotEquals(k, v) => (
+                    format!("(({json} -> ?) IS NOT NULL AND COALESCE({json} ->> ?, '') <> ?)"),
+                    vec![k.clone(), k.clone(), v.clone()],
+                ),
+                Term::Contains(k, v) => {
+                    let escaped = v
+                        .replace('\\', "\\\\")
+                        .replace('%', "\\%")
+                        .replace('_', "\\_");
+                    (
+                        format!("LOWER({json} ->> ?) LIKE ? ESCAPE '\\'"),
+                        vec![k.clone(), format!("%{escaped}%")],
+                    )
+                }
+            };
+            parts.push(cond);
+            binds.extend(values);
+        }
+        if parts.is_empty() {
+            return ("1 = 1".into(), binds);
+        }
+        (parts.join(" AND "), binds)
     }
 }
 
@@ -135,21 +154,17 @@ mod tests {
 
     #[test]
     fn label_select_terms() {
-        let labels = json!({"env": "prod", "team": "Core, Infra"});
-        let labels = labels.as_object().unwrap();
-        assert!(LabelSelect::parse("env").unwrap().matches(labels));
-        assert!(
-            LabelSelect::parse("env=prod,!missing")
-                .unwrap()
-                .matches(labels)
+        // Each term becomes one condition, its values bound in order.
+        let (sql, binds) = LabelSelect::parse("env=prod,!missing,team~Core\\, Infra")
+            .unwrap()
+            .to_sql("l");
+        assert_eq!(
+            sql,
+            "(l ->> ?) = ? AND (l -> ?) IS NULL AND LOWER(l ->> ?) LIKE ? ESCAPE '\\'"
         );
-        assert!(!LabelSelect::parse("env!=prod").unwrap().matches(labels));
-        assert!(
-            LabelSelect::parse("team~core\\, infra")
-                .unwrap()
-                .matches(labels)
-        );
-        assert!(!LabelSelect::parse("missing").unwrap().matches(labels));
+        assert_eq!(binds, ["env", "prod", "missing", "team", "%core, infra%"]);
+        let (_, binds) = LabelSelect::parse("a~50%_off").unwrap().to_sql("l");
+        assert_eq!(binds[1], "%50\\%\\_off%");
         for bad in [
             "",
             "!environment=production",

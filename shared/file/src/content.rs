@@ -45,6 +45,7 @@ pub static TABLE: Table = Table {
     select: SELECT,
     from: FROM,
     fields: &[
+        ("pulp_labels", "c.pulp_labels"),
         ("id", "c.id"),
         ("pk", "c.id"),
         ("relative_path", "fc.relative_path"),

@@ -218,49 +218,98 @@ pub fn apply(
     keys: &[&str],
     filters: impl Fn(&mut ListQuery, &QueryMap) -> CoreResult<()>,
 ) -> CoreResult<()> {
-    let Some(text) = query.get("q") else {
+    let Some(mut terms) = Terms::of(query, table, keys)? else {
         return Ok(());
     };
-    if text.trim().is_empty() {
-        return Ok(());
+    for (recorder, term) in terms.iter_mut() {
+        filters(recorder, term).map_err(term_error)?;
     }
-    let expr = parse(text)?;
-    q.with(compile(&expr, table, keys, &filters)?)?;
+    q.with(terms.into_filter())?;
     Ok(())
 }
 
-fn compile(
-    expr: &Expr,
-    table: &'static Table,
-    keys: &[&str],
-    filters: &impl Fn(&mut ListQuery, &QueryMap) -> CoreResult<()>,
-) -> CoreResult<Filter> {
-    let all = |es: &[Expr]| -> CoreResult<Vec<Filter>> {
-        es.iter()
-            .map(|e| compile(e, table, keys, filters))
-            .collect()
-    };
-    Ok(match expr {
-        Expr::Not(e) => Filter::Not(Box::new(compile(e, table, keys, filters)?)),
-        Expr::And(es) => Filter::AllOf(all(es)?),
-        Expr::Or(es) => Filter::AnyOf(all(es)?),
-        Expr::Term(key, value) => {
-            if key == "q" {
-                return Err(q_error("You cannot use 'q' in complex filtering."));
+/// A parsed `q` whose terms the caller runs through its list's filters itself (lists whose
+/// filters look things up run them with `.await`), then turns into one filter.
+pub struct Terms {
+    expr: Expr,
+    terms: Vec<(ListQuery, QueryMap)>,
+}
+
+impl Terms {
+    /// The list's `q`, when sent: its terms, each checked to name one of `keys`.
+    pub fn of(query: &QueryMap, table: &'static Table, keys: &[&str]) -> CoreResult<Option<Self>> {
+        let Some(expr) = parsed(query)? else {
+            return Ok(None);
+        };
+        let terms = terms(&expr, keys)?
+            .into_iter()
+            .map(|(key, value)| {
+                let term = QueryMap::from_pairs(vec![(key.to_string(), value.to_string())]);
+                (ListQuery::recorder(table), term)
+            })
+            .collect();
+        Ok(Some(Self { expr, terms }))
+    }
+
+    /// Each term as a query, with the recorder its filters go to (errors through
+    /// [`term_error`]).
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = (&mut ListQuery, &QueryMap)> {
+        self.terms.iter_mut().map(|(q, t)| (q, &*t))
+    }
+
+    /// The expression as one filter.
+    pub fn into_filter(self) -> Filter {
+        let mut compiled = self
+            .terms
+            .into_iter()
+            .map(|(recorder, _)| Filter::AllOf(recorder.into_filters()));
+        build(&self.expr, &mut compiled)
+    }
+}
+
+/// The list's `q`, parsed; `None` when it is not sent or blank.
+fn parsed(query: &QueryMap) -> CoreResult<Option<Expr>> {
+    match query.get("q") {
+        Some(text) if !text.trim().is_empty() => parse(text).map(Some),
+        _ => Ok(None),
+    }
+}
+
+/// The expression's terms, in order, each checked to name one of `keys`.
+fn terms<'e>(expr: &'e Expr, keys: &[&str]) -> CoreResult<Vec<(&'e str, &'e str)>> {
+    let mut out = Vec::new();
+    let mut stack = vec![expr];
+    while let Some(e) = stack.pop() {
+        match e {
+            Expr::Term(key, value) => {
+                if key == "q" {
+                    return Err(q_error("You cannot use 'q' in complex filtering."));
+                }
+                if !keys.contains(&key.as_str()) {
+                    return Err(q_error(format!("Filter '{key}' does not exist.")));
+                }
+                out.push((key.as_str(), value.as_str()));
             }
-            if !keys.contains(&key.as_str()) {
-                return Err(q_error(format!("Filter '{key}' does not exist.")));
-            }
-            let mut recorder = ListQuery::recorder(table);
-            let term = QueryMap::from_pairs(vec![(key.clone(), value.clone())]);
-            filters(&mut recorder, &term).map_err(term_error)?;
-            Filter::AllOf(recorder.into_filters())
+            Expr::Not(e) => stack.push(e),
+            // Reversed onto the stack, so that terms come out in the order written.
+            Expr::And(es) | Expr::Or(es) => stack.extend(es.iter().rev()),
         }
-    })
+    }
+    Ok(out)
+}
+
+/// The expression as one filter, its terms' filters taken in the order [`terms`] gave them.
+fn build(expr: &Expr, compiled: &mut impl Iterator<Item = Filter>) -> Filter {
+    match expr {
+        Expr::Not(e) => Filter::Not(Box::new(build(e, compiled))),
+        Expr::And(es) => Filter::AllOf(es.iter().map(|e| build(e, compiled)).collect()),
+        Expr::Or(es) => Filter::AnyOf(es.iter().map(|e| build(e, compiled)).collect()),
+        Expr::Term(..) => compiled.next().unwrap_or(Filter::Nothing),
+    }
 }
 
 /// A term's own validation error, reported as Pulp reports it: the form's errors as JSON text.
-fn term_error(e: CoreError) -> CoreError {
+pub fn term_error(e: CoreError) -> CoreError {
     let CoreError::Invalid(Value::Object(fields)) = &e else {
         return e;
     };

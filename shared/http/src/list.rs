@@ -280,21 +280,25 @@ pub fn scoped_on(
 }
 
 /// Runs the query: the total count and one page of rows. With `pulp_label_select`, labels are
-/// matched on `labels_column` (a column name of the select list, without its table).
+/// matched on `labels_column` (the field of the table's labels).
 pub async fn fetch_page(
     state: &AppState,
     q: &ListQuery,
     params: &ListParams,
     query: &QueryMap,
-    labels_column: Option<&str>,
+    labels_column: Option<&'static str>,
 ) -> ApiResult<(i64, Vec<Row>)> {
-    let select = match (query.get("pulp_label_select"), labels_column) {
-        (Some(expr), Some(col)) => Some((LabelSelect::parse(expr)?, col)),
-        _ => None,
+    let selected;
+    let q = match (query.get("pulp_label_select"), labels_column) {
+        (Some(expr), Some(col)) => {
+            let mut narrowed = q.clone();
+            narrowed.with(Filter::Labels(col, LabelSelect::parse(expr)?))?;
+            selected = narrowed;
+            &selected
+        }
+        _ => q,
     };
-    let labels = select.as_ref().map(|(s, col)| (s, *col));
-    Ok(q.page(&state.db, params.limit, params.offset, labels)
-        .await?)
+    Ok(q.page(&state.db, params.limit, params.offset).await?)
 }
 
 /// Runs `q` and answers one page of it, each row shown through `show`.
@@ -303,7 +307,7 @@ pub async fn page_response<R: serde::Serialize>(
     q: &ListQuery,
     params: &ListParams,
     query: &QueryMap,
-    labels_column: Option<&str>,
+    labels_column: Option<&'static str>,
     show: impl Fn(&Row) -> depot_core::CoreResult<R>,
 ) -> ApiResult<axum::response::Response> {
     let (count, rows) = fetch_page(state, q, params, query, labels_column).await?;

@@ -49,6 +49,7 @@ pub static TABLE: Table = Table {
     select: COLUMNS,
     from: FROM,
     fields: &[
+        ("pulp_labels", "c.pulp_labels"),
         ("id", "c.id"),
         ("pk", "c.id"),
         ("name", "p.name_normalized"),

@@ -101,6 +101,7 @@ pub static TABLE: Table = Table {
     select: "c.id, c.pulp_type, c.pulp_labels, c.created, c.updated",
     from: "contents c",
     fields: &[
+        ("pulp_labels", "c.pulp_labels"),
         ("id", "c.id"),
         ("pk", "c.id"),
         ("pulp_type", "c.pulp_type"),

@@ -59,6 +59,7 @@ pub static TABLE: Table = Table {
     select: COLUMNS,
     from: "distributions",
     fields: &[
+        ("pulp_labels", "pulp_labels"),
         ("id", "id"),
         ("pk", "id"),
         ("pulp_type", "pulp_type"),

@@ -7,7 +7,7 @@ use sqlx::Row as _;
 use sqlx::any::AnyRow;
 
 use crate::CoreResult;
-use crate::db::Db;
+use crate::db::{Db, Engine};
 use crate::labels::LabelSelect;
 
 /// A row of a list, read by its model's `from_row`.
@@ -147,7 +147,14 @@ pub enum Filter {
     /// The field is the id of a repository one of whose versions holds the content (`latest`:
     /// its latest version does), Pulp's `with_content` and `latest_with_content`.
     RepositoryHolds(&'static str, String, bool),
+    /// The labels of the row (the JSON object in the field) match Pulp's `pulp_label_select`.
+    Labels(&'static str, LabelSelect),
 }
+
+/// Where a labels column is read as JSON: PostgreSQL casts its text, SQLite reads it as it is
+/// (both take `->` and `->>` then). Conditions carry these marks until the engine is known.
+const JSON_OPEN: &str = "/*json(*/";
+const JSON_CLOSE: &str = "/*)json*/";
 
 /// Who a [`Filter::Granted`] is for (a user and the groups they are in), and which
 /// permissions count.
@@ -260,10 +267,17 @@ impl ListQuery {
     fn qualified(&self, column: &str) -> String {
         match column.contains('.') {
             true => column.to_string(),
-            false => {
-                let table = self.from.split_whitespace().next().unwrap_or_default();
-                format!("{table}.{column}")
-            }
+            false => format!("{}.{column}", self.main_table()),
+        }
+    }
+
+    /// How the first table of the query is named in it: its alias when it has one.
+    fn main_table(&self) -> &str {
+        let mut words = self.from.split_whitespace();
+        let table = words.next().unwrap_or_default();
+        match words.next() {
+            Some(alias) if !alias.eq_ignore_ascii_case("JOIN") && !alias.contains(',') => alias,
+            _ => table,
         }
     }
 
@@ -396,6 +410,11 @@ impl ListQuery {
                 ),
                 vec![],
             ),
+            Filter::Labels(field, select) => {
+                let column = self.qualified(self.column(field)?);
+                let (sql, values) = select.to_sql(&format!("{JSON_OPEN}{column}{JSON_CLOSE}"));
+                (sql, values.into_iter().map(Bind::Text).collect())
+            }
             Filter::AnyOf(filters) if filters.is_empty() => ("1 = 0".into(), vec![]),
             Filter::AllOf(filters) if filters.is_empty() => ("1 = 1".into(), vec![]),
             Filter::AnyOf(filters) => self.joined(filters, " OR ")?,
@@ -534,16 +553,27 @@ impl ListQuery {
         self
     }
 
-    fn where_sql(&self) -> String {
+    fn where_sql(&self, engine: Engine) -> String {
         if self.wheres.is_empty() {
-            String::new()
-        } else {
-            format!(" WHERE {}", self.wheres.join(" AND "))
+            return String::new();
         }
+        let sql = format!(" WHERE {}", self.wheres.join(" AND "));
+        if !sql.contains(JSON_OPEN) {
+            return sql;
+        }
+        let (open, close) = match engine {
+            Engine::Postgres => ("CAST(", " AS jsonb)"),
+            Engine::Sqlite => ("", ""),
+        };
+        sql.replace(JSON_OPEN, open).replace(JSON_CLOSE, close)
     }
 
     pub async fn count(&self, db: &Db) -> CoreResult<i64> {
-        let sql = format!("SELECT COUNT(*) FROM {}{}", self.from, self.where_sql());
+        let sql = format!(
+            "SELECT COUNT(*) FROM {}{}",
+            self.from,
+            self.where_sql(db.engine())
+        );
         let mut q = sqlx::query(AssertSqlSafe(sql));
         for b in &self.binds {
             q = bind(q, b);
@@ -552,30 +582,8 @@ impl ListQuery {
         Ok(row.try_get::<i64, _>(0)?)
     }
 
-    /// The total count and the rows from `offset`, at most `limit`. With `labels` (a selector
-    /// and the labels column of the select list), rows are matched on their labels here, over
-    /// every row: `pulp_label_select` has no SQL form on both engines.
-    pub async fn page(
-        &self,
-        db: &Db,
-        limit: i64,
-        offset: i64,
-        labels: Option<(&LabelSelect, &str)>,
-    ) -> CoreResult<(i64, Vec<Row>)> {
-        if let Some((select, column)) = labels {
-            let mut count = 0i64;
-            let mut page = Vec::new();
-            for row in self.fetch(db, None, 0).await? {
-                let text: String = row.try_get(column)?;
-                if select.matches(&super::labels_from_text(&text)) {
-                    if count >= offset && (page.len() as i64) < limit {
-                        page.push(row);
-                    }
-                    count += 1;
-                }
-            }
-            return Ok((count, page));
-        }
+    /// The total count and the rows from `offset`, at most `limit`.
+    pub async fn page(&self, db: &Db, limit: i64, offset: i64) -> CoreResult<(i64, Vec<Row>)> {
         let count = self.count(db).await?;
         let rows = if offset >= count {
             Vec::new()
@@ -591,7 +599,7 @@ impl ListQuery {
             "SELECT {} FROM {}{}",
             self.columns,
             self.from,
-            self.where_sql()
+            self.where_sql(db.engine())
         );
         if !self.order.is_empty() {
             sql.push_str(&format!(" ORDER BY {}", self.order.join(", ")));

@@ -95,6 +95,7 @@ pub static TABLE: Table = Table {
     select: COLUMNS,
     from: "remotes",
     fields: &[
+        ("pulp_labels", "pulp_labels"),
         ("id", "id"),
         ("pk", "id"),
         ("pulp_type", "pulp_type"),

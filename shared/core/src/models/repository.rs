@@ -46,6 +46,7 @@ pub static TABLE: Table = Table {
     select: COLUMNS,
     from: "repositories",
     fields: &[
+        ("pulp_labels", "pulp_labels"),
         ("id", "id"),
         ("pk", "id"),
         ("pulp_id", "id"),
