@@ -337,3 +337,123 @@ async fn syncs_and_on_demand_fetches_take_files_from_the_acs() {
         app.close().await;
     }
 }
+
+/// Sends an anonymous request to the content app; the status and the body, or `None` when
+/// the body was cut short.
+async fn content(app: &TestApp, method: &str, path: &str) -> (StatusCode, Option<Vec<u8>>) {
+    use tower::ServiceExt;
+    let req = axum::http::Request::builder()
+        .method(method)
+        .uri(path)
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let resp = app.router.clone().oneshot(req).await.unwrap();
+    let status = resp.status();
+    let body = axum::body::to_bytes(resp.into_body(), 1 << 20).await;
+    (status, body.ok().map(|b| b.to_vec()))
+}
+
+/// On-demand files whose upstream bytes changed, as Pulp's content app treats them: the stream
+/// is cut short (never a wrong file), nothing is saved, and that upstream file is not asked
+/// again for the cooldown; another copy (the remote's, behind a bad ACS) then serves. A HEAD
+/// fetches and saves the file before it answers.
+#[tokio::test]
+async fn on_demand_files_that_fail_their_digest_are_cut_short_and_skipped() {
+    let files: [(&str, &[u8]); 2] = [("1.iso", b"one"), ("2.iso", b"two")];
+    for app in apps().await {
+        let e = app.engine;
+        let (url, _, served) = common::changing_upstream("/basic", &files).await;
+        let od = remote(
+            &app,
+            "od",
+            &format!("{url}/basic/PULP_MANIFEST"),
+            "on_demand",
+        )
+        .await;
+        let repo = repository(&app, "od").await;
+        let (_, accepted) = app
+            .call("POST", &format!("{repo}sync/"), Some(json!({"remote": od})))
+            .await;
+        app.completed(&accepted).await;
+        let (_, accepted) = app
+            .api(
+                "POST",
+                "publications/file/file/",
+                Some(json!({"repository": repo})),
+            )
+            .await;
+        app.completed(&accepted).await;
+        let body = json!({"name": "od", "base_path": "od", "repository": repo});
+        app.create_by_task("distributions/file/file/", body).await;
+
+        // A HEAD saves the file it answers for.
+        let (status, _) = content(&app, "HEAD", "/pulp/content/od/2.iso").await;
+        assert_eq!(status, StatusCode::OK, "{e}");
+        let (_, page) = app
+            .api(
+                "GET",
+                &format!("artifacts/?sha256={}", sha256_hex(b"two")),
+                None,
+            )
+            .await;
+        assert_eq!(page["count"], 1, "{e} {page}");
+
+        // Upstream changed: cut short, not saved; then skipped (404) for the cooldown.
+        served
+            .lock()
+            .unwrap()
+            .insert("/basic/1.iso".into(), b"ONE".to_vec());
+        let (status, body) = content(&app, "GET", "/pulp/content/od/1.iso").await;
+        assert_eq!((status, body), (StatusCode::OK, None), "{e}");
+        let (status, _) = content(&app, "GET", "/pulp/content/od/1.iso").await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{e}");
+        let (_, page) = app
+            .api(
+                "GET",
+                &format!("artifacts/?sha256={}", sha256_hex(b"ONE")),
+                None,
+            )
+            .await;
+        assert_eq!(page["count"], 0, "{e} {page}");
+
+        // A bad ACS copy is asked first, fails, and is skipped; the remote's then serves.
+        let (acs_url, _, acs_served) = common::changing_upstream("", &files).await;
+        let acs_remote = remote(
+            &app,
+            "acs",
+            &format!("{acs_url}/PULP_MANIFEST"),
+            "on_demand",
+        )
+        .await;
+        let (_, acs) = app
+            .api(
+                "POST",
+                "acs/file/file/",
+                Some(json!({"name": "acs", "remote": acs_remote})),
+            )
+            .await;
+        refresh(&app, acs["pulp_href"].as_str().unwrap()).await;
+        served
+            .lock()
+            .unwrap()
+            .insert("/basic/1.iso".into(), b"one".to_vec());
+        // The remote's copy is still cooling down: make it count as long ago.
+        sqlx::query("UPDATE source_failures SET failed_at = '2000-01-01T00:00:00.000000Z'")
+            .execute(app.core.db.pool())
+            .await
+            .unwrap();
+        acs_served
+            .lock()
+            .unwrap()
+            .insert("/1.iso".into(), b"0NE".to_vec());
+        let (status, body) = content(&app, "GET", "/pulp/content/od/1.iso").await;
+        assert_eq!((status, body), (StatusCode::OK, None), "{e}");
+        let (status, body) = content(&app, "GET", "/pulp/content/od/1.iso").await;
+        assert_eq!(
+            (status, body),
+            (StatusCode::OK, Some(b"one".to_vec())),
+            "{e}"
+        );
+        app.close().await;
+    }
+}

@@ -119,6 +119,7 @@ pub(crate) async fn entry(
                 content_id: &content_id,
                 name,
                 content_type: content_type(name),
+                announce_length: false,
             };
             on_demand::serve(state, wanted).await
         }

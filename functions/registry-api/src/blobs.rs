@@ -53,6 +53,7 @@ pub async fn get(
                 content_id: &blob.content_id,
                 name: &name,
                 content_type,
+                announce_length: true,
             };
             on_demand::serve(state, wanted).await?
         }

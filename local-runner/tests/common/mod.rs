@@ -408,6 +408,22 @@ pub async fn upstream(
     dir: &str,
     files: &[(&str, &[u8])],
 ) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    let (url, asked, _) = changing_upstream(dir, files).await;
+    (url, asked)
+}
+
+/// What an upstream serves, by path; changing it changes what it answers.
+pub type Served = std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, Vec<u8>>>>;
+
+/// [`upstream`], with what it serves to change.
+pub async fn changing_upstream(
+    dir: &str,
+    files: &[(&str, &[u8])],
+) -> (
+    String,
+    std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    Served,
+) {
     let mut served: std::collections::HashMap<String, Vec<u8>> = Default::default();
     let mut manifest = String::new();
     for (name, bytes) in files {
@@ -419,11 +435,13 @@ pub async fn upstream(
         served.insert(format!("{dir}/{name}"), bytes.to_vec());
     }
     served.insert(format!("{dir}/PULP_MANIFEST"), manifest.into_bytes());
+    let served: Served = std::sync::Arc::new(std::sync::Mutex::new(served));
     let asked = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let log = asked.clone();
+    let files = served.clone();
     let app = axum::Router::new().fallback(move |uri: axum::http::Uri| {
         log.lock().unwrap().push(uri.path().to_string());
-        let found = served.get(uri.path()).cloned();
+        let found = files.lock().unwrap().get(uri.path()).cloned();
         async move {
             match found {
                 Some(b) => (StatusCode::OK, b),
@@ -434,5 +452,5 @@ pub async fn upstream(
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await });
-    (format!("http://{addr}"), asked)
+    (format!("http://{addr}"), asked, served)
 }

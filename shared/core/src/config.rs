@@ -104,6 +104,9 @@ pub struct Settings {
     pub allowed_checksums: Vec<Algorithm>,
     /// `PULP_ORPHAN_PROTECTION_TIME` in minutes, default 1440.
     pub orphan_protection_time: u64,
+    /// `PULP_REMOTE_CONTENT_FETCH_FAILURE_COOLDOWN` in seconds, default 300: how long an
+    /// upstream file that failed its digest is not asked again for on-demand content.
+    pub fetch_failure_cooldown: u64,
     /// `DEPOT_WORKERS`: task workers in this process, default 4 (0 hosts no workers).
     pub workers: usize,
     /// `PULP_CLAMAV_HOST` and `PULP_CLAMAV_PORT` (default 3310): the clamd that scans new
@@ -328,6 +331,7 @@ impl Settings {
             session_cookie_age: parsed("PULP_SESSION_COOKIE_AGE", 1_209_600)?,
             allowed_checksums,
             orphan_protection_time: parsed("PULP_ORPHAN_PROTECTION_TIME", 1440)?,
+            fetch_failure_cooldown: parsed("PULP_REMOTE_CONTENT_FETCH_FAILURE_COOLDOWN", 300)?,
             workers: parsed("DEPOT_WORKERS", 4)?,
             heartbeat_timeout: parsed("DEPOT_TASK_HEARTBEAT_TIMEOUT", 30)?,
             http: HttpLimits::from_env()?,
@@ -378,6 +382,7 @@ impl Settings {
             session_cookie_age: 1_209_600,
             allowed_checksums: Algorithm::DEFAULT_ALLOWED.to_vec(),
             orphan_protection_time: 1440,
+            fetch_failure_cooldown: 300,
             workers: 4,
             heartbeat_timeout: 30,
             http: HttpLimits::default(),

@@ -101,6 +101,7 @@ const CORE_MIGRATIONS: &[Migration] = &[
     crate::migration!(21, "task_prns", "0021_task_prns"),
     crate::migration!(22, "import_export", "0022_import_export"),
     crate::migration!(23, "workers", "0023_workers"),
+    crate::migration!(24, "source_failures", "0024_source_failures"),
 ];
 
 /// Names unique per domain (the columns were added by migration 13's SQL).

@@ -85,8 +85,8 @@ async fn stored(core: &Core, content_id: &str) -> CoreResult<Option<(String, i64
 pub enum Found {
     /// In storage, under this key, of this size.
     Stored { key: String, size: i64 },
-    /// From upstream: the bytes as they arrive (none for a `HEAD`), and the size the remote
-    /// promised, if it did.
+    /// From upstream: the bytes as they arrive (none for a `HEAD` of a `streamed` remote's
+    /// file), and the size the remote promised, if it did.
     Upstream {
         body: Box<dyn Stream<Item = Result<Bytes, std::io::Error>> + Send + Unpin>,
         size: Option<i64>,
@@ -94,23 +94,22 @@ pub enum Found {
 }
 
 /// Finds the bytes of content `content_id` (file `content_artifact_id`): stored ones, or the
-/// first remote that answers. `head` asks only whether they can be had.
+/// first remote that answers. For a `head` request the file is fetched (and, but for a
+/// `streamed` remote, saved) before the answer, as Pulp does, so that its headers are those of
+/// the verified file. Upstream files that failed their digest lately are skipped; none left is
+/// not found.
 pub async fn fetch(
     core: &Core,
     content_id: &str,
     content_artifact_id: &str,
     head: bool,
 ) -> CoreResult<Found> {
-    let claim = if head {
-        None
-    } else {
-        loop {
-            if let Some((key, size)) = stored(core, content_id).await? {
-                return Ok(Found::Stored { key, size });
-            }
-            if let Some(c) = claim(content_id).await {
-                break Some(c);
-            }
+    let claim = loop {
+        if let Some((key, size)) = stored(core, content_id).await? {
+            return Ok(Found::Stored { key, size });
+        }
+        if let Some(c) = claim(content_id).await {
+            break c;
         }
     };
     let mut sources = content::remote_sources(&core.db, content_artifact_id).await?;
@@ -122,8 +121,12 @@ pub async fn fetch(
             .map(|(url, remote_id)| (url, size, Some(sha.clone()), remote_id));
         sources.splice(0..0, alternates);
     }
+    let cooldown = core.settings.fetch_failure_cooldown;
     let mut last_error = CoreError::NotFound("Not found.".into());
     for (url, size, sha, remote_id) in sources {
+        if remote::fetch_failed_recently(&core.db, &remote_id, &url, cooldown).await? {
+            continue;
+        }
         let Ok(remote) = remote::get(&core.db, &remote_id).await else {
             continue;
         };
@@ -135,31 +138,60 @@ pub async fn fetch(
                 continue;
             }
         };
-        let body: Box<dyn Stream<Item = Result<Bytes, std::io::Error>> + Send + Unpin> = match claim
-        {
-            None => Box::new(futures_util::stream::empty()),
-            Some(claim) => {
-                let (tx, rx) = tokio::sync::mpsc::channel(16);
-                let core = core.clone();
-                let content_id = content_id.to_string();
-                let save = remote.policy != Policy::Streamed;
-                // The file is saved as an artifact of the request's domain.
-                let domain = crate::domain::current();
-                tokio::spawn(crate::domain::within(domain, async move {
-                    let _claim = claim;
-                    if let Err(e) =
-                        relay(&core, resp, tx.clone(), size, sha, save, &content_id).await
-                    {
-                        tracing::warn!("on-demand download failed: {e}");
-                        let _ = tx.send(Err(std::io::Error::other(e.to_string()))).await;
-                    }
-                }));
-                Box::new(receiver_stream(rx))
-            }
+        let source = Source {
+            remote_id,
+            url,
+            size,
+            sha,
+            save: remote.policy != Policy::Streamed,
         };
-        return Ok(Found::Upstream { body, size });
+        if head {
+            // Nobody reads what is relayed: the whole file is fetched (and saved) now.
+            let (tx, _) = tokio::sync::mpsc::channel(1);
+            match relay(core, resp, tx, &source, content_id).await {
+                Ok(()) => {}
+                Err(e) => {
+                    tracing::warn!("on-demand fetch of {} failed: {e}", source.url);
+                    last_error = e;
+                    continue;
+                }
+            }
+            drop(claim);
+            return Ok(match stored(core, content_id).await? {
+                Some((key, size)) => Found::Stored { key, size },
+                None => Found::Upstream {
+                    body: Box::new(futures_util::stream::empty()),
+                    size,
+                },
+            });
+        }
+        let (tx, rx) = tokio::sync::mpsc::channel(16);
+        let core = core.clone();
+        let content_id = content_id.to_string();
+        // The file is saved as an artifact of the request's domain.
+        let domain = crate::domain::current();
+        tokio::spawn(crate::domain::within(domain, async move {
+            let _claim = claim;
+            if let Err(e) = relay(&core, resp, tx.clone(), &source, &content_id).await {
+                tracing::warn!("on-demand download failed: {e}");
+                let _ = tx.send(Err(std::io::Error::other(e.to_string()))).await;
+            }
+        }));
+        return Ok(Found::Upstream {
+            body: Box::new(receiver_stream(rx)),
+            size,
+        });
     }
     Err(last_error)
+}
+
+/// One upstream copy of a file: where it is, what it should be, and whether it is kept.
+struct Source {
+    remote_id: String,
+    url: String,
+    size: Option<i64>,
+    sha: Option<String>,
+    save: bool,
 }
 
 fn receiver_stream(
@@ -169,16 +201,16 @@ fn receiver_stream(
 }
 
 /// Copies the remote body to the client and to staged storage; commits it when it verifies.
+/// A file whose bytes fail their digest is recorded as failed (its source is not asked again
+/// for the cooldown) before the error ends the client's stream.
 async fn relay(
     core: &Core,
     resp: reqwest::Response,
     tx: tokio::sync::mpsc::Sender<Result<Bytes, std::io::Error>>,
-    size: Option<i64>,
-    sha: Option<String>,
-    save: bool,
+    source: &Source,
     content_id: &str,
 ) -> CoreResult<()> {
-    let mut staged = if save {
+    let mut staged = if source.save {
         Some(core.storage.stage().await?)
     } else {
         None
@@ -208,14 +240,21 @@ async fn relay(
     }
     let digests = hasher.finish();
     let expected = Expected {
-        size: size.map(|s| s as u64),
-        digests: sha
+        size: source.size.map(|s| s as u64),
+        digests: source
+            .sha
+            .clone()
             .map(|s| vec![(Algorithm::Sha256, s)])
             .unwrap_or_default(),
     };
-    crate::artifacts::check(&expected, &digests).map_err(|_| {
-        CoreError::Remote("The downloaded file does not match its expected digest.".into())
-    })?;
+    if crate::artifacts::check(&expected, &digests).is_err() {
+        let cooldown = core.settings.fetch_failure_cooldown;
+        remote::record_fetch_failure(&core.db, &source.remote_id, &source.url, cooldown).await?;
+        return Err(CoreError::Remote(format!(
+            "{} does not match its expected digest; it is not asked again for {cooldown} s.",
+            source.url
+        )));
+    }
     if let Some(staged) = staged {
         let a = ingest_staged(core, staged, digests, &expected).await?;
         content::attach_artifact(&core.db, content_id, &a.id).await?;

@@ -20,6 +20,10 @@ pub struct Wanted<'a> {
     /// The name the bytes are served as (for redirects to object storage).
     pub name: &'a str,
     pub content_type: HeaderValue,
+    /// Whether a stream from upstream announces its size as `Content-Length` (registry clients
+    /// want it). Pulp's content app streams without one, so that a stream cut short because
+    /// its bytes failed their digest reads as cut short whatever the client counted.
+    pub announce_length: bool,
 }
 
 /// Answers a request for content whose bytes are upstream.
@@ -35,7 +39,9 @@ pub async fn serve(state: &AppState, w: Wanted<'_>) -> CoreResult<Response> {
             let h = r.headers_mut();
             h.insert(header::CONTENT_TYPE, w.content_type);
             if let Some(size) = size {
-                h.insert(header::CONTENT_LENGTH, HeaderValue::from(size));
+                if w.announce_length {
+                    h.insert(header::CONTENT_LENGTH, HeaderValue::from(size));
+                }
                 h.insert("x-pulp-artifact-size", HeaderValue::from(size));
             }
             Ok(r)

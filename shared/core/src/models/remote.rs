@@ -576,3 +576,46 @@ pub fn unique_name<T>(res: CoreResult<T>) -> CoreResult<T> {
         other => other,
     }
 }
+
+/// Records that `url` of remote `remote_id` gave bytes that failed their digest, now; and
+/// forgets the failures older than `cooldown_secs`, which count no more.
+pub async fn record_fetch_failure(
+    db: &Db,
+    remote_id: &str,
+    url: &str,
+    cooldown_secs: u64,
+) -> CoreResult<()> {
+    let now = crate::time::now();
+    sqlx::query("DELETE FROM source_failures WHERE failed_at < $1")
+        .bind(crate::time::ago(cooldown_secs))
+        .execute(db.pool())
+        .await?;
+    sqlx::query(
+        "INSERT INTO source_failures (remote_id, url, failed_at) VALUES ($1, $2, $3) \
+         ON CONFLICT (remote_id, url) DO UPDATE SET failed_at = $3",
+    )
+    .bind(remote_id)
+    .bind(url)
+    .bind(now)
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}
+
+/// Whether `url` of remote `remote_id` failed its digest within the last `cooldown_secs`.
+pub async fn fetch_failed_recently(
+    db: &Db,
+    remote_id: &str,
+    url: &str,
+    cooldown_secs: u64,
+) -> CoreResult<bool> {
+    let found: Option<String> = sqlx::query_scalar(
+        "SELECT failed_at FROM source_failures WHERE remote_id = $1 AND url = $2 AND failed_at >= $3",
+    )
+    .bind(remote_id)
+    .bind(url)
+    .bind(crate::time::ago(cooldown_secs))
+    .fetch_optional(db.pool())
+    .await?;
+    Ok(found.is_some())
+}
