@@ -520,3 +520,53 @@ async fn directory_listings_read_as_pulps() {
         app.close().await;
     }
 }
+
+/// A repository's distribution serves its newest publication (of an older version too, while
+/// the latest has none, as Pulp's); once a newer publication replaces it, the files only the
+/// old one had are still served for PULP_DISTRIBUTED_PUBLICATION_RETENTION_PERIOD, then not.
+#[tokio::test]
+async fn superseded_publications_serve_for_the_retention_period() {
+    for app in common::apps_with(|s| s.distributed_publication_retention = 1).await {
+        let e = app.engine;
+        let repo = app.file_repository("kept").await;
+        add(&app, &repo, "a.txt", b"a").await;
+        add(&app, &repo, "b.txt", b"b").await;
+        let publish = || async {
+            let body = json!({"repository": repo});
+            let (_, accepted) = app.api("POST", "publications/file/file/", Some(body)).await;
+            app.completed(&accepted).await;
+        };
+        publish().await;
+        let body = json!({"name": "kept", "base_path": "kept", "repository": repo});
+        app.create_by_task("distributions/file/file/", body).await;
+        let fetch = |path: &'static str| {
+            let app = &app;
+            async move { app.fetch(&format!("/pulp/content/kept/{path}")).await.0 }
+        };
+        assert_eq!(fetch("b.txt").await, StatusCode::OK, "{e}");
+
+        // A newer version without a publication: the older publication still serves.
+        let (_, unit) = app
+            .api("GET", "content/file/files/?relative_path=b.txt", None)
+            .await;
+        let unit = unit["results"][0]["pulp_href"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let modify = json!({"remove_content_units": [unit]});
+        let (_, accepted) = app
+            .call("POST", &format!("{repo}modify/"), Some(modify))
+            .await;
+        app.completed(&accepted).await;
+        assert_eq!(fetch("b.txt").await, StatusCode::OK, "{e}");
+
+        // Published: b.txt is only in the old publication, served within the retention.
+        publish().await;
+        assert_eq!(fetch("a.txt").await, StatusCode::OK, "{e}");
+        assert_eq!(fetch("b.txt").await, StatusCode::OK, "{e}");
+        tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
+        assert_eq!(fetch("b.txt").await, StatusCode::NOT_FOUND, "{e}");
+        assert_eq!(fetch("a.txt").await, StatusCode::OK, "{e}");
+        app.close().await;
+    }
+}

@@ -77,6 +77,10 @@ def free_port():
         return s.getsockname()[1]
 
 
+# Short, as Pulp's CI sets it, so that its tests can wait it out.
+RETENTION = 3
+
+
 def start_server(binary, root, name):
     data = Path(tempfile.mkdtemp(prefix="depot-pulp-ft-"))
     port = free_port()
@@ -84,6 +88,7 @@ def start_server(binary, root, name):
     env = dict(os.environ, DEPOT_DATA_DIR=str(data), DEPOT_LISTEN=f"127.0.0.1:{port}",
                PULP_ADMIN_PASSWORD="password", PULP_CONTENT_ORIGIN=f"http://127.0.0.1:{port}",
                PULP_ALLOWED_EXPORT_PATHS=allowed, PULP_ALLOWED_IMPORT_PATHS=allowed,
+               PULP_DISTRIBUTED_PUBLICATION_RETENTION_PERIOD=str(RETENTION),
                DEPOT_FUNCTIONS_DIR=str(Path(binary).parent), NO_COLOR="1")
     env.pop("DEPOT_DATABASE_URL", None)
     log = open(root / f"server-{name}.log", "wb")
@@ -121,6 +126,7 @@ def write_settings(root, url, media):
         'ALLOWED_EXPORT_PATHS = ["/tmp", "/var/tmp"]',
         'ALLOWED_IMPORT_PATHS = ["/tmp", "/var/tmp"]',
         f'DB_ENCRYPTION_KEY = "{key}"',
+        f"DISTRIBUTED_PUBLICATION_RETENTION_PERIOD = {RETENTION}",
     ]) + "\n")
     (root / "work" / "tmp").mkdir(parents=True, exist_ok=True)
     return settings, host, port

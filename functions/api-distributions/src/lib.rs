@@ -391,6 +391,7 @@ async fn create<P: DistributionType>(
 fn run_create(ctx: TaskContext, args: DistributionCreate) -> TaskFuture {
     Box::pin(async move {
         let d = distribution::create(&ctx.core.db, args.0).await?;
+        depot_core::models::distributed::track(&ctx.core, &d.id).await?;
         ctx.made(d.kind, &d.id).await?;
         Ok(Some(saved(&ctx.core.db, &d, &ctx.core.settings).await?))
     })
@@ -494,6 +495,7 @@ fn run_update(ctx: TaskContext, args: DistributionUpdate) -> TaskFuture {
     Box::pin(async move {
         let id = args.id;
         distribution::update(&ctx.core.db, &id, args.changes, args.source).await?;
+        depot_core::models::distributed::track(&ctx.core, &id).await?;
         let d = distribution::get(&ctx.core.db, &id).await?;
         Ok(Some(saved(&ctx.core.db, &d, &ctx.core.settings).await?))
     })

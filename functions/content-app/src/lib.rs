@@ -14,8 +14,8 @@ use axum::http::request::Parts;
 use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use depot_core::models::publication;
 use depot_core::models::serving::{self, DirEntry, Matched, Served};
+use depot_core::models::{distributed, publication};
 use depot_core::{CoreResult, domain};
 use std::sync::Arc;
 
@@ -168,6 +168,7 @@ async fn resolve(
         return Ok(not_found());
     }
     let Some(Matched {
+        id: distribution_id,
         base_path,
         rest,
         served,
@@ -249,6 +250,13 @@ async fn resolve(
     };
     if !is_dir_request && let Some(file) = serving::find_file(&state.db, &served, &rest).await? {
         serve::remember(state, &raw_path, generation, (&file, &rest), guard.as_ref());
+        return serve::entry(state, req, file, &rest).await;
+    }
+    // A file of the publication served before, within its retention (not remembered: it
+    // expires).
+    if !is_dir_request
+        && let Some(file) = distributed::find_file(state, &distribution_id, &rest).await?
+    {
         return serve::entry(state, req, file, &rest).await;
     }
     // A directory: serve its index.html if there is one, else list it.

@@ -26,11 +26,11 @@ fn publish_files(ctx: TaskContext, args: depot_file::Publish) -> TaskFuture {
 
 fn publish_python(ctx: TaskContext, args: depot_python::plugin::Publish) -> TaskFuture {
     Box::pin(async move {
-        let db = ctx.core.db.clone();
+        let core = ctx.core.clone();
         let p = with_progress(&ctx, async move {
-            let v = version::get_by_id(&db, &args.repository_version_id).await?;
+            let v = version::get_by_id(&core.db, &args.repository_version_id).await?;
             let python = depot_python::REPOSITORY_TYPE;
-            publication::create(&db, python, &v.id, None, false, false, Vec::new()).await
+            publication::create(&core, python, &v.id, None, false, false, Vec::new()).await
         })
         .await?;
         result(&ctx, &p).await

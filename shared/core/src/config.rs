@@ -107,6 +107,9 @@ pub struct Settings {
     /// `PULP_REMOTE_CONTENT_FETCH_FAILURE_COOLDOWN` in seconds, default 300: how long an
     /// upstream file that failed its digest is not asked again for on-demand content.
     pub fetch_failure_cooldown: u64,
+    /// `PULP_DISTRIBUTED_PUBLICATION_RETENTION_PERIOD` in seconds, default three days: how long
+    /// a distribution still serves files of the publication it served before (0: not at all).
+    pub distributed_publication_retention: u64,
     /// `DEPOT_WORKERS`: task workers in this process, default 4 (0 hosts no workers).
     pub workers: usize,
     /// `PULP_CLAMAV_HOST` and `PULP_CLAMAV_PORT` (default 3310): the clamd that scans new
@@ -332,6 +335,10 @@ impl Settings {
             allowed_checksums,
             orphan_protection_time: parsed("PULP_ORPHAN_PROTECTION_TIME", 1440)?,
             fetch_failure_cooldown: parsed("PULP_REMOTE_CONTENT_FETCH_FAILURE_COOLDOWN", 300)?,
+            distributed_publication_retention: parsed(
+                "PULP_DISTRIBUTED_PUBLICATION_RETENTION_PERIOD",
+                3 * 24 * 3600,
+            )?,
             workers: parsed("DEPOT_WORKERS", 4)?,
             heartbeat_timeout: parsed("DEPOT_TASK_HEARTBEAT_TIMEOUT", 30)?,
             http: HttpLimits::from_env()?,
@@ -383,6 +390,7 @@ impl Settings {
             allowed_checksums: Algorithm::DEFAULT_ALLOWED.to_vec(),
             orphan_protection_time: 1440,
             fetch_failure_cooldown: 300,
+            distributed_publication_retention: 3 * 24 * 3600,
             workers: 4,
             heartbeat_timeout: 30,
             http: HttpLimits::default(),

@@ -102,6 +102,11 @@ const CORE_MIGRATIONS: &[Migration] = &[
     crate::migration!(22, "import_export", "0022_import_export"),
     crate::migration!(23, "workers", "0023_workers"),
     crate::migration!(24, "source_failures", "0024_source_failures"),
+    crate::migration!(
+        25,
+        "distributed_publications",
+        "0025_distributed_publications"
+    ),
 ];
 
 /// Names unique per domain (the columns were added by migration 13's SQL).

@@ -55,7 +55,7 @@ pub async fn publish(
         artifact_id: Some(manifest_artifact.id),
     });
     create(
-        &core.db,
+        core,
         FILE_TYPE,
         &v.id,
         Some(manifest.to_string()),

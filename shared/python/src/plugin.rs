@@ -132,7 +132,7 @@ fn autopublish(
     Box::pin(async move {
         let python = crate::REPOSITORY_TYPE;
         depot_core::models::publication::create(
-            &core.db,
+            &core,
             python,
             &v.id,
             None,

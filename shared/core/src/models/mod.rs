@@ -6,6 +6,7 @@ pub mod acs;
 pub mod artifact;
 pub mod content;
 pub mod content_guard;
+pub mod distributed;
 pub mod distribution;
 pub mod domain;
 pub mod domain_storage;

@@ -137,9 +137,10 @@ pub struct PublishedFile {
     pub artifact_id: Option<String>,
 }
 
-/// Records a complete publication in one transaction, so a half-made one is never visible.
+/// Records a complete publication in one transaction, so a half-made one is never visible;
+/// the distributions of its repository that serve it from now on record that they do.
 pub async fn create(
-    db: &Db,
+    core: &crate::Core,
     pulp_type: &str,
     repository_version_id: &str,
     manifest: Option<String>,
@@ -147,6 +148,7 @@ pub async fn create(
     pass_through: bool,
     files: Vec<PublishedFile>,
 ) -> CoreResult<Publication> {
+    let db = &core.db;
     let id = crate::new_id();
     let now = crate::time::now();
     let mut tx = db.begin_write().await?;
@@ -188,6 +190,7 @@ pub async fn create(
             retain_checkpoints(db, &p.repository_id, keep).await?;
         }
     }
+    super::distributed::published(core, &p.repository_id).await?;
     Ok(p)
 }
 

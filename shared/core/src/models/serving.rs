@@ -21,6 +21,8 @@ pub struct Served {
 
 #[derive(Debug, Clone)]
 pub struct Matched {
+    /// The distribution's id.
+    pub id: String,
     pub base_path: String,
     /// The id of the content guard of the distribution, if it has one.
     pub content_guard: Option<String>,
@@ -66,20 +68,12 @@ pub async fn match_path(db: &Db, path: &str) -> CoreResult<Option<Matched>> {
         return Ok(None);
     }
     // The type names come from the plugins' descriptors, never from a request.
-    let file_publications =
-        plugin::sql_list(plugin::of_family(Family::Publication).filter(|k| k.serves_files()));
     let served = served_types();
+    let (publication, from) = serving_sql();
     let sql = format!(
-        "SELECT d.base_path, v.repository_id, v.number, \
-           COALESCE(CASE WHEN dp.pulp_type IN ({file_publications}) THEN d.publication_id END, \
-           (SELECT p.id FROM publications p WHERE p.repository_version_id = v.id AND p.pulp_type IN ({file_publications}) \
-            ORDER BY p.created DESC LIMIT 1)), d.content_guard, d.pulp_type, \
-           CASE WHEN d.checkpoint THEN d.repository_id END, d.remote_id \
-         FROM distributions d \
-         LEFT JOIN publications dp ON dp.id = d.publication_id \
-         LEFT JOIN repositories r ON r.id = d.repository_id \
-         LEFT JOIN repository_versions v ON v.id = COALESCE(dp.repository_version_id, d.repository_version_id, \
-           (SELECT rv.id FROM repository_versions rv WHERE rv.repository_id = r.id AND rv.number = r.latest_number)) \
+        "SELECT d.base_path, v.repository_id, v.number, {publication}, d.content_guard, d.pulp_type, \
+           CASE WHEN d.checkpoint THEN d.repository_id END, d.remote_id, d.id \
+         {from} \
          WHERE {} AND d.pulp_type IN ({served}) AND d.domain_id = ${} \
          ORDER BY LENGTH(d.base_path) DESC LIMIT 1",
         base_path_in("d.base_path", 1),
@@ -114,6 +108,7 @@ pub async fn match_path(db: &Db, path: &str) -> CoreResult<Option<Matched>> {
     let points_nowhere = served.is_none() && row.try_get::<Option<String>, _>(7)?.is_none();
     let served = served.filter(|s| s.publication_id.is_some() || !needs_publication);
     Ok(Some(Matched {
+        id: row.try_get(8)?,
         points_nowhere,
         base_path,
         content_guard: row.try_get(4)?,
@@ -159,6 +154,44 @@ pub async fn listed_base_paths(db: &Db) -> CoreResult<Vec<String>> {
         .bind(crate::domain::id().to_string())
         .fetch_all(db.pool())
         .await?)
+}
+
+/// What distributions (`d`) serve, as SQL: the publication of files (`sp`: the one named;
+/// else the newest of the version named; else, for a repository, its newest publication of
+/// its latest published version, as Pulp picks it) and the tables it reads from, with the
+/// version served as `v` (the publication's, the one named, or the repository's latest).
+fn serving_sql() -> (&'static str, String) {
+    let fp = plugin::sql_list(plugin::of_family(Family::Publication).filter(|k| k.serves_files()));
+    let from = format!(
+        "FROM distributions d \
+         LEFT JOIN publications dp ON dp.id = d.publication_id \
+         LEFT JOIN publications sp ON sp.id = COALESCE( \
+           CASE WHEN dp.pulp_type IN ({fp}) THEN dp.id END, \
+           (SELECT p.id FROM publications p WHERE p.repository_version_id = d.repository_version_id \
+            AND p.pulp_type IN ({fp}) ORDER BY p.created DESC LIMIT 1), \
+           (SELECT p.id FROM publications p JOIN repository_versions pv ON pv.id = p.repository_version_id \
+            WHERE pv.repository_id = d.repository_id AND d.publication_id IS NULL \
+            AND d.repository_version_id IS NULL AND p.pulp_type IN ({fp}) \
+            ORDER BY pv.number DESC, p.created DESC LIMIT 1)) \
+         LEFT JOIN repositories r ON r.id = d.repository_id \
+         LEFT JOIN repository_versions v ON v.id = COALESCE(dp.repository_version_id, \
+           sp.repository_version_id, d.repository_version_id, \
+           (SELECT rv.id FROM repository_versions rv WHERE rv.repository_id = r.id AND rv.number = r.latest_number))"
+    );
+    ("sp.id", from)
+}
+
+/// The publication of files distribution `id` serves now, if it serves one (a checkpoint
+/// distribution serves many: none).
+pub async fn served_publication(db: &Db, id: &str) -> CoreResult<Option<String>> {
+    let (publication, from) = serving_sql();
+    let sql = format!("SELECT {publication} {from} WHERE d.id = $1 AND d.checkpoint = $2");
+    let found: Option<Option<String>> = sqlx::query_scalar(AssertSqlSafe(sql))
+        .bind(id)
+        .bind(false)
+        .fetch_optional(db.pool())
+        .await?;
+    Ok(found.flatten())
 }
 
 /// The file at `relative_path` of what is served.
