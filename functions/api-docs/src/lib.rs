@@ -169,6 +169,27 @@ pub fn with_pk_paths(mut doc: Value) -> Value {
     doc
 }
 
+/// The document's paths under `PULP_API_ROOT`, where clients reach them.
+pub fn with_public_root(mut doc: Value) -> Value {
+    let root = depot_core::hrefs::public_root();
+    if root == depot_core::hrefs::ROUTED_ROOT {
+        return doc;
+    }
+    if let Some(Value::Object(paths)) = doc.get_mut("paths").map(std::mem::take) {
+        let moved = paths
+            .into_iter()
+            .map(
+                |(path, ops)| match path.strip_prefix(depot_core::hrefs::ROUTED_ROOT) {
+                    Some(rest) => (format!("{root}{rest}"), ops),
+                    None => (path, ops),
+                },
+            )
+            .collect();
+        doc["paths"] = Value::Object(moved);
+    }
+    doc
+}
+
 fn cached(domains: bool, pk_path: bool) -> Arc<Vec<u8>> {
     static KEPT: [OnceLock<Arc<Vec<u8>>>; 4] = [const { OnceLock::new() }; 4];
     let cell = &KEPT[usize::from(domains) * 2 + usize::from(pk_path)];
@@ -180,6 +201,7 @@ fn cached(domains: bool, pk_path: bool) -> Arc<Vec<u8>> {
         if domains {
             doc = with_domains(doc);
         }
+        doc = with_public_root(doc);
         Arc::new(serde_json::to_vec(&doc).unwrap_or_default())
     })
     .clone()

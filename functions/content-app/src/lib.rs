@@ -68,10 +68,10 @@ fn points_nowhere() -> Response {
 async fn root(State(state): State<AppState>) -> Response {
     if state.settings.domain_enabled {
         // Which domains exist is no one's business here.
-        return listing(CONTENT_ROOT, true, &[]);
+        return listing(&shown(&state, CONTENT_ROOT), true, &[]);
     }
     match distribution_names(&state, "").await {
-        Ok(names) => listing(CONTENT_ROOT, true, &names),
+        Ok(names) => listing(&shown(&state, CONTENT_ROOT), true, &names),
         Err(e) => ApiError(e).into_response(),
     }
 }
@@ -189,7 +189,11 @@ async fn resolve(
         if !raw_path.ends_with('/') {
             return Ok(redirect(&format!("{raw_path}/")));
         }
-        return Ok(listing(&raw_path, raw_path == prefix, &names));
+        return Ok(listing(
+            &shown(state, &raw_path),
+            raw_path == prefix,
+            &names,
+        ));
     };
     // A guarded distribution: nothing of it, not even whether a path exists, before the
     // guard lets the request through (the serving cache asks it again each time).
@@ -218,7 +222,7 @@ async fn resolve(
                         size: None,
                     })
                     .collect();
-                return Ok(listing(&raw_path, false, &names));
+                return Ok(listing(&shown(state, &raw_path), false, &names));
             }
             match checkpoint(state, &repo, &rest).await? {
                 Checkpoint::Missing => return Ok(not_found()),
@@ -281,7 +285,12 @@ async fn resolve(
     if !is_dir_request {
         return Ok(redirect(&format!("{raw_path}/")));
     }
-    Ok(listing(&raw_path, false, &names))
+    Ok(listing(&shown(state, &raw_path), false, &names))
+}
+
+/// A path of the content app as clients reach it.
+fn shown(state: &AppState, path: &str) -> String {
+    depot_http::public_paths::public_content_path(state, path)
 }
 
 /// What a path below a checkpoint distribution names.

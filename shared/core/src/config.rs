@@ -89,6 +89,15 @@ pub struct Settings {
     pub content_origin: String,
     /// `PULP_CONTENT_PATH_PREFIX`, default `/pulp/content/`.
     pub content_path_prefix: String,
+    /// `PULP_API_ROOT`: where the REST API is served, `/pulp/` by default (the API is at
+    /// `<root>api/v3/`, a domain's at `<root><domain>/api/v3/`).
+    pub api_root: String,
+    /// `PULP_USE_X_FORWARDED_HOST`: absolute URLs name the host a proxy says the client asked
+    /// for.
+    pub use_x_forwarded_host: bool,
+    /// `PULP_SECURE_PROXY_SSL_HEADER`, e.g. `["HTTP_X_FORWARDED_PROTO", "https"]`: absolute URLs
+    /// are `https` when the request has that header (lower-case name) with that value.
+    pub secure_proxy_ssl_header: Option<(String, String)>,
     /// `PULP_ADMIN_PASSWORD`.
     pub admin_password: Option<String>,
     /// `PULP_DB_ENCRYPTION_KEY`: the key file of the secrets stored encrypted (remote
@@ -207,8 +216,98 @@ pub struct SettingsError {
     pub message: String,
 }
 
+/// The `PULP_` settings Depot reads (the others are Pulp's, which Depot does not have).
+const KNOWN_PULP_SETTINGS: &[&str] = &[
+    "PULP_ADMIN_PASSWORD",
+    "PULP_ALLOWED_CONTENT_CHECKSUMS",
+    "PULP_ALLOWED_EXPORT_PATHS",
+    "PULP_ALLOWED_IMPORT_PATHS",
+    "PULP_API_ROOT",
+    "PULP_AUTHENTICATION_JSON_HEADER",
+    "PULP_AUTHENTICATION_JSON_HEADER_JQ_FILTER",
+    "PULP_CLAMAV_HOST",
+    "PULP_CLAMAV_PORT",
+    "PULP_CONTENT_ORIGIN",
+    "PULP_CONTENT_PATH_PREFIX",
+    "PULP_DB_ENCRYPTION_KEY",
+    "PULP_DISTRIBUTED_PUBLICATION_RETENTION_PERIOD",
+    "PULP_DOMAIN_ENABLED",
+    "PULP_ENVVAR_HEADER_CONTENT_GUARD_ALLOWED_VARS",
+    "PULP_ORPHAN_PROTECTION_TIME",
+    "PULP_REDIRECT_TO_OBJECT_STORAGE",
+    "PULP_REMOTE_CONTENT_FETCH_FAILURE_COOLDOWN",
+    "PULP_REMOTE_USER_ENVIRON_NAME",
+    "PULP_SECURE_PROXY_SSL_HEADER",
+    "PULP_SESSION_COOKIE_AGE",
+    "PULP_USE_X_FORWARDED_HOST",
+];
+
+/// The `PULP_` settings of the environment that Depot does not read, sorted: a deployment
+/// ported from Pulp learns in one line at start what has no effect here.
+pub fn unsupported_pulp_settings() -> Vec<String> {
+    let mut found: Vec<String> = std::env::vars_os()
+        .filter_map(|(k, _)| k.into_string().ok())
+        .filter(|k| k.starts_with("PULP_") && !KNOWN_PULP_SETTINGS.contains(&k.as_str()))
+        .collect();
+    found.sort();
+    found
+}
+
 fn var(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+/// A URL path prefix: `/` first and last, plain path characters, no empty or dot segments.
+fn path_prefix(name: &'static str, default: &str) -> Result<String, SettingsError> {
+    let Some(mut value) = var(name) else {
+        return Ok(default.to_string());
+    };
+    if !value.ends_with('/') {
+        value.push('/');
+    }
+    let segments: Vec<&str> = value.trim_matches('/').split('/').collect();
+    let fine = value.starts_with('/')
+        && value.len() <= 200
+        && segments.iter().all(|s| {
+            !s.is_empty()
+                && *s != "."
+                && *s != ".."
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_.~".contains(c))
+        });
+    if !fine {
+        return Err(SettingsError {
+            name,
+            message: format!("'{value}' is not a path like /pulp/"),
+        });
+    }
+    Ok(value)
+}
+
+/// `PULP_SECURE_PROXY_SSL_HEADER` as Pulp (Django) takes it: a header in its CGI name and the
+/// value that means https, as a JSON list of two strings.
+fn secure_proxy_ssl_header() -> Result<Option<(String, String)>, SettingsError> {
+    const NAME: &str = "PULP_SECURE_PROXY_SSL_HEADER";
+    let Some(raw) = var(NAME) else {
+        return Ok(None);
+    };
+    let bad = || SettingsError {
+        name: NAME,
+        message: format!("'{raw}' is not a list of a header and its value"),
+    };
+    let pair: (String, String) = serde_json::from_str(&raw).map_err(|_| bad())?;
+    let header = pair.0.strip_prefix("HTTP_").unwrap_or(&pair.0);
+    if header.is_empty()
+        || !header
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_')
+    {
+        return Err(bad());
+    }
+    Ok(Some((
+        header.replace('_', "-").to_ascii_lowercase(),
+        pair.1,
+    )))
 }
 
 fn flag(name: &'static str, default: bool) -> Result<bool, SettingsError> {
@@ -285,9 +384,13 @@ impl Settings {
             None => Algorithm::DEFAULT_ALLOWED.to_vec(),
             Some(v) => parse_checksum_list(&v)?,
         };
-        let mut prefix = var("PULP_CONTENT_PATH_PREFIX").unwrap_or_else(|| "/pulp/content/".into());
-        if !prefix.ends_with('/') {
-            prefix.push('/');
+        let prefix = path_prefix("PULP_CONTENT_PATH_PREFIX", "/pulp/content/")?;
+        let api_root = path_prefix("PULP_API_ROOT", "/pulp/")?;
+        if prefix.starts_with(&format!("{api_root}api/")) {
+            return Err(SettingsError {
+                name: "PULP_CONTENT_PATH_PREFIX",
+                message: format!("must not be under the API ({api_root}api/)"),
+            });
         }
         let role = match var("DEPOT_ROLE").as_deref() {
             None | Some("all") => Role::All,
@@ -328,6 +431,9 @@ impl Settings {
             database_url,
             content_origin: content_origin.trim_end_matches('/').to_string(),
             content_path_prefix: prefix,
+            api_root,
+            use_x_forwarded_host: flag("PULP_USE_X_FORWARDED_HOST", false)?,
+            secure_proxy_ssl_header: secure_proxy_ssl_header()?,
             admin_password: var("PULP_ADMIN_PASSWORD"),
             db_encryption_key: var("PULP_DB_ENCRYPTION_KEY").map(PathBuf::from),
             header_auth: HeaderAuth::from_env()?,
@@ -383,6 +489,9 @@ impl Settings {
             data_dir,
             database_url,
             content_path_prefix: "/pulp/content/".into(),
+            api_root: "/pulp/".into(),
+            use_x_forwarded_host: false,
+            secure_proxy_ssl_header: None,
             admin_password: Some("password".into()),
             db_encryption_key: None,
             header_auth: HeaderAuth::default(),

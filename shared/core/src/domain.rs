@@ -48,7 +48,7 @@ impl Current {
 
     /// `/pulp/api/v3/`, or `/pulp/<name>/api/v3/` when URLs carry the domain.
     pub fn api_root(&self) -> String {
-        format!("/pulp/{}api/v3/", self.segment())
+        format!("{}{}api/v3/", crate::hrefs::public_root(), self.segment())
     }
 }
 
@@ -84,7 +84,7 @@ pub fn prn() -> String {
 pub fn api_root() -> String {
     CURRENT
         .try_with(Current::api_root)
-        .unwrap_or_else(|_| crate::hrefs::API_ROOT.to_string())
+        .unwrap_or_else(|_| format!("{}api/v3/", crate::hrefs::public_root()))
 }
 
 /// The API root of what is above domains (users, groups, roles, domains): `default`'s when

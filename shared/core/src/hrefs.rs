@@ -2,8 +2,35 @@
 //! (under the domain's root when URLs carry domains, see [`crate::domain`]); PRNs are
 //! `prn:<app>.<model>:<id>`.
 
-/// The API root routes are matched on (and hrefs printed under while domains are off).
+/// The API root routes are matched on (and hrefs printed under while domains are off and
+/// `PULP_API_ROOT` is the default).
 pub const API_ROOT: &str = "/pulp/api/v3/";
+
+/// Where routes put the API (the default `PULP_API_ROOT`).
+pub const ROUTED_ROOT: &str = "/pulp/";
+
+static PUBLIC_ROOT: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Makes `root` (`PULP_API_ROOT`, e.g. `/api/pulp/`) where this process's hrefs and API
+/// paths are. The first call wins (one deployment, one root).
+pub fn set_public_root(root: &str) {
+    let _ = PUBLIC_ROOT.set(root.to_string());
+}
+
+/// `PULP_API_ROOT`: `/pulp/` unless set.
+pub fn public_root() -> &'static str {
+    PUBLIC_ROOT.get().map_or(ROUTED_ROOT, String::as_str)
+}
+
+/// A path as clients write it (under `PULP_API_ROOT`) as routes and parsers read it (under
+/// `/pulp/`); other paths as they are.
+pub fn routed_path(path: &str) -> std::borrow::Cow<'_, str> {
+    let root = public_root();
+    match path.strip_prefix(root) {
+        Some(rest) if root != ROUTED_ROOT => format!("{ROUTED_ROOT}{rest}").into(),
+        _ => path.into(),
+    }
+}
 
 pub use crate::plugin::{Kind, ResourceType, Role};
 

@@ -35,6 +35,14 @@ pub async fn open(
     tasks: TaskRegistry,
     how: Startup,
 ) -> Result<Core, StartupError> {
+    crate::hrefs::set_public_root(&settings.api_root);
+    let unsupported = crate::config::unsupported_pulp_settings();
+    if !unsupported.is_empty() {
+        tracing::warn!(
+            "settings Depot does not support, without effect: {}",
+            unsupported.join(", ")
+        );
+    }
     if matches!(settings.storage, crate::config::StorageSettings::Fs { .. })
         || settings.database_url.starts_with("sqlite:")
     {

@@ -21,6 +21,7 @@ pub mod object_roles;
 pub mod on_demand;
 pub mod openapi;
 pub mod plugin_api;
+pub mod public_paths;
 pub mod query;
 pub mod repair;
 pub mod response;
@@ -58,7 +59,11 @@ pub fn app(routes: axum::Router<AppState>, core: AppState) -> axum::Router {
         .fallback_service(tower::service_fn(move |req| {
             let (core, routes) = (core.clone(), routes.clone());
             async move {
-                Ok::<_, std::convert::Infallible>(domains::route(core, routes, req).await)
+                let Some(req) = public_paths::routed(&core, req) else {
+                    return Ok::<_, std::convert::Infallible>(public_paths::not_found());
+                };
+                let resp = domains::route(core.clone(), routes, req).await;
+                Ok(public_paths::public(&core, resp))
             }
         }))
         .layer(axum::middleware::from_fn(cid::layer))

@@ -15,7 +15,8 @@ use crate::ApiError;
 pub struct QueryMap {
     pairs: Vec<(String, String)>,
     uri: String,
-    host: String,
+    /// `http://host`, as the client reached the server.
+    origin: String,
 }
 
 impl<S: Send + Sync> FromRequestParts<S> for QueryMap {
@@ -27,16 +28,22 @@ impl<S: Send + Sync> FromRequestParts<S> for QueryMap {
                 .map_err(|e| CoreError::invalid(format!("Malformed query string: {e}")))?,
             None => Vec::new(),
         };
-        let host = parts
-            .headers
-            .get(header::HOST)
-            .and_then(|h| h.to_str().ok())
-            .unwrap_or("localhost")
-            .to_string();
+        // Set for every request the app serves (from the Host header otherwise).
+        let origin = match parts.extensions.get::<crate::public_paths::PublicOrigin>() {
+            Some(o) => o.0.clone(),
+            None => {
+                let host = parts
+                    .headers
+                    .get(header::HOST)
+                    .and_then(|h| h.to_str().ok())
+                    .unwrap_or("localhost");
+                format!("http://{host}")
+            }
+        };
         Ok(QueryMap {
             pairs,
             uri: path_of(&parts.uri),
-            host,
+            origin,
         })
     }
 }
@@ -103,7 +110,7 @@ impl QueryMap {
             pairs.push(("offset".into(), offset.to_string()));
         }
         let q = serde_urlencoded::to_string(&pairs).unwrap_or_default();
-        format!("http://{}{}?{q}", self.host, self.uri)
+        format!("{}{}?{q}", self.origin, self.uri)
     }
 }
 
