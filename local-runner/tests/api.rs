@@ -1400,3 +1400,78 @@ async fn labels_select_in_lists_and_in_q() {
         app.close().await;
     }
 }
+
+/// PULP_TASK_PROTECTION_TIME and PULP_UPLOAD_PROTECTION_TIME: the sweeper deletes the ended
+/// tasks and the idle uploads older than them, and nothing younger.
+#[tokio::test]
+async fn the_sweeper_expires_old_tasks_and_uploads() {
+    let protected = |s: &mut depot_core::config::Settings| {
+        s.task_protection_time = 60;
+        s.upload_protection_time = 60;
+    };
+    for app in common::apps_with(protected).await {
+        let e = app.engine;
+        let repo = app.file_repository("swept").await;
+        let mut tasks = Vec::new();
+        for _ in 0..2 {
+            let (_, accepted) = app
+                .call(
+                    "POST",
+                    &format!("{repo}modify/"),
+                    Some(json!({"add_content_units": []})),
+                )
+                .await;
+            tasks.push(app.completed(&accepted).await);
+        }
+        let mut uploads = Vec::new();
+        for _ in 0..2 {
+            let (_, u) = app.api("POST", "uploads/", Some(json!({"size": 4}))).await;
+            uploads.push(u["pulp_href"].as_str().unwrap().to_string());
+        }
+        // The first of each is two hours old.
+        let id = |href: &str| {
+            href.trim_end_matches('/')
+                .rsplit('/')
+                .next()
+                .unwrap()
+                .to_string()
+        };
+        let old = "2000-01-01T00:00:00.000000Z";
+        for (sql, href) in [
+            (
+                "UPDATE tasks SET finished_at = $1 WHERE id = $2",
+                tasks[0]["pulp_href"].as_str().unwrap(),
+            ),
+            (
+                "UPDATE uploads SET updated = $1 WHERE id = $2",
+                uploads[0].as_str(),
+            ),
+        ] {
+            sqlx::query(sql)
+                .bind(old)
+                .bind(id(href))
+                .execute(app.core.db.pool())
+                .await
+                .unwrap();
+        }
+        depot_core::tasks::sweep(&app.core).await.unwrap();
+        let status = |href: String| {
+            let app = &app;
+            async move { app.call("GET", &href, None).await.0 }
+        };
+        let task_href = |t: &Value| t["pulp_href"].as_str().unwrap().to_string();
+        assert_eq!(
+            status(task_href(&tasks[0])).await,
+            StatusCode::NOT_FOUND,
+            "{e}"
+        );
+        assert_eq!(status(task_href(&tasks[1])).await, StatusCode::OK, "{e}");
+        assert_eq!(
+            status(uploads[0].clone()).await,
+            StatusCode::NOT_FOUND,
+            "{e}"
+        );
+        assert_eq!(status(uploads[1].clone()).await, StatusCode::OK, "{e}");
+        app.close().await;
+    }
+}

@@ -217,6 +217,10 @@ async fn each_domain_is_a_namespace_of_its_own() {
         assert_eq!(st["domain_enabled"], true);
         let (status, _) = app.api("GET", "livez/", None).await;
         assert_eq!(status, StatusCode::OK, "{e}");
+        // A domain's content root answers with nothing to list yet (readiness probes ask it).
+        let (status, body) = app.fetch("/pulp/content/default/").await;
+        assert_eq!(status, StatusCode::OK, "{e}");
+        assert!(String::from_utf8_lossy(&body).contains("Index of /pulp/content/default/"));
         let (_, doc) = app.api("GET", "docs/api.json", None).await;
         assert_eq!(doc["info"]["x-pulp-domain-enabled"], true);
         assert!(doc["paths"]["/pulp/{pulp_domain}/api/v3/repositories/file/file/"].is_object());

@@ -3,7 +3,6 @@
 that says the client's host and scheme: pulp-cli, told the root, works unchanged; hrefs,
 links, redirects and listings name the public paths; the default paths are not served."""
 
-import json
 import shutil
 import sys
 from pathlib import Path
@@ -23,7 +22,8 @@ def moved(runner_factory):
         PULP_API_ROOT=API_ROOT,
         PULP_CONTENT_PATH_PREFIX=CONTENT,
         PULP_USE_X_FORWARDED_HOST="true",
-        PULP_SECURE_PROXY_SSL_HEADER=json.dumps(["HTTP_X_FORWARDED_PROTO", "https"]),
+        # As the service writes it: a Python list literal.
+        PULP_SECURE_PROXY_SSL_HEADER="['HTTP_X_FORWARDED_PROTO', 'https']",
         # One of Pulp's settings Depot has no use for: named at start, not silently ignored.
         PULP_CACHE_ENABLED="true",
     )

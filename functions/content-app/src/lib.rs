@@ -183,7 +183,8 @@ async fn resolve(
             format!("{path}/")
         };
         let names = distribution_names(state, &below).await?;
-        if names.is_empty() {
+        // A domain's root lists its distributions, none too (probes ask it).
+        if names.is_empty() && raw_path != prefix {
             return Ok(not_found());
         }
         if !raw_path.ends_with('/') {

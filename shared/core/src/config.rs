@@ -116,6 +116,12 @@ pub struct Settings {
     /// `PULP_REMOTE_CONTENT_FETCH_FAILURE_COOLDOWN` in seconds, default 300: how long an
     /// upstream file that failed its digest is not asked again for on-demand content.
     pub fetch_failure_cooldown: u64,
+    /// `PULP_TASK_PROTECTION_TIME` in minutes: ended tasks older than this are deleted (0, the
+    /// default: kept until purged).
+    pub task_protection_time: u64,
+    /// `PULP_UPLOAD_PROTECTION_TIME` in minutes: uploads not added to for this long are deleted
+    /// (0, the default: only orphan cleanup takes them).
+    pub upload_protection_time: u64,
     /// `PULP_DISTRIBUTED_PUBLICATION_RETENTION_PERIOD` in seconds, default three days: how long
     /// a distribution still serves files of the publication it served before (0: not at all).
     pub distributed_publication_retention: u64,
@@ -239,6 +245,8 @@ const KNOWN_PULP_SETTINGS: &[&str] = &[
     "PULP_REMOTE_USER_ENVIRON_NAME",
     "PULP_SECURE_PROXY_SSL_HEADER",
     "PULP_SESSION_COOKIE_AGE",
+    "PULP_TASK_PROTECTION_TIME",
+    "PULP_UPLOAD_PROTECTION_TIME",
     "PULP_USE_X_FORWARDED_HOST",
 ];
 
@@ -295,8 +303,11 @@ fn secure_proxy_ssl_header() -> Result<Option<(String, String)>, SettingsError> 
         name: NAME,
         message: format!("'{raw}' is not a list of a header and its value"),
     };
-    let pair: (String, String) = serde_json::from_str(&raw).map_err(|_| bad())?;
-    let header = pair.0.strip_prefix("HTTP_").unwrap_or(&pair.0);
+    let list = string_list(&raw).ok_or_else(bad)?;
+    let [name, value] = list.as_slice() else {
+        return Err(bad());
+    };
+    let header = name.strip_prefix("HTTP_").unwrap_or(name);
     if header.is_empty()
         || !header
             .chars()
@@ -306,8 +317,19 @@ fn secure_proxy_ssl_header() -> Result<Option<(String, String)>, SettingsError> 
     }
     Ok(Some((
         header.replace('_', "-").to_ascii_lowercase(),
-        pair.1,
+        value.clone(),
     )))
+}
+
+/// A list of strings as Pulp's settings are written: JSON, or a Python literal with single
+/// quotes (`['a', 'b']`, as dynaconf reads environment variables).
+fn string_list(v: &str) -> Option<Vec<String>> {
+    serde_json::from_str::<Vec<String>>(v).ok().or_else(|| {
+        let t = v.trim();
+        (t.starts_with('[') && !t.contains('"'))
+            .then(|| serde_json::from_str::<Vec<String>>(&t.replace('\'', "\"")).ok())
+            .flatten()
+    })
 }
 
 fn flag(name: &'static str, default: bool) -> Result<bool, SettingsError> {
@@ -441,6 +463,8 @@ impl Settings {
             allowed_checksums,
             orphan_protection_time: parsed("PULP_ORPHAN_PROTECTION_TIME", 1440)?,
             fetch_failure_cooldown: parsed("PULP_REMOTE_CONTENT_FETCH_FAILURE_COOLDOWN", 300)?,
+            task_protection_time: parsed("PULP_TASK_PROTECTION_TIME", 0)?,
+            upload_protection_time: parsed("PULP_UPLOAD_PROTECTION_TIME", 0)?,
             distributed_publication_retention: parsed(
                 "PULP_DISTRIBUTED_PUBLICATION_RETENTION_PERIOD",
                 3 * 24 * 3600,
@@ -499,6 +523,8 @@ impl Settings {
             allowed_checksums: Algorithm::DEFAULT_ALLOWED.to_vec(),
             orphan_protection_time: 1440,
             fetch_failure_cooldown: 300,
+            task_protection_time: 0,
+            upload_protection_time: 0,
             distributed_publication_retention: 3 * 24 * 3600,
             workers: 4,
             heartbeat_timeout: 30,
@@ -524,9 +550,9 @@ fn allowed_paths(name: &'static str) -> Result<Vec<PathBuf>, SettingsError> {
 /// Environment variable names, as a JSON list (Pulp's form) or separated by commas.
 fn env_var_names(v: &str) -> Result<Vec<String>, SettingsError> {
     const NAME: &str = "PULP_ENVVAR_HEADER_CONTENT_GUARD_ALLOWED_VARS";
-    let names: Vec<String> = match serde_json::from_str::<Vec<String>>(v) {
-        Ok(list) => list,
-        Err(_) => v
+    let names: Vec<String> = match string_list(v) {
+        Some(list) => list,
+        None => v
             .split(',')
             .map(|n| n.trim().to_string())
             .filter(|n| !n.is_empty())
@@ -683,6 +709,15 @@ mod tests {
         );
         assert!(parse_checksum_list("md5").is_err());
         assert!(parse_checksum_list("sha256,crc").is_err());
+    }
+
+    #[test]
+    fn lists_as_json_or_python_literals() {
+        let pair = Some(vec!["HTTP_X_FORWARDED_PROTO".into(), "https".into()]);
+        assert_eq!(string_list(r#"["HTTP_X_FORWARDED_PROTO", "https"]"#), pair);
+        assert_eq!(string_list("['HTTP_X_FORWARDED_PROTO', 'https']"), pair);
+        assert_eq!(string_list("HTTP_X_FORWARDED_PROTO"), None);
+        assert_eq!(string_list(r#"['a', "b"]"#), None);
     }
 
     fn storage(pairs: &[(&str, &str)]) -> Result<StorageSettings, SettingsError> {

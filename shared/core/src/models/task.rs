@@ -275,6 +275,20 @@ pub async fn get(db: &Db, id: &str) -> CoreResult<Task> {
     Task::from_row(&row)
 }
 
+/// Deletes at most `limit` tasks of any domain that ended before `before` (the sweeper's, for
+/// `PULP_TASK_PROTECTION_TIME`); answers how many went.
+pub async fn delete_ended_before(db: &Db, before: &str, limit: i64) -> CoreResult<u64> {
+    let ids: Vec<String> = sqlx::query_scalar(
+        "SELECT id FROM tasks WHERE finished_at < $1 \
+         AND state NOT IN ('waiting', 'running', 'canceling') ORDER BY finished_at LIMIT $2",
+    )
+    .bind(before)
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await?;
+    delete_ended(db, &ids).await
+}
+
 /// Deletes those of tasks `ids` that have ended; answers how many went.
 pub async fn delete_ended(db: &Db, ids: &[String]) -> CoreResult<u64> {
     if ids.is_empty() {

@@ -224,14 +224,26 @@ pub async fn delete(core: &Core, id: &str) -> CoreResult<()> {
     Ok(())
 }
 
-/// Uploads nobody has added to since `before` (a timestamp): abandoned, or cut off by a crash.
+/// Uploads of the domain in force nobody has added to since `before` (a timestamp):
+/// abandoned, or cut off by a crash.
 pub async fn idle_since(db: &Db, before: &str) -> CoreResult<Vec<String>> {
-    Ok(
-        sqlx::query_scalar(
-            "SELECT id FROM uploads WHERE updated < $1 ORDER BY updated LIMIT 10000",
-        )
-        .bind(before)
-        .fetch_all(db.pool())
-        .await?,
+    Ok(sqlx::query_scalar(
+        "SELECT id FROM uploads WHERE updated < $1 AND domain_id = $2 ORDER BY updated LIMIT 10000",
     )
+    .bind(before)
+    .bind(crate::domain::id().to_string())
+    .fetch_all(db.pool())
+    .await?)
+}
+
+/// Uploads of every domain not added to since `before` (the sweeper's, for
+/// `PULP_UPLOAD_PROTECTION_TIME`), at most `limit`: (id, domain id) each.
+pub async fn idle_anywhere(db: &Db, before: &str, limit: i64) -> CoreResult<Vec<(String, String)>> {
+    Ok(sqlx::query_as(
+        "SELECT id, domain_id FROM uploads WHERE updated < $1 ORDER BY updated LIMIT $2",
+    )
+    .bind(before)
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await?)
 }

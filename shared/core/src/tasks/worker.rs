@@ -294,7 +294,35 @@ pub async fn sweep(core: &Core) -> CoreResult<usize> {
         send(core, &t, "").await;
     }
     models::worker::forget_missing(&core.db).await?;
+    expire(core).await?;
     Ok(stale.len())
+}
+
+/// How many ended tasks, or idle uploads, one sweep deletes at most: a backlog goes over
+/// several sweeps, none of them long.
+const EXPIRE_BATCH: i64 = 1000;
+
+/// Deletes the ended tasks and idle uploads older than their protection times, when the
+/// deployment sets them (Pulp's `TASK_PROTECTION_TIME` and `UPLOAD_PROTECTION_TIME`).
+async fn expire(core: &Core) -> CoreResult<()> {
+    let minutes = |m: u64| m.saturating_mul(60);
+    let settings = &core.settings;
+    if settings.task_protection_time > 0 {
+        let before = crate::time::ago(minutes(settings.task_protection_time));
+        task::delete_ended_before(&core.db, &before, EXPIRE_BATCH).await?;
+    }
+    if settings.upload_protection_time > 0 {
+        let before = crate::time::ago(minutes(settings.upload_protection_time));
+        for (id, domain_id) in
+            models::upload::idle_anywhere(&core.db, &before, EXPIRE_BATCH).await?
+        {
+            // Its chunks are in its domain's storage.
+            let domain = models::domain::get(&core.db, &domain_id).await?;
+            let current = domain.current(settings);
+            crate::domain::within(current, models::upload::delete(core, &id)).await?;
+        }
+    }
+    Ok(())
 }
 
 /// Queues again the runnable tasks that no worker claimed since `cutoff`: their message may have
