@@ -1475,3 +1475,56 @@ async fn the_sweeper_expires_old_tasks_and_uploads() {
         app.close().await;
     }
 }
+
+/// X-TASK-DIAGNOSTICS: a task dispatched with `memory` asked (and enabled) keeps a memory
+/// profile, listed by `profile_artifacts/` and downloadable there; others keep none.
+#[tokio::test]
+async fn tasks_keep_the_diagnostics_their_dispatcher_asks_for() {
+    for app in common::apps_with(|s| s.task_diagnostics = vec!["memory".into()]).await {
+        let e = app.engine;
+        let body = serde_json::to_vec(&json!({"orphan_protection_time": 10000})).unwrap();
+        let mut profiles = Vec::new();
+        for asked in [None, Some("memory"), Some("pyinstrument")] {
+            let mut headers = vec![("content-type", "application/json")];
+            if let Some(a) = asked {
+                headers.push(("x-task-diagnostics", a));
+            }
+            let (status, _, accepted) = app
+                .raw(
+                    "POST",
+                    "/pulp/api/v3/orphans/cleanup/",
+                    &headers,
+                    body.clone(),
+                )
+                .await;
+            assert_eq!(status, StatusCode::ACCEPTED, "{e}");
+            let accepted: Value = serde_json::from_slice(&accepted).unwrap();
+            let task = app.completed(&accepted).await;
+            let href = task["pulp_href"].as_str().unwrap().to_string();
+            let (status, p) = app
+                .call("GET", &format!("{href}profile_artifacts/"), None)
+                .await;
+            assert_eq!(status, StatusCode::OK, "{e} {p}");
+            profiles.push(p["urls"].clone());
+        }
+        assert_eq!(profiles[0], json!({}), "{e}");
+        assert_eq!(profiles[2], json!({}), "{e}");
+        let url = profiles[1]["memory_profile"].as_str().unwrap();
+        let path = &url[url.find("/pulp/").unwrap()..];
+        let (status, _, csv) = app.raw("GET", path, &[], vec![]).await;
+        assert_eq!(status, StatusCode::OK, "{e}");
+        let csv = String::from_utf8(csv).unwrap();
+        let mut lines = csv.lines();
+        assert_eq!(lines.next(), Some("seconds,resident_bytes"), "{e}");
+        let rss: u64 = lines
+            .next()
+            .unwrap()
+            .split(',')
+            .nth(1)
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(rss > 1 << 20, "{e} {csv}");
+        app.close().await;
+    }
+}

@@ -89,6 +89,7 @@ def start_server(binary, root, name):
                PULP_ADMIN_PASSWORD="password", PULP_CONTENT_ORIGIN=f"http://127.0.0.1:{port}",
                PULP_ALLOWED_EXPORT_PATHS=allowed, PULP_ALLOWED_IMPORT_PATHS=allowed,
                PULP_DISTRIBUTED_PUBLICATION_RETENTION_PERIOD=str(RETENTION),
+               PULP_TASK_DIAGNOSTICS='["memory"]',
                DEPOT_FUNCTIONS_DIR=str(Path(binary).parent), NO_COLOR="1")
     env.pop("DEPOT_DATABASE_URL", None)
     log = open(root / f"server-{name}.log", "wb")
@@ -127,6 +128,7 @@ def write_settings(root, url, media):
         'ALLOWED_IMPORT_PATHS = ["/tmp", "/var/tmp"]',
         f'DB_ENCRYPTION_KEY = "{key}"',
         f"DISTRIBUTED_PUBLICATION_RETENTION_PERIOD = {RETENTION}",
+        'TASK_DIAGNOSTICS = ["memory"]',
     ]) + "\n")
     (root / "work" / "tmp").mkdir(parents=True, exist_ok=True)
     return settings, host, port

@@ -38,6 +38,14 @@ pub fn router() -> Router<AppState> {
             get(read).patch(cancel).delete(delete),
         )
         .route(PURGE, axum::routing::post(purge))
+        .route(
+            &format!("{BASE}{{id}}/profile_artifacts/"),
+            get(profile_artifacts),
+        )
+        .route(
+            &format!("{BASE}{{id}}/profile_artifacts/{{name}}/"),
+            get(profile_artifact),
+        )
         .route(GROUPS, get(list_groups))
         .route(workers::BASE, get(workers::list))
         .route(&format!("{}{{id}}/", workers::BASE), get(workers::read))
@@ -302,6 +310,49 @@ async fn delete(
     Ok(no_content())
 }
 
+/// Pulp's links to a task's profile artifacts.
+#[derive(Debug, serde::Serialize, JsonSchema)]
+pub struct ProfileArtifactResponse {
+    pub urls: std::collections::BTreeMap<String, String>,
+}
+
+/// The task's profile artifacts (see `depot_core::tasks::diagnostics`), each a link to its
+/// bytes: those who may see them download them from the API.
+async fn profile_artifacts(
+    State(state): State<AppState>,
+    mut caller: Caller,
+    Path(id): Path<String>,
+    query: QueryMap,
+) -> ApiResult<Response> {
+    let t = allowed(&state, &mut caller, &id, "profile_artifacts").await?;
+    let urls = task::profile_artifacts(&state.db, &t.id)
+        .await?
+        .into_iter()
+        .map(|(name, ..)| {
+            let url = format!("{}{}profile_artifacts/{name}/", query.origin(), t.href());
+            (name, url)
+        })
+        .collect();
+    Ok(ok(&ProfileArtifactResponse { urls }))
+}
+
+/// The bytes of one profile artifact of the task.
+async fn profile_artifact(
+    State(state): State<AppState>,
+    mut caller: Caller,
+    Path((id, name)): Path<(String, String)>,
+    method: axum::http::Method,
+) -> ApiResult<Response> {
+    let t = allowed(&state, &mut caller, &id, "profile_artifacts").await?;
+    let found = task::profile_artifacts(&state.db, &t.id).await?;
+    let Some((name, key, size)) = found.into_iter().find(|(n, ..)| *n == name) else {
+        return Err(CoreError::not_found("Profile artifact").into());
+    };
+    let text = axum::http::HeaderValue::from_static("text/csv");
+    let file = format!("{name}.csv");
+    Ok(depot_http::files::serve_stored(&state, &method, None, &key, size, &file, text).await?)
+}
+
 async fn read_group(
     State(state): State<AppState>,
     Detail { id, query }: Detail,
@@ -400,6 +451,18 @@ pub fn openapi(doc: &mut ApiDoc) {
         Op::new("delete", "{task_href}", "tasks_delete", "Tasks")
             .param(p())
             .response(204, None),
+    );
+    let profiles = doc.schema::<ProfileArtifactResponse>();
+    doc.add(
+        Op::new(
+            "get",
+            "{task_href}profile_artifacts/",
+            "tasks_profile_artifacts",
+            "Tasks",
+        )
+        .summary("Fetch downloadable links for profile artifacts")
+        .param(p())
+        .response(200, Some(profiles)),
     );
     doc.add(
         Op::new("post", PURGE, "tasks_purge", "Tasks")

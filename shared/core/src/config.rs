@@ -116,6 +116,10 @@ pub struct Settings {
     /// `PULP_REMOTE_CONTENT_FETCH_FAILURE_COOLDOWN` in seconds, default 300: how long an
     /// upstream file that failed its digest is not asked again for on-demand content.
     pub fetch_failure_cooldown: u64,
+    /// `PULP_TASK_DIAGNOSTICS`: the diagnostics a dispatcher may ask for with
+    /// `X-TASK-DIAGNOSTICS` (Depot has `memory`; Pulp's Python profilers are named in the
+    /// start-up warning). None by default.
+    pub task_diagnostics: Vec<String>,
     /// `PULP_TASK_PROTECTION_TIME` in minutes: ended tasks older than this are deleted (0, the
     /// default: kept until purged).
     pub task_protection_time: u64,
@@ -245,6 +249,7 @@ const KNOWN_PULP_SETTINGS: &[&str] = &[
     "PULP_REMOTE_USER_ENVIRON_NAME",
     "PULP_SECURE_PROXY_SSL_HEADER",
     "PULP_SESSION_COOKIE_AGE",
+    "PULP_TASK_DIAGNOSTICS",
     "PULP_TASK_PROTECTION_TIME",
     "PULP_UPLOAD_PROTECTION_TIME",
     "PULP_USE_X_FORWARDED_HOST",
@@ -463,6 +468,13 @@ impl Settings {
             allowed_checksums,
             orphan_protection_time: parsed("PULP_ORPHAN_PROTECTION_TIME", 1440)?,
             fetch_failure_cooldown: parsed("PULP_REMOTE_CONTENT_FETCH_FAILURE_COOLDOWN", 300)?,
+            task_diagnostics: match var("PULP_TASK_DIAGNOSTICS") {
+                None => Vec::new(),
+                Some(v) => string_list(&v).ok_or_else(|| SettingsError {
+                    name: "PULP_TASK_DIAGNOSTICS",
+                    message: format!("'{v}' is not a list of names"),
+                })?,
+            },
             task_protection_time: parsed("PULP_TASK_PROTECTION_TIME", 0)?,
             upload_protection_time: parsed("PULP_UPLOAD_PROTECTION_TIME", 0)?,
             distributed_publication_retention: parsed(
@@ -523,6 +535,7 @@ impl Settings {
             allowed_checksums: Algorithm::DEFAULT_ALLOWED.to_vec(),
             orphan_protection_time: 1440,
             fetch_failure_cooldown: 300,
+            task_diagnostics: Vec::new(),
             task_protection_time: 0,
             upload_protection_time: 0,
             distributed_publication_retention: 3 * 24 * 3600,

@@ -107,6 +107,7 @@ const CORE_MIGRATIONS: &[Migration] = &[
         "distributed_publications",
         "0025_distributed_publications"
     ),
+    crate::migration!(26, "task_diagnostics", "0026_task_diagnostics"),
 ];
 
 /// Names unique per domain (the columns were added by migration 13's SQL).

@@ -36,7 +36,12 @@ pub async fn open(
     how: Startup,
 ) -> Result<Core, StartupError> {
     crate::hrefs::set_public_root(&settings.api_root);
-    let unsupported = crate::config::unsupported_pulp_settings();
+    let mut unsupported = crate::config::unsupported_pulp_settings();
+    for d in &settings.task_diagnostics {
+        if !crate::tasks::diagnostics::SUPPORTED.contains(&d.as_str()) {
+            unsupported.push(format!("PULP_TASK_DIAGNOSTICS[{d}]"));
+        }
+    }
     if !unsupported.is_empty() {
         tracing::warn!(
             "settings Depot does not support, without effect: {}",

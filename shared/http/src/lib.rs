@@ -62,7 +62,15 @@ pub fn app(routes: axum::Router<AppState>, core: AppState) -> axum::Router {
                 let Some(req) = public_paths::routed(&core, req) else {
                     return Ok::<_, std::convert::Infallible>(public_paths::not_found());
                 };
-                let resp = domains::route(core.clone(), routes, req).await;
+                // Tasks it dispatches are measured as its X-TASK-DIAGNOSTICS asks.
+                let diagnostics = req
+                    .headers()
+                    .get("x-task-diagnostics")
+                    .and_then(|v| v.to_str().ok())
+                    .map(depot_core::tasks::diagnostics::parse_header)
+                    .unwrap_or_default();
+                let routed = domains::route(core.clone(), routes, req);
+                let resp = depot_core::tasks::diagnostics::requested(diagnostics, routed).await;
                 Ok(public_paths::public(&core, resp))
             }
         }))

@@ -60,6 +60,11 @@ impl QueryMap {
         }
     }
 
+    /// `http(s)://host` as the client reached the server (absolute URLs start with it).
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+
     pub fn get(&self, name: &str) -> Option<&str> {
         self.pairs
             .iter()

@@ -299,6 +299,10 @@ fn tasks() -> Policy {
                 &["retrieve", "my_permissions"],
                 vec![any(MODEL_OR_OBJ, view)],
             ),
+            allow(
+                &["profile_artifacts"],
+                vec![any(MODEL_OR_OBJ, "core.view_task_profile_artifacts")],
+            ),
             allow(&["destroy"], vec![any(MODEL_OR_OBJ, "core.delete_task")]),
             allow(
                 &["update", "partial_update"],

@@ -196,6 +196,8 @@ pub fn unused() -> String {
     let mut conditions = vec![
         "NOT EXISTS (SELECT 1 FROM content_artifacts ca WHERE ca.artifact_id = a.id)".to_string(),
         "NOT EXISTS (SELECT 1 FROM published_files pf WHERE pf.artifact_id = a.id)".to_string(),
+        "NOT EXISTS (SELECT 1 FROM task_profile_artifacts tp WHERE tp.artifact_id = a.id)"
+            .to_string(),
     ];
     for plugin in crate::plugin::installed() {
         for in_use in plugin.artifact_in_use {

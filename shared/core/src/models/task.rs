@@ -49,11 +49,13 @@ pub struct Task {
     pub result: Value,
     /// The domain it was dispatched in, which it runs in.
     pub domain_id: String,
+    /// The diagnostics its dispatcher asked for (see `crate::tasks::diagnostics`).
+    pub diagnostics: Vec<String>,
 }
 
 pub const COLUMNS: &str = "id, seq, name, handler, state, args, logging_cid, created_by, task_group_id, parent_task_id, \
     exclusive_resources, shared_resources, created, updated, unblocked_at, started_at, finished_at, worker, error, \
-    progress_reports, created_resources, result, domain_id, created_resource_prns";
+    progress_reports, created_resources, result, domain_id, created_resource_prns, diagnostics";
 
 /// Tasks as lists see them.
 pub static TABLE: Table = Table {
@@ -136,6 +138,7 @@ impl Task {
             created_resource_prns: string_list(get_json(row, "created_resource_prns")?),
             result: get_json(row, "result")?,
             domain_id: row.try_get("domain_id")?,
+            diagnostics: string_list(get_json(row, "diagnostics")?),
         })
     }
 
@@ -287,6 +290,36 @@ pub async fn delete_ended_before(db: &Db, before: &str, limit: i64) -> CoreResul
     .fetch_all(db.pool())
     .await?;
     delete_ended(db, &ids).await
+}
+
+/// Records artifact `artifact_id` as the profile artifact `name` of task `task_id`.
+pub async fn add_profile_artifact(
+    db: &Db,
+    task_id: &str,
+    name: &str,
+    artifact_id: &str,
+) -> CoreResult<()> {
+    sqlx::query(
+        "INSERT INTO task_profile_artifacts (task_id, name, artifact_id) VALUES ($1, $2, $3) \
+         ON CONFLICT (task_id, name) DO UPDATE SET artifact_id = $3",
+    )
+    .bind(task_id)
+    .bind(name)
+    .bind(artifact_id)
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}
+
+/// The profile artifacts of task `task_id`: (name, storage key, size) each, by name.
+pub async fn profile_artifacts(db: &Db, task_id: &str) -> CoreResult<Vec<(String, String, i64)>> {
+    Ok(sqlx::query_as(
+        "SELECT tp.name, a.file, a.size FROM task_profile_artifacts tp \
+         JOIN artifacts a ON a.id = tp.artifact_id WHERE tp.task_id = $1 ORDER BY tp.name",
+    )
+    .bind(task_id)
+    .fetch_all(db.pool())
+    .await?)
 }
 
 /// Deletes those of tasks `ids` that have ended; answers how many went.

@@ -10,6 +10,7 @@
 //! that may run now.
 
 pub mod args;
+pub mod diagnostics;
 pub mod general;
 mod progress;
 pub mod purge;
@@ -258,8 +259,8 @@ pub async fn dispatch(core: &Core, d: Dispatch) -> CoreResult<Task> {
     let now = crate::time::now();
     sqlx::query(
         "INSERT INTO tasks (id, seq, name, handler, state, args, logging_cid, created_by, task_group_id, exclusive_resources, \
-         shared_resources, created, updated, progress_reports, created_resources, domain_id) \
-         VALUES ($1, $2, $3, $11, 'waiting', $4, $5, $6, $7, $8, $9, $10, $10, '[]', '[]', $12)",
+         shared_resources, created, updated, progress_reports, created_resources, domain_id, diagnostics) \
+         VALUES ($1, $2, $3, $11, 'waiting', $4, $5, $6, $7, $8, $9, $10, $10, '[]', '[]', $12, $13)",
     )
     .bind(&id)
     .bind(seq)
@@ -273,6 +274,10 @@ pub async fn dispatch(core: &Core, d: Dispatch) -> CoreResult<Task> {
     .bind(&now)
     .bind(d.handler)
     .bind(&*domain)
+    .bind(match diagnostics::wanted(core) {
+        none if none.is_empty() => None,
+        names => Some(json!(names).to_string()),
+    })
     .execute(&mut *tx)
     .await?;
     let unblocked = unblock(&mut tx).await?;

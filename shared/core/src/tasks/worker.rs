@@ -188,9 +188,16 @@ async fn run_claimed(core: &Core, task_id: &str) -> CoreResult<()> {
         .expect("signals")
         .insert(task_id.to_string(), cancel.clone());
 
+    let memory = ctx
+        .task
+        .diagnostics
+        .iter()
+        .any(|d| d == "memory")
+        .then(super::diagnostics::MemoryProfile::start);
     // Run on its own tokio task so that a panic becomes a failed task, not a stuck one.
-    let job =
-        tokio::spawn(crate::domain::within(domain, handler(ctx.clone())).instrument(span.clone()));
+    let job = tokio::spawn(
+        crate::domain::within(domain.clone(), handler(ctx.clone())).instrument(span.clone()),
+    );
     let abort = job.abort_handle();
     let heartbeat = tokio::spawn(heartbeat_loop(
         core.clone(),
@@ -203,6 +210,14 @@ async fn run_claimed(core: &Core, task_id: &str) -> CoreResult<()> {
     };
     heartbeat.abort();
     cancel_signals().lock().expect("signals").remove(task_id);
+    if let Some(profile) = memory {
+        let text = profile.finish().await;
+        let saved = super::diagnostics::save(core, task_id, "memory_profile", text);
+        // Kept in the task's domain, as its other files; a profile lost is no failed task.
+        if let Err(e) = crate::domain::within(domain, saved).await {
+            tracing::warn!(parent: &span, "the task's memory profile was not kept: {e}");
+        }
+    }
 
     let created = ctx.created.lock().expect("created").clone();
     let (state, result, error) = match outcome {
