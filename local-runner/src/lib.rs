@@ -64,6 +64,7 @@ pub fn router(core: Core) -> Router {
         .merge(api_publications::router())
         .merge(api_distributions::router())
         .merge(api_tasks::router())
+        .merge(api_signing_services::router())
         .merge(api_orphans::router())
         .merge(api_namespaces::router())
         .merge(api_access::router())

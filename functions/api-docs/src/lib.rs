@@ -25,6 +25,7 @@ pub fn document() -> serde_json::Value {
     api_publications::openapi(&mut doc);
     api_distributions::openapi(&mut doc);
     api_tasks::openapi(&mut doc);
+    api_signing_services::openapi(&mut doc);
     api_orphans::openapi(&mut doc);
     api_namespaces::openapi(&mut doc);
     api_access::openapi(&mut doc);

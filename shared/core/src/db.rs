@@ -108,6 +108,7 @@ const CORE_MIGRATIONS: &[Migration] = &[
         "0025_distributed_publications"
     ),
     crate::migration!(26, "task_diagnostics", "0026_task_diagnostics"),
+    crate::migration!(27, "signing_services", "0027_signing_services"),
 ];
 
 /// Names unique per domain (the columns were added by migration 13's SQL).

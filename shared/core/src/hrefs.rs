@@ -39,6 +39,11 @@ pub static ARTIFACT: ResourceType = core_type("artifacts/", "core.artifact", "ar
 pub static UPLOAD: ResourceType = core_type("uploads/", "core.upload", "uploads");
 pub static TASK: ResourceType = core_type("tasks/", "core.task", "tasks");
 pub static WORKER: ResourceType = core_type("workers/", "core.appstatus", "workers");
+pub static SIGNING_SERVICE: ResourceType = core_type(
+    "signing-services/",
+    "core.signingservice",
+    "signing_services",
+);
 pub static TASK_GROUP: ResourceType = core_type("task-groups/", "core.taskgroup", "task_groups");
 pub static USER: ResourceType = core_type("users/", "auth.user", "users");
 // Pulp's groups are its own proxy of Django's, so their model is `core.group`.
@@ -95,13 +100,14 @@ pub static X509_GUARD: ResourceType = guard(
     "certguard.x509certguard",
 );
 
-pub(crate) static CORE_TYPES: [Kind; 19] = [
+pub(crate) static CORE_TYPES: [Kind; 20] = [
     &DOMAIN,
     &ARTIFACT,
     &UPLOAD,
     &TASK,
     &TASK_GROUP,
     &WORKER,
+    &SIGNING_SERVICE,
     &USER,
     &GROUP,
     &ROLE,

@@ -22,6 +22,7 @@ pub mod scan;
 pub mod secrets;
 pub mod serving_cache;
 pub mod sessions;
+pub mod signing;
 pub mod startup;
 pub mod storage;
 pub mod tasks;

@@ -203,7 +203,9 @@ impl ResourceType {
     /// Whether its objects belong to a domain (a role given on a domain reaches them): all but
     /// core's tenancy types, which are above domains.
     pub fn in_domains(&self) -> bool {
-        use crate::hrefs::{ACCESS_POLICY, DOMAIN, GROUP, ROLE, TASK_GROUP, USER, WORKER};
+        use crate::hrefs::{
+            ACCESS_POLICY, DOMAIN, GROUP, ROLE, SIGNING_SERVICE, TASK_GROUP, USER, WORKER,
+        };
         let above = [
             &USER,
             &GROUP,
@@ -212,6 +214,7 @@ impl ResourceType {
             &DOMAIN,
             &TASK_GROUP,
             &WORKER,
+            &SIGNING_SERVICE,
         ];
         !above.iter().any(|k| k.prn_model == self.prn_model)
     }

@@ -21,6 +21,7 @@ pub mod repository;
 pub mod role;
 pub mod role_assignment;
 pub mod serving;
+pub mod signing_service;
 pub mod task;
 pub mod upload;
 pub mod user;
