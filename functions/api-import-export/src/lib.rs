@@ -32,19 +32,15 @@ pub fn register_tasks(reg: &mut TaskRegistry) {
     reg.register(exporters::run_update);
 }
 
-const NAME_FILTERS: [&str; 5] = [
-    "name",
-    "name__contains",
-    "name__icontains",
-    "name__startswith",
-    "name__iexact",
-];
-
 /// The operations of the import/export resources, named as Pulp names them.
 pub fn openapi(doc: &mut ApiDoc) {
     let async_op = doc.schema::<AsyncOperationResponse>();
-    let filters =
-        || openapi::list_filters(&NAME_FILTERS, &["name__in", "pulp_href__in", "pulp_id__in"]);
+    let filters = || {
+        openapi::list_filters(
+            &openapi::NAME_FILTERS,
+            &["name__in", "pulp_href__in", "pulp_id__in"],
+        )
+    };
 
     let resp = doc.schema::<PulpExporterResponse>();
     let c = openapi::Crud {

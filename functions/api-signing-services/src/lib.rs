@@ -46,13 +46,7 @@ pub fn openapi(doc: &mut ApiDoc) {
     let resp = doc.schema::<SigningServiceResponse>();
     let page = doc.paginated::<SigningServiceResponse>();
     let filters = openapi::list_filters(
-        &[
-            "name",
-            "name__contains",
-            "name__icontains",
-            "name__iexact",
-            "name__startswith",
-        ],
+        &openapi::NAME_FILTERS,
         &["pulp_href__in", "prn__in", "pulp_id__in"],
     );
     let tag = "Signing-Services";

@@ -55,13 +55,9 @@ pub async fn read(
 pub fn openapi(doc: &mut ApiDoc) {
     let resp = doc.schema::<WorkerResponse>();
     let page = doc.paginated::<WorkerResponse>();
-    let filters = openapi::list_filters(
+    let plain = [
+        &openapi::NAME_FILTERS[..],
         &[
-            "name",
-            "name__contains",
-            "name__icontains",
-            "name__iexact",
-            "name__startswith",
             "last_heartbeat",
             "last_heartbeat__gte",
             "last_heartbeat__lte",
@@ -71,8 +67,9 @@ pub fn openapi(doc: &mut ApiDoc) {
             "online",
             "missing",
         ],
-        &["pulp_href__in", "prn__in", "pulp_id__in"],
-    );
+    ]
+    .concat();
+    let filters = openapi::list_filters(&plain, &["pulp_href__in", "prn__in", "pulp_id__in"]);
     doc.add(
         Op::new("get", BASE, "workers_list", "Workers")
             .params(filters)

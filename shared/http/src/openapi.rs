@@ -158,6 +158,15 @@ pub fn generic_list(
     );
 }
 
+/// The filters every named resource's list takes on `name` (DRF's lookups Pulp offers).
+pub const NAME_FILTERS: [&str; 5] = [
+    "name",
+    "name__contains",
+    "name__icontains",
+    "name__iexact",
+    "name__startswith",
+];
+
 pub fn list_filters(plain: &[&str], csv: &[&str]) -> Vec<Value> {
     let mut v = list_params();
     v.extend(plain.iter().map(|f| query_param(f, "string", f)));
