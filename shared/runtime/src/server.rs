@@ -23,23 +23,29 @@ pub async fn run(function: &Function, core: Core) -> Result<(), StartupError> {
         Kind::Sweeper => {
             let every = Duration::from_secs((core.settings.heartbeat_timeout / 2).clamp(1, 30));
             tracing::info!("sweeping every {every:?}");
+            // Listening from the start: a signal that comes mid-sweep is not missed.
+            let shutdown = shutdown_signal();
+            tokio::pin!(shutdown);
             loop {
                 if let Err(e) = tasks::sweep(&core).await {
                     tracing::warn!("task sweep failed: {e}");
                 }
                 tokio::select! {
                     _ = tokio::time::sleep(every) => {}
-                    _ = shutdown_signal() => return Ok(()),
+                    _ = &mut shutdown => return Ok(()),
                 }
             }
         }
         Kind::Scan => {
             let queue = required_queue(function, &core)?;
             tracing::info!("scanning the objects its queue announces");
+            // Listening from the start: a signal that comes mid-scan is not missed.
+            let shutdown = shutdown_signal();
+            tokio::pin!(shutdown);
             loop {
                 let delivery = tokio::select! {
                     d = queue.receive() => d,
-                    _ = shutdown_signal() => return Ok(()),
+                    _ = &mut shutdown => return Ok(()),
                 };
                 let delivery = match delivery {
                     Ok(Some(d)) => d,
