@@ -5,17 +5,10 @@
 use axum::http::StatusCode;
 use axum::response::Response;
 use depot_core::models::serving::DirEntry;
+use depot_http::html::escape;
 
 /// Where dates start: names are padded to this many characters (longer ones push them on).
 const NAME_COLUMN: usize = 100;
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&#34;")
-        .replace('\'', "&#39;")
-}
 
 /// A stored timestamp (`2024-01-02T03:04:05.000000Z`) as listings show it: `02-Jan-2024 03:04`.
 fn listed_date(stored: &str) -> String {

@@ -8,6 +8,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use depot_core::CoreResult;
 use depot_http::AppState;
+use depot_http::html::escape;
 use depot_python::store::{self, Package};
 use serde_json::{Value, json};
 
@@ -109,13 +110,6 @@ fn respond(format: Format, body: String) -> Response {
     h.insert(header::VARY, HeaderValue::from_static("Accept"));
     h.insert("X-PyPI-Last-Serial", HeaderValue::from_static("0"));
     r
-}
-
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 fn meta() -> Value {

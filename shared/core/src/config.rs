@@ -560,17 +560,20 @@ fn allowed_paths(name: &'static str) -> Result<Vec<PathBuf>, SettingsError> {
     }
 }
 
-/// Environment variable names, as a JSON list (Pulp's form) or separated by commas.
-fn env_var_names(v: &str) -> Result<Vec<String>, SettingsError> {
-    const NAME: &str = "PULP_ENVVAR_HEADER_CONTENT_GUARD_ALLOWED_VARS";
-    let names: Vec<String> = match string_list(v) {
-        Some(list) => list,
-        None => v
-            .split(',')
+/// A list setting as a list (JSON or a Python literal, Pulp's forms) or separated by commas.
+pub(crate) fn list_or_commas(v: &str) -> Vec<String> {
+    string_list(v).unwrap_or_else(|| {
+        v.split(',')
             .map(|n| n.trim().to_string())
             .filter(|n| !n.is_empty())
-            .collect(),
-    };
+            .collect()
+    })
+}
+
+/// Environment variable names, as a list or separated by commas.
+fn env_var_names(v: &str) -> Result<Vec<String>, SettingsError> {
+    const NAME: &str = "PULP_ENVVAR_HEADER_CONTENT_GUARD_ALLOWED_VARS";
+    let names = list_or_commas(v);
     let valid = |n: &str| {
         n.chars()
             .next()

@@ -14,6 +14,7 @@ pub mod error;
 pub mod expression;
 pub mod files;
 pub mod guards;
+pub mod html;
 pub mod labels;
 pub mod list;
 pub mod logging;

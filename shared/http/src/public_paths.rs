@@ -28,17 +28,15 @@ pub fn routed(state: &AppState, mut req: Request) -> Option<Request> {
     let content = state.settings.content_path_prefix.as_str();
     let moved_content = content != ROUTED_CONTENT;
     let moved_api = public_root() != ROUTED_ROOT;
+    let api_path = depot_core::hrefs::routed_path(path);
     let new_path = if moved_content && let Some(rest) = path.strip_prefix(content) {
         format!("{ROUTED_CONTENT}{rest}")
     } else if (moved_content && path.starts_with(ROUTED_CONTENT.trim_end_matches('/')))
         || (moved_api && is_api(path))
     {
         return None;
-    } else if moved_api
-        && path.starts_with(public_root())
-        && is_api(&depot_core::hrefs::routed_path(path))
-    {
-        depot_core::hrefs::routed_path(path).into_owned()
+    } else if moved_api && path.starts_with(public_root()) && is_api(&api_path) {
+        api_path.into_owned()
     } else {
         return Some(req);
     };

@@ -87,18 +87,11 @@ pub fn check_export_path(path: &str, allowed: &[PathBuf]) -> CoreResult<PathBuf>
     })
 }
 
-/// Parses `PULP_ALLOWED_EXPORT_PATHS` / `PULP_ALLOWED_IMPORT_PATHS`: a JSON list (Pulp's form)
-/// or paths separated by commas; each must be absolute.
+/// Parses `PULP_ALLOWED_EXPORT_PATHS` / `PULP_ALLOWED_IMPORT_PATHS`: a list (JSON or a Python
+/// literal, Pulp's forms) or paths separated by commas; each must be absolute.
 pub fn parse_allowed_paths(v: &str) -> Result<Vec<PathBuf>, String> {
-    let list: Vec<String> = match serde_json::from_str::<Vec<String>>(v) {
-        Ok(list) => list,
-        Err(_) => v
-            .split(',')
-            .map(|p| p.trim().to_string())
-            .filter(|p| !p.is_empty())
-            .collect(),
-    };
-    list.into_iter()
+    crate::config::list_or_commas(v)
+        .into_iter()
         .map(|p| match Path::new(&p).is_absolute() {
             true => Ok(PathBuf::from(p)),
             false => Err(format!("'{p}' is not an absolute path")),
