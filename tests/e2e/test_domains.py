@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 import uuid
 from pathlib import Path
 
@@ -130,3 +131,54 @@ def test_two_domains_with_every_client(domain_server, tmp_path):
     assert missing.returncode != 0
     dists = pulp("--domain", acme, "container", "distribution", "list")
     assert [d["base_path"] for d in dists] == ["team/hello"]
+
+
+def test_replication_with_pulp_cli(domain_server, tmp_path):
+    """pulp-cli's upstream-pulp group: one domain replicates another over HTTP, as it would
+    another Pulp (remotes, repositories and distributions made, the bytes served)."""
+    server = domain_server
+    (tmp_path / "cli").mkdir()
+    pulp = PulpCli(VENV_BIN / "pulp", server, tmp_path / "cli")
+    src, mirror = (f"{n}-{uuid.uuid4().hex[:6]}" for n in ("src", "mirror"))
+    for domain in (src, mirror):
+        pulp("--domain", "default", "domain", "create", "--name", domain,
+             "--storage-class", "pulpcore.app.models.storage.FileSystem",
+             "--storage-settings", json.dumps({"location": ""}))
+    f = tmp_path / "f.txt"
+    f.write_bytes(os.urandom(2048))
+    pulp("--domain", src, "file", "repository", "create", "--name", "site")
+    pulp("--domain", src, "file", "content", "upload", "--file", f, "--relative-path", "f.txt",
+         "--repository", "site")
+    pulp("--domain", src, "file", "publication", "create", "--repository", "site")
+    pulp("--domain", src, "file", "distribution", "create", "--name", "site",
+         "--base-path", "site", "--repository", "site")
+
+    up = pulp("--domain", mirror, "upstream-pulp", "create", "--name", "up",
+              "--base-url", server.base_url, "--api-root", "/pulp/", "--domain", src,
+              "--username", "admin", "--password", server.password)
+    assert up["pulp_href"].startswith(f"/pulp/{mirror}/api/v3/upstream-pulps/"), up
+    assert {"name": "password", "is_set": True} in up["hidden_fields"], up
+    listed = pulp("--domain", mirror, "upstream-pulp", "list")
+    assert [u["name"] for u in listed] == ["up"], listed
+    pulp("--domain", mirror, "upstream-pulp", "update", "--upstream-pulp", "up",
+         "--policy", "labeled")
+    assert pulp("--domain", mirror, "upstream-pulp", "show", "--upstream-pulp", "up")["policy"] \
+        == "labeled"
+
+    pulp("--domain", mirror, "upstream-pulp", "replicate", "--upstream-pulp", "up")
+    # pulp-cli answers once the group is dispatched; the last thing its last task does is
+    # record the replication.
+    for _ in range(300):
+        if pulp("--domain", mirror, "upstream-pulp", "show", "--upstream-pulp", "up")[
+                "last_replication"]:
+            break
+        time.sleep(0.2)
+    dists = pulp("--domain", mirror, "file", "distribution", "list")
+    assert [d["base_path"] for d in dists] == ["site"], dists
+    assert dists[0]["pulp_labels"]["UpstreamPulp"] == up["prn"].rsplit(":", 1)[1], dists
+    got = http_request("GET", f"{server.base_url}/pulp/content/{mirror}/site/f.txt")
+    assert got.status == 200 and got.body == f.read_bytes()
+    remotes = pulp("--domain", mirror, "file", "remote", "list")
+    assert [r["url"] for r in remotes] == [f"{server.base_url}/pulp/content/{src}/site/PULP_MANIFEST"]
+    pulp("--domain", mirror, "upstream-pulp", "destroy", "--upstream-pulp", "up")
+    assert pulp("--domain", mirror, "upstream-pulp", "list") == []

@@ -9,11 +9,10 @@ use axum::extract::State;
 use axum::response::Response;
 use axum::routing::get;
 use depot_core::CoreResult;
-use depot_core::labels::LabelSelect;
 use depot_core::models::content::{self, ContentResponse};
-use depot_core::models::list::{Filter, ListQuery};
+use depot_core::models::list::ListQuery;
 use depot_core::plugin::Family;
-use depot_http::expression::{Terms, term_error};
+use depot_http::expression::{Terms, label_term, term_error};
 use depot_http::list::{content_family_scope, fetch_page, href_filters_any};
 use depot_http::openapi::{self, ApiDoc, Op};
 use depot_http::plugin_api::content::{VERSION_FILTERS, repository_version_filters};
@@ -84,10 +83,7 @@ async fn list_all(
     let keys: Vec<&str> = Q_KEYS.iter().chain(&VERSION_FILTERS).copied().collect();
     if let Some(mut terms) = Terms::of(&query, &content::TABLE, &keys)? {
         for (recorder, term) in terms.iter_mut() {
-            if let Some(select) = term.get("pulp_label_select") {
-                let select = LabelSelect::parse(select).map_err(term_error)?;
-                recorder.with(Filter::Labels("pulp_labels", select))?;
-            }
+            label_term(recorder, term, "pulp_labels")?;
             filters(&state, recorder, term).await.map_err(term_error)?;
         }
         q.with(terms.into_filter())?;

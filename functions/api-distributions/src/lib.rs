@@ -19,6 +19,7 @@ use depot_core::tasks::{Dispatch, TaskContext, TaskFuture, TaskRegistry};
 use depot_core::users::User;
 use depot_core::{CoreError, CoreResult};
 use depot_http::crud::{self, Resource};
+use depot_http::expression::{DISTRIBUTION_FILTERS, Terms, label_term, term_error};
 use depot_http::list::{
     family_scope, fetch_page, href_filters, href_filters_any, name_filters, scoped,
 };
@@ -431,6 +432,18 @@ async fn list<P: DistributionType>(
             .collect();
         q.with(Filter::In("repository", ids))?;
     }
+    let plain = |q: &mut ListQuery, query: &QueryMap| -> CoreResult<()> {
+        name_filters(q, query, "name")?;
+        name_filters(q, query, "base_path")?;
+        href_filters(q, query, P::KIND)
+    };
+    if let Some(mut terms) = Terms::of(&query, &distribution::TABLE, DISTRIBUTION_FILTERS)? {
+        for (recorder, term) in terms.iter_mut() {
+            label_term(recorder, term, "pulp_labels")?;
+            plain(recorder, term).map_err(term_error)?;
+        }
+        q.with(terms.into_filter())?;
+    }
     let orderings = ["name", "base_path", "pulp_created", "pk"];
     params.order(&mut q, &orderings, &[("name", false)])?;
     let (count, rows) = fetch_page(&state, &q, &params, &query, Some("pulp_labels")).await?;
@@ -512,6 +525,7 @@ fn openapi_of<P: DistributionType>(doc: &mut ApiDoc) {
         "base_path__contains",
         "base_path__icontains",
         "pulp_label_select",
+        "q",
     ];
     let mut csv = vec![
         "name__in",

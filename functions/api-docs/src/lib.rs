@@ -30,6 +30,7 @@ pub fn document() -> serde_json::Value {
     api_namespaces::openapi(&mut doc);
     api_access::openapi(&mut doc);
     api_import_export::openapi(&mut doc);
+    api_upstream_pulps::openapi(&mut doc);
     doc.add(
         Op::new(
             "get",

@@ -40,6 +40,34 @@ pub async fn apps_with(change: impl Fn(&mut Settings)) -> Vec<TestApp> {
     apps
 }
 
+/// Apps as [`apps_with`] makes them, each also served on a port of its own (for what calls
+/// the server back over HTTP, as replication from another domain does), with its origin.
+#[allow(dead_code)]
+pub async fn served_apps(change: impl Fn(&mut Settings)) -> Vec<(TestApp, String)> {
+    let mut out = Vec::new();
+    for pg in [None, std::env::var("DEPOT_TEST_PG_URL").ok()] {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let origin = format!("http://{}", listener.local_addr().unwrap());
+        let set = |s: &mut Settings| {
+            change(s);
+            s.content_origin = origin.clone();
+        };
+        let app = match &pg {
+            None if out.is_empty() => TestApp::sqlite_with(set).await,
+            Some(url) => TestApp::postgres_with(url, set).await,
+            None => continue,
+        };
+        tokio::spawn(depot_http::server::serve_listener(
+            listener,
+            depot_core::config::HttpLimits::default(),
+            app.router.clone(),
+            std::future::pending(),
+        ));
+        out.push((app, origin));
+    }
+    out
+}
+
 impl TestApp {
     pub async fn sqlite() -> Self {
         Self::sqlite_with(|_| {}).await

@@ -61,6 +61,8 @@ pub static FS_EXPORTER: ResourceType = core_type(
 );
 pub static PULP_IMPORTER: ResourceType =
     core_type("importers/core/pulp/", "core.pulpimporter", "importers");
+pub static UPSTREAM_PULP: ResourceType =
+    core_type("upstream-pulps/", "core.upstreampulp", "upstream_pulps");
 
 /// Core's content guards.
 pub static RBAC_GUARD: ResourceType = guard(
@@ -100,7 +102,7 @@ pub static X509_GUARD: ResourceType = guard(
     "certguard.x509certguard",
 );
 
-pub(crate) static CORE_TYPES: [Kind; 20] = [
+pub(crate) static CORE_TYPES: [Kind; 21] = [
     &DOMAIN,
     &ARTIFACT,
     &UPLOAD,
@@ -121,6 +123,7 @@ pub(crate) static CORE_TYPES: [Kind; 20] = [
     &PULP_EXPORTER,
     &FS_EXPORTER,
     &PULP_IMPORTER,
+    &UPSTREAM_PULP,
 ];
 
 const fn guard(

@@ -18,6 +18,7 @@ pub mod on_demand;
 pub mod plugin;
 pub mod reclaim;
 pub mod repair;
+pub mod replication;
 pub mod scan;
 pub mod secrets;
 pub mod serving_cache;

@@ -203,16 +203,13 @@ impl ResourceType {
     /// Whether its objects belong to a domain (a role given on a domain reaches them): all but
     /// core's tenancy types, which are above domains.
     pub fn in_domains(&self) -> bool {
-        use crate::hrefs::{
-            ACCESS_POLICY, DOMAIN, GROUP, ROLE, SIGNING_SERVICE, TASK_GROUP, USER, WORKER,
-        };
+        use crate::hrefs::{ACCESS_POLICY, DOMAIN, GROUP, ROLE, SIGNING_SERVICE, USER, WORKER};
         let above = [
             &USER,
             &GROUP,
             &ROLE,
             &ACCESS_POLICY,
             &DOMAIN,
-            &TASK_GROUP,
             &WORKER,
             &SIGNING_SERVICE,
         ];
@@ -278,6 +275,8 @@ pub struct Plugin {
     /// Its content types whose files reclaim_space leaves alone (Pulp's
     /// `PROTECTED_FROM_RECLAIM`): what it cannot serve again from a remote.
     pub reclaim_protected: &'static [&'static str],
+    /// How its distributions are replicated from an upstream Pulp; `None` when they are not.
+    pub replicable: Option<&'static crate::replication::Replicable>,
 }
 
 /// A plugin's part of Pulp's export format ([`crate::importexport`]): the rows of its content

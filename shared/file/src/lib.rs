@@ -6,6 +6,7 @@ pub mod api;
 pub mod content;
 pub mod export;
 pub mod publish;
+pub mod replica;
 
 use depot_core::access::RoleSpec;
 use depot_core::model_role;
@@ -74,6 +75,7 @@ pub static PLUGIN: Plugin = Plugin {
     autopublish: Some(autopublish),
     exportable: Some(&crate::export::EXPORTABLE),
     reclaim_protected: &[],
+    replicable: Some(&crate::replica::REPLICABLE),
 };
 
 /// Publishes a new version with the repository's manifest name, as `publish/` would.

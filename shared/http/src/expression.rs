@@ -29,6 +29,25 @@ pub const GENERIC_FILTERS: &[&str] = &[
 ];
 pub const MAX_LENGTH: usize = 4096;
 
+/// The filters a `q` term may name on the distribution lists (and in an upstream Pulp's
+/// `q_select`, which is sent to its distribution lists).
+pub const DISTRIBUTION_FILTERS: &[&str] = &[
+    "name",
+    "name__contains",
+    "name__icontains",
+    "name__iexact",
+    "name__startswith",
+    "name__in",
+    "base_path",
+    "base_path__contains",
+    "base_path__icontains",
+    "base_path__in",
+    "pulp_label_select",
+    "pulp_href__in",
+    "prn__in",
+    "pulp_id__in",
+];
+
 /// A parsed expression.
 #[derive(Debug, PartialEq)]
 enum Expr {
@@ -209,6 +228,19 @@ fn parse(text: &str) -> CoreResult<Expr> {
     Ok(expr)
 }
 
+/// Checks an expression kept to be sent later (an upstream Pulp's `q_select`): its syntax,
+/// its complexity, and that each term names one of `keys`; errors name `field`.
+pub fn check(field: &str, text: &str, keys: &[&str]) -> CoreResult<()> {
+    let checked = parse(text).and_then(|expr| terms(&expr, keys).map(|_| ()));
+    checked.map_err(|e| match e {
+        CoreError::Invalid(Value::Object(mut errors)) => match errors.remove("q") {
+            Some(why) => CoreError::Invalid(serde_json::json!({ field: why })),
+            None => CoreError::Invalid(Value::Object(errors)),
+        },
+        other => other,
+    })
+}
+
 /// Adds the list's `q` parameter, if sent, to `q`: `keys` are the filters a term may name,
 /// `filters` applies the list's filters from a query (run once per term).
 pub fn apply(
@@ -225,6 +257,20 @@ pub fn apply(
         filters(recorder, term).map_err(term_error)?;
     }
     q.with(terms.into_filter())?;
+    Ok(())
+}
+
+/// A term's `pulp_label_select`, if it is one, as a filter on the labels field `column` (in
+/// `q`, labels are one more term; outside, the page's own selector).
+pub fn label_term(
+    recorder: &mut ListQuery,
+    term: &QueryMap,
+    column: &'static str,
+) -> CoreResult<()> {
+    if let Some(select) = term.get("pulp_label_select") {
+        let select = depot_core::labels::LabelSelect::parse(select).map_err(term_error)?;
+        recorder.with(Filter::Labels(column, select))?;
+    }
     Ok(())
 }
 

@@ -122,6 +122,7 @@ pub static PLUGIN: Plugin = Plugin {
     autopublish: Some(autopublish),
     exportable: None,
     reclaim_protected: &[],
+    replicable: None,
 };
 
 /// A python publication only fixes the version its index serves.

@@ -132,6 +132,15 @@ pub static CORE_ROLES: &[&RoleSpec] = &[
         ["view", "change", "delete", "manage_roles"]
     ),
     &model_role!("certguard", "x509certguard", "viewer", ["view"]),
+    &model_role!("core", "upstreampulp", "creator", ["add"]),
+    &model_role!(
+        "core",
+        "upstreampulp",
+        "owner",
+        ["view", "change", "delete", "replicate", "manage_roles"]
+    ),
+    &model_role!("core", "upstreampulp", "viewer", ["view"]),
+    &model_role!("core", "upstreampulp", "user", ["view", "replicate"]),
 ];
 
 /// Every locked role: core's, the installed plugins', and the domain roles.

@@ -450,6 +450,28 @@ fn group_users() -> Policy {
     }
 }
 
+/// Upstream Pulps: anyone may list (and sees what they may view), replicating is a permission
+/// of its own.
+fn upstream_pulps() -> Policy {
+    let kind = &crate::hrefs::UPSTREAM_PULP;
+    let p = |a: &str| perm(kind, a);
+    scoped(
+        vec![
+            allow(&["list", "my_permissions"], vec![]),
+            allow(&["create"], vec![any(MODEL, &p("add"))]),
+            allow(&["retrieve"], vec![any(MODEL_OR_OBJ, &p("view"))]),
+            allow(&["destroy"], vec![any(MODEL_OR_OBJ, &p("delete"))]),
+            allow(
+                &["update", "partial_update"],
+                vec![any(MODEL_OR_OBJ, &p("change"))],
+            ),
+            allow(&["replicate"], vec![any(MODEL_OR_OBJ, &p("replicate"))]),
+            roles_statement(kind),
+        ],
+        owner_hook(kind),
+    )
+}
+
 /// Artifacts: administrators store, list and read them; no one deletes one (orphan cleanup
 /// does), unless an administrator customizes the policy to allow `destroy`, as in Pulp.
 fn artifacts() -> Policy {
@@ -470,6 +492,7 @@ pub fn all() -> Vec<(String, Policy)> {
         ("groups/users".to_string(), group_users()),
         ("domains".to_string(), domains()),
         ("uploads".to_string(), uploads()),
+        ("upstream-pulps".to_string(), upstream_pulps()),
     ];
     for kind in plugin::resource_types() {
         let name = viewset(kind).to_string();

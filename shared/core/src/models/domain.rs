@@ -561,18 +561,21 @@ pub async fn of_org(db: &Db, org_id: &str, group_id: &str) -> CoreResult<Domain>
 }
 
 /// The tables whose rows keep a domain from being deleted, and what each row is.
-const HOLDERS: [(&str, &str); 6] = [
+const HOLDERS: [(&str, &str); 9] = [
     ("repositories", "repositories"),
     ("remotes", "remotes"),
     ("distributions", "distributions"),
     ("content_guards", "content guards"),
     ("uploads", "uploads"),
     ("acs", "alternate content sources"),
+    ("exporters", "exporters"),
+    ("importers", "importers"),
+    ("upstream_pulps", "upstream Pulps"),
 ];
 
 /// Deletes a domain that holds nothing (its finished tasks and the roles given on it go with
-/// it); one that still holds repositories, remotes, distributions, content guards or uploads
-/// is refused, as Pulp refuses it.
+/// it); one that still holds repositories, remotes, distributions, content guards, uploads
+/// or any other of [`HOLDERS`] is refused, as Pulp refuses it.
 pub async fn delete(db: &Db, id: &str) -> CoreResult<()> {
     if id == DEFAULT_ID {
         return Err(CoreError::Invalid(json!([

@@ -24,6 +24,7 @@ pub mod serving;
 pub mod signing_service;
 pub mod task;
 pub mod upload;
+pub mod upstream_pulp;
 pub mod user;
 pub mod version;
 pub mod worker;

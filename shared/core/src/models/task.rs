@@ -411,6 +411,44 @@ pub async fn finish_group_dispatch(db: &Db, id: &str) -> CoreResult<()> {
     Ok(())
 }
 
+/// The tasks of group `id` but `except` that did not complete: each one's name and what went
+/// wrong (its error's description, or its state).
+pub async fn group_failures(db: &Db, id: &str, except: &str) -> CoreResult<Vec<String>> {
+    let rows = sqlx::query(
+        "SELECT name, state, error FROM tasks WHERE task_group_id = $1 AND id <> $2          AND state <> 'completed' ORDER BY seq",
+    )
+    .bind(id)
+    .bind(except)
+    .fetch_all(db.pool())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let name: String = r.try_get(0)?;
+            let state: String = r.try_get(1)?;
+            let error: Option<String> = r.try_get(2)?;
+            let why = error
+                .and_then(|e| serde_json::from_str::<Value>(&e).ok())
+                .and_then(|e| {
+                    e.get("description")
+                        .and_then(Value::as_str)
+                        .map(str::to_string)
+                })
+                .unwrap_or(state);
+            Ok(format!("  {name}: {why}"))
+        })
+        .collect()
+}
+
+/// When the first task of group `id` started.
+pub async fn group_started(db: &Db, id: &str) -> CoreResult<Option<String>> {
+    Ok(
+        sqlx::query_scalar("SELECT MIN(started_at) FROM tasks WHERE task_group_id = $1")
+            .bind(id)
+            .fetch_one(db.pool())
+            .await?,
+    )
+}
+
 /// Starts a progress report over the tasks of group `id` (Pulp's GroupProgressReport).
 pub async fn start_group_progress(
     db: &Db,

@@ -219,6 +219,32 @@ pub struct TaskPurge {
     pub states: Vec<String>,
 }
 
+/// Replicates the distributions of an upstream Pulp into the domain in force
+/// (`crate::replication`).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Replicate {
+    pub upstream_pulp_id: String,
+    /// Overrides the upstream Pulp's `q_select` for this run (and deletes nothing).
+    pub q_select: Option<String>,
+}
+
+/// A distribution replication points at its repository's latest version.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ReplicaDistribution {
+    /// The distribution type's `pulp_type`.
+    pub pulp_type: String,
+    pub name: String,
+    pub repository_id: String,
+}
+
+/// The last task of a replication: once every other task of its group is done, points each
+/// replicated distribution at its repository's latest version, and records the replication.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct FinalizeReplication {
+    pub upstream_pulp_id: String,
+    pub distributions: Vec<ReplicaDistribution>,
+}
+
 macro_rules! task_args {
     ($($args:ty => $spec:ident),* $(,)?) => {
         $(impl TaskArgs for $args {
@@ -249,4 +275,6 @@ task_args! {
     ExporterUpdate => EXPORTER_UPDATE,
     ReclaimSpace => RECLAIM_SPACE,
     TaskPurge => TASK_PURGE,
+    Replicate => REPLICATE,
+    FinalizeReplication => FINALIZE_REPLICATION,
 }

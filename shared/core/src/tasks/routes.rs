@@ -30,9 +30,12 @@ pub static PULP_IMPORT_REPOSITORY: TaskSpec = TaskSpec::new("import.repository",
 pub static EXPORTER_UPDATE: TaskSpec = TaskSpec::new("exporter.update", "api-import-export");
 pub static RECLAIM_SPACE: TaskSpec = TaskSpec::new("reclaim_space", "task-orphan-cleanup");
 pub static TASK_PURGE: TaskSpec = TaskSpec::new("tasks.purge", "api-tasks");
+pub static REPLICATE: TaskSpec = TaskSpec::new("replicate", "api-upstream-pulps");
+pub static FINALIZE_REPLICATION: TaskSpec =
+    TaskSpec::new("replicate.finalize", "api-upstream-pulps");
 
 /// Core's tasks; each plugin lists its own in its descriptor.
-pub static CORE_TASKS: [&TaskSpec; 21] = [
+pub static CORE_TASKS: [&TaskSpec; 23] = [
     &GENERAL_DELETE,
     &REPOSITORY_UPDATE,
     &REPOSITORY_VERSION_DELETE,
@@ -54,6 +57,8 @@ pub static CORE_TASKS: [&TaskSpec; 21] = [
     &EXPORTER_UPDATE,
     &RECLAIM_SPACE,
     &TASK_PURGE,
+    &REPLICATE,
+    &FINALIZE_REPLICATION,
 ];
 
 /// The function that runs the task `name`; `None` for a name no spec has (a test's own task).
