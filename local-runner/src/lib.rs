@@ -17,6 +17,10 @@ pub const TASK_FUNCTIONS: &[(&str, tasks::RegisterTasks)] = &[
     ("api-access", api_access::register_tasks),
     ("api-import-export", api_import_export::register_tasks),
     ("api-upstream-pulps", api_upstream_pulps::register_tasks),
+    (
+        "api-vulnerability-reports",
+        api_vulnerability_reports::register_tasks,
+    ),
     ("api-tasks", api_tasks::register_tasks),
     ("task-sync", task_sync::register_tasks),
     ("task-modify", task_modify::register_tasks),
@@ -71,6 +75,7 @@ pub fn router(core: Core) -> Router {
         .merge(api_access::router())
         .merge(api_import_export::router())
         .merge(api_upstream_pulps::router())
+        .merge(api_vulnerability_reports::router())
         .merge(pypi_api::router())
         .merge(content_app::router())
         .merge(registry_api::router());

@@ -305,6 +305,10 @@ async fn bad_upstream_pulps_are_refused_and_failures_reported() {
                 "policy",
             ),
             (
+                json!({"name": "u", "base_url": "http://x", "api_root": "/pulp/", "remote_policy": "all"}),
+                "remote_policy",
+            ),
+            (
                 json!({"name": "u", "base_url": "http://x", "api_root": "/pulp/", "q_select": "name=("}),
                 "q_select",
             ),
@@ -407,7 +411,8 @@ async fn a_failed_sync_holds_back_the_distributions_until_a_later_run() {
         made(&app, &api("down", "distributions/file/file/"), mine).await;
 
         let body = json!({"name": "up", "base_url": origin, "api_root": "pulp", "domain": "up",
-                          "username": "admin", "password": PASSWORD, "policy": "labeled"});
+                          "username": "admin", "password": PASSWORD, "policy": "labeled",
+                          "remote_policy": "on_demand"});
         let up = made(&app, &api("down", "upstream-pulps/"), body).await;
         let href = up["pulp_href"].as_str().unwrap().to_string();
 
@@ -423,6 +428,11 @@ async fn a_failed_sync_holds_back_the_distributions_until_a_later_run() {
                 .as_str()
                 .unwrap()
                 .ends_with("/versions/1/")
+        );
+        let remotes = list(&app, "down", "remotes/file/file/").await;
+        assert!(
+            remotes.iter().all(|r| r["policy"] == "on_demand"),
+            "{e} {remotes:?}"
         );
 
         add(&app, "up", &rb, "b.txt", b"bravo").await;

@@ -133,52 +133,55 @@ def test_two_domains_with_every_client(domain_server, tmp_path):
     assert [d["base_path"] for d in dists] == ["team/hello"]
 
 
-def test_replication_with_pulp_cli(domain_server, tmp_path):
-    """pulp-cli's upstream-pulp group: one domain replicates another over HTTP, as it would
-    another Pulp (remotes, repositories and distributions made, the bytes served)."""
-    server = domain_server
-    (tmp_path / "cli").mkdir()
-    pulp = PulpCli(VENV_BIN / "pulp", server, tmp_path / "cli")
-    src, mirror = (f"{n}-{uuid.uuid4().hex[:6]}" for n in ("src", "mirror"))
-    for domain in (src, mirror):
-        pulp("--domain", "default", "domain", "create", "--name", domain,
-             "--storage-class", "pulpcore.app.models.storage.FileSystem",
-             "--storage-settings", json.dumps({"location": ""}))
+def test_replication_with_pulp_cli(domain_server, depot_server, pulp, tmp_path):
+    """pulp-cli's upstream-pulp group on two servers: a domain of this module's server
+    replicates the file distributions the session's server (domains off) has, over HTTP, as it
+    would another Pulp's: remotes, repositories and distributions made, the bytes served."""
+    upstream = depot_server
+    tag = uuid.uuid4().hex[:6]
     f = tmp_path / "f.txt"
     f.write_bytes(os.urandom(2048))
-    pulp("--domain", src, "file", "repository", "create", "--name", "site")
-    pulp("--domain", src, "file", "content", "upload", "--file", f, "--relative-path", "f.txt",
-         "--repository", "site")
-    pulp("--domain", src, "file", "publication", "create", "--repository", "site")
-    pulp("--domain", src, "file", "distribution", "create", "--name", "site",
-         "--base-path", "site", "--repository", "site")
+    repo = f"replsrc-{tag}"
+    pulp("file", "repository", "create", "--name", repo)
+    pulp("file", "content", "upload", "--file", f, "--relative-path", "f.txt", "--repository", repo)
+    pulp("file", "publication", "create", "--repository", repo)
+    pulp("file", "distribution", "create", "--name", repo, "--base-path", repo,
+         "--repository", repo)
 
-    up = pulp("--domain", mirror, "upstream-pulp", "create", "--name", "up",
-              "--base-url", server.base_url, "--api-root", "/pulp/", "--domain", src,
-              "--username", "admin", "--password", server.password)
+    server = domain_server
+    (tmp_path / "cli").mkdir()
+    down = PulpCli(VENV_BIN / "pulp", server, tmp_path / "cli")
+    mirror = f"mirror-{tag}"
+    down("--domain", "default", "domain", "create", "--name", mirror,
+         "--storage-class", "pulpcore.app.models.storage.FileSystem",
+         "--storage-settings", json.dumps({"location": ""}))
+    # The session's server holds other tests' distributions: this one alone is replicated.
+    up = down("--domain", mirror, "upstream-pulp", "create", "--name", "up",
+              "--base-url", upstream.base_url, "--api-root", "/pulp/",
+              "--username", upstream.username, "--password", upstream.password,
+              "--q-select", f"name={repo}")
     assert up["pulp_href"].startswith(f"/pulp/{mirror}/api/v3/upstream-pulps/"), up
     assert {"name": "password", "is_set": True} in up["hidden_fields"], up
-    listed = pulp("--domain", mirror, "upstream-pulp", "list")
+    listed = down("--domain", mirror, "upstream-pulp", "list")
     assert [u["name"] for u in listed] == ["up"], listed
-    pulp("--domain", mirror, "upstream-pulp", "update", "--upstream-pulp", "up",
+    down("--domain", mirror, "upstream-pulp", "update", "--upstream-pulp", "up",
          "--policy", "labeled")
-    assert pulp("--domain", mirror, "upstream-pulp", "show", "--upstream-pulp", "up")["policy"] \
-        == "labeled"
+    shown = down("--domain", mirror, "upstream-pulp", "show", "--upstream-pulp", "up")
+    assert shown["policy"] == "labeled" and shown["q_select"] == f"name={repo}", shown
 
-    pulp("--domain", mirror, "upstream-pulp", "replicate", "--upstream-pulp", "up")
-    # pulp-cli answers once the group is dispatched; the last thing its last task does is
-    # record the replication.
+    down("--domain", mirror, "upstream-pulp", "replicate", "--upstream-pulp", "up")
+    # The last thing a replication's last task does is record it.
     for _ in range(300):
-        if pulp("--domain", mirror, "upstream-pulp", "show", "--upstream-pulp", "up")[
+        if down("--domain", mirror, "upstream-pulp", "show", "--upstream-pulp", "up")[
                 "last_replication"]:
             break
         time.sleep(0.2)
-    dists = pulp("--domain", mirror, "file", "distribution", "list")
-    assert [d["base_path"] for d in dists] == ["site"], dists
+    dists = down("--domain", mirror, "file", "distribution", "list")
+    assert [d["base_path"] for d in dists] == [repo], dists
     assert dists[0]["pulp_labels"]["UpstreamPulp"] == up["prn"].rsplit(":", 1)[1], dists
-    got = http_request("GET", f"{server.base_url}/pulp/content/{mirror}/site/f.txt")
+    got = http_request("GET", f"{server.base_url}/pulp/content/{mirror}/{repo}/f.txt")
     assert got.status == 200 and got.body == f.read_bytes()
-    remotes = pulp("--domain", mirror, "file", "remote", "list")
-    assert [r["url"] for r in remotes] == [f"{server.base_url}/pulp/content/{src}/site/PULP_MANIFEST"]
-    pulp("--domain", mirror, "upstream-pulp", "destroy", "--upstream-pulp", "up")
-    assert pulp("--domain", mirror, "upstream-pulp", "list") == []
+    remotes = down("--domain", mirror, "file", "remote", "list")
+    assert [r["url"] for r in remotes] == [f"{upstream.base_url}/pulp/content/{repo}/PULP_MANIFEST"]
+    down("--domain", mirror, "upstream-pulp", "destroy", "--upstream-pulp", "up")
+    assert down("--domain", mirror, "upstream-pulp", "list") == []

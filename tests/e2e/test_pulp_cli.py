@@ -360,6 +360,18 @@ def test_export_and_import(pulp, depot_server, tmp_path, helpers):
     pulp("exporter", "pulp", "destroy", "--name", "cli-exporter")
 
 
+def test_vulnerability_reports(pulp, depot_server):
+    """pulp-cli's vulnerability-report group lists and shows what scans wrote. Scans ask OSV,
+    which CI cannot reach: local-runner/tests/vulnerability_reports.rs scans against a stand-in
+    of its API."""
+    assert pulp("vulnerability-report", "list") == []
+    missing = "/pulp/api/v3/vuln_report/00000000-0000-0000-0000-000000000000/"
+    result = pulp.run("vulnerability-report", "show", "--href", missing)
+    assert result.returncode != 0 and "Traceback" not in result.stderr, result.stderr
+    resp = depot_server.request("GET", "vuln_report/", auth=None)
+    assert resp.status == 401, resp
+
+
 # --------------------------------------------------------------------------------------
 # bad input over plain HTTP
 # --------------------------------------------------------------------------------------

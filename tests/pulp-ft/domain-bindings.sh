@@ -4,11 +4,11 @@
 # `pulp_domain`, so the domain tests cannot call them. Needs PostgreSQL at 127.0.0.1:5432 (Django
 # wants a database configured; nothing is written) and java.
 #
-#   domain-bindings.sh           # after ../shared/reference/pulp-ft/run.sh has made its venv
+#   PFT_ROOT=<root> domain-bindings.sh   # `tests/pulp-ft/run.py --domains` runs it for its root
 #
 # Installs `pulpcore.client.pulpcore` and `pulpcore.client.pulp_file` into the venv of the Pulp
 # functional-test runner ($PFT_ROOT/venv, default /var/tmp/pulp-ft/venv) over the PyPI ones; run
-# that runner with PFT_DOMAIN_ENABLED=True afterwards. `pip install --force-reinstall
+# the suites against a server with domains on afterwards. `pip install --force-reinstall
 # pulpcore-client==3.123.1 pulp-file-client==3.123.1` in that venv puts the domain-less ones back.
 #
 # The generator is openapi-generator-cli 7.14.0 (PyPI, bundles the jar; needs java), with two of its

@@ -11,9 +11,12 @@ with expected-failures.txt next to it:
 - a listed test that passes fails the run too, so that the list only ever shrinks: take it out.
 
     python3 tests/pulp-ft/run.py [--bin target/debug/local-runner] [--suite file|core|all]
-                                 [--list-failures] [-- pytest args]
+                                 [--domains] [--list-failures] [-- pytest args]
 
 --list-failures prints the failures of this run in the list's format (to start or review it).
+--domains runs them against a server with domains on (PULP_DOMAIN_ENABLED), as Pulp's CI runs
+its domain suites: with bindings generated for such a server (domain-bindings.sh, in a root of
+their own) and the failures listed in expected-failures-domains.txt.
 Results (JUnit XML) and the server's log go to $DEPOT_PULP_FT_ROOT (default /var/tmp/depot-pulp-ft).
 """
 
@@ -71,6 +74,19 @@ def install(root):
     return venv, src
 
 
+def domain_bindings(root):
+    """Pulp's bindings for a server with domains on, generated once into this root's venv."""
+    stamp = root / "venv" / ".domain-bindings"
+    if stamp.exists():
+        return
+    key = root / "db.key"
+    if not key.exists():
+        key.write_bytes(__import__("base64").b64encode(os.urandom(32)))
+    subprocess.run(["bash", str(HERE / "domain-bindings.sh")], check=True,
+                   env=dict(os.environ, PFT_ROOT=str(root)))
+    stamp.write_text("")
+
+
 def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -81,7 +97,7 @@ def free_port():
 RETENTION = 3
 
 
-def start_server(binary, root, name):
+def start_server(binary, root, name, domains):
     data = Path(tempfile.mkdtemp(prefix="depot-pulp-ft-"))
     port = free_port()
     allowed = json.dumps(["/tmp", "/var/tmp"])
@@ -89,7 +105,7 @@ def start_server(binary, root, name):
                PULP_ADMIN_PASSWORD="password", PULP_CONTENT_ORIGIN=f"http://127.0.0.1:{port}",
                PULP_ALLOWED_EXPORT_PATHS=allowed, PULP_ALLOWED_IMPORT_PATHS=allowed,
                PULP_DISTRIBUTED_PUBLICATION_RETENTION_PERIOD=str(RETENTION),
-               PULP_TASK_DIAGNOSTICS='["memory"]',
+               PULP_TASK_DIAGNOSTICS='["memory"]', PULP_DOMAIN_ENABLED=str(domains).lower(),
                DEPOT_FUNCTIONS_DIR=str(Path(binary).parent), NO_COLOR="1")
     env.pop("DEPOT_DATABASE_URL", None)
     log = open(root / f"server-{name}.log", "wb")
@@ -107,7 +123,7 @@ def start_server(binary, root, name):
     sys.exit("local-runner did not answer within 30 s")
 
 
-def write_settings(root, url, media):
+def write_settings(root, url, media, domains):
     host, port = url.split("://")[1].split(":")
     settings = root / "settings.py"
     key = root / "db.key"
@@ -119,7 +135,7 @@ def write_settings(root, url, media):
         f'CONTENT_ORIGIN = "{url}"',
         'CONTENT_PATH_PREFIX = "/pulp/content/"',
         'API_ROOT = "/pulp/"',
-        "DOMAIN_ENABLED = False",
+        f"DOMAIN_ENABLED = {domains}",
         f'MEDIA_ROOT = "{media}"',
         f'STATIC_ROOT = "{root}/work/static"',
         f'WORKING_DIRECTORY = "{root}/work/tmp"',
@@ -152,9 +168,10 @@ def outcomes(xml_path):
     return out
 
 
-def expected_failures():
+def expected_failures(domains):
     listed = set()
-    for line in (HERE / "expected-failures.txt").read_text().splitlines():
+    name = "expected-failures-domains.txt" if domains else "expected-failures.txt"
+    for line in (HERE / name).read_text().splitlines():
         line = line.split("#", 1)[0].strip()
         if line:
             listed.add(line)
@@ -165,20 +182,24 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--bin", default=str(REPO / "target" / "debug" / "local-runner"))
     parser.add_argument("--suite", choices=["file", "core", "all"], default="all")
+    parser.add_argument("--domains", action="store_true")
     parser.add_argument("--list-failures", action="store_true")
     parser.add_argument("--workers", type=int, default=4, help="for the tests marked parallel")
     parser.add_argument("pytest_args", nargs="*")
     args = parser.parse_args()
-    root = Path(os.environ.get("DEPOT_PULP_FT_ROOT", "/var/tmp/depot-pulp-ft"))
+    default_root = "/var/tmp/depot-pulp-ft" + ("-domains" if args.domains else "")
+    root = Path(os.environ.get("DEPOT_PULP_FT_ROOT", default_root))
     root.mkdir(parents=True, exist_ok=True)
     venv, src = install(root)
+    if args.domains:
+        domain_bindings(root)
     suites = ["file", "core"] if args.suite == "all" else [args.suite]
     results = {}
     for suite in suites:
         # A fresh server per suite: each suite counts what it made, as on a fresh Pulp.
-        process, url, data = start_server(args.bin, root, suite)
+        process, url, data = start_server(args.bin, root, suite, args.domains)
         try:
-            settings, host, port = write_settings(root, url, data / "media")
+            settings, host, port = write_settings(root, url, data / "media", args.domains)
             env = dict(os.environ, PATH=f"{venv}/bin:{os.environ['PATH']}", PYTHONPATH=str(src),
                        PULP_SETTINGS=str(settings), DJANGO_SETTINGS_MODULE="pulpcore.app.settings",
                        API_PROTOCOL="http", API_HOST=host, API_PORT=port,
@@ -207,7 +228,7 @@ def main():
     if args.list_failures:
         print("\n".join(failed))
         return 0
-    listed = expected_failures()
+    listed = expected_failures(args.domains)
     ran = set(results)
     unexpected = [t for t in failed if t not in listed]
     now_pass = sorted(t for t in listed if results.get(t) == "passed")

@@ -31,6 +31,7 @@ pub fn document() -> serde_json::Value {
     api_access::openapi(&mut doc);
     api_import_export::openapi(&mut doc);
     api_upstream_pulps::openapi(&mut doc);
+    api_vulnerability_reports::openapi(&mut doc);
     doc.add(
         Op::new(
             "get",

@@ -230,12 +230,8 @@ async fn checked_fields<T: ExporterType>(
     match values.get("last_export") {
         Some(Value::Null) => out.last_export_id = Some(None),
         Some(Value::String(href)) => {
-            let export_id = export_of(id, href).ok_or_else(|| {
-                CoreError::field(
-                    "last_export",
-                    format!("Invalid hyperlink - No URL match. ({href})"),
-                )
-            })?;
+            let export_id =
+                export_of(id, href).ok_or_else(|| hrefs::unresolved("last_export", href))?;
             out.last_export_id = Some(Some(export_id));
         }
         _ => {}

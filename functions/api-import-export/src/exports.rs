@@ -275,7 +275,14 @@ async fn versions_of(
     }
     let mut ids = Vec::new();
     let mut of_repos = std::collections::BTreeSet::new();
+    let not_theirs =
+        || "Requested RepositoryVersions must belong to the Repositories named by the Exporter!";
     for h in hrefs_sent {
+        // Another domain's version is none of the exporter's (never looked up: whether it
+        // exists there stays unknown).
+        if hrefs::in_other_domain(h) {
+            return Err(not_theirs().into());
+        }
         let v = match hrefs::resolve_version(field, h) {
             Ok((repo, number)) => version::get(&state.db, &repo, number).await.ok(),
             Err(_) => None,
@@ -288,10 +295,7 @@ async fn versions_of(
     }
     let wanted: std::collections::BTreeSet<String> = repos.iter().cloned().collect();
     if of_repos != wanted {
-        return Err(
-            "Requested RepositoryVersions must belong to the Repositories named by the Exporter!"
-                .into(),
-        );
+        return Err(not_theirs().into());
     }
     Ok(ids)
 }

@@ -10,7 +10,7 @@ use depot_core::models::list::{Bind, Filter, ListQuery};
 use depot_core::models::repository::{self, Repository};
 use depot_core::models::version::{self, RepositoryVersionResponse, Version};
 use depot_core::plugin::Family;
-use depot_core::tasks::args::RepositoryVersionDelete;
+use depot_core::tasks::args::{RepositoryVersionDelete, VulnerabilityScan};
 use depot_core::tasks::{Dispatch, TaskContext, TaskFuture, TaskRegistry};
 use depot_http::access::viewset_of;
 use depot_http::list::{fetch_page, number_filters, time_filters, version_content_filters};
@@ -34,6 +34,10 @@ pub fn routes<P: RepositoryType>() -> Router<AppState> {
         .route(
             &format!("{}{{id}}/versions/{{number}}/repair/", P::BASE),
             post(repair::<P>),
+        )
+        .route(
+            &format!("{}{{id}}/versions/{{number}}/scan/", P::BASE),
+            post(scan::<P>),
         )
 }
 
@@ -187,6 +191,32 @@ async fn repair<P: RepositoryType>(
     depot_http::repair::dispatch(&state, &caller, &cid, fields, target).await
 }
 
+/// Looks the version's packages up in OSV (types whose plugin can; others have no `scan/`).
+async fn scan<P: RepositoryType>(
+    State(state): State<AppState>,
+    caller: Caller,
+    cid: CorrelationId,
+    Path((id, n)): Path<(String, String)>,
+) -> ApiResult<Response> {
+    if depot_core::vulnerability::of(P::KIND).is_none() {
+        return Err(CoreError::NotFound("Not found.".into()).into());
+    }
+    let n = number(&n)?;
+    let repo = allowed::<P>(&state, &caller, &id, "scan").await?;
+    version::get(&state.db, &id, n).await?;
+    let args = VulnerabilityScan {
+        repository_id: id,
+        number: n,
+    };
+    let d = Dispatch::new(
+        "pulpcore.app.tasks.vulnerability_report.check_content",
+        &args,
+    )
+    .shared(vec![repo.prn()])
+    .requested_by(&caller.user.id, &cid.0);
+    dispatched(&state, d).await
+}
+
 fn run_delete(ctx: TaskContext, args: RepositoryVersionDelete) -> TaskFuture {
     Box::pin(async move {
         version::delete(&ctx.core.db, &args.repository_id, args.number).await?;
@@ -249,6 +279,14 @@ pub fn openapi<P: RepositoryType>(doc: &mut ApiDoc, async_op: Value) {
             .summary("Trigger an asynchronous task to repair a repository version.")
             .param(p())
             .body(repair, JSON_FORM_MULTIPART)
-            .response(202, Some(async_op)),
+            .response(202, Some(async_op.clone())),
     );
+    if depot_core::vulnerability::of(P::KIND).is_some() {
+        doc.add(
+            Op::new("post", format!("{detail}scan/"), id("scan"), tag)
+                .summary("Generate vulnerability report")
+                .param(p())
+                .response(202, Some(async_op)),
+        );
+    }
 }

@@ -76,6 +76,10 @@ pub struct UpstreamPulpBody {
     pub sock_connect_timeout: Option<f64>,
     #[serde(default)]
     pub sock_read_timeout: Option<f64>,
+    /// Download policy for remotes created during replication (the remotes' default,
+    /// 'immediate', when unset).
+    #[serde(default)]
+    pub remote_policy: Option<depot_core::models::remote::Policy>,
     /// Filter distributions on the upstream Pulp using complex filtering. E.g.
     /// pulp_label_select="foo" OR pulp_label_select="key=val"
     #[serde(default)]
@@ -105,6 +109,7 @@ pub struct PatchedUpstreamPulpBody {
     pub connect_timeout: Option<f64>,
     pub sock_connect_timeout: Option<f64>,
     pub sock_read_timeout: Option<f64>,
+    pub remote_policy: Option<depot_core::models::remote::Policy>,
     pub q_select: Option<String>,
     pub policy: Option<Policy>,
 }

@@ -308,6 +308,7 @@ pub static PLUGIN: Plugin = Plugin {
     // The registry serves manifests and blobs from stored files only.
     reclaim_protected: &[MANIFEST.pulp_type, BLOB.pulp_type],
     replicable: None,
+    scannable: None,
 };
 
 /// Adds a tag (on `manifest_id`), or content units, with everything they need.

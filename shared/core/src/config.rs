@@ -116,6 +116,12 @@ pub struct Settings {
     /// `PULP_REMOTE_CONTENT_FETCH_FAILURE_COOLDOWN` in seconds, default 300: how long an
     /// upstream file that failed its digest is not asked again for on-demand content.
     pub fetch_failure_cooldown: u64,
+    /// `DEPOT_OSV_QUERY_URL`, default `https://api.osv.dev/v1/query` (Pulp's, fixed there):
+    /// where vulnerability scans ask about packages (a mirror of OSV's API where there is no
+    /// internet).
+    pub osv_query_url: String,
+    /// `PULP_VULN_REPORT_TASK_LIMITER`, default 10: OSV queries a scan has in flight at once.
+    pub vuln_report_task_limiter: usize,
     /// `PULP_TASK_DIAGNOSTICS`: the diagnostics a dispatcher may ask for with
     /// `X-TASK-DIAGNOSTICS` (Depot has `memory`; Pulp's Python profilers are named in the
     /// start-up warning). None by default.
@@ -253,6 +259,7 @@ const KNOWN_PULP_SETTINGS: &[&str] = &[
     "PULP_TASK_PROTECTION_TIME",
     "PULP_UPLOAD_PROTECTION_TIME",
     "PULP_USE_X_FORWARDED_HOST",
+    "PULP_VULN_REPORT_TASK_LIMITER",
 ];
 
 /// The `PULP_` settings of the environment that Depot does not read, sorted: a deployment
@@ -468,6 +475,10 @@ impl Settings {
             allowed_checksums,
             orphan_protection_time: parsed("PULP_ORPHAN_PROTECTION_TIME", 1440)?,
             fetch_failure_cooldown: parsed("PULP_REMOTE_CONTENT_FETCH_FAILURE_COOLDOWN", 300)?,
+            osv_query_url: var("DEPOT_OSV_QUERY_URL")
+                .unwrap_or_else(|| "https://api.osv.dev/v1/query".into()),
+            vuln_report_task_limiter: parsed::<u64>("PULP_VULN_REPORT_TASK_LIMITER", 10)?
+                .clamp(1, 100) as usize,
             task_diagnostics: match var("PULP_TASK_DIAGNOSTICS") {
                 None => Vec::new(),
                 Some(v) => string_list(&v).ok_or_else(|| SettingsError {
@@ -535,6 +546,8 @@ impl Settings {
             allowed_checksums: Algorithm::DEFAULT_ALLOWED.to_vec(),
             orphan_protection_time: 1440,
             fetch_failure_cooldown: 300,
+            osv_query_url: "https://api.osv.dev/v1/query".into(),
+            vuln_report_task_limiter: 10,
             task_diagnostics: Vec::new(),
             task_protection_time: 0,
             upload_protection_time: 0,

@@ -110,6 +110,7 @@ const CORE_MIGRATIONS: &[Migration] = &[
     crate::migration!(26, "task_diagnostics", "0026_task_diagnostics"),
     crate::migration!(27, "signing_services", "0027_signing_services"),
     crate::migration!(28, "upstream_pulps", "0028_upstream_pulps"),
+    crate::migration!(29, "vulnerability_reports", "0029_vulnerability_reports"),
 ];
 
 /// Names unique per domain (the columns were added by migration 13's SQL).

@@ -63,6 +63,11 @@ pub static PULP_IMPORTER: ResourceType =
     core_type("importers/core/pulp/", "core.pulpimporter", "importers");
 pub static UPSTREAM_PULP: ResourceType =
     core_type("upstream-pulps/", "core.upstreampulp", "upstream_pulps");
+pub static VULN_REPORT: ResourceType = core_type(
+    "vuln_report/",
+    "core.vulnerabilityreport",
+    "vulnerability_reports",
+);
 
 /// Core's content guards.
 pub static RBAC_GUARD: ResourceType = guard(
@@ -102,7 +107,7 @@ pub static X509_GUARD: ResourceType = guard(
     "certguard.x509certguard",
 );
 
-pub(crate) static CORE_TYPES: [Kind; 21] = [
+pub(crate) static CORE_TYPES: [Kind; 22] = [
     &DOMAIN,
     &ARTIFACT,
     &UPLOAD,
@@ -124,6 +129,7 @@ pub(crate) static CORE_TYPES: [Kind; 21] = [
     &FS_EXPORTER,
     &PULP_IMPORTER,
     &UPSTREAM_PULP,
+    &VULN_REPORT,
 ];
 
 const fn guard(

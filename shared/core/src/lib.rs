@@ -29,6 +29,7 @@ pub mod storage;
 pub mod tasks;
 pub mod time;
 pub mod users;
+pub mod vulnerability;
 
 use std::sync::Arc;
 

@@ -277,6 +277,9 @@ pub struct Plugin {
     pub reclaim_protected: &'static [&'static str],
     /// How its distributions are replicated from an upstream Pulp; `None` when they are not.
     pub replicable: Option<&'static crate::replication::Replicable>,
+    /// How its packages are looked up in OSV by a vulnerability scan; `None` when they are
+    /// not.
+    pub scannable: Option<&'static crate::vulnerability::Scannable>,
 }
 
 /// A plugin's part of Pulp's export format ([`crate::importexport`]): the rows of its content

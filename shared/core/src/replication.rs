@@ -126,17 +126,6 @@ impl Upstream {
         ))
     }
 
-    /// Whether the upstream has plugin `component` (its `status/` lists it).
-    fn has(&self, status: &Value, component: &str) -> bool {
-        status
-            .get("versions")
-            .and_then(Value::as_array)
-            .is_some_and(|vs| {
-                vs.iter()
-                    .any(|v| v.get("component").and_then(Value::as_str) == Some(component))
-            })
-    }
-
     /// Every distribution of a list (`q` applied), a page at a time, at most
     /// [`MAX_DISTRIBUTIONS`].
     async fn distributions(&self, list: &str, q: Option<&str>) -> CoreResult<Vec<Value>> {
@@ -167,6 +156,17 @@ impl Upstream {
             }
         }
     }
+}
+
+/// Whether an upstream's `status/` lists plugin `component`.
+fn has_plugin(status: &Value, component: &str) -> bool {
+    status
+        .get("versions")
+        .and_then(Value::as_array)
+        .is_some_and(|vs| {
+            vs.iter()
+                .any(|v| v.get("component").and_then(Value::as_str) == Some(component))
+        })
 }
 
 /// Whether replication manages `labels`' object under `server`'s policy.
@@ -283,7 +283,7 @@ async fn replicate(ctx: &TaskContext, args: Replicate, group: &str) -> CoreResul
         .start(code, "Replicating distributions", None)
         .await;
     for r in plugin::installed().iter().filter_map(|p| p.replicable) {
-        if !upstream.has(&status, r.component) {
+        if !has_plugin(&status, r.component) {
             continue;
         }
         let mut planned = Vec::new();
@@ -464,6 +464,9 @@ async fn replicate_one(
         }
         Some(f) => {
             settings.insert("url".into(), Value::String(url.clone()));
+            if let Some(p) = server.remote_policy {
+                settings.insert("policy".into(), json!(p.as_str()));
+            }
             settings.insert("pulp_labels".into(), Value::Object(labels.clone()));
             remote::update(&core.db, &f.id, settings).await?;
             f.id
@@ -476,7 +479,7 @@ async fn replicate_one(
                     pulp_type: r.remote.pulp_type,
                     name: name.clone(),
                     url: url.clone(),
-                    policy: remote::Policy::Immediate,
+                    policy: server.remote_policy.unwrap_or(remote::Policy::Immediate),
                     pulp_labels: labels.clone(),
                     settings,
                 },

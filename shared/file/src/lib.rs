@@ -76,6 +76,7 @@ pub static PLUGIN: Plugin = Plugin {
     exportable: Some(&crate::export::EXPORTABLE),
     reclaim_protected: &[],
     replicable: Some(&crate::replica::REPLICABLE),
+    scannable: None,
 };
 
 /// Publishes a new version with the repository's manifest name, as `publish/` would.

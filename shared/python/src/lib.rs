@@ -12,6 +12,7 @@ pub mod names;
 pub mod plugin;
 pub mod store;
 pub mod upstream;
+pub mod vulnerabilities;
 
 pub use plugin::PLUGIN;
 

@@ -123,6 +123,7 @@ pub static PLUGIN: Plugin = Plugin {
     exportable: None,
     reclaim_protected: &[],
     replicable: None,
+    scannable: Some(&crate::vulnerabilities::SCANNABLE),
 };
 
 /// A python publication only fixes the version its index serves.

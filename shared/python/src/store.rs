@@ -33,13 +33,16 @@ pub struct Package {
     pub pulp_labels: Value,
     /// The package file's artifact, when its bytes are stored.
     pub artifact_id: Option<String>,
+    /// Its vulnerability report, when a scan made one.
+    pub vuln_report_id: Option<String>,
 }
 
 /// The columns of [`Package`], for `FROM python_packages p JOIN contents c ON c.id = p.content_id`.
 pub const COLUMNS: &str = "p.content_id, p.filename, p.sha256, p.name, p.name_normalized, p.version, p.packagetype, \
     p.python_version, p.requires_python, p.size, p.metadata, p.metadata_sha256, c.created, c.updated, c.pulp_labels, \
     (SELECT ca.artifact_id FROM content_artifacts ca WHERE ca.content_id = p.content_id AND ca.relative_path = p.filename) \
-    AS artifact_id";
+    AS artifact_id, \
+    (SELECT v.id FROM vulnerability_reports v WHERE v.content_id = p.content_id) AS vuln_report_id";
 
 pub const FROM: &str = "python_packages p JOIN contents c ON c.id = p.content_id";
 
@@ -86,6 +89,7 @@ impl Package {
             updated: r.try_get("updated")?,
             pulp_labels: json("pulp_labels")?,
             artifact_id: r.try_get("artifact_id")?,
+            vuln_report_id: r.try_get("vuln_report_id")?,
         })
     }
 }

@@ -144,6 +144,7 @@ fn versions(kind: Kind) -> Policy {
             allow(&["list", "retrieve"], vec![p("view")]),
             allow(&["destroy"], vec![p("delete"), p("view")]),
             allow(&["repair"], vec![p("repair"), p("view")]),
+            allow(&["scan"], vec![p("view")]),
         ],
         creation_hooks: vec![],
         queryset_scoping: None,

@@ -599,6 +599,7 @@ pub async fn delete(db: &Db, id: &str) -> CoreResult<()> {
     for sql in [
         "DELETE FROM tasks WHERE domain_id = $1 AND state NOT IN ('waiting', 'running', 'canceling')",
         "DELETE FROM role_assignments WHERE domain_id = $1 OR object_id = $1",
+        "DELETE FROM vulnerability_reports WHERE domain_id = $1",
         "DELETE FROM domains WHERE id = $1",
     ] {
         sqlx::query(sql).bind(id).execute(&mut *tx).await?;

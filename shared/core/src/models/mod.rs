@@ -27,6 +27,7 @@ pub mod upload;
 pub mod upstream_pulp;
 pub mod user;
 pub mod version;
+pub mod vulnerability_report;
 pub mod worker;
 
 use schemars::JsonSchema;

@@ -91,6 +91,8 @@ pub struct UpstreamPulp {
     pub domain: Option<String>,
     /// As stored: the secret ones encrypted.
     pub settings: Map<String, Value>,
+    /// The download policy of the remotes replication makes (the remotes' default if unset).
+    pub remote_policy: Option<remote::Policy>,
     pub q_select: Option<String>,
     pub policy: Policy,
     pub last_replication: Option<String>,
@@ -128,6 +130,9 @@ pub struct UpstreamPulpResponse {
     pub connect_timeout: Option<f64>,
     pub sock_connect_timeout: Option<f64>,
     pub sock_read_timeout: Option<f64>,
+    /// Download policy for remotes created during replication. Distinct from 'policy', which
+    /// controls how replicate manages local objects.
+    pub remote_policy: Option<remote::Policy>,
     /// List of hidden (write only) fields
     pub hidden_fields: Vec<HiddenField>,
     /// Filter distributions on the upstream Pulp using complex filtering.
@@ -139,8 +144,8 @@ pub struct UpstreamPulpResponse {
     pub policy: Policy,
 }
 
-const COLUMNS: &str = "id, name, base_url, api_root, upstream_domain, settings, q_select, policy, \
-    last_replication, created, updated";
+const COLUMNS: &str = "id, name, base_url, api_root, upstream_domain, settings, remote_policy, \
+    q_select, policy, last_replication, created, updated";
 
 /// Upstream Pulps as lists see them.
 pub static TABLE: Table = Table {
@@ -169,6 +174,10 @@ impl UpstreamPulp {
             api_root: row.try_get("api_root")?,
             domain: row.try_get("upstream_domain")?,
             settings: serde_json::from_str(&settings).unwrap_or_default(),
+            remote_policy: row
+                .try_get::<Option<String>, _>("remote_policy")?
+                .as_deref()
+                .and_then(remote::Policy::parse),
             q_select: row.try_get("q_select")?,
             policy: Policy::parse(&policy).unwrap_or(Policy::All),
             last_replication: row.try_get("last_replication")?,
@@ -213,6 +222,7 @@ impl UpstreamPulp {
             connect_timeout: float("connect_timeout"),
             sock_connect_timeout: float("sock_connect_timeout"),
             sock_read_timeout: float("sock_read_timeout"),
+            remote_policy: self.remote_policy,
             hidden_fields: HIDDEN
                 .iter()
                 .map(|name| HiddenField {
@@ -255,6 +265,7 @@ pub struct Fields {
     pub domain: Option<Option<String>>,
     /// The settings sent (null clears one).
     pub settings: Map<String, Value>,
+    pub remote_policy: Option<Option<remote::Policy>>,
     pub q_select: Option<Option<String>>,
     pub policy: Option<Policy>,
 }
@@ -326,6 +337,20 @@ pub fn check(values: &Map<String, Value>, creating: bool) -> CoreResult<Fields> 
         Some(Value::String(q)) => out.q_select = Some(Some(q.clone())),
         Some(_) => return Err(CoreError::field("q_select", "Not a valid string.")),
     }
+    match values.get("remote_policy") {
+        None => {}
+        Some(Value::Null) => out.remote_policy = Some(None),
+        Some(p) => {
+            let shown = p.as_str().map_or_else(|| p.to_string(), str::to_string);
+            let parsed = p.as_str().and_then(remote::Policy::parse).ok_or_else(|| {
+                CoreError::field(
+                    "remote_policy",
+                    format!("\"{shown}\" is not a valid choice."),
+                )
+            })?;
+            out.remote_policy = Some(Some(parsed));
+        }
+    }
     if let Some(p) = values.get("policy") {
         let shown = p.as_str().map_or_else(|| p.to_string(), str::to_string);
         out.policy = Some(p.as_str().and_then(Policy::parse).ok_or_else(|| {
@@ -387,8 +412,8 @@ pub async fn create(db: &Db, f: Fields) -> CoreResult<UpstreamPulp> {
     let now = crate::time::now();
     let res = sqlx::query(
         "INSERT INTO upstream_pulps (id, name, domain_id, base_url, api_root, upstream_domain, \
-         settings, q_select, policy, created, updated) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)",
+         settings, q_select, policy, created, updated, remote_policy) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10, $11)",
     )
     .bind(&id)
     .bind(f.name.unwrap_or_default())
@@ -400,6 +425,7 @@ pub async fn create(db: &Db, f: Fields) -> CoreResult<UpstreamPulp> {
     .bind(f.q_select.flatten())
     .bind(f.policy.unwrap_or(Policy::All).as_str())
     .bind(now)
+    .bind(f.remote_policy.flatten().map(|p| p.as_str()))
     .execute(db.pool())
     .await;
     remote::unique_name(res.map_err(CoreError::from))?;
@@ -413,7 +439,7 @@ pub async fn update(db: &Db, id: &str, f: Fields) -> CoreResult<UpstreamPulp> {
     let settings = merged_settings(db, Some(&u), &f.settings)?;
     let res = sqlx::query(
         "UPDATE upstream_pulps SET name = $2, base_url = $3, api_root = $4, upstream_domain = $5, \
-         settings = $6, q_select = $7, policy = $8, updated = $9 WHERE id = $1",
+         settings = $6, q_select = $7, policy = $8, updated = $9, remote_policy = $10 WHERE id = $1",
     )
     .bind(id)
     .bind(f.name.unwrap_or(u.name))
@@ -424,6 +450,7 @@ pub async fn update(db: &Db, id: &str, f: Fields) -> CoreResult<UpstreamPulp> {
     .bind(f.q_select.unwrap_or(u.q_select))
     .bind(f.policy.unwrap_or(u.policy).as_str())
     .bind(crate::time::now())
+    .bind(f.remote_policy.unwrap_or(u.remote_policy).map(|p| p.as_str()))
     .execute(db.pool())
     .await;
     remote::unique_name(res.map_err(CoreError::from))?;

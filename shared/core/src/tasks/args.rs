@@ -245,6 +245,13 @@ pub struct FinalizeReplication {
     pub distributions: Vec<ReplicaDistribution>,
 }
 
+/// Looks up the packages of a repository version in OSV (`crate::vulnerability`).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct VulnerabilityScan {
+    pub repository_id: String,
+    pub number: i64,
+}
+
 macro_rules! task_args {
     ($($args:ty => $spec:ident),* $(,)?) => {
         $(impl TaskArgs for $args {
@@ -277,4 +284,5 @@ task_args! {
     TaskPurge => TASK_PURGE,
     Replicate => REPLICATE,
     FinalizeReplication => FINALIZE_REPLICATION,
+    VulnerabilityScan => VULNERABILITY_SCAN,
 }

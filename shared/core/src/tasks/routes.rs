@@ -33,9 +33,11 @@ pub static TASK_PURGE: TaskSpec = TaskSpec::new("tasks.purge", "api-tasks");
 pub static REPLICATE: TaskSpec = TaskSpec::new("replicate", "api-upstream-pulps");
 pub static FINALIZE_REPLICATION: TaskSpec =
     TaskSpec::new("replicate.finalize", "api-upstream-pulps");
+pub static VULNERABILITY_SCAN: TaskSpec =
+    TaskSpec::new("vulnerability.scan", "api-vulnerability-reports");
 
 /// Core's tasks; each plugin lists its own in its descriptor.
-pub static CORE_TASKS: [&TaskSpec; 23] = [
+pub static CORE_TASKS: [&TaskSpec; 24] = [
     &GENERAL_DELETE,
     &REPOSITORY_UPDATE,
     &REPOSITORY_VERSION_DELETE,
@@ -59,6 +61,7 @@ pub static CORE_TASKS: [&TaskSpec; 23] = [
     &TASK_PURGE,
     &REPLICATE,
     &FINALIZE_REPLICATION,
+    &VULNERABILITY_SCAN,
 ];
 
 /// The function that runs the task `name`; `None` for a name no spec has (a test's own task).

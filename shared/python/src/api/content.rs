@@ -148,7 +148,10 @@ fn response(p: Package) -> PythonPythonPackageContentResponse {
         pulp_created: p.created,
         pulp_last_updated: p.updated,
         pulp_labels: p.pulp_labels,
-        vuln_report: None,
+        vuln_report: p
+            .vuln_report_id
+            .as_deref()
+            .map(|id| depot_core::hrefs::VULN_REPORT.href(id)),
         artifact: p
             .artifact_id
             .as_deref()
