@@ -8,7 +8,7 @@ mod common;
 
 use axum::http::StatusCode;
 use base64::Engine;
-use common::{TestApp, apps, apps_with};
+use common::{TestApp, apps, apps_with, push};
 use serde_json::{Value, json};
 
 fn fs_domain(name: &str) -> Value {
@@ -684,52 +684,6 @@ async fn with_acme() -> Vec<TestApp> {
         assert_eq!(status, StatusCode::CREATED, "{} {body}", app.engine);
     }
     apps
-}
-
-/// Pushes a one-layer image to `/v2/<name>` (`layer` as its layer); returns the manifest.
-async fn push(app: &TestApp, name: &str, layer: &[u8]) -> Vec<u8> {
-    let digest = |b: &[u8]| format!("sha256:{}", depot_core::checksums::sha256_hex(b));
-    let config =
-        br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#;
-    for blob in [&config[..], layer] {
-        let path = format!("/v2/{name}/blobs/uploads/?digest={}", digest(blob));
-        let (status, headers, _) = app
-            .raw(
-                "POST",
-                &path,
-                &[("content-type", "application/octet-stream")],
-                blob.to_vec(),
-            )
-            .await;
-        assert_eq!(status, StatusCode::CREATED, "{} blob upload", app.engine);
-        let location = headers
-            .get("location")
-            .unwrap()
-            .to_str()
-            .unwrap()
-            .to_string();
-        assert_eq!(location, format!("/v2/{name}/blobs/{}", digest(blob)));
-    }
-    let manifest = json!({
-        "schemaVersion": 2,
-        "mediaType": "application/vnd.oci.image.manifest.v1+json",
-        "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
-                   "digest": digest(config), "size": config.len()},
-        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar",
-                    "digest": digest(layer), "size": layer.len()}],
-    })
-    .to_string()
-    .into_bytes();
-    let media = [("content-type", "application/vnd.oci.image.manifest.v1+json")];
-    let path = format!("/v2/{name}/manifests/v1");
-    let (status, _, body) = app.raw("PUT", &path, &media, manifest.clone()).await;
-    assert_eq!(
-        status,
-        StatusCode::CREATED,
-        "{}",
-        String::from_utf8_lossy(&body)
-    );
-    manifest
 }
 
 /// The catalog as `auth` (a Basic `Authorization` value; none: anonymous) sees it.

@@ -488,3 +488,101 @@ async fn a_failed_sync_holds_back_the_distributions_until_a_later_run() {
         app.close().await;
     }
 }
+
+#[tokio::test]
+async fn python_distributions_replicate_as_indexes() {
+    for (app, origin) in served_apps(|s| s.domain_enabled = true).await {
+        let e = app.engine;
+        domain(&app, "pysrc").await;
+        domain(&app, "pymirror").await;
+        let repo = made(
+            &app,
+            &api("pysrc", "repositories/python/python/"),
+            json!({"name": "py"}),
+        )
+        .await;
+        let repo = repo["pulp_href"].as_str().unwrap().to_string();
+        let (filename, bytes) = common::wheel("demo-lib", "1.0rc1");
+        let fields = [("relative_path", filename.as_str()), ("repository", &repo)];
+        let url = api("pysrc", "content/python/packages/");
+        let (status, accepted) = app.form("POST", &url, &fields, &bytes, &[]).await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{e} {accepted}");
+        app.completed(&accepted).await;
+        let d = json!({"name": "pyd", "base_path": "pyd", "repository": repo});
+        made(&app, &api("pysrc", "distributions/python/pypi/"), d).await;
+
+        let body = json!({"name": "up", "base_url": origin, "api_root": "/pulp/",
+                          "domain": "pysrc", "username": "admin", "password": PASSWORD});
+        let up = made(&app, &api("pymirror", "upstream-pulps/"), body).await;
+        let g = replicate(&app, up["pulp_href"].as_str().unwrap(), json!({})).await;
+        assert_eq!(g["failed"], 0, "{e} {g}");
+
+        let remotes = list(&app, "pymirror", "remotes/python/python/").await;
+        assert_eq!(remotes.len(), 1, "{e} {remotes:?}");
+        assert_eq!(remotes[0]["policy"], "immediate", "{e}");
+        assert_eq!(remotes[0]["prereleases"], true, "{e}");
+        assert_eq!(
+            remotes[0]["url"],
+            format!("{origin}/pypi/pysrc/pyd/"),
+            "{e}"
+        );
+        let dists = list(&app, "pymirror", "distributions/python/pypi/").await;
+        assert_eq!(dists.len(), 1, "{e} {dists:?}");
+        assert!(dists[0]["repository_version"].is_string(), "{e} {dists:?}");
+        let (status, page) = app.fetch("/pypi/pymirror/pyd/simple/demo-lib/").await;
+        let page = String::from_utf8_lossy(&page);
+        assert_eq!(status, StatusCode::OK, "{e} {page}");
+        assert!(page.contains(&filename), "{e} {page}");
+        let packages = list(&app, "pymirror", "content/python/packages/").await;
+        assert_eq!(packages.len(), 1, "{e}");
+        assert_eq!(
+            packages[0]["sha256"],
+            depot_core::checksums::sha256_hex(&bytes),
+            "{e}"
+        );
+        app.close().await;
+    }
+}
+
+#[tokio::test]
+async fn container_distributions_replicate_from_the_registry() {
+    for (app, origin) in served_apps(|s| s.domain_enabled = true).await {
+        let e = app.engine;
+        domain(&app, "csrc").await;
+        domain(&app, "cmirror").await;
+        let manifest = common::push(&app, "csrc/team/app", b"a layer").await;
+        let src = list(&app, "csrc", "distributions/container/container/").await;
+        let host = origin.trim_start_matches("http://");
+        assert_eq!(
+            src[0]["registry_path"],
+            format!("{host}/csrc/team/app"),
+            "{e}"
+        );
+
+        let body = json!({"name": "up", "base_url": origin, "api_root": "/pulp/",
+                          "domain": "csrc", "username": "admin", "password": PASSWORD});
+        let up = made(&app, &api("cmirror", "upstream-pulps/"), body).await;
+        let g = replicate(&app, up["pulp_href"].as_str().unwrap(), json!({})).await;
+        assert_eq!(g["failed"], 0, "{e} {g}");
+
+        let remotes = list(&app, "cmirror", "remotes/container/container/").await;
+        assert_eq!(remotes.len(), 1, "{e} {remotes:?}");
+        assert_eq!(remotes[0]["url"], origin, "{e}");
+        assert_eq!(remotes[0]["upstream_name"], "csrc/team/app", "{e}");
+        let dists = list(&app, "cmirror", "distributions/container/container/").await;
+        assert_eq!(dists.len(), 1, "{e} {dists:?}");
+        assert_eq!(dists[0]["base_path"], "team/app", "{e}");
+        assert!(dists[0]["repository_version"].is_string(), "{e} {dists:?}");
+        let (status, _, body) = app
+            .raw("GET", "/v2/cmirror/team/app/manifests/v1", &[], vec![])
+            .await;
+        assert_eq!(
+            status,
+            StatusCode::OK,
+            "{e} {}",
+            String::from_utf8_lossy(&body)
+        );
+        assert_eq!(body, manifest, "{e}");
+        app.close().await;
+    }
+}

@@ -11,7 +11,7 @@ use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use depot_core::config::Settings;
 use depot_core::db::Db;
-use serde_json::Value;
+use serde_json::{Value, json};
 use sqlx::AssertSqlSafe;
 use tower::ServiceExt;
 
@@ -481,4 +481,51 @@ pub async fn changing_upstream(
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await });
     (format!("http://{addr}"), asked, served)
+}
+
+/// Pushes a one-layer image to `/v2/<name>` (`layer` as its layer); returns the manifest.
+#[allow(dead_code)]
+pub async fn push(app: &TestApp, name: &str, layer: &[u8]) -> Vec<u8> {
+    let digest = |b: &[u8]| format!("sha256:{}", depot_core::checksums::sha256_hex(b));
+    let config =
+        br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#;
+    for blob in [&config[..], layer] {
+        let path = format!("/v2/{name}/blobs/uploads/?digest={}", digest(blob));
+        let (status, headers, _) = app
+            .raw(
+                "POST",
+                &path,
+                &[("content-type", "application/octet-stream")],
+                blob.to_vec(),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{} blob upload", app.engine);
+        let location = headers
+            .get("location")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_string();
+        assert_eq!(location, format!("/v2/{name}/blobs/{}", digest(blob)));
+    }
+    let manifest = json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                   "digest": digest(config), "size": config.len()},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar",
+                    "digest": digest(layer), "size": layer.len()}],
+    })
+    .to_string()
+    .into_bytes();
+    let media = [("content-type", "application/vnd.oci.image.manifest.v1+json")];
+    let path = format!("/v2/{name}/manifests/v1");
+    let (status, _, body) = app.raw("PUT", &path, &media, manifest.clone()).await;
+    assert_eq!(
+        status,
+        StatusCode::CREATED,
+        "{}",
+        String::from_utf8_lossy(&body)
+    );
+    manifest
 }

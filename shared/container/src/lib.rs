@@ -11,6 +11,7 @@ pub mod names;
 pub mod namespaces;
 pub mod plugin;
 pub mod pull_through;
+pub mod replica;
 pub mod store;
 pub mod upstream;
 

@@ -307,7 +307,7 @@ pub static PLUGIN: Plugin = Plugin {
     exportable: None,
     // The registry serves manifests and blobs from stored files only.
     reclaim_protected: &[MANIFEST.pulp_type, BLOB.pulp_type],
-    replicable: None,
+    replicable: Some(&crate::replica::REPLICABLE),
     scannable: None,
 };
 

@@ -47,10 +47,29 @@ pub struct Replicable {
     /// The URL of the remote that mirrors an upstream distribution; `None` when it serves
     /// nothing.
     pub remote_url: for<'a> fn(&'a Upstream, &'a Value) -> BoxFuture<'a, Option<String>>,
+    /// Fields the remote of an upstream distribution has besides its URL, labels and the
+    /// upstream Pulp's settings (a `policy` here wins over the upstream Pulp's `remote_policy`).
+    pub remote_fields: fn(&Value) -> Map<String, Value>,
     /// Fields of the repository made for a remote at `url` (besides its name and labels).
     pub repository_fields: fn(url: &str) -> Map<String, Value>,
+    /// Fields the distribution takes from the upstream one, besides its name, base path and
+    /// labels (`private`, `description`).
+    pub distribution_fields: fn(&Value) -> Map<String, Value>,
     /// The sync of the repository from the remote (a mirror), to be dispatched.
     pub sync: fn(repository_id: String, remote_id: String) -> Dispatch,
+}
+
+/// A plugin's sync task `name` with `args`, as replication dispatches it: holding the
+/// repository, sharing the remote.
+pub fn sync_dispatch<A: crate::tasks::TaskArgs>(
+    name: &'static str,
+    args: &A,
+    (repository, repository_id): (Kind, &str),
+    (remote, remote_id): (Kind, &str),
+) -> Dispatch {
+    Dispatch::new(name, args)
+        .exclusive([repository.prn(repository_id)])
+        .shared([remote.prn(remote_id)])
 }
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = CoreResult<T>> + Send + 'a>>;
@@ -258,6 +277,8 @@ struct Planned {
     name: String,
     base_path: String,
     labels: Labels,
+    /// The plugin's own fields ([`Replicable::distribution_fields`]).
+    fields: Map<String, Value>,
     repository_id: String,
 }
 
@@ -372,6 +393,16 @@ async fn place_distribution(
             if d.pulp_labels != p.labels {
                 changes.insert("pulp_labels".into(), Value::Object(p.labels.clone()));
             }
+            let now = |k: &str| match k {
+                "private" => json!(d.private),
+                "description" => json!(d.description),
+                _ => Value::Null,
+            };
+            for (k, v) in &p.fields {
+                if &now(k) != v {
+                    changes.insert(k.clone(), v.clone());
+                }
+            }
             if !changes.is_empty() {
                 let args = DistributionUpdate {
                     id: f.id.clone(),
@@ -393,8 +424,16 @@ async fn place_distribution(
                 hidden: false,
                 source: Source::default(),
                 checkpoint: false,
-                private: false,
-                description: None,
+                private: p
+                    .fields
+                    .get("private")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false),
+                description: p
+                    .fields
+                    .get("description")
+                    .and_then(Value::as_str)
+                    .map(str::to_string),
                 remote_id: None,
                 pull_through_id: None,
                 allow_uploads: true,
@@ -457,6 +496,10 @@ async fn replicate_one(
         return Ok(None);
     }
     let mut settings = server.remote_settings(&core.db)?;
+    if let Some(p) = server.remote_policy {
+        settings.insert("policy".into(), json!(p.as_str()));
+    }
+    settings.extend((r.remote_fields)(distro));
 
     let remote_id = match find(core, "remotes", "name", &name).await? {
         Some(f) if f.pulp_type != r.remote.pulp_type || !managed(server, &f.labels) => {
@@ -464,22 +507,23 @@ async fn replicate_one(
         }
         Some(f) => {
             settings.insert("url".into(), Value::String(url.clone()));
-            if let Some(p) = server.remote_policy {
-                settings.insert("policy".into(), json!(p.as_str()));
-            }
             settings.insert("pulp_labels".into(), Value::Object(labels.clone()));
             remote::update(&core.db, &f.id, settings).await?;
             f.id
         }
         None => {
             settings.retain(|_, v| !v.is_null());
+            let policy = settings
+                .remove("policy")
+                .and_then(|p| p.as_str().and_then(remote::Policy::parse))
+                .unwrap_or(remote::Policy::Immediate);
             let made = remote::create(
                 &core.db,
                 NewRemote {
                     pulp_type: r.remote.pulp_type,
                     name: name.clone(),
                     url: url.clone(),
-                    policy: server.remote_policy.unwrap_or(remote::Policy::Immediate),
+                    policy,
                     pulp_labels: labels.clone(),
                     settings,
                 },
@@ -533,6 +577,7 @@ async fn replicate_one(
         name,
         base_path,
         labels,
+        fields: (r.distribution_fields)(distro),
         repository_id,
     }))
 }

@@ -2,7 +2,7 @@
 //! distribution's `PULP_MANIFEST` (named as its repository or publication names it), and the
 //! repository is synced from it as a mirror.
 
-use depot_core::replication::{BoxFuture, Replicable, Upstream};
+use depot_core::replication::{BoxFuture, Replicable, Upstream, sync_dispatch};
 use depot_core::tasks::Dispatch;
 use serde_json::{Map, Value, json};
 
@@ -15,7 +15,9 @@ pub static REPLICABLE: Replicable = Replicable {
     repository: &crate::REPOSITORY,
     distribution: &crate::DISTRIBUTION,
     remote_url,
+    remote_fields: |_| Map::new(),
     repository_fields,
+    distribution_fields: |_| Map::new(),
     sync,
 };
 
@@ -66,7 +68,10 @@ fn sync(repository_id: String, remote_id: String) -> Dispatch {
         mirror: true,
         optimize: true,
     };
-    Dispatch::new(SYNC_TASK, &args)
-        .exclusive([crate::REPOSITORY.prn(&repository_id)])
-        .shared([crate::REMOTE.prn(&remote_id)])
+    sync_dispatch(
+        SYNC_TASK,
+        &args,
+        (&crate::REPOSITORY, &repository_id),
+        (&crate::REMOTE, &remote_id),
+    )
 }

@@ -10,6 +10,7 @@ pub mod ingest;
 pub mod metadata;
 pub mod names;
 pub mod plugin;
+pub mod replica;
 pub mod store;
 pub mod upstream;
 pub mod vulnerabilities;

@@ -122,7 +122,7 @@ pub static PLUGIN: Plugin = Plugin {
     autopublish: Some(autopublish),
     exportable: None,
     reclaim_protected: &[],
-    replicable: None,
+    replicable: Some(&crate::replica::REPLICABLE),
     scannable: Some(&crate::vulnerabilities::SCANNABLE),
 };
 

@@ -28,7 +28,8 @@ fn container_base_path(base_path: &str) -> CoreResult<()> {
     })
 }
 
-/// Where the registry serves a container distribution: the content origin's host and the path.
+/// Where the registry serves a container distribution: the content origin's host, the domain
+/// when URLs carry domains (as pulp_container writes it), and the path.
 fn registry_path(s: &Settings, base_path: &str) -> String {
     let host = s
         .content_origin
@@ -36,7 +37,11 @@ fn registry_path(s: &Settings, base_path: &str) -> String {
         .map(|(_, h)| h)
         .unwrap_or(&s.content_origin)
         .trim_end_matches('/');
-    format!("{host}/{base_path}")
+    let domain = depot_core::domain::current();
+    match domain.in_urls {
+        true => format!("{host}/{}/{base_path}", domain.name),
+        false => format!("{host}/{base_path}"),
+    }
 }
 
 /// Container distributions: served by the registry.
