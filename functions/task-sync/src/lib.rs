@@ -208,17 +208,16 @@ async fn fetch_manifest(ctx: &TaskContext, remote: &Remote, url: &str) -> CoreRe
 }
 
 async fn read_limited(resp: reqwest::Response) -> CoreResult<Vec<u8>> {
-    let mut out = Vec::new();
-    let mut body = download::body_stream(resp);
-    while let Some(chunk) = body.next().await {
-        let chunk = chunk
-            .map_err(|e| CoreError::Remote(format!("Downloading the manifest failed: {e}")))?;
-        out.extend_from_slice(&chunk);
-        if out.len() > MAX_MANIFEST {
-            return Err(CoreError::Remote("The PULP_MANIFEST is too large.".into()));
-        }
-    }
-    Ok(out)
+    download::read_capped(resp, MAX_MANIFEST)
+        .await
+        .map_err(|e| match e {
+            download::CappedBody::TooLarge => {
+                CoreError::Remote("The PULP_MANIFEST is too large.".into())
+            }
+            download::CappedBody::Broken(e) => {
+                CoreError::Remote(format!("Downloading the manifest failed: {e}"))
+            }
+        })
 }
 
 /// Downloads every file of these content units that has no artifact yet, `download_concurrency`

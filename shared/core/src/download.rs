@@ -467,6 +467,29 @@ pub fn body_stream(r: reqwest::Response) -> impl Stream<Item = Result<Bytes, Str
     r.bytes_stream().map(|c| c.map_err(|e| e.to_string()))
 }
 
+/// Why a capped body was not read whole.
+#[derive(Debug)]
+pub enum CappedBody {
+    /// It is larger than the cap.
+    TooLarge,
+    /// It broke off.
+    Broken(String),
+}
+
+/// The body of a response, at most `max` bytes (a larger one is not read past the cap).
+pub async fn read_capped(r: reqwest::Response, max: usize) -> Result<Vec<u8>, CappedBody> {
+    let mut out = Vec::new();
+    let mut body = body_stream(r);
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(CappedBody::Broken)?;
+        if out.len() + chunk.len() > max {
+            return Err(CappedBody::TooLarge);
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok(out)
+}
+
 /// Characters escaped in a URL path segment (RFC 3986 unreserved characters stay as they are).
 const PATH_SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
     .remove(b'-')

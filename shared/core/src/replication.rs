@@ -13,6 +13,7 @@ use std::pin::Pin;
 use serde_json::{Map, Value, json};
 use sqlx::Row;
 
+use crate::download::CappedBody;
 use crate::models::distribution::{self, BASE_PATHS, NewDistribution, Source};
 use crate::models::remote::{self, NewRemote};
 use crate::models::repository::{self, NewRepository};
@@ -124,16 +125,15 @@ impl Upstream {
     }
 
     async fn fetch(&self, url: &str) -> CoreResult<Value> {
-        let mut r = crate::download::get(&self.core, &self.remote, url)
+        let r = crate::download::get(&self.core, &self.remote, url)
             .await
             .map_err(|e| self.error(e.to_string()))?;
-        let mut body = Vec::new();
-        while let Some(chunk) = r.chunk().await.map_err(|e| self.error(e.to_string()))? {
-            if body.len() + chunk.len() > MAX_ANSWER {
-                return Err(self.error(format!("its answer to {url} is too large")));
-            }
-            body.extend_from_slice(&chunk);
-        }
+        let body = crate::download::read_capped(r, MAX_ANSWER)
+            .await
+            .map_err(|e| match e {
+                CappedBody::TooLarge => self.error(format!("its answer to {url} is too large")),
+                CappedBody::Broken(why) => self.error(why),
+            })?;
         serde_json::from_slice(&body)
             .map_err(|e| self.error(format!("its answer to {url} is not JSON: {e}")))
     }
