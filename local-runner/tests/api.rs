@@ -842,42 +842,8 @@ async fn pushed_image_in_container_content_lists() {
     for app in apps().await {
         let engine = app.engine;
         let digest = |b: &[u8]| format!("sha256:{}", depot_core::checksums::sha256_hex(b));
-        let config =
-            br#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}"#
-                .to_vec();
         let layer = format!("layer of {engine}").into_bytes();
-        for blob in [&config, &layer] {
-            let path = format!("/v2/team/app/blobs/uploads/?digest={}", digest(blob));
-            let (status, _, _) = app
-                .raw(
-                    "POST",
-                    &path,
-                    &[("content-type", "application/octet-stream")],
-                    blob.to_vec(),
-                )
-                .await;
-            assert_eq!(status, StatusCode::CREATED, "{engine} blob upload");
-        }
-        let manifest = json!({
-            "schemaVersion": 2,
-            "mediaType": "application/vnd.oci.image.manifest.v1+json",
-            "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
-                       "digest": digest(&config), "size": config.len()},
-            "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar",
-                        "digest": digest(&layer), "size": layer.len()}],
-        })
-        .to_string()
-        .into_bytes();
-        let media = [("content-type", "application/vnd.oci.image.manifest.v1+json")];
-        let (status, _, body) = app
-            .raw("PUT", "/v2/team/app/manifests/v1", &media, manifest.clone())
-            .await;
-        assert_eq!(
-            status,
-            StatusCode::CREATED,
-            "{engine} {}",
-            String::from_utf8_lossy(&body)
-        );
+        let manifest = common::push(&app, "team/app", &layer).await;
 
         // The content endpoints list what the push made.
         let (_, tags) = app
